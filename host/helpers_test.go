@@ -1,0 +1,5 @@
+package host_test
+
+import "github.com/wisp-project/wisp/sdk/guest"
+
+type guestScores struct{ guest.Scores }

@@ -124,19 +124,19 @@ func TestMalformedEnvelopes(t *testing.T) {
 		in   []byte
 		want error
 	}{
-		"empty":             {nil, wire.ErrMalformed},
-		"not cbor":          {[]byte("hello"), wire.ErrMalformed},
-		"cbor array":        {[]byte{0x82, 0x01, 0x02}, wire.ErrMalformed},
-		"truncated":         {goodBytes[:len(goodBytes)-3], wire.ErrMalformed},
-		"trailing bytes":    {append(append([]byte{}, goodBytes...), 0), wire.ErrMalformed},
-		"unknown field":     {[]byte{0xa1, 0x18, 0x63, 0x01}, wire.ErrMalformed},
-		"duplicate key":     {[]byte{0xa2, 0x01, 0x01, 0x01, 0x01}, wire.ErrMalformed},
-		"wrong version":     {mutate(func(e *wire.Envelope) { e.Version = 9 }), wire.ErrVersion},
-		"prio3 mode (v1)":   {mutate(func(e *wire.Envelope) { e.Mode = wire.ModePrio3 }), wire.ErrVersion},
-		"no campaign":       {mutate(func(e *wire.Envelope) { e.Campaign = "" }), wire.ErrMalformed},
-		"no ciphertext":     {mutate(func(e *wire.Envelope) { e.Sealed = nil }), wire.ErrMalformed},
-		"huge campaign":     {mutate(func(e *wire.Envelope) { e.Campaign = string(make([]byte, 65)) }), wire.ErrMalformed},
-		"short report id":   {[]byte{0xa1, 0x06, 0x41, 0x00}, wire.ErrMalformed},
+		"empty":           {nil, wire.ErrMalformed},
+		"not cbor":        {[]byte("hello"), wire.ErrMalformed},
+		"cbor array":      {[]byte{0x82, 0x01, 0x02}, wire.ErrMalformed},
+		"truncated":       {goodBytes[:len(goodBytes)-3], wire.ErrMalformed},
+		"trailing bytes":  {append(append([]byte{}, goodBytes...), 0), wire.ErrMalformed},
+		"unknown field":   {[]byte{0xa1, 0x18, 0x63, 0x01}, wire.ErrMalformed},
+		"duplicate key":   {[]byte{0xa2, 0x01, 0x01, 0x01, 0x01}, wire.ErrMalformed},
+		"wrong version":   {mutate(func(e *wire.Envelope) { e.Version = 9 }), wire.ErrVersion},
+		"prio3 mode (v1)": {mutate(func(e *wire.Envelope) { e.Mode = wire.ModePrio3 }), wire.ErrVersion},
+		"no campaign":     {mutate(func(e *wire.Envelope) { e.Campaign = "" }), wire.ErrMalformed},
+		"no ciphertext":   {mutate(func(e *wire.Envelope) { e.Sealed = nil }), wire.ErrMalformed},
+		"huge campaign":   {mutate(func(e *wire.Envelope) { e.Campaign = string(make([]byte, 65)) }), wire.ErrMalformed},
+		"short report id": {[]byte{0xa1, 0x06, 0x41, 0x00}, wire.ErrMalformed},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func Score(events []guest.Event, out *guest.Scores) error {
 			out.Set(category[code], saturate(m, halfLife[code]))
 		}
 	}
-	fitness := 0.7*saturate(active, 150) // WHO: 150 active minutes a week
+	fitness := 0.7 * saturate(active, 150) // WHO: 150 active minutes a week
 	if stepDays > 0 {
 		fitness += 0.2 * math.Min(steps/stepDays/10000, 1)
 	}

@@ -1,0 +1,86 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// Client is a device's connection to an aggregator. It sends only sealed
+// reports and fetches only public configuration: no device identifier, no
+// cookie, nothing beyond what HTTP itself carries.
+type Client struct {
+	// BaseURL is the aggregator's address, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	// HTTP is the client to use; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP == nil {
+		return http.DefaultClient
+	}
+	return c.HTTP
+}
+
+// KeyConfigs fetches the aggregator's HPKE configurations.
+func (c *Client) KeyConfigs(ctx context.Context) (wire.KeyConfigList, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/hpke-config", nil)
+	if err != nil {
+		return wire.KeyConfigList{}, err
+	}
+	body, err := c.do(req)
+	if err != nil {
+		return wire.KeyConfigList{}, err
+	}
+	return wire.DecodeKeyConfigList(body)
+}
+
+// Upload sends a batch of sealed reports and returns the aggregator's
+// per-report results. An error means nothing in the batch is known to be
+// stored: the batch may be retried as it is (replays are rejected).
+func (c *Client) Upload(ctx context.Context, reports []wire.Envelope) (api.IngestResponse, error) {
+	body, err := wire.EncodeBatch(reports)
+	if err != nil {
+		return api.IngestResponse{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/reports", bytes.NewReader(body))
+	if err != nil {
+		return api.IngestResponse{}, err
+	}
+	req.Header.Set("Content-Type", "application/cbor")
+	b, err := c.do(req)
+	if err != nil {
+		return api.IngestResponse{}, err
+	}
+	var resp api.IngestResponse
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return api.IngestResponse{}, fmt.Errorf("host: upload: response: %w", err)
+	}
+	if len(resp.Results) != len(reports) {
+		return api.IngestResponse{}, fmt.Errorf("host: upload: %d results for %d reports", len(resp.Results), len(reports))
+	}
+	return resp, nil
+}
+
+func (c *Client) do(req *http.Request) ([]byte, error) {
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("host: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("host: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("host: %s %s: %s: %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body))
+	}
+	return body, nil
+}

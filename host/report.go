@@ -1,0 +1,48 @@
+package host
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// Reporter turns a device's local scores into the one thing that may leave
+// it: a randomized, padded, sealed report for a campaign the owner
+// consented to. Scores, events and the true answer stay on the device.
+type Reporter struct {
+	// Key is the aggregator's HPKE configuration to seal to.
+	Key wire.KeyConfig
+	// Entropy feeds HPKE and report ids; nil means crypto/rand.
+	Entropy io.Reader
+}
+
+// Report answers c for epoch from scores: evaluate the question, randomize
+// the answer with the campaign's ε-LDP mechanism using the operating
+// system's secure randomness, encode, pad and seal.
+func (r *Reporter) Report(c *campaign.Campaign, epoch uint32, scores map[uint32]float32) (wire.Envelope, error) {
+	mech, err := c.RR()
+	if err != nil {
+		return wire.Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
+	}
+	answer := byte(0)
+	if mech.Randomize(c.Answer(scores), ldp.NewCryptoRand()) {
+		answer = 1
+	}
+	entropy := r.Entropy
+	if entropy == nil {
+		entropy = rand.Reader
+	}
+	e := wire.Envelope{Version: wire.Version, Mode: wire.ModeLDP, Campaign: c.ID, Epoch: epoch}
+	if _, err := io.ReadFull(entropy, e.ID[:]); err != nil {
+		return wire.Envelope{}, fmt.Errorf("host: report id: %w", err)
+	}
+	p := wire.Payload{Mechanism: uint8(c.Mechanism()), Answer: []byte{answer}}
+	if err := wire.Seal(r.Key, &e, p, c.PaddedSize(), entropy); err != nil {
+		return wire.Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
+	}
+	return e, nil
+}

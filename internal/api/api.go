@@ -1,0 +1,35 @@
+// Package api holds the JSON shapes the aggregator's device-facing API
+// returns, shared by the server (aggregator) and its clients (host), so the
+// two cannot disagree.
+package api
+
+// Reason is why a report was rejected. The values are stable: clients and
+// metrics match on them.
+type Reason string
+
+// Reject reasons.
+const (
+	ReasonMalformed       Reason = "malformed"
+	ReasonVersion         Reason = "unsupported_version"
+	ReasonUnknownCampaign Reason = "unknown_campaign"
+	ReasonUnknownKey      Reason = "unknown_key"
+	ReasonDecrypt         Reason = "decrypt_failure"
+	ReasonBadAnswer       Reason = "bad_answer"
+	ReasonReplay          Reason = "replay"
+)
+
+// Result is the outcome for one report of a batch, in batch order.
+type Result struct {
+	ReportID string `json:"report_id,omitempty"` // hex; empty if the report did not decode
+	Accepted bool   `json:"accepted"`
+	Reason   Reason `json:"reason,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// IngestResponse is the body of a successful POST /v1/reports answer. Every
+// accepted report is durably stored.
+type IngestResponse struct {
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
+	Results  []Result `json:"results"`
+}

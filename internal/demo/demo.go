@@ -1,0 +1,299 @@
+// Package demo runs Wisp end to end on one machine: an aggregator on a free
+// 127.0.0.1 port with a SQLite store, a simulated population of wearables
+// each running the real fitness plugin in the real sandbox, sealed DP
+// reports over real HTTP, and the segment estimates compared with the
+// population's known truth.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/sim"
+	"github.com/wisp-project/wisp/internal/taxonomy"
+	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/plugins/fitness/scorer"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// Options configure a run. The zero value is not useful; start from
+// DefaultOptions.
+type Options struct {
+	Devices   int
+	Seed      uint64 // seeds the simulated population (not the devices' noise)
+	Workers   int    // devices simulated in parallel
+	BatchSize int    // reports per upload
+	Dir       string // where the aggregator's database goes; "" = a temp dir removed afterwards
+	// Progress, if set, is called after each device with the number done.
+	Progress func(done int)
+}
+
+// DefaultOptions is 10,000 devices, seed 1.
+func DefaultOptions() Options {
+	return Options{Devices: 10000, Seed: 1, Workers: runtime.GOMAXPROCS(0), BatchSize: 1000}
+}
+
+// Result is what a run measured.
+type Result struct {
+	Devices        int              `json:"devices"`
+	Reports        int              `json:"reports"`
+	ElapsedSeconds float64          `json:"elapsed_seconds"`
+	Segments       []SegmentOutcome `json:"segments"`
+	// DevicePipelineMicros is the mean device-side cost per report: plugin
+	// scoring (shared by the device's campaigns), randomizing, encoding and
+	// sealing.
+	DevicePipelineMicros float64 `json:"device_pipeline_us_per_report"`
+	// IngestPerConnection is reports accepted per second of upload time on
+	// one connection (HTTP, decrypt, validate, durable store), while the
+	// simulated devices share the same cores; wisp bench ingest measures
+	// ingest alone.
+	IngestPerConnection float64 `json:"ingest_reports_per_second_per_connection"`
+	AggregatorURL   string  `json:"aggregator_url"`
+}
+
+// SegmentOutcome compares one campaign's released estimate with the truth.
+type SegmentOutcome struct {
+	Campaign string  `json:"campaign"`
+	Name     string  `json:"name"`
+	Epsilon  float64 `json:"epsilon"`
+	Reports  int     `json:"reports"`
+	Truth    int     `json:"truth"`
+	Estimate float64 `json:"estimate"`
+	CILow    float64 `json:"ci_low"`
+	CIHigh   float64 `json:"ci_high"`
+	Covered  bool    `json:"covered"`
+}
+
+// Run runs the demo and shuts the aggregator down before returning.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	if opts.Devices < 1 || opts.Workers < 1 || opts.BatchSize < 1 {
+		return Result{}, fmt.Errorf("demo: devices, workers and batch size must be positive (got %d, %d, %d)", opts.Devices, opts.Workers, opts.BatchSize)
+	}
+	start := time.Now()
+	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	if err != nil {
+		return Result{}, err
+	}
+	campaigns, err := campaign.ParseList(testdata.DemoCampaigns, tax)
+	if err != nil {
+		return Result{}, err
+	}
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "wisp-demo-"); err != nil {
+			return Result{}, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	agg, err := startAggregator(ctx, filepath.Join(dir, "aggregator.db"), tax, campaigns)
+	if err != nil {
+		return Result{}, err
+	}
+	defer agg.close()
+
+	rt := host.NewRuntime(host.DefaultPolicy())
+	defer rt.Close(ctx)
+	plugin, err := rt.Load(ctx, host.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	if err != nil {
+		return Result{}, err
+	}
+	defer plugin.Close(ctx)
+
+	client := &host.Client{BaseURL: agg.url}
+	configs, err := client.KeyConfigs(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(configs.Configs) == 0 {
+		return Result{}, errors.New("demo: aggregator advertises no keys")
+	}
+	pop := population{opts: opts, plugin: plugin, campaigns: campaigns,
+		reporter: host.Reporter{Key: configs.Configs[0]}, client: client,
+		truth: make([]atomic.Int64, len(campaigns))}
+	if err := pop.run(ctx); err != nil {
+		return Result{}, err
+	}
+
+	segs, err := agg.segments(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Devices: opts.Devices, Reports: int(pop.accepted.Load()), AggregatorURL: agg.url,
+		DevicePipelineMicros: float64(pop.deviceNanos.Load()) / 1e3 / float64(opts.Devices*len(campaigns)),
+		IngestPerConnection:  float64(pop.accepted.Load()) / time.Duration(pop.uploadNanos.Load()).Seconds()}
+	for i, c := range campaigns {
+		out := SegmentOutcome{Campaign: c.ID, Name: c.Name, Epsilon: c.Epsilon, Truth: int(pop.truth[i].Load())}
+		for _, s := range segs {
+			if s.Campaign == c.ID && s.SizeEstimate != nil {
+				out.Reports, out.Estimate, out.CILow, out.CIHigh = s.Reports, s.Estimate, s.CILow, s.CIHigh
+				out.Covered = s.CILow <= float64(out.Truth) && float64(out.Truth) <= s.CIHigh
+			}
+		}
+		res.Segments = append(res.Segments, out)
+	}
+	res.ElapsedSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// population simulates the devices: each worker scores a device's week with
+// the plugin, answers every campaign and uploads full batches.
+type population struct {
+	opts      Options
+	plugin    *host.Plugin
+	campaigns []campaign.Campaign
+	reporter  host.Reporter
+	client    *host.Client
+
+	next        atomic.Int64
+	truth       []atomic.Int64
+	accepted    atomic.Int64
+	deviceNanos atomic.Int64
+	uploadNanos atomic.Int64 // summed over workers
+}
+
+func (p *population) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	for range p.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.worker(ctx, &done); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+func (p *population) worker(ctx context.Context, done *atomic.Int64) error {
+	weekStart := time.Now().Add(-7 * 24 * time.Hour).UnixMilli()
+	now := time.Now()
+	var batch []wire.Envelope
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		t := time.Now()
+		resp, err := p.client.Upload(ctx, batch)
+		if err != nil {
+			return err
+		}
+		p.uploadNanos.Add(int64(time.Since(t)))
+		if resp.Rejected > 0 {
+			return fmt.Errorf("demo: aggregator rejected %d reports, first: %+v", resp.Rejected, firstRejected(resp.Results))
+		}
+		p.accepted.Add(int64(resp.Accepted))
+		batch = batch[:0]
+		return nil
+	}
+	for ctx.Err() == nil {
+		i := int(p.next.Add(1)) - 1
+		if i >= p.opts.Devices {
+			break
+		}
+		t := time.Now()
+		scores, err := p.plugin.Score(ctx, sim.Week(p.opts.Seed, i, weekStart))
+		if err != nil {
+			return err
+		}
+		local := make(map[uint32]float32, len(scores))
+		for _, s := range scores {
+			local[s.Category] = s.Value
+		}
+		for j := range p.campaigns {
+			c := &p.campaigns[j]
+			if c.Answer(local) {
+				p.truth[j].Add(1) // the simulator's ground truth; never sent
+			}
+			e, err := p.reporter.Report(c, c.Epoch(now), local)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, e)
+		}
+		p.deviceNanos.Add(int64(time.Since(t)))
+		if p.opts.Progress != nil {
+			p.opts.Progress(int(done.Add(1)))
+		}
+		if len(batch) >= p.opts.BatchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+func firstRejected(results []apiResult) apiResult {
+	for _, r := range results {
+		if !r.Accepted {
+			return r
+		}
+	}
+	return apiResult{}
+}
+
+// aggregatorProc is the in-process aggregator on a real 127.0.0.1 listener.
+type aggregatorProc struct {
+	url   string
+	srv   *aggregator.Server
+	http  *http.Server
+	store store.Store
+}
+
+func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy, campaigns []campaign.Campaign) (*aggregatorProc, error) {
+	st, err := store.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	key, err := wire.GenerateKeyPair(1, rand.Reader)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return &aggregatorProc{url: "http://" + ln.Addr().String(), srv: srv, http: hs, store: st}, nil
+}
+
+func (a *aggregatorProc) segments(ctx context.Context) ([]aggregator.Segment, error) {
+	return getSegments(ctx, a.url)
+}
+
+func (a *aggregatorProc) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.http.Shutdown(ctx)
+	a.store.Close()
+}

@@ -62,7 +62,7 @@ type Result struct {
 	// simulated devices share the same cores; wisp bench ingest measures
 	// ingest alone.
 	IngestPerConnection float64 `json:"ingest_reports_per_second_per_connection"`
-	AggregatorURL   string  `json:"aggregator_url"`
+	AggregatorURL       string  `json:"aggregator_url"`
 }
 
 // SegmentOutcome compares one campaign's released estimate with the truth.

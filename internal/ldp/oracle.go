@@ -1,0 +1,134 @@
+package ldp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Sentinel errors of the frequency oracles.
+var (
+	ErrMechanism = errors.New("ldp: unknown mechanism")
+	ErrDomain    = errors.New("ldp: domain size out of range")
+	ErrValue     = errors.New("ldp: value outside the domain")
+	ErrAnswer    = errors.New("ldp: malformed randomized answer")
+)
+
+// MaxDomain bounds d so that answers and accumulators stay small.
+const MaxDomain = 1 << 20
+
+// Params describe a configured mechanism: what a campaign config states,
+// and what fixes a report's Mechanism byte and answer length.
+type Params struct {
+	Mechanism  Mechanism `json:"mechanism"`
+	Epsilon    float64   `json:"epsilon"`
+	D          int       `json:"d"`
+	AnswerSize int       `json:"answer_bytes"`
+}
+
+// FrequencyOracle is an ε-LDP mechanism over the items {0, …, d-1}: the
+// device randomizes its one true item into a fixed-size answer, the
+// aggregator accumulates answers and estimates how many reporters hold each
+// item.
+//
+// Every oracle here is "pure" in the sense of Wang et al. (USENIX Security
+// 2017, §4): each answer supports a set of items; it supports the
+// reporter's true item with probability p* and any other given item with
+// probability q* < p*, whatever the other reporters hold. That makes the
+// count estimator ĉ(v) = (S(v) − n·q*)/(p* − q*) unbiased, with the exact
+// variance given by CountVariance.
+type FrequencyOracle interface {
+	Params() Params
+	// Support returns (p*, q*).
+	Support() (p, q float64)
+	// AppendRandomized appends the encoded randomized answer for the true
+	// item v to dst. Devices pass NewCryptoRand().
+	AppendRandomized(dst []byte, v int, rng *rand.Rand) ([]byte, error)
+	// NewAccumulator returns an empty aggregator-side accumulator.
+	NewAccumulator() Accumulator
+}
+
+// Accumulator sums answers so that decoding costs O(n) cheap updates plus
+// one pass over an aggregated table, never O(n·d).
+type Accumulator interface {
+	// Add checks and accumulates one encoded answer.
+	Add(answer []byte) error
+	// N is the number of answers added.
+	N() int
+	// Support returns S(v), the number of answers supporting each item.
+	Support() []float64
+}
+
+// EstimateCounts returns the unbiased count estimate for every item, with
+// the exact variance evaluated at the estimate clipped to [0, n] (the true
+// count is unknown; the variance depends on it only through a small term).
+func EstimateCounts(fo FrequencyOracle, acc Accumulator) []Estimate {
+	p, q := fo.Support()
+	return estimateSupport(acc.Support(), acc.N(), p, q, p, 1)
+}
+
+// estimateSupport applies ĉ = scale·(S − n·q)/(p − q) to every item; r is
+// the probability that a holder's answer supports the item (p for a plain
+// oracle, less under padding-and-sampling).
+func estimateSupport(support []float64, n int, p, q, r, scale float64) []Estimate {
+	out := make([]Estimate, len(support))
+	nf := float64(n)
+	for v, s := range support {
+		c := scale * (s - nf*q) / (p - q)
+		out[v] = newEstimate(c, scale*scale*supportVariance(nf, math.Min(math.Max(c/scale, 0), nf), p, q, r))
+	}
+	return out
+}
+
+// CountVariance is Var[ĉ(v)] for n reports of which c hold v (Wang et al.
+// 2017, Eq. 2, without dropping the c term):
+//
+//	Var = n·q*(1−q*)/(p*−q*)² + c·(1−p*−q*)/(p*−q*)
+func CountVariance(fo FrequencyOracle, n int, c float64) float64 {
+	p, q := fo.Support()
+	return supportVariance(float64(n), c, p, q, p)
+}
+
+// supportVariance is the variance of (S − n·q)/(p − q) when n−c
+// non-holders each support the item with probability q and c holders with
+// probability r. Answers are independent, so S is a sum of independent
+// Bernoulli variables.
+func supportVariance(n, c, p, q, r float64) float64 {
+	return ((n-c)*q*(1-q) + c*r*(1-r)) / ((p - q) * (p - q))
+}
+
+// NewOracle builds the frequency oracle for a wire mechanism id, as the
+// aggregator does for a campaign.
+func NewOracle(m Mechanism, epsilon float64, d int) (FrequencyOracle, error) {
+	switch m {
+	case MechanismRR:
+		if d != 2 {
+			return nil, fmt.Errorf("%w: rr needs d = 2, got %d", ErrDomain, d)
+		}
+		return NewRR(epsilon)
+	case MechanismGRR:
+		return NewGRR(epsilon, d)
+	case MechanismOUE:
+		return NewOUE(epsilon, d)
+	case MechanismOLH:
+		return NewOLH(epsilon, d)
+	case MechanismHadamard:
+		return NewHadamard(epsilon, d)
+	}
+	return nil, fmt.Errorf("%w: %v is not a frequency oracle", ErrMechanism, m)
+}
+
+func checkEpsilon(epsilon float64) error {
+	if !(epsilon > 0) || math.IsInf(epsilon, 0) {
+		return fmt.Errorf("%w (got %v)", ErrEpsilon, epsilon)
+	}
+	return nil
+}
+
+func checkDomain(d int) error {
+	if d < 2 || d > MaxDomain {
+		return fmt.Errorf("%w: d = %d, want 2…%d", ErrDomain, d, MaxDomain)
+	}
+	return nil
+}

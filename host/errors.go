@@ -2,13 +2,17 @@ package host
 
 import "errors"
 
-// Errors callers can test with errors.Is. Load errors wrap ErrRefused; call
-// errors wrap exactly one of the others, and also the underlying cause.
+// Errors callers can test with errors.Is. Load errors wrap ErrRefused (and,
+// for signed loads, one of the trust reasons below); call errors wrap
+// exactly one of ErrTimeout, ErrTrap, ErrBadOutput, ErrPluginFailed,
+// ErrTooManyEvents or ErrClosed, and also the underlying cause.
 var (
 	// ErrRefused: the module is not a valid Wisp plugin (bad Wasm, wrong ABI
-	// version, missing exports, forbidden imports, start function failed).
+	// version, missing exports, forbidden imports, start function failed,
+	// too large) or its manifest failed verification.
 	ErrRefused = errors.New("host: plugin refused")
-	// ErrTimeout: a call ran past its deadline and was stopped.
+	// ErrTimeout: a call ran past its deadline or its fuel (work) budget and
+	// was stopped.
 	ErrTimeout = errors.New("host: plugin timed out")
 	// ErrTrap: the plugin trapped (unreachable, out-of-bounds access, stack
 	// overflow, memory limit, exit).
@@ -21,4 +25,24 @@ var (
 	ErrTooManyEvents = errors.New("host: too many events for one call")
 	// ErrClosed: the plugin was closed.
 	ErrClosed = errors.New("host: plugin closed")
+)
+
+// Reasons a signed plugin is refused; each also wraps ErrRefused.
+var (
+	// ErrUnsigned: no signature, or a manifest with no author key.
+	ErrUnsigned = errors.New("host: plugin manifest is not signed")
+	// ErrBadSignature: the signature does not verify — the manifest was
+	// changed after signing, or signed by another key than it names.
+	ErrBadSignature = errors.New("host: plugin manifest signature is invalid")
+	// ErrUnknownAuthor: the author key is not in the device's trust store.
+	ErrUnknownAuthor = errors.New("host: plugin author is not trusted")
+	// ErrDigestMismatch: the module is not the one the manifest names.
+	ErrDigestMismatch = errors.New("host: plugin module does not match its manifest digest")
+	// ErrWrongABI: the manifest or the module speaks an ABI version this
+	// host does not.
+	ErrWrongABI = errors.New("host: plugin speaks another ABI version")
+	// ErrBadManifest: the manifest does not parse or is inconsistent.
+	ErrBadManifest = errors.New("host: malformed plugin manifest")
+	// ErrBadKey: a key's text form does not parse.
+	ErrBadKey = errors.New("host: malformed key")
 )

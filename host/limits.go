@@ -8,19 +8,36 @@ import "time"
 type Limits struct {
 	// MemoryPages caps the plugin's linear memory in 64 KiB pages.
 	MemoryPages uint32
-	// Deadline bounds every call into the plugin, including its start
-	// function, in wall time.
+	// Deadline bounds every call into the plugin in wall time. Start
+	// functions are bounded by Fuel (the host cannot interrupt a module
+	// before instantiation returns it).
 	Deadline time.Duration
+	// Fuel bounds the work of one call, and of an instance's start, in
+	// instructions (weighted at function entries and loop headers; see
+	// sdk/ABI.md section 8). It makes limits independent of how fast the
+	// device is and stops a runaway call even without a clock.
+	Fuel int64
 	// MaxEvents bounds the events in one batch.
 	MaxEvents int
-	// MaxScores bounds the score records one call may return.
+	// MaxScores bounds the score records one call may return (out_cap).
 	MaxScores int
+	// LogBytes bounds what one call may write with wisp.log; the rest is
+	// dropped.
+	LogBytes int
+	// LogRate bounds wisp.log output per second for the whole plugin.
+	LogRate int
+	// ModuleBytes bounds the size of the module file.
+	ModuleBytes int
 }
 
 // DefaultPolicy is the device maker's default cap: 32 MiB of memory, 100 ms
-// per call, 10,000 events per batch, 512 scores.
+// and 3·10⁸ fuel per call, 10,000 events per batch, 512 scores, 1 KiB of log
+// per call and 4 KiB/s, 16 MiB modules.
 func DefaultPolicy() Limits {
-	return Limits{MemoryPages: 512, Deadline: 100 * time.Millisecond, MaxEvents: 10000, MaxScores: 512}
+	return Limits{
+		MemoryPages: 512, Deadline: 100 * time.Millisecond, Fuel: 300_000_000,
+		MaxEvents: 10000, MaxScores: 512, LogBytes: 1024, LogRate: 4096, ModuleBytes: 16 << 20,
+	}
 }
 
 // Within returns l with every zero field taken from policy and every field
@@ -35,18 +52,11 @@ func (l Limits) Within(policy Limits) Limits {
 	return Limits{
 		MemoryPages: uint32(capAt(int64(l.MemoryPages), int64(policy.MemoryPages))),
 		Deadline:    time.Duration(capAt(int64(l.Deadline), int64(policy.Deadline))),
+		Fuel:        capAt(l.Fuel, policy.Fuel),
 		MaxEvents:   int(capAt(int64(l.MaxEvents), int64(policy.MaxEvents))),
 		MaxScores:   int(capAt(int64(l.MaxScores), int64(policy.MaxScores))),
+		LogBytes:    int(capAt(int64(l.LogBytes), int64(policy.LogBytes))),
+		LogRate:     int(capAt(int64(l.LogRate), int64(policy.LogRate))),
+		ModuleBytes: int(capAt(int64(l.ModuleBytes), int64(policy.ModuleBytes))),
 	}
-}
-
-// Manifest describes a plugin: who it is, which categories it may score and
-// the limits it asks for.
-type Manifest struct {
-	Name    string
-	Version string
-	// Categories are the IAB Audience Taxonomy 1.1 ids the plugin may
-	// return; anything else is a bad answer.
-	Categories []uint32
-	Limits     Limits
 }

@@ -2,13 +2,11 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wisp-project/wisp/sdk/abi"
 )
@@ -21,21 +19,12 @@ type Plugin struct {
 	declared map[uint32]bool
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
+	log      *logLimiter
 
 	mu      sync.Mutex
 	idle    []*instance
 	closed  bool
 	started int // instances started, for tests and metrics
-}
-
-// instance is one sandboxed module with its cached ABI buffer.
-type instance struct {
-	mod    api.Module
-	score  api.Function
-	buffer api.Function
-	bufPtr uint32
-	bufCap uint32
-	in     []byte // reused encoding buffer
 }
 
 // Manifest returns the manifest the plugin was loaded with.
@@ -51,24 +40,8 @@ func (p *Plugin) Started() int {
 	return p.started
 }
 
-func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.limits.Deadline)
-	defer cancel()
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, wazero.NewModuleConfig().
-		WithName(""). // anonymous, so a pool can hold many
-		WithStartFunctions("_initialize"))
-	if err != nil {
-		return nil, classify(ctx, err)
-	}
-	p.mu.Lock()
-	p.started++
-	p.mu.Unlock()
-	return &instance{
-		mod:    mod,
-		score:  mod.ExportedFunction(abi.ScoreExport),
-		buffer: mod.ExportedFunction(abi.BufferExport),
-	}, nil
-}
+// LogDropped reports how many wisp.log bytes were dropped over the caps.
+func (p *Plugin) LogDropped() int64 { return p.log.Dropped() }
 
 func (p *Plugin) get(ctx context.Context) (*instance, error) {
 	p.mu.Lock()
@@ -88,12 +61,13 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 
 func (p *Plugin) put(ctx context.Context, inst *instance) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		inst.mod.Close(ctx)
+	if !p.closed {
+		p.idle = append(p.idle, inst)
+		p.mu.Unlock()
 		return
 	}
-	p.idle = append(p.idle, inst)
+	p.mu.Unlock()
+	p.discard(ctx, inst)
 }
 
 // Score runs the plugin on a batch of events and returns its validated
@@ -108,9 +82,12 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 		return nil, p.fail(err)
 	}
 	scores, err := p.call(ctx, inst, events)
-	if err != nil {
-		inst.mod.Close(ctx)
-		return nil, p.fail(err)
+	if err != nil || inst.tainted {
+		p.discard(ctx, inst)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return scores, nil
 	}
 	p.put(ctx, inst)
 	return scores, nil
@@ -119,21 +96,21 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }
 
 func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) ([]abi.Score, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.limits.Deadline)
-	defer cancel()
-
 	inst.in = abi.AppendBatch(inst.in[:0], events)
 	inLen := uint32(len(inst.in))
 	outOff := (inLen + 7) &^ 7
 	outCap := uint32(p.limits.MaxScores)
 	need := outOff + outCap*abi.ScoreSize
+
+	disarm := inst.arm(ctx, p.limits)
+	defer disarm()
 	mem := inst.mod.Memory()
 	if need > inst.bufCap {
-		res, err := inst.buffer.Call(ctx, uint64(need))
-		if err != nil {
-			return nil, classify(ctx, err)
+		inst.stack[0] = uint64(need)
+		if err := inst.buffer.CallWithStack(ctx, inst.stack[:]); err != nil {
+			return nil, inst.classify(ctx, err)
 		}
-		ptr := uint32(res[0])
+		ptr := uint32(inst.stack[0])
 		if ptr == 0 || uint64(ptr)+uint64(need) > uint64(mem.Size()) {
 			return nil, fmt.Errorf("%w: %s(%d) returned %#x outside memory of %d bytes", ErrBadOutput, abi.BufferExport, need, ptr, mem.Size())
 		}
@@ -142,11 +119,11 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	if !mem.Write(inst.bufPtr, inst.in) {
 		return nil, fmt.Errorf("%w: buffer %#x no longer inside memory", ErrBadOutput, inst.bufPtr)
 	}
-	res, err := inst.score.Call(ctx, uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr+outOff), uint64(outCap))
-	if err != nil {
-		return nil, classify(ctx, err)
+	inst.stack = [4]uint64{uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr + outOff), uint64(outCap)}
+	if err := inst.score.CallWithStack(ctx, inst.stack[:]); err != nil {
+		return nil, inst.classify(ctx, err)
 	}
-	n := int32(res[0])
+	n := int32(inst.stack[0])
 	switch {
 	case n < 0:
 		return nil, fmt.Errorf("%w: code %d", ErrPluginFailed, n)
@@ -157,44 +134,44 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	if !ok {
 		return nil, fmt.Errorf("%w: output outside memory", ErrBadOutput)
 	}
-	scores := abi.DecodeScores(make([]abi.Score, 0, n), out)
-	return scores, p.validate(scores)
+	return DecodeOutput(out, p.declared)
 }
 
-// validate enforces the ABI's promises on a plugin's answer.
-func (p *Plugin) validate(scores []abi.Score) error {
-	seen := make(map[uint32]bool, len(scores))
-	for _, s := range scores {
+// DecodeOutput decodes and validates a plugin's score records: whole
+// records only, each category in declared and returned once, each score
+// finite and in [0, 1]. Errors wrap ErrBadOutput. Plugin.Score applies it to
+// every answer; it is exported for tools that replay plugin output.
+func DecodeOutput(out []byte, declared map[uint32]bool) ([]abi.Score, error) {
+	if len(out)%abi.ScoreSize != 0 {
+		return nil, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte records", ErrBadOutput, len(out), abi.ScoreSize)
+	}
+	scores := abi.DecodeScores(make([]abi.Score, 0, len(out)/abi.ScoreSize), out)
+	for i, s := range scores {
 		v := float64(s.Value)
 		switch {
-		case !p.declared[s.Category]:
-			return fmt.Errorf("%w: category %d is not declared in the manifest", ErrBadOutput, s.Category)
-		case seen[s.Category]:
-			return fmt.Errorf("%w: category %d returned twice", ErrBadOutput, s.Category)
+		case !declared[s.Category]:
+			return nil, fmt.Errorf("%w: category %d is not declared in the manifest", ErrBadOutput, s.Category)
 		case math.IsNaN(v) || v < 0 || v > 1:
-			return fmt.Errorf("%w: category %d score %v is not in [0, 1]", ErrBadOutput, s.Category, v)
+			return nil, fmt.Errorf("%w: category %d score %v is not in [0, 1]", ErrBadOutput, s.Category, v)
 		}
-		seen[s.Category] = true
+		for _, t := range scores[:i] {
+			if t.Category == s.Category {
+				return nil, fmt.Errorf("%w: category %d returned twice", ErrBadOutput, s.Category)
+			}
+		}
 	}
-	return nil
-}
-
-// classify maps a wazero call error to the host's sentinel errors.
-func classify(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", ErrTimeout, err)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err() // the caller cancelled; not the plugin's fault
-	}
-	return fmt.Errorf("%w: %w", ErrTrap, err)
+	return scores, nil
 }
 
 // Close stops every instance and releases the plugin's memory.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
+	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
+	for _, inst := range idle {
+		inst.timer.Stop()
+	}
 	return p.rt.Close(ctx)
 }

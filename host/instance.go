@@ -1,0 +1,107 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wisp-project/wisp/host/internal/fuel"
+	"github.com/wisp-project/wisp/sdk/abi"
+)
+
+// instance is one sandboxed module with its cached ABI buffer and the
+// handles of its fuel instrumentation.
+type instance struct {
+	mod    api.Module
+	score  api.Function
+	buffer api.Function
+	fuel   api.MutableGlobal
+	stop   api.MutableGlobal
+	timer  *time.Timer // raises stop at the deadline
+	stack  [4]uint64
+	bufPtr uint32
+	bufCap uint32
+	in     []byte // reused encoding buffer
+	logged int    // wisp.log bytes this call
+	// tainted marks an instance whose stop flag was (or may be being)
+	// raised: its answer stands, but it is not reused.
+	tainted bool
+}
+
+func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, wazero.NewModuleConfig().
+		WithName(""). // anonymous, so a pool can hold many
+		WithStartFunctions("_initialize"))
+	if err != nil {
+		return nil, fmt.Errorf("%w (start budget: %d fuel, %d memory pages)", err, p.limits.Fuel, p.limits.MemoryPages)
+	}
+	f, ok1 := mod.ExportedGlobal(fuel.FuelExport).(api.MutableGlobal)
+	s, ok2 := mod.ExportedGlobal(fuel.StopExport).(api.MutableGlobal)
+	if !ok1 || !ok2 {
+		mod.Close(ctx)
+		return nil, errors.New("host: instrumentation globals missing")
+	}
+	inst := &instance{
+		mod:    mod,
+		score:  mod.ExportedFunction(abi.ScoreExport),
+		buffer: mod.ExportedFunction(abi.BufferExport),
+		fuel:   f,
+		stop:   s,
+	}
+	inst.timer = time.AfterFunc(time.Hour, func() { s.Set(math.MaxInt64) })
+	inst.timer.Stop()
+	p.log.register(mod, inst)
+	p.mu.Lock()
+	p.started++
+	p.mu.Unlock()
+	return inst, nil
+}
+
+func (p *Plugin) discard(ctx context.Context, inst *instance) {
+	inst.timer.Stop()
+	p.log.forget(inst.mod)
+	inst.mod.Close(ctx)
+}
+
+// arm gives the instance its fuel and deadline for one call and returns the
+// function that disarms them. Interruption is asynchronous: the timer (or
+// the caller's context) raises the stop global, which the instrumented code
+// checks at every function entry and loop header.
+func (inst *instance) arm(ctx context.Context, l Limits) func() {
+	inst.fuel.Set(uint64(l.Fuel))
+	inst.logged = 0
+	inst.timer.Reset(l.Deadline)
+	var stopCtx func() bool
+	if ctx.Done() != nil {
+		stopCtx = context.AfterFunc(ctx, func() { inst.stop.Set(math.MaxInt64) })
+	}
+	return func() {
+		if !inst.timer.Stop() {
+			inst.tainted = true
+		}
+		if stopCtx != nil && !stopCtx() {
+			inst.tainted = true
+		}
+	}
+}
+
+// classify maps a failed call to the host's sentinel errors, telling an
+// interrupted or out-of-fuel call from a genuine trap by reading the
+// instrumentation globals.
+func (inst *instance) classify(ctx context.Context, err error) error {
+	stopped := inst.stop.Get() != 0
+	switch {
+	case stopped && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return ctx.Err() // the caller cancelled; not the plugin's fault
+	case stopped:
+		return fmt.Errorf("%w: deadline exceeded: %w", ErrTimeout, err)
+	case int64(inst.fuel.Get()) < 0:
+		return fmt.Errorf("%w: out of fuel: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrTrap, err)
+}

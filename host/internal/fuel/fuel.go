@@ -1,0 +1,196 @@
+package fuel
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Names of the globals Instrument exports. Names starting with
+// ReservedPrefix are refused in original modules.
+const (
+	FuelExport     = "wisp$fuel"
+	StopExport     = "wisp$stop"
+	ReservedPrefix = "wisp$"
+)
+
+// ErrMalformed reports a module Instrument cannot parse or refuses.
+var ErrMalformed = errors.New("fuel: cannot instrument module")
+
+const (
+	secCustom = 0
+	secImport = 2
+	secGlobal = 6
+	secExport = 7
+	secCode   = 10
+)
+
+// sectionOrder gives each known section's position in the required order
+// (the data count section, 12, sits before code).
+var sectionOrder = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// Instrument returns an instrumented copy of wasm whose fuel global starts
+// at initial (the budget of the start function and _initialize).
+func Instrument(wasm []byte, initial int64) ([]byte, error) {
+	out, err := instrument(wasm, initial)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return out, nil
+}
+
+func instrument(wasm []byte, initial int64) ([]byte, error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" || string(wasm[4:8]) != "\x01\x00\x00\x00" {
+		return nil, errors.New("not a WebAssembly 1.0 binary")
+	}
+	var secs []section
+	r := &reader{b: wasm[8:]}
+	for !r.done() {
+		id := r.byte1()
+		n := r.u32()
+		body := r.take(int(n))
+		if r.err != nil {
+			return nil, r.err
+		}
+		secs = append(secs, section{id, body})
+	}
+	var nGlobals uint32
+	for _, s := range secs {
+		switch s.id {
+		case secImport:
+			n, err := importedGlobals(s.body)
+			if err != nil {
+				return nil, fmt.Errorf("import section: %w", err)
+			}
+			nGlobals += n
+		case secGlobal:
+			rr := &reader{b: s.body}
+			nGlobals += rr.u32()
+			if rr.err != nil {
+				return nil, rr.err
+			}
+		}
+	}
+	fuelIdx, stopIdx := nGlobals, nGlobals+1
+	globals := []byte{0x7E, 0x01, 0x42} // i64 mut, i64.const initial, end
+	globals = appendS64(globals, initial)
+	globals = append(globals, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B) // i64 mut, i64.const 0, end
+	exports := appendName(nil, FuelExport)
+	exports = append(exports, 0x03)
+	exports = appendU32(exports, fuelIdx)
+	exports = appendName(exports, StopExport)
+	exports = append(exports, 0x03)
+	exports = appendU32(exports, stopIdx)
+
+	var haveGlobal, haveExport bool
+	for i := range secs {
+		var err error
+		switch secs[i].id {
+		case secGlobal:
+			haveGlobal = true
+			secs[i].body, err = appendToVec(secs[i].body, 2, globals, nil)
+		case secExport:
+			haveExport = true
+			secs[i].body, err = appendToVec(secs[i].body, 2, exports, func(r *reader) error { return checkExport(r, nGlobals) })
+		case secCode:
+			secs[i].body, err = instrumentCode(secs[i].body, fuelIdx, stopIdx, nGlobals)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !haveGlobal {
+		secs = insertSection(secs, section{secGlobal, append([]byte{2}, globals...)})
+	}
+	if !haveExport {
+		secs = insertSection(secs, section{secExport, append([]byte{2}, exports...)})
+	}
+	out := append(make([]byte, 0, len(wasm)+len(wasm)/8+64), wasm[:8]...)
+	for _, s := range secs {
+		out = append(out, s.id)
+		out = appendU32(out, uint32(len(s.body)))
+		out = append(out, s.body...)
+	}
+	return out, nil
+}
+
+// insertSection puts s before the first section that must follow it.
+func insertSection(secs []section, s section) []section {
+	at := len(secs)
+	for i, x := range secs {
+		if o, ok := sectionOrder[x.id]; ok && o > sectionOrder[s.id] {
+			at = i
+			break
+		}
+	}
+	return append(secs[:at], append([]section{s}, secs[at:]...)...)
+}
+
+// appendToVec rewrites a vector section body with extra items appended,
+// calling check on each original item if check is non-nil (check must
+// consume the item).
+func appendToVec(body []byte, extra uint32, items []byte, check func(*reader) error) ([]byte, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	start := r.off
+	if check != nil {
+		for range n {
+			if err := check(r); err != nil {
+				return nil, err
+			}
+			if r.err != nil {
+				return nil, r.err
+			}
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	rest := body[start:]
+	out := appendU32(nil, n+extra)
+	out = append(out, rest...)
+	return append(out, items...), nil
+}
+
+func checkExport(r *reader, nGlobals uint32) error {
+	name := r.name()
+	kind := r.byte1()
+	idx := r.u32()
+	if strings.HasPrefix(name, ReservedPrefix) {
+		return fmt.Errorf("export %q uses the reserved prefix %q", name, ReservedPrefix)
+	}
+	if kind == 0x03 && idx >= nGlobals {
+		return fmt.Errorf("export %q names global %d of %d", name, idx, nGlobals)
+	}
+	return nil
+}
+
+func importedGlobals(body []byte) (uint32, error) {
+	r := &reader{b: body}
+	var globals uint32
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		r.name()
+		r.name()
+		switch kind := r.byte1(); kind {
+		case 0x00:
+			r.u32()
+		case 0x01:
+			r.byte1()
+			r.limits()
+		case 0x02:
+			r.limits()
+		case 0x03:
+			r.byte1()
+			r.byte1()
+			globals++
+		default:
+			return 0, fmt.Errorf("import kind %#x", kind)
+		}
+	}
+	return globals, r.err
+}

@@ -1,0 +1,124 @@
+package devicestore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// ConsentChange is one entry of the owner's consent history.
+type ConsentChange struct {
+	Purpose string // "plugin:<name>" or "campaign:<id>"
+	Granted bool
+	Erased  bool // the owner also asked to erase the data
+	At      time.Time
+}
+
+// SetConsent records the owner's decision on purpose and appends it to the
+// history. Revoking a campaign drops its queued reports; revoking a plugin
+// drops queued reports about the plugin's categories (they may derive from
+// its scores) and, with erase, the plugin's events and profile — all in
+// the same transaction, so nothing revoked can be claimed by a sender
+// afterwards.
+func (s *Store) SetConsent(ctx context.Context, purpose string, granted, erase bool, now time.Time) error {
+	return s.tx(ctx, "set_consent", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent (purpose, granted, changed_at) VALUES (?, ?, ?)
+			ON CONFLICT (purpose) DO UPDATE SET granted = excluded.granted, changed_at = excluded.changed_at`,
+			purpose, granted, ms(now)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_history (purpose, granted, erased, at) VALUES (?, ?, ?, ?)`,
+			purpose, granted, erase && !granted, ms(now)); err != nil {
+			return err
+		}
+		if granted {
+			return nil
+		}
+		kind, id, _ := strings.Cut(purpose, ":")
+		switch kind {
+		case "campaign":
+			return dropQueued(ctx, tx, `campaign = ?`, now, "dropped:consent-revoked", id)
+		case "plugin":
+			if erase {
+				return erasePlugin(ctx, tx, id, now)
+			}
+			return dropQueued(ctx, tx, `category IN (SELECT category FROM plugin_categories WHERE plugin = ?)`, now, "dropped:consent-revoked", id)
+		}
+		return nil
+	})
+}
+
+// Consents returns the current decision for every purpose ever decided.
+func (s *Store) Consents(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := s.tx(ctx, "read_consent", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT purpose, granted FROM consent`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p string
+			var g bool
+			if err := rows.Scan(&p, &g); err != nil {
+				return err
+			}
+			out[p] = g
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ConsentHistory returns every consent change, oldest first.
+func (s *Store) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
+	var out []ConsentChange
+	err := s.tx(ctx, "read_consent_history", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT purpose, granted, erased, at FROM consent_history ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c ConsentChange
+			var at int64
+			if err := rows.Scan(&c.Purpose, &c.Granted, &c.Erased, &at); err != nil {
+				return err
+			}
+			c.At = fromMS(at)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ForgetAll erases everything derived from the owner: events, profile,
+// queued reports, the record of answered campaigns and targeting
+// impressions. It keeps what protects or informs the owner: installed
+// plugins, consent and its history, the privacy ledger (erasing it would
+// reset the budget and let the device over-spend) and the log of what
+// already left.
+func (s *Store) ForgetAll(ctx context.Context, now time.Time) error {
+	return s.tx(ctx, "forget_all", func(tx *sql.Tx) error {
+		if err := dropQueued(ctx, tx, `1 = 1`, now, "dropped:forgotten"); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM events`, `DELETE FROM profile`, `DELETE FROM answers`, `DELETE FROM impressions`,
+			`UPDATE plugins SET scored_seq = 0`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ForgetPlugin erases one plugin's events, profile and the queued reports
+// that may derive from them.
+func (s *Store) ForgetPlugin(ctx context.Context, plugin string, now time.Time) error {
+	return s.tx(ctx, "forget_plugin", func(tx *sql.Tx) error { return erasePlugin(ctx, tx, plugin, now) })
+}

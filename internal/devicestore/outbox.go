@@ -1,0 +1,266 @@
+package devicestore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// Report is one sealed report in the outbox.
+type Report struct {
+	ID          [16]byte
+	Campaign    string
+	Epoch       uint32
+	Category    uint32 // the question's category
+	Envelope    []byte // the sealed envelope, CBOR
+	Dummy       bool
+	Created     time.Time
+	NotBefore   time.Time // randomized send delay
+	NextAttempt time.Time
+	Expires     time.Time
+	Attempts    int
+	InFlight    bool
+}
+
+// Sent is one entry of the egress log: what left (or was dropped), never
+// what it said.
+type Sent struct {
+	ID       [16]byte
+	Campaign string
+	Epoch    uint32
+	Size     int
+	Dummy    bool
+	At       time.Time
+	Outcome  string // accepted, duplicate, rejected:<reason>, dropped:<why>
+}
+
+// Left reports whether the report actually left the device.
+func (s Sent) Left() bool { return !strings.HasPrefix(s.Outcome, "dropped:") }
+
+// Enqueue stores a sealed report and, for a real one, records the campaign
+// as answered for its epoch. The caller has already spent the budget
+// (Spend) in an earlier, committed transaction.
+func (s *Store) Enqueue(ctx context.Context, r Report, epsilon float64) error {
+	return s.tx(ctx, "enqueue_report", func(tx *sql.Tx) error {
+		if !r.Dummy {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO answers (campaign, epoch, epsilon, answered_at) VALUES (?, ?, ?, ?)`,
+				r.Campaign, r.Epoch, epsilon, ms(r.Created)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (report_id, campaign, epoch, category, envelope, size, dummy,
+				created_at, not_before, next_attempt, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID[:], r.Campaign, r.Epoch, r.Category, r.Envelope, len(r.Envelope), r.Dummy,
+			ms(r.Created), ms(r.NotBefore), ms(r.NotBefore), ms(r.Expires))
+		return err
+	})
+}
+
+// Queued lists the outbox, oldest first.
+func (s *Store) Queued(ctx context.Context) ([]Report, error) {
+	var out []Report
+	err := s.tx(ctx, "list_outbox", func(tx *sql.Tx) error {
+		var err error
+		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+			next_attempt, expires_at, attempts, in_flight FROM outbox ORDER BY created_at, report_id`)
+		return err
+	})
+	return out, err
+}
+
+// Claim marks up to limit due reports in flight and returns them: not
+// expired, past their send delay and backoff, and still covered by a
+// granted campaign consent. A claim is committed before the first byte is
+// sent, so after a crash the device knows which reports are in doubt.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int) ([]Report, error) {
+	var out []Report
+	err := s.tx(ctx, "claim_reports", func(tx *sql.Tx) error {
+		var err error
+		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+			next_attempt, expires_at, attempts, in_flight FROM outbox o
+			WHERE in_flight = 0 AND next_attempt <= ? AND expires_at > ?
+			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
+			ORDER BY next_attempt, report_id LIMIT ?`, ms(now), ms(now), limit)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET in_flight = 1, attempts = attempts + 1 WHERE report_id = ?`, out[i].ID[:]); err != nil {
+				return err
+			}
+			out[i].InFlight, out[i].Attempts = true, out[i].Attempts+1
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Settle removes delivered (or definitively rejected) reports from the
+// outbox and logs each once, in one transaction.
+func (s *Store) Settle(ctx context.Context, done []Sent) error {
+	return s.tx(ctx, "settle_reports", func(tx *sql.Tx) error {
+		for _, d := range done {
+			if err := settle(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func settle(ctx context.Context, tx *sql.Tx, d Sent) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE report_id = ?`, d.ID[:]); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO egress (report_id, campaign, epoch, size, dummy, at, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING`,
+		d.ID[:], d.Campaign, d.Epoch, d.Size, d.Dummy, ms(d.At), d.Outcome)
+	return err
+}
+
+// Release returns in-flight reports to the queue with their next attempt
+// time (after a failed upload).
+func (s *Store) Release(ctx context.Context, ids [][16]byte, next []time.Time) error {
+	return s.tx(ctx, "release_reports", func(tx *sql.Tx) error {
+		for i, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET in_flight = 0, next_attempt = ? WHERE report_id = ?`, ms(next[i]), id[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Recover returns reports left in flight by a crash to the queue, due at
+// once, and reports how many. They are in doubt — the aggregator may have
+// stored them — so the device resends the identical sealed bytes (same
+// report id), never a new report: the aggregator stores one and answers
+// "replay" to the other, and the device logs the report once.
+func (s *Store) Recover(ctx context.Context) (int, error) {
+	var n int64
+	err := s.tx(ctx, "recover_in_flight", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET in_flight = 0 WHERE in_flight = 1`)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// Expire drops reports past their validity window and logs them.
+func (s *Store) Expire(ctx context.Context, now time.Time) error {
+	return s.tx(ctx, "expire_reports", func(tx *sql.Tx) error {
+		return dropQueued(ctx, tx, `expires_at <= ? AND in_flight = 0`, now, "dropped:expired", ms(now))
+	})
+}
+
+// dropQueued deletes outbox rows matching where and logs each as outcome.
+// Rows in flight are dropped too: their upload's Settle will find nothing
+// to delete, and revocation waits for in-flight uploads (host does that).
+func dropQueued(ctx context.Context, tx *sql.Tx, where string, now time.Time, outcome string, args ...any) error {
+	rows, err := scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+		next_attempt, expires_at, attempts, in_flight FROM outbox WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := settle(ctx, tx, Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: outcome}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanReports(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]Report, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Report
+	for rows.Next() {
+		var r Report
+		var id []byte
+		var created, notBefore, next, expires int64
+		if err := rows.Scan(&id, &r.Campaign, &r.Epoch, &r.Category, &r.Envelope, &r.Dummy, &created, &notBefore,
+			&next, &expires, &r.Attempts, &r.InFlight); err != nil {
+			return nil, err
+		}
+		copy(r.ID[:], id)
+		r.Created, r.NotBefore, r.NextAttempt, r.Expires = fromMS(created), fromMS(notBefore), fromMS(next), fromMS(expires)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Egress returns the log of reports that left or were dropped, newest
+// first, at most limit (0: all).
+func (s *Store) Egress(ctx context.Context, limit int) ([]Sent, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	var out []Sent
+	err := s.tx(ctx, "read_egress", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT report_id, campaign, epoch, size, dummy, at, outcome FROM egress ORDER BY seq DESC LIMIT ?`, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e Sent
+			var id []byte
+			var at int64
+			if err := rows.Scan(&id, &e.Campaign, &e.Epoch, &e.Size, &e.Dummy, &at, &e.Outcome); err != nil {
+				return err
+			}
+			copy(e.ID[:], id)
+			e.At = fromMS(at)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Answer is a campaign the device answered for an epoch.
+type Answer struct {
+	Campaign string
+	Epoch    uint32
+	Epsilon  float64
+	At       time.Time
+}
+
+// Answers lists answered campaigns, newest first.
+func (s *Store) Answers(ctx context.Context) ([]Answer, error) {
+	var out []Answer
+	err := s.tx(ctx, "read_answers", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT campaign, epoch, epsilon, answered_at FROM answers ORDER BY answered_at DESC, campaign`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a Answer
+			var at int64
+			if err := rows.Scan(&a.Campaign, &a.Epoch, &a.Epsilon, &at); err != nil {
+				return err
+			}
+			a.At = fromMS(at)
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Answered reports whether campaign has a queued or sent answer for epoch.
+func (s *Store) Answered(ctx context.Context, campaign string, epoch uint32) (bool, error) {
+	var n int
+	err := s.tx(ctx, "is_answered", func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM answers WHERE campaign = ? AND epoch = ?`, campaign, epoch).Scan(&n)
+	})
+	return n > 0, err
+}

@@ -1,0 +1,163 @@
+package devicestore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Plugin is an installed plugin as stored.
+type Plugin struct {
+	Name       string
+	Version    string
+	Author     string // author key text; "" for an unsigned development plugin
+	AuthorName string // the trust store's comment for the key
+	Manifest   []byte // the manifest file as installed (signed or not)
+	Wasm       []byte // left nil by Plugins; read with Wasm
+	Categories []uint32
+	Retention  time.Duration
+	Installed  time.Time
+}
+
+// PutPlugin installs p, replacing an installed plugin of the same name (an
+// upgrade keeps its events, profile and consent).
+func (s *Store) PutPlugin(ctx context.Context, p Plugin) error {
+	return s.tx(ctx, "put_plugin", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO plugins (name, version, author, author_name, manifest, wasm, retention_ms, installed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET version = excluded.version, author = excluded.author,
+				author_name = excluded.author_name, manifest = excluded.manifest, wasm = excluded.wasm,
+				retention_ms = excluded.retention_ms, installed_at = excluded.installed_at`,
+			p.Name, p.Version, p.Author, p.AuthorName, nonNil(p.Manifest), nonNil(p.Wasm), p.Retention.Milliseconds(), ms(p.Installed))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plugin_categories WHERE plugin = ?`, p.Name); err != nil {
+			return err
+		}
+		for _, c := range p.Categories {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO plugin_categories (plugin, category) VALUES (?, ?)`, p.Name, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Plugins lists installed plugins by name, without their modules.
+func (s *Store) Plugins(ctx context.Context) ([]Plugin, error) {
+	var out []Plugin
+	err := s.tx(ctx, "list_plugins", func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT name, version, author, author_name, manifest, retention_ms, installed_at FROM plugins ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p Plugin
+			var ret, at int64
+			if err := rows.Scan(&p.Name, &p.Version, &p.Author, &p.AuthorName, &p.Manifest, &ret, &at); err != nil {
+				return err
+			}
+			p.Retention, p.Installed = time.Duration(ret)*time.Millisecond, fromMS(at)
+			out = append(out, p)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range out {
+			if out[i].Categories, err = categories(ctx, tx, out[i].Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func categories(ctx context.Context, tx *sql.Tx, plugin string) ([]uint32, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT category FROM plugin_categories WHERE plugin = ? ORDER BY category`, plugin)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var c uint32
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Wasm returns an installed plugin's module.
+func (s *Store) Wasm(ctx context.Context, name string) ([]byte, error) {
+	var wasm []byte
+	err := s.tx(ctx, "read_wasm", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT wasm FROM plugins WHERE name = ?`, name).Scan(&wasm)
+		if err == sql.ErrNoRows {
+			return ErrNotFound
+		}
+		return err
+	})
+	return wasm, err
+}
+
+// SetRetention changes how long a plugin's events are kept.
+func (s *Store) SetRetention(ctx context.Context, name string, d time.Duration) error {
+	return s.tx(ctx, "set_retention", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE plugins SET retention_ms = ? WHERE name = ?`, d.Milliseconds(), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeletePlugin uninstalls a plugin and erases everything derived from it:
+// its events, its profile rows and queued reports about its categories.
+// Its consent history stays: it is the owner's record, not their data.
+func (s *Store) DeletePlugin(ctx context.Context, name string, now time.Time) error {
+	return s.tx(ctx, "delete_plugin", func(tx *sql.Tx) error {
+		if err := erasePlugin(ctx, tx, name, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plugins WHERE name = ?`, name); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM consent WHERE purpose = ?`, "plugin:"+name)
+		return err
+	})
+}
+
+// erasePlugin deletes a plugin's events, profile and the queued reports
+// that may derive from them, and rewinds its scoring position.
+func erasePlugin(ctx context.Context, tx *sql.Tx, name string, now time.Time) error {
+	if err := dropQueued(ctx, tx, `category IN (SELECT category FROM plugin_categories WHERE plugin = ?)`, now, "dropped:plugin-erased", name); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM events WHERE plugin = ?`,
+		`DELETE FROM profile WHERE plugin = ?`,
+		`UPDATE plugins SET scored_seq = 0 WHERE name = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nonNil keeps an empty blob from becoming NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -1,0 +1,154 @@
+package devicestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store is an open device database. It is safe for concurrent use: one
+// connection serializes transactions inside a process, and SQLite's
+// busy_timeout serializes them across processes (a CLI reading status
+// while a device runs).
+type Store struct {
+	db *sql.DB
+}
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("devicestore: closed")
+	// ErrNotFound: no row with that key.
+	ErrNotFound = errors.New("devicestore: not found")
+	// ErrCapped: a frequency cap or budget refused the write.
+	ErrCapped = errors.New("devicestore: capped")
+)
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("devicestore: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("devicestore: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database. Everything committed stays committed.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	return s.tx(ctx, "migrate", func(tx *sql.Tx) error {
+		var version int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+			return err
+		}
+		if version > len(migrations) {
+			return fmt.Errorf("schema version %d is newer than this program (%d)", version, len(migrations))
+		}
+		for i := version; i < len(migrations); i++ {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
+		return err
+	})
+}
+
+// tx runs fn in the transaction called name, retrying while another
+// process holds the write lock past busy_timeout.
+func (s *Store) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if attempt == 4 || !busy(err) || ctx.Err() != nil {
+			if strings.Contains(err.Error(), "database is closed") {
+				err = fmt.Errorf("%w: %v", ErrClosed, err)
+			}
+			return fmt.Errorf("devicestore: %s: %w", name, err)
+		}
+		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func busy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY
+}
+
+// ms is the store's time unit: Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// Tables lists every table that can hold data derived from the owner, in
+// the order Counts reports them.
+var Tables = []string{"events", "profile", "outbox", "answers", "impressions"}
+
+// Counts returns the number of rows in each of Tables, restricted to
+// plugin's rows where a table has a plugin column ("" counts everything).
+// It is the proof a Forget shows: the same numbers before and after.
+func (s *Store) Counts(ctx context.Context, plugin string) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.tx(ctx, "counts", func(tx *sql.Tx) error {
+		for _, t := range Tables {
+			q, args := `SELECT count(*) FROM `+t, []any{}
+			if plugin != "" {
+				switch t {
+				case "events", "profile":
+					q += ` WHERE plugin = ?`
+					args = append(args, plugin)
+				case "outbox":
+					q += ` WHERE category IN (SELECT category FROM plugin_categories WHERE plugin = ?)`
+					args = append(args, plugin)
+				default:
+					continue
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+				return err
+			}
+			out[t] = n
+		}
+		return nil
+	})
+	return out, err
+}

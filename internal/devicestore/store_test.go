@@ -1,0 +1,80 @@
+package devicestore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/internal/devicestore"
+)
+
+func mustOpen(t *testing.T) (*devicestore.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "device.db")
+	s, err := devicestore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestRetainDeletesOldEvents(t *testing.T) {
+	ctx := context.Background()
+	s, _ := mustOpen(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	if err := s.PutPlugin(ctx, devicestore.Plugin{Name: "p", Retention: 30 * 24 * time.Hour, Installed: now, Categories: []uint32{410}}); err != nil {
+		t.Fatal(err)
+	}
+	events := []devicestore.Event{
+		{Kind: 1, At: now.Add(-31 * 24 * time.Hour)},
+		{Kind: 1, At: now.Add(-29 * 24 * time.Hour)},
+		{Kind: 1, At: now},
+	}
+	if err := s.AddEvents(ctx, "p", events); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Retain(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.Counts(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := [2]int{n, counts["events"]}, [2]int{1, 2}; got != want {
+		t.Errorf("deleted, left = %v, want %v", got, want)
+	}
+}
+
+func TestSpendOncePerEpochAndDailyCap(t *testing.T) {
+	ctx := context.Background()
+	s, _ := mustOpen(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		campaign string
+		epoch    uint32
+		eps      float64
+		ok       bool
+	}{
+		{"a", 1, 1, true},
+		{"a", 1, 1, false}, // same epoch again
+		{"a", 2, 1, true},
+		{"b", 1, 1.5, false}, // 2 + 1.5 > 3 daily
+		{"b", 1, 1, true},
+	}
+	for i, tt := range tests {
+		err := s.Spend(ctx, tt.campaign, tt.epoch, tt.eps, 3, now)
+		if got := err == nil; got != tt.ok {
+			t.Errorf("%d: Spend(%s, %d, %v) = %v, want ok=%v", i, tt.campaign, tt.epoch, tt.eps, err, tt.ok)
+		}
+	}
+	per, today, err := s.Spent(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if per["a"] != 2 || per["b"] != 1 || today != 3 {
+		t.Errorf("Spent = %v, %v; want a=2 b=1 today=3", per, today)
+	}
+}

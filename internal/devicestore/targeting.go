@@ -1,0 +1,132 @@
+package devicestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Cap is a frequency cap: at most Max impressions per Window. A zero Max
+// means no cap.
+type Cap struct {
+	Max    int
+	Window time.Duration
+}
+
+// PutCatalogue replaces the creative catalogue (JSON specs by id).
+func (s *Store) PutCatalogue(ctx context.Context, specs map[string][]byte) error {
+	return s.tx(ctx, "put_catalogue", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM catalogue`); err != nil {
+			return err
+		}
+		for id, spec := range specs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO catalogue (id, spec) VALUES (?, ?)`, id, spec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Catalogue returns the creative specs by id.
+func (s *Store) Catalogue(ctx context.Context) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := s.tx(ctx, "read_catalogue", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, spec FROM catalogue`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var spec []byte
+			if err := rows.Scan(&id, &spec); err != nil {
+				return err
+			}
+			out[id] = spec
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Candidate is a creative that may be shown, with its campaign's cap.
+type Candidate struct {
+	Creative string
+	Campaign string
+	Cap      Cap
+}
+
+// Impress records an impression of the first candidate whose campaign cap
+// and the global cap both allow one at now, and returns its index, or
+// ErrCapped if none does. Counting and recording happen in one write
+// transaction, so concurrent callers cannot both take the last slot.
+func (s *Store) Impress(ctx context.Context, candidates []Candidate, global Cap, now time.Time) (int, error) {
+	chosen := -1
+	err := s.tx(ctx, "record_impression", func(tx *sql.Tx) error {
+		chosen = -1
+		if global.Max > 0 {
+			n, err := countImpressions(ctx, tx, "", now.Add(-global.Window))
+			if err != nil {
+				return err
+			}
+			if n >= global.Max {
+				return nil
+			}
+		}
+		for i, c := range candidates {
+			if c.Cap.Max > 0 {
+				n, err := countImpressions(ctx, tx, c.Campaign, now.Add(-c.Cap.Window))
+				if err != nil {
+					return err
+				}
+				if n >= c.Cap.Max {
+					continue
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO impressions (creative, campaign, at) VALUES (?, ?, ?)`, c.Creative, c.Campaign, ms(now)); err != nil {
+				return err
+			}
+			chosen = i
+			return nil
+		}
+		return nil
+	})
+	if err != nil {
+		return -1, err
+	}
+	if chosen < 0 {
+		return -1, fmt.Errorf("%w: every candidate is at its frequency cap", ErrCapped)
+	}
+	return chosen, nil
+}
+
+func countImpressions(ctx context.Context, tx *sql.Tx, campaign string, since time.Time) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM impressions WHERE (? = '' OR campaign = ?) AND at > ?`,
+		campaign, campaign, ms(since)).Scan(&n)
+	return n, err
+}
+
+// Impressions counts impressions per campaign since since.
+func (s *Store) Impressions(ctx context.Context, since time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.tx(ctx, "count_impressions", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT campaign, count(*) FROM impressions WHERE at > ? GROUP BY campaign`, ms(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c string
+			var n int
+			if err := rows.Scan(&c, &n); err != nil {
+				return err
+			}
+			out[c] = n
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -3,35 +3,28 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // SQLite is the embedded Store: one database file in WAL mode with
-// synchronous=FULL, so a committed Insert survives power loss.
+// synchronous=FULL, so a committed transaction survives power loss. Write
+// transactions take the write lock when they begin (_txlock=immediate), so
+// they queue on busy_timeout instead of failing on lock upgrade.
 type SQLite struct {
 	db *sql.DB
-}
-
-// migrations are applied in order; PRAGMA user_version records how many ran.
-var migrations = []string{
-	`CREATE TABLE reports (
-		id        BLOB PRIMARY KEY,
-		campaign  TEXT NOT NULL,
-		epoch     INTEGER NOT NULL,
-		mechanism INTEGER NOT NULL,
-		answer    BLOB NOT NULL
-	) WITHOUT ROWID;
-	CREATE INDEX reports_by_campaign_epoch ON reports (campaign, epoch);`,
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and
 // brings its schema up to date.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -47,97 +40,172 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
+// migrate applies the embedded migrations; PRAGMA user_version records how
+// many ran.
 func (s *SQLite) migrate(ctx context.Context) error {
+	scripts, err := migrations("sqlite")
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, "migrate", func(tx *sql.Tx) error {
+		var version int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+			return err
+		}
+		if version > len(scripts) {
+			return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(scripts))
+		}
+		for i := version; i < len(scripts); i++ {
+			if _, err := tx.ExecContext(ctx, scripts[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(scripts)))
+		return err
+	})
+}
+
+// tx runs fn in the transaction called name, retrying while the database
+// is busy (another process holds the write lock past busy_timeout).
+func (s *SQLite) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt == 4 || !sqliteBusy(err) || ctx.Err() != nil {
+			if err != nil {
+				return fmt.Errorf("store: %s: %w", name, mapClosed(err))
+			}
+			return nil
+		}
+		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+	}
+}
+
+func (s *SQLite) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var version int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-		return err
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
-	}
-	for i := version; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// Insert implements Store.
+func sqliteBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY
+}
+
+func mapClosed(err error) error {
+	if strings.Contains(err.Error(), "database is closed") {
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	return err
+}
+
+// sqliteInsertChunk rows per INSERT statement: 5 variables each, well under
+// SQLite's variable limit.
+const sqliteInsertChunk = 400
+
+// Insert implements Store with multi-row INSERT … ON CONFLICT DO NOTHING
+// RETURNING id: the returned ids are the fresh ones.
 func (s *SQLite) Insert(ctx context.Context, reports []Report) ([]bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: insert: %w", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO reports (id, campaign, epoch, mechanism, answer)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("store: insert: %w", err)
-	}
-	defer stmt.Close()
-	fresh := make([]bool, len(reports))
-	for i, r := range reports {
-		res, err := stmt.ExecContext(ctx, r.ID[:], r.Campaign, r.Epoch, r.Mechanism, r.Answer)
-		if err != nil {
-			return nil, fmt.Errorf("store: insert: %w", err)
+	fresh, unique := dedupe(reports)
+	err := s.tx(ctx, "insert_reports", func(tx *sql.Tx) error {
+		for start := 0; start < len(unique); start += sqliteInsertChunk {
+			chunk := unique[start:min(start+sqliteInsertChunk, len(unique))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO reports (id, campaign, epoch, mechanism, answer) VALUES `)
+			args := make([]any, 0, 5*len(chunk))
+			for j, i := range chunk {
+				if j > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString("(?,?,?,?,?)")
+				r := &reports[i]
+				args = append(args, r.ID[:], r.Campaign, r.Epoch, r.Mechanism, r.Answer)
+			}
+			q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+			rows, err := tx.QueryContext(ctx, q.String(), args...)
+			if err != nil {
+				return err
+			}
+			if err := markFresh(rows, reports, chunk, fresh); err != nil {
+				return err
+			}
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, fmt.Errorf("store: insert: %w", err)
-		}
-		fresh[i] = n == 1
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: insert: commit: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return fresh, nil
 }
 
 // Epochs implements Store.
 func (s *SQLite) Epochs(ctx context.Context, campaign string) ([]uint32, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT epoch FROM reports WHERE campaign = ? ORDER BY epoch`, campaign)
-	if err != nil {
-		return nil, fmt.Errorf("store: epochs: %w", err)
-	}
-	defer rows.Close()
 	var epochs []uint32
-	for rows.Next() {
-		var e uint32
-		if err := rows.Scan(&e); err != nil {
-			return nil, fmt.Errorf("store: epochs: %w", err)
+	err := s.tx(ctx, "epochs", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT epoch FROM reports WHERE campaign = ? ORDER BY epoch`, campaign)
+		if err != nil {
+			return err
 		}
-		epochs = append(epochs, e)
-	}
-	return epochs, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var e uint32
+			if err := rows.Scan(&e); err != nil {
+				return err
+			}
+			epochs = append(epochs, e)
+		}
+		return rows.Err()
+	})
+	return epochs, err
 }
 
 // Scan implements Store.
 func (s *SQLite) Scan(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT mechanism, answer FROM reports WHERE campaign = ? AND epoch = ?`, campaign, epoch)
-	if err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var mech uint8
-		var answer []byte
-		if err := rows.Scan(&mech, &answer); err != nil {
-			return fmt.Errorf("store: scan: %w", err)
+	return s.Tally(ctx, campaign, epoch, func(mech uint8, answer []byte, n int64) error {
+		for range n {
+			if err := fn(mech, answer); err != nil {
+				return err
+			}
 		}
-		if err := fn(mech, answer); err != nil {
+		return nil
+	})
+}
+
+// Tally implements Store.
+func (s *SQLite) Tally(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte, int64) error) error {
+	return s.tx(ctx, "tally", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT mechanism, answer, count(*) FROM reports
+			WHERE campaign = ? AND epoch = ? GROUP BY mechanism, answer ORDER BY mechanism, answer`, campaign, epoch)
+		if err != nil {
 			return err
 		}
+		defer rows.Close()
+		for rows.Next() {
+			var mech uint8
+			var answer []byte
+			var n int64
+			if err := rows.Scan(&mech, &answer, &n); err != nil {
+				return err
+			}
+			if err := fn(mech, answer, n); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// Ping implements Store.
+func (s *SQLite) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", mapClosed(err))
 	}
-	return rows.Err()
+	return nil
 }
 
 // Close implements Store.

@@ -1,15 +1,24 @@
-// Package store keeps the aggregator's reports durably. One interface, with
-// an embedded SQLite implementation (modernc.org/sqlite, WAL); the
-// aggregator acknowledges a report only after Insert has committed it.
+// Package store keeps the aggregator's state durably: reports, HPKE keys,
+// the campaign registry, released results and API tokens. One interface,
+// two implementations — SQLite (modernc.org/sqlite, WAL) embedded for a
+// single node, PostgreSQL (pgx) for many stateless nodes on one database —
+// and one conformance suite (package storetest) that both must pass.
 //
-// What is stored is the minimum estimation needs: the random report id (for
-// replay protection), campaign, epoch, mechanism and the randomized answer.
-// No transport metadata — no address, no user agent, no arrival time.
+// What is stored for a report is the minimum estimation needs: the random
+// report id (for replay protection), campaign, epoch, mechanism and the
+// randomized answer as bytes. No transport metadata — no address, no user
+// agent, no arrival time. Because the answer is opaque bytes tagged with a
+// mechanism id, answers of any LDP mechanism fit the same schema; Tally
+// groups identical answers so estimators read a histogram, not every row.
+//
+// Every exported method is one named transaction (the name is the metric
+// label the aggregator uses) and is retried on serialization failures.
 package store
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -23,20 +32,117 @@ type Report struct {
 	Answer    []byte
 }
 
-// Store is durable report storage. Implementations are safe for concurrent
-// use.
+// KeyState is where an HPKE key is in its rotation.
+type KeyState string
+
+// Key states: a pending key is accepted but not advertised (so every node
+// knows it before any device uses it), an active key is advertised and
+// accepted, an expired key is neither.
+const (
+	KeyPending KeyState = "pending"
+	KeyActive  KeyState = "active"
+	KeyExpired KeyState = "expired"
+)
+
+// IsValid reports whether s is a known state.
+func (s KeyState) IsValid() bool { return s == KeyPending || s == KeyActive || s == KeyExpired }
+
+// Key is an HPKE key pair as stored: the private key bytes
+// (wire.KeyPair.MarshalPrivateKey) and its rotation state.
+type Key struct {
+	ID        uint8
+	Private   []byte
+	State     KeyState
+	CreatedAt time.Time
+	ChangedAt time.Time // when State last changed
+}
+
+// Campaign is a registered campaign: its canonical config bytes (JSON of
+// campaign.Campaign) and the aggregator's signature over them.
+type Campaign struct {
+	ID        string
+	Tenant    string
+	Config    []byte
+	Signature []byte
+	CreatedAt time.Time
+}
+
+// Release is the immutable published result of one (campaign, epoch).
+type Release struct {
+	Campaign   string
+	Epoch      uint32
+	ReleasedAt time.Time
+	Body       []byte // JSON of the released segment
+}
+
+// Token is an API credential; only a hash of the secret is stored.
+type Token struct {
+	Hash      []byte // SHA-256 of the secret token
+	Role      string
+	Tenant    string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Store is durable aggregator state. Implementations are safe for
+// concurrent use, also by several processes on one database.
 type Store interface {
 	// Insert commits reports in one transaction. fresh[i] is false when a
 	// report with reports[i].ID was already stored (a replay, including one
-	// earlier in the same batch); such reports are not stored again.
+	// earlier in the same batch or one stored by another node); such reports
+	// are not stored again.
 	Insert(ctx context.Context, reports []Report) (fresh []bool, err error)
 	// Epochs lists the epochs that have reports for campaign, ascending.
 	Epochs(ctx context.Context, campaign string) ([]uint32, error)
 	// Scan calls fn for every report of campaign in epoch.
 	Scan(ctx context.Context, campaign string, epoch uint32, fn func(mechanism uint8, answer []byte) error) error
+	// Tally calls fn once per distinct (mechanism, answer) of campaign in
+	// epoch with how many reports gave it.
+	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism uint8, answer []byte, n int64) error) error
+
+	// Keys lists every HPKE key, by id.
+	Keys(ctx context.Context) ([]Key, error)
+	// AddKey stores a new key. An existing key with the same id is replaced
+	// only if it is expired; otherwise ErrConflict.
+	AddKey(ctx context.Context, k Key) error
+	// SetKeyState moves key id to state; ErrNotFound if there is none.
+	SetKeyState(ctx context.Context, id uint8, state KeyState, at time.Time) error
+
+	// AddCampaign registers c; ErrConflict if its id is taken.
+	AddCampaign(ctx context.Context, c Campaign) error
+	// Campaigns lists every registered campaign, by id.
+	Campaigns(ctx context.Context) ([]Campaign, error)
+
+	// Release stores r unless (r.Campaign, r.Epoch) is already released,
+	// and returns what is stored: the first release wins, on every node.
+	Release(ctx context.Context, r Release) (Release, error)
+	// Releases lists campaign's releases by epoch.
+	Releases(ctx context.Context, campaign string) ([]Release, error)
+
+	// AddToken stores t; ErrConflict if its hash exists.
+	AddToken(ctx context.Context, t Token) error
+	// Token finds the token with hash; ErrNotFound if there is none.
+	Token(ctx context.Context, hash []byte) (Token, error)
+	// Tokens lists every token (hashes only), by creation time.
+	Tokens(ctx context.Context) ([]Token, error)
+	// DeleteToken revokes the token with hash; ErrNotFound if there is none.
+	DeleteToken(ctx context.Context, hash []byte) error
+
+	// Secret returns the value stored under name, storing value first if
+	// there is none: the first writer wins, so every node gets the same
+	// (used for the campaign signing key).
+	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
+
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
 }
 
-// ErrClosed is returned after Close.
-var ErrClosed = errors.New("store: closed")
+// Sentinel errors callers can test with errors.Is.
+var (
+	ErrClosed   = errors.New("store: closed")
+	ErrConflict = errors.New("store: already exists")
+	ErrNotFound = errors.New("store: not found")
+	ErrSpec     = errors.New("store: bad store spec")
+)

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres is the scale-out Store: any number of stateless aggregator nodes
+// share one PostgreSQL database. Replay protection is the primary key on
+// the report id, so it holds across nodes; every transaction is named and
+// retried on serialization failure and deadlock (SQLSTATE 40001, 40P01),
+// as Janus does. Put the tables in a schema of your own with search_path
+// in the DSN.
+type Postgres struct {
+	pool *pgxpool.Pool
+}
+
+// migrationLock is the advisory lock key that serializes migrations when
+// several nodes start at once.
+const migrationLock = 0x77697370 // "wisp"
+
+// OpenPostgres connects to dsn and brings the schema up to date.
+func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: postgres: %v", ErrSpec, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	s := &Postgres{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Postgres) migrate(ctx context.Context) error {
+	scripts, err := migrations("postgres")
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, "migrate", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+			return err
+		}
+		if version > len(scripts) {
+			return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(scripts))
+		}
+		for i := version; i < len(scripts); i++ {
+			if _, err := tx.Exec(ctx, scripts[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, i+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in the transaction called name, retrying serialization
+// failures and deadlocks with backoff.
+func (s *Postgres) tx(ctx context.Context, name string, fn func(pgx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil {
+			return nil
+		}
+		if attempt == 9 || !retryable(err) || ctx.Err() != nil {
+			if strings.Contains(err.Error(), "closed pool") {
+				err = fmt.Errorf("%w: %v", ErrClosed, err)
+			}
+			return fmt.Errorf("store: %s: %w", name, err)
+		}
+		time.Sleep(time.Duration(1<<min(attempt, 6)) * time.Millisecond)
+	}
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// Insert implements Store with one INSERT … SELECT FROM unnest(arrays)
+// … ON CONFLICT DO NOTHING RETURNING id: a single round trip per batch.
+func (s *Postgres) Insert(ctx context.Context, reports []Report) ([]bool, error) {
+	fresh, unique := dedupe(reports)
+	if len(unique) == 0 {
+		return fresh, nil
+	}
+	ids := make([][]byte, len(unique))
+	campaigns := make([]string, len(unique))
+	epochs := make([]int64, len(unique))
+	mechs := make([]int16, len(unique))
+	answers := make([][]byte, len(unique))
+	byID := make(map[[16]byte]int, len(unique))
+	for j, i := range unique {
+		r := &reports[i]
+		ids[j], campaigns[j], epochs[j], mechs[j], answers[j] = r.ID[:], r.Campaign, int64(r.Epoch), int16(r.Mechanism), r.Answer
+		byID[r.ID] = i
+	}
+	err := s.tx(ctx, "insert_reports", func(tx pgx.Tx) error {
+		for i := range fresh {
+			fresh[i] = false // a retried attempt starts over
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO reports (id, campaign, epoch, mechanism, answer)
+			SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::smallint[], $5::bytea[])
+			ON CONFLICT (id) DO NOTHING RETURNING id`, ids, campaigns, epochs, mechs, answers)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if len(id) != 16 {
+				return fmt.Errorf("insert returned an id of %d bytes", len(id))
+			}
+			i, ok := byID[[16]byte(id)]
+			if !ok {
+				return fmt.Errorf("insert returned an id it was not given")
+			}
+			fresh[i] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fresh, nil
+}
+
+// Epochs implements Store.
+func (s *Postgres) Epochs(ctx context.Context, campaign string) ([]uint32, error) {
+	var epochs []uint32
+	err := s.tx(ctx, "epochs", func(tx pgx.Tx) error {
+		epochs = nil
+		rows, err := tx.Query(ctx, `SELECT DISTINCT epoch FROM reports WHERE campaign = $1 ORDER BY epoch`, campaign)
+		if err != nil {
+			return err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		for _, e := range got {
+			epochs = append(epochs, uint32(e))
+		}
+		return err
+	})
+	return epochs, err
+}
+
+// Scan implements Store.
+func (s *Postgres) Scan(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte) error) error {
+	return s.Tally(ctx, campaign, epoch, func(mech uint8, answer []byte, n int64) error {
+		for range n {
+			if err := fn(mech, answer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Tally implements Store. The grouping runs in the database, so estimating
+// a million reports moves a handful of rows.
+func (s *Postgres) Tally(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte, int64) error) error {
+	type row struct {
+		mech   int16
+		answer []byte
+		n      int64
+	}
+	var got []row
+	err := s.tx(ctx, "tally", func(tx pgx.Tx) error {
+		got = got[:0]
+		rows, err := tx.Query(ctx, `SELECT mechanism, answer, count(*) FROM reports
+			WHERE campaign = $1 AND epoch = $2 GROUP BY mechanism, answer ORDER BY mechanism, answer`, campaign, int64(epoch))
+		if err != nil {
+			return err
+		}
+		var r row
+		_, err = pgx.ForEachRow(rows, []any{&r.mech, &r.answer, &r.n}, func() error {
+			got = append(got, row{r.mech, append([]byte(nil), r.answer...), r.n})
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// fn runs outside the transaction so a retry cannot call it twice.
+	for _, r := range got {
+		if err := fn(uint8(r.mech), r.answer, r.n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ping implements Store.
+func (s *Postgres) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Close implements Store.
+func (s *Postgres) Close() error { s.pool.Close(); return nil }

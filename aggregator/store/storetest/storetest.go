@@ -1,0 +1,357 @@
+// Package storetest is the conformance suite every store.Store must pass.
+// The same tests run against SQLite and PostgreSQL, so the aggregator can
+// rely on one behaviour whichever it is given.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator/store"
+)
+
+// Run runs the suite. newSpec returns a store spec ("sqlite:PATH",
+// "postgres:DSN") naming a fresh, empty store for the calling test; the
+// suite opens it, sometimes twice at once (two nodes), and reopens it.
+func Run(t *testing.T, newSpec func(t testing.TB) string) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, spec string)
+	}{
+		{"ReportsAndReplays", testReports},
+		{"TallyGroupsAnswers", testTally},
+		{"ConcurrentNodesNoDoubleCount", testConcurrentNodes},
+		{"Durable", testDurable},
+		{"KeyRotationStates", testKeys},
+		{"CampaignRegistry", testCampaigns},
+		{"ReleaseFirstWins", testReleases},
+		{"Tokens", testTokens},
+		{"SecretFirstWins", testSecret},
+		{"Closed", testClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newSpec(t)) })
+	}
+}
+
+// Open opens spec and closes it when the test ends.
+func Open(t testing.TB, spec string) store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Report makes a one-bit RR report.
+func Report(id uint64, campaign string, epoch uint32, answer byte) store.Report {
+	r := store.Report{Campaign: campaign, Epoch: epoch, Mechanism: 1, Answer: []byte{answer}}
+	for i := range 8 {
+		r.ID[i] = byte(id >> (8 * i))
+	}
+	return r
+}
+
+func testReports(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	cases := []struct {
+		batch []store.Report
+		want  []bool
+	}{
+		{[]store.Report{Report(1, "a", 5, 1), Report(2, "a", 5, 0), Report(3, "a", 6, 1), Report(4, "b", 5, 1), Report(1, "b", 9, 1)},
+			[]bool{true, true, true, true, false}}, // the same id later in one batch is a replay
+		{[]store.Report{Report(2, "a", 5, 1), Report(7, "a", 5, 1)}, []bool{false, true}}, // replay across batches
+		{nil, []bool{}},
+	}
+	for i, c := range cases {
+		got, err := s.Insert(ctx, c.batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("batch %d: fresh = %v, want %v", i, got, c.want)
+		}
+	}
+	epochs, err := s.Epochs(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint32{5, 6}; !slices.Equal(epochs, want) {
+		t.Errorf("epochs = %v, want %v", epochs, want)
+	}
+	var answers []byte
+	if err := s.Scan(ctx, "a", 5, func(mech uint8, answer []byte) error {
+		answers = append(answers, answer...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(answers)
+	if want := []byte{0, 1, 1}; !bytes.Equal(answers, want) {
+		t.Errorf("answers of a/5 = %v, want %v (the replay must not have changed report 2)", answers, want)
+	}
+}
+
+func testTally(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	var batch []store.Report
+	for i := range 100 {
+		r := Report(uint64(i), "c", 1, byte(i%3))
+		if i%10 == 0 {
+			r.Mechanism, r.Answer = 3, []byte{0xff, byte(i % 2)} // another mechanism, multi-byte answers
+		}
+		batch = append(batch, r)
+	}
+	if _, err := s.Insert(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	if err := s.Tally(ctx, "c", 1, func(mech uint8, answer []byte, n int64) error {
+		got[fmt.Sprintf("%d:%x", mech, answer)] += n
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"1:00": 30, "1:01": 30, "1:02": 30, "3:ff00": 10}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tally = %v, want %v", got, want)
+	}
+}
+
+// testConcurrentNodes has two store handles (two nodes) insert overlapping
+// batches at once: every id is fresh exactly once.
+func testConcurrentNodes(t *testing.T, spec string) {
+	nodes := []store.Store{Open(t, spec), Open(t, spec)}
+	ctx := context.Background()
+	const ids, writers, per = 2000, 8, 250
+	var mu sync.Mutex
+	freshCount := map[uint64]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := nodes[w%2]
+			for start := 0; start < ids; start += per {
+				var batch []store.Report
+				var keys []uint64
+				for i := range per {
+					id := uint64((start + i*7 + w*31) % ids) // overlapping, differently ordered
+					batch = append(batch, Report(id, "n", 1, 1))
+					keys = append(keys, id)
+				}
+				fresh, err := node.Insert(ctx, batch)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				for i, f := range fresh {
+					if f {
+						freshCount[keys[i]]++
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for id, n := range freshCount {
+		if n != 1 {
+			t.Fatalf("id %d acknowledged fresh %d times", id, n)
+		}
+	}
+	var stored int64
+	if err := nodes[0].Tally(ctx, "n", 1, func(_ uint8, _ []byte, n int64) error { stored += n; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if stored != int64(len(freshCount)) {
+		t.Fatalf("stored %d reports, acknowledged %d fresh", stored, len(freshCount))
+	}
+}
+
+func testDurable(t *testing.T, spec string) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Insert(ctx, []store.Report{Report(1, "d", 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddToken(ctx, store.Token{Hash: []byte("h"), Role: "operator", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = Open(t, spec) // reopening runs the migrations again: a no-op
+	fresh, err := s.Insert(ctx, []store.Report{Report(1, "d", 1, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh[0] {
+		t.Error("a report stored before reopening was accepted again")
+	}
+	if _, err := s.Token(ctx, []byte("h")); err != nil {
+		t.Error(err)
+	}
+}
+
+func testKeys(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.AddKey(ctx, store.Key{ID: 1, Private: []byte("k1"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddKey(ctx, store.Key{ID: 1, Private: []byte("other"), State: store.KeyPending, CreatedAt: t0, ChangedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("adding over an active key: %v, want ErrConflict", err)
+	}
+	if err := s.SetKeyState(ctx, 9, store.KeyActive, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing key: %v, want ErrNotFound", err)
+	}
+	t1 := t0.Add(time.Hour)
+	if err := s.SetKeyState(ctx, 1, store.KeyExpired, t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddKey(ctx, store.Key{ID: 1, Private: []byte("k1b"), State: store.KeyPending, CreatedAt: t1, ChangedAt: t1}); err != nil {
+		t.Fatalf("reusing an expired key's id: %v", err)
+	}
+	if err := s.AddKey(ctx, store.Key{ID: 255, Private: []byte("k255"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Key{
+		{ID: 1, Private: []byte("k1b"), State: store.KeyPending, CreatedAt: t1, ChangedAt: t1},
+		{ID: 255, Private: []byte("k255"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0},
+	}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Errorf("keys = %v, want %v", keys, want)
+	}
+}
+
+func testCampaigns(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a := store.Campaign{ID: "a", Tenant: "acme", Config: []byte(`{"id":"a"}`), Signature: []byte("sig"), CreatedAt: t0}
+	b := store.Campaign{ID: "b", Tenant: "globex", Config: []byte(`{"id":"b"}`), Signature: []byte("sig2"), CreatedAt: t0}
+	for _, c := range []store.Campaign{b, a} {
+		if err := s.AddCampaign(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddCampaign(ctx, store.Campaign{ID: "a", Tenant: "globex", Config: []byte("x"), Signature: []byte("y"), CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate campaign: %v, want ErrConflict", err)
+	}
+	got, err := s.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []store.Campaign{a, b}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("campaigns = %v, want %v", got, want)
+	}
+}
+
+func testReleases(t *testing.T, spec string) {
+	nodes := []store.Store{Open(t, spec), Open(t, spec)}
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	first, err := nodes[0].Release(ctx, store.Release{Campaign: "a", Epoch: 7, ReleasedAt: t0, Body: []byte("first")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := nodes[1].Release(ctx, store.Release{Campaign: "a", Epoch: 7, ReleasedAt: t0.Add(time.Hour), Body: []byte("second")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Release{Campaign: "a", Epoch: 7, ReleasedAt: t0, Body: []byte("first")}
+	for i, got := range []store.Release{first, second} {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("release %d = %v, want %v (released results are immutable)", i, got, want)
+		}
+	}
+	if _, err := nodes[1].Release(ctx, store.Release{Campaign: "a", Epoch: 3, ReleasedAt: t0, Body: []byte("three")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := nodes[0].Releases(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Epoch != 3 || list[1].Epoch != 7 || string(list[1].Body) != "first" {
+		t.Errorf("releases = %v", list)
+	}
+}
+
+func testTokens(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tok := store.Token{Hash: []byte{1, 2, 3}, Role: "marketer", Tenant: "acme", Name: "ci", CreatedAt: t0}
+	if err := s.AddToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddToken(ctx, tok); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate token: %v, want ErrConflict", err)
+	}
+	got, err := s.Token(ctx, tok.Hash)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(tok) {
+		t.Fatalf("token = %v, %v; want %v", got, err, tok)
+	}
+	if _, err := s.Token(ctx, []byte{9}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown token: %v, want ErrNotFound", err)
+	}
+	if list, err := s.Tokens(ctx); err != nil || len(list) != 1 {
+		t.Fatalf("tokens = %v, %v", list, err)
+	}
+	if err := s.DeleteToken(ctx, tok.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteToken(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v, want ErrNotFound", err)
+	}
+}
+
+func testSecret(t *testing.T, spec string) {
+	nodes := []store.Store{Open(t, spec), Open(t, spec)}
+	ctx := context.Background()
+	a, err := nodes[0].Secret(ctx, "signing", []byte("A"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nodes[1].Secret(ctx, "signing", []byte("B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != "A" || string(b) != "A" {
+		t.Errorf("secret = %q, %q; want the first writer's on both nodes", a, b)
+	}
+}
+
+func testClosed(t *testing.T, spec string) {
+	s, err := store.Open(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.Insert(context.Background(), []store.Report{Report(1, "a", 1, 1)}); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("insert after close: %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,152 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrOverBudget: the charge would exceed the campaign's epoch budget or
+	// the device's daily cap; nothing was recorded, send nothing.
+	ErrOverBudget = errors.New("ledger: over privacy budget")
+	// ErrCharge: the charge itself is malformed.
+	ErrCharge = errors.New("ledger: invalid charge")
+	// ErrConfig: the ledger configuration is invalid.
+	ErrConfig = errors.New("ledger: invalid configuration")
+)
+
+// Window is the span the daily cap applies to: any 24 hours, not a
+// calendar day, so a device cannot spend its cap twice around midnight.
+const Window = 24 * time.Hour
+
+// Config is the device maker's policy plus test hooks. Build it with
+// NewConfig and the With* methods; each returns a copy.
+type Config struct {
+	dailyCap float64
+	now      func() time.Time
+	fault    func(Step) error
+}
+
+// NewConfig returns a configuration with the given device-wide cap on ε
+// spent in any 24-hour window.
+func NewConfig(dailyCap float64) Config {
+	return Config{dailyCap: dailyCap, now: time.Now}
+}
+
+// WithClock returns a copy that reads time from now.
+func (c Config) WithClock(now func() time.Time) Config { c.now = now; return c }
+
+// WithFault returns a copy that calls hook at every Step of Spend and fails
+// the step with its error: the fault-injection seam the crash tests use.
+func (c Config) WithFault(hook func(Step) error) Config { c.fault = hook; return c }
+
+// DailyCap is the configured cap.
+func (c Config) DailyCap() float64 { return c.dailyCap }
+
+// Step names a point inside Spend where a fault can be injected.
+type Step string
+
+// The steps of Spend, in order.
+const (
+	StepBegin       Step = "begin"        // before the transaction starts
+	StepRead        Step = "read"         // before reading what was spent
+	StepInsert      Step = "insert"       // before inserting the entry
+	StepCommit      Step = "commit"       // before committing
+	StepAfterCommit Step = "after-commit" // committed, before returning
+)
+
+// Steps lists every Step in order.
+var Steps = [...]Step{StepBegin, StepRead, StepInsert, StepCommit, StepAfterCommit}
+
+// Ledger is an open ledger database. It is safe for concurrent use.
+type Ledger struct {
+	db  *sql.DB
+	cfg Config
+	mu  sync.Mutex // serializes spends within the process; SQLite's write lock does across processes
+}
+
+//go:embed schema.sql
+var schema string
+
+// Open opens (creating if needed) the ledger at path.
+func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
+	if !(cfg.dailyCap >= 0) || math.IsInf(cfg.dailyCap, 0) {
+		return nil, fmt.Errorf("%w: daily cap %v", ErrConfig, cfg.dailyCap)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	l := &Ledger{db: db, cfg: cfg}
+	if err := l.tx(ctx, "migrate", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, schema)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+// nano converts ε to stored units, rounding up (charges) or down (budgets).
+func nano(eps float64, up bool) int64 {
+	if up {
+		return int64(math.Ceil(eps*1e9 - 1e-6))
+	}
+	return int64(math.Floor(eps*1e9 + 1e-6))
+}
+
+func fromNano(n int64) float64 { return float64(n) / 1e9 }
+
+// tx runs fn in the transaction called name, retrying while another
+// process holds the write lock past busy_timeout.
+func (l *Ledger) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := l.tryTx(ctx, fn)
+		if err == nil || attempt == 4 || !busy(err) || ctx.Err() != nil {
+			if err != nil {
+				return fmt.Errorf("ledger: %s: %w", name, err)
+			}
+			return nil
+		}
+		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+	}
+}
+
+func (l *Ledger) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func busy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY
+}

@@ -1,0 +1,172 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/internal/ledger"
+)
+
+func mustOpen(tb testing.TB, path string, cfg ledger.Config) *ledger.Ledger {
+	tb.Helper()
+	l, err := ledger.Open(context.Background(), path, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	return l
+}
+
+// fixedClock is a controllable clock.
+type fixedClock struct{ t atomic.Int64 }
+
+func (c *fixedClock) now() time.Time          { return time.Unix(0, c.t.Load()) }
+func (c *fixedClock) advance(d time.Duration) { c.t.Add(int64(d)) }
+
+func newClock() *fixedClock {
+	c := &fixedClock{}
+	c.t.Store(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func TestSpendEnforcesEpochBudgetAndDailyCap(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"), ledger.NewConfig(3).WithClock(clock.now))
+	steps := []struct {
+		c       ledger.Charge
+		advance time.Duration
+		wantErr string // "", "campaign-epoch" or "daily"
+	}{
+		{ledger.Charge{Campaign: "a", Epoch: 1, Epsilon: 0.5, EpochBudget: 1}, 0, ""},
+		{ledger.Charge{Campaign: "a", Epoch: 1, Epsilon: 0.5, EpochBudget: 1}, 0, ""},
+		{ledger.Charge{Campaign: "a", Epoch: 1, Epsilon: 0.1, EpochBudget: 1}, 0, "campaign-epoch"},
+		{ledger.Charge{Campaign: "a", Epoch: 2, Epsilon: 1, EpochBudget: 1}, 0, ""},
+		{ledger.Charge{Campaign: "b", Epoch: 1, Epsilon: 1, EpochBudget: 2}, 0, ""},        // 3.0 of 3
+		{ledger.Charge{Campaign: "b", Epoch: 1, Epsilon: 0.1, EpochBudget: 2}, 0, "daily"}, // window full
+		{ledger.Charge{Campaign: "b", Epoch: 1, Epsilon: 0.1, EpochBudget: 2}, 23 * time.Hour, "daily"},
+		{ledger.Charge{Campaign: "b", Epoch: 1, Epsilon: 1, EpochBudget: 2}, time.Hour, ""}, // first spends left the window
+	}
+	for i, s := range steps {
+		clock.advance(s.advance)
+		_, err := l.Spend(ctx, s.c)
+		var be *ledger.BudgetError
+		switch {
+		case s.wantErr == "" && err != nil:
+			t.Fatalf("step %d: %v", i, err)
+		case s.wantErr != "" && (!errors.As(err, &be) || be.Scope != s.wantErr || !errors.Is(err, ledger.ErrOverBudget)):
+			t.Fatalf("step %d: err = %v, want %s budget error", i, err, s.wantErr)
+		}
+	}
+	got, err := l.Remaining(ctx, "b", 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ledger.Budget{Campaign: "b", Epoch: 1, Spent: 2, EpochLeft: 0, DailyLeft: 2, Left: 0}
+	if got != want {
+		t.Errorf("Remaining = %+v, want %+v", got, want)
+	}
+}
+
+func TestSpendRejectsBadCharges(t *testing.T) {
+	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"), ledger.NewConfig(3))
+	for _, c := range []ledger.Charge{
+		{Campaign: "", Epsilon: 1, EpochBudget: 1},
+		{Campaign: "a", Epsilon: 0, EpochBudget: 1},
+		{Campaign: "a", Epsilon: -1, EpochBudget: 1},
+		{Campaign: "a", Epsilon: 1, EpochBudget: -1},
+	} {
+		if _, err := l.Spend(context.Background(), c); !errors.Is(err, ledger.ErrCharge) {
+			t.Errorf("Spend(%+v) err = %v, want ErrCharge", c, err)
+		}
+	}
+}
+
+// TestFaultAtEveryStepNeverOverspends injects a failure at each step of
+// Spend in turn, many times, interleaved with successful spends, and checks
+// after every call that (a) the recorded total never exceeds the cap, (b) a
+// call that returned an error before the commit recorded nothing, and (c) a
+// call that returned nil recorded exactly its entry — the caller's rule
+// "queue only on nil" then never sends an unrecorded report.
+func TestFaultAtEveryStepNeverOverspends(t *testing.T) {
+	ctx := context.Background()
+	var failAt atomic.Value // ledger.Step or ""
+	failAt.Store(ledger.Step(""))
+	hook := func(s ledger.Step) error {
+		if failAt.Load().(ledger.Step) == s {
+			return errors.New("injected")
+		}
+		return nil
+	}
+	const capEps = 2.0
+	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"), ledger.NewConfig(capEps).WithFault(hook))
+	total := func() float64 {
+		es, err := l.Entries(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for _, e := range es {
+			s += e.Epsilon
+		}
+		return s
+	}
+	sent := 0.0 // what a caller following the rule would have queued
+	for round := range 12 {
+		for _, step := range append(ledger.Steps[:], "") {
+			failAt.Store(step)
+			before := total()
+			_, err := l.Spend(ctx, ledger.Charge{Campaign: "c", Epoch: uint32(round), Epsilon: 0.1, EpochBudget: 1})
+			after := total()
+			if err == nil {
+				sent += 0.1
+			}
+			switch {
+			case after > capEps+1e-9:
+				t.Fatalf("round %d step %q: recorded %.2f > cap %.2f", round, step, after, capEps)
+			case err == nil && after-before < 0.1-1e-9:
+				t.Fatalf("round %d step %q: Spend returned nil without recording", round, step)
+			case err != nil && step != ledger.StepAfterCommit && after != before:
+				t.Fatalf("round %d step %q: failed Spend recorded %.2f", round, step, after-before)
+			}
+			if sent > after+1e-9 {
+				t.Fatalf("queued %.2f but recorded only %.2f", sent, after)
+			}
+		}
+	}
+	if got := total(); got < capEps-1e-9 {
+		t.Errorf("cap not reached after all rounds: %.2f", got)
+	}
+}
+
+// TestConcurrentSpendersShareTheCap runs spenders on two Ledger handles to
+// one file (as two processes would) and checks exactly cap/charge succeed.
+func TestConcurrentSpendersShareTheCap(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	handles := []*ledger.Ledger{mustOpen(t, path, ledger.NewConfig(5)), mustOpen(t, path, ledger.NewConfig(5))}
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for range 15 {
+				_, err := handles[g%2].Spend(ctx, ledger.Charge{Campaign: "c", Epsilon: 0.25, EpochBudget: 100})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case !errors.Is(err, ledger.ErrOverBudget):
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := ok.Load(); got != 20 {
+		t.Errorf("%d spends of 0.25 accepted under a cap of 5, want 20", got)
+	}
+}

@@ -1,0 +1,64 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"time"
+)
+
+// Budget is what a campaign may still spend: the device owner's and
+// maker's view of the ledger.
+type Budget struct {
+	Campaign  string  `json:"campaign"`
+	Epoch     uint32  `json:"epoch"`
+	Spent     float64 `json:"spent"`      // by this campaign in this epoch
+	EpochLeft float64 `json:"epoch_left"` // of the campaign's epoch budget
+	DailyLeft float64 `json:"daily_left"` // of the device's 24-hour cap
+	// Left is the largest next charge that would be accepted:
+	// min(EpochLeft, DailyLeft).
+	Left float64 `json:"left"`
+}
+
+// Remaining reports the budget left for a campaign in an epoch, given the
+// campaign's epoch budget.
+func (l *Ledger) Remaining(ctx context.Context, campaign string, epoch uint32, epochBudget float64) (Budget, error) {
+	r := Budget{Campaign: campaign, Epoch: epoch}
+	err := l.tx(ctx, "remaining", func(tx *sql.Tx) error {
+		c, d, err := spent(ctx, tx, campaign, epoch, l.cfg.now())
+		if err != nil {
+			return err
+		}
+		r.Spent = fromNano(c)
+		r.EpochLeft = math.Max(fromNano(nano(epochBudget, false)-c), 0)
+		r.DailyLeft = math.Max(fromNano(nano(l.cfg.dailyCap, false)-d), 0)
+		r.Left = math.Min(r.EpochLeft, r.DailyLeft)
+		return nil
+	})
+	return r, err
+}
+
+// Entries returns the spends recorded since a time, oldest first: what a
+// transparency screen shows the owner.
+func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) {
+	var out []Entry
+	err := l.tx(ctx, "entries", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`SELECT id, campaign, epoch, nano_eps, at_unix_ns FROM spend WHERE at_unix_ns >= ? ORDER BY id`, since.UnixNano())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e Entry
+			var epoch, n, at int64
+			if err := rows.Scan(&e.ID, &e.Campaign, &epoch, &n, &at); err != nil {
+				return err
+			}
+			e.Epoch, e.Epsilon, e.At = uint32(epoch), fromNano(n), time.Unix(0, at)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -125,6 +125,10 @@ func (l *Ledger) tx(ctx context.Context, name string, fn func(*sql.Tx) error) er
 	for attempt := 0; ; attempt++ {
 		err := l.tryTx(ctx, fn)
 		if err == nil || attempt == 4 || !busy(err) || ctx.Err() != nil {
+			var refused *BudgetError
+			if errors.As(err, &refused) {
+				return refused // a decision, not a failure: keep it readable
+			}
 			if err != nil {
 				return fmt.Errorf("ledger: %s: %w", name, err)
 			}

@@ -3,6 +3,9 @@ package host_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +35,12 @@ func TestHostileCallsContained(t *testing.T) {
 		{"overcount", host.ErrBadOutput},
 		{"badbuffer", host.ErrBadOutput},
 		{"errcode", host.ErrPluginFailed},
+		{"inf", host.ErrBadOutput},
+		{"oobwrite", host.ErrTrap},
+		{"callindirect", host.ErrTrap},
+		{"memhog", host.ErrTrap},
+		{"stdout", host.ErrTimeout},
+		{"logflood", host.ErrTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := rt.Load(ctx, host.Manifest{Name: tc.name, Categories: []uint32{408}, Limits: host.Limits{MemoryPages: 16, Deadline: deadline(tc.name)}}, hostile(t, tc.name))
@@ -64,7 +73,7 @@ func TestHostileCallsContained(t *testing.T) {
 // deadline is short for the infinite loop so the test is quick, and the
 // policy's (long) one otherwise.
 func deadline(name string) time.Duration {
-	if name == "loop" {
+	if name == "loop" || name == "stdout" || name == "logflood" {
 		return 50 * time.Millisecond
 	}
 	return 0
@@ -75,17 +84,46 @@ func TestHostileModulesRefusedAtLoad(t *testing.T) {
 	policy.Deadline = 50 * time.Millisecond
 	rt := host.NewRuntime(policy)
 	ctx := context.Background()
-	for _, name := range []string{"startloop", "badimport", "noabi"} {
-		t.Run(name, func(t *testing.T) {
-			p, err := rt.Load(ctx, host.Manifest{Name: name}, hostile(t, name))
-			if !errors.Is(err, host.ErrRefused) {
+	policy.ModuleBytes = 16 << 10
+	good := loadFitness(t, rt)
+	for _, tc := range []struct {
+		name string
+		want error // besides ErrRefused
+	}{
+		{"startloop", nil}, {"initloop", nil}, {"badimport", nil}, {"noabi", nil},
+		{"noscore", nil}, {"badsig", nil}, {"abiv2", host.ErrWrongABI},
+		{"bigdata", nil}, {"bigmemory", nil}, {"refuel", nil}, {"reserved", nil},
+		{"tablegrow", nil}, {"bigtable", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := rt.Load(ctx, host.Manifest{Name: tc.name}, hostile(t, tc.name))
+			if !errors.Is(err, host.ErrRefused) || (tc.want != nil && !errors.Is(err, tc.want)) {
 				if p != nil {
 					p.Close(ctx)
 				}
-				t.Fatalf("Load error = %v, want ErrRefused", err)
+				t.Fatalf("Load error = %v, want ErrRefused and %v", err, tc.want)
+			}
+			t.Logf("refused: %v", err)
+			if _, err := good.Score(ctx, week()); err != nil {
+				t.Fatalf("good plugin failed after hostile %s: %v", tc.name, err)
 			}
 		})
 	}
+	t.Run("bigmodule", func(t *testing.T) {
+		small := host.NewRuntime(policy)
+		if p, err := small.Load(ctx, host.Manifest{Name: "bigmodule"}, hostile(t, "bigmodule")); !errors.Is(err, host.ErrRefused) {
+			if p != nil {
+				p.Close(ctx)
+			}
+			t.Fatalf("Load error = %v, want ErrRefused", err)
+		}
+		// The same module is fine under the default size limit.
+		p, err := rt.Load(ctx, host.Manifest{Name: "bigmodule"}, hostile(t, "bigmodule"))
+		if err != nil {
+			t.Fatalf("bigmodule under the default limit: %v", err)
+		}
+		p.Close(ctx)
+	})
 	if _, err := rt.Load(ctx, host.Manifest{Name: "garbage"}, []byte("not wasm")); !errors.Is(err, host.ErrRefused) {
 		t.Fatalf("garbage Load error = %v, want ErrRefused", err)
 	}
@@ -104,4 +142,86 @@ func TestCallerCancellationIsNotAPluginFault(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || errors.Is(err, host.ErrTimeout) {
 		t.Fatalf("error = %v, want context.Canceled", err)
 	}
+}
+
+// TestLogFloodCapped checks wisp.log output is capped per call whatever the
+// plugin writes, and the excess is counted.
+func TestLogFloodCapped(t *testing.T) {
+	var buf countHandler
+	logger := slog.New(&buf)
+	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithLogger(logger).
+		WithPolicy(host.Limits{Deadline: 30 * time.Millisecond, LogBytes: 100, LogRate: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := rt.Load(ctx, host.Manifest{Name: "logflood"}, hostile(t, "logflood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for range 3 {
+		if _, err := p.Score(ctx, nil); !errors.Is(err, host.ErrTimeout) {
+			t.Fatalf("error = %v, want ErrTimeout", err)
+		}
+	}
+	if p.LogDropped() < 1<<20 {
+		t.Fatalf("dropped only %d bytes of a flood", p.LogDropped())
+	}
+	if n := buf.Len(); n > 3*100 {
+		t.Fatalf("%d bytes reached the log, want ≤ 3 calls × 100", n)
+	}
+}
+
+// TestHostileMemoryReleased loads and faults a plugin that fills its 32 MiB
+// cap, many times; if discarded instances kept their memory the heap would
+// grow by 64 MiB (two instances) each time.
+func TestHostileMemoryReleased(t *testing.T) {
+	policy := host.DefaultPolicy()
+	policy.Deadline = 5 * time.Second // filling 32 MiB of fresh pages takes 20–200 ms here
+	rt := host.NewRuntime(policy)
+	ctx := context.Background()
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range 20 {
+		p, err := rt.Load(ctx, host.Manifest{Name: "memhog"}, hostile(t, "memhog"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := p.Score(ctx, week()); !errors.Is(err, host.ErrTrap) {
+				t.Fatalf("error = %v, want ErrTrap", err)
+			}
+		}
+		p.Close(ctx)
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 64<<20 {
+		t.Fatalf("heap grew by %d MiB over 20 faulted plugins", grown>>20)
+	}
+}
+
+// countHandler counts the bytes of the log messages it receives.
+type countHandler struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n += len(r.Message)
+	return nil
+}
+
+func (h *countHandler) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
 }

@@ -1,6 +1,14 @@
 package fuel
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// errTableGrow refuses table.grow: wazero bounds memories but not tables,
+// so one table.grow could allocate gigabytes of host memory. Compilers for
+// plugin languages do not emit it.
+var errTableGrow = errors.New("table.grow is not allowed (tables cannot be capped)")
 
 // instrumentCode rewrites every function body in the code section.
 func instrumentCode(body []byte, fuelIdx, stopIdx, nGlobals uint32) ([]byte, error) {
@@ -159,7 +167,9 @@ func skipFC(r *reader) error {
 	case sub == 8: // memory.init
 		r.u32()
 		r.byte1()
-	case sub == 9, sub == 13, sub == 15, sub == 16, sub == 17: // data.drop, elem.drop, table.grow/size/fill
+	case sub == 15:
+		return errTableGrow
+	case sub == 9, sub == 13, sub == 16, sub == 17: // data.drop, elem.drop, table.size/fill
 		r.u32()
 	case sub == 10: // memory.copy
 		r.byte1()

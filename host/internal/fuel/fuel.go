@@ -18,8 +18,8 @@ const (
 var ErrMalformed = errors.New("fuel: cannot instrument module")
 
 const (
-	secCustom = 0
 	secImport = 2
+	secTable  = 4
 	secGlobal = 6
 	secExport = 7
 	secCode   = 10
@@ -68,6 +68,10 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
 			nGlobals += n
+		case secTable:
+			if err := checkTables(s.body); err != nil {
+				return nil, err
+			}
 		case secGlobal:
 			rr := &reader{b: s.body}
 			nGlobals += rr.u32()
@@ -193,4 +197,24 @@ func importedGlobals(body []byte) (uint32, error) {
 		}
 	}
 	return globals, r.err
+}
+
+// MaxTableElems bounds a table's declared size. wazero allocates tables
+// eagerly and does not cap them, so a module declaring a huge table could
+// take gigabytes of host memory at instantiation.
+const MaxTableElems = 1 << 20
+
+func checkTables(body []byte) error {
+	r := &reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		r.byte1() // reftype
+		flag := r.byte1()
+		if min := r.u32(); min > MaxTableElems {
+			return fmt.Errorf("table of %d elements (max %d)", min, MaxTableElems)
+		}
+		if flag == 0x01 {
+			r.u32()
+		}
+	}
+	return r.err
 }

@@ -1,0 +1,8 @@
+;; Exports a global under the host's reserved wisp$ prefix.
+(module
+  (global $g (mut i64) (i64.const 0))
+  (export "wisp$fuel" (global $g))
+  (memory (export "memory") 1)
+  (func (export "wisp_abi_v1"))
+  (func (export "wisp_buffer") (param i32) (result i32) (i32.const 1024))
+  (func (export "wisp_score") (param i32 i32 i32 i32) (result i32) (i32.const 0)))

@@ -1,0 +1,110 @@
+package dashboard_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wisp-project/wisp/aggregator/dashboard"
+)
+
+// TestChartsInBrowser runs the page's chart and validation code in a real
+// browser on fixed data and checks the SVG it draws.
+func TestChartsInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	srv := httptest.NewServer(dashboard.Handler())
+	defer srv.Close()
+	run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
+
+	type result struct {
+		Bars, Suppressed, ErrorBars, Caps int
+		Labels                            []string
+		BarHeights                        []float64
+		ErrTop, ErrBottom                 []float64
+		Ticks                             []float64
+		TrendSeries, TrendLines, Dots     int
+	}
+	const script = `(() => {
+		const pts = [
+			{label: 'e1', estimate: 100, low: 80, high: 120},
+			{label: 'e2', suppressed: true},
+			{label: 'e3', estimate: 200, low: 150, high: 250},
+			{label: 'e4', estimate: -10, low: -40, high: 20},
+		];
+		const svg = Wisp.barChart(pts, {width: 400, height: 300});
+		document.body.append(svg);
+		const q = (sel) => [...svg.querySelectorAll(sel)];
+		const trend = Wisp.trendChart([
+			{name: 'a', points: [{epoch: 1, estimate: 10, low: 5, high: 15}, {epoch: 2, estimate: 12, low: 6, high: 18}, {epoch: 3, suppressed: true}]},
+			{name: 'b', points: [{epoch: 2, estimate: 30, low: 20, high: 40}]},
+		]);
+		return {
+			Bars: q('rect.bar:not(.suppressed)').length,
+			Suppressed: q('rect.bar.suppressed').length,
+			ErrorBars: q('g.errorbar').length,
+			Caps: q('g.errorbar line').length,
+			Labels: q('g.point > text.label').map(e => e.textContent),
+			BarHeights: q('rect.bar:not(.suppressed)').map(e => +e.getAttribute('height')),
+			ErrTop: q('g.errorbar line:first-child').map(e => +e.getAttribute('y2')),
+			ErrBottom: q('g.errorbar line:first-child').map(e => +e.getAttribute('y1')),
+			Ticks: Wisp.niceTicks(250),
+			TrendSeries: trend.querySelectorAll('g.series').length,
+			TrendLines: trend.querySelectorAll('path.line').length,
+			Dots: trend.querySelectorAll('circle').length,
+		};
+	})()`
+	got := eval[result](t, ctx, script)
+
+	if got.Bars != 3 || got.Suppressed != 1 || got.ErrorBars != 3 || got.Caps != 9 {
+		t.Errorf("bars %d, suppressed %d, error bars %d (%d lines); want 3, 1, 3 (9)", got.Bars, got.Suppressed, got.ErrorBars, got.Caps)
+	}
+	if want := []string{"e1", "e2", "e3", "e4"}; len(got.Labels) != 4 || got.Labels[1] != want[1] || got.Labels[3] != want[3] {
+		t.Errorf("labels %q, want %q", got.Labels, want)
+	}
+	// Bar heights are proportional to the estimate; a negative estimate
+	// draws no bar but keeps its (clipped) interval.
+	if len(got.BarHeights) == 3 {
+		if h1, h3 := got.BarHeights[0], got.BarHeights[1]; h1 <= 0 || h3 < 1.99*h1 || h3 > 2.01*h1 {
+			t.Errorf("bar heights %v: want the 200 bar twice the 100 bar", got.BarHeights)
+		}
+		if got.BarHeights[2] != 0 {
+			t.Errorf("negative estimate drew a bar of height %v", got.BarHeights[2])
+		}
+	}
+	for i := range got.ErrTop {
+		if got.ErrTop[i] >= got.ErrBottom[i] {
+			t.Errorf("error bar %d: top y %v not above bottom y %v", i, got.ErrTop[i], got.ErrBottom[i])
+		}
+	}
+	if want := []float64{0, 50, 100, 150, 200, 250}; len(got.Ticks) != len(want) || got.Ticks[5] != 250 {
+		t.Errorf("niceTicks(250) = %v, want %v", got.Ticks, want)
+	}
+	if got.TrendSeries != 2 || got.TrendLines != 1 || got.Dots != 3 {
+		t.Errorf("trend: %d series, %d lines, %d dots; want 2, 1, 3", got.TrendSeries, got.TrendLines, got.Dots)
+	}
+}
+
+// TestValidationInBrowser checks the campaign form's client-side checks.
+func TestValidationInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	srv := httptest.NewServer(dashboard.Handler())
+	defer srv.Close()
+	run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
+	good := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'runners', name: 'R', question: {type: 'threshold', category: 410, min_score: 0.6}, epsilon: 1, epoch_seconds: 86400, k: 100}))`)
+	bad := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'Bad Id', name: '', question: {type: 'threshold', min_score: 2}, epsilon: 0, epoch_seconds: 10, k: 0.5})).sort()`)
+	policy := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'ok', name: 'R', question: {category: 1, min_score: 0.5}, epsilon: 3, epoch_seconds: 86400, k: 10}, {max_epsilon: 2, min_k: 50})).sort()`)
+	server := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: invalid: campaign "x": epsilon 9 is not in (0, 8]'}))`)
+	if len(good) != 0 {
+		t.Errorf("a valid campaign got errors on %v", good)
+	}
+	if want := []string{"category", "epoch_seconds", "epsilon", "id", "k", "min_score", "name"}; len(bad) != len(want) {
+		t.Errorf("invalid campaign: errors on %v, want %v", bad, want)
+	}
+	if len(policy) != 2 || policy[0] != "epsilon" || policy[1] != "k" {
+		t.Errorf("policy: errors on %v, want [epsilon k]", policy)
+	}
+	if len(server) != 1 || server[0] != "epsilon" {
+		t.Errorf("server problem mapped to %v, want [epsilon]", server)
+	}
+}

@@ -1,0 +1,640 @@
+// Wisp marketer dashboard. One hand-written script, no framework, no build
+// step, nothing from another origin: it reads the aggregator's REST API with
+// the signed-in token and draws everything as DOM and inline SVG.
+'use strict';
+(function () {
+  const TOKEN_KEY = 'wisp.token';
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  const COLORS = ['#2f6fde', '#e07a1f', '#2e9d5b', '#b3359b', '#6b5bd6', '#c23b3b', '#3a9fb0', '#8a6d1f'];
+
+  // ---- API -------------------------------------------------------------
+
+  class APIError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || ('HTTP ' + status));
+      this.status = status;
+      this.problem = problem || {};
+    }
+  }
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+
+  async function request(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (token()) headers.Authorization = 'Bearer ' + token();
+    const init = { method, headers };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const resp = await fetch(path, init);
+    const type = resp.headers.get('Content-Type') || '';
+    let data = null;
+    if (type.includes('json')) data = await resp.json().catch(() => null);
+    else data = await resp.text();
+    if (!resp.ok) throw new APIError(resp.status, typeof data === 'object' ? data : { title: resp.statusText, detail: data });
+    return data;
+  }
+
+  const api = {
+    get: (p) => request('GET', p),
+    post: (p, b) => request('POST', p, b),
+    // whoami tells the token's role and tenant when the server says; a server
+    // without the endpoint still signs in (the token is checked by listing
+    // campaigns).
+    async whoami() {
+      try { return await api.get('/v1/whoami'); } catch (e) {
+        if (e.status === 404 || e.status === 405) return null;
+        throw e;
+      }
+    },
+    async campaigns() {
+      const d = await api.get('/v1/campaigns');
+      return Array.isArray(d) ? d : (d.campaigns || []);
+    },
+    async segments() {
+      const d = await api.get('/v1/segments');
+      return Array.isArray(d) ? d : (d.segments || []);
+    },
+    createCampaign: (c) => api.post('/v1/campaigns', c),
+    async taxonomy() {
+      if (!state.taxonomy) state.taxonomy = await api.get('/dashboard/taxonomy.json');
+      return state.taxonomy;
+    },
+  };
+
+  const state = { me: null, taxonomy: null };
+
+  // ---- DOM helpers -----------------------------------------------------
+
+  function h(tag, attrs, ...kids) {
+    const el = document.createElement(tag);
+    setAttrs(el, attrs);
+    append(el, kids);
+    return el;
+  }
+
+  function s(tag, attrs, ...kids) {
+    const el = document.createElementNS(SVGNS, tag);
+    setAttrs(el, attrs);
+    append(el, kids);
+    return el;
+  }
+
+  function setAttrs(el, attrs) {
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else if (k === 'text') el.textContent = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+
+  function append(el, kids) {
+    for (const k of kids.flat(Infinity)) {
+      if (k === undefined || k === null || k === false) continue;
+      el.append(k instanceof Node ? k : document.createTextNode(String(k)));
+    }
+  }
+
+  function fmt(x) {
+    if (x === undefined || x === null || !isFinite(x)) return '–';
+    return Math.round(x).toLocaleString('en-US');
+  }
+
+  function fmtEps(e) { return 'ε ' + (Math.round(e * 100) / 100).toString(); }
+
+  function epochDate(epoch, seconds) {
+    if (!seconds) return '';
+    return new Date(epoch * seconds * 1000).toISOString().slice(0, 10);
+  }
+
+  // ---- charts ----------------------------------------------------------
+
+  // niceTicks returns round tick values from 0 up to at least max.
+  function niceTicks(max, count) {
+    count = count || 5;
+    if (!(max > 0)) return [0, 1];
+    const raw = max / count;
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw);
+    const ticks = [];
+    for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Math.round(v * 1e9) / 1e9);
+    return ticks;
+  }
+
+  function defs() {
+    return s('defs', {}, s('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
+      s('rect', { width: 6, height: 6, fill: '#fff4e5' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#f0b36b', 'stroke-width': 2 })));
+  }
+
+  function yAxis(g, ticks, y, x0, x1) {
+    const axis = s('g', { class: 'axis' });
+    for (const t of ticks) {
+      axis.append(s('line', { class: 'grid', x1: x0, x2: x1, y1: y(t), y2: y(t) }));
+      axis.append(s('text', { x: x0 - 6, y: y(t) + 4, 'text-anchor': 'end', text: fmt(t) }));
+    }
+    axis.append(s('line', { x1: x0, x2: x1, y1: y(0), y2: y(0) }));
+    g.append(axis);
+  }
+
+  // barChart draws one bar per point with its 95% interval as an error bar.
+  // A point is {label, sublabel, estimate, low, high, suppressed, title}.
+  // Suppressed points get a hatched placeholder bar and no error bar.
+  function barChart(points, opts) {
+    opts = opts || {};
+    const W = opts.width || 720, H = opts.height || 280;
+    const m = { top: 16, right: 16, bottom: 48, left: 64 };
+    const released = points.filter((p) => !p.suppressed);
+    const max = Math.max(1, ...released.map((p) => Math.max(p.high, p.estimate)));
+    const ticks = niceTicks(max);
+    const top = ticks[ticks.length - 1];
+    const y = (v) => m.top + (H - m.top - m.bottom) * (1 - Math.min(Math.max(v, 0), top) / top);
+    const band = (W - m.left - m.right) / Math.max(points.length, 1);
+    const bw = Math.min(64, band * 0.6);
+    const svg = s('svg', { class: 'chart bars', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': opts.label || 'segment sizes' }, defs());
+    yAxis(svg, ticks, y, m.left, W - m.right);
+    points.forEach((p, i) => {
+      const cx = m.left + band * (i + 0.5);
+      const g = s('g', { class: 'point' + (p.suppressed ? ' suppressed' : ''), 'data-index': i });
+      if (p.title) g.append(s('title', { text: p.title }));
+      if (p.suppressed) {
+        const hh = (H - m.top - m.bottom) * 0.25;
+        g.append(s('rect', { class: 'bar suppressed', x: cx - bw / 2, y: y(0) - hh, width: bw, height: hh }));
+        g.append(s('text', { class: 'label-suppressed', x: cx, y: y(0) - hh - 6, 'text-anchor': 'middle', text: 'suppressed (< k)' }));
+      } else {
+        const top0 = y(Math.max(p.estimate, 0));
+        g.append(s('rect', { class: 'bar', x: cx - bw / 2, y: top0, width: bw, height: Math.max(y(0) - top0, 0) }));
+        const lo = y(p.low), hi = y(p.high), cap = bw / 4;
+        g.append(s('g', { class: 'errorbar' },
+          s('line', { x1: cx, x2: cx, y1: lo, y2: hi }),
+          s('line', { x1: cx - cap, x2: cx + cap, y1: hi, y2: hi }),
+          s('line', { x1: cx - cap, x2: cx + cap, y1: lo, y2: lo })));
+      }
+      g.append(s('text', { class: 'label', x: cx, y: H - m.bottom + 16, 'text-anchor': 'middle', text: p.label }));
+      if (p.sublabel) g.append(s('text', { class: 'sublabel', x: cx, y: H - m.bottom + 30, 'text-anchor': 'middle', text: p.sublabel }));
+      svg.append(g);
+    });
+    return svg;
+  }
+
+  // trendChart draws one line per series across epochs, with its 95% band.
+  // series: [{name, points: [{epoch, estimate, low, high, suppressed}]}].
+  function trendChart(series, opts) {
+    opts = opts || {};
+    const W = opts.width || 720, H = opts.height || 260;
+    const m = { top: 16, right: 16, bottom: 36, left: 64 };
+    const epochs = [...new Set(series.flatMap((se) => se.points.map((p) => p.epoch)))].sort((a, b) => a - b);
+    const all = series.flatMap((se) => se.points.filter((p) => !p.suppressed));
+    const ticks = niceTicks(Math.max(1, ...all.map((p) => Math.max(p.high, p.estimate))));
+    const top = ticks[ticks.length - 1];
+    const y = (v) => m.top + (H - m.top - m.bottom) * (1 - Math.min(Math.max(v, 0), top) / top);
+    const x = (e) => {
+      const i = epochs.indexOf(e);
+      return epochs.length < 2 ? (m.left + W - m.right) / 2 : m.left + (W - m.left - m.right) * i / (epochs.length - 1);
+    };
+    const svg = s('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': opts.label || 'trend across epochs' });
+    yAxis(svg, ticks, y, m.left, W - m.right);
+    for (const e of epochs) svg.append(s('text', { x: x(e), y: H - m.bottom + 16, 'text-anchor': 'middle', text: String(e) }));
+    series.forEach((se, i) => {
+      const color = COLORS[i % COLORS.length];
+      const pts = se.points.filter((p) => !p.suppressed).sort((a, b) => a.epoch - b.epoch);
+      const g = s('g', { class: 'series', 'data-name': se.name });
+      if (pts.length > 1) {
+        const upper = pts.map((p) => `${x(p.epoch)},${y(p.high)}`);
+        const lower = pts.slice().reverse().map((p) => `${x(p.epoch)},${y(p.low)}`);
+        g.append(s('path', { class: 'band', d: 'M' + upper.concat(lower).join('L') + 'Z', fill: color }));
+        g.append(s('path', { class: 'line', d: 'M' + pts.map((p) => `${x(p.epoch)},${y(p.estimate)}`).join('L'), stroke: color }));
+      }
+      for (const p of pts) {
+        g.append(s('circle', { cx: x(p.epoch), cy: y(p.estimate), r: 3.5, fill: color },
+          s('title', { text: `${se.name}, epoch ${p.epoch}: ${fmt(p.estimate)} [${fmt(p.low)}, ${fmt(p.high)}]` })));
+      }
+      svg.append(g);
+    });
+    return svg;
+  }
+
+  function legend(names) {
+    return h('div', { class: 'legend' }, names.map((n, i) => h('span', {}, h('i', { class: 'swatch-' + (i % COLORS.length) }), n)));
+  }
+
+  function segmentPoint(seg, label, sublabel) {
+    const p = { label, sublabel, epoch: seg.epoch, suppressed: !!seg.suppressed || seg.estimate === undefined };
+    if (!p.suppressed) {
+      p.estimate = seg.estimate;
+      p.low = seg.ci_low;
+      p.high = seg.ci_high;
+      p.title = `${label}: ${fmt(seg.estimate)} (95% CI ${fmt(seg.ci_low)} – ${fmt(seg.ci_high)}), ${fmt(seg.reports)} reports, ${fmtEps(seg.epsilon)}`;
+    } else {
+      p.title = `${label}: suppressed, ${fmt(seg.reports)} reports is below k`;
+    }
+    return p;
+  }
+
+  // ---- views -----------------------------------------------------------
+
+  const main = () => document.getElementById('main');
+
+  function render(...kids) {
+    const el = main();
+    el.replaceChildren();
+    append(el, kids);
+  }
+
+  function errorBox(err) {
+    if (err && err.status === 401) {
+      signOut();
+      return h('p', { class: 'error' }, 'Your token was not accepted; sign in again.');
+    }
+    return h('p', { class: 'error', role: 'alert' }, 'Error: ' + (err && err.message ? err.message : String(err)));
+  }
+
+  function viewSignIn(message) {
+    document.getElementById('nav').hidden = true;
+    document.getElementById('who').replaceChildren();
+    const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', placeholder: 'API token', required: true });
+    const err = h('div', { class: 'field-error', id: 'token-error' }, message || '');
+    const form = h('form', { id: 'signin', onsubmit: async (ev) => {
+      ev.preventDefault();
+      const t = input.value.trim();
+      if (!t) { err.textContent = 'Enter the API token your operator gave you.'; return; }
+      sessionStorage.setItem(TOKEN_KEY, t);
+      try {
+        await startSession();
+        route();
+      } catch (e) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        err.textContent = e.status === 401 || e.status === 403 ? 'This token is not valid.' : 'Cannot sign in: ' + e.message;
+      }
+    } },
+    h('label', { for: 'token' }, 'API token'), input, err,
+    h('p', {}, h('button', { type: 'submit' }, 'Sign in')));
+    render(h('div', { class: 'card signin' }, h('h1', {}, 'Sign in'),
+      h('p', { class: 'muted' }, 'Sign in with the API token your aggregator operator issued. It stays in this browser tab only.'), form));
+    input.focus();
+  }
+
+  async function startSession() {
+    state.me = await api.whoami();
+    if (!state.me) await api.campaigns(); // checks the token
+    const who = document.getElementById('who');
+    const me = state.me;
+    const desc = !me ? 'signed in' : me.role === 'marketer' ? `marketer · ${me.tenant}` : (me.role || 'signed in') + (me.tenant ? ' · ' + me.tenant : '');
+    who.replaceChildren(h('span', { id: 'identity' }, (me && me.name ? me.name + ' — ' : '') + desc),
+      h('button', { class: 'secondary', id: 'signout', onclick: () => { signOut(); viewSignIn(); } }, 'Sign out'));
+    document.getElementById('nav').hidden = false;
+  }
+
+  function signOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    state.me = null;
+  }
+
+  function isOperator() { return !!state.me && (state.me.role === 'operator' || state.me.role === 'admin'); }
+
+  function bySegment(segs) {
+    const m = new Map();
+    for (const sg of segs) {
+      if (!m.has(sg.campaign)) m.set(sg.campaign, []);
+      m.get(sg.campaign).push(sg);
+    }
+    for (const l of m.values()) l.sort((a, b) => a.epoch - b.epoch);
+    return m;
+  }
+
+  function categoryLabel(c) {
+    const q = c.question || {};
+    const ids = q.categories || (q.category !== undefined ? [q.category] : []);
+    const tax = state.taxonomy || [];
+    return ids.map((id) => {
+      const t = tax.find((x) => x.id === id);
+      return t ? t.name.replace(/^Interest \| /, '') : '#' + id;
+    }).join(', ');
+  }
+
+  async function viewCampaigns() {
+    render(h('h1', {}, 'Campaigns'), h('p', { class: 'muted' }, 'Loading…'));
+    let campaigns, segs;
+    try {
+      [campaigns, segs] = await Promise.all([api.campaigns(), api.segments(), api.taxonomy()]);
+    } catch (e) { render(h('h1', {}, 'Campaigns'), errorBox(e)); return; }
+    const per = bySegment(segs);
+    const showTenant = isOperator() || campaigns.some((c) => c.tenant);
+    const rows = campaigns.map((c) => {
+      const list = per.get(c.id) || [];
+      const last = list[list.length - 1];
+      let latest = h('span', { class: 'muted' }, 'no reports yet');
+      if (last && (last.suppressed || last.estimate === undefined)) latest = h('span', { class: 'badge suppressed' }, 'suppressed (< k)');
+      else if (last) latest = [fmt(last.estimate), h('span', { class: 'muted' }, ` [${fmt(last.ci_low)}, ${fmt(last.ci_high)}]`)];
+      return h('tr', { 'data-campaign': c.id },
+        h('td', {}, h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, c.name || c.id), h('div', { class: 'muted' }, c.id)),
+        showTenant ? h('td', {}, c.tenant || '–') : null,
+        h('td', {}, categoryLabel(c)),
+        h('td', { class: 'num' }, c.epsilon),
+        h('td', { class: 'num' }, c.k),
+        h('td', { class: 'num' }, last ? last.epoch : '–'),
+        h('td', { class: 'num' }, last ? fmt(last.reports) : '–'),
+        h('td', { class: 'num' }, latest));
+    });
+    const table = h('table', { id: 'campaigns' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), showTenant ? h('th', {}, 'Tenant') : null, h('th', {}, 'Category'),
+        h('th', { class: 'num' }, 'ε'), h('th', { class: 'num' }, 'k'), h('th', { class: 'num' }, 'Latest epoch'),
+        h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Audience (95% CI)'))),
+      h('tbody', {}, rows));
+    const withData = campaigns.filter((c) => (per.get(c.id) || []).length > 0);
+    const charts = [];
+    if (withData.length) {
+      const pts = withData.map((c) => {
+        const l = per.get(c.id);
+        return segmentPoint(l[l.length - 1], c.name || c.id, `${fmtEps(l[l.length - 1].epsilon)} · epoch ${l[l.length - 1].epoch}`);
+      });
+      charts.push(h('div', { class: 'card', id: 'overview' }, h('h2', {}, 'Latest audience size per campaign'),
+        barChart(pts, { label: 'latest audience size per campaign' })));
+      if (withData.some((c) => per.get(c.id).length > 1)) {
+        const series = withData.map((c) => ({ name: c.name || c.id, points: per.get(c.id).map((sg) => segmentPoint(sg, String(sg.epoch))) }));
+        charts.push(h('div', { class: 'card', id: 'trend' }, h('h2', {}, 'Trend across epochs'), trendChart(series), legend(series.map((x) => x.name))));
+      }
+    }
+    render(h('h1', {}, 'Campaigns'),
+      campaigns.length ? table : h('p', { class: 'muted', id: 'no-campaigns' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create one.')),
+      charts);
+  }
+
+  async function viewCampaign(id) {
+    render(h('h1', {}, id), h('p', { class: 'muted' }, 'Loading…'));
+    let campaigns, segs;
+    try {
+      [campaigns, segs] = await Promise.all([api.campaigns(), api.segments(), api.taxonomy()]);
+    } catch (e) { render(h('h1', {}, id), errorBox(e)); return; }
+    const c = campaigns.find((x) => x.id === id);
+    if (!c) { render(h('h1', {}, id), h('p', { class: 'error', id: 'not-found' }, 'No such campaign (or not one this token may see).')); return; }
+    const list = segs.filter((sg) => sg.campaign === id).sort((a, b) => a.epoch - b.epoch);
+    const q = c.question || {};
+    const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · score ≥ ${q.min_score} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.tenant ? ` · tenant ${c.tenant}` : ''));
+    const pts = list.map((sg) => segmentPoint(sg, 'epoch ' + sg.epoch, fmtEps(sg.epsilon) + (c.epoch_seconds ? ' · ' + epochDate(sg.epoch, c.epoch_seconds) : '')));
+    const chart = list.length ? h('div', { class: 'card', id: 'epochs' }, h('h2', {}, 'Audience size per epoch (95% CI)'), barChart(pts, { label: 'audience size per epoch' }))
+      : h('p', { class: 'muted', id: 'no-reports' }, 'No reports yet.');
+    const spent = list.filter((sg) => !sg.suppressed).reduce((a, sg) => a + sg.epsilon, 0);
+    const table = h('table', { id: 'releases' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, 'Starts'), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
+        h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
+      h('tbody', {}, list.map((sg) => h('tr', { 'data-epoch': sg.epoch },
+        h('td', {}, sg.epoch), h('td', {}, epochDate(sg.epoch, c.epoch_seconds)), h('td', { class: 'num' }, fmt(sg.reports)),
+        h('td', { class: 'num' }, sg.suppressed ? '–' : fmt(sg.estimate)),
+        h('td', { class: 'num' }, sg.suppressed ? '–' : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`),
+        h('td', { class: 'num' }, sg.epsilon),
+        h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
+    render(h('h1', {}, c.name || c.id), facts, exportsBar(c), chart,
+      list.length ? h('p', { class: 'muted' }, `Each device's report in an epoch is ε-LDP with ε = ${c.epsilon}; a device that answers in all ${list.length} epoch(s) shown has spent at most ε = ${Math.round(spent * 100) / 100} on this campaign.`) : null,
+      list.length ? table : null);
+  }
+
+  function fmtDuration(sec) {
+    if (!sec) return '–';
+    if (sec % 86400 === 0) return (sec / 86400) + ' d';
+    if (sec % 3600 === 0) return (sec / 3600) + ' h';
+    return sec + ' s';
+  }
+
+  // exportsBar offers the server's exports. Downloads go through fetch so the
+  // bearer token is sent; the file is handed to the browser as a blob.
+  function exportsBar(c) {
+    const formats = [['csv', 'Download CSV', 'text/csv'], ['openrtb', 'Download OpenRTB', 'application/json'], ['json', 'Download JSON', 'application/json']];
+    const status = h('span', { class: 'muted', id: 'export-status' });
+    return h('div', { class: 'actions', id: 'exports' }, formats.map(([f, text]) =>
+      h('button', { class: 'secondary', 'data-format': f, onclick: () => download(exportURL(c.id, f), `${c.id}.${f === 'openrtb' ? 'openrtb.json' : f}`, status) }, text)), status);
+  }
+
+  function exportURL(id, format) {
+    return `/v1/campaigns/${encodeURIComponent(id)}/export?format=${format}`;
+  }
+
+  async function download(url, name, status) {
+    status.textContent = '';
+    try {
+      const resp = await fetch(url, { headers: { Authorization: 'Bearer ' + token() } });
+      if (!resp.ok) {
+        const p = await resp.json().catch(() => ({}));
+        throw new APIError(resp.status, p);
+      }
+      const blob = await resp.blob();
+      const a = h('a', { href: URL.createObjectURL(blob), download: name });
+      document.body.append(a);
+      a.click();
+      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+      status.textContent = 'Downloaded ' + name;
+    } catch (e) {
+      status.textContent = 'Export failed: ' + e.message;
+      status.className = 'error';
+    }
+  }
+
+  // ---- create campaign -------------------------------------------------
+
+  const ID_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+  // validateCampaign checks a draft as the server will; it returns
+  // {field: message}. The server stays the authority: its answer is shown
+  // in place too.
+  function validateCampaign(c, policy) {
+    policy = policy || {};
+    const maxEps = policy.max_epsilon || 8, minEpoch = policy.min_epoch_seconds || 60;
+    const errs = {};
+    if (!ID_RE.test(c.id)) errs.id = 'Use 1–64 characters: a–z, 0–9 and “-”, starting with a letter or digit.';
+    if (!c.name) errs.name = 'Give the campaign a name.';
+    const cats = c.question.categories || [c.question.category].filter((x) => x !== undefined);
+    if (!cats.length) errs.category = 'Choose an Interest category.';
+    if (!(c.question.min_score > 0 && c.question.min_score <= 1)) errs.min_score = 'The score threshold must be in (0, 1].';
+    if (!(c.epsilon > 0 && c.epsilon <= maxEps)) errs.epsilon = `ε must be in (0, ${maxEps}].`;
+    if (policy.min_epsilon && c.epsilon < policy.min_epsilon) errs.epsilon = `ε must be at least ${policy.min_epsilon}.`;
+    if (!(Number.isInteger(c.epoch_seconds) && c.epoch_seconds >= minEpoch)) errs.epoch_seconds = `The epoch must be at least ${fmtDuration(minEpoch)}.`;
+    if (policy.max_epoch_seconds && c.epoch_seconds > policy.max_epoch_seconds) errs.epoch_seconds = `The epoch must be at most ${fmtDuration(policy.max_epoch_seconds)}.`;
+    const minK = policy.min_k || 1;
+    if (!(Number.isInteger(c.k) && c.k >= minK)) errs.k = `k must be a whole number ≥ ${minK}.`;
+    return errs;
+  }
+
+  // serverFieldErrors maps a problem document onto form fields: a list of
+  // {field|name|pointer, detail|reason} under errors/invalid_params, or else a
+  // field name mentioned in its detail.
+  function serverFieldErrors(problem) {
+    const out = {};
+    const list = problem.errors || problem['invalid-params'] || problem.invalid_params || [];
+    for (const e of list) {
+      const f = String(e.field || e.name || e.pointer || '').replace(/^\/?(question[./])?/, '').replace(/^categor(y|ies).*/, 'category');
+      if (f) out[f] = e.detail || e.reason || e.message || 'invalid';
+    }
+    if (Object.keys(out).length) return out;
+    const d = (problem.detail || '') + ' ' + (problem.title || '');
+    const keys = [['epsilon', /epsilon|ε/i], ['epoch_seconds', /epoch/i], ['k', /\bk\b/], ['min_score', /min_score|score/i],
+      ['category', /categor/i], ['id', /\bid\b|taken|exists|conflict/i], ['name', /\bname\b/i]];
+    for (const [f, re] of keys) if (re.test(d)) { out[f] = problem.detail || problem.title; break; }
+    return out;
+  }
+
+  function field(name, labelText, input, hint) {
+    return h('div', { class: 'field', 'data-field': name }, h('label', { for: input.id || '' }, labelText, hint ? h('span', { class: 'hint' }, hint) : null),
+      input, h('div', { class: 'field-error', id: 'err-' + name, role: 'status' }));
+  }
+
+  // categoryPicker searches the taxonomy names as one types; Enter or a
+  // click chooses. max bounds how many may be chosen.
+  function categoryPicker(tax, max) {
+    const chosen = [];
+    const input = h('input', { id: 'category-search', type: 'search', placeholder: 'Search Interest categories, e.g. “running”', autocomplete: 'off' });
+    const list = h('ul', { id: 'category-results', role: 'listbox' });
+    const chips = h('div', { class: 'chips', id: 'category-chosen' });
+    const redraw = () => {
+      chips.replaceChildren(...chosen.map((c) => h('span', { class: 'chip', 'data-id': c.id }, c.name.replace(/^Interest \| /, ''),
+        h('button', { type: 'button', title: 'remove', onclick: () => { chosen.splice(chosen.indexOf(c), 1); redraw(); } }, '×'))));
+      input.disabled = chosen.length >= max;
+    };
+    const search = () => {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      if (!words.length) { list.replaceChildren(); return; }
+      const hits = tax.filter((c) => words.every((w) => c.name.toLowerCase().includes(w))).slice(0, 30);
+      list.replaceChildren(...(hits.length ? hits.map((c, i) => h('li', { role: 'option', class: i === 0 ? 'hl' : '', 'data-id': c.id, onclick: () => choose(c) },
+        c.name.replace(/^Interest \| /, ''), h('span', { class: 'muted' }, ' #' + c.id))) : [h('li', { class: 'muted' }, 'No Interest category matches.')]));
+    };
+    const choose = (c) => {
+      if (!chosen.some((x) => x.id === c.id) && chosen.length < max) chosen.push(c);
+      input.value = '';
+      list.replaceChildren();
+      redraw();
+    };
+    input.addEventListener('input', search);
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter') return;
+      ev.preventDefault();
+      const first = list.querySelector('li[data-id]');
+      if (first) choose(tax.find((c) => c.id === Number(first.dataset.id)));
+    });
+    const el = h('div', { class: 'picker' }, input, list, chips);
+    return { el, input, ids: () => chosen.map((c) => c.id) };
+  }
+
+  async function viewNew() {
+    render(h('h1', {}, 'New campaign'), h('p', { class: 'muted' }, 'Loading…'));
+    let tax, policy = null;
+    try {
+      tax = await api.taxonomy();
+      policy = await api.get('/v1/policy').catch(() => null);
+    } catch (e) { render(h('h1', {}, 'New campaign'), errorBox(e)); return; }
+    policy = policy || {};
+    const multi = policy.max_categories || 1;
+    const inp = (id, attrs) => h('input', Object.assign({ id: 'f-' + id, name: id }, attrs));
+    const f = {
+      id: inp('id', { placeholder: 'runners-autumn', autocomplete: 'off' }),
+      name: inp('name', { placeholder: 'Runners, autumn push' }),
+      min_score: inp('min_score', { type: 'number', step: '0.05', min: '0', max: '1', value: '0.6' }),
+      epsilon: inp('epsilon', { type: 'number', step: '0.1', min: '0', max: String(policy.max_epsilon || 8), value: '1' }),
+      epoch_days: inp('epoch_days', { type: 'number', step: 'any', min: '0', value: '7' }),
+      k: inp('k', { type: 'number', step: '1', min: String(policy.min_k || 1), value: String(Math.max(policy.min_k || 0, 100)) }),
+    };
+    const tenant = isOperator() ? inp('tenant', { placeholder: 'tenant the campaign belongs to' }) : null;
+    const picker = categoryPicker(tax, multi);
+    const formErr = h('div', { class: 'form-error error', id: 'form-error', role: 'alert' });
+    const draft = () => ({
+      id: f.id.value.trim(), name: f.name.value.trim(),
+      question: multi > 1 ? { type: 'threshold', categories: picker.ids(), min_score: Number(f.min_score.value) }
+        : { type: 'threshold', category: picker.ids()[0], min_score: Number(f.min_score.value) },
+      epsilon: Number(f.epsilon.value), epoch_seconds: Math.round(Number(f.epoch_days.value) * 86400), k: Number(f.k.value),
+      tenant: tenant ? tenant.value.trim() || undefined : undefined,
+    });
+    const show = (errs) => {
+      for (const el of document.querySelectorAll('.field-error')) el.textContent = '';
+      for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+      for (const [k, msg] of Object.entries(errs)) {
+        const name = k === 'epoch_seconds' ? 'epoch_days' : k;
+        const slot = document.getElementById('err-' + name);
+        if (slot) {
+          slot.textContent = msg;
+          const input = k === 'category' ? picker.el : f[name] || tenant;
+          if (input) input.classList.add('invalid');
+        } else {
+          formErr.textContent = msg;
+        }
+      }
+    };
+    const submit = h('button', { type: 'submit', id: 'create' }, 'Create campaign');
+    const form = h('form', { id: 'new-campaign', novalidate: true, onsubmit: async (ev) => {
+      ev.preventDefault();
+      formErr.textContent = '';
+      const c = draft();
+      const errs = validateCampaign(c, policy);
+      show(errs);
+      if (Object.keys(errs).length) return;
+      submit.disabled = true;
+      try {
+        const created = await api.createCampaign(c);
+        location.hash = '#/campaign/' + encodeURIComponent((created && created.id) || c.id);
+      } catch (e) {
+        const fe = serverFieldErrors(e.problem || {});
+        if (Object.keys(fe).length) show(fe);
+        else formErr.textContent = 'The aggregator refused the campaign: ' + e.message;
+      } finally { submit.disabled = false; }
+    } },
+    h('div', { class: 'row' }, h('div', {}, field('id', 'Campaign id', f.id, 'a–z, 0–9, “-”')), h('div', {}, field('name', 'Name', f.name))),
+    tenant ? field('tenant', 'Tenant', tenant, 'operators create campaigns on behalf of a tenant') : null,
+    h('div', { class: 'field', 'data-field': 'category' }, h('label', { for: 'category-search' }, multi > 1 ? 'Interest categories' : 'Interest category',
+      h('span', { class: 'hint' }, 'IAB Audience Taxonomy 1.1')), picker.el, h('div', { class: 'field-error', id: 'err-category', role: 'status' })),
+    h('div', { class: 'row' },
+      h('div', {}, field('min_score', 'Score at least', f.min_score, 'device-local score in (0, 1]')),
+      h('div', {}, field('epsilon', 'ε per report', f.epsilon, `≤ ${policy.max_epsilon || 8}; smaller is more private, noisier`)),
+      h('div', {}, field('epoch_days', 'Epoch (days)', f.epoch_days, 'one answer per device per epoch')),
+      h('div', {}, field('k', 'k', f.k, 'fewest reports to release'))),
+    formErr, h('p', {}, submit));
+    render(h('h1', {}, 'New campaign'),
+      h('p', { class: 'muted' }, 'Devices that opted in answer “is my score for this category at least the threshold?” once per epoch with ε-LDP randomized response. Results are released per epoch once at least k reports arrived.'),
+      h('div', { class: 'card' }, form));
+  }
+
+  // ---- ingest health ---------------------------------------------------
+
+  async function viewHealth() {
+    render(h('h1', {}, 'Ingest health'), h('p', { class: 'muted' }, 'Loading…'));
+    let campaigns, segs, health = null;
+    try {
+      [campaigns, segs] = await Promise.all([api.campaigns(), api.segments()]);
+      health = await api.get('/v1/ingest/health').catch(() => null);
+    } catch (e) { render(h('h1', {}, 'Ingest health'), errorBox(e)); return; }
+    const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
+    const per = bySegment(segs);
+    const rows = [];
+    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'num' }, sg.epoch), h('td', { class: 'num' }, fmt(sg.reports))));
+    const rejects = health && (health.rejects || health.rejects_by_reason);
+    const rejectRows = rejects ? Object.entries(rejects).map(([reason, n]) => h('tr', {}, h('td', {}, reason), h('td', { class: 'num' }, fmt(n)))) : [];
+    render(h('h1', {}, 'Ingest health'),
+      h('h2', {}, 'Reports per epoch'),
+      rows.length ? h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', { class: 'num' }, 'Epoch'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rows))
+        : h('p', { class: 'muted' }, 'No reports stored yet.'),
+      h('h2', {}, 'Rejected reports by reason'),
+      rejects ? (rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Reason'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))
+        : h('p', { class: 'muted', id: 'rejects' }, 'No report has been rejected.'))
+        : h('p', { class: 'muted' }, 'This aggregator does not publish reject counts to this token.'));
+  }
+
+  // ---- router ----------------------------------------------------------
+
+  async function route() {
+    if (!token()) { viewSignIn(); return; }
+    if (!document.getElementById('identity')) {
+      try { await startSession(); } catch (e) { signOut(); viewSignIn(e.status === 401 ? 'Your session ended; sign in again.' : 'Cannot sign in: ' + e.message); return; }
+    }
+    const hash = location.hash || '#/';
+    for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.getAttribute('href') === hash);
+    let m;
+    if ((m = hash.match(/^#\/campaign\/(.+)$/))) return viewCampaign(decodeURIComponent(m[1]));
+    if (hash === '#/new') return viewNew();
+    if (hash === '#/health') return viewHealth();
+    return viewCampaigns();
+  }
+
+  // Exposed for the browser tests, which call the chart and validation code
+  // directly as well as driving the page.
+  window.Wisp = { barChart, trendChart, niceTicks, validateCampaign, serverFieldErrors, segmentPoint };
+
+  window.addEventListener('hashchange', route);
+  document.addEventListener('DOMContentLoaded', route);
+})();

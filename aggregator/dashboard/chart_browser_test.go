@@ -95,6 +95,18 @@ func TestValidationInBrowser(t *testing.T) {
 	bad := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'Bad Id', name: '', question: {type: 'threshold', min_score: 2}, epsilon: 0, epoch_seconds: 10, k: 0.5})).sort()`)
 	policy := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'ok', name: 'R', question: {category: 1, min_score: 0.5}, epsilon: 3, epoch_seconds: 86400, k: 10}, {max_epsilon: 2, min_k: 50})).sort()`)
 	server := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: invalid: campaign "x": epsilon 9 is not in (0, 8]'}))`)
+	conflict := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'policy', detail: 'aggregator: k 10 is below the operator\'s minimum 50 for campaign "epoch-k"'}))`)
+	if len(conflict) != 1 || conflict[0] != "k" {
+		t.Errorf("policy problem mapped to %v, want [k]", conflict)
+	}
+	type metrics struct {
+		Accepted float64
+		Rejects  map[string]float64
+	}
+	m := eval[metrics](t, ctx, "Wisp.parseMetrics(`# HELP x\nwisp_ingest_reports_accepted_total 12\nwisp_ingest_reports_rejected_total{reason=\"replay\"} 3\nwisp_ingest_reports_rejected_total{reason=\"epoch_too_late\"} 1\n`)")
+	if m.Accepted != 12 || m.Rejects["replay"] != 3 || m.Rejects["epoch_too_late"] != 1 {
+		t.Errorf("parseMetrics = %+v", m)
+	}
 	if len(good) != 0 {
 		t.Errorf("a valid campaign got errors on %v", good)
 	}

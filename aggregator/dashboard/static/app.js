@@ -36,32 +36,79 @@
     return data;
   }
 
+  // campaignOf flattens a campaign listing entry: the API wraps the
+  // campaign config with its tenant and creation time.
+  function campaignOf(item) {
+    let c = item && item.campaign !== undefined ? item.campaign : item;
+    if (typeof c === 'string') {
+      try { c = JSON.parse(atob(c)); } catch (e) { c = {}; }
+    }
+    return Object.assign({}, c, { tenant: item.tenant || c.tenant, created_at: item.created_at });
+  }
+
   const api = {
     get: (p) => request('GET', p),
     post: (p, b) => request('POST', p, b),
-    // whoami tells the token's role and tenant when the server says; a server
-    // without the endpoint still signs in (the token is checked by listing
-    // campaigns).
+    // whoami tells the token's role and tenant. Operator-only routes answer
+    // 403 to a marketer, which is how the role is told when the server has
+    // no /v1/whoami.
     async whoami() {
       try { return await api.get('/v1/whoami'); } catch (e) {
-        if (e.status === 404 || e.status === 405) return null;
+        if (e.status !== 404 && e.status !== 405) throw e;
+      }
+      try {
+        await api.get('/v1/tokens');
+        return { role: 'operator' };
+      } catch (e) {
+        if (e.status === 403) return { role: 'marketer' };
         throw e;
       }
     },
     async campaigns() {
       const d = await api.get('/v1/campaigns');
-      return Array.isArray(d) ? d : (d.campaigns || []);
+      return (Array.isArray(d) ? d : (d.campaigns || [])).map(campaignOf);
     },
     async segments() {
       const d = await api.get('/v1/segments');
       return Array.isArray(d) ? d : (d.segments || []);
     },
-    createCampaign: (c) => api.post('/v1/campaigns', c),
+    // createCampaign registers c; an operator names the tenant.
+    createCampaign: (c, tenant) => api.post('/v1/campaigns', tenant ? { tenant, campaign: c } : { campaign: c }),
+    async policy() {
+      const d = await api.get('/v1/policy').catch(() => null);
+      // The aggregator's default policy, when it does not publish its own.
+      return Object.assign({ max_epsilon: 8, min_epoch_seconds: 3600, max_epoch_seconds: 90 * 86400, min_k: 50 }, d || {});
+    },
+    // ingest reads the aggregator's Prometheus metrics for this node's
+    // accepted and rejected report counts.
+    async ingest() {
+      const resp = await fetch('/metrics');
+      if (!resp.ok) return null;
+      return parseMetrics(await resp.text());
+    },
     async taxonomy() {
       if (!state.taxonomy) state.taxonomy = await api.get('/dashboard/taxonomy.json');
       return state.taxonomy;
     },
   };
+
+  // parseMetrics picks the ingest counters out of Prometheus text format.
+  function parseMetrics(text) {
+    const out = { accepted: 0, rejects: {}, overloaded: 0, queue: 0 };
+    for (const line of text.split('\n')) {
+      if (!line || line[0] === '#') continue;
+      const m = line.match(/^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/);
+      if (!m) continue;
+      const v = Number(m[4]);
+      const labels = {};
+      for (const l of (m[3] || '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+      if (m[1] === 'wisp_ingest_reports_accepted_total') out.accepted += v;
+      else if (m[1] === 'wisp_ingest_reports_rejected_total' && labels.reason) out.rejects[labels.reason] = (out.rejects[labels.reason] || 0) + v;
+      else if (m[1] === 'wisp_ingest_overloaded_total') out.overloaded += v;
+      else if (m[1] === 'wisp_ingest_queue_depth') out.queue = v;
+    }
+    return out;
+  }
 
   const state = { me: null, taxonomy: null };
 
@@ -277,10 +324,13 @@
 
   async function startSession() {
     state.me = await api.whoami();
-    if (!state.me) await api.campaigns(); // checks the token
+    if (state.me && state.me.role === 'marketer' && !state.me.tenant) {
+      const cs = await api.campaigns();
+      if (cs.length && cs[0].tenant) state.me.tenant = cs[0].tenant;
+    }
     const who = document.getElementById('who');
     const me = state.me;
-    const desc = !me ? 'signed in' : me.role === 'marketer' ? `marketer · ${me.tenant}` : (me.role || 'signed in') + (me.tenant ? ' · ' + me.tenant : '');
+    const desc = !me ? 'signed in' : me.role === 'marketer' ? 'marketer' + (me.tenant ? ' · ' + me.tenant : '') : (me.role || 'signed in') + (me.tenant ? ' · ' + me.tenant : '');
     who.replaceChildren(h('span', { id: 'identity' }, (me && me.name ? me.name + ' — ' : '') + desc),
       h('button', { class: 'secondary', id: 'signout', onclick: () => { signOut(); viewSignIn(); } }, 'Sign out'));
     document.getElementById('nav').hidden = false;
@@ -407,7 +457,7 @@
   }
 
   function exportURL(id, format) {
-    return `/v1/campaigns/${encodeURIComponent(id)}/export?format=${format}`;
+    return `/v1/campaigns/${encodeURIComponent(id)}/results?format=${format}`;
   }
 
   async function download(url, name, status) {
@@ -466,9 +516,9 @@
       if (f) out[f] = e.detail || e.reason || e.message || 'invalid';
     }
     if (Object.keys(out).length) return out;
-    const d = (problem.detail || '') + ' ' + (problem.title || '');
+    const d = ((problem.detail || '') + ' ' + (problem.title || '')).replace(/campaign "[^"]*"/g, '');
     const keys = [['epsilon', /epsilon|ε/i], ['epoch_seconds', /epoch/i], ['k', /\bk\b/], ['min_score', /min_score|score/i],
-      ['category', /categor/i], ['id', /\bid\b|taken|exists|conflict/i], ['name', /\bname\b/i]];
+      ['category', /categor/i], ['tenant', /tenant/i], ['id', /\bid\b|taken|exists|conflict/i], ['name', /\bname\b/i]];
     for (const [f, re] of keys) if (re.test(d)) { out[f] = problem.detail || problem.title; break; }
     return out;
   }
@@ -518,10 +568,8 @@
     render(h('h1', {}, 'New campaign'), h('p', { class: 'muted' }, 'Loading…'));
     let tax, policy = null;
     try {
-      tax = await api.taxonomy();
-      policy = await api.get('/v1/policy').catch(() => null);
+      [tax, policy] = await Promise.all([api.taxonomy(), api.policy()]);
     } catch (e) { render(h('h1', {}, 'New campaign'), errorBox(e)); return; }
-    policy = policy || {};
     const multi = policy.max_categories || 1;
     const inp = (id, attrs) => h('input', Object.assign({ id: 'f-' + id, name: id }, attrs));
     const f = {
@@ -529,7 +577,7 @@
       name: inp('name', { placeholder: 'Runners, autumn push' }),
       min_score: inp('min_score', { type: 'number', step: '0.05', min: '0', max: '1', value: '0.6' }),
       epsilon: inp('epsilon', { type: 'number', step: '0.1', min: '0', max: String(policy.max_epsilon || 8), value: '1' }),
-      epoch_days: inp('epoch_days', { type: 'number', step: 'any', min: '0', value: '7' }),
+      epoch_days: inp('epoch_days', { type: 'number', step: 'any', min: '0', value: String(Math.min(7, policy.max_epoch_seconds / 86400)) }),
       k: inp('k', { type: 'number', step: '1', min: String(policy.min_k || 1), value: String(Math.max(policy.min_k || 0, 100)) }),
     };
     const tenant = isOperator() ? inp('tenant', { placeholder: 'tenant the campaign belongs to' }) : null;
@@ -540,7 +588,6 @@
       question: multi > 1 ? { type: 'threshold', categories: picker.ids(), min_score: Number(f.min_score.value) }
         : { type: 'threshold', category: picker.ids()[0], min_score: Number(f.min_score.value) },
       epsilon: Number(f.epsilon.value), epoch_seconds: Math.round(Number(f.epoch_days.value) * 86400), k: Number(f.k.value),
-      tenant: tenant ? tenant.value.trim() || undefined : undefined,
     });
     const show = (errs) => {
       for (const el of document.querySelectorAll('.field-error')) el.textContent = '';
@@ -563,12 +610,13 @@
       formErr.textContent = '';
       const c = draft();
       const errs = validateCampaign(c, policy);
+      if (tenant && !/^[a-z0-9-]{1,64}$/.test(tenant.value.trim())) errs.tenant = 'Name the tenant: 1–64 characters a–z, 0–9, “-”.';
       show(errs);
       if (Object.keys(errs).length) return;
       submit.disabled = true;
       try {
-        const created = await api.createCampaign(c);
-        location.hash = '#/campaign/' + encodeURIComponent((created && created.id) || c.id);
+        await api.createCampaign(c, tenant ? tenant.value.trim() : '');
+        location.hash = '#/campaign/' + encodeURIComponent(c.id);
       } catch (e) {
         const fe = serverFieldErrors(e.problem || {});
         if (Object.keys(fe).length) show(fe);
@@ -582,8 +630,8 @@
     h('div', { class: 'row' },
       h('div', {}, field('min_score', 'Score at least', f.min_score, 'device-local score in (0, 1]')),
       h('div', {}, field('epsilon', 'ε per report', f.epsilon, `≤ ${policy.max_epsilon || 8}; smaller is more private, noisier`)),
-      h('div', {}, field('epoch_days', 'Epoch (days)', f.epoch_days, 'one answer per device per epoch')),
-      h('div', {}, field('k', 'k', f.k, 'fewest reports to release'))),
+      h('div', {}, field('epoch_days', 'Epoch (days)', f.epoch_days, `${fmtDuration(policy.min_epoch_seconds)} – ${fmtDuration(policy.max_epoch_seconds)}`)),
+      h('div', {}, field('k', 'k', f.k, `fewest reports to release, ≥ ${policy.min_k}`))),
     formErr, h('p', {}, submit));
     render(h('h1', {}, 'New campaign'),
       h('p', { class: 'muted' }, 'Devices that opted in answer “is my score for this category at least the threshold?” once per epoch with ε-LDP randomized response. Results are released per epoch once at least k reports arrived.'),
@@ -594,25 +642,27 @@
 
   async function viewHealth() {
     render(h('h1', {}, 'Ingest health'), h('p', { class: 'muted' }, 'Loading…'));
-    let campaigns, segs, health = null;
+    let campaigns, segs, ingest = null;
     try {
       [campaigns, segs] = await Promise.all([api.campaigns(), api.segments()]);
-      health = await api.get('/v1/ingest/health').catch(() => null);
+      ingest = await api.ingest().catch(() => null);
     } catch (e) { render(h('h1', {}, 'Ingest health'), errorBox(e)); return; }
     const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
     const per = bySegment(segs);
     const rows = [];
-    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'num' }, sg.epoch), h('td', { class: 'num' }, fmt(sg.reports))));
-    const rejects = health && (health.rejects || health.rejects_by_reason);
-    const rejectRows = rejects ? Object.entries(rejects).map(([reason, n]) => h('tr', {}, h('td', {}, reason), h('td', { class: 'num' }, fmt(n)))) : [];
+    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'num' }, sg.epoch), h('td', { class: 'num' }, fmt(sg.reports)),
+      h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, 'suppressed (< k)') : h('span', { class: 'badge' }, 'released'))));
+    const rejectRows = ingest ? Object.entries(ingest.rejects).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => h('tr', { 'data-reason': reason }, h('td', {}, reason), h('td', { class: 'num' }, fmt(n)))) : [];
     render(h('h1', {}, 'Ingest health'),
       h('h2', {}, 'Reports per epoch'),
-      rows.length ? h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', { class: 'num' }, 'Epoch'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rows))
-        : h('p', { class: 'muted' }, 'No reports stored yet.'),
-      h('h2', {}, 'Rejected reports by reason'),
-      rejects ? (rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Reason'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))
-        : h('p', { class: 'muted', id: 'rejects' }, 'No report has been rejected.'))
-        : h('p', { class: 'muted' }, 'This aggregator does not publish reject counts to this token.'));
+      rows.length ? h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', { class: 'num' }, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows))
+        : h('p', { class: 'muted' }, 'No epoch has been released yet: results appear once an epoch has closed.'),
+      h('h2', {}, 'This node since it started'),
+      !ingest ? h('p', { class: 'muted' }, 'This aggregator does not publish its metrics here.') : [
+        h('p', { id: 'ingest-totals' }, `${fmt(ingest.accepted)} reports accepted · ${fmt(Object.values(ingest.rejects).reduce((a, b) => a + b, 0))} rejected · ${fmt(ingest.overloaded)} batches turned away (429) · ${fmt(ingest.queue)} batches queued`),
+        rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Rejected because'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))
+          : h('p', { class: 'muted', id: 'rejects' }, 'No report has been rejected.')]);
   }
 
   // ---- router ----------------------------------------------------------
@@ -633,7 +683,7 @@
 
   // Exposed for the browser tests, which call the chart and validation code
   // directly as well as driving the page.
-  window.Wisp = { barChart, trendChart, niceTicks, validateCampaign, serverFieldErrors, segmentPoint };
+  window.Wisp = { barChart, trendChart, niceTicks, validateCampaign, serverFieldErrors, segmentPoint, parseMetrics, campaignOf };
 
   window.addEventListener('hashchange', route);
   document.addEventListener('DOMContentLoaded', route);

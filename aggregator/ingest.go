@@ -1,50 +1,103 @@
 package aggregator
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
+// handleReports ingests a batch: admit (or 429), read within the size
+// limit, decode, open every report in parallel, check each on its own,
+// commit the good ones in one transaction, and only then answer 200 with a
+// result per report. Nothing about the request (address, user agent, time)
+// is stored.
 func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusOK
+	defer func() { s.metrics.batches.WithLabelValues(strconv.Itoa(status)).Inc() }()
+	release, err := s.admit.acquire(r.Context())
+	if err != nil {
+		status = http.StatusTooManyRequests
+		s.metrics.overloaded.Inc()
+		w.Header().Set("Retry-After", "1")
+		s.problem(w, status, "ingest overloaded", errors.New("too many batches in flight; retry after the given seconds"))
+		return
+	}
+	defer release()
+
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			s.problem(w, http.StatusRequestEntityTooLarge, "batch too large", fmt.Errorf("limit is %d bytes", s.maxBody))
+			status = http.StatusRequestEntityTooLarge
+			s.problem(w, status, "batch too large", fmt.Errorf("limit is %d bytes", s.maxBody))
 			return
 		}
-		s.problem(w, http.StatusBadRequest, "cannot read body", err)
+		status = http.StatusBadRequest
+		s.problem(w, status, "cannot read body", err)
 		return
 	}
 	batch, err := wire.DecodeBatch(body)
 	if err != nil {
-		s.problem(w, http.StatusBadRequest, "malformed batch", err)
+		status = http.StatusBadRequest
+		s.problem(w, status, "malformed batch", err)
 		return
 	}
-	resp := api.IngestResponse{Results: make([]api.Result, len(batch.Reports))}
+	resp, err := s.ingest(r.Context(), batch.Reports)
+	if err != nil {
+		// Nothing of this batch is acknowledged; the device retries.
+		status = http.StatusServiceUnavailable
+		s.problem(w, status, "store unavailable", err)
+		return
+	}
+	writeJSON(w, status, resp)
+}
+
+// ingest opens, checks and stores raw envelopes. It returns an error only
+// when the store failed, and then nothing is acknowledged.
+func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+	start := time.Now()
+	snap := s.current(ctx)
+	now := s.now()
+	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
+	reports := make([]store.Report, len(raw))
+	s.openAll(snap, now, raw, reports, resp.Results, nil)
+	// A key or campaign another node just added: reload once and retry those.
+	var retry []int
+	for i, res := range resp.Results {
+		if res.Reason == api.ReasonUnknownCampaign || res.Reason == api.ReasonUnknownKey {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 && s.forceReload(ctx) {
+		s.openAll(s.state.Load(), now, raw, reports, resp.Results, retry)
+	}
+	s.metrics.openSecs.Observe(time.Since(start).Seconds())
+
 	var opened []store.Report
-	var where []int // index in the batch of each opened report
-	for i, raw := range batch.Reports {
-		rep, res := s.open(raw)
-		resp.Results[i] = res
-		if res.Reason == "" {
-			opened = append(opened, rep)
+	var where []int
+	for i := range resp.Results {
+		if resp.Results[i].Reason == "" {
+			opened = append(opened, reports[i])
 			where = append(where, i)
 		}
 	}
 	if len(opened) > 0 {
-		fresh, err := s.store.Insert(r.Context(), opened)
+		fresh, err := s.store.Insert(ctx, opened)
 		if err != nil {
-			// Nothing of this batch is acknowledged; the device retries.
-			s.problem(w, http.StatusServiceUnavailable, "store unavailable", err)
-			return
+			return api.IngestResponse{}, err
 		}
 		for j, i := range where {
 			if fresh[j] {
@@ -59,13 +112,54 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 			resp.Accepted++
 		} else {
 			resp.Rejected++
+			s.metrics.rejected.WithLabelValues(string(res.Reason)).Inc()
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.metrics.accepted.Add(float64(resp.Accepted))
+	return resp, nil
 }
 
-// open decodes, routes, decrypts and checks one report.
-func (s *Server) open(raw []byte) (store.Report, api.Result) {
+// openChunk is how many reports one worker takes at a time.
+const openChunk = 32
+
+// openAll opens raw[i] for every i in only (every i if only is nil), on
+// all cores: HPKE Open is the ingest bound.
+func (s *Server) openAll(snap *snapshot, now time.Time, raw []cbor.RawMessage, reports []store.Report, results []api.Result, only []int) {
+	n := len(raw)
+	if only != nil {
+		n = len(only)
+	}
+	index := func(j int) int {
+		if only != nil {
+			return only[j]
+		}
+		return j
+	}
+	workers := min(defaultWorkers(), (n+openChunk-1)/openChunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(openChunk)) - openChunk
+				if lo >= n {
+					return
+				}
+				for j := lo; j < min(lo+openChunk, n); j++ {
+					i := index(j)
+					reports[i], results[i] = s.open(snap, now, raw[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// open decodes, routes, checks and decrypts one report. Cheap checks on
+// the clear envelope come before the decryption they can save.
+func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, api.Result) {
 	reject := func(reason api.Reason, err error) (store.Report, api.Result) {
 		return store.Report{}, api.Result{Reason: reason, Detail: err.Error()}
 	}
@@ -80,15 +174,21 @@ func (s *Server) open(raw []byte) (store.Report, api.Result) {
 		res.ReportID = id
 		return rep, res
 	}
-	c, ok := s.campaigns[e.Campaign]
+	c, ok := snap.campaigns[e.Campaign]
 	if !ok {
 		return withID(reject(api.ReasonUnknownCampaign, fmt.Errorf("campaign %q", e.Campaign)))
 	}
-	key, ok := s.keys[e.KeyID]
-	if !ok {
-		return withID(reject(api.ReasonUnknownKey, fmt.Errorf("key id %d", e.KeyID)))
+	if reason, err := s.epochRule(&c.Campaign, e.Epoch, now); reason != "" {
+		return withID(reject(reason, err))
 	}
-	p, err := key.Open(&e)
+	key, ok := snap.keys[e.KeyID]
+	switch {
+	case !ok:
+		return withID(reject(api.ReasonUnknownKey, fmt.Errorf("key id %d", e.KeyID)))
+	case key.state == store.KeyExpired:
+		return withID(reject(api.ReasonKeyExpired, fmt.Errorf("key id %d was rotated out; fetch /v1/hpke-config and report again", e.KeyID)))
+	}
+	p, err := key.pair.Open(&e)
 	switch {
 	case errors.Is(err, wire.ErrDecrypt):
 		return withID(reject(api.ReasonDecrypt, err))

@@ -2,14 +2,17 @@ package aggregator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 
-	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
-// Segment is one campaign's estimate for one epoch.
+// Segment is one campaign's released result for one epoch.
 type Segment struct {
 	Campaign     string  `json:"campaign"`
 	Name         string  `json:"name"`
@@ -23,6 +26,11 @@ type Segment struct {
 	// released then and the estimate fields are absent.
 	Suppressed bool `json:"suppressed"`
 	*SizeEstimate
+	// EpochStart and EpochEnd bound the epoch; ReleasedAt is when the
+	// result was first released (it never changes afterwards).
+	EpochStart time.Time `json:"epoch_start"`
+	EpochEnd   time.Time `json:"epoch_end"`
+	ReleasedAt time.Time `json:"released_at"`
 }
 
 // SizeEstimate is a released segment size.
@@ -43,60 +51,149 @@ type SegmentsResponse struct {
 	Segments []Segment `json:"segments"`
 }
 
-func (s *Server) handleSegments(w http.ResponseWriter, r *http.Request) {
-	segs, err := s.Segments(r.Context())
-	if err != nil {
-		s.problem(w, http.StatusInternalServerError, "cannot compute segments", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, SegmentsResponse{Segments: segs})
+// estimator turns a campaign epoch's answer histogram into a size
+// estimate. One per mechanism: a new mechanism adds an entry here and
+// nothing in the store, whose answers are already (mechanism, bytes).
+type estimator func(r *registered, tally map[string]int64, reports int) (*SizeEstimate, error)
+
+var estimators = map[ldp.Mechanism]estimator{
+	ldp.MechanismRR: estimateRR,
 }
 
-// Segments estimates every campaign for every epoch that has reports.
-func (s *Server) Segments(ctx context.Context) ([]Segment, error) {
-	segs := []Segment{}
-	for _, id := range s.order {
-		c := s.campaigns[id]
-		epochs, err := s.store.Epochs(ctx, id)
+func estimateRR(r *registered, tally map[string]int64, reports int) (*SizeEstimate, error) {
+	rr, err := r.RR()
+	if err != nil {
+		return nil, err
+	}
+	e := rr.EstimateCount(reports, int(tally["\x01"]))
+	return &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
+		Consistent: math.Min(math.Max(e.Value, 0), float64(reports))}, nil
+}
+
+// estimate computes a campaign epoch's segment from the stored reports.
+func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Segment, error) {
+	start, end := epochBounds(&r.Campaign, epoch)
+	seg := Segment{Campaign: r.ID, Name: r.Name, Category: r.Question.Category, Epoch: epoch,
+		Mechanism: r.Mechanism().String(), Epsilon: r.Epsilon, EpochStart: start.UTC(), EpochEnd: end.UTC()}
+	if cat, ok := s.tax.Lookup(r.Question.Category); ok {
+		seg.CategoryName = cat.Name()
+	}
+	tally := map[string]int64{}
+	err := s.store.Tally(ctx, r.ID, epoch, func(mech uint8, answer []byte, n int64) error {
+		if ldp.Mechanism(mech) != r.Mechanism() {
+			return fmt.Errorf("stored answer of mechanism %d in a %v campaign", mech, r.Mechanism())
+		}
+		tally[string(answer)] += n
+		seg.Reports += int(n)
+		return nil
+	})
+	if err != nil {
+		return Segment{}, fmt.Errorf("aggregator: campaign %q epoch %d: %w", r.ID, epoch, err)
+	}
+	if seg.Reports < r.K {
+		seg.Suppressed = true
+		return seg, nil
+	}
+	est, ok := estimators[r.Mechanism()]
+	if !ok {
+		return Segment{}, fmt.Errorf("aggregator: no estimator for mechanism %v", r.Mechanism())
+	}
+	if seg.SizeEstimate, err = est(r, tally, seg.Reports); err != nil {
+		return Segment{}, err
+	}
+	return seg, nil
+}
+
+// results returns a campaign's released results, releasing first every
+// closed epoch not yet released. A release is stored before it is shown
+// and the first stored release wins on every node, so a result never
+// changes once anyone has seen it.
+func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) {
+	released, err := s.store.Releases(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	have := map[uint32]bool{}
+	for _, rel := range released {
+		have[rel.Epoch] = true
+	}
+	epochs, err := s.store.Epochs(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	fresh := false
+	for _, epoch := range epochs {
+		if have[epoch] || !s.releasable(&r.Campaign, epoch, now) {
+			continue
+		}
+		seg, err := s.estimate(ctx, r, epoch)
 		if err != nil {
 			return nil, err
 		}
-		for _, epoch := range epochs {
-			seg, err := s.estimate(ctx, c, epoch)
-			if err != nil {
-				return nil, err
-			}
-			segs = append(segs, seg)
+		seg.ReleasedAt = now.UTC()
+		body, err := json.Marshal(seg)
+		if err != nil {
+			return nil, err
 		}
+		if _, err := s.store.Release(ctx, store.Release{Campaign: r.ID, Epoch: epoch, ReleasedAt: now, Body: body}); err != nil {
+			return nil, err
+		}
+		fresh = true
+	}
+	if fresh {
+		if released, err = s.store.Releases(ctx, r.ID); err != nil {
+			return nil, err
+		}
+	}
+	segs := make([]Segment, 0, len(released))
+	for _, rel := range released {
+		var seg Segment
+		if err := json.Unmarshal(rel.Body, &seg); err != nil {
+			return nil, fmt.Errorf("aggregator: release %s/%d: %w", r.ID, rel.Epoch, err)
+		}
+		segs = append(segs, seg)
 	}
 	return segs, nil
 }
 
-func (s *Server) estimate(ctx context.Context, c *campaign.Campaign, epoch uint32) (Segment, error) {
-	seg := Segment{Campaign: c.ID, Name: c.Name, Category: c.Question.Category, Epoch: epoch,
-		Mechanism: c.Mechanism().String(), Epsilon: c.Epsilon}
-	if cat, ok := s.tax.Lookup(c.Question.Category); ok {
-		seg.CategoryName = cat.Name()
+// Segments returns the released results of every campaign p may see.
+func (s *Server) Segments(ctx context.Context, p Principal) ([]Segment, error) {
+	snap := s.current(ctx)
+	segs := []Segment{}
+	for _, id := range snap.order {
+		r := snap.campaigns[id]
+		if !p.sees(r.tenant) {
+			continue
+		}
+		got, err := s.results(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		segs = append(segs, got...)
 	}
-	var ones int
-	err := s.store.Scan(ctx, c.ID, epoch, func(_ uint8, answer []byte) error {
-		seg.Reports++
-		ones += int(answer[0])
-		return nil
-	})
+	return segs, nil
+}
+
+func (s *Server) handleSegments(w http.ResponseWriter, r *http.Request) {
+	segs, err := s.Segments(r.Context(), principalOf(r.Context()))
 	if err != nil {
-		return Segment{}, fmt.Errorf("aggregator: campaign %q epoch %d: %w", c.ID, epoch, err)
+		s.fail(w, err)
+		return
 	}
-	if seg.Reports < c.K {
-		seg.Suppressed = true
-		return seg, nil
-	}
-	rr, err := c.RR()
+	s.export(w, r, segs)
+}
+
+func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
+	c, err := s.visible(r.Context(), principalOf(r.Context()), r.PathValue("id"))
 	if err != nil {
-		return Segment{}, err
+		s.fail(w, err)
+		return
 	}
-	e := rr.EstimateCount(seg.Reports, ones)
-	seg.SizeEstimate = &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
-		Consistent: math.Min(math.Max(e.Value, 0), float64(seg.Reports))}
-	return seg, nil
+	segs, err := s.results(r.Context(), c)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.export(w, r, segs)
 }

@@ -1,11 +1,17 @@
 package aggregator
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
@@ -13,41 +19,118 @@ import (
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
-// Config is what a server needs.
+// Config is what a server needs. Only Store and Taxonomy are required.
 type Config struct {
-	Store     store.Store
-	Keys      []*wire.KeyPair // advertised and accepted HPKE keys
+	Store store.Store
+	// Keys are HPKE keys to make sure of at start: each is stored as
+	// active unless the store already has a key with its id. With no keys
+	// here and none in the store, New generates one active key.
+	Keys []*wire.KeyPair
+	// Campaigns are operator-configured campaigns registered (signed) at
+	// start for Tenant, unless a campaign with the same id exists.
 	Campaigns []campaign.Campaign
-	Taxonomy  *taxonomy.Taxonomy
-	Logger    *slog.Logger // nil: slog.Default()
+	// Tenant owns Campaigns; "" means "default".
+	Tenant   string
+	Taxonomy *taxonomy.Taxonomy
+	Logger   *slog.Logger // nil: slog.Default()
 	// MaxBodyBytes bounds a report batch body; 0 means 16 MiB.
 	MaxBodyBytes int64
+	// Now is the clock; nil means time.Now. Epoch rules and releases use it.
+	Now func() time.Time
+	// Policy bounds what marketers may create and when epochs close.
+	Policy Policy
+	// Rotation times the HPKE key rotation steps.
+	Rotation Rotation
+	// Ingest bounds concurrent work; beyond it clients get 429.
+	Ingest Admission
+	// Refresh is how often a node reloads keys and campaigns other nodes may
+	// have changed; 0 means 10 s. A report naming an unknown key or campaign
+	// triggers an early reload (at most once a second).
+	Refresh time.Duration
+	// Registry receives the server's Prometheus metrics; nil means a new
+	// registry of its own. /metrics serves the registry either way when it
+	// is a *prometheus.Registry.
+	Registry *prometheus.Registry
 }
 
-// Server serves the aggregator's HTTP API.
+// Policy is the operator's limits on campaigns created through the API,
+// and the epoch rules applied to every campaign.
+type Policy struct {
+	MaxEpsilon      float64 // 0: campaign.MaxEpsilon
+	MinEpochSeconds int64   // 0: 3600
+	MaxEpochSeconds int64   // 0: 90 days
+	MinK            int     // 0: 50
+	// ClockSkew is how long before its epoch starts a report is accepted;
+	// 0 means 5 minutes.
+	ClockSkew time.Duration
+	// Grace is how long after its epoch ends a report is still accepted
+	// (devices send with jitter and retry); then the epoch is closed and
+	// its result may be released. 0 means 1 hour.
+	Grace time.Duration
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.MaxEpsilon == 0 {
+		p.MaxEpsilon = campaign.MaxEpsilon
+	}
+	if p.MinEpochSeconds == 0 {
+		p.MinEpochSeconds = 3600
+	}
+	if p.MaxEpochSeconds == 0 {
+		p.MaxEpochSeconds = 90 * 24 * 3600
+	}
+	if p.MinK == 0 {
+		p.MinK = 50
+	}
+	if p.ClockSkew == 0 {
+		p.ClockSkew = 5 * time.Minute
+	}
+	if p.Grace == 0 {
+		p.Grace = time.Hour
+	}
+	return p
+}
+
+// Server serves the aggregator's HTTP API. Several servers (nodes) may
+// share one store: everything they must agree on lives there.
 type Server struct {
-	store     store.Store
-	keys      map[uint8]*wire.KeyPair
-	configs   wire.KeyConfigList
-	campaigns map[string]*campaign.Campaign
-	order     []string // campaign ids in configuration order
-	tax       *taxonomy.Taxonomy
-	log       *slog.Logger
-	maxBody   int64
+	store    store.Store // instrumented
+	tax      *taxonomy.Taxonomy
+	log      *slog.Logger
+	maxBody  int64
+	now      func() time.Time
+	policy   Policy
+	rotation Rotation
+	refresh  time.Duration
+	tenant   string
+
+	signer     signer
+	state      atomic.Pointer[snapshot]
+	reload     sync.Mutex // one reload at a time
+	lastForced atomic.Int64
+
+	admit   *admission
+	metrics *metrics
 }
 
-// New checks cfg and returns a server.
+// ErrConfig reports an unusable Config.
+var ErrConfig = errors.New("aggregator: bad config")
+
+// New checks cfg, makes sure the configured keys and campaigns are in the
+// store, and returns a server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Taxonomy == nil || len(cfg.Keys) == 0 {
-		return nil, errors.New("aggregator: config needs a store, a taxonomy and at least one key")
+	if cfg.Store == nil || cfg.Taxonomy == nil {
+		return nil, fmt.Errorf("%w: needs a store and a taxonomy", ErrConfig)
 	}
 	s := &Server{
-		store:     cfg.Store,
-		keys:      map[uint8]*wire.KeyPair{},
-		campaigns: map[string]*campaign.Campaign{},
-		tax:       cfg.Taxonomy,
-		log:       cfg.Logger,
-		maxBody:   cfg.MaxBodyBytes,
+		tax:      cfg.Taxonomy,
+		log:      cfg.Logger,
+		maxBody:  cfg.MaxBodyBytes,
+		now:      cfg.Now,
+		policy:   cfg.Policy.withDefaults(),
+		rotation: cfg.Rotation.withDefaults(),
+		refresh:  cfg.Refresh,
+		tenant:   cfg.Tenant,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -55,81 +138,145 @@ func New(cfg Config) (*Server, error) {
 	if s.maxBody == 0 {
 		s.maxBody = 16 << 20
 	}
-	for _, k := range cfg.Keys {
-		if _, dup := s.keys[k.Config.ID]; dup {
-			return nil, fmt.Errorf("aggregator: two keys with id %d", k.Config.ID)
-		}
-		s.keys[k.Config.ID] = k
-		s.configs.Configs = append(s.configs.Configs, k.Config)
+	if s.now == nil {
+		s.now = time.Now
 	}
-	for i := range cfg.Campaigns {
-		c := &cfg.Campaigns[i]
-		if err := c.Validate(cfg.Taxonomy); err != nil {
-			return nil, fmt.Errorf("aggregator: %w", err)
-		}
-		if _, dup := s.campaigns[c.ID]; dup {
-			return nil, fmt.Errorf("aggregator: duplicate campaign %q", c.ID)
-		}
-		s.campaigns[c.ID] = c
-		s.order = append(s.order, c.ID)
+	if s.refresh == 0 {
+		s.refresh = 10 * time.Second
+	}
+	if s.tenant == "" {
+		s.tenant = "default"
+	}
+	s.metrics = newMetrics(cfg.Registry)
+	s.store = instrument(cfg.Store, s.metrics)
+	s.admit = newAdmission(cfg.Ingest, s.metrics)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.bootstrap(ctx, cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// Handler returns the HTTP API:
+// bootstrap stores the configured keys and campaigns and loads the state.
+func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
+	var err error
+	if s.signer, err = loadSigner(ctx, s.store); err != nil {
+		return err
+	}
+	for _, k := range cfg.Keys {
+		if err := s.ensureKey(ctx, k); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for i := range cfg.Campaigns {
+		c := cfg.Campaigns[i]
+		if err := c.Validate(cfg.Taxonomy); err != nil {
+			return fmt.Errorf("aggregator: %w", err)
+		}
+		if seen[c.ID] {
+			return fmt.Errorf("%w: duplicate campaign %q", ErrConfig, c.ID)
+		}
+		seen[c.ID] = true
+		if err := s.register(ctx, &c, s.tenant); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	if err := s.reloadState(ctx); err != nil {
+		return err
+	}
+	if len(s.state.Load().keys) == 0 {
+		if _, err := s.addKey(ctx, store.KeyActive); err != nil {
+			return err
+		}
+		return s.reloadState(ctx)
+	}
+	return nil
+}
+
+// Handler returns the HTTP API. Device-facing routes need no credentials;
+// marketer and operator routes need "Authorization: Bearer <token>".
 //
-//	GET  /v1/hpke-config   the key configs devices seal to (CBOR)
-//	POST /v1/reports       a CBOR batch of sealed reports; JSON per-report results
-//	GET  /v1/campaigns     the campaigns devices may answer (JSON)
-//	GET  /v1/segments      every campaign's estimates per epoch (JSON)
-//	GET  /healthz          liveness
+//	GET    /v1/hpke-config            active HPKE key configs (CBOR)              device
+//	POST   /v1/reports                a CBOR batch of sealed reports              device
+//	GET    /v1/campaign-configs       signed campaign configs (JSON)              device
+//	GET    /v1/campaign-signing-key   the Ed25519 key that signs them             device
+//	GET    /v1/campaigns              campaigns of the caller's tenant            marketer, operator
+//	POST   /v1/campaigns              register a campaign                        marketer, operator
+//	GET    /v1/campaigns/{id}         one campaign                               marketer (own), operator
+//	GET    /v1/campaigns/{id}/results released results (?format=json|csv|openrtb) marketer (own), operator
+//	GET    /v1/segments               all released results the caller may see    marketer, operator
+//	GET    /v1/keys                   HPKE key states                            operator
+//	POST   /v1/keys/rotate            one key rotation step                      operator
+//	GET    /v1/tokens                 API tokens (no secrets)                    operator
+//	POST   /v1/tokens                 create a token                             operator
+//	DELETE /v1/tokens/{id}            revoke a token                             operator
+//	GET    /v1/openapi.json           the API description
+//	GET    /metrics, /healthz         Prometheus metrics, health
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/hpke-config", s.handleKeyConfig)
 	mux.HandleFunc("POST /v1/reports", s.handleReports)
-	mux.HandleFunc("GET /v1/campaigns", s.handleCampaigns)
-	mux.HandleFunc("GET /v1/segments", s.handleSegments)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	return mux
+	mux.HandleFunc("GET /v1/campaign-configs", s.handleSignedCampaigns)
+	mux.HandleFunc("GET /v1/campaign-signing-key", s.handleSigningKey)
+	mux.Handle("GET /v1/campaigns", s.auth(anyRole, s.handleListCampaigns))
+	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
+	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
+	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
+	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
+	mux.Handle("GET /v1/keys", s.auth(operatorOnly, s.handleListKeys))
+	mux.Handle("POST /v1/keys/rotate", s.auth(operatorOnly, s.handleRotateKeys))
+	mux.Handle("GET /v1/tokens", s.auth(operatorOnly, s.handleListTokens))
+	mux.Handle("POST /v1/tokens", s.auth(operatorOnly, s.handleCreateToken))
+	mux.Handle("DELETE /v1/tokens/{id}", s.auth(operatorOnly, s.handleDeleteToken))
+	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.problem(w, http.StatusNotFound, "no such endpoint", fmt.Errorf("%s %s", r.Method, r.URL.Path))
+	})
+	return s.logRequests(mux)
 }
 
-func (s *Server) handleKeyConfig(w http.ResponseWriter, r *http.Request) {
-	b, err := wire.Marshal(s.configs)
-	if err != nil {
-		s.problem(w, http.StatusInternalServerError, "internal error", err)
+// Routes lists every authenticated route as "METHOD PATH" (for tests and
+// documentation).
+func Routes() []string {
+	return []string{
+		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results",
+		"GET /v1/segments", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.problem(w, http.StatusServiceUnavailable, "store unavailable", err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/cbor")
-	w.Header().Set("Cache-Control", "max-age=3600")
-	w.Write(b)
+	w.Write([]byte("ok\n"))
 }
 
-func (s *Server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
-	list := make([]*campaign.Campaign, 0, len(s.order))
-	for _, id := range s.order {
-		list = append(list, s.campaigns[id])
-	}
-	writeJSON(w, http.StatusOK, list)
+// logRequests logs each request's method, path, status and duration — and
+// nothing about the client: no address, no user agent.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
 }
 
-// problem writes an RFC 9457 problem document. Internal errors are logged,
-// not shown.
-func (s *Server) problem(w http.ResponseWriter, status int, title string, err error) {
-	detail := ""
-	if status >= 500 {
-		s.log.Error(title, "err", err)
-	} else if err != nil {
-		detail = err.Error()
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
-}
+func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+// DefaultWorkers is how many reports of a batch are opened in parallel.
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }

@@ -16,7 +16,30 @@ const (
 	ReasonDecrypt         Reason = "decrypt_failure"
 	ReasonBadAnswer       Reason = "bad_answer"
 	ReasonReplay          Reason = "replay"
+	// ReasonKeyExpired: the report is sealed to a key that was rotated out;
+	// the device should fetch /v1/hpke-config again and send a new report.
+	ReasonKeyExpired Reason = "key_expired"
+	// ReasonEpochTooEarly: the report's epoch has not started yet (beyond
+	// the allowed clock skew).
+	ReasonEpochTooEarly Reason = "epoch_too_early"
+	// ReasonEpochTooLate: the report's epoch has closed; its result is or
+	// will be released and must not change.
+	ReasonEpochTooLate Reason = "epoch_too_late"
 )
+
+// Reasons lists every reason, for metrics and documentation.
+var Reasons = []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
+	ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate}
+
+// IsValid reports whether r is a known reason.
+func (r Reason) IsValid() bool {
+	for _, known := range Reasons {
+		if r == known {
+			return true
+		}
+	}
+	return false
+}
 
 // Result is the outcome for one report of a batch, in batch order.
 type Result struct {

@@ -22,6 +22,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/sim"
 	"github.com/wisp-project/wisp/internal/taxonomy"
@@ -128,6 +129,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 
+	// Results are released only for closed epochs: move the aggregator's
+	// clock past the end of this epoch (and its grace time) before reading.
+	agg.closeEpochs(campaigns)
 	segs, err := agg.segments(ctx)
 	if err != nil {
 		return Result{}, err
@@ -260,6 +264,8 @@ type aggregatorProc struct {
 	srv   *aggregator.Server
 	http  *http.Server
 	store store.Store
+	token string       // an operator token, to read every tenant's results
+	skew  atomic.Int64 // nanoseconds the aggregator's clock runs ahead
 }
 
 func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy, campaigns []campaign.Campaign) (*aggregatorProc, error) {
@@ -272,7 +278,14 @@ func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy,
 		st.Close()
 		return nil, err
 	}
-	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax})
+	a := &aggregatorProc{store: st}
+	now := func() time.Time { return time.Now().Add(time.Duration(a.skew.Load())) }
+	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax, Now: now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	tok, err := srv.CreateToken(ctx, api.CreateTokenRequest{Role: api.RoleOperator, Name: "demo"})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -284,11 +297,22 @@ func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy,
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	return &aggregatorProc{url: "http://" + ln.Addr().String(), srv: srv, http: hs, store: st}, nil
+	a.url, a.srv, a.http, a.token = "http://"+ln.Addr().String(), srv, hs, tok.Token
+	return a, nil
+}
+
+// closeEpochs advances the aggregator's clock past the release time of
+// every epoch that has started so far.
+func (a *aggregatorProc) closeEpochs(campaigns []campaign.Campaign) {
+	var longest int64
+	for _, c := range campaigns {
+		longest = max(longest, c.EpochSeconds)
+	}
+	a.skew.Store(int64(time.Duration(longest)*time.Second + 2*time.Hour))
 }
 
 func (a *aggregatorProc) segments(ctx context.Context) ([]aggregator.Segment, error) {
-	return getSegments(ctx, a.url)
+	return getSegments(ctx, a.url, a.token)
 }
 
 func (a *aggregatorProc) close() {

@@ -13,11 +13,12 @@ import (
 type apiResult = api.Result
 
 // getSegments reads the segments as a marketer would: over HTTP.
-func getSegments(ctx context.Context, baseURL string) ([]aggregator.Segment, error) {
+func getSegments(ctx context.Context, baseURL, token string) ([]aggregator.Segment, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/segments", nil)
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("demo: segments: %w", err)

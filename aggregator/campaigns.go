@@ -1,0 +1,184 @@
+package aggregator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/cloudflare/circl/sign/ed25519"
+
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/campaign"
+)
+
+// signer holds the campaign signing key. Its seed lives in the store
+// (first node to start writes it), so every node signs with the same key
+// and devices pin one public key.
+type signer struct {
+	priv ed25519.PrivateKey
+	pub  ed25519.PublicKey
+}
+
+const signingSecret = "campaign-signing-key-ed25519-v1"
+
+func loadSigner(ctx context.Context, st store.Store) (signer, error) {
+	_, fresh, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return signer{}, err
+	}
+	seed, err := st.Secret(ctx, signingSecret, fresh.Seed())
+	if err != nil {
+		return signer{}, err
+	}
+	if len(seed) != ed25519.SeedSize {
+		return signer{}, fmt.Errorf("aggregator: stored signing key of %d bytes", len(seed))
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	return signer{priv: priv, pub: priv.Public().(ed25519.PublicKey)}, nil
+}
+
+// SigningKey is the public key devices verify campaign configs with.
+func (s *Server) SigningKey() ed25519.PublicKey { return s.signer.pub }
+
+// register signs c and stores it for tenant.
+func (s *Server) register(ctx context.Context, c *campaign.Campaign, tenant string) error {
+	config, sig, err := campaign.Sign(c, s.signer.priv)
+	if err != nil {
+		return err
+	}
+	return s.store.AddCampaign(ctx, store.Campaign{ID: c.ID, Tenant: tenant, Config: config, Signature: sig, CreatedAt: s.now().UTC()})
+}
+
+// checkPolicy applies the operator's limits to a marketer's campaign.
+func (s *Server) checkPolicy(c *campaign.Campaign) error {
+	p := s.policy
+	switch {
+	case c.Epsilon > p.MaxEpsilon:
+		return errorf(EPolicy, fmt.Sprintf("epsilon %v is above the operator's limit %v", c.Epsilon, p.MaxEpsilon))
+	case c.EpochSeconds < p.MinEpochSeconds || c.EpochSeconds > p.MaxEpochSeconds:
+		return errorf(EPolicy, fmt.Sprintf("epoch_seconds %d is outside the operator's range [%d, %d]", c.EpochSeconds, p.MinEpochSeconds, p.MaxEpochSeconds))
+	case c.K < p.MinK:
+		return errorf(EPolicy, fmt.Sprintf("k %d is below the operator's minimum %d", c.K, p.MinK))
+	}
+	return nil
+}
+
+// CreateCampaign validates c against the taxonomy and the policy, signs it
+// and registers it for tenant.
+func (s *Server) CreateCampaign(ctx context.Context, c campaign.Campaign, tenant string) (api.CampaignInfo, error) {
+	if err := c.Validate(s.tax); err != nil {
+		return api.CampaignInfo{}, err
+	}
+	if err := s.checkPolicy(&c); err != nil {
+		return api.CampaignInfo{}, err
+	}
+	if err := s.register(ctx, &c, tenant); err != nil {
+		return api.CampaignInfo{}, err
+	}
+	if err := s.reloadState(ctx); err != nil {
+		return api.CampaignInfo{}, err
+	}
+	return campaignInfo(s.state.Load().campaigns[c.ID]), nil
+}
+
+func campaignInfo(r *registered) api.CampaignInfo {
+	return api.CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed}
+}
+
+// visible returns the campaign id if p may see it; another tenant's
+// campaign is reported missing, so its existence does not leak.
+func (s *Server) visible(ctx context.Context, p Principal, id string) (*registered, error) {
+	r, ok := s.current(ctx).campaigns[id]
+	if !ok && s.forceReload(ctx) {
+		r, ok = s.state.Load().campaigns[id]
+	}
+	if !ok || !p.sees(r.tenant) {
+		return nil, errorf(ENotFound, fmt.Sprintf("no campaign %q", id))
+	}
+	return r, nil
+}
+
+func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	snap := s.current(r.Context())
+	list := []api.CampaignInfo{}
+	for _, id := range snap.order {
+		if c := snap.campaigns[id]; p.sees(c.tenant) {
+			list = append(list, campaignInfo(c))
+		}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) handleGetCampaign(w http.ResponseWriter, r *http.Request) {
+	c, err := s.visible(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, campaignInfo(c))
+}
+
+func (s *Server) handleCreateCampaign(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	var req api.CreateCampaignRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	tenant := p.Tenant
+	switch {
+	case p.Role == api.RoleOperator && !tenantPattern(req.Tenant):
+		s.fail(w, errorf(EInvalid, "an operator must name the tenant (1-64 characters a-z, 0-9, '-')"))
+		return
+	case p.Role == api.RoleOperator:
+		tenant = req.Tenant
+	case req.Tenant != "" && req.Tenant != p.Tenant:
+		s.fail(w, errorf(EForbidden, "a marketer creates campaigns only for their own tenant"))
+		return
+	}
+	var c campaign.Campaign
+	dec := json.NewDecoder(bytes.NewReader(req.Campaign))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		s.fail(w, errorf(EInvalid, "campaign: "+err.Error()))
+		return
+	}
+	info, err := s.CreateCampaign(r.Context(), c, tenant)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/campaigns/"+c.ID)
+	writeJSON(w, http.StatusCreated, info)
+}
+
+// handleSignedCampaigns serves every campaign's signed config to devices.
+// Devices verify each with the signing key they were provisioned with.
+func (s *Server) handleSignedCampaigns(w http.ResponseWriter, r *http.Request) {
+	snap := s.current(r.Context())
+	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
+	for _, id := range snap.order {
+		list.Campaigns = append(list.Campaigns, snap.campaigns[id].signed)
+	}
+	w.Header().Set("Cache-Control", "max-age=300")
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) handleSigningKey(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.SigningKey{Algorithm: "Ed25519", PublicKey: s.signer.pub})
+}
+
+// decodeJSON reads a JSON request body of at most 1 MiB, strictly.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(EInvalid, "request body: "+err.Error())
+	}
+	return nil
+}

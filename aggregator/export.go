@@ -1,0 +1,105 @@
+package aggregator
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Export formats of released results, chosen with ?format=.
+const (
+	FormatJSON    = "json"
+	FormatCSV     = "csv"
+	FormatOpenRTB = "openrtb"
+)
+
+// SegTaxAudience11 is OpenRTB's segtax code for the IAB Tech Lab Audience
+// Taxonomy 1.1, whose unique ids our categories are.
+const SegTaxAudience11 = 4
+
+// OpenRTBData is an OpenRTB 2.6 Data object as carried in user.data[]: a
+// DSP or SSP that receives the segment ids from devices (matched on the
+// device, never sent by us per user) reads sizes and intervals from ext.
+type OpenRTBData struct {
+	ID      string           `json:"id"`
+	Name    string           `json:"name"`
+	Segment []OpenRTBSegment `json:"segment"`
+	Ext     OpenRTBDataExt   `json:"ext"`
+}
+
+// OpenRTBDataExt carries the segment taxonomy.
+type OpenRTBDataExt struct {
+	SegTax int `json:"segtax"`
+}
+
+// OpenRTBSegment is one Segment object: id is the taxonomy unique id.
+type OpenRTBSegment struct {
+	ID   string            `json:"id"`
+	Name string            `json:"name"`
+	Ext  OpenRTBSegmentExt `json:"ext"`
+}
+
+// OpenRTBSegmentExt is Wisp's released estimate for the segment.
+type OpenRTBSegmentExt struct {
+	Campaign string  `json:"campaign"`
+	Epoch    uint32  `json:"epoch"`
+	Reports  int     `json:"reports"`
+	Estimate float64 `json:"estimate"`
+	CILow    float64 `json:"ci_low"`
+	CIHigh   float64 `json:"ci_high"`
+}
+
+// OpenRTBExport is the body of an openrtb export: {"user": {"data": [...]}}.
+type OpenRTBExport struct {
+	User struct {
+		Data []OpenRTBData `json:"data"`
+	} `json:"user"`
+}
+
+// ToOpenRTB renders released, unsuppressed segments as one user.data
+// object with ext.segtax = 4. Suppressed segments are left out.
+func ToOpenRTB(segs []Segment) OpenRTBExport {
+	var out OpenRTBExport
+	d := OpenRTBData{ID: "wisp", Name: "Wisp aggregator (ε-LDP estimates)", Segment: []OpenRTBSegment{}, Ext: OpenRTBDataExt{SegTax: SegTaxAudience11}}
+	for _, s := range segs {
+		if s.Suppressed || s.SizeEstimate == nil {
+			continue
+		}
+		d.Segment = append(d.Segment, OpenRTBSegment{ID: strconv.FormatUint(uint64(s.Category), 10), Name: s.CategoryName,
+			Ext: OpenRTBSegmentExt{Campaign: s.Campaign, Epoch: s.Epoch, Reports: s.Reports, Estimate: s.Estimate, CILow: s.CILow, CIHigh: s.CIHigh}})
+	}
+	out.User.Data = []OpenRTBData{d}
+	return out
+}
+
+var csvHeader = []string{"campaign", "name", "category", "category_name", "epoch", "epoch_start", "epoch_end", "mechanism", "epsilon",
+	"reports", "suppressed", "estimate", "ci_low", "ci_high", "variance", "consistent", "released_at"}
+
+// export writes segs in the requested format.
+func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "", FormatJSON:
+		writeJSON(w, http.StatusOK, SegmentsResponse{Segments: segs})
+	case FormatOpenRTB:
+		writeJSON(w, http.StatusOK, ToOpenRTB(segs))
+	case FormatCSV:
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		cw := csv.NewWriter(w)
+		cw.Write(csvHeader)
+		num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+		for _, g := range segs {
+			row := []string{g.Campaign, g.Name, strconv.FormatUint(uint64(g.Category), 10), g.CategoryName,
+				strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
+				g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
+				g.ReleasedAt.Format(time.RFC3339)}
+			if e := g.SizeEstimate; e != nil {
+				row[11], row[12], row[13], row[14], row[15] = num(e.Estimate), num(e.CILow), num(e.CIHigh), num(e.Variance), num(e.Consistent)
+			}
+			cw.Write(row)
+		}
+		cw.Flush()
+	default:
+		s.fail(w, errorf(EInvalid, "format must be json, csv or openrtb, not "+strconv.Quote(f)))
+	}
+}

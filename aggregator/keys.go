@@ -1,0 +1,204 @@
+package aggregator
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// Rotation times HPKE key rotation, which moves keys pending → active →
+// expired, one step per RotateKeys call (run it from cron or the CLI on any
+// node; it is idempotent):
+//
+//   - when the newest active key is older than Every and no key is
+//     pending, a new pending key is made: accepted, not yet advertised, so
+//     every node loads it before any device can seal to it;
+//   - a key pending for Pending becomes active and is advertised first;
+//   - an older active key expires once a newer one has been active for
+//     Overlap (devices cache the config list; reports sealed to it until
+//     then still count), after which its reports are rejected as
+//     key_expired.
+type Rotation struct {
+	Every   time.Duration // 0: 30 days
+	Pending time.Duration // 0: 1 hour
+	Overlap time.Duration // 0: 24 hours
+}
+
+func (r Rotation) withDefaults() Rotation {
+	if r.Every == 0 {
+		r.Every = 30 * 24 * time.Hour
+	}
+	if r.Pending == 0 {
+		r.Pending = time.Hour
+	}
+	if r.Overlap == 0 {
+		r.Overlap = 24 * time.Hour
+	}
+	return r
+}
+
+// ErrNoKeyID reports that all 256 key ids are in use.
+var ErrNoKeyID = errors.New("aggregator: no free HPKE key id")
+
+// ensureKey stores k as active unless its id exists.
+func (s *Server) ensureKey(ctx context.Context, k *wire.KeyPair) error {
+	priv, err := k.MarshalPrivateKey()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.store.AddKey(ctx, store.Key{ID: k.Config.ID, Private: priv, State: store.KeyActive, CreatedAt: now, ChangedAt: now})
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// addKey makes a fresh key in state under the next free id (one after the
+// newest key's, wrapping, skipping ids still pending or active).
+func (s *Server) addKey(ctx context.Context, state store.KeyState) (uint8, error) {
+	keys, err := s.store.Keys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	used := map[uint8]bool{}
+	next := 1
+	var newest time.Time
+	for _, k := range keys {
+		if k.State != store.KeyExpired {
+			used[k.ID] = true
+		}
+		if !k.CreatedAt.Before(newest) {
+			newest, next = k.CreatedAt, int(k.ID)+1
+		}
+	}
+	for range 256 {
+		id := uint8(next % 256)
+		next++
+		if used[id] {
+			continue
+		}
+		pair, err := wire.GenerateKeyPair(id, rand.Reader)
+		if err != nil {
+			return 0, err
+		}
+		priv, err := pair.MarshalPrivateKey()
+		if err != nil {
+			return 0, err
+		}
+		now := s.now()
+		if err := s.store.AddKey(ctx, store.Key{ID: id, Private: priv, State: state, CreatedAt: now, ChangedAt: now}); err != nil {
+			return 0, err // ErrConflict: another node took the id at the same moment; retry later
+		}
+		return id, nil
+	}
+	return 0, ErrNoKeyID
+}
+
+// RotateKeys runs one rotation step (see Rotation); force makes a new
+// pending key even if the newest active one is young. It returns what
+// changed, in words.
+func (s *Server) RotateKeys(ctx context.Context, force bool) ([]string, error) {
+	keys, err := s.store.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	changes := []string{}
+	var newestActive *store.Key
+	pending := false
+	for i := range keys {
+		k := &keys[i]
+		switch k.State {
+		case store.KeyPending:
+			if now.Sub(k.ChangedAt) >= s.rotation.Pending {
+				if err := s.store.SetKeyState(ctx, k.ID, store.KeyActive, now); err != nil {
+					return changes, err
+				}
+				k.State, k.ChangedAt = store.KeyActive, now
+				changes = append(changes, fmt.Sprintf("key %d: pending → active", k.ID))
+			} else {
+				pending = true
+			}
+		}
+		if k.State == store.KeyActive && (newestActive == nil || k.CreatedAt.After(newestActive.CreatedAt)) {
+			newestActive = k
+		}
+	}
+	for i := range keys {
+		k := &keys[i]
+		if k.State == store.KeyActive && k != newestActive && now.Sub(newestActive.ChangedAt) >= s.rotation.Overlap {
+			if err := s.store.SetKeyState(ctx, k.ID, store.KeyExpired, now); err != nil {
+				return changes, err
+			}
+			changes = append(changes, fmt.Sprintf("key %d: active → expired", k.ID))
+		}
+	}
+	if !pending && (force || newestActive == nil || now.Sub(newestActive.CreatedAt) >= s.rotation.Every) {
+		id, err := s.addKey(ctx, store.KeyPending)
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, fmt.Sprintf("key %d: new, pending", id))
+	}
+	return changes, s.reloadState(ctx)
+}
+
+// ExpireKey expires key id at once (a compromised key).
+func (s *Server) ExpireKey(ctx context.Context, id uint8) error {
+	if err := s.store.SetKeyState(ctx, id, store.KeyExpired, s.now()); err != nil {
+		return err
+	}
+	return s.reloadState(ctx)
+}
+
+// KeyInfos lists the keys' public state.
+func (s *Server) KeyInfos(ctx context.Context) ([]api.KeyInfo, error) {
+	if err := s.reloadState(ctx); err != nil {
+		return nil, err
+	}
+	infos := []api.KeyInfo{}
+	for _, k := range s.state.Load().keyList {
+		infos = append(infos, api.KeyInfo{ID: k.ID, State: string(k.State), CreatedAt: k.CreatedAt, ChangedAt: k.ChangedAt})
+	}
+	return infos, nil
+}
+
+func (s *Server) handleKeyConfig(w http.ResponseWriter, r *http.Request) {
+	snap := s.current(r.Context())
+	w.Header().Set("Content-Type", "application/cbor")
+	// Devices must notice a rotation well before an old key expires.
+	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(min(s.rotation.Overlap/4, time.Hour).Seconds())))
+	w.Write(snap.configs)
+}
+
+func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request) {
+	infos, err := s.KeyInfos(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, infos)
+}
+
+func (s *Server) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
+	changes, err := s.RotateKeys(r.Context(), r.URL.Query().Get("force") == "true")
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	infos, err := s.KeyInfos(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.KeyRotation{Changes: changes, Keys: infos})
+}

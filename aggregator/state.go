@@ -1,0 +1,113 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// snapshot is a node's immutable view of the keys and campaigns in the
+// store. Ingest reads it without locks; a reload swaps in a new one. Nodes
+// coordinate only through the store, so a key rotated or a campaign created
+// on one node reaches the others within Config.Refresh (or at once, when a
+// report names something the snapshot lacks).
+type snapshot struct {
+	loaded    time.Time
+	keys      map[uint8]keyEntry
+	keyList   []store.Key // by id, without private keys
+	configs   []byte      // CBOR wire.KeyConfigList of the active keys
+	campaigns map[string]*registered
+	order     []string // campaign ids, sorted
+}
+
+type keyEntry struct {
+	pair  *wire.KeyPair
+	state store.KeyState
+}
+
+// registered is a campaign from the store with its owner and signature.
+type registered struct {
+	campaign.Campaign
+	tenant    string
+	createdAt time.Time
+	signed    api.SignedCampaign
+}
+
+func (s *Server) reloadState(ctx context.Context) error {
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	keys, err := s.store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	camps, err := s.store.Campaigns(ctx)
+	if err != nil {
+		return err
+	}
+	snap := &snapshot{loaded: time.Now(), keys: map[uint8]keyEntry{}, campaigns: map[string]*registered{}}
+	var active wire.KeyConfigList
+	for _, k := range keys {
+		pair, err := wire.UnmarshalKeyPair(k.ID, k.Private)
+		if err != nil {
+			return fmt.Errorf("aggregator: stored key %d: %w", k.ID, err)
+		}
+		snap.keys[k.ID] = keyEntry{pair: pair, state: k.State}
+		k.Private = nil
+		snap.keyList = append(snap.keyList, k)
+		if k.State == store.KeyActive {
+			active.Configs = append(active.Configs, pair.Config)
+		}
+	}
+	// Newest active key first: devices seal to the first config they can use.
+	for i, j := 0, len(active.Configs)-1; i < j; i, j = i+1, j-1 {
+		active.Configs[i], active.Configs[j] = active.Configs[j], active.Configs[i]
+	}
+	if snap.configs, err = wire.Marshal(active); err != nil {
+		return err
+	}
+	for _, c := range camps {
+		r := &registered{tenant: c.Tenant, createdAt: c.CreatedAt, signed: api.SignedCampaign{Config: c.Config, Signature: c.Signature}}
+		if err := json.Unmarshal(c.Config, &r.Campaign); err != nil {
+			return fmt.Errorf("aggregator: stored campaign %q: %w", c.ID, err)
+		}
+		snap.campaigns[c.ID] = r
+		snap.order = append(snap.order, c.ID)
+	}
+	s.state.Store(snap)
+	return nil
+}
+
+// current returns the snapshot, reloading it first if it is older than
+// the refresh interval. A failed reload keeps the old snapshot.
+func (s *Server) current(ctx context.Context) *snapshot {
+	snap := s.state.Load()
+	if time.Since(snap.loaded) < s.refresh {
+		return snap
+	}
+	if err := s.reloadState(ctx); err != nil {
+		s.log.Warn("reloading keys and campaigns", "err", err)
+		return snap
+	}
+	return s.state.Load()
+}
+
+// forceReload reloads now unless it did so in the last second; it reports
+// whether it did.
+func (s *Server) forceReload(ctx context.Context) bool {
+	now := time.Now().UnixNano()
+	last := s.lastForced.Load()
+	if now-last < int64(time.Second) || !s.lastForced.CompareAndSwap(last, now) {
+		return false
+	}
+	if err := s.reloadState(ctx); err != nil {
+		s.log.Warn("reloading keys and campaigns", "err", err)
+		return false
+	}
+	return true
+}

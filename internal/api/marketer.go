@@ -1,0 +1,93 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The marketer and operator API's JSON shapes (see docs/openapi.json).
+// Every request except the device-facing ones carries
+// "Authorization: Bearer <token>".
+
+// Role is what a token may do.
+type Role string
+
+// Roles. An operator runs the aggregator: every tenant, keys, tokens. A
+// marketer works for one tenant and sees only that tenant's campaigns.
+const (
+	RoleOperator Role = "operator"
+	RoleMarketer Role = "marketer"
+)
+
+// IsValid reports whether r is a known role.
+func (r Role) IsValid() bool { return r == RoleOperator || r == RoleMarketer }
+
+// CampaignInfo is a registered campaign as the marketer API shows it: the
+// campaign config (the fields of internal/campaign.Campaign), who owns it,
+// and the signed config devices verify.
+type CampaignInfo struct {
+	Campaign  json.RawMessage `json:"campaign"`
+	Tenant    string          `json:"tenant"`
+	CreatedAt time.Time       `json:"created_at"`
+	Signed    SignedCampaign  `json:"signed"`
+}
+
+// CreateCampaignRequest is the body of POST /v1/campaigns: the campaign,
+// and for operators the tenant it is created for (a marketer's own tenant
+// is implied).
+type CreateCampaignRequest struct {
+	Campaign json.RawMessage `json:"campaign"`
+	Tenant   string          `json:"tenant,omitempty"`
+}
+
+// SignedCampaign is a campaign config signed by the aggregator: Config is
+// the exact JSON bytes signed, Signature the Ed25519 signature over
+// "wisp campaign config v1\x00" || Config. JSON encodes both as base64.
+type SignedCampaign struct {
+	Config    []byte `json:"config"`
+	Signature []byte `json:"signature"`
+}
+
+// SignedCampaignList is the body of GET /v1/campaign-configs.
+type SignedCampaignList struct {
+	Campaigns []SignedCampaign `json:"campaigns"`
+}
+
+// SigningKey is the body of GET /v1/campaign-signing-key.
+type SigningKey struct {
+	Algorithm string `json:"alg"`        // "Ed25519"
+	PublicKey []byte `json:"public_key"` // 32 bytes, base64 in JSON
+}
+
+// CreateTokenRequest is the body of POST /v1/tokens (operators only).
+type CreateTokenRequest struct {
+	Role   Role   `json:"role"`
+	Tenant string `json:"tenant,omitempty"` // required for marketers
+	Name   string `json:"name"`
+}
+
+// TokenInfo describes a token; the secret itself is shown once, on
+// creation.
+type TokenInfo struct {
+	ID        string    `json:"id"` // hex SHA-256 of the secret: how to revoke it
+	Role      Role      `json:"role"`
+	Tenant    string    `json:"tenant,omitempty"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	Token     string    `json:"token,omitempty"` // only in the creation response
+}
+
+// KeyInfo is one HPKE key's public state (GET /v1/keys, operators only).
+type KeyInfo struct {
+	ID        uint8     `json:"id"`
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// KeyRotation is the body of POST /v1/keys/rotate's answer: what one
+// rotation step changed and the keys after it.
+type KeyRotation struct {
+	Changes []string  `json:"changes"`
+	Keys    []KeyInfo `json:"keys"`
+}

@@ -32,6 +32,11 @@ func (r *Reporter) Report(c *campaign.Campaign, epoch uint32, scores map[uint32]
 	if mech.Randomize(c.Answer(scores), ldp.NewCryptoRand()) {
 		answer = 1
 	}
+	return r.seal(c, epoch, wire.Payload{Mechanism: uint8(c.Mechanism()), Answer: []byte{answer}})
+}
+
+// seal gives a payload a fresh report id and seals it for c and epoch.
+func (r *Reporter) seal(c *campaign.Campaign, epoch uint32, p wire.Payload) (wire.Envelope, error) {
 	entropy := r.Entropy
 	if entropy == nil {
 		entropy = rand.Reader
@@ -40,7 +45,6 @@ func (r *Reporter) Report(c *campaign.Campaign, epoch uint32, scores map[uint32]
 	if _, err := io.ReadFull(entropy, e.ID[:]); err != nil {
 		return wire.Envelope{}, fmt.Errorf("host: report id: %w", err)
 	}
-	p := wire.Payload{Mechanism: uint8(c.Mechanism()), Answer: []byte{answer}}
 	if err := wire.Seal(r.Key, &e, p, c.PaddedSize(), entropy); err != nil {
 		return wire.Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
 	}

@@ -3,6 +3,7 @@ package devicestore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -40,16 +41,25 @@ func (s Sent) Left() bool { return !strings.HasPrefix(s.Outcome, "dropped:") }
 
 // Enqueue stores a sealed report and, for a real one, records the campaign
 // as answered for its epoch. The caller has already spent the budget
-// (Spend) in an earlier, committed transaction.
+// (Spend) in an earlier, committed transaction. It refuses (ErrRevoked) a
+// campaign whose consent was revoked meanwhile, in the same transaction.
 func (s *Store) Enqueue(ctx context.Context, r Report, epsilon float64) error {
 	return s.tx(ctx, "enqueue_report", func(tx *sql.Tx) error {
+		var granted bool
+		err := tx.QueryRowContext(ctx, `SELECT granted FROM consent WHERE purpose = 'campaign:' || ?`, r.Campaign).Scan(&granted)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if !granted {
+			return fmt.Errorf("%w: campaign %q", ErrRevoked, r.Campaign)
+		}
 		if !r.Dummy {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO answers (campaign, epoch, epsilon, answered_at) VALUES (?, ?, ?, ?)`,
 				r.Campaign, r.Epoch, epsilon, ms(r.Created)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (report_id, campaign, epoch, category, envelope, size, dummy,
+		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (report_id, campaign, epoch, category, envelope, size, dummy,
 				created_at, not_before, next_attempt, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID[:], r.Campaign, r.Epoch, r.Category, r.Envelope, len(r.Envelope), r.Dummy,
 			ms(r.Created), ms(r.NotBefore), ms(r.NotBefore), ms(r.Expires))
@@ -73,15 +83,18 @@ func (s *Store) Queued(ctx context.Context) ([]Report, error) {
 // expired, past their send delay and backoff, and still covered by a
 // granted campaign consent. A claim is committed before the first byte is
 // sent, so after a crash the device knows which reports are in doubt.
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int) ([]Report, error) {
+//
+// With ignoreDelay, reports never tried yet are due whatever their send
+// delay (backoff after a failure still applies).
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay bool) ([]Report, error) {
 	var out []Report
 	err := s.tx(ctx, "claim_reports", func(tx *sql.Tx) error {
 		var err error
 		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
 			next_attempt, expires_at, attempts, in_flight FROM outbox o
-			WHERE in_flight = 0 AND next_attempt <= ? AND expires_at > ?
+			WHERE in_flight = 0 AND (next_attempt <= ? OR (? AND attempts = 0)) AND expires_at > ?
 			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
-			ORDER BY next_attempt, report_id LIMIT ?`, ms(now), ms(now), limit)
+			ORDER BY next_attempt, report_id LIMIT ?`, ms(now), ignoreDelay, ms(now), limit)
 		if err != nil {
 			return err
 		}

@@ -89,14 +89,6 @@ var migrations = []string{
 		outcome   TEXT NOT NULL        -- accepted, duplicate, rejected:<reason>, dropped:<why>
 	);
 	CREATE UNIQUE INDEX egress_once ON egress (report_id);
-	CREATE TABLE ledger (
-		campaign TEXT NOT NULL,
-		epoch    INTEGER NOT NULL,
-		day      INTEGER NOT NULL,     -- UTC day number, for the device-wide daily cap
-		epsilon  REAL NOT NULL,
-		at       INTEGER NOT NULL,
-		PRIMARY KEY (campaign, epoch)
-	) WITHOUT ROWID;
 	CREATE TABLE catalogue (
 		id   TEXT PRIMARY KEY,
 		spec BLOB NOT NULL
@@ -108,4 +100,12 @@ var migrations = []string{
 		at       INTEGER NOT NULL
 	);
 	CREATE INDEX impressions_by_campaign ON impressions (campaign, at);`,
+	// 2: RAPPOR memoized answers (ldp.Memo): one permanent randomized
+	// answer per campaign and true value.
+	`CREATE TABLE memo (
+		campaign TEXT NOT NULL,
+		value    TEXT NOT NULL,
+		answer   BLOB NOT NULL,
+		PRIMARY KEY (campaign, value)
+	) WITHOUT ROWID;`,
 }

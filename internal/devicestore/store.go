@@ -26,8 +26,10 @@ var (
 	ErrClosed = errors.New("devicestore: closed")
 	// ErrNotFound: no row with that key.
 	ErrNotFound = errors.New("devicestore: not found")
-	// ErrCapped: a frequency cap or budget refused the write.
+	// ErrCapped: a frequency cap refused the write.
 	ErrCapped = errors.New("devicestore: capped")
+	// ErrRevoked: the owner's consent does not cover the write.
+	ErrRevoked = errors.New("devicestore: consent revoked")
 )
 
 // Open opens (creating if needed) the database at path and brings its
@@ -120,7 +122,7 @@ func fromMS(v int64) time.Time {
 
 // Tables lists every table that can hold data derived from the owner, in
 // the order Counts reports them.
-var Tables = []string{"events", "profile", "outbox", "answers", "impressions"}
+var Tables = []string{"events", "profile", "outbox", "answers", "impressions", "memo"}
 
 // Counts returns the number of rows in each of Tables, restricted to
 // plugin's rows where a table has a plugin column ("" counts everything).
@@ -152,3 +154,5 @@ func (s *Store) Counts(ctx context.Context, plugin string) (map[string]int, erro
 	})
 	return out, err
 }
+
+func errorsIsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

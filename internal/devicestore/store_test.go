@@ -48,33 +48,3 @@ func TestRetainDeletesOldEvents(t *testing.T) {
 	}
 }
 
-func TestSpendOncePerEpochAndDailyCap(t *testing.T) {
-	ctx := context.Background()
-	s, _ := mustOpen(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		campaign string
-		epoch    uint32
-		eps      float64
-		ok       bool
-	}{
-		{"a", 1, 1, true},
-		{"a", 1, 1, false}, // same epoch again
-		{"a", 2, 1, true},
-		{"b", 1, 1.5, false}, // 2 + 1.5 > 3 daily
-		{"b", 1, 1, true},
-	}
-	for i, tt := range tests {
-		err := s.Spend(ctx, tt.campaign, tt.epoch, tt.eps, 3, now)
-		if got := err == nil; got != tt.ok {
-			t.Errorf("%d: Spend(%s, %d, %v) = %v, want ok=%v", i, tt.campaign, tt.epoch, tt.eps, err, tt.ok)
-		}
-	}
-	per, today, err := s.Spent(ctx, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if per["a"] != 2 || per["b"] != 1 || today != 3 {
-		t.Errorf("Spent = %v, %v; want a=2 b=1 today=3", per, today)
-	}
-}

@@ -1,0 +1,212 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/internal/ledger"
+	"github.com/wisp-project/wisp/internal/taxonomy"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// Device is the runtime a device maker embeds: installed plugins, the
+// owner's local events and interest profile, consent, the scheduler that
+// answers campaigns, the outbox, and the owner's transparency view, all
+// kept in one SQLite file under a data directory. A Device is safe for
+// concurrent use; Close it to release the database and the plugins.
+type Device struct {
+	cfg    DeviceConfig
+	dir    string
+	store  *devicestore.Store
+	ledger *ledger.Ledger
+	rt     *Runtime
+	tax    *taxonomy.Taxonomy
+	client *Client
+
+	mu      sync.RWMutex // guards plugins and closed
+	plugins map[string]*Plugin
+	closed  bool
+
+	run    sync.Mutex // one scheduler pass at a time
+	egress sync.Mutex // held while reports are on the wire; Revoke waits for it
+	randMu sync.Mutex // guards entropy reads
+
+	// fault, if set, is called between the steps of the pipeline; tests
+	// return an error (or exit the process) to inject a crash there.
+	fault func(step string) error
+}
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrNoConsent: the owner has not opted in to this plugin or campaign.
+	ErrNoConsent = errors.New("host: no consent")
+	// ErrUnknownPlugin: no plugin of that name is installed.
+	ErrUnknownPlugin = errors.New("host: no such plugin")
+	// ErrUnsignedRefused: the device accepts only signed plugins.
+	ErrUnsignedRefused = errors.New("host: unsigned plugins are not allowed on this device")
+	// ErrDeviceClosed: the device was closed.
+	ErrDeviceClosed = errors.New("host: device closed")
+	// ErrBadEvent: an event's time or value cannot be stored.
+	ErrBadEvent = errors.New("host: bad event")
+	// ErrFrequencyCap: every matching creative is at its frequency cap, or
+	// it is quiet hours.
+	ErrFrequencyCap = errors.New("host: frequency cap reached")
+)
+
+// DeviceDB is the name of the device's database file in its directory.
+const DeviceDB = "device.db"
+
+// Open opens the device whose data lives in dir (created if needed), loads
+// its installed plugins and resumes where it stopped: reports left in
+// flight by a crash are queued again, events past their retention are
+// deleted.
+func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
+	if cfg.now == nil {
+		return nil, errors.New("host: DeviceConfig is not initialized; start from NewDeviceConfig")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("host: device dir: %w", err)
+	}
+	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	if err != nil {
+		return nil, err
+	}
+	rc := cfg.runtime
+	if !cfg.cacheDirSet {
+		rc = rc.WithCompilationCacheDir(filepath.Join(dir, "cache"))
+	}
+	rt, err := NewRuntimeWithConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := devicestore.Open(ctx, filepath.Join(dir, DeviceDB))
+	if err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	d := &Device{cfg: cfg, dir: dir, store: st, rt: rt, tax: tax, plugins: map[string]*Plugin{}}
+	lcfg := ledger.NewConfig(cfg.dailyEpsilon).WithClock(cfg.now).
+		WithFault(func(s ledger.Step) error { return d.step("ledger-" + string(s)) })
+	if d.ledger, err = ledger.Open(ctx, filepath.Join(dir, LedgerDB), lcfg); err != nil {
+		st.Close()
+		rt.Close(ctx)
+		return nil, err
+	}
+	if cfg.aggregatorURL != "" {
+		hc := cfg.httpClient
+		if hc == nil {
+			hc = &http.Client{Timeout: 30 * time.Second}
+		}
+		d.client = &Client{BaseURL: cfg.aggregatorURL, HTTP: hc}
+	}
+	if err := d.resume(ctx); err != nil {
+		d.Close(ctx)
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Device) resume(ctx context.Context) error {
+	if _, err := d.store.Recover(ctx); err != nil {
+		return err
+	}
+	if _, err := d.store.Retain(ctx, d.now()); err != nil {
+		return err
+	}
+	list, err := d.store.Plugins(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		wasm, err := d.store.Wasm(ctx, p.Name)
+		if err != nil {
+			return err
+		}
+		loaded, err := d.load(ctx, p.Manifest, wasm, p.Author == "")
+		if err != nil {
+			// A plugin the trust store no longer vouches for stays
+			// installed but does not run; Status shows it.
+			continue
+		}
+		d.plugins[p.Name] = loaded
+	}
+	return nil
+}
+
+// Close stops the plugins and closes the database. Everything the device
+// acknowledged (events recorded, consent changed, reports queued) is
+// already on disk.
+func (d *Device) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	plugins := d.plugins
+	d.plugins = nil
+	d.mu.Unlock()
+	d.run.Lock() // let a scheduler pass finish its transaction
+	defer d.run.Unlock()
+	for _, p := range plugins {
+		p.Close(ctx)
+	}
+	errs := []error{d.store.Close(), d.ledger.Close(), d.rt.Close(ctx)}
+	return errors.Join(errs...)
+}
+
+// Dir returns the device's data directory.
+func (d *Device) Dir() string { return d.dir }
+
+func (d *Device) now() time.Time { return d.cfg.now() }
+
+func (d *Device) checkOpen() error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return ErrDeviceClosed
+	}
+	return nil
+}
+
+// readEntropy fills b from the configured source.
+func (d *Device) readEntropy(b []byte) error {
+	if d.cfg.entropy == nil {
+		_, err := rand.Read(b)
+		return err
+	}
+	d.randMu.Lock()
+	defer d.randMu.Unlock()
+	_, err := io.ReadFull(d.cfg.entropy, b)
+	return err
+}
+
+// uniform returns a uniformly random duration in [0, max).
+func (d *Device) uniform(max time.Duration) (time.Duration, error) {
+	if max <= 0 {
+		return 0, nil
+	}
+	var b [8]byte
+	if err := d.readEntropy(b[:]); err != nil {
+		return 0, err
+	}
+	v := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	return time.Duration(v % uint64(max)), nil
+}
+
+func (d *Device) step(name string) error {
+	if d.fault == nil {
+		return nil
+	}
+	return d.fault(name)
+}

@@ -1,0 +1,156 @@
+package host
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// DeviceConfig configures a Device. It is an immutable value: each With
+// method returns a copy. The zero value is not useful; start from
+// NewDeviceConfig.
+type DeviceConfig struct {
+	runtime       RuntimeConfig
+	cacheDirSet   bool
+	aggregatorURL string
+	httpClient    *http.Client
+	campaignKey   []byte
+	now           func() time.Time
+	entropy       io.Reader
+	allowUnsigned bool
+
+	retention    time.Duration
+	halfLife     time.Duration
+	scoreWindow  time.Duration
+	dailyEpsilon float64
+
+	maxSendDelay   time.Duration
+	backoffBase    time.Duration
+	backoffMax     time.Duration
+	reportValidity time.Duration
+	dummyRate      float64
+	syncEvery      time.Duration
+}
+
+// NewDeviceConfig returns the defaults: DefaultPolicy and an empty trust
+// store (only signed plugins from trusted authors install), no aggregator,
+// the system clock and crypto/rand, events kept 30 days, interests halving
+// every 7 days without fresh evidence and scored over the last 7 days of
+// events, a device-wide budget of ε = 4 in any 24 hours, a random send delay
+// of up to 1 hour, retries backing off from 1 minute to 6 hours (with
+// jitter), reports valid until 1 hour after their epoch ends (the
+// aggregator's default grace), no dummy
+// reports, and campaigns re-fetched every 6 hours.
+func NewDeviceConfig() DeviceConfig {
+	return DeviceConfig{
+		runtime:        NewRuntimeConfig(),
+		now:            time.Now,
+		retention:      30 * 24 * time.Hour,
+		halfLife:       7 * 24 * time.Hour,
+		scoreWindow:    7 * 24 * time.Hour,
+		dailyEpsilon:   4,
+		maxSendDelay:   time.Hour,
+		backoffBase:    time.Minute,
+		backoffMax:     6 * time.Hour,
+		reportValidity: time.Hour,
+		syncEvery:      6 * time.Hour,
+	}
+}
+
+// WithRuntime sets the plugin runtime's configuration: the device maker's
+// policy caps, the trust store of plugin authors, the log sink. Without a
+// compile cache directory, the device keeps one under its data directory.
+func (c DeviceConfig) WithRuntime(rc RuntimeConfig) DeviceConfig {
+	c.runtime = rc
+	c.cacheDirSet = rc.cacheDir != ""
+	return c
+}
+
+// WithAggregator sets the aggregator the device fetches campaigns from and
+// sends reports to, and the HTTP client to reach it (nil: a client with a
+// 30 s timeout).
+func (c DeviceConfig) WithAggregator(baseURL string, client *http.Client) DeviceConfig {
+	c.aggregatorURL, c.httpClient = baseURL, client
+	return c
+}
+
+// WithClock makes the device read time from now; tests pass a fake clock.
+func (c DeviceConfig) WithClock(now func() time.Time) DeviceConfig {
+	c.now = now
+	return c
+}
+
+// WithEntropy sets the randomness for report ids, HPKE, send delays and
+// jitter (nil: crypto/rand). The randomized-response noise itself always
+// comes from the operating system's secure generator.
+func (c DeviceConfig) WithEntropy(r io.Reader) DeviceConfig {
+	c.entropy = r
+	return c
+}
+
+// WithUnsignedPlugins lets InstallUnsigned install plugins with no signed
+// manifest. For development boards and trying Wisp out only: a shipped
+// device should accept only plugins its trust store vouches for.
+func (c DeviceConfig) WithUnsignedPlugins(allow bool) DeviceConfig {
+	c.allowUnsigned = allow
+	return c
+}
+
+// WithRetention sets how long events are kept by default (a plugin's own
+// retention is set with Device.SetRetention).
+func (c DeviceConfig) WithRetention(d time.Duration) DeviceConfig {
+	c.retention = d
+	return c
+}
+
+// WithProfile sets how the interest profile evolves: scores are computed
+// over the last window of events and an interest halves every halfLife
+// without fresh evidence.
+func (c DeviceConfig) WithProfile(window, halfLife time.Duration) DeviceConfig {
+	c.scoreWindow, c.halfLife = window, halfLife
+	return c
+}
+
+// WithDailyBudget caps the ε the device spends on all campaigns together
+// in any 24 hours (internal/ledger).
+func (c DeviceConfig) WithDailyBudget(epsilon float64) DeviceConfig {
+	c.dailyEpsilon = epsilon
+	return c
+}
+
+// WithSendDelay sets the largest random delay between answering a
+// campaign and sending the report, so the moment a report leaves does not
+// tell when the events happened. Zero sends at the next run.
+func (c DeviceConfig) WithSendDelay(max time.Duration) DeviceConfig {
+	c.maxSendDelay = max
+	return c
+}
+
+// WithRetry sets the exponential backoff for failed uploads (from base,
+// doubling, at most max, each delay jittered) and how long after its
+// epoch ends a queued report may still be sent. Set validity to the
+// aggregator's grace: it refuses reports of a closed epoch, so the device
+// drops (and logs) them instead of sending them.
+func (c DeviceConfig) WithRetry(base, max, validity time.Duration) DeviceConfig {
+	c.backoffBase, c.backoffMax, c.reportValidity = base, max, validity
+	return c
+}
+
+// WithDummyReports queues, with probability rate per answered campaign and
+// epoch, one extra report that carries no answer and spends no budget. It
+// is sealed and padded like a real one, so an observer of the network
+// cannot tell how many real answers a device sends; the aggregator opens
+// and discards it.
+func (c DeviceConfig) WithDummyReports(rate float64) DeviceConfig {
+	c.dummyRate = rate
+	return c
+}
+
+// WithCampaignKey pins the aggregator's Ed25519 campaign-signing public key:
+// the device answers only campaigns signed by it. Without a pinned key the
+// device fetches the key on first contact and pins it from then on (trust
+// on first use), and Status shows which key it pinned.
+func (c DeviceConfig) WithCampaignKey(pub []byte) DeviceConfig {
+	c.campaignKey = append([]byte(nil), pub...)
+	return c
+}

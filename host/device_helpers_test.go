@@ -1,0 +1,212 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/taxonomy"
+	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// workoutsWasm scores Running (410) and Cycling (625) from workout events.
+//
+//go:generate wat2wasm testdata/device_workouts.wat -o testdata/device_workouts.wasm
+//go:embed testdata/device_workouts.wasm
+var workoutsWasm []byte
+
+// Event vocabulary of the workouts test plugin.
+const (
+	kindWorkout = 3
+	codeRun     = 1
+	codeRide    = 2
+)
+
+// testCampaigns are weekly campaigns over the workouts plugin's
+// categories. Weekly epochs start on Thursdays 00:00 UTC (Unix time began
+// on a Thursday).
+var testCampaigns = []campaign.Campaign{
+	{ID: "runners", Name: "Runners", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5},
+		Epsilon: 1, EpochSeconds: 7 * 86400, K: 1},
+	{ID: "cyclists", Name: "Cyclists", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 625, MinScore: 0.5},
+		Epsilon: 1, EpochSeconds: 7 * 86400, K: 1},
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// newFakeClock starts on Monday 2026-11-23 09:00 UTC, 2 days 15 hours before
+// the weekly epoch ends.
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testAggregator is a real aggregator on 127.0.0.1 behind a switch that
+// makes it unreachable, counting what reaches it.
+type testAggregator struct {
+	URL     string
+	store   *store.SQLite
+	down    atomic.Bool
+	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
+}
+
+func startTestAggregator(t *testing.T, clock *fakeClock) *testAggregator {
+	t.Helper()
+	ctx := context.Background()
+	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aggregator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := wire.GenerateKeyPair(1, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: testCampaigns, Taxonomy: tax, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testAggregator{URL: "http://" + ln.Addr().String(), store: st}
+	h := srv.Handler()
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.down.Load() {
+			// Unreachable: drop the connection without an answer.
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		if r.Method == http.MethodPost {
+			a.uploads.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})}
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		hs.Close()
+		st.Close()
+	})
+	return a
+}
+
+// stored counts the reports the aggregator holds for campaign and epoch.
+func (a *testAggregator) stored(t *testing.T, campaign string, epoch uint32) int {
+	t.Helper()
+	n := 0
+	if err := a.store.Scan(context.Background(), campaign, epoch, func(uint8, []byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// author signs the test plugin; the device trusts it.
+type author struct {
+	key            PrivateKey
+	signedManifest []byte
+}
+
+func newAuthor(t *testing.T) author {
+	t.Helper()
+	key, err := GenerateKey(Ed25519, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := SignManifest(Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}, workoutsWasm, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return author{key: key, signedManifest: signed}
+}
+
+// testDevice opens a device in dir with a fake clock, trusting a, talking
+// to agg (nil: no aggregator), with no send delay.
+func testDevice(t *testing.T, dir string, clock *fakeClock, a author, agg *testAggregator) *Device {
+	t.Helper()
+	cfg := NewDeviceConfig().
+		WithRuntime(NewRuntimeConfig().WithTrustStore(NewTrustStore(a.key.Public()))).
+		WithClock(clock.Now).
+		WithSendDelay(0)
+	if agg != nil {
+		cfg = cfg.WithAggregator(agg.URL, &http.Client{Timeout: 5 * time.Second})
+	}
+	d, err := Open(context.Background(), dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(context.Background()) })
+	return d
+}
+
+// readyDevice is a device with the workouts plugin installed, the plugin
+// and both campaigns consented, and a week of running.
+func readyDevice(t *testing.T, dir string, clock *fakeClock, agg *testAggregator) (*Device, author) {
+	t.Helper()
+	ctx := context.Background()
+	a := newAuthor(t)
+	d := testDevice(t, dir, clock, a, agg)
+	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Purpose{PluginPurpose("workouts"), CampaignPurpose("runners"), CampaignPurpose("cyclists")} {
+		if err := d.Grant(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recordRuns(t, d, clock.Now(), 5, 40)
+	return d, a
+}
+
+// recordRuns records n daily runs of minutes each, ending at end.
+func recordRuns(t *testing.T, d *Device, end time.Time, n int, minutes float64) {
+	t.Helper()
+	var events []Event
+	for i := range n {
+		events = append(events, Event{Kind: kindWorkout, Code: codeRun, Time: end.Add(-time.Duration(i) * 24 * time.Hour), Value: minutes})
+	}
+	if err := d.RecordEvents(context.Background(), "workouts", events); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,179 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// uploadBatch bounds the reports of one upload.
+const uploadBatch = 100
+
+// QueuedReport is a report waiting in the outbox, as the owner sees it:
+// which campaign, how big, when it may leave. Its content is sealed to the
+// aggregator; the device cannot read it back.
+type QueuedReport struct {
+	Campaign    string    `json:"campaign"`
+	Epoch       uint32    `json:"epoch"`
+	Size        int       `json:"size_bytes"`
+	Dummy       bool      `json:"dummy,omitempty"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Expires     time.Time `json:"expires"`
+	Attempts    int       `json:"attempts"`
+}
+
+// SentReport is one entry of the log of reports that left the device (or
+// were dropped before leaving): size, time, campaign, outcome — never the
+// content.
+type SentReport struct {
+	Campaign string    `json:"campaign"`
+	Epoch    uint32    `json:"epoch"`
+	Size     int       `json:"size_bytes"`
+	Dummy    bool      `json:"dummy,omitempty"`
+	At       time.Time `json:"at"`
+	// Outcome is "accepted", "duplicate" (the aggregator already had it:
+	// a resend after a crash), "dummy", "rejected:<reason>", or, for a
+	// report that never left, "dropped:<why>" (consent-revoked, expired,
+	// plugin-erased, forgotten).
+	Outcome string `json:"outcome"`
+	Left    bool   `json:"left"`
+}
+
+// flush sends due reports. The egress lock is held from claim to settle,
+// so a revocation either happens before a report is claimed (and the
+// claim skips it) or waits until its upload is over.
+func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum *RunSummary) error {
+	if err := d.store.Expire(ctx, now); err != nil {
+		return err
+	}
+	if d.client == nil {
+		return nil
+	}
+	d.egress.Lock()
+	defer d.egress.Unlock()
+	for {
+		batch, err := d.store.Claim(ctx, now, uploadBatch, ignoreDelay)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		if err := d.step("after-claim"); err != nil {
+			return err
+		}
+		if err := d.upload(ctx, batch, now, sum); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) error {
+	envs := make([]wire.Envelope, len(batch))
+	for i, r := range batch {
+		e, err := wire.DecodeEnvelope(r.Envelope)
+		if err != nil {
+			return fmt.Errorf("host: outbox report %x: %w", r.ID[:4], err)
+		}
+		envs[i] = e
+	}
+	resp, err := d.client.Upload(ctx, envs)
+	if err != nil {
+		sum.Deferred += len(batch)
+		if rerr := d.retryLater(ctx, batch, now); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("host: upload deferred: %w", err)
+	}
+	if err := d.step("after-upload"); err != nil {
+		return err
+	}
+	done := make([]devicestore.Sent, len(batch))
+	for i, r := range batch {
+		res := resp.Results[i]
+		if res.ReportID != "" && res.ReportID != hex.EncodeToString(r.ID[:]) {
+			return fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID)
+		}
+		outcome := outcomeOf(res, r.Dummy)
+		switch outcome {
+		case "accepted", "duplicate", "dummy":
+			sum.Sent++
+		default:
+			sum.Rejected++
+		}
+		done[i] = devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: outcome}
+	}
+	return d.store.Settle(ctx, done)
+}
+
+// outcomeOf names an aggregator's verdict on one report. A replay means
+// the aggregator already stored this very report (same id, same bytes),
+// which only happens when a crash left an upload in doubt: delivered.
+func outcomeOf(res api.Result, dummy bool) string {
+	switch {
+	case res.Accepted:
+		return "accepted"
+	case res.Reason == api.ReasonReplay:
+		return "duplicate"
+	case dummy && res.Reason == api.ReasonBadAnswer:
+		return "dummy"
+	}
+	return "rejected:" + string(res.Reason)
+}
+
+// retryLater puts a failed batch back with exponential backoff and
+// jitter: attempt n waits a random time in [b/2, b), b = base·2^(n-1)
+// capped at max, so devices that failed together do not retry together.
+func (d *Device) retryLater(ctx context.Context, batch []devicestore.Report, now time.Time) error {
+	ids := make([][16]byte, len(batch))
+	next := make([]time.Time, len(batch))
+	for i, r := range batch {
+		b := d.cfg.backoffBase << min(r.Attempts-1, 30)
+		if b <= 0 || b > d.cfg.backoffMax {
+			b = d.cfg.backoffMax
+		}
+		j, err := d.uniform(b / 2)
+		if err != nil {
+			return err
+		}
+		ids[i], next[i] = r.ID, now.Add(b/2+j)
+	}
+	return d.store.Release(ctx, ids, next)
+}
+
+// Outbox lists the reports waiting to leave, oldest first.
+func (d *Device) Outbox(ctx context.Context) ([]QueuedReport, error) {
+	if err := d.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, err := d.store.Queued(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QueuedReport, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, QueuedReport{Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy,
+			Created: r.Created, NextAttempt: r.NextAttempt, Expires: r.Expires, Attempts: r.Attempts})
+	}
+	return out, nil
+}
+
+// SentLog returns the log of reports that left the device or were dropped,
+// newest first, at most limit entries (0: all).
+func (d *Device) SentLog(ctx context.Context, limit int) ([]SentReport, error) {
+	if err := d.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, err := d.store.Egress(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SentReport, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, SentReport{Campaign: r.Campaign, Epoch: r.Epoch, Size: r.Size, Dummy: r.Dummy, At: r.At, Outcome: r.Outcome, Left: r.Left()})
+	}
+	return out, nil
+}

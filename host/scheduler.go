@@ -1,0 +1,258 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// RunSummary is what one scheduler pass did.
+type RunSummary struct {
+	EventsExpired int `json:"events_expired"` // deleted by retention
+	PluginsScored int `json:"plugins_scored"`
+	Answered      int `json:"answered"`  // campaigns answered (reports queued)
+	Dummies       int `json:"dummies"`   // dummy reports queued
+	Sent          int `json:"sent"`      // reports the aggregator acknowledged
+	Rejected      int `json:"rejected"`  // reports the aggregator refused for good
+	Deferred      int `json:"deferred"`  // uploads that failed and will be retried
+	Remaining     int `json:"remaining"` // reports still queued
+}
+
+// Run runs a scheduler pass every interval until ctx is done, and returns
+// ctx's error. Errors of a pass (an unreachable aggregator, a failing
+// plugin) are reported to onErr if it is not nil and do not stop the loop.
+func (d *Device) Run(ctx context.Context, every time.Duration, onErr func(error)) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := d.RunOnce(ctx); err != nil && onErr != nil && ctx.Err() == nil {
+			onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs one scheduler pass: enforce retention, score plugins that
+// have new events, refresh campaigns from the aggregator when due, answer
+// every consented campaign not yet answered this epoch, and send the
+// reports whose time has come. Every step runs even if an earlier one
+// failed (scoring does not need the network); the first error is returned
+// with the summary.
+func (d *Device) RunOnce(ctx context.Context) (RunSummary, error) {
+	return d.runOnce(ctx, false)
+}
+
+// Flush is RunOnce that also sends queued reports still inside their
+// random send delay (backoff after failures still applies). It is for
+// trying Wisp out and for tests; a shipped device should let the delay do
+// its work.
+func (d *Device) Flush(ctx context.Context) (RunSummary, error) {
+	return d.runOnce(ctx, true)
+}
+
+func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, error) {
+	var sum RunSummary
+	if err := d.checkOpen(); err != nil {
+		return sum, err
+	}
+	var errs []error
+	d.run.Lock()
+	now := d.now()
+	n, err := d.store.Retain(ctx, now)
+	sum.EventsExpired = n
+	errs = append(errs, err)
+	sum.PluginsScored, err = d.scorePlugins(ctx, now)
+	errs = append(errs, err)
+	errs = append(errs, d.sync(ctx, now, false))
+	sum.Answered, sum.Dummies, err = d.answer(ctx, now)
+	errs = append(errs, err)
+	d.run.Unlock()
+	if err := d.flush(ctx, d.now(), ignoreDelay, &sum); err != nil {
+		errs = append(errs, err)
+	}
+	if q, err := d.store.Queued(ctx); err == nil {
+		sum.Remaining = len(q)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// answer answers every consented campaign once per epoch.
+func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
+	list, err := d.campaigns(ctx)
+	if err != nil || len(list) == 0 {
+		return 0, 0, err
+	}
+	key, ok, err := d.keyConfig(ctx)
+	if err != nil || !ok {
+		return 0, 0, err
+	}
+	consents, err := d.store.Consents(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	scores, err := d.localScores(ctx, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	covered, err := d.coveredCategories(ctx, consents)
+	if err != nil {
+		return 0, 0, err
+	}
+	var first error
+	for i := range list {
+		c := &list[i]
+		if !consents[CampaignPurpose(c.ID).String()] || !covered[c.Question.Category] {
+			continue // not opted in, or no consented plugin can tell
+		}
+		dummy, err := d.answerOne(ctx, c, key, scores, now)
+		switch {
+		case errors.Is(err, errAnswered) || overBudget(err):
+			continue // answered this epoch, or out of budget today
+		case err != nil:
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		answered++
+		if dummy {
+			dummies++
+		}
+	}
+	return answered, dummies, first
+}
+
+// coveredCategories are the categories some consented, running plugin
+// declares: a campaign about anything else is not answered, since the
+// device has no evidence either way.
+func (d *Device) coveredCategories(ctx context.Context, consents map[string]bool) (map[uint32]bool, error) {
+	out := map[uint32]bool{}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for name, p := range d.plugins {
+		if !consents[PluginPurpose(name).String()] {
+			continue
+		}
+		for _, c := range p.Manifest().Categories {
+			out[c] = true
+		}
+	}
+	return out, nil
+}
+
+// answerOne spends, randomizes (memoized), seals and queues one answer.
+// The order is the privacy contract: the ledger entry is durable before
+// the report exists, so a crash can lose a report but never over-spend or
+// answer an epoch twice.
+func (d *Device) answerOne(ctx context.Context, c *campaign.Campaign, key wire.KeyConfig, scores map[uint32]float32, now time.Time) (dummy bool, err error) {
+	epoch := c.Epoch(now)
+	if done, err := d.answeredEpoch(ctx, c.ID, epoch, c.Epsilon); err != nil || done {
+		if done {
+			return false, errAnswered
+		}
+		return false, err
+	}
+	if err := d.spend(ctx, c.ID, epoch, c.Epsilon); err != nil {
+		return false, err
+	}
+	if err := d.step("after-spend"); err != nil {
+		return false, err
+	}
+	mech, err := c.RR()
+	if err != nil {
+		return false, err
+	}
+	truth := c.Answer(scores)
+	answer, _, err := ldp.Memo{Store: d.store}.Answer(ctx, ldp.MemoKey{Campaign: c.ID, Value: ldp.ValueKey(b2i(truth))},
+		func() ([]byte, error) {
+			return []byte{byte(b2i(mech.Randomize(truth, ldp.NewCryptoRand())))}, nil
+		})
+	if err != nil {
+		return false, err
+	}
+	rep := Reporter{Key: key, Entropy: entropyReader{d}}
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: uint8(c.Mechanism()), Answer: answer})
+	if err != nil {
+		return false, err
+	}
+	if err := d.enqueue(ctx, c, env, false, now); err != nil {
+		return false, err
+	}
+	if err := d.step("after-enqueue"); err != nil {
+		return false, err
+	}
+	if d.cfg.dummyRate > 0 {
+		if u, err := d.uniform(1 << 30); err == nil && float64(u)/(1<<30) < d.cfg.dummyRate {
+			// A dummy's payload names no mechanism: the aggregator opens
+			// it, finds no answer and discards it.
+			env, err := rep.seal(c, epoch, wire.Payload{Mechanism: 0, Answer: []byte{0}})
+			if err == nil && d.enqueue(ctx, c, env, true, now) == nil {
+				dummy = true
+			}
+		}
+	}
+	return dummy, nil
+}
+
+func (d *Device) enqueue(ctx context.Context, c *campaign.Campaign, env wire.Envelope, dummy bool, now time.Time) error {
+	b, err := wire.Marshal(&env)
+	if err != nil {
+		return err
+	}
+	delay, err := d.uniform(d.cfg.maxSendDelay)
+	if err != nil {
+		return err
+	}
+	expires := time.Unix(int64(env.Epoch+1)*c.EpochSeconds, 0).Add(d.cfg.reportValidity)
+	// The delay may use at most half of the time left, leaving the rest
+	// for retries.
+	if left := expires.Sub(now) / 2; delay > left {
+		delay = max(left, 0)
+	}
+	r := devicestore.Report{
+		ID: env.ID, Campaign: c.ID, Epoch: env.Epoch, Category: c.Question.Category, Envelope: b, Dummy: dummy,
+		Created: now, NotBefore: now.Add(delay), Expires: expires,
+	}
+	if err := d.store.Enqueue(ctx, r, c.Epsilon); err != nil {
+		if errors.Is(err, devicestore.ErrRevoked) {
+			return fmt.Errorf("%w: campaign %q", ErrNoConsent, c.ID)
+		}
+		return err
+	}
+	return nil
+}
+
+// errAnswered: the campaign was already answered this epoch.
+var errAnswered = errors.New("host: already answered this epoch")
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// entropyReader reads the device's configured entropy.
+type entropyReader struct{ d *Device }
+
+func (r entropyReader) Read(b []byte) (int, error) {
+	if err := r.d.readEntropy(b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

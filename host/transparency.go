@@ -1,0 +1,161 @@
+package host
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// Status is the owner's view of the device, in one value: what runs, what
+// it inferred, what was answered and spent, what waits to leave and what
+// left. It is built for people — Status.WriteText prints it in plain words,
+// and it encodes to JSON as is.
+type Status struct {
+	At        time.Time        `json:"at"`
+	Plugins   []PluginStatus   `json:"plugins"`
+	Interests []Interest       `json:"top_interests"`
+	Campaigns []CampaignStatus `json:"campaigns"`
+	Budget    BudgetStatus     `json:"budget"`
+	Queued    []QueuedReport   `json:"queued"`
+	Sent      []SentReport     `json:"sent"`
+	Consent   []ConsentChange  `json:"consent_history"`
+	Stored    map[string]int   `json:"stored_rows"`
+	Answers   []AnswerRecord   `json:"answers"`
+}
+
+// PluginStatus is an installed plugin and the owner's decision about it.
+type PluginStatus struct {
+	PluginInfo
+	Consent bool `json:"consent"`
+	Events  int  `json:"events_stored"`
+}
+
+// CampaignStatus is a campaign the device knows, the owner's decision, and
+// what answering it has cost.
+type CampaignStatus struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Category string  `json:"category"`
+	Consent  bool    `json:"consent"`
+	Epsilon  float64 `json:"epsilon_per_answer"`
+	// Spent is the ε spent on this campaign over all epochs.
+	Spent float64 `json:"epsilon_spent"`
+	// AnsweredThisEpoch: the device already answered the current epoch.
+	AnsweredThisEpoch bool      `json:"answered_this_epoch"`
+	LastAnswered      time.Time `json:"last_answered,omitzero"`
+	// Answerable: some consented plugin scores the campaign's category.
+	Answerable bool `json:"answerable"`
+}
+
+// AnswerRecord is one answer the device gave: which campaign, which
+// epoch, when, at what ε. (The answer itself is randomized and sealed; the
+// device does not keep it.)
+type AnswerRecord struct {
+	Campaign string    `json:"campaign"`
+	Epoch    uint32    `json:"epoch"`
+	Epsilon  float64   `json:"epsilon"`
+	At       time.Time `json:"at"`
+}
+
+// BudgetStatus is the device-wide privacy budget over the last 24 hours.
+type BudgetStatus struct {
+	DailyCap   float64 `json:"daily_epsilon_cap"`
+	SpentToday float64 `json:"epsilon_spent_24h"`
+	LeftToday  float64 `json:"epsilon_left_24h"`
+}
+
+// statusEntries bounds the interests and log entries Status returns.
+const statusEntries = 20
+
+// Status returns the owner's view of the device.
+func (d *Device) Status(ctx context.Context) (Status, error) {
+	if err := d.checkOpen(); err != nil {
+		return Status{}, err
+	}
+	now := d.now()
+	s := Status{At: now}
+	var err error
+	consents, err := d.store.Consents(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	plugins, err := d.Plugins(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	for _, p := range plugins {
+		counts, err := d.store.Counts(ctx, p.Name)
+		if err != nil {
+			return Status{}, err
+		}
+		s.Plugins = append(s.Plugins, PluginStatus{PluginInfo: p, Consent: consents[PluginPurpose(p.Name).String()], Events: counts["events"]})
+	}
+	if s.Interests, err = d.Interests(ctx, statusEntries); err != nil {
+		return Status{}, err
+	}
+	if s.Campaigns, s.Answers, err = d.campaignStatus(ctx, now, consents); err != nil {
+		return Status{}, err
+	}
+	w, err := d.ledger.Window(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	s.Budget = BudgetStatus{DailyCap: w.Cap, SpentToday: w.Total, LeftToday: max(0, w.Cap-w.Total)}
+	if s.Queued, err = d.Outbox(ctx); err != nil {
+		return Status{}, err
+	}
+	if s.Sent, err = d.SentLog(ctx, statusEntries); err != nil {
+		return Status{}, err
+	}
+	if s.Consent, err = d.ConsentHistory(ctx); err != nil {
+		return Status{}, err
+	}
+	if s.Stored, err = d.store.Counts(ctx, ""); err != nil {
+		return Status{}, err
+	}
+	return s, nil
+}
+
+func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map[string]bool) ([]CampaignStatus, []AnswerRecord, error) {
+	list, err := d.campaigns(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	spent, err := d.spentPerCampaign(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	answers, err := d.store.Answers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	covered, err := d.coveredCategories(ctx, consents)
+	if err != nil {
+		return nil, nil, err
+	}
+	last := map[string]time.Time{}
+	var log []AnswerRecord
+	for _, a := range answers {
+		if a.At.After(last[a.Campaign]) {
+			last[a.Campaign] = a.At
+		}
+		log = append(log, AnswerRecord{Campaign: a.Campaign, Epoch: a.Epoch, Epsilon: a.Epsilon, At: a.At})
+	}
+	if len(log) > statusEntries {
+		log = log[:statusEntries]
+	}
+	out := make([]CampaignStatus, 0, len(list))
+	for _, c := range list {
+		this, err := d.answeredEpoch(ctx, c.ID, c.Epoch(now), c.Epsilon)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, CampaignStatus{
+			ID: c.ID, Name: c.Name, Category: d.categoryName(c.Question.Category),
+			Consent: consents[CampaignPurpose(c.ID).String()], Epsilon: c.Epsilon, Spent: spent[c.ID],
+			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: covered[c.Question.Category],
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, log, nil
+}

@@ -1,0 +1,143 @@
+package host
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteText prints the status in plain words for the device's owner.
+func (s Status) WriteText(w io.Writer) error {
+	p := &printer{w: w}
+	when := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+	p.f("Wisp on this device, %s\n\n", when(s.At))
+
+	p.f("Plugins (%d installed)\n", len(s.Plugins))
+	if len(s.Plugins) == 0 {
+		p.f("  none — nothing on this device looks at your data.\n")
+	}
+	for _, pl := range s.Plugins {
+		author := "UNSIGNED (development only)"
+		if pl.Signed {
+			author = "signed by " + short(pl.Author)
+		}
+		state := "OFF — you have not allowed it; it records and scores nothing"
+		if pl.Consent {
+			state = "on"
+		}
+		p.f("  %s %s, %s: %s. %d events kept, each for %s.\n", pl.Name, pl.Version, author, state, pl.Events, days(pl.Retention))
+		if !pl.Running {
+			p.f("    (installed but not running: it could not be loaded or is no longer trusted)\n")
+		}
+	}
+
+	p.f("\nWhat the plugins think you are interested in (stays on this device)\n")
+	if len(s.Interests) == 0 {
+		p.f("  nothing yet.\n")
+	}
+	for _, in := range s.Interests {
+		p.f("  %3.0f%%  %s  (from %s)\n", 100*in.Score, in.Name, strings.Join(in.Plugins, ", "))
+	}
+
+	p.f("\nCampaigns\n")
+	if len(s.Campaigns) == 0 {
+		p.f("  none known yet.\n")
+	}
+	for _, c := range s.Campaigns {
+		state := "you have not agreed to answer it"
+		if c.Consent {
+			state = "you agreed to answer it"
+		}
+		p.f("  %s — %q about %s: %s.\n", c.ID, c.Name, c.Category, state)
+		switch {
+		case !c.LastAnswered.IsZero():
+			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
+		case c.Consent && !c.Answerable:
+			p.f("    not answered: no plugin you allowed scores this interest.\n")
+		case c.Consent:
+			p.f("    not answered yet.\n")
+		}
+	}
+
+	p.f("\nPrivacy budget, last 24 hours: ε spent %.2f of %.2f, %.2f left.\n", s.Budget.SpentToday, s.Budget.DailyCap, s.Budget.LeftToday)
+
+	p.f("\nWaiting to be sent (%d)\n", len(s.Queued))
+	for _, q := range s.Queued {
+		kind := "report"
+		if q.Dummy {
+			kind = "dummy report (carries no answer)"
+		}
+		p.f("  %s for %s, %d bytes sealed, not before %s, expires %s", kind, q.Campaign, q.Size, when(q.NextAttempt), when(q.Expires))
+		if q.Attempts > 0 {
+			p.f(", %d attempts so far", q.Attempts)
+		}
+		p.f(".\n")
+	}
+
+	left := 0
+	for _, r := range s.Sent {
+		if r.Left {
+			left++
+		}
+	}
+	p.f("\nReports that left this device (latest %d; their content is sealed and not kept here)\n", left)
+	for _, r := range s.Sent {
+		if r.Left {
+			p.f("  %s  %s, %d bytes: %s\n", when(r.At), r.Campaign, r.Size, r.Outcome)
+		}
+	}
+	for _, r := range s.Sent {
+		if !r.Left {
+			p.f("  %s  %s, %d bytes: never sent (%s)\n", when(r.At), r.Campaign, r.Size, strings.TrimPrefix(r.Outcome, "dropped:"))
+		}
+	}
+
+	p.f("\nYour consent history\n")
+	if len(s.Consent) == 0 {
+		p.f("  no decisions yet: everything is off.\n")
+	}
+	for _, c := range s.Consent {
+		verb := "allowed"
+		if !c.Granted {
+			verb = "withdrew"
+			if c.Erased {
+				verb = "withdrew and erased"
+			}
+		}
+		p.f("  %s  %s %s %s\n", when(c.At), verb, c.Purpose.Kind, c.Purpose.ID)
+	}
+
+	p.f("\nData held about you on this device: %d events, %d interest scores, %d queued reports, %d answer records, %d ad impressions, %d remembered answers.\n",
+		s.Stored["events"], s.Stored["profile"], s.Stored["outbox"], s.Stored["answers"], s.Stored["impressions"], s.Stored["memo"])
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func short(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "…"
+	}
+	return s
+}
+
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
+}

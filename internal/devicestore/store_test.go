@@ -47,4 +47,3 @@ func TestRetainDeletesOldEvents(t *testing.T) {
 		t.Errorf("deleted, left = %v, want %v", got, want)
 	}
 }
-

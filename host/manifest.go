@@ -63,6 +63,14 @@ const maxManifestBytes = 64 << 10
 
 // MarshalJSON encodes m in the manifest file format.
 func (m Manifest) MarshalJSON() ([]byte, error) {
+	j, err := m.wire()
+	if err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(j, "", "  ")
+}
+
+func (m Manifest) wire() (manifestJSON, error) {
 	j := manifestJSON{
 		Name: m.Name, Version: m.Version, ABI: m.abi(), Categories: m.Categories,
 		Limits: limitsJSON{
@@ -81,7 +89,7 @@ func (m Manifest) MarshalJSON() ([]byte, error) {
 	if j.Categories == nil {
 		j.Categories = []uint32{}
 	}
-	return json.MarshalIndent(j, "", "  ")
+	return j, nil
 }
 
 // ParseManifest decodes a manifest file. It is strict: unknown fields,

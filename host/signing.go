@@ -36,15 +36,27 @@ func SignManifest(m Manifest, wasm []byte, key PrivateKey) ([]byte, error) {
 	m.WasmSHA256 = sha256.Sum256(wasm)
 	m.ABI = m.abi()
 	m.Author = key.Public()
-	body, err := m.MarshalJSON()
+	j, err := m.wire()
 	if err != nil {
 		return nil, err
 	}
-	sig := key.sign(append([]byte(signingContext), body...))
-	return json.MarshalIndent(signedManifest{
-		Manifest:  body,
-		Signature: &signatureJSON{Alg: key.alg, Sig: base64.StdEncoding.EncodeToString(sig)},
-	}, "", "  ")
+	body, err := json.MarshalIndent(j, "  ", "  ")
+	if err != nil {
+		return nil, err
+	}
+	sig, err := json.Marshal(signatureJSON{Alg: key.alg, Sig: base64.StdEncoding.EncodeToString(key.sign(append([]byte(signingContext), body...)))})
+	if err != nil {
+		return nil, err
+	}
+	// Written by hand, not by an encoder, so the signed bytes appear in the
+	// file exactly as signed (encoders re-indent embedded JSON).
+	var out bytes.Buffer
+	out.WriteString("{\n  \"manifest\": ")
+	out.Write(body)
+	out.WriteString(",\n  \"signature\": ")
+	out.Write(sig)
+	out.WriteString("\n}\n")
+	return out.Bytes(), nil
 }
 
 // VerifyManifest checks a signed manifest file against the trust store and

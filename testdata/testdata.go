@@ -10,8 +10,9 @@ package testdata
 
 import _ "embed"
 
-// Rebuild the committed plugin artifacts (needs only the Go toolchain):
-//go:generate sh -c "cd .. && GOOS=wasip1 GOARCH=wasm go build -trimpath -ldflags=-s -buildmode=c-shared -o testdata/plugins/fitness.wasm ./plugins/fitness"
+// Rebuild the committed plugin artifacts (Go plugins need only the Go
+// toolchain; C needs clang and wasm-ld; WAT needs wabt):
+//go:generate sh ../plugins/build.sh
 
 // Taxonomy is the IAB Audience Taxonomy 1.1 TSV.
 //
@@ -23,6 +24,35 @@ var Taxonomy []byte
 //
 //go:embed plugins/fitness.wasm
 var FitnessPlugin []byte
+
+// FridgePlugin is the smart-fridge plugin (../plugins/fridge/fridge.c),
+// built with clang for wasm32 with no libc.
+//
+//go:embed plugins/fridge.wasm
+var FridgePlugin []byte
+
+// FridgeGoPlugin is the same fridge logic from its Go twin
+// (../plugins/fridge/scorer) built for GOOS=wasip1, for benchmarks.
+//
+//go:embed plugins/fridge-go.wasm
+var FridgeGoPlugin []byte
+
+// TVPlugin is the smart TV / speaker media plugin, hand-written WAT
+// (../plugins/tv/tv.wat).
+//
+//go:embed plugins/tv.wasm
+var TVPlugin []byte
+
+// CarPlugin is the connected-car plugin (../plugins/car/car.c).
+//
+//go:embed plugins/car.wasm
+var CarPlugin []byte
+
+// ExamplePlugin is sdk/wat/example.wat, the ABI's worked example: it
+// scores Interest | Television (706) from watch minutes.
+//
+//go:embed plugins/example.wasm
+var ExamplePlugin []byte
 
 // DemoCampaigns is the JSON list of campaigns the demo answers.
 //

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Rebuilds every example plugin, the SDK's WAT example and the hostile cases
+# into testdata/plugins (or into the directory given as $1), reproducibly:
+# the same sources and toolchain versions give the same bytes, which
+# .ci/check-artifacts relies on.
+#
+# Needs: go (Go plugins), clang + wasm-ld (C plugins), wat2wasm from wabt
+# (WAT plugins). Called by `go generate ./testdata`.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/testdata/plugins}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cd "$root"
+
+gowasm() { # output package
+	GOOS=wasip1 GOARCH=wasm go build -trimpath -ldflags=-s -buildmode=c-shared -o "$out/$1" "$2"
+}
+cwasm() { # output source
+	clang --target=wasm32 -nostdlib -O2 -mbulk-memory -Isdk/c \
+		-Wl,--no-entry -Wl,--strip-debug -o "$out/$1" "$2"
+}
+
+gowasm fitness.wasm ./plugins/fitness
+gowasm fridge-go.wasm ./plugins/fridge/gowasm
+cwasm fridge.wasm plugins/fridge/c/fridge.c
+cwasm car.wasm plugins/car/c/car.c
+wat2wasm plugins/tv/tv.wat -o "$out/tv.wasm"
+wat2wasm sdk/wat/example.wat -o "$out/example.wasm"
+sh plugins/hostile/build.sh "$out/hostile"

@@ -1,0 +1,91 @@
+package fridge_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/plugins/fridge/scorer"
+	"github.com/wisp-project/wisp/sdk/abi"
+	"github.com/wisp-project/wisp/sdk/guest"
+	"github.com/wisp-project/wisp/sdk/plugintest"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+func manifest(t *testing.T) host.Manifest {
+	t.Helper()
+	b, err := os.ReadFile("manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := host.ParseManifest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestFixtures runs the C plugin in the real host against the fixtures.
+func TestFixtures(t *testing.T) {
+	plugintest.New(t, testdata.FridgePlugin, manifest(t)).RunFile(t, "testdata/fixtures.json")
+}
+
+// TestTwinsAgree checks the C plugin, its Go twin natively and the twin
+// built as Go wasip1 give the same scores on random weeks, including broken
+// readings and unknown codes.
+func TestTwinsAgree(t *testing.T) {
+	m := manifest(t)
+	c := plugintest.New(t, testdata.FridgePlugin, m)
+	m.Limits.MemoryPages = 256 // the Go runtime needs more than the C build's 16 pages
+	gowasm := plugintest.New(t, testdata.FridgeGoPlugin, m)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		events := RandomWeek(rng, rng.IntN(60))
+		var native guest.Scores
+		if err := scorer.Score(events, &native); err != nil {
+			t.Fatal(err)
+		}
+		want := map[uint32]float32{}
+		for _, s := range native.List() {
+			want[s.Category] = s.Value
+		}
+		for name, h := range map[string]*plugintest.Harness{"C": c, "Go wasip1": gowasm} {
+			got, err := h.Score(events)
+			if err != nil {
+				t.Fatalf("week %d, %s: %v", i, name, err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("week %d, %s: %v, native %v", i, name, got, want)
+			}
+			for cat, v := range want {
+				if math.Abs(float64(got[cat]-v)) > 1e-6 {
+					t.Fatalf("week %d, %s: category %d = %v, native %v", i, name, cat, got[cat], v)
+				}
+			}
+		}
+	}
+}
+
+// RandomWeek returns n plausible fridge events, some of them broken.
+func RandomWeek(rng *rand.Rand, n int) []abi.Event {
+	events := make([]abi.Event, n)
+	for i := range events {
+		e := abi.Event{Kind: uint32(1 + rng.IntN(3)), Code: uint32(1 + rng.IntN(13)), Time: int64(i) * 3600_000, Value: float64(rng.IntN(6))}
+		if e.Kind == scorer.KindRecipe {
+			e.Code = uint32(1 + rng.IntN(7))
+			e.Value = float64(5 + rng.IntN(60))
+		}
+		switch rng.IntN(40) {
+		case 0:
+			e.Value = math.NaN()
+		case 1:
+			e.Value = math.Inf(1)
+		case 2:
+			e.Value = -2
+		}
+		events[i] = e
+	}
+	return events
+}

@@ -1,0 +1,31 @@
+(module
+  (memory (export "memory") 1)
+  (func (export "wisp_abi_v1"))
+  ;; One fixed region after the first KiB; a 1-page memory leaves 63 KiB for batches.
+  (func (export "wisp_buffer") (param $size i32) (result i32)
+    (if (result i32) (i32.gt_u (local.get $size) (i32.const 64512))
+      (then (i32.const 0)) (else (i32.const 1024))))
+  (func (export "wisp_score") (param $in i32) (param $len i32) (param $out i32) (param $cap i32) (result i32)
+    (local $n i32) (local $size i32) (local $p i32) (local $m f64)
+    (if (i32.lt_u (local.get $len) (i32.const 16)) (then (return (i32.const -1))))
+    (if (i32.ne (i32.load (local.get $in)) (i32.const 1)) (then (return (i32.const -1))))
+    (local.set $n (i32.load offset=4 (local.get $in)))
+    (local.set $size (i32.load offset=8 (local.get $in)))
+    (if (i32.lt_u (local.get $size) (i32.const 24)) (then (return (i32.const -1))))
+    (local.set $p (i32.add (local.get $in) (i32.const 16)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        ;; kind 1 = watched, value = minutes; ignore NaN and negatives
+        (if (i32.eq (i32.load (local.get $p)) (i32.const 1))
+          (then (if (f64.ge (f64.load offset=16 (local.get $p)) (f64.const 0))
+            (then (local.set $m (f64.add (local.get $m) (f64.load offset=16 (local.get $p))))))))
+        (local.set $p (i32.add (local.get $p) (local.get $size)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next)))
+    (if (f64.eq (local.get $m) (f64.const 0)) (then (return (i32.const 0))))
+    (if (i32.lt_s (local.get $cap) (i32.const 1)) (then (return (i32.const -2))))
+    (i32.store (local.get $out) (i32.const 706))
+    (f32.store offset=4 (local.get $out)
+      (f32.demote_f64 (f64.div (local.get $m) (f64.add (local.get $m) (f64.const 60)))))
+    (i32.const 1)))

@@ -71,6 +71,13 @@ func TestSpendEnforcesEpochBudgetAndDailyCap(t *testing.T) {
 	if got != want {
 		t.Errorf("Remaining = %+v, want %+v", got, want)
 	}
+	win, err := l.Window(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if win.Total != 1 || win.PerCampaign["b"] != 1 || len(win.PerCampaign) != 1 || win.Cap != 3 {
+		t.Errorf("Window = %+v, want only the last spend of b (1 of 3)", win)
+	}
 }
 
 func TestSpendRejectsBadCharges(t *testing.T) {

@@ -62,3 +62,38 @@ func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) 
 	})
 	return out, err
 }
+
+// WindowSpend is what the device spent in the last Window: the device
+// maker's view against the daily cap.
+type WindowSpend struct {
+	PerCampaign map[string]float64 `json:"per_campaign"`
+	Total       float64            `json:"total"`
+	Cap         float64            `json:"cap"`
+}
+
+// Window returns the spend in the 24 hours before now, per campaign.
+func (l *Ledger) Window(ctx context.Context) (WindowSpend, error) {
+	out := WindowSpend{PerCampaign: map[string]float64{}, Cap: l.cfg.dailyCap}
+	err := l.tx(ctx, "window", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`SELECT campaign, SUM(nano_eps) FROM spend WHERE at_unix_ns > ? GROUP BY campaign ORDER BY campaign`,
+			l.cfg.now().Add(-Window).UnixNano())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var total int64
+		for rows.Next() {
+			var c string
+			var n int64
+			if err := rows.Scan(&c, &n); err != nil {
+				return err
+			}
+			out.PerCampaign[c] = fromNano(n)
+			total += n
+		}
+		out.Total = fromNano(total)
+		return rows.Err()
+	})
+	return out, err
+}

@@ -151,9 +151,12 @@
 
   function fmtEps(e) { return 'ε ' + (Math.round(e * 100) / 100).toString(); }
 
+  // epochDate is when an epoch starts, in UTC: a date, with the hour for
+  // epochs shorter than a day.
   function epochDate(epoch, seconds) {
     if (!seconds) return '';
-    return new Date(epoch * seconds * 1000).toISOString().slice(0, 10);
+    const iso = new Date(epoch * seconds * 1000).toISOString();
+    return seconds % 86400 === 0 ? iso.slice(0, 10) : iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' UTC';
   }
 
   // ---- charts ----------------------------------------------------------
@@ -161,10 +164,10 @@
   // niceTicks returns round tick values from 0 up to at least max.
   function niceTicks(max, count) {
     count = count || 5;
-    if (!(max > 0)) return [0, 1];
+    max = Math.max(max || 0, count); // audience sizes are counts: whole steps
     const raw = max / count;
     const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw);
+    const step = Math.max(1, [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw));
     const ticks = [];
     for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Math.round(v * 1e9) / 1e9);
     return ticks;
@@ -238,7 +241,8 @@
     const y = (v) => m.top + (H - m.top - m.bottom) * (1 - Math.min(Math.max(v, 0), top) / top);
     const x = (e) => {
       const i = epochs.indexOf(e);
-      return epochs.length < 2 ? (m.left + W - m.right) / 2 : m.left + (W - m.left - m.right) * i / (epochs.length - 1);
+      const pad = 36;
+      return epochs.length < 2 ? (m.left + W - m.right) / 2 : m.left + pad + (W - m.left - m.right - 2 * pad) * i / (epochs.length - 1);
     };
     const svg = s('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': opts.label || 'trend across epochs' });
     yAxis(svg, ticks, y, m.left, W - m.right);
@@ -252,6 +256,10 @@
         const lower = pts.slice().reverse().map((p) => `${x(p.epoch)},${y(p.low)}`);
         g.append(s('path', { class: 'band', d: 'M' + upper.concat(lower).join('L') + 'Z', fill: color }));
         g.append(s('path', { class: 'line', d: 'M' + pts.map((p) => `${x(p.epoch)},${y(p.estimate)}`).join('L'), stroke: color }));
+      }
+      for (const p of se.points.filter((q) => q.suppressed)) {
+        g.append(s('path', { class: 'suppressed-mark', d: `M${x(p.epoch) - 5},${y(0) - 1}l5,-8l5,8Z`, fill: 'none', stroke: color },
+          s('title', { text: `${se.name}, epoch ${p.epoch}: suppressed (fewer than k reports)` })));
       }
       for (const p of pts) {
         g.append(s('circle', { cx: x(p.epoch), cy: y(p.estimate), r: 3.5, fill: color },
@@ -363,6 +371,13 @@
     }).join(', ');
   }
 
+  // latestOf is the latest released, unsuppressed result of a campaign, or
+  // else its latest result.
+  function latestOf(list) {
+    const shown = list.filter((sg) => !sg.suppressed && sg.estimate !== undefined);
+    return shown.length ? shown[shown.length - 1] : list[list.length - 1];
+  }
+
   async function viewCampaigns() {
     render(h('h1', {}, 'Campaigns'), h('p', { class: 'muted' }, 'Loading…'));
     let campaigns, segs;
@@ -373,7 +388,7 @@
     const showTenant = isOperator() || campaigns.some((c) => c.tenant);
     const rows = campaigns.map((c) => {
       const list = per.get(c.id) || [];
-      const last = list[list.length - 1];
+      const last = latestOf(list);
       let latest = h('span', { class: 'muted' }, 'no reports yet');
       if (last && (last.suppressed || last.estimate === undefined)) latest = h('span', { class: 'badge suppressed' }, 'suppressed (< k)');
       else if (last) latest = [fmt(last.estimate), h('span', { class: 'muted' }, ` [${fmt(last.ci_low)}, ${fmt(last.ci_high)}]`)];
@@ -389,15 +404,15 @@
     });
     const table = h('table', { id: 'campaigns' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), showTenant ? h('th', {}, 'Tenant') : null, h('th', {}, 'Category'),
-        h('th', { class: 'num' }, 'ε'), h('th', { class: 'num' }, 'k'), h('th', { class: 'num' }, 'Latest epoch'),
+        h('th', { class: 'num' }, 'ε'), h('th', { class: 'num' }, 'k'), h('th', { class: 'num' }, 'Epoch'),
         h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Audience (95% CI)'))),
       h('tbody', {}, rows));
     const withData = campaigns.filter((c) => (per.get(c.id) || []).length > 0);
     const charts = [];
     if (withData.length) {
       const pts = withData.map((c) => {
-        const l = per.get(c.id);
-        return segmentPoint(l[l.length - 1], c.name || c.id, `${fmtEps(l[l.length - 1].epsilon)} · epoch ${l[l.length - 1].epoch}`);
+        const l = latestOf(per.get(c.id));
+        return segmentPoint(l, c.name || c.id, `${fmtEps(l.epsilon)} · epoch ${l.epoch}`);
       });
       charts.push(h('div', { class: 'card', id: 'overview' }, h('h2', {}, 'Latest audience size per campaign'),
         barChart(pts, { label: 'latest audience size per campaign' })));
@@ -425,7 +440,7 @@
     const pts = list.map((sg) => segmentPoint(sg, 'epoch ' + sg.epoch, fmtEps(sg.epsilon) + (c.epoch_seconds ? ' · ' + epochDate(sg.epoch, c.epoch_seconds) : '')));
     const chart = list.length ? h('div', { class: 'card', id: 'epochs' }, h('h2', {}, 'Audience size per epoch (95% CI)'), barChart(pts, { label: 'audience size per epoch' }))
       : h('p', { class: 'muted', id: 'no-reports' }, 'No reports yet.');
-    const spent = list.filter((sg) => !sg.suppressed).reduce((a, sg) => a + sg.epsilon, 0);
+    const spent = list.reduce((a, sg) => a + sg.epsilon, 0);
     const table = h('table', { id: 'releases' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, 'Starts'), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
         h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
@@ -436,7 +451,7 @@
         h('td', { class: 'num' }, sg.epsilon),
         h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
     render(h('h1', {}, c.name || c.id), facts, exportsBar(c), chart,
-      list.length ? h('p', { class: 'muted' }, `Each device's report in an epoch is ε-LDP with ε = ${c.epsilon}; a device that answers in all ${list.length} epoch(s) shown has spent at most ε = ${Math.round(spent * 100) / 100} on this campaign.`) : null,
+      list.length ? h('p', { class: 'muted' }, `Each epoch's release costs every reporting device ε = ${c.epsilon} (one ε-LDP report per device per epoch, suppressed epochs included); a device that answered in all ${list.length} epoch(s) shown has spent ε = ${Math.round(spent * 100) / 100} on this campaign in total.`) : null,
       list.length ? table : null);
   }
 
@@ -524,7 +539,7 @@
   }
 
   function field(name, labelText, input, hint) {
-    return h('div', { class: 'field', 'data-field': name }, h('label', { for: input.id || '' }, labelText, hint ? h('span', { class: 'hint' }, hint) : null),
+    return h('div', { class: 'field', 'data-field': name }, h('label', { for: input.id || (input.querySelector('input') || {}).id }, labelText, hint ? h('span', { class: 'hint' }, hint) : null),
       input, h('div', { class: 'field-error', id: 'err-' + name, role: 'status' }));
   }
 
@@ -577,9 +592,11 @@
       name: inp('name', { placeholder: 'Runners, autumn push' }),
       min_score: inp('min_score', { type: 'number', step: '0.05', min: '0', max: '1', value: '0.6' }),
       epsilon: inp('epsilon', { type: 'number', step: '0.1', min: '0', max: String(policy.max_epsilon || 8), value: '1' }),
-      epoch_days: inp('epoch_days', { type: 'number', step: 'any', min: '0', value: String(Math.min(7, policy.max_epoch_seconds / 86400)) }),
+      epoch: inp('epoch', { type: 'number', step: '1', min: '1', value: '7' }),
       k: inp('k', { type: 'number', step: '1', min: String(policy.min_k || 1), value: String(Math.max(policy.min_k || 0, 100)) }),
     };
+    const unit = h('select', { id: 'f-epoch_unit', name: 'epoch_unit', 'aria-label': 'epoch unit' },
+      h('option', { value: '3600' }, 'hours'), h('option', { value: '86400', selected: true }, 'days'));
     const tenant = isOperator() ? inp('tenant', { placeholder: 'tenant the campaign belongs to' }) : null;
     const picker = categoryPicker(tax, multi);
     const formErr = h('div', { class: 'form-error error', id: 'form-error', role: 'alert' });
@@ -587,13 +604,13 @@
       id: f.id.value.trim(), name: f.name.value.trim(),
       question: multi > 1 ? { type: 'threshold', categories: picker.ids(), min_score: Number(f.min_score.value) }
         : { type: 'threshold', category: picker.ids()[0], min_score: Number(f.min_score.value) },
-      epsilon: Number(f.epsilon.value), epoch_seconds: Math.round(Number(f.epoch_days.value) * 86400), k: Number(f.k.value),
+      epsilon: Number(f.epsilon.value), epoch_seconds: Math.round(Number(f.epoch.value) * Number(unit.value)), k: Number(f.k.value),
     });
     const show = (errs) => {
       for (const el of document.querySelectorAll('.field-error')) el.textContent = '';
       for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
       for (const [k, msg] of Object.entries(errs)) {
-        const name = k === 'epoch_seconds' ? 'epoch_days' : k;
+        const name = k === 'epoch_seconds' ? 'epoch' : k;
         const slot = document.getElementById('err-' + name);
         if (slot) {
           slot.textContent = msg;
@@ -630,7 +647,7 @@
     h('div', { class: 'row' },
       h('div', {}, field('min_score', 'Score at least', f.min_score, 'device-local score in (0, 1]')),
       h('div', {}, field('epsilon', 'ε per report', f.epsilon, `≤ ${policy.max_epsilon || 8}; smaller is more private, noisier`)),
-      h('div', {}, field('epoch_days', 'Epoch (days)', f.epoch_days, `${fmtDuration(policy.min_epoch_seconds)} – ${fmtDuration(policy.max_epoch_seconds)}`)),
+      h('div', {}, field('epoch', 'Epoch', h('div', { class: 'inline' }, f.epoch, unit), `${fmtDuration(policy.min_epoch_seconds)} – ${fmtDuration(policy.max_epoch_seconds)}`)),
       h('div', {}, field('k', 'k', f.k, `fewest reports to release, ≥ ${policy.min_k}`))),
     formErr, h('p', {}, submit));
     render(h('h1', {}, 'New campaign'),

@@ -1,0 +1,297 @@
+package dashboard_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/dashboard"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/taxonomy"
+	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// testAggregator is a real aggregator on 127.0.0.1 with a SQLite store and a
+// clock the test moves, so epochs open, close and get released on cue.
+type testAggregator struct {
+	url string
+	srv *aggregator.Server
+	now atomic.Int64 // unix nanoseconds
+}
+
+func (a *testAggregator) setClock(t time.Time) { a.now.Store(t.UnixNano()) }
+
+func startAggregator(t *testing.T, start time.Time) *testAggregator {
+	t.Helper()
+	ctx := context.Background()
+	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aggregator.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := &testAggregator{}
+	a.setClock(start)
+	a.srv, err = aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Now: func() time.Time { return time.Unix(0, a.now.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(dashboard.Prefix, dashboard.Handler())
+	mux.Handle("/", a.srv.Handler())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	a.url = "http://" + ln.Addr().String()
+	return a
+}
+
+func (a *testAggregator) token(t *testing.T, role api.Role, tenant string) string {
+	t.Helper()
+	info, err := a.srv.CreateToken(context.Background(), api.CreateTokenRequest{Role: role, Tenant: tenant, Name: string(role) + " " + tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Token
+}
+
+// ingest sends n simulated devices' reports for c's epoch, yes of whom
+// truly are in the segment, the way devices do: host.Reporter seals each
+// randomized answer and host.Client uploads the batch over HTTP.
+func (a *testAggregator) ingest(t *testing.T, c *campaign.Campaign, epoch uint32, n, yes int) {
+	t.Helper()
+	ctx := context.Background()
+	client := &host.Client{BaseURL: a.url}
+	configs, err := client.KeyConfigs(ctx)
+	if err != nil || len(configs.Configs) == 0 {
+		t.Fatalf("key configs: %v (%d)", err, len(configs.Configs))
+	}
+	rep := host.Reporter{Key: configs.Configs[0]}
+	batch := make([]wire.Envelope, 0, n)
+	for i := range n {
+		score := float32(0.1)
+		if i < yes {
+			score = 0.9
+		}
+		e, err := rep.Report(c, epoch, map[uint32]float32{c.Question.Category: score})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, e)
+	}
+	resp, err := client.Upload(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Accepted != n {
+		t.Fatalf("epoch %d: %d of %d reports accepted: %+v", epoch, resp.Accepted, n, resp.Results[0])
+	}
+}
+
+// setValue sets a form control's value as typing would, firing input.
+func setValue(id, value string) chromedp.Action[chromedp.Void] {
+	b, _ := json.Marshal([]string{id, value})
+	return chromedp.Evaluate[chromedp.Void](`((a) => { const e = document.getElementById(a[0]); e.value = a[1]; e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})); })(` + string(b) + `)`)
+}
+
+// signIn opens the dashboard signed out and signs in with tok.
+func signIn(t *testing.T, ctx context.Context, url, tok string) {
+	t.Helper()
+	run(t, ctx, "sign in",
+		chromedp.Navigate(url+"/dashboard/"),
+		chromedp.Evaluate[chromedp.Void](`sessionStorage.clear(); location.hash = '#/'; null`, chromedp.EvalIgnoreExceptions),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), tok),
+		chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("signout")),
+	)
+}
+
+// TestDashboardEndToEnd drives the dashboard in headless Chromium against a
+// real aggregator: a marketer signs in, creates a campaign through the form
+// (validation errors shown in place first), devices report over three
+// epochs, the campaign page charts two released epochs with error bars and
+// one suppressed epoch, the CSV export downloads, and a marketer of another
+// tenant cannot see the campaign.
+func TestDashboardEndToEnd(t *testing.T) {
+	ctx := newBrowser(t)
+	const epochSeconds = 3600
+	e0 := uint32(time.Now().Unix()/epochSeconds) - 10
+	epochStart := func(e uint32) time.Time { return time.Unix(int64(e)*epochSeconds, 0) }
+	agg := startAggregator(t, epochStart(e0).Add(10*time.Minute))
+	acme := agg.token(t, api.RoleMarketer, "acme")
+	globex := agg.token(t, api.RoleMarketer, "globex")
+	operator := agg.token(t, api.RoleOperator, "")
+
+	// Sign in: a wrong token is refused in place.
+	run(t, ctx, "bad token", chromedp.Navigate(agg.url+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), "wisp_not-a-token"), chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('token-error').textContent.includes('not valid')`, chromedp.WithPollingTimeout(10*time.Second)))
+	signIn(t, ctx, agg.url, acme)
+	if who := eval[string](t, ctx, `document.getElementById('identity').textContent`); !strings.Contains(who, "marketer") {
+		t.Errorf("identity %q, want a marketer", who)
+	}
+
+	// Create a campaign: first with errors, which show beside their fields.
+	run(t, ctx, "open the form", chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")))
+	run(t, ctx, "submit a bad campaign",
+		chromedp.SendKeys(chromedp.ID("f-id"), "Acme Runners"),
+		setValue("f-epsilon", "9"),
+		setValue("f-k", "5"),
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("err-epsilon")))
+	shot(t, ctx, "form-errors")
+	errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].map(e => [e.id, e.textContent]))`)
+	for _, f := range []string{"err-id", "err-name", "err-category", "err-epsilon", "err-k"} {
+		if errs[f] == "" {
+			t.Errorf("no error shown in %s (errors: %v)", f, errs)
+		}
+	}
+	if errs["err-min_score"] != "" || errs["err-epoch"] != "" {
+		t.Errorf("errors on valid fields: %v", errs)
+	}
+	// Then correct it: category through the taxonomy search.
+	run(t, ctx, "fill the form",
+		setValue("f-id", "acme-runners"),
+		chromedp.SendKeys(chromedp.ID("f-name"), "Acme runners"),
+		chromedp.SendKeys(chromedp.ID("category-search"), "running jog"),
+		chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)),
+		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
+		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)),
+		setValue("f-epsilon", "1"),
+		setValue("f-epoch", "1"), setValue("f-epoch_unit", "3600"),
+		setValue("f-k", "100"),
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("no-reports")))
+
+	// The server is the authority: a taken id comes back as an error in place.
+	run(t, ctx, "create it again",
+		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")),
+		chromedp.SendKeys(chromedp.ID("f-id"), "acme-runners"), chromedp.SendKeys(chromedp.ID("f-name"), "again"),
+		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id]`)),
+		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('err-id').textContent !== ''`, chromedp.WithPollingTimeout(10*time.Second)))
+
+	// Devices report in three epochs; the third has fewer than k reports.
+	c := &campaign.Campaign{ID: "acme-runners", Name: "Acme runners",
+		Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.6},
+		Epsilon:  1, EpochSeconds: epochSeconds, K: 100}
+	for i, n := range []int{400, 600, 40} {
+		e := e0 + uint32(i)
+		agg.setClock(epochStart(e).Add(10 * time.Minute))
+		agg.ingest(t, c, e, n, n/4)
+	}
+	agg.setClock(epochStart(e0 + 6)) // all three epochs closed and settled
+
+	run(t, ctx, "campaign page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	shot(t, ctx, "campaign")
+	type chart struct{ Bars, ErrorBars, Suppressed, Rows, SuppressedRows int }
+	got := eval[chart](t, ctx, `({
+		Bars: document.querySelectorAll('#epochs rect.bar:not(.suppressed)').length,
+		ErrorBars: document.querySelectorAll('#epochs g.errorbar').length,
+		Suppressed: document.querySelectorAll('#epochs rect.bar.suppressed').length,
+		Rows: document.querySelectorAll('#releases tbody tr').length,
+		SuppressedRows: document.querySelectorAll('#releases .badge.suppressed').length,
+	})`)
+	if got != (chart{Bars: 2, ErrorBars: 2, Suppressed: 1, Rows: 3, SuppressedRows: 1}) {
+		t.Errorf("campaign page: %+v; want 2 bars with 2 error bars, 1 suppressed, 3 rows of which 1 suppressed", got)
+	}
+
+	// Download the CSV export through the page.
+	dir := t.TempDir()
+	run(t, ctx, "download CSV",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(`#exports button[data-format="csv"]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('export-status').textContent.startsWith('Downloaded')`, chromedp.WithPollingTimeout(10*time.Second)))
+	rows := readCSV(t, filepath.Join(dir, "acme-runners.csv"))
+	if len(rows) != 4 {
+		t.Fatalf("CSV has %d rows, want a header and 3 epochs: %q", len(rows), rows)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, h := range []string{"campaign", "epoch", "reports", "suppressed", "estimate", "ci_low", "ci_high", "epsilon"} {
+		if _, ok := col[h]; !ok {
+			t.Errorf("CSV header %q lacks %q", rows[0], h)
+		}
+	}
+	for i, want := range []struct{ reports, suppressed string }{{"400", "false"}, {"600", "false"}, {"40", "true"}} {
+		r := rows[i+1]
+		if r[col["campaign"]] != "acme-runners" || r[col["reports"]] != want.reports || r[col["suppressed"]] != want.suppressed {
+			t.Errorf("CSV row %d: %q, want campaign acme-runners, %s reports, suppressed %s", i+1, r, want.reports, want.suppressed)
+		}
+	}
+	if rows[3][col["estimate"]] != "" {
+		t.Errorf("suppressed row carries an estimate: %q", rows[3])
+	}
+
+	// Another tenant's marketer sees neither the campaign nor its results.
+	signIn(t, ctx, agg.url, globex)
+	run(t, ctx, "globex campaigns", chromedp.WaitVisible(chromedp.ID("no-campaigns")))
+	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
+		chromedp.WaitVisible(chromedp.ID("not-found")))
+
+	// The operator sees every tenant.
+	signIn(t, ctx, agg.url, operator)
+	run(t, ctx, "operator campaigns", chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
+	if tenants := eval[string](t, ctx, `document.querySelector('#campaigns tr[data-campaign="acme-runners"]').textContent`); !strings.Contains(tenants, "acme") {
+		t.Errorf("operator's row %q does not name the tenant", tenants)
+	}
+	shot(t, ctx, "operator")
+	run(t, ctx, "health page", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("reports-per-epoch")))
+	shot(t, ctx, "health")
+	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 3 {
+		t.Errorf("health page lists %d epochs, want 3", n)
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if b, err = os.ReadFile(path); err == nil && len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			t.Fatalf("no download at %s (%v in the directory)", path, entries)
+		}
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV: %v\n%s", err, b)
+	}
+	return rows
+}

@@ -18,7 +18,7 @@ import (
 // expired, one step per RotateKeys call (run it from cron or the CLI on any
 // node; it is idempotent):
 //
-//   - when the newest active key is older than Every and no key is
+//   - when the newest active key has been active for Every and no key is
 //     pending, a new pending key is made: accepted, not yet advertised, so
 //     every node loads it before any device can seal to it;
 //   - a key pending for Pending becomes active and is advertised first;
@@ -129,7 +129,7 @@ func (s *Server) RotateKeys(ctx context.Context, force bool) ([]string, error) {
 				pending = true
 			}
 		}
-		if k.State == store.KeyActive && (newestActive == nil || k.CreatedAt.After(newestActive.CreatedAt)) {
+		if k.State == store.KeyActive && (newestActive == nil || !k.ChangedAt.Before(newestActive.ChangedAt)) {
 			newestActive = k
 		}
 	}
@@ -142,7 +142,7 @@ func (s *Server) RotateKeys(ctx context.Context, force bool) ([]string, error) {
 			changes = append(changes, fmt.Sprintf("key %d: active → expired", k.ID))
 		}
 	}
-	if !pending && (force || newestActive == nil || now.Sub(newestActive.CreatedAt) >= s.rotation.Every) {
+	if !pending && (force || newestActive == nil || now.Sub(newestActive.ChangedAt) >= s.rotation.Every) {
 		id, err := s.addKey(ctx, store.KeyPending)
 		if err != nil {
 			return changes, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator/store"
@@ -52,6 +53,7 @@ func (s *Server) reloadState(ctx context.Context) error {
 	}
 	snap := &snapshot{loaded: time.Now(), keys: map[uint8]keyEntry{}, campaigns: map[string]*registered{}}
 	var active wire.KeyConfigList
+	var activeSince []time.Time
 	for _, k := range keys {
 		pair, err := wire.UnmarshalKeyPair(k.ID, k.Private)
 		if err != nil {
@@ -62,12 +64,21 @@ func (s *Server) reloadState(ctx context.Context) error {
 		snap.keyList = append(snap.keyList, k)
 		if k.State == store.KeyActive {
 			active.Configs = append(active.Configs, pair.Config)
+			activeSince = append(activeSince, k.ChangedAt)
 		}
 	}
-	// Newest active key first: devices seal to the first config they can use.
-	for i, j := 0, len(active.Configs)-1; i < j; i, j = i+1, j-1 {
-		active.Configs[i], active.Configs[j] = active.Configs[j], active.Configs[i]
+	// Most recently activated key first: devices seal to the first config
+	// they can use.
+	order := make([]int, len(active.Configs))
+	for i := range order {
+		order[i] = i
 	}
+	sort.SliceStable(order, func(a, b int) bool { return activeSince[order[a]].After(activeSince[order[b]]) })
+	sorted := make([]wire.KeyConfig, len(order))
+	for i, j := range order {
+		sorted[i] = active.Configs[j]
+	}
+	active.Configs = sorted
 	if snap.configs, err = wire.Marshal(active); err != nil {
 		return err
 	}

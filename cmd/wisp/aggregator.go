@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/taxonomy"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// aggregatorCmd groups the operator's commands: serve, keys, tokens.
+var aggregatorCmd = &cobra.Command{
+	Use:   "aggregator",
+	Short: "Run and administer the Wisp aggregator",
+	Long: `aggregator serves the device API (HPKE configs, report ingest, signed campaign
+configs) and the marketer API (campaigns, released segments, exports) on one
+store. Several nodes may serve on one PostgreSQL store.
+
+Store specs: sqlite:PATH (embedded, one node) or postgres:DSN (scale-out),
+e.g. postgres:postgres://user@host:5432/db?sslmode=disable. WISP_STORE sets the
+default.`,
+}
+
+func init() { commands = append(commands, aggregatorCmd) }
+
+// aggStoreFlag adds --store to cmd.
+func aggStoreFlag(cmd *cobra.Command, spec *string) {
+	def := os.Getenv("WISP_STORE")
+	if def == "" {
+		def = "sqlite:wisp-aggregator.db"
+	}
+	cmd.Flags().StringVar(spec, "store", def, "store: sqlite:PATH or postgres:DSN")
+}
+
+// aggOptions are what serve and the admin commands need to build a server.
+type aggOptions struct {
+	store, taxonomy, campaigns, tenant string
+	logLevel                           string
+}
+
+func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Server, store.Store, error) {
+	tax, err := aggTaxonomy(o.taxonomy)
+	if err != nil {
+		return nil, nil, err
+	}
+	var camps []campaign.Campaign
+	if o.campaigns != "" {
+		b, err := os.ReadFile(o.campaigns)
+		if err != nil {
+			return nil, nil, err
+		}
+		if camps, err = campaign.ParseList(b, tax); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := store.Open(ctx, o.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return srv, st, nil
+}
+
+func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
+	if path == "" {
+		return taxonomy.ParseBytes(testdata.Taxonomy)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return taxonomy.ParseBytes(b)
+}
+
+func init() {
+	var o aggOptions
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the aggregator's HTTP API until interrupted",
+		Long: `serve listens on --addr and answers until SIGINT or SIGTERM, then stops taking
+new connections, lets requests in flight finish (up to 30 s) and closes the
+store: a report acknowledged before shutdown is stored; one in flight is
+either acknowledged and stored or not acknowledged (devices retry).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, st, err := o.open(ctx, log)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+				WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
+			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil {
+				return err
+			}
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	aggStoreFlag(cmd, &o.store)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
+	cmd.Flags().StringVar(&o.campaigns, "campaigns", "", "JSON file of operator-configured campaigns to register at start")
+	cmd.Flags().StringVar(&o.tenant, "tenant", "default", "tenant that owns the --campaigns")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	aggregatorCmd.AddCommand(cmd)
+}
+
+// storeKind names the store without its DSN, which may hold a password.
+func storeKind(spec string) string {
+	for i, c := range spec {
+		if c == ':' {
+			return spec[:i]
+		}
+	}
+	return spec
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
+)
+
+// The admin commands work on the store directly, so they run anywhere the
+// store is reachable, with or without a node serving.
+
+func init() {
+	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
+	var spec string
+	var force bool
+	list := &cobra.Command{
+		Use: "list", Short: "List HPKE keys and their states", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			srv, st, err := (&aggOptions{store: spec}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			infos, err := srv.KeyInfos(cmd.Context())
+			if err != nil {
+				return err
+			}
+			printKeys(cmd.OutOrStdout(), infos)
+			return nil
+		},
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Run one rotation step: pending → active → expired (run it from cron)",
+		Long: `rotate makes a new pending key when the newest active key is old (or with
+--force), activates a key that has been pending long enough for every node to
+know it, and expires older active keys once the newer one has been advertised
+long enough for devices to have fetched it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			srv, st, err := (&aggOptions{store: spec}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			changes, err := srv.RotateKeys(cmd.Context(), force)
+			if err != nil {
+				return err
+			}
+			if len(changes) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to do")
+			}
+			for _, c := range changes {
+				fmt.Fprintln(cmd.OutOrStdout(), c)
+			}
+			infos, err := srv.KeyInfos(cmd.Context())
+			if err != nil {
+				return err
+			}
+			printKeys(cmd.OutOrStdout(), infos)
+			return nil
+		},
+	}
+	rotate.Flags().BoolVar(&force, "force", false, "make a new pending key now")
+	expire := &cobra.Command{
+		Use: "expire ID", Short: "Expire a key at once (a compromised key)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseUint(args[0], 10, 8)
+			if err != nil {
+				return fmt.Errorf("key id %q: %w", args[0], err)
+			}
+			srv, st, err := (&aggOptions{store: spec}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return srv.ExpireKey(cmd.Context(), uint8(id))
+		},
+	}
+	for _, c := range []*cobra.Command{list, rotate, expire} {
+		aggStoreFlag(c, &spec)
+		keys.AddCommand(c)
+	}
+	aggregatorCmd.AddCommand(keys)
+}
+
+func printKeys(w io.Writer, infos []api.KeyInfo) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "id\tstate\tcreated\tchanged")
+	for _, k := range infos {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", k.ID, k.State, k.CreatedAt.Format(time.RFC3339), k.ChangedAt.Format(time.RFC3339))
+	}
+	tw.Flush()
+}
+
+func init() {
+	tokens := &cobra.Command{Use: "tokens", Short: "Create, list and revoke API tokens"}
+	var spec string
+	var req api.CreateTokenRequest
+	var role string
+	var asJSON bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a token and print its secret (shown once)",
+		Example: `  wisp aggregator tokens create --role operator --name alice
+  wisp aggregator tokens create --role marketer --tenant acme --name acme-dashboard`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := store.Open(cmd.Context(), spec)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			req.Role = api.Role(role)
+			info, err := aggregator.CreateToken(cmd.Context(), st, time.Now(), req)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(info)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", info.Token)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (role %s%s); the secret above is not stored and cannot be shown again\n",
+				info.ID, info.Role, tenantSuffix(info.Tenant))
+			return nil
+		},
+	}
+	create.Flags().StringVar(&role, "role", "marketer", "operator or marketer")
+	create.Flags().StringVar(&req.Tenant, "tenant", "", "the marketer's tenant")
+	create.Flags().StringVar(&req.Name, "name", "", "a label for the token")
+	create.Flags().BoolVar(&asJSON, "json", false, "print the token as JSON")
+	list := &cobra.Command{
+		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := store.Open(cmd.Context(), spec)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			list, err := st.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "id\trole\ttenant\tname\tcreated")
+			for _, t := range list {
+				fmt.Fprintf(tw, "%x\t%s\t%s\t%s\t%s\n", t.Hash, t.Role, t.Tenant, t.Name, t.CreatedAt.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use: "revoke ID", Short: "Revoke a token by its id", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var hash []byte
+			if _, err := fmt.Sscanf(args[0], "%x", &hash); err != nil || len(hash) != 32 {
+				return fmt.Errorf("token id %q: want 64 hex digits", args[0])
+			}
+			st, err := store.Open(cmd.Context(), spec)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return st.DeleteToken(cmd.Context(), hash)
+		},
+	}
+	for _, c := range []*cobra.Command{create, list, revoke} {
+		aggStoreFlag(c, &spec)
+		tokens.AddCommand(c)
+	}
+	aggregatorCmd.AddCommand(tokens)
+}
+
+func tenantSuffix(t string) string {
+	if t == "" {
+		return ""
+	}
+	return ", tenant " + t
+}

@@ -26,8 +26,7 @@ type instance struct {
 	stack  [4]uint64
 	bufPtr uint32
 	bufCap uint32
-	in     []byte // reused encoding buffer
-	logged int    // wisp.log bytes this call
+	logged int // wisp.log bytes this call
 	// tainted marks an instance whose stop flag was (or may be being)
 	// raised: its answer stands, but it is not reused.
 	tainted bool

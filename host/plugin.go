@@ -96,8 +96,7 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }
 
 func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) ([]abi.Score, error) {
-	inst.in = abi.AppendBatch(inst.in[:0], events)
-	inLen := uint32(len(inst.in))
+	inLen := uint32(abi.BatchSize(len(events)))
 	outOff := (inLen + 7) &^ 7
 	outCap := uint32(p.limits.MaxScores)
 	need := outOff + outCap*abi.ScoreSize
@@ -116,9 +115,13 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 		}
 		inst.bufPtr, inst.bufCap = ptr, need
 	}
-	if !mem.Write(inst.bufPtr, inst.in) {
+	// Encode straight into the guest's buffer: Read returns a view of its
+	// memory, valid until the guest next grows it.
+	view, ok := mem.Read(inst.bufPtr, inLen)
+	if !ok {
 		return nil, fmt.Errorf("%w: buffer %#x no longer inside memory", ErrBadOutput, inst.bufPtr)
 	}
+	encodeBatch(view, events)
 	inst.stack = [4]uint64{uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr + outOff), uint64(outCap)}
 	if err := inst.score.CallWithStack(ctx, inst.stack[:]); err != nil {
 		return nil, inst.classify(ctx, err)

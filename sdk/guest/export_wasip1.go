@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"encoding/binary"
 	"errors"
 	"unsafe"
 
@@ -45,8 +46,15 @@ func wispScore(inPtr, inLen, outPtr, outCap int32) int32 {
 	}
 	in := unsafe.Slice((*byte)(unsafe.Pointer(uintptr(inPtr))), inLen)
 	out := unsafe.Slice((*byte)(unsafe.Pointer(uintptr(outPtr))), int(outCap)*abi.ScoreSize)
-	n, ev, err := Run(handler, in, out, events, &scores)
-	events = ev
+	var (
+		n   int
+		err error
+	)
+	if ev, ok := view(in); ok {
+		n, err = RunEvents(handler, ev, out, &scores)
+	} else {
+		n, events, err = Run(handler, in, out, events, &scores)
+	}
 	switch {
 	case errors.Is(err, abi.ErrBadBatch):
 		return abi.ErrCodeBadInput
@@ -56,4 +64,27 @@ func wispScore(inPtr, inLen, outPtr, outCap int32) int32 {
 		return abi.ErrCodeInternal
 	}
 	return int32(n)
+}
+
+// view returns the batch's events in place, without copying, when the
+// records have exactly the v1 layout and are 8-aligned (WebAssembly is
+// little-endian, so the bytes are already an []Event). Decoding field by
+// field made the Go build of the fridge plugin 25× native.
+func view(in []byte) ([]Event, bool) {
+	if len(in) < abi.HeaderSize || binary.LittleEndian.Uint32(in[0:]) != abi.Version ||
+		binary.LittleEndian.Uint32(in[8:]) != abi.EventSize {
+		return nil, false
+	}
+	count := binary.LittleEndian.Uint32(in[4:])
+	if uint64(count)*abi.EventSize != uint64(len(in)-abi.HeaderSize) {
+		return nil, false
+	}
+	if count == 0 {
+		return nil, true
+	}
+	p := unsafe.Pointer(&in[abi.HeaderSize])
+	if uintptr(p)%8 != 0 {
+		return nil, false
+	}
+	return unsafe.Slice((*Event)(p), count), true
 }

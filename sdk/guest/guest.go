@@ -67,14 +67,20 @@ func Run(f ScoreFunc, in, out []byte, events []Event, scores *Scores) (int, []Ev
 	if err != nil {
 		return 0, events, err
 	}
+	n, err := RunEvents(f, events, out, scores)
+	return n, events, err
+}
+
+// RunEvents is Run for events already decoded.
+func RunEvents(f ScoreFunc, events []Event, out []byte, scores *Scores) (int, error) {
 	scores.Reset()
 	if err := f(events, scores); err != nil {
-		return 0, events, err
+		return 0, err
 	}
 	list := scores.List()
 	if len(list)*abi.ScoreSize > len(out) {
-		return 0, events, ErrOutputSpace
+		return 0, ErrOutputSpace
 	}
 	abi.PutScores(out, list)
-	return len(list), events, nil
+	return len(list), nil
 }

@@ -1,0 +1,446 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/plugins/fridge/scorer"
+	"github.com/wisp-project/wisp/sdk/abi"
+	"github.com/wisp-project/wisp/sdk/guest"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// pluginResult is one line of `wisp bench plugin`: a name and the figures
+// that apply to it.
+type pluginResult struct {
+	Name          string  `json:"name"`
+	NsPerCall     float64 `json:"ns_per_call,omitempty"`
+	NsPerEvent    float64 `json:"ns_per_event,omitempty"`
+	RatioVsNative float64 `json:"ratio_vs_native,omitempty"`
+	Ms            float64 `json:"ms,omitempty"`
+	RatioVsWazero float64 `json:"ratio_vs_wazero,omitempty"`
+	MiB           float64 `json:"mib,omitempty"`
+	Goal          string  `json:"goal,omitempty"`
+	Met           *bool   `json:"met,omitempty"`
+	Note          string  `json:"note,omitempty"`
+}
+
+func init() {
+	var (
+		asJSON bool
+		events int
+		child  string
+	)
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Plugin sandbox cost: wasm vs native scoring, per-call overhead, ready-from-cache time, RSS",
+		Long: `plugin measures, in one run and with deadline enforcement on, the smart-fridge
+plugin's scoring (the same logic as C/wasm, as Go wasip1 and as native Go), the
+host's per-call overhead, how fast a restarted device is ready from the on-disk
+compile cache (fresh processes), and the RSS of a host with three plugins
+loaded. It also measures the design wazero offers out of the box
+(WithCloseOnContextDone plus a context deadline) next to Wisp's fuel metering,
+which is why the host uses the latter. Medians of several runs; the machine's
+noise shows in the spread, so compare ratios, not absolute times.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if child != "" {
+				return benchChild(cmd.Context(), child, cmd.OutOrStdout())
+			}
+			results, err := runPluginBench(cmd.Context(), events, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"benchmark": "plugin", "go": runtime.Version(), "cpus": runtime.NumCPU(), "results": results})
+			}
+			printPluginResults(cmd.OutOrStdout(), results)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
+	cmd.Flags().IntVar(&events, "events", 1000, "events per scoring batch")
+	cmd.Flags().StringVar(&child, "child", "", "internal: run one fresh-process measurement")
+	cmd.Flags().MarkHidden("child")
+	benchCmd.AddCommand(cmd)
+}
+
+func goal(r pluginResult, text string, met bool) pluginResult {
+	r.Goal, r.Met = text, &met
+	return r
+}
+
+// timeOp returns the median over 7 rounds of the time per call of fn, each
+// round running fn for at least 50 ms.
+func timeOp(fn func()) float64 {
+	fn() // warm up
+	n := 1
+	for {
+		start := time.Now()
+		for range n {
+			fn()
+		}
+		if d := time.Since(start); d > 20*time.Millisecond {
+			n = int(float64(n) * float64(50*time.Millisecond) / float64(d))
+			break
+		}
+		n *= 4
+	}
+	rounds := make([]float64, 7)
+	for i := range rounds {
+		start := time.Now()
+		for range max(n, 1) {
+			fn()
+		}
+		rounds[i] = float64(time.Since(start).Nanoseconds()) / float64(max(n, 1))
+	}
+	slices.Sort(rounds)
+	return rounds[len(rounds)/2]
+}
+
+func fridgeWeek(n int) []abi.Event {
+	events := make([]abi.Event, n)
+	for i := range events {
+		events[i] = abi.Event{Kind: uint32(1 + i%3), Code: uint32(1 + (i*7)%12), Time: int64(i) * 60_000, Value: float64(1 + i%5)}
+	}
+	return events
+}
+
+func fridgeManifest(pages uint32) host.Manifest {
+	return host.Manifest{Name: "fridge", Categories: scorer.Categories, Limits: host.Limits{MemoryPages: pages}}
+}
+
+func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]pluginResult, error) {
+	step := func(s string) { fmt.Fprintf(progress, "bench plugin: %s…\n", s) }
+	rt := host.NewRuntime(host.DefaultPolicy())
+	defer rt.Close(ctx)
+	events := fridgeWeek(nEvents)
+	var out []pluginResult
+
+	step("scoring: native Go")
+	var sc guest.Scores
+	native := timeOp(func() { sc.Reset(); scorer.Score(events, &sc) })
+	out = append(out, pluginResult{Name: "fridge scoring, native Go", NsPerCall: native, NsPerEvent: native / float64(nEvents), RatioVsNative: 1})
+	perEvent := func(name string, ns float64, goalText string, limit float64) pluginResult {
+		r := pluginResult{Name: name, NsPerCall: ns, NsPerEvent: ns / float64(nEvents), RatioVsNative: ns / native}
+		if goalText != "" {
+			r = goal(r, goalText, ns/native <= limit)
+		}
+		return r
+	}
+	for _, v := range []struct {
+		name, goal string
+		limit      float64
+		wasm       []byte
+		pages      uint32
+	}{
+		{"fridge scoring, C → wasm in the Wisp host (fuel + deadline)", "≤ 1.5× native", 1.5, testdata.FridgePlugin, 16},
+		{"fridge scoring, Go wasip1 in the Wisp host (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
+	} {
+		step(v.name)
+		p, err := rt.Load(ctx, fridgeManifest(v.pages), v.wasm)
+		if err != nil {
+			return nil, err
+		}
+		var callErr error
+		ns := timeOp(func() {
+			if _, err := p.Score(ctx, events); err != nil {
+				callErr = err
+			}
+		})
+		p.Close(ctx)
+		if callErr != nil {
+			return nil, callErr
+		}
+		out = append(out, perEvent(v.name, ns, v.goal, v.limit))
+	}
+	for _, mode := range []wazeroMode{bare, closeOnDone} {
+		step("fridge scoring, C → wasm in " + mode.String())
+		ns, err := wazeroScore(ctx, mode, testdata.FridgePlugin, events)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, perEvent("fridge scoring, C → wasm in "+mode.String(), ns, "", 0))
+	}
+
+	step("per-call overhead")
+	p, err := rt.Load(ctx, host.Manifest{Name: "example", Categories: []uint32{706}}, testdata.ExamplePlugin)
+	if err != nil {
+		return nil, err
+	}
+	call := timeOp(func() { p.Score(ctx, nil) })
+	p.Close(ctx)
+	out = append(out, goal(pluginResult{Name: "host→plugin call, empty batch, Wisp host (fuel + deadline timer)", NsPerCall: call,
+		Note: "includes batch encoding, buffer write, output validation"}, "≤ 1 µs", call <= 1000))
+	for _, mode := range []wazeroMode{bare, closeOnDone} {
+		ns, err := wazeroScore(ctx, mode, testdata.ExamplePlugin, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pluginResult{Name: "host→plugin call, empty batch, " + mode.String(), NsPerCall: ns})
+	}
+
+	step("ready from the compile cache, fresh processes")
+	ready, err := readyFromCache(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ready...)
+
+	step("RSS with three plugins loaded, fresh process")
+	rss, err := runChild(ctx, "rss", "")
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, goal(pluginResult{Name: "RSS, host with fitness (Go), fridge (C), tv (WAT) loaded", MiB: rss,
+		Note: "after one call each, GC and FreeOSMemory; warm compile cache"}, "≤ 40 MiB", rss <= 40))
+	return out, nil
+}
+
+// wazeroMode is a baseline: wazero without Wisp's host.
+type wazeroMode int
+
+const (
+	bare        wazeroMode = iota // no limits: nothing can stop a runaway call
+	closeOnDone                   // WithCloseOnContextDone + a per-call context deadline
+)
+
+func (m wazeroMode) String() string {
+	if m == bare {
+		return "bare wazero (no deadline enforcement)"
+	}
+	return "wazero WithCloseOnContextDone + context deadline"
+}
+
+// wazeroScore times score calls on a plugin run directly on wazero.
+func wazeroScore(ctx context.Context, mode wazeroMode, wasm []byte, events []abi.Event) (float64, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(mode == closeOnDone))
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		return 0, err
+	}
+	in := abi.AppendBatch(nil, events)
+	outOff := (uint32(len(in)) + 7) &^ 7
+	need := outOff + 512*abi.ScoreSize
+	res, err := mod.ExportedFunction(abi.BufferExport).Call(ctx, uint64(need))
+	if err != nil {
+		return 0, err
+	}
+	ptr := uint32(res[0])
+	score := mod.ExportedFunction(abi.ScoreExport)
+	var stack [4]uint64
+	var callErr error
+	do := func(c context.Context) {
+		in = abi.AppendBatch(in[:0], events)
+		mod.Memory().Write(ptr, in)
+		stack = [4]uint64{uint64(ptr), uint64(len(in)), uint64(ptr + outOff), 512}
+		if err := score.CallWithStack(c, stack[:]); err != nil {
+			callErr = err
+		}
+		b, _ := mod.Memory().Read(ptr+outOff, uint32(stack[0])*abi.ScoreSize)
+		_ = abi.DecodeScores(nil, b)
+	}
+	var ns float64
+	if mode == bare {
+		ns = timeOp(func() { do(ctx) })
+	} else {
+		ns = timeOp(func() {
+			c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			do(c)
+			cancel()
+		})
+	}
+	return ns, callErr
+}
+
+// readyFromCache warms an on-disk cache, then times fresh processes that
+// load each plugin from it: Wisp's Load (instrument, cache hit, checks,
+// instantiate) against wazero's own bound (cache hit and instantiate of the
+// unmodified module).
+func readyFromCache(ctx context.Context) ([]pluginResult, error) {
+	dir, err := os.MkdirTemp("", "wisp-bench-cache-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var out []pluginResult
+	for _, name := range []string{"fridge", "tv", "fitness"} {
+		median := func(mode string) (float64, error) {
+			if _, err := runChild(ctx, mode+":"+name, dir); err != nil { // warm the cache
+				return 0, err
+			}
+			var runs []float64
+			for range 5 {
+				ms, err := runChild(ctx, mode+":"+name, dir)
+				if err != nil {
+					return 0, err
+				}
+				runs = append(runs, ms)
+			}
+			slices.Sort(runs)
+			return runs[len(runs)/2], nil
+		}
+		ours, err := median("ready")
+		if err != nil {
+			return nil, err
+		}
+		bound, err := median("wazero")
+		if err != nil {
+			return nil, err
+		}
+		r := pluginResult{Name: "ready from compile cache, fresh process: " + name, Ms: ours, RatioVsWazero: ours / bound,
+			Note: fmt.Sprintf("wazero's own bound (cache hit + instantiate) %.3f ms", bound)}
+		if name == "fitness" {
+			r = goal(r, "≤ 1.2× wazero's bound", ours <= 1.2*bound)
+		} else {
+			r = goal(r, "≤ 1 ms", ours <= 1)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func runChild(ctx context.Context, mode, dir string) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	args := []string{"bench", "plugin", "--child", mode}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), "WISP_BENCH_CACHE="+dir)
+	b, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("bench child %s: %w", mode, err)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+}
+
+var benchPlugins = map[string]struct {
+	wasm     []byte
+	manifest host.Manifest
+}{
+	"fridge":  {testdata.FridgePlugin, fridgeManifest(16)},
+	"tv":      {testdata.TVPlugin, host.Manifest{Name: "tv", Categories: []uint32{706}}},
+	"fitness": {testdata.FitnessPlugin, host.Manifest{Name: "fitness", Categories: []uint32{408}}},
+}
+
+// benchChild runs one measurement in this fresh process and prints one
+// number.
+func benchChild(ctx context.Context, mode string, w io.Writer) error {
+	dir := os.Getenv("WISP_BENCH_CACHE")
+	kind, name, _ := strings.Cut(mode, ":")
+	switch kind {
+	case "ready":
+		bp := benchPlugins[name]
+		start := time.Now()
+		rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithCompilationCacheDir(dir))
+		if err != nil {
+			return err
+		}
+		if _, err := rt.Load(ctx, bp.manifest, bp.wasm); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%.4f\n", float64(time.Since(start).Nanoseconds())/1e6)
+	case "wazero":
+		bp := benchPlugins[name]
+		start := time.Now()
+		cache, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return err
+		}
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
+		wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+		compiled, err := rt.CompileModule(ctx, bp.wasm)
+		if err != nil {
+			return err
+		}
+		if _, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithStartFunctions("_initialize")); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%.4f\n", float64(time.Since(start).Nanoseconds())/1e6)
+	case "rss":
+		rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithCompilationCacheDir(os.TempDir() + "/wisp-bench-rss-cache"))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"fitness", "fridge", "tv"} {
+			bp := benchPlugins[name]
+			p, err := rt.Load(ctx, bp.manifest, bp.wasm)
+			if err != nil {
+				return err
+			}
+			if _, err := p.Score(ctx, fridgeWeek(100)); err != nil && name == "fridge" {
+				return err
+			}
+		}
+		runtime.GC()
+		debug.FreeOSMemory()
+		fmt.Fprintf(w, "%.2f\n", rssMiB())
+	default:
+		return fmt.Errorf("unknown bench child %q", mode)
+	}
+	return nil
+}
+
+func rssMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func printPluginResults(w io.Writer, results []pluginResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measurement\tfigure\tvs native / wazero\tgoal\tmet")
+	for _, r := range results {
+		var fig, ratio string
+		switch {
+		case r.NsPerEvent > 0:
+			fig = fmt.Sprintf("%.0f ns/call, %.2f ns/event", r.NsPerCall, r.NsPerEvent)
+		case r.NsPerCall > 0:
+			fig = fmt.Sprintf("%.0f ns/call", r.NsPerCall)
+		case r.Ms > 0:
+			fig = fmt.Sprintf("%.3f ms", r.Ms)
+		case r.MiB > 0:
+			fig = fmt.Sprintf("%.1f MiB", r.MiB)
+		}
+		if r.RatioVsNative > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.RatioVsNative)
+		} else if r.RatioVsWazero > 0 {
+			ratio = fmt.Sprintf("%.2f× wazero", r.RatioVsWazero)
+		}
+		met := ""
+		if r.Met != nil {
+			met = map[bool]string{true: "yes", false: "NO"}[*r.Met]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, fig, ratio, r.Goal, met)
+	}
+	tw.Flush()
+}

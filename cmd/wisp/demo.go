@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -16,36 +19,59 @@ import (
 
 func init() {
 	opts := demo.DefaultOptions()
-	var asJSON bool
+	var asJSON, serve bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run Wisp end to end on simulated wearables and compare estimates with the truth",
 		Long: `demo starts an aggregator on a free 127.0.0.1 port, simulates a population of
 wearables that each run the real fitness plugin in the real sandbox, answers the
 demo campaigns with ε-LDP randomized response, sends HPKE-sealed reports over
-HTTP, and prints each segment's true size beside its estimate and 95% interval.`,
+HTTP, and prints each segment's true size beside its estimate and 95% interval.
+With --serve the aggregator and its marketer dashboard keep running afterwards
+so you can open the dashboard and look at the segments.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bar := newProgressBar(opts.Devices, "simulating devices")
 			opts.Progress = func(int) { bar.Add(1) }
-			res, err := demo.Run(cmd.Context(), opts)
+			show := func(res demo.Result) error {
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(res)
+				}
+				printDemo(cmd.OutOrStdout(), res)
+				return nil
+			}
+			ctx := cmd.Context()
+			if serve {
+				var stop context.CancelFunc
+				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				opts.Serve = func(ctx context.Context, res demo.Result, s demo.Serving) error {
+					bar.Finish()
+					if err := show(res); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "\nThe demo's aggregator keeps running; press Ctrl-C to stop it.\n"+
+						"  dashboard: %s\n  token:     %s   (operator: sees every tenant)\n  API:       %s\n",
+						s.DashboardURL, s.Token, s.URL)
+					<-ctx.Done()
+					return nil
+				}
+			}
+			res, err := demo.Run(ctx, opts)
 			bar.Finish()
-			if err != nil {
+			if err != nil || serve {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printDemo(cmd.OutOrStdout(), res)
-			return nil
+			return show(res)
 		},
 	}
 	cmd.Flags().IntVar(&opts.Devices, "devices", opts.Devices, "number of simulated devices")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the simulated population (device noise is always truly random)")
 	cmd.Flags().IntVar(&opts.Workers, "workers", opts.Workers, "devices simulated in parallel")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	cmd.Flags().BoolVar(&serve, "serve", false, "keep the aggregator and its dashboard running after the simulation (until Ctrl-C); prints the URL and a token")
 	commands = append(commands, cmd)
 }
 

@@ -41,6 +41,17 @@ type Options struct {
 	Dir       string // where the aggregator's database goes; "" = a temp dir removed afterwards
 	// Progress, if set, is called after each device with the number done.
 	Progress func(done int)
+	// Serve, if set, is called with the result while the aggregator and its
+	// dashboard still run; Run shuts them down once Serve returns (wisp demo
+	// --serve waits there for Ctrl-C).
+	Serve func(ctx context.Context, res Result, s Serving) error
+}
+
+// Serving is how to reach the demo's running aggregator.
+type Serving struct {
+	URL          string // the aggregator's base URL
+	DashboardURL string // the marketer dashboard
+	Token        string // an operator token: sign in to the dashboard with it
 }
 
 // DefaultOptions is 10,000 devices, seed 1.
@@ -150,6 +161,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		res.Segments = append(res.Segments, out)
 	}
 	res.ElapsedSeconds = time.Since(start).Seconds()
+	if opts.Serve != nil {
+		if err := opts.Serve(ctx, res, Serving{URL: agg.url, DashboardURL: agg.url + "/dashboard/", Token: agg.token}); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 

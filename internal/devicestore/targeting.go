@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Cap is a frequency cap: at most Max impressions per Window. A zero Max
-// means no cap.
+// Cap is a frequency cap: at most Max impressions per Window (a zero
+// Window: ever). A zero Max means no cap.
 type Cap struct {
 	Max    int
 	Window time.Duration
@@ -67,7 +67,7 @@ func (s *Store) Impress(ctx context.Context, candidates []Candidate, global Cap,
 	err := s.tx(ctx, "record_impression", func(tx *sql.Tx) error {
 		chosen = -1
 		if global.Max > 0 {
-			n, err := countImpressions(ctx, tx, "", now.Add(-global.Window))
+			n, err := countImpressions(ctx, tx, "", global.since(now))
 			if err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ func (s *Store) Impress(ctx context.Context, candidates []Candidate, global Cap,
 		}
 		for i, c := range candidates {
 			if c.Cap.Max > 0 {
-				n, err := countImpressions(ctx, tx, c.Campaign, now.Add(-c.Cap.Window))
+				n, err := countImpressions(ctx, tx, c.Campaign, c.Cap.since(now))
 				if err != nil {
 					return err
 				}
@@ -129,4 +129,11 @@ func (s *Store) Impressions(ctx context.Context, since time.Time) (map[string]in
 		return rows.Err()
 	})
 	return out, err
+}
+
+func (c Cap) since(now time.Time) time.Time {
+	if c.Window <= 0 {
+		return time.UnixMilli(0)
+	}
+	return now.Add(-c.Window)
 }

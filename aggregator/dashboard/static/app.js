@@ -332,16 +332,24 @@
 
   async function startSession() {
     state.me = await api.whoami();
-    if (state.me && state.me.role === 'marketer' && !state.me.tenant) {
-      const cs = await api.campaigns();
-      if (cs.length && cs[0].tenant) state.me.tenant = cs[0].tenant;
-    }
     const who = document.getElementById('who');
     const me = state.me;
     const desc = !me ? 'signed in' : me.role === 'marketer' ? 'marketer' + (me.tenant ? ' · ' + me.tenant : '') : (me.role || 'signed in') + (me.tenant ? ' · ' + me.tenant : '');
     who.replaceChildren(h('span', { id: 'identity' }, (me && me.name ? me.name + ' — ' : '') + desc),
       h('button', { class: 'secondary', id: 'signout', onclick: () => { signOut(); viewSignIn(); } }, 'Sign out'));
     document.getElementById('nav').hidden = false;
+  }
+
+  // learnTenant fills in a marketer's tenant from the campaigns they see,
+  // since the API does not say it outright.
+  function learnTenant(campaigns) {
+    const me = state.me;
+    if (!me || me.role !== 'marketer' || me.tenant) return;
+    const c = campaigns.find((x) => x.tenant);
+    if (!c) return;
+    me.tenant = c.tenant;
+    const el = document.getElementById('identity');
+    if (el) el.textContent = (me.name ? me.name + ' — ' : '') + 'marketer · ' + me.tenant;
   }
 
   function signOut() {
@@ -384,8 +392,9 @@
     try {
       [campaigns, segs] = await Promise.all([api.campaigns(), api.segments(), api.taxonomy()]);
     } catch (e) { render(h('h1', {}, 'Campaigns'), errorBox(e)); return; }
+    learnTenant(campaigns);
     const per = bySegment(segs);
-    const showTenant = isOperator() || campaigns.some((c) => c.tenant);
+    const showTenant = isOperator();
     const rows = campaigns.map((c) => {
       const list = per.get(c.id) || [];
       const last = latestOf(list);
@@ -428,13 +437,17 @@
 
   async function viewCampaign(id) {
     render(h('h1', {}, id), h('p', { class: 'muted' }, 'Loading…'));
-    let campaigns, segs;
+    const path = '/v1/campaigns/' + encodeURIComponent(id);
+    let info, res;
     try {
-      [campaigns, segs] = await Promise.all([api.campaigns(), api.segments(), api.taxonomy()]);
-    } catch (e) { render(h('h1', {}, id), errorBox(e)); return; }
-    const c = campaigns.find((x) => x.id === id);
-    if (!c) { render(h('h1', {}, id), h('p', { class: 'error', id: 'not-found' }, 'No such campaign (or not one this token may see).')); return; }
-    const list = segs.filter((sg) => sg.campaign === id).sort((a, b) => a.epoch - b.epoch);
+      [info, res] = await Promise.all([api.get(path), api.get(path + '/results?format=json'), api.taxonomy()]);
+    } catch (e) {
+      render(h('h1', {}, id), e.status === 404 ? h('p', { class: 'error', id: 'not-found' }, 'No such campaign (or not one this token may see).') : errorBox(e));
+      return;
+    }
+    const c = campaignOf(info);
+    learnTenant([c]);
+    const list = (res.segments || []).slice().sort((a, b) => a.epoch - b.epoch);
     const q = c.question || {};
     const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · score ≥ ${q.min_score} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.tenant ? ` · tenant ${c.tenant}` : ''));
     const pts = list.map((sg) => segmentPoint(sg, 'epoch ' + sg.epoch, fmtEps(sg.epsilon) + (c.epoch_seconds ? ' · ' + epochDate(sg.epoch, c.epoch_seconds) : '')));

@@ -10,7 +10,8 @@ import (
 // RR is Warner's randomized response on one bit: report the true bit with
 // probability p = e^ε/(1+e^ε), its complement otherwise. The ratio of the
 // probabilities of any output under the two inputs is p/(1-p) = e^ε, so one
-// report is ε-LDP.
+// report is ε-LDP. The count estimator's variance is
+// n·p(1-p)/(2p-1)² = n·e^ε/(e^ε-1)², whatever the truth (CountVariance).
 type RR struct {
 	Epsilon float64
 }

@@ -582,11 +582,21 @@
       redraw();
     };
     input.addEventListener('input', search);
+    // Arrow keys move the highlight, Enter chooses it.
     input.addEventListener('keydown', (ev) => {
-      if (ev.key !== 'Enter') return;
-      ev.preventDefault();
-      const first = list.querySelector('li[data-id]');
-      if (first) choose(tax.find((c) => c.id === Number(first.dataset.id)));
+      const items = [...list.querySelectorAll('li[data-id]')];
+      const at = items.findIndex((li) => li.classList.contains('hl'));
+      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        ev.preventDefault();
+        if (!items.length) return;
+        const next = Math.max(0, Math.min(items.length - 1, at + (ev.key === 'ArrowDown' ? 1 : -1)));
+        items.forEach((li, i) => li.classList.toggle('hl', i === next));
+        items[next].scrollIntoView({ block: 'nearest' });
+      } else if (ev.key === 'Enter') {
+        ev.preventDefault();
+        const li = items[Math.max(at, 0)];
+        if (li) choose(tax.find((c) => c.id === Number(li.dataset.id)));
+      }
     });
     const el = h('div', { class: 'picker' }, input, list, chips);
     return { el, input, ids: () => chosen.map((c) => c.id) };

@@ -7,17 +7,16 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-
-	"github.com/wisp-project/wisp/host/internal/fuel"
 )
 
 // Runtime loads plugins under a device maker's policy. It is safe for
 // concurrent use.
 type Runtime struct {
-	policy Limits
-	trust  *TrustStore
-	cache  wazero.CompilationCache
-	logger *slog.Logger
+	policy   Limits
+	trust    *TrustStore
+	cache    wazero.CompilationCache
+	cacheDir string
+	logger   *slog.Logger
 }
 
 // NewRuntime returns a runtime that caps every plugin at policy, with an
@@ -31,7 +30,7 @@ func NewRuntime(policy Limits) *Runtime {
 // NewRuntimeWithConfig returns a runtime configured by cfg. It fails only if
 // the compile cache directory cannot be created.
 func NewRuntimeWithConfig(cfg RuntimeConfig) (*Runtime, error) {
-	r := &Runtime{policy: cfg.policy.withDefaults(), trust: cfg.trust, logger: cfg.logger}
+	r := &Runtime{policy: cfg.policy.withDefaults(), trust: cfg.trust, logger: cfg.logger, cacheDir: cfg.cacheDir}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -88,7 +87,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 	if m.ABI != 0 && m.ABI != abiVersion {
 		return nil, fmt.Errorf("%w: %w: manifest declares ABI v%d", ErrRefused, ErrWrongABI, m.ABI)
 	}
-	metered, err := fuel.Instrument(wasm, limits.Fuel)
+	metered, err := r.instrument(wasm, limits.Fuel)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}

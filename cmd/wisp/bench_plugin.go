@@ -88,32 +88,57 @@ func goal(r pluginResult, text string, met bool) pluginResult {
 	return r
 }
 
-// timeOp returns the median over 7 rounds of the time per call of fn, each
-// round running fn for at least 50 ms.
+// timeOp returns the median time per call of fn over 7 rounds of at least
+// 30 ms each.
 func timeOp(fn func()) float64 {
-	fn() // warm up
-	n := 1
-	for {
-		start := time.Now()
-		for range n {
-			fn()
+	ns, _ := timeInterleaved(fn, fn)
+	return ns[0]
+}
+
+// timeInterleaved times fns in interleaved rounds, so that the machine's
+// slow drifts (other tenants, frequency changes) hit all of them alike. It
+// returns each one's median ns per call and, for each, the median over
+// rounds of its time divided by fns[0]'s time in the same round.
+func timeInterleaved(fns ...func()) (median, ratio []float64) {
+	iters := make([]int, len(fns))
+	for i, fn := range fns {
+		fn() // warm up
+		n := 1
+		for {
+			start := time.Now()
+			for range n {
+				fn()
+			}
+			if d := time.Since(start); d > 10*time.Millisecond {
+				iters[i] = max(1, int(float64(n)*float64(30*time.Millisecond)/float64(d)))
+				break
+			}
+			n *= 4
 		}
-		if d := time.Since(start); d > 20*time.Millisecond {
-			n = int(float64(n) * float64(50*time.Millisecond) / float64(d))
-			break
-		}
-		n *= 4
 	}
-	rounds := make([]float64, 7)
-	for i := range rounds {
-		start := time.Now()
-		for range max(n, 1) {
-			fn()
+	const rounds = 9
+	per := make([][]float64, len(fns))
+	rat := make([][]float64, len(fns))
+	for range rounds {
+		times := make([]float64, len(fns))
+		for i, fn := range fns {
+			start := time.Now()
+			for range iters[i] {
+				fn()
+			}
+			times[i] = float64(time.Since(start).Nanoseconds()) / float64(iters[i])
+			per[i] = append(per[i], times[i])
 		}
-		rounds[i] = float64(time.Since(start).Nanoseconds()) / float64(max(n, 1))
+		for i := range fns {
+			rat[i] = append(rat[i], times[i]/times[0])
+		}
 	}
-	slices.Sort(rounds)
-	return rounds[len(rounds)/2]
+	med := func(x []float64) float64 { slices.Sort(x); return x[len(x)/2] }
+	for i := range fns {
+		median = append(median, med(per[i]))
+		ratio = append(ratio, med(rat[i]))
+	}
+	return median, ratio
 }
 
 func fridgeWeek(n int) []abi.Event {
@@ -135,17 +160,13 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	events := fridgeWeek(nEvents)
 	var out []pluginResult
 
-	step("scoring: native Go")
+	step("scoring: native Go, C → wasm and Go wasip1 in the Wisp host, C → wasm in bare wazero and with CloseOnContextDone")
 	var sc guest.Scores
-	native := timeOp(func() { sc.Reset(); scorer.Score(events, &sc) })
-	out = append(out, pluginResult{Name: "fridge scoring, native Go", NsPerCall: native, NsPerEvent: native / float64(nEvents), RatioVsNative: 1})
-	perEvent := func(name string, ns float64, goalText string, limit float64) pluginResult {
-		r := pluginResult{Name: name, NsPerCall: ns, NsPerEvent: ns / float64(nEvents), RatioVsNative: ns / native}
-		if goalText != "" {
-			r = goal(r, goalText, ns/native <= limit)
-		}
-		return r
-	}
+	fns := []func(){func() { sc.Reset(); scorer.Score(events, &sc) }}
+	names := []string{"fridge scoring, native Go"}
+	goals := []string{""}
+	limits := []float64{0}
+	var callErr error
 	for _, v := range []struct {
 		name, goal string
 		limit      float64
@@ -155,30 +176,37 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 		{"fridge scoring, C → wasm in the Wisp host (fuel + deadline)", "≤ 1.5× native", 1.5, testdata.FridgePlugin, 16},
 		{"fridge scoring, Go wasip1 in the Wisp host (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
 	} {
-		step(v.name)
 		p, err := rt.Load(ctx, fridgeManifest(v.pages), v.wasm)
 		if err != nil {
 			return nil, err
 		}
-		var callErr error
-		ns := timeOp(func() {
+		defer p.Close(ctx)
+		fns = append(fns, func() {
 			if _, err := p.Score(ctx, events); err != nil {
 				callErr = err
 			}
 		})
-		p.Close(ctx)
-		if callErr != nil {
-			return nil, callErr
-		}
-		out = append(out, perEvent(v.name, ns, v.goal, v.limit))
+		names, goals, limits = append(names, v.name), append(goals, v.goal), append(limits, v.limit)
 	}
 	for _, mode := range []wazeroMode{bare, closeOnDone} {
-		step("fridge scoring, C → wasm in " + mode.String())
-		ns, err := wazeroScore(ctx, mode, testdata.FridgePlugin, events)
+		fn, closeFn, err := wazeroScorer(ctx, mode, testdata.FridgePlugin, events)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, perEvent("fridge scoring, C → wasm in "+mode.String(), ns, "", 0))
+		defer closeFn()
+		fns = append(fns, fn)
+		names, goals, limits = append(names, "fridge scoring, C → wasm in "+mode.String()), append(goals, ""), append(limits, 0)
+	}
+	med, ratio := timeInterleaved(fns...)
+	if callErr != nil {
+		return nil, callErr
+	}
+	for i := range fns {
+		r := pluginResult{Name: names[i], NsPerCall: med[i], NsPerEvent: med[i] / float64(nEvents), RatioVsNative: ratio[i]}
+		if goals[i] != "" {
+			r = goal(r, goals[i], ratio[i] <= limits[i])
+		}
+		out = append(out, r)
 	}
 
 	step("per-call overhead")
@@ -191,10 +219,12 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	out = append(out, goal(pluginResult{Name: "host→plugin call, empty batch, Wisp host (fuel + deadline timer)", NsPerCall: call,
 		Note: "includes batch encoding, buffer write, output validation"}, "≤ 1 µs", call <= 1000))
 	for _, mode := range []wazeroMode{bare, closeOnDone} {
-		ns, err := wazeroScore(ctx, mode, testdata.ExamplePlugin, nil)
+		fn, closeFn, err := wazeroScorer(ctx, mode, testdata.ExamplePlugin, nil)
 		if err != nil {
 			return nil, err
 		}
+		ns := timeOp(fn)
+		closeFn()
 		out = append(out, pluginResult{Name: "host→plugin call, empty batch, " + mode.String(), NsPerCall: ns})
 	}
 
@@ -230,47 +260,46 @@ func (m wazeroMode) String() string {
 	return "wazero WithCloseOnContextDone + context deadline"
 }
 
-// wazeroScore times score calls on a plugin run directly on wazero.
-func wazeroScore(ctx context.Context, mode wazeroMode, wasm []byte, events []abi.Event) (float64, error) {
+// wazeroScorer returns a function making one score call on a plugin run
+// directly on wazero, encoding the batch the straightforward way.
+func wazeroScorer(ctx context.Context, mode wazeroMode, wasm []byte, events []abi.Event) (func(), func(), error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(mode == closeOnDone))
-	defer rt.Close(ctx)
+	closeFn := func() { rt.Close(ctx) }
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
 	if err != nil {
-		return 0, err
+		closeFn()
+		return nil, nil, err
 	}
 	in := abi.AppendBatch(nil, events)
 	outOff := (uint32(len(in)) + 7) &^ 7
 	need := outOff + 512*abi.ScoreSize
 	res, err := mod.ExportedFunction(abi.BufferExport).Call(ctx, uint64(need))
 	if err != nil {
-		return 0, err
+		closeFn()
+		return nil, nil, err
 	}
 	ptr := uint32(res[0])
 	score := mod.ExportedFunction(abi.ScoreExport)
 	var stack [4]uint64
-	var callErr error
 	do := func(c context.Context) {
 		in = abi.AppendBatch(in[:0], events)
 		mod.Memory().Write(ptr, in)
 		stack = [4]uint64{uint64(ptr), uint64(len(in)), uint64(ptr + outOff), 512}
 		if err := score.CallWithStack(c, stack[:]); err != nil {
-			callErr = err
+			panic(err)
 		}
 		b, _ := mod.Memory().Read(ptr+outOff, uint32(stack[0])*abi.ScoreSize)
 		_ = abi.DecodeScores(nil, b)
 	}
-	var ns float64
 	if mode == bare {
-		ns = timeOp(func() { do(ctx) })
-	} else {
-		ns = timeOp(func() {
-			c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-			do(c)
-			cancel()
-		})
+		return func() { do(ctx) }, closeFn, nil
 	}
-	return ns, callErr
+	return func() {
+		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		do(c)
+		cancel()
+	}, closeFn, nil
 }
 
 // readyFromCache warms an on-disk cache, then times fresh processes that

@@ -1,6 +1,7 @@
 package ldp
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,10 +42,16 @@ func Choose(epsilon float64, d int) (Choice, error) {
 	cands := make([]Candidate, 0, len(ms))
 	for _, m := range ms {
 		fo, err := NewOracle(m, epsilon, d)
+		if errors.Is(err, ErrDomain) && d != 2 {
+			continue // e.g. OLH's seed family too large for this (ε, d)
+		}
 		if err != nil {
 			return Choice{}, err
 		}
 		cands = append(cands, Candidate{Mechanism: m, VarPerReport: CountVariance(fo, 1, 0), AnswerSize: fo.Params().AnswerSize})
+	}
+	if len(cands) == 0 {
+		return Choice{}, fmt.Errorf("%w: no mechanism supports d = %d", ErrDomain, d)
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]

@@ -119,9 +119,14 @@ func NewOracle(m Mechanism, epsilon float64, d int) (FrequencyOracle, error) {
 	return nil, fmt.Errorf("%w: %v is not a frequency oracle", ErrMechanism, m)
 }
 
+// MaxEpsilon bounds ε for the mechanisms built here: beyond it e^ε
+// overflows the formulas' precision, and a per-report ε this large offers
+// no meaningful privacy anyway.
+const MaxEpsilon = 30
+
 func checkEpsilon(epsilon float64) error {
-	if !(epsilon > 0) || math.IsInf(epsilon, 0) {
-		return fmt.Errorf("%w (got %v)", ErrEpsilon, epsilon)
+	if !(epsilon > 0) || epsilon > MaxEpsilon {
+		return fmt.Errorf("%w (got %v, max %v)", ErrEpsilon, epsilon, MaxEpsilon)
 	}
 	return nil
 }

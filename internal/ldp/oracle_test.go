@@ -126,8 +126,26 @@ func TestOraclesRejectBadInput(t *testing.T) {
 			t.Errorf("NewOUE(d=%d) err = %v, want ErrDomain", d, err)
 		}
 	}
-	if _, err := ldp.NewOLH(math.NaN(), 10); !errors.Is(err, ldp.ErrEpsilon) {
-		t.Errorf("NewOLH(NaN) err = %v", err)
+	for _, eps := range []float64{math.NaN(), 0, -1, math.Inf(1), ldp.MaxEpsilon + 1} {
+		for _, m := range []ldp.Mechanism{ldp.MechanismGRR, ldp.MechanismOUE, ldp.MechanismOLH, ldp.MechanismHadamard} {
+			if _, err := ldp.NewOracle(m, eps, 10); !errors.Is(err, ldp.ErrEpsilon) {
+				t.Errorf("NewOracle(%v, ε=%v) err = %v, want ErrEpsilon", m, eps, err)
+			}
+		}
+		if _, err := ldp.NewSetSampler(ldp.MechanismOUE, eps, 10, 2); !errors.Is(err, ldp.ErrEpsilon) {
+			t.Errorf("NewSetSampler(ε=%v) err = %v, want ErrEpsilon", eps, err)
+		}
+		if _, err := ldp.NewPiecewise(eps); !errors.Is(err, ldp.ErrEpsilon) {
+			t.Errorf("NewPiecewise(ε=%v) err = %v, want ErrEpsilon", eps, err)
+		}
+		if _, err := ldp.NewDuchi(eps); !errors.Is(err, ldp.ErrEpsilon) {
+			t.Errorf("NewDuchi(ε=%v) err = %v, want ErrEpsilon", eps, err)
+		}
+	}
+	// At the largest ε and domain every constructor either works or
+	// refuses with ErrDomain, and Choose still answers.
+	if c, err := ldp.Choose(ldp.MaxEpsilon, ldp.MaxDomain); err != nil || c.Mechanism != ldp.MechanismGRR {
+		t.Errorf("Choose(MaxEpsilon, MaxDomain) = %v, %v", c.Mechanism, err)
 	}
 }
 

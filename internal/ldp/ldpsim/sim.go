@@ -89,9 +89,11 @@ type trial struct {
 
 // Run measures every row.
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	if cfg.N < 10 || cfg.D < 2 || cfg.Repeats < 2 || cfg.L < 1 || cfg.MeanGroups < 1 || cfg.N < cfg.MeanGroups {
-		return Report{}, errors.New("ldpsim: config needs n ≥ 10, d ≥ 2, repeats ≥ 2, set size ≥ 1, 1 ≤ mean groups ≤ n")
+	if cfg.N < 10 || cfg.D < 2 || cfg.Repeats < 2 || cfg.L < 1 || cfg.MeanGroups < 1 {
+		return Report{}, errors.New("ldpsim: config needs n ≥ 10, d ≥ 2, repeats ≥ 2, set size ≥ 1, mean groups ≥ 1")
 	}
+	// Keep at least 10 devices per mean group, so small --n runs work.
+	cfg.MeanGroups = max(min(cfg.MeanGroups, cfg.N/10), 1)
 	start := time.Now()
 	pop := newPopulation(cfg.N, cfg.D, cfg.L, cfg.Zipf, cfg.Seed)
 	var tasks []task
@@ -170,6 +172,7 @@ func summarize(row Result, trials []trial) Result {
 		decode[i] = tr.decode.Seconds()
 	}
 	r := float64(len(trials))
+	row.Repeats = len(trials)
 	row.MSE = sum / r
 	var ss float64
 	for _, x := range per {

@@ -81,7 +81,7 @@ func (a *testAggregator) token(t *testing.T, role api.Role, tenant string) strin
 // ingest sends n simulated devices' reports for c's epoch, yes of whom
 // truly are in the segment, the way devices do: host.Reporter seals each
 // randomized answer and host.Client uploads the batch over HTTP.
-func (a *testAggregator) ingest(t *testing.T, c *campaign.Campaign, epoch uint32, n, yes int) {
+func (a *testAggregator) ingest(t *testing.T, c *campaign.Campaign, epoch uint32, n, yes int) []wire.Envelope {
 	t.Helper()
 	ctx := context.Background()
 	client := &host.Client{BaseURL: a.url}
@@ -109,6 +109,7 @@ func (a *testAggregator) ingest(t *testing.T, c *campaign.Campaign, epoch uint32
 	if resp.Accepted != n {
 		t.Fatalf("epoch %d: %d of %d reports accepted: %+v", epoch, resp.Accepted, n, resp.Results[0])
 	}
+	return batch
 }
 
 // setValue sets a form control's value as typing would, firing input.
@@ -204,7 +205,13 @@ func TestDashboardEndToEnd(t *testing.T) {
 	for i, n := range []int{400, 600, 40} {
 		e := e0 + uint32(i)
 		agg.setClock(epochStart(e).Add(10 * time.Minute))
-		agg.ingest(t, c, e, n, n/4)
+		batch := agg.ingest(t, c, e, n, n/4)
+		if i == 2 { // a device resends: replays are rejected, and counted
+			resp, err := (&host.Client{BaseURL: agg.url}).Upload(context.Background(), batch[:7])
+			if err != nil || resp.Rejected != 7 {
+				t.Fatalf("replay: %v, %d rejected", err, resp.Rejected)
+			}
+		}
 	}
 	agg.setClock(epochStart(e0 + 6)) // all three epochs closed and settled
 
@@ -273,6 +280,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 	shot(t, ctx, "health")
 	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 3 {
 		t.Errorf("health page lists %d epochs, want 3", n)
+	}
+	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "replay7" {
+		t.Errorf("health page's replay row %q, want replay, 7", replays)
 	}
 }
 

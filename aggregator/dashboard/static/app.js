@@ -298,9 +298,10 @@
   }
 
   function errorBox(err) {
-    if (err && err.status === 401) {
+    if (err && err.status === 401) { // revoked or unknown: back to sign-in
       signOut();
-      return h('p', { class: 'error' }, 'Your token was not accepted; sign in again.');
+      setTimeout(() => viewSignIn('Your token is no longer accepted; sign in again.'));
+      return h('p', { class: 'error' }, 'Your token is no longer accepted.');
     }
     return h('p', { class: 'error', role: 'alert' }, 'Error: ' + (err && err.message ? err.message : String(err)));
   }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -16,8 +17,13 @@ import (
 // synchronous=FULL, so a committed transaction survives power loss. Write
 // transactions take the write lock when they begin (_txlock=immediate), so
 // they queue on busy_timeout instead of failing on lock upgrade.
+//
+// Within one process, transactions also queue on a mutex: SQLite runs one
+// writer at a time anyway, and a writer waiting in the driver's busy
+// handler polls with sleeps, which wastes most of the time under load.
 type SQLite struct {
 	db *sql.DB
+	mu sync.Mutex
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and
@@ -81,6 +87,8 @@ func (s *SQLite) tx(ctx context.Context, name string, fn func(*sql.Tx) error) er
 }
 
 func (s *SQLite) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/aggregator/ingestbench"
+)
+
+func init() {
+	opts := ingestbench.Options{Reports: 30000, Million: 1_000_000, MillionStore: "sqlite", PostgresURL: ingestbench.DefaultPostgresURL,
+		Batch: 1000, Clients: 2 * runtime.GOMAXPROCS(0)}
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Measure aggregator ingest: HPKE Open bound, end-to-end rate on SQLite and PostgreSQL, a million reports",
+		Long: `ingest measures in one run:
+  hpke_open            HPKE Open per core on all cores — the bound: every report must be opened;
+  ingest_sqlite        end to end per core: HTTP → decode → open → validate → durable SQLite commit;
+  ingest_postgres      the same on PostgreSQL (--postgres "" skips it);
+  population_end_to_end --population reports uploaded, stored, released and estimated: wall time.
+Reports are sealed before each timing starts (sealing is the devices' cost). The uploading
+clients run in the same process and share its cores. The goal is end to end ≥ 0.8 × the bound.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := os.MkdirTemp("", "wisp-bench-ingest-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			opts.Dir = dir
+			bars := map[string]*progressbar.ProgressBar{}
+			var last *progressbar.ProgressBar
+			opts.Progress = func(phase string, done, total int) {
+				bar, ok := bars[phase]
+				if !ok {
+					if last != nil {
+						last.Finish()
+					}
+					bar = newProgressBar(total, phase)
+					bars[phase], last = bar, bar
+				}
+				bar.Set(done)
+			}
+			rep, err := ingestbench.Run(cmd.Context(), opts)
+			if last != nil {
+				last.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printIngestBench(cmd.OutOrStdout(), rep)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Reports, "reports", opts.Reports, "reports per throughput measurement")
+	f.IntVar(&opts.Million, "population", opts.Million, "reports in the end-to-end population (0 skips it)")
+	f.StringVar(&opts.MillionStore, "population-store", opts.MillionStore, "store of the population run: sqlite or postgres")
+	f.StringVar(&opts.PostgresURL, "postgres", opts.PostgresURL, `PostgreSQL URL (a schema is created and dropped); "" skips PostgreSQL`)
+	f.IntVar(&opts.Batch, "batch", opts.Batch, "reports per upload")
+	f.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent uploading clients")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
+	benchCmd.AddCommand(cmd)
+}
+
+// ingestProgress serializes progress updates from the benchmark's
+// goroutines (progressbar is safe for concurrent use, the map is not).
+func printIngestBench(w io.Writer, rep ingestbench.Report) {
+	fmt.Fprintf(w, "\n%d cores, %d-report batches, %d clients\n\n", rep.Cores, rep.Batch, rep.Clients)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s\t× Open bound\tseconds\t")
+	for _, r := range rep.Results {
+		ratio := ""
+		if r.RatioToOpenBound > 0 {
+			ratio = fmt.Sprintf("%.2f", r.RatioToOpenBound)
+		}
+		perCore := fmt.Sprintf("%.0f", r.ReportsPerSecond)
+		if r.Name != "hpke_open" && r.RatioToOpenBound == 0 {
+			perCore = "—"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%.1f\t\n", r.Name, r.Reports, perCore, r.TotalReportsPerSecond, ratio, r.Seconds)
+	}
+	tw.Flush()
+	for _, r := range rep.Results {
+		fmt.Fprintf(w, "\n%s: %s", r.Name, r.Note)
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// runPlugin runs `wisp plugin args...` in process.
+func runPlugin(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := &cobra.Command{Use: "wisp", SilenceUsage: true, SilenceErrors: true}
+	root.AddCommand(pluginCmd)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"plugin"}, args...))
+	err := root.Execute()
+	root.RemoveCommand(pluginCmd)
+	return out.String(), err
+}
+
+// TestPluginWorkflow scaffolds, builds, tests, signs, verifies and inspects
+// a plugin in each language whose toolchain is installed.
+func TestPluginWorkflow(t *testing.T) {
+	sdk, err := filepath.Abs("../../sdk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}} {
+		t.Run(tc.lang, func(t *testing.T) {
+			if _, err := exec.LookPath(tc.tool); err != nil {
+				t.Skipf("%s not installed", tc.tool)
+			}
+			dir := t.TempDir()
+			pdir := filepath.Join(dir, "demo"+tc.lang)
+			steps := [][]string{
+				{"new", "demo" + tc.lang, "--lang", tc.lang, "--dir", dir},
+				{"build", pdir, "--sdk", sdk},
+				{"test", pdir},
+				{"keygen", "-o", filepath.Join(dir, "author.key")},
+			}
+			var pub string
+			for _, s := range steps {
+				out, err := runPlugin(t, s...)
+				if err != nil {
+					t.Fatalf("wisp plugin %s: %v\n%s", strings.Join(s, " "), err, out)
+				}
+				if s[0] == "keygen" {
+					lines := strings.Split(strings.TrimSpace(out), "\n")
+					pub = lines[len(lines)-1]
+				}
+			}
+			trust := filepath.Join(dir, "trust.txt")
+			if err := os.WriteFile(trust, []byte(pub+" test author\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			signed := filepath.Join(pdir, "demo"+tc.lang+".manifest.json")
+			wasm := filepath.Join(pdir, "demo"+tc.lang+".wasm")
+			for _, s := range [][]string{
+				{"sign", pdir, "--key", filepath.Join(dir, "author.key")},
+				{"verify", "--trust", trust, signed, wasm},
+				{"inspect", wasm, "--manifest", signed},
+			} {
+				out, err := runPlugin(t, s...)
+				if err != nil {
+					t.Fatalf("wisp plugin %s: %v\n%s", strings.Join(s, " "), err, out)
+				}
+				if s[0] == "inspect" && (!strings.Contains(out, "abi:      v1") || strings.Contains(out, "PROBLEM")) {
+					t.Fatalf("inspect:\n%s", out)
+				}
+			}
+			// A tampered module is refused with the reason.
+			b, _ := os.ReadFile(wasm)
+			os.WriteFile(wasm, append(b, 0), 0o644)
+			if out, err := runPlugin(t, "verify", "--trust", trust, signed, wasm); err == nil || !strings.Contains(err.Error(), "digest") {
+				t.Fatalf("verify of a changed module: %v\n%s", err, out)
+			}
+		})
+	}
+}

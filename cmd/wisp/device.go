@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/host"
+)
+
+// deviceCmd groups the device commands. They act on one device directory
+// (--dir, or WISP_DEVICE), whose settings `wisp device init` writes to
+// device.json beside the device's databases.
+var deviceCmd = &cobra.Command{
+	Use:   "device",
+	Short: "Run a Wisp device from the command line: plugins, events, consent, reports, the owner's view",
+	Long: `device runs the embeddable device runtime (package host) on a data directory,
+for trying Wisp out and for device makers' bring-up:
+
+  wisp device init --aggregator http://127.0.0.1:8080 --allow-unsigned
+  wisp device install fitness
+  wisp device consent grant plugin:fitness
+  wisp device consent grant campaign:runners
+  wisp device events import events.jsonl
+  wisp device run --flush
+  wisp device status
+
+See docs/DEVICE.md for the walk-through.`,
+}
+
+var deviceDir string
+
+func init() {
+	def := os.Getenv("WISP_DEVICE")
+	if def == "" {
+		def = "wisp-device"
+	}
+	deviceCmd.PersistentFlags().StringVar(&deviceDir, "dir", def, "the device's data directory (WISP_DEVICE)")
+	commands = append(commands, deviceCmd)
+}
+
+// deviceSettings is device.json: what `init` chose, read by every command.
+type deviceSettings struct {
+	Aggregator    string  `json:"aggregator,omitempty"`
+	TrustFile     string  `json:"trust_file,omitempty"`
+	CampaignKey   string  `json:"campaign_key,omitempty"` // base64 Ed25519; empty: pinned on first contact
+	AllowUnsigned bool    `json:"allow_unsigned,omitempty"`
+	SendDelay     string  `json:"send_delay"`
+	DailyEpsilon  float64 `json:"daily_epsilon"`
+	Retention     string  `json:"retention"`
+	DummyRate     float64 `json:"dummy_rate,omitempty"`
+}
+
+const deviceSettingsFile = "device.json"
+
+func readDeviceSettings(dir string) (deviceSettings, error) {
+	var s deviceSettings
+	b, err := os.ReadFile(filepath.Join(dir, deviceSettingsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return s, fmt.Errorf("no device in %s: run `wisp device init --dir %s` first", dir, dir)
+	} else if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", filepath.Join(dir, deviceSettingsFile), err)
+	}
+	return s, nil
+}
+
+// config turns the settings into a host.DeviceConfig.
+func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
+	cfg := host.NewDeviceConfig().WithUnsignedPlugins(s.AllowUnsigned).WithDailyBudget(s.DailyEpsilon).
+		WithDummyReports(s.DummyRate)
+	rc := host.NewRuntimeConfig()
+	if s.TrustFile != "" {
+		path := s.TrustFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, err
+		}
+		trust, err := host.ParseTrustStore(b)
+		if err != nil {
+			return cfg, err
+		}
+		rc = rc.WithTrustStore(trust)
+	}
+	cfg = cfg.WithRuntime(rc)
+	if s.Aggregator != "" {
+		cfg = cfg.WithAggregator(s.Aggregator, nil)
+	}
+	if s.CampaignKey != "" {
+		k, err := base64.StdEncoding.DecodeString(s.CampaignKey)
+		if err != nil {
+			return cfg, fmt.Errorf("campaign_key: %w", err)
+		}
+		cfg = cfg.WithCampaignKey(k)
+	}
+	for _, d := range []struct {
+		text string
+		set  func(time.Duration)
+	}{
+		{s.SendDelay, func(v time.Duration) { cfg = cfg.WithSendDelay(v) }},
+		{s.Retention, func(v time.Duration) { cfg = cfg.WithRetention(v) }},
+	} {
+		if d.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.text)
+		if err != nil {
+			return cfg, err
+		}
+		d.set(v)
+	}
+	return cfg, nil
+}
+
+// openDevice opens the device in --dir with its saved settings.
+func openDevice(ctx context.Context) (*host.Device, error) {
+	s, err := readDeviceSettings(deviceDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.config(deviceDir)
+	if err != nil {
+		return nil, err
+	}
+	return host.Open(ctx, deviceDir, cfg)
+}
+
+// withDevice runs fn on the open device and closes it.
+func withDevice(cmd *cobra.Command, fn func(context.Context, *host.Device) error) error {
+	ctx := cmd.Context()
+	d, err := openDevice(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close(ctx)
+	return fn(ctx, d)
+}
+
+func init() {
+	s := deviceSettings{SendDelay: "1h", DailyEpsilon: 4, Retention: "720h"}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a device data directory and its settings",
+		Long: `init creates --dir with the device's database and ledger and writes its settings to
+device.json. Everything is off until the owner grants consent.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := os.Stat(filepath.Join(deviceDir, deviceSettingsFile)); err == nil {
+				return fmt.Errorf("%s already holds a device", deviceDir)
+			}
+			if err := os.MkdirAll(deviceDir, 0o700); err != nil {
+				return err
+			}
+			if _, err := s.config(deviceDir); err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(s, "", "  ")
+			if err := os.WriteFile(filepath.Join(deviceDir, deviceSettingsFile), append(b, '\n'), 0o600); err != nil {
+				return err
+			}
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "device ready in %s (aggregator: %s)\n", deviceDir, deviceOrNone(s.Aggregator))
+				if s.AllowUnsigned {
+					fmt.Fprintln(cmd.OutOrStdout(), "unsigned plugins are allowed: for development only")
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.Aggregator, "aggregator", "", "aggregator base URL, e.g. http://127.0.0.1:8080")
+	f.StringVar(&s.TrustFile, "trust", "", "trust store file of plugin author keys (one alg:base64 key per line)")
+	f.StringVar(&s.CampaignKey, "campaign-key", "", "the aggregator's campaign-signing Ed25519 key, base64 (default: pinned on first contact)")
+	f.BoolVar(&s.AllowUnsigned, "allow-unsigned", false, "accept unsigned plugins (development only)")
+	f.StringVar(&s.SendDelay, "send-delay", s.SendDelay, "largest random delay before a report is sent")
+	f.Float64Var(&s.DailyEpsilon, "daily-epsilon", s.DailyEpsilon, "device-wide privacy budget in any 24 hours")
+	f.StringVar(&s.Retention, "retention", s.Retention, "how long events are kept")
+	f.Float64Var(&s.DummyRate, "dummy-rate", 0, "probability of a dummy report with each answer")
+	deviceCmd.AddCommand(cmd)
+}
+
+func deviceOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/host"
+)
+
+func init() {
+	consent := &cobra.Command{
+		Use:   "consent",
+		Short: "Grant or revoke the owner's consent (everything is off until granted)",
+		Long: `consent records the owner's decision on a purpose: plugin:<name> (record events
+for the plugin and let it score them) or campaign:<id> (answer the campaign with
+differentially private reports). Revoking stops egress at once, dropping reports
+already queued; --erase also erases a plugin's events and interests.`,
+	}
+	grant := &cobra.Command{
+		Use:   "grant <plugin:NAME | campaign:ID>...",
+		Short: "Opt in to purposes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return consentEach(cmd, args, "granted", func(ctx context.Context, d *host.Device, p host.Purpose) error {
+				return d.Grant(ctx, p)
+			})
+		},
+	}
+	var erase bool
+	revoke := &cobra.Command{
+		Use:   "revoke <plugin:NAME | campaign:ID>...",
+		Short: "Opt out of purposes, effective at once",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return consentEach(cmd, args, "revoked", func(ctx context.Context, d *host.Device, p host.Purpose) error {
+				return d.Revoke(ctx, p, erase)
+			})
+		},
+	}
+	revoke.Flags().BoolVar(&erase, "erase", false, "also erase the plugin's events and interests")
+	history := &cobra.Command{
+		Use:   "history",
+		Short: "Show every consent decision with its time",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				h, err := d.ConsentHistory(ctx)
+				if err != nil {
+					return err
+				}
+				for _, c := range h {
+					verb := "granted"
+					if !c.Granted {
+						verb = "revoked"
+						if c.Erased {
+							verb = "revoked and erased"
+						}
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s  %s %s\n", c.At.Format(time.RFC3339), verb, c.Purpose)
+				}
+				return nil
+			})
+		},
+	}
+	consent.AddCommand(grant, revoke, history)
+	deviceCmd.AddCommand(consent)
+}
+
+func consentEach(cmd *cobra.Command, args []string, verb string, fn func(context.Context, *host.Device, host.Purpose) error) error {
+	return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+		for _, a := range args {
+			p, err := host.ParsePurpose(a)
+			if err != nil {
+				return err
+			}
+			if err := fn(ctx, d, p); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", verb, p)
+		}
+		return nil
+	})
+}

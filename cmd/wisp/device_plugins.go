@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/plugins/fitness/scorer"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+func init() {
+	var manifestPath string
+	install := &cobra.Command{
+		Use:   "install <plugin.wasm | fitness>",
+		Short: "Install a plugin (signed, unless the device allows unsigned ones)",
+		Long: `install verifies and installs a plugin. Give the module and its manifest file:
+a signed manifest is checked against the device's trust store; a bare manifest
+installs only on a device initialized with --allow-unsigned. "fitness" installs
+the built-in wearable plugin (unsigned). The plugin does nothing until the
+owner grants it consent.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				info, err := installPlugin(ctx, d, args[0], manifestPath)
+				if err != nil {
+					return err
+				}
+				signer := "unsigned"
+				if info.Signed {
+					signer = "signed by " + info.Author
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "installed %s %s (%s); it is off until you run: wisp device consent grant plugin:%s\n",
+					info.Name, info.Version, signer, info.Name)
+				return nil
+			})
+		},
+	}
+	install.Flags().StringVar(&manifestPath, "manifest", "", "the plugin's manifest file (signed or bare)")
+
+	remove := &cobra.Command{
+		Use:   "remove <plugin>",
+		Short: "Uninstall a plugin and erase its events and interests",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				if err := d.Remove(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s and erased its data\n", args[0])
+				return nil
+			})
+		},
+	}
+
+	var retention time.Duration
+	plugins := &cobra.Command{
+		Use:   "plugins",
+		Short: "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				if len(args) == 1 && retention > 0 {
+					if err := d.SetRetention(ctx, args[0], retention); err != nil {
+						return err
+					}
+				}
+				list, err := d.Plugins(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "name\tversion\tauthor\tretention\trunning")
+				for _, p := range list {
+					author := p.Author
+					if !p.Signed {
+						author = "(unsigned)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", p.Name, p.Version, author, p.Retention, p.Running)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	plugins.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
+	deviceCmd.AddCommand(install, remove, plugins)
+}
+
+func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string) (host.PluginInfo, error) {
+	if what == "fitness" && manifestPath == "" {
+		m := host.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
+		return d.InstallUnsigned(ctx, m, testdata.FitnessPlugin)
+	}
+	if manifestPath == "" {
+		return host.PluginInfo{}, fmt.Errorf("install %s: --manifest is required", what)
+	}
+	wasm, err := os.ReadFile(what)
+	if err != nil {
+		return host.PluginInfo{}, err
+	}
+	mb, err := os.ReadFile(manifestPath)
+	if err != nil {
+		return host.PluginInfo{}, err
+	}
+	if strings.Contains(string(mb), `"signature"`) {
+		return d.Install(ctx, mb, wasm)
+	}
+	m, err := host.ParseManifest(mb)
+	if err != nil {
+		return host.PluginInfo{}, err
+	}
+	return d.InstallUnsigned(ctx, m, wasm)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-project/wisp/host"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func init() {
+	var flush, loop bool
+	var every time.Duration
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Run the scheduler: score new events, answer consented campaigns, send due reports",
+		Long: `run performs one scheduler pass (or, with --loop, one every --every until
+interrupted): delete events past retention, run plugins on new events, refresh
+campaigns from the aggregator, answer each consented campaign once per epoch
+(spending the privacy budget first), and send reports whose random delay has
+passed, retrying with backoff when the aggregator is unreachable. --flush also
+sends reports still inside their random delay (for trying Wisp out).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return withDevice(cmd, func(_ context.Context, d *host.Device) error {
+				pass := d.RunOnce
+				if flush {
+					pass = d.Flush
+				}
+				for {
+					sum, err := pass(ctx)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: scored %d plugins, answered %d campaigns, sent %d reports, %d rejected, %d deferred, %d queued, %d old events deleted\n",
+						time.Now().Format(time.TimeOnly), sum.PluginsScored, sum.Answered, sum.Sent, sum.Rejected, sum.Deferred, sum.Remaining, sum.EventsExpired)
+					if err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run:", err)
+					}
+					if !loop {
+						return err
+					}
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(every):
+					}
+				}
+			})
+		},
+	}
+	run.Flags().BoolVar(&flush, "flush", false, "send queued reports now, ignoring their random send delay")
+	run.Flags().BoolVar(&loop, "loop", false, "keep running, one pass every --every")
+	run.Flags().DurationVar(&every, "every", time.Minute, "time between passes with --loop")
+
+	var asJSON bool
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the owner's view: plugins, interests, campaigns answered, budget, queued and sent reports, consent",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				st, err := d.Status(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(st)
+				}
+				return st.WriteText(cmd.OutOrStdout())
+			})
+		},
+	}
+	status.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
+
+	var all bool
+	forget := &cobra.Command{
+		Use:   "forget [plugin]",
+		Short: "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == all {
+				return fmt.Errorf("name one plugin, or pass --all")
+			}
+			plugin := ""
+			if len(args) == 1 {
+				plugin = args[0]
+			}
+			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				before, err := d.Status(ctx)
+				if err != nil {
+					return err
+				}
+				if err := d.Forget(ctx, plugin); err != nil {
+					return err
+				}
+				after, err := d.Status(ctx)
+				if err != nil {
+					return err
+				}
+				what := "everything"
+				if plugin != "" {
+					what = plugin + "'s data"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "forgot %s. Rows held on this device, before → after:\n", what)
+				for _, t := range []string{"events", "profile", "outbox", "answers", "impressions", "memo"} {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %-12s %5d → %d\n", t, before.Stored[t], after.Stored[t])
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "Kept: installed plugins, your consent history, the privacy ledger and the log of reports that already left.")
+				return nil
+			})
+		},
+	}
+	forget.Flags().BoolVar(&all, "all", false, "erase everything derived from the owner")
+	deviceCmd.AddCommand(run, status, forget)
+}

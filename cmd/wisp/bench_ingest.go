@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -36,9 +37,13 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 			}
 			defer os.RemoveAll(dir)
 			opts.Dir = dir
+			// Progress comes from the benchmark's goroutines: the map needs the lock.
+			var mu sync.Mutex
 			bars := map[string]*progressbar.ProgressBar{}
 			var last *progressbar.ProgressBar
 			opts.Progress = func(phase string, done, total int) {
+				mu.Lock()
+				defer mu.Unlock()
 				bar, ok := bars[phase]
 				if !ok {
 					if last != nil {
@@ -76,8 +81,6 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 	benchCmd.AddCommand(cmd)
 }
 
-// ingestProgress serializes progress updates from the benchmark's
-// goroutines (progressbar is safe for concurrent use, the map is not).
 func printIngestBench(w io.Writer, rep ingestbench.Report) {
 	fmt.Fprintf(w, "\n%d cores, %d-report batches, %d clients\n\n", rep.Cores, rep.Batch, rep.Clients)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -139,12 +139,13 @@ func auditCases() []auditCase {
 // TestAudit runs every randomizer on worst-case neighbouring inputs and
 // checks that the privacy-loss lower bound does not exceed the claimed ε;
 // the same randomizer built for 2ε while claiming ε (a mis-scaled ε) must
-// fail the same check, so the audit is shown to be able to fail.
+// fail the same check, so the audit is shown to be able to fail. Without
+// -short it also catches a subtler 1.3ε.
 func TestAudit(t *testing.T) {
 	const eps = 1.0
-	samples := 200000
+	samples, factors := 200000, []float64{2, 1.3}
 	if testing.Short() {
-		samples = 60000
+		samples, factors = 60000, []float64{2}
 	}
 	for _, c := range auditCases() {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,11 +155,13 @@ func TestAudit(t *testing.T) {
 			} else {
 				t.Logf("honest: lower bound %.3f ≤ ε=%v", lb, eps)
 			}
-			broken, k := c.build(2 * eps)
-			if lb := auditLoss(broken, k, samples); lb <= eps {
-				t.Errorf("mis-scaled (2ε): lower bound %.3f does not exceed claimed ε=%v; the audit cannot fail", lb, eps)
-			} else {
-				t.Logf("mis-scaled: lower bound %.3f > ε=%v (caught)", lb, eps)
+			for _, f := range factors {
+				broken, k := c.build(f * eps)
+				if lb := auditLoss(broken, k, samples); lb <= eps {
+					t.Errorf("mis-scaled (%vε): lower bound %.3f does not exceed claimed ε=%v; the audit cannot fail", f, lb, eps)
+				} else {
+					t.Logf("mis-scaled (%vε): lower bound %.3f > ε=%v (caught)", f, lb, eps)
+				}
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
-	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -77,7 +76,7 @@ type testAggregator struct {
 	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
 }
 
-func startTestAggregator(t *testing.T, clock *fakeClock) *testAggregator {
+func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
 	t.Helper()
 	ctx := context.Background()
 	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
@@ -124,7 +123,7 @@ func startTestAggregator(t *testing.T, clock *fakeClock) *testAggregator {
 }
 
 // stored counts the reports the aggregator holds for campaign and epoch.
-func (a *testAggregator) stored(t *testing.T, campaign string, epoch uint32) int {
+func (a *testAggregator) stored(t testing.TB, campaign string, epoch uint32) int {
 	t.Helper()
 	n := 0
 	if err := a.store.Scan(context.Background(), campaign, epoch, func(uint8, []byte) error { n++; return nil }); err != nil {
@@ -139,7 +138,7 @@ type author struct {
 	signedManifest []byte
 }
 
-func newAuthor(t *testing.T) author {
+func newAuthor(t testing.TB) author {
 	t.Helper()
 	key, err := GenerateKey(Ed25519, nil)
 	if err != nil {
@@ -154,7 +153,7 @@ func newAuthor(t *testing.T) author {
 
 // testDevice opens a device in dir with a fake clock, trusting a, talking
 // to agg (nil: no aggregator), with no send delay.
-func testDevice(t *testing.T, dir string, clock *fakeClock, a author, agg *testAggregator) *Device {
+func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testAggregator) *Device {
 	t.Helper()
 	cfg := NewDeviceConfig().
 		WithRuntime(NewRuntimeConfig().WithTrustStore(NewTrustStore(a.key.Public()))).
@@ -173,7 +172,7 @@ func testDevice(t *testing.T, dir string, clock *fakeClock, a author, agg *testA
 
 // readyDevice is a device with the workouts plugin installed, the plugin
 // and both campaigns consented, and a week of running.
-func readyDevice(t *testing.T, dir string, clock *fakeClock, agg *testAggregator) (*Device, author) {
+func readyDevice(t testing.TB, dir string, clock *fakeClock, agg *testAggregator) (*Device, author) {
 	t.Helper()
 	ctx := context.Background()
 	a := newAuthor(t)
@@ -191,7 +190,7 @@ func readyDevice(t *testing.T, dir string, clock *fakeClock, agg *testAggregator
 }
 
 // recordRuns records n daily runs of minutes each, ending at end.
-func recordRuns(t *testing.T, d *Device, end time.Time, n int, minutes float64) {
+func recordRuns(t testing.TB, d *Device, end time.Time, n int, minutes float64) {
 	t.Helper()
 	var events []Event
 	for i := range n {
@@ -200,13 +199,4 @@ func recordRuns(t *testing.T, d *Device, end time.Time, n int, minutes float64) 
 	if err := d.RecordEvents(context.Background(), "workouts", events); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -137,6 +137,7 @@ func printPrivacyBench(w io.Writer, rep ldpsim.Report) {
 			verdict = "NOT the best measured (" + ch.BestMeasured + ")"
 		}
 		fmt.Fprintf(w, "%-9s ε=%-3g chose %-9s %s — %s\n", ch.Kind, ch.Epsilon, ch.Chosen, verdict, ch.Reason)
+		fmt.Fprintf(w, "          rule: %s\n", ch.Rule)
 	}
 	fmt.Fprintf(w, "\n%.1f s\n", rep.Seconds)
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // Config sets the simulated populations.
@@ -65,6 +67,9 @@ type ChoiceCheck struct {
 	Strict      bool   `json:"strict"`
 	WithinNoise bool   `json:"within_noise"`
 	Reason      string `json:"reason"`
+	// Rule is the chooser's own explanation (ldp.Choice.Reason or
+	// ChooseMean's), as a campaign config would state it.
+	Rule string `json:"rule"`
 }
 
 // Report is the benchmark's output.
@@ -212,11 +217,20 @@ func checkChoices(results []Result) []ChoiceCheck {
 				}
 			}
 			se := math.Hypot(chosen.RatioSE*chosen.TheoryVariance, best.RatioSE*best.TheoryVariance)
+			var rule string
+			if kind == "frequency" {
+				if c, err := ldp.Choose(eps, chosen.D); err == nil {
+					rule = c.Reason
+				}
+			} else if _, why, err := ldp.ChooseMean(eps); err == nil {
+				rule = why
+			}
 			out = append(out, ChoiceCheck{
 				Kind: kind, Epsilon: eps, Chosen: chosen.Mechanism, BestMeasured: best.Mechanism,
 				Strict:      chosen.Mechanism == best.Mechanism,
 				WithinNoise: chosen.MSE <= best.MSE+3*se,
 				Reason:      fmt.Sprintf("chosen MSE %.4g, best measured %.4g (±%.2g)", chosen.MSE, best.MSE, se),
+				Rule:        rule,
 			})
 		}
 	}

@@ -4,12 +4,22 @@
 //
 // Plugins are hostile until proven otherwise. A plugin gets no files, no
 // network, no environment, no arguments, a fake clock and deterministic
-// randomness (wazero's defaults); its memory is capped and every call has a
-// deadline. Everything a plugin returns is validated: only its declared
-// categories, finite scores in [0, 1], no more records than the host asked
-// for. A trap, a timeout or a bad answer is an error for that call, never a
-// crash, and the instance is thrown away; plugins are pure functions, so
-// nothing is lost with it.
+// randomness (wazero's defaults); its memory is capped, its tables bounded,
+// and every call has a deadline and a fuel (work) budget. Everything a
+// plugin returns is validated: only its declared categories, finite scores
+// in [0, 1], no more records than the host asked for. A trap, a timeout or
+// a bad answer is an error for that call, never a crash, and the instance
+// is thrown away; plugins are pure functions, so nothing is lost with it.
+//
+// Deadlines are enforced by load-time instrumentation (host/internal/fuel),
+// not by wazero's WithCloseOnContextDone: the latter costs a goroutine per
+// call and a check per loop iteration that made calls 10× and tight loops
+// 10–50× slower here (docs/BENCHMARKS.md, "Plugin platform").
+//
+// Plugins from the outside world are loaded with Runtime.LoadSigned: an
+// Ed25519 (or hybrid Ed25519+ML-DSA-65) signed manifest, verified against
+// the device's TrustStore, binds the module's SHA-256, ABI version,
+// categories and limits. Runtime.Load trusts the manifest it is given.
 //
 // The ABI is specified in sdk/ABI.md and rendered in Go by sdk/abi.
 package host

@@ -108,4 +108,6 @@ var migrations = []string{
 		answer   BLOB NOT NULL,
 		PRIMARY KEY (campaign, value)
 	) WITHOUT ROWID;`,
+	// 3: the global frequency cap counts impressions by time alone.
+	`CREATE INDEX impressions_by_time ON impressions (at);`,
 }

@@ -2,11 +2,14 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudflare/circl/sign/ed25519"
 )
 
 func testCatalogue() Catalogue {
@@ -109,5 +112,41 @@ func TestFrequencyCapsUnderConcurrency(t *testing.T) {
 	clock.Advance(24 * time.Hour) // a new window
 	if _, err := d.Pick(ctx); err != nil {
 		t.Errorf("after the cap window: %v", err)
+	}
+}
+
+func TestSignedCatalogue(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAuthor(t)
+	cfg := NewDeviceConfig().WithRuntime(NewRuntimeConfig().WithTrustStore(NewTrustStore(a.key.Public()))).
+		WithClock(clock.Now).WithCampaignKey(pub)
+	d, err := Open(ctx, t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	body, _ := json.Marshal(testCatalogue())
+	sig := ed25519.Sign(priv, append([]byte(catalogueContext), body...))
+	tampered := append([]byte(nil), body...)
+	tampered[len(tampered)-2] ^= 1
+	tests := []struct {
+		name      string
+		body, sig []byte
+		ok        bool
+	}{
+		{"signed", body, sig, true},
+		{"tampered", tampered, sig, false},
+		{"unsigned", body, nil, false},
+	}
+	for _, tt := range tests {
+		err := d.SetSignedCatalogue(ctx, tt.body, tt.sig)
+		if got := err == nil; got != tt.ok || (!tt.ok && !errors.Is(err, ErrBadCatalogue)) {
+			t.Errorf("%s: SetSignedCatalogue = %v, want ok=%v", tt.name, err, tt.ok)
+		}
 	}
 }

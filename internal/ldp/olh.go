@@ -33,8 +33,13 @@ type OLH struct {
 	seedBytes, bucketBytes int
 }
 
-// maxSeeds bounds the seed family (and the aggregator's g^m·g table).
-const maxSeeds = 1 << 24
+// maxSeeds bounds the seed family and maxTable the aggregator's g^m·g
+// count table (2²⁴ counters = 128 MiB). Only large ε with large d exceed
+// them, where GRR or OUE has the lower variance anyway.
+const (
+	maxSeeds = 1 << 24
+	maxTable = 1 << 24
+)
 
 // NewOLH returns OLH over d items with privacy parameter epsilon.
 func NewOLH(epsilon float64, d int) (OLH, error) {
@@ -50,8 +55,9 @@ func NewOLH(epsilon float64, d int) (OLH, error) {
 		m++
 		seeds *= g
 	}
-	if seeds > maxSeeds {
-		return OLH{}, fmt.Errorf("%w: olh seed family of %d > %d", ErrDomain, seeds, maxSeeds)
+	if seeds > maxSeeds || seeds*g > maxTable {
+		return OLH{}, fmt.Errorf("%w: olh seed family of %d × %d buckets too large at ε=%v, d=%d (GRR or OUE fit better)",
+			ErrDomain, seeds, g, epsilon, d)
 	}
 	return OLH{epsilon: epsilon, d: d, g: g, m: m, seeds: seeds,
 		seedBytes: bytesFor(seeds), bucketBytes: bytesFor(g)}, nil

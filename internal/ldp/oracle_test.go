@@ -224,3 +224,29 @@ func TestMechanismIDs(t *testing.T) {
 		t.Error("MechanismRR renumbered")
 	}
 }
+
+// TestOUELargeDomainAccumulator checks that the direct bit-counting path
+// used for large d agrees with the definition of support.
+func TestOUELargeDomainAccumulator(t *testing.T) {
+	const d = 40000 // above the byte-table limit
+	fo, err := ldp.NewOUE(2, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := fo.NewAccumulator()
+	answer := make([]byte, fo.Params().AnswerSize)
+	answer[0], answer[4999] = 0b1000_0001, 0b1000_0000 // items 0, 7, 39999
+	for range 3 {
+		if err := acc.Add(answer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := acc.Support()
+	var total float64
+	for _, x := range s {
+		total += x
+	}
+	if len(s) != d || s[0] != 3 || s[7] != 3 || s[d-1] != 3 || total != 9 {
+		t.Errorf("support: len %d, s[0]=%v s[7]=%v s[d-1]=%v total %v", len(s), s[0], s[7], s[d-1], total)
+	}
+}

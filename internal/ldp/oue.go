@@ -71,10 +71,15 @@ func (m OUE) AppendRandomized(dst []byte, v int, rng *rand.Rand) ([]byte, error)
 	return dst, nil
 }
 
-// NewAccumulator implements FrequencyOracle. It counts byte values per
-// position (⌈d/8⌉·256 counters) and expands them to bits once, so adding
-// an answer costs ⌈d/8⌉ increments instead of one per set bit.
+// NewAccumulator implements FrequencyOracle. Up to oueTableBytes answer
+// bytes it counts byte values per position (⌈d/8⌉·264 counters) and
+// expands them to bits once, so adding an answer costs ⌈d/8⌉ increments
+// instead of one per set bit; for larger domains, where that table would
+// be hundreds of megabytes, it counts set bits directly.
 func (m OUE) NewAccumulator() Accumulator {
+	if m.size > oueTableBytes {
+		return &oueAccumulator{m: m, bits: make([]int64, m.size*8)}
+	}
 	return &oueAccumulator{m: m, count: make([]int64, m.size*oueStride)}
 }
 
@@ -84,10 +89,15 @@ func (m OUE) NewAccumulator() Accumulator {
 // slower.
 const oueStride = 256 + 8
 
+// oueTableBytes is the largest answer (d = 32,768) decoded through the
+// byte-value table (at most 69 MiB of counters).
+const oueTableBytes = 4096
+
 type oueAccumulator struct {
 	m     OUE
 	n     int
-	count []int64 // count[position·oueStride + byte value]
+	count []int64 // count[position·oueStride + byte value], or
+	bits  []int64 // count of each set bit, for large d
 }
 
 func (a *oueAccumulator) Add(answer []byte) error {
@@ -97,8 +107,16 @@ func (a *oueAccumulator) Add(answer []byte) error {
 	if answer[a.m.size-1]&^a.m.lastMask() != 0 {
 		return fmt.Errorf("%w: oue bits set beyond d = %d", ErrAnswer, a.m.d)
 	}
-	for i, b := range answer {
-		a.count[i*oueStride+int(b)]++
+	if a.bits != nil {
+		for i, b := range answer {
+			for x := b; x != 0; x &= x - 1 {
+				a.bits[i*8+bits.TrailingZeros8(x)]++
+			}
+		}
+	} else {
+		for i, b := range answer {
+			a.count[i*oueStride+int(b)]++
+		}
 	}
 	a.n++
 	return nil
@@ -108,6 +126,12 @@ func (a *oueAccumulator) N() int { return a.n }
 
 func (a *oueAccumulator) Support() []float64 {
 	s := make([]float64, a.m.size*8)
+	if a.bits != nil {
+		for i, c := range a.bits {
+			s[i] = float64(c)
+		}
+		return s[:a.m.d]
+	}
 	for i := range a.m.size {
 		for b, c := range a.count[i*oueStride : i*oueStride+256] {
 			for x := uint8(b); x != 0; x &= x - 1 {

@@ -160,3 +160,29 @@ func TestParseManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplePluginsSigned loads every committed example plugin through the
+// signed path, as a device would: a stale manifest (module rebuilt without
+// re-signing) fails here.
+func TestExamplePluginsSigned(t *testing.T) {
+	ctx := context.Background()
+	trust, err := host.ParseTrustStore(testdata.PluginTrustStore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithTrustStore(trust))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wasm := range map[string][]byte{"fitness": testdata.FitnessPlugin, "fridge": testdata.FridgePlugin, "tv": testdata.TVPlugin, "car": testdata.CarPlugin} {
+		signed, err := testdata.PluginManifests.ReadFile("plugins/" + name + ".manifest.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := rt.LoadSigned(ctx, signed, wasm)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p.Close(ctx)
+	}
+}

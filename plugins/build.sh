@@ -28,3 +28,10 @@ cwasm car.wasm plugins/car/c/car.c
 wat2wasm plugins/tv/tv.wat -o "$out/tv.wasm"
 wat2wasm sdk/wat/example.wat -o "$out/example.wasm"
 sh plugins/hostile/build.sh "$out/hostile"
+
+# Sign the example manifests with the committed test-only author key
+# (Ed25519 signatures are deterministic, so this is reproducible too).
+for p in fitness fridge tv car; do
+	go run ./cmd/wisp plugin sign "plugins/$p" --key testdata/plugins/example-author.key \
+		--wasm "$out/$p.wasm" -o "$out/$p.manifest.json" >/dev/null
+done

@@ -8,7 +8,7 @@
 //   - campaigns/: the demo's campaigns.
 package testdata
 
-import _ "embed"
+import "embed"
 
 // Rebuild the committed plugin artifacts (Go plugins need only the Go
 // toolchain; C needs clang and wasm-ld; WAT needs wabt):
@@ -53,6 +53,19 @@ var CarPlugin []byte
 //
 //go:embed plugins/example.wasm
 var ExamplePlugin []byte
+
+// PluginManifests holds the example plugins' signed manifests,
+// plugins/<name>.manifest.json for fitness, fridge, tv and car, signed by
+// the test-only example author key.
+//
+//go:embed plugins/*.manifest.json
+var PluginManifests embed.FS
+
+// PluginTrustStore trusts the example author key, and only it. For tests
+// and the demo; never on a real device.
+//
+//go:embed plugins/trust.txt
+var PluginTrustStore []byte
 
 // DemoCampaigns is the JSON list of campaigns the demo answers.
 //

@@ -31,7 +31,7 @@ var exampleWasm []byte
 // directory, install a signed plugin, let the owner opt in, record events,
 // run the scheduler, and show the owner what the device inferred. Forget
 // erases it again, and the counts prove it.
-func Example() {
+func ExampleOpen() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "wisp-device")
 	defer os.RemoveAll(dir)

@@ -55,9 +55,10 @@ type ConsentChange struct {
 // Grant opts the owner in to p. Granting a plugin requires it to be
 // installed; a campaign may be granted before the device has fetched it.
 func (d *Device) Grant(ctx context.Context, p Purpose) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	if p.Kind == PurposePlugin {
 		if _, ok := d.installed(ctx, p.ID); !ok {
 			return fmt.Errorf("%w: %q", ErrUnknownPlugin, p.ID)
@@ -77,9 +78,10 @@ func (d *Device) Grant(ctx context.Context, p Purpose) error {
 // already spent on dropped reports is not refunded: the ledger only ever
 // over-counts.
 func (d *Device) Revoke(ctx context.Context, p Purpose, erase bool) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	if _, err := ParsePurpose(p.String()); err != nil {
 		return err
 	}
@@ -93,9 +95,10 @@ func (d *Device) Revoke(ctx context.Context, p Purpose, erase bool) error {
 // ConsentHistory returns every consent change the owner made, oldest
 // first.
 func (d *Device) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
+	if !d.gate.enter() {
+		return nil, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	rows, err := d.store.ConsentHistory(ctx)
 	if err != nil {
 		return nil, err

@@ -32,9 +32,9 @@ type Device struct {
 	tax    *taxonomy.Taxonomy
 	client *Client
 
-	mu      sync.RWMutex // guards plugins and closed
+	gate    gate         // calls in progress; Close waits for them
+	mu      sync.RWMutex // guards plugins
 	plugins map[string]*Plugin
-	closed  bool
 
 	run    sync.Mutex // one scheduler pass at a time
 	egress sync.Mutex // held while reports are on the wire; Revoke waits for it
@@ -146,22 +146,17 @@ func (d *Device) resume(ctx context.Context) error {
 // acknowledged (events recorded, consent changed, reports queued) is
 // already on disk.
 func (d *Device) Close(ctx context.Context) error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	if !d.gate.close() {
 		return nil
 	}
-	d.closed = true
+	d.mu.Lock()
 	plugins := d.plugins
 	d.plugins = nil
 	d.mu.Unlock()
-	d.run.Lock() // let a scheduler pass finish its transaction
-	defer d.run.Unlock()
 	for _, p := range plugins {
 		p.Close(ctx)
 	}
-	errs := []error{d.store.Close(), d.ledger.Close(), d.rt.Close(ctx)}
-	return errors.Join(errs...)
+	return errors.Join(d.store.Close(), d.ledger.Close(), d.rt.Close(ctx))
 }
 
 // Dir returns the device's data directory.
@@ -169,13 +164,49 @@ func (d *Device) Dir() string { return d.dir }
 
 func (d *Device) now() time.Time { return d.cfg.now() }
 
-func (d *Device) checkOpen() error {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.closed {
-		return ErrDeviceClosed
+// gate counts calls in progress so that Close can wait for them: a call
+// that enters before Close finishes on an open store; one that comes
+// after gets ErrDeviceClosed. Calls may nest (Status reads Interests):
+// a nested enter during Close fails instead of deadlocking.
+type gate struct {
+	mu     sync.Mutex
+	idle   sync.Cond
+	n      int
+	closed bool
+}
+
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
 	}
-	return nil
+	g.n++
+	return true
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n--; g.n == 0 && g.idle.L != nil {
+		g.idle.Broadcast()
+	}
+}
+
+// close refuses new calls and waits for those in progress; it reports
+// whether it was the first close.
+func (g *gate) close() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.closed = true
+	g.idle.L = &g.mu
+	for g.n > 0 {
+		g.idle.Wait()
+	}
+	return true
 }
 
 // readEntropy fills b from the configured source.

@@ -48,9 +48,10 @@ func (d *Device) InstallUnsigned(ctx context.Context, m Manifest, wasm []byte) (
 }
 
 func (d *Device) install(ctx context.Context, manifest, wasm []byte, unsigned bool) (PluginInfo, error) {
-	if err := d.checkOpen(); err != nil {
-		return PluginInfo{}, err
+	if !d.gate.enter() {
+		return PluginInfo{}, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	p, err := d.load(ctx, manifest, wasm, unsigned)
 	if err != nil {
 		return PluginInfo{}, err
@@ -116,9 +117,10 @@ func pluginInfo(p devicestore.Plugin, running bool) PluginInfo {
 
 // Plugins lists the installed plugins by name.
 func (d *Device) Plugins(ctx context.Context) ([]PluginInfo, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
+	if !d.gate.enter() {
+		return nil, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	list, err := d.store.Plugins(ctx)
 	if err != nil {
 		return nil, err
@@ -135,9 +137,10 @@ func (d *Device) Plugins(ctx context.Context) ([]PluginInfo, error) {
 // Remove uninstalls a plugin and erases its events, its interests and
 // queued reports that may derive from them.
 func (d *Device) Remove(ctx context.Context, name string) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	if _, ok := d.installed(ctx, name); !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownPlugin, name)
 	}
@@ -159,9 +162,10 @@ func (d *Device) Remove(ctx context.Context, name string) error {
 // SetRetention changes how long a plugin's events are kept; older events
 // are deleted at once.
 func (d *Device) SetRetention(ctx context.Context, name string, keep time.Duration) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	if keep <= 0 {
 		return fmt.Errorf("host: retention %v must be positive", keep)
 	}

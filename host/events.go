@@ -33,9 +33,10 @@ func (d *Device) RecordEvent(ctx context.Context, plugin string, e Event) error 
 // future (more than a day ahead of the device clock) and non-finite values
 // are refused with ErrBadEvent. The next scheduler pass scores them.
 func (d *Device) RecordEvents(ctx context.Context, plugin string, events []Event) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	p, ok := d.installed(ctx, plugin)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownPlugin, plugin)

@@ -146,9 +146,10 @@ func (d *Device) retryLater(ctx context.Context, batch []devicestore.Report, now
 
 // Outbox lists the reports waiting to leave, oldest first.
 func (d *Device) Outbox(ctx context.Context) ([]QueuedReport, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
+	if !d.gate.enter() {
+		return nil, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	rows, err := d.store.Queued(ctx)
 	if err != nil {
 		return nil, err
@@ -164,9 +165,10 @@ func (d *Device) Outbox(ctx context.Context) ([]QueuedReport, error) {
 // SentLog returns the log of reports that left the device or were dropped,
 // newest first, at most limit entries (0: all).
 func (d *Device) SentLog(ctx context.Context, limit int) ([]SentReport, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
+	if !d.gate.enter() {
+		return nil, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	rows, err := d.store.Egress(ctx, limit)
 	if err != nil {
 		return nil, err

@@ -98,9 +98,10 @@ func (d *Device) localScores(ctx context.Context, now time.Time) (map[uint32]flo
 // first, with category names, from plugins the owner consents to. Scores
 // are decayed to the device's current time.
 func (d *Device) Interests(ctx context.Context, n int) ([]Interest, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
+	if !d.gate.enter() {
+		return nil, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	rows, err := d.store.Profile(ctx, "")
 	if err != nil {
 		return nil, err
@@ -160,9 +161,10 @@ func (d *Device) categoryName(id uint32) string {
 // protect or inform the owner. Status().Stored shows the counts before and
 // after.
 func (d *Device) Forget(ctx context.Context, plugin string) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	d.egress.Lock()
 	defer d.egress.Unlock()
 	if plugin == "" {

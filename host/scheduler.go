@@ -62,9 +62,10 @@ func (d *Device) Flush(ctx context.Context) (RunSummary, error) {
 
 func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, error) {
 	var sum RunSummary
-	if err := d.checkOpen(); err != nil {
-		return sum, err
+	if !d.gate.enter() {
+		return sum, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	var errs []error
 	d.run.Lock()
 	now := d.now()

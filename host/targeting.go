@@ -84,9 +84,10 @@ var ErrBadCatalogue = errors.New("host: catalogue refused")
 // campaign-signing key (Ed25519 over "wisp creative catalogue v1\x00" ||
 // catalogue) and installs it.
 func (d *Device) SetSignedCatalogue(ctx context.Context, catalogue, signature []byte) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	if d.client == nil && len(d.cfg.campaignKey) == 0 {
 		return fmt.Errorf("%w: no campaign-signing key to verify it with", ErrBadCatalogue)
 	}
@@ -108,9 +109,10 @@ func (d *Device) SetSignedCatalogue(ctx context.Context, catalogue, signature []
 // example one built into the firmware). Prefer SetSignedCatalogue for
 // catalogues from the network.
 func (d *Device) SetCatalogue(ctx context.Context, c Catalogue) error {
-	if err := d.checkOpen(); err != nil {
-		return err
+	if !d.gate.enter() {
+		return ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	seen := map[string]bool{}
 	for _, cr := range c.Creatives {
 		if cr.ID == "" || cr.Campaign == "" || seen[cr.ID] || len(cr.Categories) == 0 || cr.MinScore < 0 || cr.MinScore > 1 {
@@ -139,9 +141,10 @@ func (d *Device) catalogue(ctx context.Context) (Catalogue, error) {
 // Relevant returns the creatives relevant to the owner, most relevant
 // first, ignoring caps. It reads the local profile only.
 func (d *Device) Relevant(ctx context.Context) ([]Match, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
+	if !d.gate.enter() {
+		return nil, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	c, err := d.catalogue(ctx)
 	if err != nil {
 		return nil, err

@@ -69,9 +69,10 @@ const statusEntries = 20
 
 // Status returns the owner's view of the device.
 func (d *Device) Status(ctx context.Context) (Status, error) {
-	if err := d.checkOpen(); err != nil {
-		return Status{}, err
+	if !d.gate.enter() {
+		return Status{}, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	now := d.now()
 	s := Status{At: now}
 	var err error

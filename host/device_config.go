@@ -146,10 +146,12 @@ func (c DeviceConfig) WithDummyReports(rate float64) DeviceConfig {
 	return c
 }
 
-// WithCampaignKey pins the aggregator's Ed25519 campaign-signing public key:
-// the device answers only campaigns signed by it. Without a pinned key the
-// device fetches the key on first contact and pins it from then on (trust
-// on first use), and Status shows which key it pinned.
+// WithCampaignKey provisions the aggregator's Ed25519 campaign-signing
+// public key: the device answers only campaigns (and accepts only
+// catalogues) signed by it. Ship it with the firmware; without it the
+// device answers nothing (ErrNoCampaignKey). The device never takes the
+// key the aggregator advertises, since whoever sits between the two could
+// then sign its own questions.
 func (c DeviceConfig) WithCampaignKey(pub []byte) DeviceConfig {
 	c.campaignKey = append([]byte(nil), pub...)
 	return c

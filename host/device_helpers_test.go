@@ -71,6 +71,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // makes it unreachable, counting what reaches it.
 type testAggregator struct {
 	URL     string
+	key     []byte // the campaign-signing key devices are provisioned with
 	store   *store.SQLite
 	down    atomic.Bool
 	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
@@ -99,7 +100,7 @@ func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &testAggregator{URL: "http://" + ln.Addr().String(), store: st}
+	a := &testAggregator{URL: "http://" + ln.Addr().String(), key: srv.SigningKey(), store: st}
 	h := srv.Handler()
 	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.down.Load() {
@@ -160,7 +161,7 @@ func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testA
 		WithClock(clock.Now).
 		WithSendDelay(0)
 	if agg != nil {
-		cfg = cfg.WithAggregator(agg.URL, &http.Client{Timeout: 5 * time.Second})
+		cfg = cfg.WithAggregator(agg.URL, &http.Client{Timeout: 5 * time.Second}).WithCampaignKey(agg.key)
 	}
 	d, err := Open(context.Background(), dir, cfg)
 	if err != nil {

@@ -96,7 +96,7 @@ func ExampleDevice_RunOnce() {
 	defer os.RemoveAll(dir)
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	url, stop := exampleAggregator(dir, clock)
+	url, campaignKey, stop := exampleAggregator(dir, clock)
 	defer stop()
 
 	author, _ := host.GenerateKey(host.Ed25519, nil)
@@ -104,6 +104,7 @@ func ExampleDevice_RunOnce() {
 	cfg := host.NewDeviceConfig().
 		WithRuntime(host.NewRuntimeConfig().WithTrustStore(host.NewTrustStore(author.Public()))).
 		WithAggregator(url, nil).
+		WithCampaignKey(campaignKey). // provisioned with the firmware
 		WithClock(clock).
 		WithSendDelay(30 * time.Minute)
 	d, err := host.Open(ctx, filepath.Join(dir, "device"), cfg)
@@ -142,8 +143,9 @@ func ExampleDevice_RunOnce() {
 }
 
 // exampleAggregator runs a real aggregator on 127.0.0.1 with one weekly
-// campaign, "runners": is the owner's Running score at least 0.5?
-func exampleAggregator(dir string, now func() time.Time) (url string, stop func()) {
+// campaign, "runners": is the owner's Running score at least 0.5? It
+// returns the key that signs its campaigns.
+func exampleAggregator(dir string, now func() time.Time) (url string, campaignKey []byte, stop func()) {
 	ctx := context.Background()
 	tax, _ := taxonomy.ParseBytes(testdata.Taxonomy)
 	st, _ := store.OpenSQLite(ctx, filepath.Join(dir, "aggregator.db"))
@@ -157,5 +159,5 @@ func exampleAggregator(dir string, now func() time.Time) (url string, stop func(
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	hs := &http.Server{Handler: srv.Handler()}
 	go hs.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { hs.Close(); st.Close() }
+	return "http://" + ln.Addr().String(), srv.SigningKey(), func() { hs.Close(); st.Close() }
 }

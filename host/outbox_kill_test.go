@@ -4,6 +4,7 @@ package host
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"syscall"
@@ -41,7 +42,7 @@ func TestOutboxKill(t *testing.T) {
 
 			cmd := exec.Command(os.Args[0], "-test.run=^TestOutboxKillChild$", "-test.count=1")
 			cmd.Env = append(os.Environ(), "WISP_KILL_DIR="+dir, "WISP_KILL_URL="+agg.URL, "WISP_KILL_STEP="+tt.step,
-				"WISP_KILL_KEY="+a.key.String(), "WISP_KILL_NOW="+clock.Now().Format(time.RFC3339Nano))
+				"WISP_KILL_KEY="+a.key.String(), "WISP_KILL_CAMPAIGN_KEY="+base64.StdEncoding.EncodeToString(agg.key), "WISP_KILL_NOW="+clock.Now().Format(time.RFC3339Nano))
 			out, err := cmd.CombinedOutput()
 			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 				t.Fatalf("child was not killed at %s: %v\n%s", tt.step, err, out)
@@ -85,7 +86,11 @@ func TestOutboxKillChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &fakeClock{t: now}
-	d := testDevice(t, dir, clock, author{key: key}, &testAggregator{URL: os.Getenv("WISP_KILL_URL")})
+	ckey, err := base64.StdEncoding.DecodeString(os.Getenv("WISP_KILL_CAMPAIGN_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testDevice(t, dir, clock, author{key: key}, &testAggregator{URL: os.Getenv("WISP_KILL_URL"), key: ckey})
 	step := os.Getenv("WISP_KILL_STEP")
 	d.fault = func(s string) error {
 		if s == step {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cloudflare/circl/sign/ed25519"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -17,9 +16,8 @@ import (
 
 // Meta keys in the device store.
 const (
-	metaKeyConfigs  = "hpke-configs" // CBOR wire.KeyConfigList
-	metaSyncedAt    = "synced-at"    // Unix ms of the last successful sync
-	metaCampaignKey = "campaign-key" // the pinned Ed25519 campaign-signing key
+	metaKeyConfigs = "hpke-configs" // CBOR wire.KeyConfigList
+	metaSyncedAt   = "synced-at"    // Unix ms of the last successful sync
 )
 
 // sync fetches the aggregator's campaigns and HPKE configs when they are
@@ -65,81 +63,30 @@ func (d *Device) sync(ctx context.Context, now time.Time, force bool) error {
 	return d.store.SetMeta(ctx, metaSyncedAt, []byte(strconv.FormatInt(now.UnixMilli(), 10)))
 }
 
-// signedCampaigns is the body of GET /v1/campaign-configs: each campaign's
-// exact JSON bytes and the aggregator's Ed25519 signature over them.
-type signedCampaigns struct {
-	Campaigns []struct {
-		Config    []byte `json:"config"`
-		Signature []byte `json:"signature"`
-	} `json:"campaigns"`
-}
-
-// signingKey is the body of GET /v1/campaign-signing-key.
-type signingKey struct {
-	Algorithm string `json:"alg"`
-	PublicKey []byte `json:"public_key"`
-}
+// ErrNoCampaignKey: the device has no aggregator campaign-signing key to
+// verify campaigns with (DeviceConfig.WithCampaignKey), so it answers none.
+var ErrNoCampaignKey = errors.New("host: no campaign-signing key configured")
 
 // fetchCampaigns reads the signed campaign configs and keeps those that
-// verify under the pinned key and validate against the device's taxonomy.
-// A campaign that fails is skipped, never answered.
+// verify under the provisioned key and validate against the device's
+// taxonomy. A campaign that fails is skipped, never answered.
 func (d *Device) fetchCampaigns(ctx context.Context) ([]campaign.Campaign, error) {
-	pub, err := d.campaignKey(ctx)
+	pub, err := d.campaignKey()
 	if err != nil {
 		return nil, err
 	}
-	var list signedCampaigns
-	if err := d.getJSON(ctx, "/v1/campaign-configs", &list); err != nil {
-		return nil, err
-	}
-	var out []campaign.Campaign
-	for _, sc := range list.Campaigns {
-		c, err := campaign.Verify(pub, sc.Config, sc.Signature, d.tax)
-		if err != nil {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	good, _, err := d.client.Campaigns(ctx, pub, d.tax)
+	return good, err
 }
 
-// campaignKey returns the configured key, or the key pinned on first
-// contact, fetching and pinning it if there is none yet.
-func (d *Device) campaignKey(ctx context.Context) (ed25519.PublicKey, error) {
-	if len(d.cfg.campaignKey) > 0 {
-		return ed25519.PublicKey(d.cfg.campaignKey), nil
+// campaignKey is the aggregator's campaign-signing key the device maker
+// provisioned. The device never takes the key the aggregator advertises:
+// whoever sits between them could then sign its own questions.
+func (d *Device) campaignKey() (ed25519.PublicKey, error) {
+	if len(d.cfg.campaignKey) != ed25519.PublicKeySize {
+		return nil, ErrNoCampaignKey
 	}
-	if b, err := d.store.Meta(ctx, metaCampaignKey); err == nil {
-		return ed25519.PublicKey(b), nil
-	} else if !errors.Is(err, devicestore.ErrNotFound) {
-		return nil, err
-	}
-	var k signingKey
-	if err := d.getJSON(ctx, "/v1/campaign-signing-key", &k); err != nil {
-		return nil, err
-	}
-	if k.Algorithm != "Ed25519" || len(k.PublicKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("host: aggregator campaign key: %q key of %d bytes", k.Algorithm, len(k.PublicKey))
-	}
-	if err := d.store.SetMeta(ctx, metaCampaignKey, k.PublicKey); err != nil {
-		return nil, err
-	}
-	return ed25519.PublicKey(k.PublicKey), nil
-}
-
-func (d *Device) getJSON(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.client.BaseURL+path, nil)
-	if err != nil {
-		return err
-	}
-	body, err := d.client.do(req)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("host: GET %s: %w", path, err)
-	}
-	return nil
+	return ed25519.PublicKey(d.cfg.campaignKey), nil
 }
 
 // campaigns returns the cached campaigns.

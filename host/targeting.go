@@ -88,12 +88,9 @@ func (d *Device) SetSignedCatalogue(ctx context.Context, catalogue, signature []
 		return ErrDeviceClosed
 	}
 	defer d.gate.leave()
-	if d.client == nil && len(d.cfg.campaignKey) == 0 {
-		return fmt.Errorf("%w: no campaign-signing key to verify it with", ErrBadCatalogue)
-	}
-	pub, err := d.campaignKey(ctx)
+	pub, err := d.campaignKey()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrBadCatalogue, err)
 	}
 	if !ed25519.Verify(pub, append([]byte(catalogueContext), catalogue...), signature) {
 		return fmt.Errorf("%w: signature does not verify", ErrBadCatalogue)

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/internal/api"
 )
 
 // deviceCmd groups the device commands. They act on one device directory
@@ -50,7 +53,7 @@ func init() {
 type deviceSettings struct {
 	Aggregator    string  `json:"aggregator,omitempty"`
 	TrustFile     string  `json:"trust_file,omitempty"`
-	CampaignKey   string  `json:"campaign_key,omitempty"` // base64 Ed25519; empty: pinned on first contact
+	CampaignKey   string  `json:"campaign_key,omitempty"` // base64 Ed25519, pinned at init
 	AllowUnsigned bool    `json:"allow_unsigned,omitempty"`
 	SendDelay     string  `json:"send_delay"`
 	DailyEpsilon  float64 `json:"daily_epsilon"`
@@ -163,6 +166,14 @@ device.json. Everything is off until the owner grants consent.`,
 			if err := os.MkdirAll(deviceDir, 0o700); err != nil {
 				return err
 			}
+			if s.CampaignKey == "" && s.Aggregator != "" {
+				k, err := fetchCampaignKey(cmd.Context(), s.Aggregator)
+				if err != nil {
+					return fmt.Errorf("fetch the aggregator's campaign-signing key (or pass --campaign-key): %w", err)
+				}
+				s.CampaignKey = k
+				fmt.Fprintf(cmd.OutOrStdout(), "pinned the aggregator's campaign-signing key %s\n  (fetched from %s: compare it with the key its operator publishes)\n", k, s.Aggregator)
+			}
 			if _, err := s.config(deviceDir); err != nil {
 				return err
 			}
@@ -182,7 +193,7 @@ device.json. Everything is off until the owner grants consent.`,
 	f := cmd.Flags()
 	f.StringVar(&s.Aggregator, "aggregator", "", "aggregator base URL, e.g. http://127.0.0.1:8080")
 	f.StringVar(&s.TrustFile, "trust", "", "trust store file of plugin author keys (one alg:base64 key per line)")
-	f.StringVar(&s.CampaignKey, "campaign-key", "", "the aggregator's campaign-signing Ed25519 key, base64 (default: pinned on first contact)")
+	f.StringVar(&s.CampaignKey, "campaign-key", "", "the aggregator's campaign-signing Ed25519 key, base64 (default: fetched from --aggregator now and pinned)")
 	f.BoolVar(&s.AllowUnsigned, "allow-unsigned", false, "accept unsigned plugins (development only)")
 	f.StringVar(&s.SendDelay, "send-delay", s.SendDelay, "largest random delay before a report is sent")
 	f.Float64Var(&s.DailyEpsilon, "daily-epsilon", s.DailyEpsilon, "device-wide privacy budget in any 24 hours")
@@ -196,4 +207,32 @@ func deviceOrNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// fetchCampaignKey reads GET /v1/campaign-signing-key once, at init: the
+// device then trusts that key and no other (trust on first use, made
+// explicit and shown to the person provisioning the device).
+func fetchCampaignKey(ctx context.Context, baseURL string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/campaign-signing-key", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s", resp.Status)
+	}
+	var k api.SigningKey
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&k); err != nil {
+		return "", err
+	}
+	if k.Algorithm != "Ed25519" || len(k.PublicKey) != 32 {
+		return "", fmt.Errorf("unexpected %q key of %d bytes", k.Algorithm, len(k.PublicKey))
+	}
+	return base64.StdEncoding.EncodeToString(k.PublicKey), nil
 }

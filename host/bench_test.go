@@ -52,8 +52,10 @@ func benchPlugin(b *testing.B, wasm []byte, pages uint32, events []abi.Event) {
 	}
 }
 
-func BenchmarkFridgeC(b *testing.B)      { benchPlugin(b, testdata.FridgePlugin, 16, fridgeEvents(1000)) }
-func BenchmarkFridgeGoWasm(b *testing.B) { benchPlugin(b, testdata.FridgeGoPlugin, 256, fridgeEvents(1000)) }
+func BenchmarkFridgeC(b *testing.B) { benchPlugin(b, testdata.FridgePlugin, 16, fridgeEvents(1000)) }
+func BenchmarkFridgeGoWasm(b *testing.B) {
+	benchPlugin(b, testdata.FridgeGoPlugin, 256, fridgeEvents(1000))
+}
 
 // BenchmarkCallOverhead is one host→plugin call with an empty batch: encode,
 // write, call (fuel and deadline armed), read, validate.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -23,10 +24,13 @@ type instance struct {
 	fuel   api.MutableGlobal
 	stop   api.MutableGlobal
 	timer  *time.Timer // raises stop at the deadline
-	stack  [4]uint64
-	bufPtr uint32
-	bufCap uint32
-	logged int // wisp.log bytes this call
+	// stopped records, for the host's side, that stop was raised: the
+	// guest reads the global natively, the host reads this (race-free).
+	stopped atomic.Bool
+	stack   [4]uint64
+	bufPtr  uint32
+	bufCap  uint32
+	logged  int // wisp.log bytes this call
 	// tainted marks an instance whose stop flag was (or may be being)
 	// raised: its answer stands, but it is not reused.
 	tainted bool
@@ -52,7 +56,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		fuel:   f,
 		stop:   s,
 	}
-	inst.timer = time.AfterFunc(time.Hour, func() { s.Set(math.MaxInt64) })
+	inst.timer = time.AfterFunc(time.Hour, inst.raiseStop)
 	inst.timer.Stop()
 	p.log.register(mod, inst)
 	p.mu.Lock()
@@ -77,7 +81,7 @@ func (inst *instance) arm(ctx context.Context, l Limits) func() {
 	inst.timer.Reset(l.Deadline)
 	var stopCtx func() bool
 	if ctx.Done() != nil {
-		stopCtx = context.AfterFunc(ctx, func() { inst.stop.Set(math.MaxInt64) })
+		stopCtx = context.AfterFunc(ctx, inst.raiseStop)
 	}
 	return func() {
 		if !inst.timer.Stop() {
@@ -89,11 +93,18 @@ func (inst *instance) arm(ctx context.Context, l Limits) func() {
 	}
 }
 
+// raiseStop interrupts the running call (from the timer's or the context's
+// goroutine).
+func (inst *instance) raiseStop() {
+	inst.stopped.Store(true)
+	inst.stop.Set(math.MaxInt64)
+}
+
 // classify maps a failed call to the host's sentinel errors, telling an
 // interrupted or out-of-fuel call from a genuine trap by reading the
 // instrumentation globals.
 func (inst *instance) classify(ctx context.Context, err error) error {
-	stopped := inst.stop.Get() != 0
+	stopped := inst.stopped.Load()
 	switch {
 	case stopped && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return ctx.Err() // the caller cancelled; not the plugin's fault

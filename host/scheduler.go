@@ -122,8 +122,8 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 		}
 		dummy, err := d.answerOne(ctx, c, key, scores, now)
 		switch {
-		case errors.Is(err, errAnswered) || overBudget(err):
-			continue // answered this epoch, or out of budget today
+		case errors.Is(err, errAnswered) || overBudget(err) || errors.Is(err, ErrNoConsent):
+			continue // answered this epoch, out of budget, or revoked meanwhile
 		case err != nil:
 			if first == nil {
 				first = err

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,14 +73,21 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 }
 
 func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) error {
-	envs := make([]wire.Envelope, len(batch))
-	for i, r := range batch {
+	envs := make([]wire.Envelope, 0, len(batch))
+	good := batch[:0:0]
+	var corrupt []devicestore.Sent
+	for _, r := range batch {
 		e, err := wire.DecodeEnvelope(r.Envelope)
-		if err != nil {
-			return fmt.Errorf("host: outbox report %x: %w", r.ID[:4], err)
+		if err != nil { // cannot happen unless the disk lies; never send it
+			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: "dropped:corrupt"})
+			continue
 		}
-		envs[i] = e
+		envs, good = append(envs, e), append(good, r)
 	}
+	if err := d.store.Settle(ctx, corrupt); err != nil || len(good) == 0 {
+		return err
+	}
+	batch = good
 	resp, err := d.client.Upload(ctx, envs)
 	if err != nil {
 		sum.Deferred += len(batch)
@@ -95,7 +103,8 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 	for i, r := range batch {
 		res := resp.Results[i]
 		if res.ReportID != "" && res.ReportID != hex.EncodeToString(r.ID[:]) {
-			return fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID)
+			// A confused aggregator: keep the batch for a later try.
+			return errors.Join(fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID), d.retryLater(ctx, batch, now))
 		}
 		outcome := outcomeOf(res, r.Dummy)
 		switch outcome {

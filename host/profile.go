@@ -58,7 +58,8 @@ func (d *Device) scorePlugins(ctx context.Context, now time.Time) (int, error) {
 
 func (d *Device) scoreOne(ctx context.Context, p *Plugin, through int64, now time.Time) error {
 	name := p.Manifest().Name
-	rows, err := d.store.Window(ctx, name, now.Add(-d.cfg.scoreWindow), now, through, p.Limits().MaxEvents)
+	// Up to a day ahead: RecordEvents accepts that much clock skew.
+	rows, err := d.store.Window(ctx, name, now.Add(-d.cfg.scoreWindow), now.Add(24*time.Hour), through, p.Limits().MaxEvents)
 	if err != nil {
 		return err
 	}

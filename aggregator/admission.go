@@ -12,7 +12,7 @@ import (
 // instead of unbounded memory and latency: at most Concurrent batches are
 // processed at once, at most Queue more wait, each for at most Wait.
 type Admission struct {
-	Concurrent int           // 0: GOMAXPROCS
+	Concurrent int           // 0: 2 × GOMAXPROCS (one batch commits while another opens)
 	Queue      int           // 0: 4 × Concurrent
 	Wait       time.Duration // 0: 2 s
 }
@@ -30,7 +30,7 @@ var errOverloaded = errors.New("aggregator: overloaded")
 
 func newAdmission(a Admission, m *metrics) *admission {
 	if a.Concurrent <= 0 {
-		a.Concurrent = runtime.GOMAXPROCS(0)
+		a.Concurrent = 2 * runtime.GOMAXPROCS(0)
 	}
 	if a.Queue <= 0 {
 		a.Queue = 4 * a.Concurrent

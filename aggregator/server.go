@@ -110,6 +110,7 @@ type Server struct {
 	lastForced atomic.Int64
 
 	admit   *admission
+	commits *groupCommit
 	metrics *metrics
 }
 
@@ -150,6 +151,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(cfg.Registry)
 	s.store = instrument(cfg.Store, s.metrics)
 	s.admit = newAdmission(cfg.Ingest, s.metrics)
+	s.commits = &groupCommit{st: s.store}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

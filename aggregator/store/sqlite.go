@@ -24,13 +24,16 @@ import (
 type SQLite struct {
 	db *sql.DB
 	mu sync.Mutex
+
+	prepMu sync.Mutex
+	stmts  map[int]*sql.Stmt // prepared INSERTs by row count
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and
 // brings its schema up to date.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)", "cache_size(-65536)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -116,26 +119,70 @@ func mapClosed(err error) error {
 // SQLite's variable limit.
 const sqliteInsertChunk = 400
 
-// Insert implements Store with multi-row INSERT … ON CONFLICT DO NOTHING
-// RETURNING id: the returned ids are the fresh ones.
+// insertSQL is the multi-row INSERT for n rows: ON CONFLICT DO NOTHING
+// RETURNING id returns exactly the fresh ids.
+func insertSQL(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO reports (id, campaign, epoch, mechanism, answer) VALUES `)
+	for j := range n {
+		if j > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?)")
+	}
+	q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+	return q.String()
+}
+
+// chunkSizes are the row counts of the INSERT statements a batch is cut
+// into: full chunks, then powers of two. Each is prepared once and kept,
+// because parsing a many-row statement costs more than running it.
+var chunkSizes = []int{sqliteInsertChunk, 256, 128, 64, 32, 16, 8, 4, 2, 1}
+
+// insertStmt returns the prepared statement for n rows (one of chunkSizes).
+func (s *SQLite) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if stmt, ok := s.stmts[n]; ok {
+		return stmt, nil
+	}
+	stmt, err := s.db.PrepareContext(ctx, insertSQL(n))
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[int]*sql.Stmt{}
+	}
+	s.stmts[n] = stmt
+	return stmt, nil
+}
+
+// Insert implements Store with multi-row INSERTs of prepared sizes.
 func (s *SQLite) Insert(ctx context.Context, reports []Report) ([]bool, error) {
 	fresh, unique := dedupe(reports)
+	args := make([]any, 0, 5*sqliteInsertChunk)
 	err := s.tx(ctx, "insert_reports", func(tx *sql.Tx) error {
-		for start := 0; start < len(unique); start += sqliteInsertChunk {
-			chunk := unique[start:min(start+sqliteInsertChunk, len(unique))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO reports (id, campaign, epoch, mechanism, answer) VALUES `)
-			args := make([]any, 0, 5*len(chunk))
-			for j, i := range chunk {
-				if j > 0 {
-					q.WriteByte(',')
+		rest := unique
+		for len(rest) > 0 {
+			size := 1
+			for _, c := range chunkSizes {
+				if len(rest) >= c {
+					size = c
+					break
 				}
-				q.WriteString("(?,?,?,?,?)")
+			}
+			chunk := rest[:size]
+			rest = rest[size:]
+			stmt, err := s.insertStmt(ctx, size)
+			if err != nil {
+				return err
+			}
+			args = args[:0]
+			for _, i := range chunk {
 				r := &reports[i]
 				args = append(args, r.ID[:], r.Campaign, r.Epoch, r.Mechanism, r.Answer)
 			}
-			q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
-			rows, err := tx.QueryContext(ctx, q.String(), args...)
+			rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}
@@ -217,4 +264,12 @@ func (s *SQLite) Ping(ctx context.Context) error {
 }
 
 // Close implements Store.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	s.prepMu.Lock()
+	for _, stmt := range s.stmts {
+		stmt.Close()
+	}
+	s.stmts = nil
+	s.prepMu.Unlock()
+	return s.db.Close()
+}

@@ -31,23 +31,14 @@ func (d *Device) RecordEvent(ctx context.Context, plugin string, e Event) error 
 // the owner did not agree to is not collected, not even locally. Events
 // older than the plugin's retention are dropped on arrival, events from the
 // future (more than a day ahead of the device clock) and non-finite values
-// are refused with ErrBadEvent. The next scheduler pass scores them.
+// are refused with ErrBadEvent. The consent check and the insert are one
+// transaction, so no event is stored after a revocation returns. The next
+// scheduler pass scores them.
 func (d *Device) RecordEvents(ctx context.Context, plugin string, events []Event) error {
 	if !d.gate.enter() {
 		return ErrDeviceClosed
 	}
 	defer d.gate.leave()
-	p, ok := d.installed(ctx, plugin)
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownPlugin, plugin)
-	}
-	granted, err := d.granted(ctx, PluginPurpose(plugin))
-	if err != nil {
-		return err
-	}
-	if !granted {
-		return fmt.Errorf("%w: plugin %q", ErrNoConsent, plugin)
-	}
 	now := d.now()
 	keep := make([]devicestore.Event, 0, len(events))
 	for i, e := range events {
@@ -56,19 +47,15 @@ func (d *Device) RecordEvents(ctx context.Context, plugin string, events []Event
 			return fmt.Errorf("%w: event %d: value %v", ErrBadEvent, i, e.Value)
 		case e.Time.IsZero() || e.Time.After(now.Add(24*time.Hour)):
 			return fmt.Errorf("%w: event %d: time %v (device clock %v)", ErrBadEvent, i, e.Time, now)
-		case e.Time.Before(now.Add(-p.Retention)):
-			continue // already past retention
 		}
 		keep = append(keep, devicestore.Event{Kind: e.Kind, Code: e.Code, At: e.Time, Value: e.Value})
 	}
-	if len(keep) == 0 {
-		return nil
+	_, err := d.store.AddEvents(ctx, plugin, keep, now)
+	switch {
+	case errors.Is(err, devicestore.ErrNotFound):
+		return fmt.Errorf("%w: %q", ErrUnknownPlugin, plugin)
+	case errors.Is(err, devicestore.ErrRevoked):
+		return fmt.Errorf("%w: plugin %q", ErrNoConsent, plugin)
 	}
-	if err := d.store.AddEvents(ctx, plugin, keep); err != nil {
-		if errors.Is(err, devicestore.ErrNotFound) {
-			return fmt.Errorf("%w: %q", ErrUnknownPlugin, plugin)
-		}
-		return err
-	}
-	return nil
+	return err
 }

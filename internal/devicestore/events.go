@@ -14,28 +14,46 @@ type Event struct {
 	Value float64
 }
 
-// AddEvents stores events for plugin. It refuses a plugin that is not
-// installed (ErrNotFound).
-func (s *Store) AddEvents(ctx context.Context, plugin string, events []Event) error {
-	return s.tx(ctx, "add_events", func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM plugins WHERE name = ?`, plugin).Scan(&one); err == sql.ErrNoRows {
+// AddEvents stores events for plugin and returns how many it kept. In the
+// same transaction it refuses a plugin that is not installed (ErrNotFound)
+// or whose consent is not granted (ErrRevoked) — so no event lands after a
+// revocation commits — and skips events already past the plugin's
+// retention at now.
+func (s *Store) AddEvents(ctx context.Context, plugin string, events []Event, now time.Time) (int, error) {
+	kept := 0
+	err := s.tx(ctx, "add_events", func(tx *sql.Tx) error {
+		kept = 0
+		var retention int64
+		if err := tx.QueryRowContext(ctx, `SELECT retention_ms FROM plugins WHERE name = ?`, plugin).Scan(&retention); err == sql.ErrNoRows {
 			return ErrNotFound
 		} else if err != nil {
 			return err
+		}
+		var granted bool
+		if err := tx.QueryRowContext(ctx, `SELECT granted FROM consent WHERE purpose = 'plugin:' || ?`, plugin).Scan(&granted); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if !granted {
+			return ErrRevoked
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (plugin, kind, code, at, value) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
+		oldest := ms(now) - retention
 		for _, e := range events {
+			if ms(e.At) < oldest {
+				continue
+			}
 			if _, err := stmt.ExecContext(ctx, plugin, e.Kind, e.Code, ms(e.At), e.Value); err != nil {
 				return err
 			}
+			kept++
 		}
 		return nil
 	})
+	return kept, err
 }
 
 // Pending returns the plugins that have events newer than what their

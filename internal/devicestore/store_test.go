@@ -32,7 +32,10 @@ func TestRetainDeletesOldEvents(t *testing.T) {
 		{Kind: 1, At: now.Add(-29 * 24 * time.Hour)},
 		{Kind: 1, At: now},
 	}
-	if err := s.AddEvents(ctx, "p", events); err != nil {
+	if err := s.SetConsent(ctx, "plugin:p", true, false, now.Add(-40*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddEvents(ctx, "p", events, now.Add(-40*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Retain(ctx, now)

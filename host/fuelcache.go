@@ -14,13 +14,17 @@ import (
 // host/internal/fuel changes what it emits.
 const fuelCacheVersion = "fuel-v1"
 
+// fuelCacheMin is the module size below which instrumenting (tens of
+// microseconds) is cheaper than reading a cached copy.
+const fuelCacheMin = 256 << 10
+
 // instrument returns the fuel-metered module, from the on-disk cache when
 // the runtime has one. Instrumenting a 2.6 MB Go module takes about 11 ms,
 // a quarter of what the compile cache saves a restarted device; reading it
 // back takes about 1 ms. The cache is as trusted as wazero's compiled-code
 // cache next to it: whoever can write there can already change native code.
 func (r *Runtime) instrument(wasm []byte, initial int64) ([]byte, error) {
-	if r.cacheDir == "" {
+	if r.cacheDir == "" || len(wasm) < fuelCacheMin {
 		return fuel.Instrument(wasm, initial)
 	}
 	sum := sha256.Sum256(wasm)

@@ -20,6 +20,22 @@ const (
 	metaSyncedAt   = "synced-at"    // Unix ms of the last successful sync
 )
 
+// Sync fetches the aggregator's campaigns and HPKE configs now, instead of
+// at the next scheduler pass after the sync interval (6 hours by default).
+// Campaigns that do not verify under the campaign-signing key are dropped.
+func (d *Device) Sync(ctx context.Context) error {
+	if !d.gate.enter() {
+		return ErrDeviceClosed
+	}
+	defer d.gate.leave()
+	if d.client == nil {
+		return errors.New("host: no aggregator configured")
+	}
+	d.run.Lock()
+	defer d.run.Unlock()
+	return d.sync(ctx, d.now(), true)
+}
+
 // sync fetches the aggregator's campaigns and HPKE configs when they are
 // older than the sync interval. Both are cached in the store, so a device
 // that cannot reach the aggregator keeps answering with what it has.

@@ -20,7 +20,10 @@ type Status struct {
 	Sent      []SentReport     `json:"sent"`
 	Consent   []ConsentChange  `json:"consent_history"`
 	Stored    map[string]int   `json:"stored_rows"`
-	Answers   []AnswerRecord   `json:"answers"`
+	// Shown counts, per campaign, the creatives shown in the last 24
+	// hours (on-device targeting; never reported anywhere).
+	Shown   map[string]int `json:"shown_24h"`
+	Answers []AnswerRecord `json:"answers"`
 }
 
 // PluginStatus is an installed plugin and the owner's decision about it.
@@ -112,6 +115,9 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	if s.Stored, err = d.store.Counts(ctx, ""); err != nil {
+		return Status{}, err
+	}
+	if s.Shown, err = d.store.Impressions(ctx, now.Add(-24*time.Hour)); err != nil {
 		return Status{}, err
 	}
 	return s, nil

@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 )
@@ -93,6 +94,13 @@ func (s Status) WriteText(w io.Writer) error {
 		}
 	}
 
+	if len(s.Shown) > 0 {
+		p.f("\nShown on this device in the last 24 hours (chosen here; nobody is told)\n")
+		for _, c := range sortedKeys(s.Shown) {
+			p.f("  %s: %d\n", c, s.Shown[c])
+		}
+	}
+
 	p.f("\nYour consent history\n")
 	if len(s.Consent) == 0 {
 		p.f("  no decisions yet: everything is off.\n")
@@ -140,4 +148,13 @@ func days(d time.Duration) string {
 		return fmt.Sprintf("%d days", n)
 	}
 	return d.String()
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

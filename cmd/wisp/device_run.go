@@ -39,6 +39,9 @@ sends reports still inside their random delay (for trying Wisp out).`,
 				if flush {
 					pass = d.Flush
 				}
+				if err := d.Sync(ctx); err != nil { // a shell user expects the aggregator's latest campaigns
+					fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run: campaigns not refreshed:", err)
+				}
 				for {
 					sum, err := pass(ctx)
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: scored %d plugins, answered %d campaigns, sent %d reports, %d rejected, %d deferred, %d queued, %d old events deleted\n",

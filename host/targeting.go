@@ -205,7 +205,7 @@ func (d *Device) Pick(ctx context.Context) (Creative, error) {
 	}
 	i, err := d.store.Impress(ctx, cands, devicestore.Cap{Max: c.Cap.Max, Window: c.Cap.Window}, now)
 	if errors.Is(err, devicestore.ErrCapped) {
-		return Creative{}, fmt.Errorf("%w: %v", ErrFrequencyCap, err)
+		return Creative{}, fmt.Errorf("%w: every relevant creative is at its cap", ErrFrequencyCap)
 	} else if err != nil {
 		return Creative{}, err
 	}

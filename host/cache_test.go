@@ -41,7 +41,7 @@ func TestCompileCacheDir(t *testing.T) {
 		rt.Close(ctx)
 	}
 	entries, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(entries) < 2 { // wazero's cache and the instrumented modules
+	if len(entries) < 1 { // wazero's cache (small modules are instrumented in memory)
 		t.Fatalf("cache dir holds %v", entries)
 	}
 	if _, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithCompilationCacheDir("/proc/no/such/dir")); err == nil {

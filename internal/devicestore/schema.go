@@ -110,4 +110,6 @@ var migrations = []string{
 	) WITHOUT ROWID;`,
 	// 3: the global frequency cap counts impressions by time alone.
 	`CREATE INDEX impressions_by_time ON impressions (at);`,
+	// 4: the catalogue is one signed document, kept in meta.
+	`DROP TABLE catalogue;`,
 }

@@ -14,43 +14,6 @@ type Cap struct {
 	Window time.Duration
 }
 
-// PutCatalogue replaces the creative catalogue (JSON specs by id).
-func (s *Store) PutCatalogue(ctx context.Context, specs map[string][]byte) error {
-	return s.tx(ctx, "put_catalogue", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM catalogue`); err != nil {
-			return err
-		}
-		for id, spec := range specs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO catalogue (id, spec) VALUES (?, ?)`, id, spec); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// Catalogue returns the creative specs by id.
-func (s *Store) Catalogue(ctx context.Context) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := s.tx(ctx, "read_catalogue", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, spec FROM catalogue`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var spec []byte
-			if err := rows.Scan(&id, &spec); err != nil {
-				return err
-			}
-			out[id] = spec
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
 // Candidate is a creative that may be shown, with its campaign's cap.
 type Candidate struct {
 	Creative string

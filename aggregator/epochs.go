@@ -14,7 +14,7 @@ import (
 // that a batch admitted just before the close has committed (and nodes'
 // clocks may differ a little) — a released result then never misses an
 // acknowledged report, and never changes.
-const settle = time.Minute
+const settle = 2 * time.Minute
 
 func epochBounds(c *campaign.Campaign, epoch uint32) (start, end time.Time) {
 	start = time.Unix(int64(epoch)*c.EpochSeconds, 0)

@@ -210,6 +210,8 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 //	GET    /v1/campaigns/{id}         one campaign                               marketer (own), operator
 //	GET    /v1/campaigns/{id}/results released results (?format=json|csv|openrtb) marketer (own), operator
 //	GET    /v1/segments               all released results the caller may see    marketer, operator
+//	GET    /v1/whoami                 the token's role and tenant                marketer, operator
+//	GET    /v1/policy                 the operator's campaign limits             marketer, operator
 //	GET    /v1/keys                   HPKE key states                            operator
 //	POST   /v1/keys/rotate            one key rotation step                      operator
 //	GET    /v1/tokens                 API tokens (no secrets)                    operator
@@ -228,6 +230,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
 	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
 	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
+	mux.Handle("GET /v1/whoami", s.auth(anyRole, s.handleWhoAmI))
+	mux.Handle("GET /v1/policy", s.auth(anyRole, s.handlePolicy))
 	mux.Handle("GET /v1/keys", s.auth(operatorOnly, s.handleListKeys))
 	mux.Handle("POST /v1/keys/rotate", s.auth(operatorOnly, s.handleRotateKeys))
 	mux.Handle("GET /v1/tokens", s.auth(operatorOnly, s.handleListTokens))
@@ -247,7 +251,7 @@ func (s *Server) Handler() http.Handler {
 func Routes() []string {
 	return []string{
 		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results",
-		"GET /v1/segments", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
+		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
 	}
 }
 

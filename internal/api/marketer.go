@@ -91,3 +91,21 @@ type KeyRotation struct {
 	Changes []string  `json:"changes"`
 	Keys    []KeyInfo `json:"keys"`
 }
+
+// WhoAmI is the body of GET /v1/whoami: who the token acts for.
+type WhoAmI struct {
+	Role   Role   `json:"role"`
+	Tenant string `json:"tenant,omitempty"`
+	Name   string `json:"name"`
+}
+
+// Policy is the body of GET /v1/policy: the operator's limits on new
+// campaigns and the epoch rules, so a form can check before submitting.
+type Policy struct {
+	MaxEpsilon       float64 `json:"max_epsilon"`
+	MinEpochSeconds  int64   `json:"min_epoch_seconds"`
+	MaxEpochSeconds  int64   `json:"max_epoch_seconds"`
+	MinK             int     `json:"min_k"`
+	ClockSkewSeconds int64   `json:"clock_skew_seconds"`
+	GraceSeconds     int64   `json:"grace_seconds"`
+}

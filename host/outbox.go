@@ -115,7 +115,18 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		}
 		done[i] = devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: outcome}
 	}
-	return d.store.Settle(ctx, done)
+	if err := d.store.Settle(ctx, done); err != nil {
+		return err
+	}
+	for i := range resp.Results {
+		switch resp.Results[i].Reason {
+		case api.ReasonUnknownKey, api.ReasonKeyExpired, api.ReasonUnknownCampaign:
+			// The aggregator rotated its key or changed its campaigns:
+			// refresh at the next pass rather than in hours.
+			return d.store.SetMeta(ctx, metaSyncedAt, []byte("0"))
+		}
+	}
+	return nil
 }
 
 // outcomeOf names an aggregator's verdict on one report. A replay means

@@ -30,7 +30,8 @@ type instance struct {
 	stack   [4]uint64
 	bufPtr  uint32
 	bufCap  uint32
-	logged  int // wisp.log bytes this call
+	logged  int         // wisp.log bytes this call
+	sum     *summarizer // summary batch scratch, for plugins that take them
 	// tainted marks an instance whose stop flag was (or may be being)
 	// raised: its answer stands, but it is not reused.
 	tainted bool
@@ -55,6 +56,9 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		buffer: mod.ExportedFunction(abi.BufferExport),
 		fuel:   f,
 		stop:   s,
+	}
+	if p.summaries {
+		inst.sum = &summarizer{}
 	}
 	inst.timer = time.AfterFunc(time.Hour, inst.raiseStop)
 	inst.timer.Stop()

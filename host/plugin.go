@@ -20,6 +20,9 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	log      *logLimiter
+	// summaries: the plugin exports abi.SummaryExport and takes summary
+	// batches.
+	summaries bool
 
 	mu      sync.Mutex
 	idle    []*instance
@@ -96,7 +99,12 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }
 
 func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) ([]abi.Score, error) {
+	var groups []abi.Summary
 	inLen := uint32(abi.BatchSize(len(events)))
+	if p.summaries {
+		groups = inst.sum.summarize(events)
+		inLen = uint32(abi.HeaderSize + len(groups)*abi.SummarySize)
+	}
 	outOff := (inLen + 7) &^ 7
 	outCap := uint32(p.limits.MaxScores)
 	need := outOff + outCap*abi.ScoreSize
@@ -121,7 +129,11 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	if !ok {
 		return nil, fmt.Errorf("%w: buffer %#x no longer inside memory", ErrBadOutput, inst.bufPtr)
 	}
-	encodeBatch(view, events)
+	if p.summaries {
+		encodeSummary(view, groups)
+	} else {
+		encodeBatch(view, events)
+	}
 	inst.stack = [4]uint64{uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr + outOff), uint64(outCap)}
 	if err := inst.score.CallWithStack(ctx, inst.stack[:]); err != nil {
 		return nil, inst.classify(ctx, err)

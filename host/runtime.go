@@ -7,6 +7,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wisp-project/wisp/sdk/abi"
 )
 
 // Runtime loads plugins under a device maker's policy. It is safe for
@@ -126,6 +128,12 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 		return err
 	}
 	p.compiled = compiled
+	if fn, ok := compiled.ExportedFunctions()[abi.SummaryExport]; ok {
+		if len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0 {
+			return fmt.Errorf("%w: export %s must be () -> ()", ErrRefused, abi.SummaryExport)
+		}
+		p.summaries = true
+	}
 	for _, c := range p.manifest.Categories {
 		p.declared[c] = true
 	}

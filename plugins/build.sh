@@ -16,14 +16,15 @@ cd "$root"
 gowasm() { # output package
 	GOOS=wasip1 GOARCH=wasm go build -trimpath -ldflags=-s -buildmode=c-shared -o "$out/$1" "$2"
 }
-cwasm() { # output source
+cwasm() { # output source [flags]
 	clang --target=wasm32 -nostdlib -O2 -mbulk-memory -Isdk/c \
-		-Wl,--no-entry -Wl,--strip-debug -o "$out/$1" "$2"
+		-Wl,--no-entry -Wl,--strip-debug -o "$out/$1" "$2" ${3:-}
 }
 
 gowasm fitness.wasm ./plugins/fitness
 gowasm fridge-go.wasm ./plugins/fridge/gowasm
-cwasm fridge.wasm plugins/fridge/c/fridge.c
+cwasm fridge.wasm plugins/fridge/c/fridge.c -DWISP_SUMMARY
+cwasm fridge-events.wasm plugins/fridge/c/fridge.c
 cwasm car.wasm plugins/car/c/car.c
 wat2wasm plugins/tv/tv.wat -o "$out/tv.wasm"
 wat2wasm sdk/wat/example.wat -o "$out/example.wasm"

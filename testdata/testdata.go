@@ -25,11 +25,16 @@ var Taxonomy []byte
 //go:embed plugins/fitness.wasm
 var FitnessPlugin []byte
 
-// FridgePlugin is the smart-fridge plugin (../plugins/fridge/fridge.c),
-// built with clang for wasm32 with no libc.
+// FridgePlugin is the smart-fridge plugin (../plugins/fridge/c/fridge.c),
+// built with clang for wasm32 with no libc, taking summary batches.
 //
 //go:embed plugins/fridge.wasm
 var FridgePlugin []byte
+
+// FridgeEventsPlugin is the same C source built to take raw events.
+//
+//go:embed plugins/fridge-events.wasm
+var FridgeEventsPlugin []byte
 
 // FridgeGoPlugin is the same fridge logic from its Go twin
 // (../plugins/fridge/scorer) built for GOOS=wasip1, for benchmarks.

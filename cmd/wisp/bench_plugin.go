@@ -161,7 +161,7 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	events := fridgeWeek(nEvents)
 	var out []pluginResult
 
-	step("scoring: native Go, C → wasm and Go wasip1 in the Wisp host, C → wasm in bare wazero and with CloseOnContextDone")
+	step("scoring: native Go; C → wasm (summaries, events) and Go wasip1 in the Wisp host; C → wasm in bare wazero and with CloseOnContextDone")
 	var sc guest.Scores
 	fns := []func(){func() { sc.Reset(); scorer.Score(events, &sc) }}
 	names := []string{"fridge scoring, native Go"}
@@ -174,8 +174,9 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 		wasm       []byte
 		pages      uint32
 	}{
-		{"fridge scoring, C → wasm in the Wisp host (fuel + deadline)", "≤ 1.5× native", 1.5, testdata.FridgePlugin, 16},
-		{"fridge scoring, Go wasip1 in the Wisp host (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
+		{"fridge scoring, C → wasm in the Wisp host, summary batches (fuel + deadline)", "≤ 1.5× native", 1.5, testdata.FridgePlugin, 16},
+		{"fridge scoring, C → wasm in the Wisp host, raw events (fuel + deadline)", "", 0, testdata.FridgeEventsPlugin, 16},
+		{"fridge scoring, Go wasip1 in the Wisp host, raw events (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
 	} {
 		p, err := rt.Load(ctx, fridgeManifest(v.pages), v.wasm)
 		if err != nil {
@@ -190,13 +191,13 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 		names, goals, limits = append(names, v.name), append(goals, v.goal), append(limits, v.limit)
 	}
 	for _, mode := range []wazeroMode{bare, closeOnDone} {
-		fn, closeFn, err := wazeroScorer(ctx, mode, testdata.FridgePlugin, events)
+		fn, closeFn, err := wazeroScorer(ctx, mode, testdata.FridgeEventsPlugin, events)
 		if err != nil {
 			return nil, err
 		}
 		defer closeFn()
 		fns = append(fns, fn)
-		names, goals, limits = append(names, "fridge scoring, C → wasm in "+mode.String()), append(goals, ""), append(limits, 0)
+		names, goals, limits = append(names, "fridge scoring, C → wasm, raw events, in "+mode.String()), append(goals, ""), append(limits, 0)
 	}
 	med, ratio := timeInterleaved(fns...)
 	if callErr != nil {

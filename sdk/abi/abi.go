@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Version is the ABI version this package implements. A plugin declares it by
@@ -141,4 +142,83 @@ func DecodeScores(dst []Score, b []byte) []Score {
 		})
 	}
 	return dst
+}
+
+// Summary batches: an optional v1 input mode (sdk/ABI.md section 3.1). A
+// plugin that exports SummaryExport receives, instead of raw events, one
+// record per distinct (kind, code) with the count and sum of its valid
+// values (finite and ≥ 0), computed natively by the host. Plugins
+// whose logic only sums values per kind and code run several times faster
+// this way, since the per-event loop leaves the sandbox.
+const (
+	// SummaryExport is the opt-in marker, a function () -> () the host never
+	// calls.
+	SummaryExport = "wisp_summary_v1"
+	// FlagSummary is set in the batch header's flags word (offset 12) when
+	// the records are summaries.
+	FlagSummary = 1
+	// SummarySize is the size of a summary record: kind u32, code u32,
+	// count u32, invalid u32, sum f64.
+	SummarySize = 24
+)
+
+// Summary is one (kind, code) group of a batch.
+type Summary struct {
+	Kind, Code uint32
+	// Count is the number of events with a valid value (finite, ≥ 0);
+	// Invalid the number with NaN, infinite or negative values.
+	Count, Invalid uint32
+	// Sum is the sum of the valid values, in event order; 0 if none.
+	Sum float64
+}
+
+// AppendSummaryBatch appends the wire form of a summary batch to dst.
+func AppendSummaryBatch(dst []byte, groups []Summary) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, Version)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(groups)))
+	dst = binary.LittleEndian.AppendUint32(dst, SummarySize)
+	dst = binary.LittleEndian.AppendUint32(dst, FlagSummary)
+	for _, g := range groups {
+		dst = binary.LittleEndian.AppendUint32(dst, g.Kind)
+		dst = binary.LittleEndian.AppendUint32(dst, g.Code)
+		dst = binary.LittleEndian.AppendUint32(dst, g.Count)
+		dst = binary.LittleEndian.AppendUint32(dst, g.Invalid)
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(g.Sum))
+	}
+	return dst
+}
+
+// Valid reports whether v counts as a measurement in a summary: finite and
+// not negative.
+func Valid(v float64) bool { return v >= 0 && v <= math.MaxFloat64 }
+
+// Summarize groups events by (kind, code) in ascending order, summing valid
+// values in event order. It is the reference the host's fast path must
+// match.
+func Summarize(events []Event) []Summary {
+	idx := map[uint64]int{}
+	var out []Summary
+	for _, e := range events {
+		key := uint64(e.Kind)<<32 | uint64(e.Code)
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, Summary{Kind: e.Kind, Code: e.Code})
+		}
+		g := &out[i]
+		if !Valid(e.Value) {
+			g.Invalid++
+			continue
+		}
+		g.Count++
+		g.Sum += e.Value
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out
 }

@@ -60,13 +60,34 @@ typedef struct {
 _Static_assert(sizeof(wisp_event) == WISP_EVENT_SIZE, "wisp_event layout");
 _Static_assert(sizeof(wisp_score_record) == WISP_SCORE_SIZE, "wisp_score_record layout");
 
-/* A decoded batch header. Walk it with wisp_batch_event: records may be
- * larger than wisp_event on a newer host, so never index an array. */
+/* A decoded batch header. Walk it with wisp_batch_event (or, for a
+ * summary batch, wisp_batch_summary): records may be larger on a newer
+ * host, so never index an array. */
 typedef struct {
 	const unsigned char *records;
 	wisp_u32 count;
 	wisp_u32 size;
+	wisp_u32 flags; /* WISP_FLAG_SUMMARY: the records are wisp_summary */
 } wisp_batch;
+
+/* Summary batches (sdk/ABI.md 3.1): define WISP_SUMMARY before including
+ * this header with WISP_IMPLEMENT to receive, instead of raw events, one
+ * record per (kind, code) with the count and sum of its valid values. */
+#define WISP_FLAG_SUMMARY 1u
+
+typedef struct {
+	wisp_u32 kind;
+	wisp_u32 code;
+	wisp_u32 count;   /* events with a valid value (finite, >= 0) */
+	wisp_u32 invalid; /* events with NaN, infinite or negative values */
+	double sum;       /* sum of the valid values */
+} wisp_summary;
+
+_Static_assert(sizeof(wisp_summary) == 24, "wisp_summary layout");
+
+static inline const wisp_summary *wisp_batch_summary(const wisp_batch *b, wisp_u32 i) {
+	return (const wisp_summary *)(b->records + (unsigned long)i * b->size);
+}
 
 /* The answer being built. wisp_set keeps one record per category. */
 typedef struct {
@@ -128,6 +149,10 @@ static unsigned char wisp__buffer[WISP_BUFFER_SIZE] __attribute__((aligned(8)));
 
 WISP_EXPORT("wisp_abi_v1") void wisp__abi_v1(void) {}
 
+#ifdef WISP_SUMMARY
+WISP_EXPORT("wisp_summary_v1") void wisp__summary_v1(void) {}
+#endif
+
 WISP_EXPORT("wisp_buffer") unsigned char *wisp__buffer_export(wisp_i32 size) {
 	if (size <= 0 || size > WISP_BUFFER_SIZE) return 0;
 	return wisp__buffer;
@@ -139,7 +164,7 @@ static inline wisp_u32 wisp__u32(const unsigned char *p) {
 
 WISP_EXPORT("wisp_score") wisp_i32 wisp__score(const unsigned char *in, wisp_i32 in_len, wisp_score_record *out, wisp_i32 out_cap) {
 	if (in_len < WISP_HEADER_SIZE || out_cap < 0) return WISP_ERR_BAD_INPUT;
-	wisp_batch b = {in + WISP_HEADER_SIZE, wisp__u32(in + 4), wisp__u32(in + 8)};
+	wisp_batch b = {in + WISP_HEADER_SIZE, wisp__u32(in + 4), wisp__u32(in + 8), wisp__u32(in + 12)};
 	if (wisp__u32(in) != WISP_ABI_VERSION || b.size < WISP_EVENT_SIZE ||
 	    (unsigned long long)b.count * b.size != (unsigned long long)(in_len - WISP_HEADER_SIZE))
 		return WISP_ERR_BAD_INPUT;

@@ -7,6 +7,11 @@
  * The same logic in Go is ./scorer (used natively by the host's tests and
  * benchmarks, and built as Go wasip1 from ./gowasm): keep the two in step.
  *
+ * Built with -DWISP_SUMMARY (testdata/plugins/fridge.wasm) it asks the host
+ * for summary batches — per (kind, code) counts and sums, computed natively —
+ * since its logic only sums values; without (fridge-events.wasm) it walks
+ * raw events. Both give the same scores.
+ *
  * Build: clang --target=wasm32 -nostdlib -O2 -mbulk-memory -I../../../sdk/c -Wl,--no-entry -o fridge.wasm fridge.c
  */
 #define WISP_IMPLEMENT
@@ -29,26 +34,37 @@ enum {
 	HEALTHY = 376, NON_ALCOHOLIC = 377, VEGAN = 378, VEGETARIAN = 379, WORLD_CUISINES = 380
 };
 
+/* add takes one event's (or one group's summed) valid value into the tallies. */
+static inline void add(double *w, double *r, double *recipes, wisp_u32 kind, wisp_u32 code, double v) {
+	switch (kind) {
+	case STOCKED:
+		if (code >= VEG && code < NGROUPS) w[code] += v;
+		break;
+	case LISTED: /* intent to buy weighs more than what is already there */
+		if (code >= VEG && code < NGROUPS) w[code] += 1.5 * v;
+		break;
+	case RECIPE:
+		if (code >= R_HOME && code < NRECIPES) {
+			r[code] += v;
+			*recipes += v;
+		}
+		break;
+	}
+}
+
 int wisp_plugin_score(const wisp_batch *batch, wisp_scores *out) {
 	double w[NGROUPS] = {0};
 	double r[NRECIPES] = {0};
 	double recipes = 0;
-	for (wisp_u32 i = 0; i < batch->count; i++) {
-		const wisp_event *e = wisp_batch_event(batch, i);
-		if (!wisp_valid(e->value)) continue;
-		switch (e->kind) {
-		case STOCKED:
-			if (e->code >= VEG && e->code < NGROUPS) w[e->code] += e->value;
-			break;
-		case LISTED: /* intent to buy weighs more than what is already there */
-			if (e->code >= VEG && e->code < NGROUPS) w[e->code] += 1.5 * e->value;
-			break;
-		case RECIPE:
-			if (e->code >= R_HOME && e->code < NRECIPES) {
-				r[e->code] += e->value;
-				recipes += e->value;
-			}
-			break;
+	if (batch->flags & WISP_FLAG_SUMMARY) {
+		for (wisp_u32 i = 0; i < batch->count; i++) {
+			const wisp_summary *s = wisp_batch_summary(batch, i);
+			if (s->count) add(w, r, &recipes, s->kind, s->code, s->sum);
+		}
+	} else {
+		for (wisp_u32 i = 0; i < batch->count; i++) {
+			const wisp_event *e = wisp_batch_event(batch, i);
+			if (wisp_valid(e->value)) add(w, r, &recipes, e->kind, e->code, e->value);
 		}
 	}
 	double total = 0;

@@ -320,33 +320,31 @@ func readyFromCache(ctx context.Context) ([]pluginResult, error) {
 	defer os.RemoveAll(dir)
 	var out []pluginResult
 	for _, name := range []string{"fridge", "tv", "fitness"} {
-		median := func(mode string) (float64, error) {
-			if _, err := runChild(ctx, mode+":"+name, dir); err != nil { // warm the cache
-				return 0, err
+		// Warm both cache entries, then alternate the two kinds of fresh
+		// process so the machine's drifts hit both alike.
+		for _, mode := range []string{"ready", "wazero"} {
+			if _, err := runChild(ctx, mode+":"+name, dir); err != nil {
+				return nil, err
 			}
-			var runs []float64
-			for range 5 {
-				ms, err := runChild(ctx, mode+":"+name, dir)
-				if err != nil {
-					return 0, err
-				}
-				runs = append(runs, ms)
+		}
+		var oursRuns, boundRuns, ratios []float64
+		for range 7 {
+			o, err := runChild(ctx, "ready:"+name, dir)
+			if err != nil {
+				return nil, err
 			}
-			slices.Sort(runs)
-			return runs[len(runs)/2], nil
+			b, err := runChild(ctx, "wazero:"+name, dir)
+			if err != nil {
+				return nil, err
+			}
+			oursRuns, boundRuns, ratios = append(oursRuns, o), append(boundRuns, b), append(ratios, o/b)
 		}
-		ours, err := median("ready")
-		if err != nil {
-			return nil, err
-		}
-		bound, err := median("wazero")
-		if err != nil {
-			return nil, err
-		}
-		r := pluginResult{Name: "ready from compile cache, fresh process: " + name, Ms: ours, RatioVsWazero: ours / bound,
+		med := func(x []float64) float64 { slices.Sort(x); return x[len(x)/2] }
+		ours, bound, ratio := med(oursRuns), med(boundRuns), med(ratios)
+		r := pluginResult{Name: "ready from compile cache, fresh process: " + name, Ms: ours, RatioVsWazero: ratio,
 			Note: fmt.Sprintf("wazero's own bound (cache hit + instantiate) %.3f ms", bound)}
 		if name == "fitness" {
-			r = goal(r, "≤ 1.2× wazero's bound", ours <= 1.2*bound)
+			r = goal(r, "≤ 1.2× wazero's bound", ratio <= 1.2)
 		} else {
 			r = goal(r, "≤ 1 ms", ours <= 1)
 		}

@@ -51,7 +51,8 @@ func startAggregator(t *testing.T, start time.Time) *testAggregator {
 	t.Cleanup(func() { st.Close() })
 	a := &testAggregator{}
 	a.setClock(start)
-	a.srv, err = aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Now: func() time.Time { return time.Unix(0, a.now.Load()) }})
+	a.srv, err = aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Now: func() time.Time { return time.Unix(0, a.now.Load()) },
+		Policy: aggregator.Policy{MinK: 80}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +172,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 		if errs[f] == "" {
 			t.Errorf("no error shown in %s (errors: %v)", f, errs)
 		}
+	}
+	if !strings.Contains(errs["err-k"], "80") {
+		t.Errorf("k error %q does not state the operator's minimum 80 (GET /v1/policy)", errs["err-k"])
 	}
 	if errs["err-min_score"] != "" || errs["err-epoch"] != "" {
 		t.Errorf("errors on valid fields: %v", errs)

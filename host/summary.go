@@ -21,8 +21,6 @@ const (
 // summarizer is an instance's reusable scratch space: flat per-(kind, code)
 // tallies, kept separate so the hot loop touches as little as it can.
 type summarizer struct {
-	gen     uint32
-	seen    [fastKinds * fastCodes]uint32 // == gen: touched this call
 	valid   [fastKinds * fastCodes]uint32
 	invalid [fastKinds * fastCodes]uint32
 	sum     [fastKinds * fastCodes]float64
@@ -34,11 +32,6 @@ type summarizer struct {
 // kind and code is small (the common case).
 func (s *summarizer) summarize(events []abi.Event) []abi.Summary {
 	s.touched = s.touched[:0]
-	s.gen++
-	if s.gen == 0 { // wrapped: forget every stamp
-		s.seen = [fastKinds * fastCodes]uint32{}
-		s.gen = 1
-	}
 	for i := range events {
 		e := &events[i]
 		if e.Kind>>4|e.Code>>6 != 0 { // outside the flat table
@@ -46,12 +39,12 @@ func (s *summarizer) summarize(events []abi.Event) []abi.Summary {
 			return abi.Summarize(events)
 		}
 		t := (e.Kind<<6 | e.Code) & (fastKinds*fastCodes - 1)
-		if s.seen[t] != s.gen {
-			s.seen[t] = s.gen
+		c := s.valid[t]
+		if c == 0 && s.invalid[t] == 0 { // first of its group this call
 			s.touched = append(s.touched, uint16(t))
 		}
 		if v := e.Value; v >= 0 && v <= 1.7976931348623157e308 {
-			s.valid[t]++
+			s.valid[t] = c + 1
 			s.sum[t] += v
 		} else {
 			s.invalid[t]++

@@ -37,7 +37,8 @@ var FridgePlugin []byte
 var FridgeEventsPlugin []byte
 
 // FridgeGoPlugin is the same fridge logic from its Go twin
-// (../plugins/fridge/scorer) built for GOOS=wasip1, for benchmarks.
+// (../plugins/fridge/scorer) built for GOOS=wasip1, taking summary
+// batches like the C build, for benchmarks.
 //
 //go:embed plugins/fridge-go.wasm
 var FridgeGoPlugin []byte

@@ -176,7 +176,7 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	}{
 		{"fridge scoring, C → wasm in the Wisp host, summary batches (fuel + deadline)", "≤ 1.5× native", 1.5, testdata.FridgePlugin, 16},
 		{"fridge scoring, C → wasm in the Wisp host, raw events (fuel + deadline)", "", 0, testdata.FridgeEventsPlugin, 16},
-		{"fridge scoring, Go wasip1 in the Wisp host, raw events (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
+		{"fridge scoring, Go wasip1 in the Wisp host, summary batches (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
 	} {
 		p, err := rt.Load(ctx, fridgeManifest(v.pages), v.wasm)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 // is more than a cache.
 var (
 	handler ScoreFunc
+	summary SummaryFunc
 	buffer  []byte
 	events  []Event
 	scores  Scores
@@ -23,6 +24,11 @@ var (
 // Handle registers f as the plugin's scorer. Call it from an init function:
 // a reactor's main never runs.
 func Handle(f ScoreFunc) { handler = f }
+
+// HandleSummaries registers f for summary batches. The host sends them only
+// to plugins that also import sdk/guest/summaries (which exports the
+// wisp_summary_v1 opt-in marker); Handle's scorer still takes raw batches.
+func HandleSummaries(f SummaryFunc) { summary = f }
 
 //go:wasmexport wisp_abi_v1
 func wispABIv1() {}
@@ -50,7 +56,9 @@ func wispScore(inPtr, inLen, outPtr, outCap int32) int32 {
 		n   int
 		err error
 	)
-	if ev, ok := view(in); ok {
+	if g, ok := viewSummaries(in); ok && summary != nil {
+		n, err = RunSummaries(summary, g, out, &scores)
+	} else if ev, ok := view(in); ok {
 		n, err = RunEvents(handler, ev, out, &scores)
 	} else {
 		n, events, err = Run(handler, in, out, events, &scores)
@@ -72,7 +80,7 @@ func wispScore(inPtr, inLen, outPtr, outCap int32) int32 {
 // field made the Go build of the fridge plugin 25× native.
 func view(in []byte) ([]Event, bool) {
 	if len(in) < abi.HeaderSize || binary.LittleEndian.Uint32(in[0:]) != abi.Version ||
-		binary.LittleEndian.Uint32(in[8:]) != abi.EventSize {
+		binary.LittleEndian.Uint32(in[8:]) != abi.EventSize || binary.LittleEndian.Uint32(in[12:])&abi.FlagSummary != 0 {
 		return nil, false
 	}
 	count := binary.LittleEndian.Uint32(in[4:])
@@ -87,4 +95,24 @@ func view(in []byte) ([]Event, bool) {
 		return nil, false
 	}
 	return unsafe.Slice((*Event)(p), count), true
+}
+
+// viewSummaries is view for a summary batch.
+func viewSummaries(in []byte) ([]Summary, bool) {
+	if len(in) < abi.HeaderSize || binary.LittleEndian.Uint32(in[0:]) != abi.Version ||
+		binary.LittleEndian.Uint32(in[8:]) != abi.SummarySize || binary.LittleEndian.Uint32(in[12:])&abi.FlagSummary == 0 {
+		return nil, false
+	}
+	count := binary.LittleEndian.Uint32(in[4:])
+	if uint64(count)*abi.SummarySize != uint64(len(in)-abi.HeaderSize) {
+		return nil, false
+	}
+	if count == 0 {
+		return nil, true
+	}
+	p := unsafe.Pointer(&in[abi.HeaderSize])
+	if uintptr(p)%8 != 0 {
+		return nil, false
+	}
+	return unsafe.Slice((*Summary)(p), count), true
 }

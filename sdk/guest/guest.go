@@ -21,6 +21,13 @@ type Event = abi.Event
 // Score is one interest score; see abi.Score.
 type Score = abi.Score
 
+// Summary is one (kind, code) group of a summary batch; see abi.Summary.
+type Summary = abi.Summary
+
+// SummaryFunc scores a summary batch (sdk/ABI.md 3.1). Register it with
+// HandleSummaries and opt in by importing sdk/guest/summaries.
+type SummaryFunc func(groups []Summary, out *Scores) error
+
 // ScoreFunc turns a batch of events into scores. It must be pure: the same
 // events give the same scores, and nothing is remembered between calls (the
 // host keeps all state and may reset the instance at any time).
@@ -69,6 +76,20 @@ func Run(f ScoreFunc, in, out []byte, events []Event, scores *Scores) (int, []Ev
 	}
 	n, err := RunEvents(f, events, out, scores)
 	return n, events, err
+}
+
+// RunSummaries is RunEvents for a summary batch.
+func RunSummaries(f SummaryFunc, groups []Summary, out []byte, scores *Scores) (int, error) {
+	scores.Reset()
+	if err := f(groups, scores); err != nil {
+		return 0, err
+	}
+	list := scores.List()
+	if len(list)*abi.ScoreSize > len(out) {
+		return 0, ErrOutputSpace
+	}
+	abi.PutScores(out, list)
+	return len(list), nil
 }
 
 // RunEvents is Run for events already decoded.

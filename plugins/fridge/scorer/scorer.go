@@ -63,32 +63,59 @@ func valid(v float64) bool { return v >= 0 && v <= 1.7976931348623157e308 }
 
 func saturate(x, half float64) float64 { return x / (x + half) }
 
-// Score scores one batch of fridge events.
-func Score(events []guest.Event, out *guest.Scores) error {
-	var w [nGroups]float64
-	var r [nRecipes]float64
-	var recipes float64
-	for i := range events {
-		e := &events[i]
-		if !valid(e.Value) {
-			continue
+// tally accumulates what the scores are computed from.
+type tally struct {
+	w       [nGroups]float64
+	r       [nRecipes]float64
+	recipes float64
+}
+
+// add takes one event's (or one group's summed) valid value.
+func (t *tally) add(kind, code uint32, v float64) {
+	switch kind {
+	case KindStocked:
+		if code >= Veg && code < nGroups {
+			t.w[code] += v
 		}
-		switch e.Kind {
-		case KindStocked:
-			if e.Code >= Veg && e.Code < nGroups {
-				w[e.Code] += e.Value
-			}
-		case KindListed:
-			if e.Code >= Veg && e.Code < nGroups {
-				w[e.Code] += float64(1.5 * e.Value)
-			}
-		case KindRecipe:
-			if e.Code >= RecipeHome && e.Code < nRecipes {
-				r[e.Code] += e.Value
-				recipes += e.Value
-			}
+	case KindListed:
+		if code >= Veg && code < nGroups {
+			t.w[code] += float64(1.5 * v)
+		}
+	case KindRecipe:
+		if code >= RecipeHome && code < nRecipes {
+			t.r[code] += v
+			t.recipes += v
 		}
 	}
+}
+
+// Score scores one batch of fridge events.
+func Score(events []guest.Event, out *guest.Scores) error {
+	var t tally
+	for i := range events {
+		if e := &events[i]; valid(e.Value) {
+			t.add(e.Kind, e.Code, e.Value)
+		}
+	}
+	t.finish(out)
+	return nil
+}
+
+// ScoreSummaries scores a summary batch (sdk/ABI.md 3.1): the same
+// tallies, from per-(kind, code) sums the host computed.
+func ScoreSummaries(groups []guest.Summary, out *guest.Scores) error {
+	var t tally
+	for i := range groups {
+		if g := &groups[i]; g.Count > 0 {
+			t.add(g.Kind, g.Code, g.Sum)
+		}
+	}
+	t.finish(out)
+	return nil
+}
+
+func (t *tally) finish(out *guest.Scores) {
+	w, r, recipes := &t.w, &t.r, t.recipes
 	var total float64
 	for g := Veg; g < nGroups; g++ {
 		total += w[g]
@@ -126,5 +153,4 @@ func Score(events []guest.Event, out *guest.Scores) error {
 	if r[RecipeWorld] > 0 {
 		out.Set(WorldCuisines, saturate(r[RecipeWorld], 60))
 	}
-	return nil
 }

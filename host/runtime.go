@@ -121,11 +121,23 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 	if err := checkModule(compiled); err != nil {
 		return err
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
-		return fmt.Errorf("host: wasi: %w", err)
+	// Host modules only for what the plugin imports: a C or WAT plugin
+	// usually imports nothing, and skipping them is a fifth of its start.
+	var wantWASI, wantLog bool
+	for _, fn := range compiled.ImportedFunctions() {
+		mod, _, _ := fn.Import()
+		wantWASI = wantWASI || mod == wasi_snapshot_preview1.ModuleName
+		wantLog = wantLog || mod == abi.ImportModule
 	}
-	if err := p.log.instantiate(ctx, p.rt); err != nil {
-		return err
+	if wantWASI {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+			return fmt.Errorf("host: wasi: %w", err)
+		}
+	}
+	if wantLog {
+		if err := p.log.instantiate(ctx, p.rt); err != nil {
+			return err
+		}
 	}
 	p.compiled = compiled
 	if fn, ok := compiled.ExportedFunctions()[abi.SummaryExport]; ok {

@@ -52,7 +52,12 @@ func benchPlugin(b *testing.B, wasm []byte, pages uint32, events []abi.Event) {
 	}
 }
 
+// BenchmarkFridgeC takes summary batches (sdk/ABI.md 3.1); FridgeCEvents is
+// the same C source built for raw events.
 func BenchmarkFridgeC(b *testing.B) { benchPlugin(b, testdata.FridgePlugin, 16, fridgeEvents(1000)) }
+func BenchmarkFridgeCEvents(b *testing.B) {
+	benchPlugin(b, testdata.FridgeEventsPlugin, 16, fridgeEvents(1000))
+}
 func BenchmarkFridgeGoWasm(b *testing.B) {
 	benchPlugin(b, testdata.FridgeGoPlugin, 256, fridgeEvents(1000))
 }

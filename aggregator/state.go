@@ -40,9 +40,15 @@ type registered struct {
 	signed    api.SignedCampaign
 }
 
+// reloadState loads the snapshot from the store now.
 func (s *Server) reloadState(ctx context.Context) error {
 	s.reload.Lock()
 	defer s.reload.Unlock()
+	return s.loadState(ctx)
+}
+
+// loadState loads the snapshot; the caller holds s.reload.
+func (s *Server) loadState(ctx context.Context) error {
 	keys, err := s.store.Keys(ctx)
 	if err != nil {
 		return err
@@ -95,13 +101,19 @@ func (s *Server) reloadState(ctx context.Context) error {
 }
 
 // current returns the snapshot, reloading it first if it is older than
-// the refresh interval. A failed reload keeps the old snapshot.
+// the refresh interval — unless another request is already reloading, in
+// which case the old snapshot serves (no herd of reloads). A failed reload
+// keeps the old snapshot.
 func (s *Server) current(ctx context.Context) *snapshot {
 	snap := s.state.Load()
-	if time.Since(snap.loaded) < s.refresh {
+	if time.Since(snap.loaded) < s.refresh || !s.reload.TryLock() {
 		return snap
 	}
-	if err := s.reloadState(ctx); err != nil {
+	defer s.reload.Unlock()
+	if time.Since(s.state.Load().loaded) < s.refresh {
+		return s.state.Load() // reloaded while we waited for the lock
+	}
+	if err := s.loadState(ctx); err != nil {
 		s.log.Warn("reloading keys and campaigns", "err", err)
 		return snap
 	}

@@ -206,6 +206,33 @@ func TestOpenAPIServedAndInDocs(t *testing.T) {
 			t.Errorf("openapi.json does not describe %s", r)
 		}
 	}
+	// Every $ref points at something the document defines.
+	var whole any
+	json.Unmarshal(b, &whole)
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				var at any = whole
+				for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+					m, _ := at.(map[string]any)
+					at = m[part]
+				}
+				if at == nil {
+					t.Errorf("dangling $ref %s", ref)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(whole)
 }
 
 func TestOpenAPIDocsCopyIsCurrent(t *testing.T) {

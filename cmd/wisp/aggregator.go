@@ -49,6 +49,10 @@ func aggStoreFlag(cmd *cobra.Command, spec *string) {
 type aggOptions struct {
 	store, taxonomy, campaigns, tenant string
 	logLevel                           string
+	policy                             aggregator.Policy
+	rotation                           aggregator.Rotation
+	ingest                             aggregator.Admission
+	maxBody                            int64
 }
 
 func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Server, store.Store, error) {
@@ -70,7 +74,8 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log})
+	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
+		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -146,6 +151,20 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	cmd.Flags().StringVar(&o.campaigns, "campaigns", "", "JSON file of operator-configured campaigns to register at start")
 	cmd.Flags().StringVar(&o.tenant, "tenant", "default", "tenant that owns the --campaigns")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f := cmd.Flags()
+	f.Float64Var(&o.policy.MaxEpsilon, "max-epsilon", 0, "policy: largest ε a marketer may set (0: 8)")
+	f.Int64Var(&o.policy.MinEpochSeconds, "min-epoch-seconds", 0, "policy: shortest epoch (0: 3600)")
+	f.Int64Var(&o.policy.MaxEpochSeconds, "max-epoch-seconds", 0, "policy: longest epoch (0: 90 days)")
+	f.IntVar(&o.policy.MinK, "min-k", 0, "policy: smallest k a marketer may set (0: 50)")
+	f.DurationVar(&o.policy.ClockSkew, "clock-skew", 0, "reports accepted this long before their epoch starts (0: 5m)")
+	f.DurationVar(&o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h)")
+	f.DurationVar(&o.rotation.Every, "rotate-every", 0, "key rotation: make a successor after the active key is this old (0: 720h)")
+	f.DurationVar(&o.rotation.Pending, "rotate-pending", 0, "key rotation: time pending before active (0: 1h)")
+	f.DurationVar(&o.rotation.Overlap, "rotate-overlap", 0, "key rotation: old key still accepted this long (0: 24h)")
+	f.IntVar(&o.ingest.Concurrent, "ingest-concurrent", 0, "batches processed at once (0: 2 × cores)")
+	f.IntVar(&o.ingest.Queue, "ingest-queue", 0, "batches waiting before 429 (0: 4 × concurrent)")
+	f.DurationVar(&o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
+	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
 	aggregatorCmd.AddCommand(cmd)
 }
 

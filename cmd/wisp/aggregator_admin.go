@@ -23,6 +23,7 @@ func init() {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
 	var spec string
 	var force bool
+	var rot aggregator.Rotation
 	list := &cobra.Command{
 		Use: "list", Short: "List HPKE keys and their states", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,7 +49,7 @@ know it, and expires older active keys once the newer one has been advertised
 long enough for devices to have fetched it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, rotation: rot}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -72,6 +73,9 @@ long enough for devices to have fetched it.`,
 		},
 	}
 	rotate.Flags().BoolVar(&force, "force", false, "make a new pending key now")
+	rotate.Flags().DurationVar(&rot.Every, "every", 0, "make a successor after the active key is this old (0: 720h)")
+	rotate.Flags().DurationVar(&rot.Pending, "pending", 0, "time pending before active (0: 1h)")
+	rotate.Flags().DurationVar(&rot.Overlap, "overlap", 0, "old key still accepted this long after its successor became active (0: 24h)")
 	expire := &cobra.Command{
 		Use: "expire ID", Short: "Expire a key at once (a compromised key)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -48,7 +49,9 @@ func (r Rotation) withDefaults() Rotation {
 // ErrNoKeyID reports that all 256 key ids are in use.
 var ErrNoKeyID = errors.New("aggregator: no free HPKE key id")
 
-// ensureKey stores k as active unless its id exists.
+// ensureKey stores k as active unless its id exists. A different key
+// under the same id is a configuration error: devices would seal to one
+// and the nodes open with the other.
 func (s *Server) ensureKey(ctx context.Context, k *wire.KeyPair) error {
 	priv, err := k.MarshalPrivateKey()
 	if err != nil {
@@ -56,10 +59,19 @@ func (s *Server) ensureKey(ctx context.Context, k *wire.KeyPair) error {
 	}
 	now := s.now()
 	err = s.store.AddKey(ctx, store.Key{ID: k.Config.ID, Private: priv, State: store.KeyActive, CreatedAt: now, ChangedAt: now})
-	if errors.Is(err, store.ErrConflict) {
-		return nil
+	if !errors.Is(err, store.ErrConflict) {
+		return err
 	}
-	return err
+	keys, err := s.store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, stored := range keys {
+		if stored.ID == k.Config.ID && !bytes.Equal(stored.Private, priv) {
+			return fmt.Errorf("%w: the store already has a different key with id %d", ErrConfig, k.Config.ID)
+		}
+	}
+	return nil
 }
 
 // addKey makes a fresh key in state under the next free id (one after the

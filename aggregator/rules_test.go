@@ -2,7 +2,9 @@ package aggregator_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -242,5 +244,17 @@ func TestOpenAPIDocsCopyIsCurrent(t *testing.T) {
 	}
 	if string(docs) != string(aggregator.OpenAPI) {
 		t.Error("docs/openapi.json differs from aggregator/openapi.json: copy it over")
+	}
+}
+
+func TestConfiguredKeyMustMatchStored(t *testing.T) {
+	f := newFixture(t)
+	other, err := wire.GenerateKeyPair(1, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = aggregator.New(aggregator.Config{Store: f.store, Taxonomy: mustTax(t), Keys: []*wire.KeyPair{other}})
+	if !errors.Is(err, aggregator.ErrConfig) {
+		t.Fatalf("a second node configured with another key 1: %v, want ErrConfig", err)
 	}
 }

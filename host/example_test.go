@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/sdk/abi"
@@ -34,4 +36,28 @@ func ExampleRuntime_LoadSigned() {
 	// Output:
 	// [{706 0.5}] <nil>
 	// true true
+}
+
+// A device maker caps plugins with a policy, keeps compiled plugins on disk
+// so restarts are fast, and scores a batch of local events.
+func ExamplePlugin_Score() {
+	ctx := context.Background()
+	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().
+		WithPolicy(host.Limits{MemoryPages: 64, Deadline: 20 * time.Millisecond}).
+		WithCompilationCacheDir(os.TempDir() + "/wisp-example-cache"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rt.Close(ctx)
+	tv, err := rt.Load(ctx, host.Manifest{Name: "tv", Categories: []uint32{706, 715}}, testdata.TVPlugin)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer tv.Close(ctx)
+	// Kind 1 = watched on the TV; code 5 = science fiction; value = minutes.
+	scores, err := tv.Score(ctx, []abi.Event{{Kind: 1, Code: 5, Value: 120}, {Kind: 1, Code: 5, Value: 60}})
+	fmt.Println(scores, err, tv.Limits().MemoryPages)
+	// Output: [{715 0.6} {706 0.375}] <nil> 64
 }

@@ -51,7 +51,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Time to decode and open one batch's reports.", Buckets: prometheus.ExponentialBuckets(0.0001, 3, 10)}),
 	}
 	reg.MustRegister(m.accepted, m.rejected, m.batches, m.overloaded, m.queueDepth, m.inflight, m.storeTx, m.openSecs)
-	for _, r := range api.Reasons {
+	for _, r := range api.AllReasons() {
 		m.rejected.WithLabelValues(string(r)) // every reason present from the start, at 0
 	}
 	return m

@@ -34,9 +34,23 @@ func (e *Error) Error() string { return "aggregator: " + e.Message }
 
 func errorf(code Code, msg string) error { return &Error{Code: code, Message: msg} }
 
-var statusOf = map[Code]int{
-	EInvalid: http.StatusBadRequest, EUnauthorized: http.StatusUnauthorized, EForbidden: http.StatusForbidden,
-	ENotFound: http.StatusNotFound, EConflict: http.StatusConflict, EPolicy: http.StatusUnprocessableEntity,
+// Status is the HTTP status of an error with code c.
+func (c Code) Status() int {
+	switch c {
+	case EInvalid:
+		return http.StatusBadRequest
+	case EUnauthorized:
+		return http.StatusUnauthorized
+	case EForbidden:
+		return http.StatusForbidden
+	case ENotFound:
+		return http.StatusNotFound
+	case EConflict:
+		return http.StatusConflict
+	case EPolicy:
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusInternalServerError
 }
 
 // fail writes err as a problem document.
@@ -44,7 +58,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-		s.problem(w, statusOf[e.Code], string(e.Code), errors.New(e.Message))
+		s.problem(w, e.Code.Status(), string(e.Code), errors.New(e.Message))
 	case errors.Is(err, campaign.ErrInvalid):
 		s.problem(w, http.StatusBadRequest, string(EInvalid), err)
 	case errors.Is(err, store.ErrNotFound):

@@ -56,8 +56,13 @@ type SegmentsResponse struct {
 // nothing in the store, whose answers are already (mechanism, bytes).
 type estimator func(r *registered, tally map[string]int64, reports int) (*SizeEstimate, error)
 
-var estimators = map[ldp.Mechanism]estimator{
-	ldp.MechanismRR: estimateRR,
+// estimatorFor returns the estimator of mechanism m, if there is one.
+func estimatorFor(m ldp.Mechanism) (estimator, bool) {
+	switch m {
+	case ldp.MechanismRR:
+		return estimateRR, true
+	}
+	return nil, false
 }
 
 func estimateRR(r *registered, tally map[string]int64, reports int) (*SizeEstimate, error) {
@@ -94,7 +99,7 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 		seg.Suppressed = true
 		return seg, nil
 	}
-	est, ok := estimators[r.Mechanism()]
+	est, ok := estimatorFor(r.Mechanism())
 	if !ok {
 		return Segment{}, fmt.Errorf("aggregator: no estimator for mechanism %v", r.Mechanism())
 	}

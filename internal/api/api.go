@@ -27,13 +27,15 @@ const (
 	ReasonEpochTooLate Reason = "epoch_too_late"
 )
 
-// Reasons lists every reason, for metrics and documentation.
-var Reasons = []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
-	ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate}
+// AllReasons lists every reason, for metrics and documentation.
+func AllReasons() []Reason {
+	return []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
+		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate}
+}
 
 // IsValid reports whether r is a known reason.
 func (r Reason) IsValid() bool {
-	for _, known := range Reasons {
+	for _, known := range AllReasons() {
 		if r == known {
 			return true
 		}

@@ -156,8 +156,17 @@ func testKill9(t *testing.T, spec string) {
 			}
 		}()
 	}
-	for ackedBatches.Load() < 10 {
-		time.Sleep(time.Millisecond)
+	uploading := make(chan struct{})
+	go func() { wg.Wait(); close(uploading) }()
+	for deadline := time.Now().Add(time.Minute); ackedBatches.Load() < 10; time.Sleep(time.Millisecond) {
+		select {
+		case <-uploading:
+			t.Fatalf("the uploads ended after %d batches, before the kill", ackedBatches.Load())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("10 batches were not acknowledged within a minute")
+		}
 	}
 	close(killed)
 	if err := h.cmd.Process.Kill(); err != nil { // SIGKILL

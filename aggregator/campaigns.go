@@ -25,12 +25,20 @@ type signer struct {
 
 const signingSecret = "campaign-signing-key-ed25519-v1"
 
-func loadSigner(ctx context.Context, st store.Store) (signer, error) {
+func loadSigner(ctx context.Context, st store.Store, wrap *keyWrapper) (signer, error) {
 	_, fresh, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		return signer{}, err
 	}
-	seed, err := st.Secret(ctx, signingSecret, fresh.Seed())
+	sealed, err := wrap.seal(signingSecret, fresh.Seed())
+	if err != nil {
+		return signer{}, err
+	}
+	stored, err := st.Secret(ctx, signingSecret, sealed)
+	if err != nil {
+		return signer{}, err
+	}
+	seed, err := wrap.open(signingSecret, stored)
 	if err != nil {
 		return signer{}, err
 	}

@@ -57,8 +57,12 @@ func (s *Server) ensureKey(ctx context.Context, k *wire.KeyPair) error {
 	if err != nil {
 		return err
 	}
+	sealed, err := s.wrap.seal(hpkeLabel(k.Config.ID), priv)
+	if err != nil {
+		return err
+	}
 	now := s.now()
-	err = s.store.AddKey(ctx, store.Key{ID: k.Config.ID, Private: priv, State: store.KeyActive, CreatedAt: now, ChangedAt: now})
+	err = s.store.AddKey(ctx, store.Key{ID: k.Config.ID, Private: sealed, State: store.KeyActive, CreatedAt: now, ChangedAt: now})
 	if !errors.Is(err, store.ErrConflict) {
 		return err
 	}
@@ -67,7 +71,14 @@ func (s *Server) ensureKey(ctx context.Context, k *wire.KeyPair) error {
 		return err
 	}
 	for _, stored := range keys {
-		if stored.ID == k.Config.ID && !bytes.Equal(stored.Private, priv) {
+		if stored.ID != k.Config.ID {
+			continue
+		}
+		have, err := s.wrap.open(hpkeLabel(stored.ID), stored.Private)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(have, priv) {
 			return fmt.Errorf("%w: the store already has a different key with id %d", ErrConfig, k.Config.ID)
 		}
 	}
@@ -104,6 +115,9 @@ func (s *Server) addKey(ctx context.Context, state store.KeyState) (uint8, error
 		}
 		priv, err := pair.MarshalPrivateKey()
 		if err != nil {
+			return 0, err
+		}
+		if priv, err = s.wrap.seal(hpkeLabel(id), priv); err != nil {
 			return 0, err
 		}
 		now := s.now()

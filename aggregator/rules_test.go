@@ -1,6 +1,7 @@
 package aggregator_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -256,5 +257,32 @@ func TestConfiguredKeyMustMatchStored(t *testing.T) {
 	_, err = aggregator.New(aggregator.Config{Store: f.store, Taxonomy: mustTax(t), Keys: []*wire.KeyPair{other}})
 	if !errors.Is(err, aggregator.ErrConfig) {
 		t.Fatalf("a second node configured with another key 1: %v, want ErrConfig", err)
+	}
+}
+
+// TestKeysSealedAtRest stores keys under a key encryption key: the store
+// holds no usable private key, a node with the key works, a node without
+// it (or with another) refuses to start.
+func TestKeysSealedAtRest(t *testing.T) {
+	kek := bytes.Repeat([]byte{7}, 32)
+	f := newFixture(t, func(c *aggregator.Config) { c.KeyEncryptionKey = kek })
+	if res := f.upload(t, f.report(t, true)).Results[0]; !res.Accepted {
+		t.Fatalf("report under a sealed key: %+v", res)
+	}
+	keys, err := f.store.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wire.UnmarshalKeyPair(keys[0].ID, keys[0].Private); err == nil && !bytes.HasPrefix(keys[0].Private, []byte("wisp-kek1:")) {
+		t.Fatal("the store holds a private key in the clear")
+	}
+	for name, k := range map[string][]byte{"no key": nil, "another key": bytes.Repeat([]byte{8}, 32)} {
+		_, err := aggregator.New(aggregator.Config{Store: f.store, Taxonomy: mustTax(t), KeyEncryptionKey: k})
+		if !errors.Is(err, aggregator.ErrKeyEncryption) {
+			t.Errorf("%s: %v, want ErrKeyEncryption", name, err)
+		}
+	}
+	if _, err := aggregator.New(aggregator.Config{Store: f.store, Taxonomy: mustTax(t), KeyEncryptionKey: kek}); err != nil {
+		t.Errorf("a second node with the key: %v", err)
 	}
 }

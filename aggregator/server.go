@@ -47,6 +47,10 @@ type Config struct {
 	// have changed; 0 means 10 s. A report naming an unknown key or campaign
 	// triggers an early reload (at most once a second).
 	Refresh time.Duration
+	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys and the
+	// campaign signing key before they are stored (AES-256-GCM); nil
+	// stores them in the clear. Every node needs the same one.
+	KeyEncryptionKey []byte
 	// Registry receives the server's Prometheus metrics; nil means a new
 	// registry of its own. /metrics serves the registry either way when it
 	// is a *prometheus.Registry.
@@ -105,6 +109,7 @@ type Server struct {
 	tenant   string
 
 	signer     signer
+	wrap       *keyWrapper
 	state      atomic.Pointer[snapshot]
 	reload     sync.Mutex // one reload at a time
 	lastForced atomic.Int64
@@ -148,6 +153,10 @@ func New(cfg Config) (*Server, error) {
 	if s.tenant == "" {
 		s.tenant = "default"
 	}
+	var err error
+	if s.wrap, err = newKeyWrapper(cfg.KeyEncryptionKey); err != nil {
+		return nil, err
+	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.store = instrument(cfg.Store, s.metrics)
 	s.admit = newAdmission(cfg.Ingest, s.metrics)
@@ -164,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 // bootstrap stores the configured keys and campaigns and loads the state.
 func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 	var err error
-	if s.signer, err = loadSigner(ctx, s.store); err != nil {
+	if s.signer, err = loadSigner(ctx, s.store, s.wrap); err != nil {
 		return err
 	}
 	for _, k := range cfg.Keys {

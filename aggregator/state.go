@@ -61,7 +61,11 @@ func (s *Server) loadState(ctx context.Context) error {
 	var active wire.KeyConfigList
 	var activeSince []time.Time
 	for _, k := range keys {
-		pair, err := wire.UnmarshalKeyPair(k.ID, k.Private)
+		priv, err := s.wrap.open(hpkeLabel(k.ID), k.Private)
+		if err != nil {
+			return err
+		}
+		pair, err := wire.UnmarshalKeyPair(k.ID, priv)
 		if err != nil {
 			return fmt.Errorf("aggregator: stored key %d: %w", k.ID, err)
 		}

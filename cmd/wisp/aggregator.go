@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +55,33 @@ type aggOptions struct {
 	rotation                           aggregator.Rotation
 	ingest                             aggregator.Admission
 	maxBody                            int64
+	kekFile                            string
+}
+
+// aggKEKFlag adds --key-encryption-key-file to cmd.
+func aggKEKFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVar(path, "key-encryption-key-file", os.Getenv("WISP_KEK_FILE"),
+		"file with a 32-byte key (raw or 64 hex digits) sealing private keys in the store; every node needs the same (env WISP_KEK_FILE)")
+}
+
+// readKEK reads a key encryption key file: 32 raw bytes or 64 hex digits.
+func readKEK(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if t := strings.TrimSpace(string(b)); len(t) == 64 {
+		if k, err := hex.DecodeString(t); err == nil {
+			return k, nil
+		}
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("key encryption key file %s: want 32 bytes or 64 hex digits", path)
+	}
+	return b, nil
 }
 
 func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Server, store.Store, error) {
@@ -70,12 +99,16 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 			return nil, nil, err
 		}
 	}
+	kek, err := readKEK(o.kekFile)
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := store.Open(ctx, o.store)
 	if err != nil {
 		return nil, nil, err
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
-		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody})
+		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -146,6 +179,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 		},
 	}
 	aggStoreFlag(cmd, &o.store)
+	aggKEKFlag(cmd, &o.kekFile)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
 	cmd.Flags().StringVar(&o.campaigns, "campaigns", "", "JSON file of operator-configured campaigns to register at start")

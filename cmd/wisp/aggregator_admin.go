@@ -21,13 +21,13 @@ import (
 
 func init() {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
-	var spec string
+	var spec, kekFile string
 	var force bool
 	var rot aggregator.Rotation
 	list := &cobra.Command{
 		Use: "list", Short: "List HPKE keys and their states", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -49,7 +49,7 @@ know it, and expires older active keys once the newer one has been advertised
 long enough for devices to have fetched it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, rotation: rot}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ long enough for devices to have fetched it.`,
 			if err != nil {
 				return fmt.Errorf("key id %q: %w", args[0], err)
 			}
-			srv, st, err := (&aggOptions{store: spec}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -93,6 +93,7 @@ long enough for devices to have fetched it.`,
 	}
 	for _, c := range []*cobra.Command{list, rotate, expire} {
 		aggStoreFlag(c, &spec)
+		aggKEKFlag(c, &kekFile)
 		keys.AddCommand(c)
 	}
 	aggregatorCmd.AddCommand(keys)

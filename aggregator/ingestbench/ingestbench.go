@@ -390,7 +390,7 @@ func segment(ctx context.Context, client *http.Client, url, token string) (aggre
 func freshSchema(ctx context.Context, base string) (string, func(), error) {
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		return "", nil, fmt.Errorf("ingestbench: postgres: %w", err)
+		return "", nil, fmt.Errorf("ingestbench: postgres (--postgres \"\" skips it): %w", err)
 	}
 	defer conn.Close(ctx)
 	var b [6]byte

@@ -293,5 +293,5 @@ type statusRecorder struct {
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
 
-// DefaultWorkers is how many reports of a batch are opened in parallel.
+// defaultWorkers is how many goroutines open one batch's reports in parallel.
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }

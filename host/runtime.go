@@ -89,7 +89,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 	if m.ABI != 0 && m.ABI != abiVersion {
 		return nil, fmt.Errorf("%w: %w: manifest declares ABI v%d", ErrRefused, ErrWrongABI, m.ABI)
 	}
-	metered, err := r.instrument(wasm, limits.Fuel)
+	metered, err := r.instrument(ctx, wasm, limits.Fuel)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}

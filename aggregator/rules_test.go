@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -154,13 +155,19 @@ func TestOverloadAnswers429(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("status %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	// A device's client reads the same answer as "busy, come back later".
+	_, err = (&host.Client{BaseURL: f.srv.URL}).Upload(context.Background(), nil)
+	var busy *host.BusyError
+	if !errors.Is(err, host.ErrBusy) || !errors.As(err, &busy) || busy.RetryAfter <= 0 {
+		t.Fatalf("client error = %v, want ErrBusy with a Retry-After", err)
+	}
 	for _, w := range writers {
 		w.Write([]byte{0x01, 0x80}) // {1: []}: an empty batch
 		w.Close()
 	}
 	<-done
 	<-done
-	if _, b := f.do(t, "GET", "/metrics", "", nil); !strings.Contains(string(b), "wisp_ingest_overloaded_total 1") {
+	if _, b := f.do(t, "GET", "/metrics", "", nil); !strings.Contains(string(b), "wisp_ingest_overloaded_total 2") {
 		t.Errorf("overload not counted:\n%s", b)
 	}
 }

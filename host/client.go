@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -69,6 +72,24 @@ func (c *Client) Upload(ctx context.Context, reports []wire.Envelope) (api.Inges
 	return resp, nil
 }
 
+// ErrBusy is wrapped by the error of a request the aggregator turned away
+// for load (429 or 503); see BusyError for how long it asked to wait.
+var ErrBusy = errors.New("host: aggregator busy")
+
+// BusyError is an aggregator's "come back later". RetryAfter is its
+// Retry-After header (0 if it sent none).
+type BusyError struct {
+	Status     int
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("host: aggregator busy (%d), retry after %v", e.Status, e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
 func (c *Client) do(req *http.Request) ([]byte, error) {
 	resp, err := c.http().Do(req)
 	if err != nil {
@@ -78,6 +99,13 @@ func (c *Client) do(req *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("host: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		busy := &BusyError{Status: resp.StatusCode}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			busy.RetryAfter = time.Duration(min(secs, 86400)) * time.Second
+		}
+		return nil, fmt.Errorf("host: %s %s: %w", req.Method, req.URL.Path, busy)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("host: %s %s: %s: %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body))

@@ -91,6 +91,10 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 	resp, err := d.client.Upload(ctx, envs)
 	if err != nil {
 		sum.Deferred += len(batch)
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			now = now.Add(busy.RetryAfter) // honour the aggregator's Retry-After, then back off as usual
+		}
 		if rerr := d.retryLater(ctx, batch, now); rerr != nil {
 			return rerr
 		}

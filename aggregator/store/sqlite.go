@@ -3,14 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
-	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // SQLite is the embedded Store: one database file in WAL mode with
@@ -32,14 +29,9 @@ type SQLite struct {
 // OpenSQLite opens (creating if needed) the database file at path and
 // brings its schema up to date.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)", "cache_size(-65536)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitedb.Open(path, "foreign_keys(ON)", "temp_store(MEMORY)", "cache_size(-65536)")
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	s := &SQLite{db: db}
 	if err := s.migrate(ctx); err != nil {
@@ -49,67 +41,30 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
-// migrate applies the embedded migrations; PRAGMA user_version records how
-// many ran.
+// migrate applies the embedded migrations.
 func (s *SQLite) migrate(ctx context.Context) error {
 	scripts, err := migrations("sqlite")
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, "migrate", func(tx *sql.Tx) error {
-		var version int
-		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-			return err
-		}
-		if version > len(scripts) {
-			return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(scripts))
-		}
-		for i := version; i < len(scripts); i++ {
-			if _, err := tx.ExecContext(ctx, scripts[i]); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(scripts)))
-		return err
-	})
-}
-
-// tx runs fn in the transaction called name, retrying while the database
-// is busy (another process holds the write lock past busy_timeout).
-func (s *SQLite) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.tryTx(ctx, fn)
-		if err == nil || attempt == 4 || !sqliteBusy(err) || ctx.Err() != nil {
-			if err != nil {
-				return fmt.Errorf("store: %s: %w", name, mapClosed(err))
-			}
-			return nil
-		}
-		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
-	}
-}
-
-func (s *SQLite) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqlitedb.Migrate(ctx, s.db, scripts)
 }
 
-func sqliteBusy(err error) bool {
-	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY
+// tx runs fn in the transaction called name (the name labels errors and
+// store-latency metrics), retried while another process holds the lock.
+func (s *SQLite) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := sqlitedb.Tx(ctx, s.db, fn); err != nil {
+		return fmt.Errorf("store: %s: %w", name, mapClosed(err))
+	}
+	return nil
 }
 
 func mapClosed(err error) error {
-	if strings.Contains(err.Error(), "database is closed") {
+	if sqlitedb.Closed(err) {
 		return fmt.Errorf("%w: %v", ErrClosed, err)
 	}
 	return err

@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Store is an open device database. It is safe for concurrent use: one
@@ -35,14 +33,9 @@ var (
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitedb.Open(path, "foreign_keys(1)")
 	if err != nil {
-		return nil, fmt.Errorf("devicestore: open %s: %w", path, err)
+		return nil, fmt.Errorf("devicestore: %w", err)
 	}
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db}
@@ -56,58 +49,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database. Everything committed stays committed.
 func (s *Store) Close() error { return s.db.Close() }
 
-func (s *Store) migrate(ctx context.Context) error {
-	return s.tx(ctx, "migrate", func(tx *sql.Tx) error {
-		var version int
-		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-			return err
-		}
-		if version > len(migrations) {
-			return fmt.Errorf("schema version %d is newer than this program (%d)", version, len(migrations))
-		}
-		for i := version; i < len(migrations); i++ {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations)))
-		return err
-	})
-}
+func (s *Store) migrate(ctx context.Context) error { return sqlitedb.Migrate(ctx, s.db, migrations) }
 
 // tx runs fn in the transaction called name, retrying while another
 // process holds the write lock past busy_timeout.
 func (s *Store) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.tryTx(ctx, fn)
-		if err == nil {
-			return nil
-		}
-		if attempt == 4 || !busy(err) || ctx.Err() != nil {
-			if strings.Contains(err.Error(), "database is closed") {
-				err = fmt.Errorf("%w: %v", ErrClosed, err)
-			}
-			return fmt.Errorf("devicestore: %s: %w", name, err)
-		}
-		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+	err := sqlitedb.Tx(ctx, s.db, fn)
+	if sqlitedb.Closed(err) {
+		err = fmt.Errorf("%w: %v", ErrClosed, err)
 	}
-}
-
-func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("devicestore: %s: %w", name, err)
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-func busy(err error) bool {
-	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY
+	return nil
 }
 
 // ms is the store's time unit: Unix milliseconds.

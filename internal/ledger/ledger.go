@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Sentinel errors callers can test with errors.Is.
@@ -86,14 +85,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sqlitedb.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l := &Ledger{db: db, cfg: cfg}
 	if err := l.tx(ctx, "migrate", func(tx *sql.Tx) error {
@@ -122,35 +116,13 @@ func fromNano(n int64) float64 { return float64(n) / 1e9 }
 // tx runs fn in the transaction called name, retrying while another
 // process holds the write lock past busy_timeout.
 func (l *Ledger) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := l.tryTx(ctx, fn)
-		if err == nil || attempt == 4 || !busy(err) || ctx.Err() != nil {
-			var refused *BudgetError
-			if errors.As(err, &refused) {
-				return refused // a decision, not a failure: keep it readable
-			}
-			if err != nil {
-				return fmt.Errorf("ledger: %s: %w", name, err)
-			}
-			return nil
-		}
-		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+	err := sqlitedb.Tx(ctx, l.db, fn)
+	var refused *BudgetError
+	if errors.As(err, &refused) {
+		return refused // a decision, not a failure: keep it readable
 	}
-}
-
-func (l *Ledger) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("ledger: %s: %w", name, err)
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-func busy(err error) bool {
-	var coded interface{ Code() int }
-	return errors.As(err, &coded) && coded.Code()&0xff == 5 // SQLITE_BUSY
+	return nil
 }

@@ -6,22 +6,24 @@ import (
 	"math/rand/v2"
 )
 
-// byteSampler draws a byte whose 8 bits are independent Bernoulli(q), in
+// ByteSampler draws a byte whose 8 bits are independent Bernoulli(q), in
 // O(1) with Walker's alias method over the 256 patterns. It is how OUE and
 // the Bloom-filter baseline randomize hundreds of bits per answer without
 // hundreds of random draws: exact up to float64 rounding of the table.
-type byteSampler struct {
+type ByteSampler struct {
 	prob  [256]float64
 	alias [256]uint8
 }
 
-func newByteSampler(q float64) *byteSampler {
+// NewByteSampler returns a sampler of bytes whose 8 bits are independent
+// Bernoulli(q).
+func NewByteSampler(q float64) *ByteSampler {
 	var w [256]float64
 	for b := range 256 {
 		k := bits.OnesCount8(uint8(b))
 		w[b] = math.Pow(q, float64(k)) * math.Pow(1-q, float64(8-k)) * 256
 	}
-	s := &byteSampler{}
+	s := &ByteSampler{}
 	var small, large []int
 	for b, x := range w {
 		if x < 1 {
@@ -46,7 +48,8 @@ func newByteSampler(q float64) *byteSampler {
 	return s
 }
 
-func (s *byteSampler) sample(rng *rand.Rand) byte {
+// Sample draws one byte.
+func (s *ByteSampler) Sample(rng *rand.Rand) byte {
 	u := rng.Uint64()
 	b := uint8(u)
 	// 53 high bits as a uniform in [0, 1).

@@ -18,7 +18,7 @@ import (
 type OUE struct {
 	epsilon float64
 	d, size int
-	noise   *byteSampler // immutable after construction
+	noise   *ByteSampler // immutable after construction
 }
 
 // NewOUE returns OUE over d items with privacy parameter epsilon.
@@ -31,7 +31,7 @@ func NewOUE(epsilon float64, d int) (OUE, error) {
 	}
 	m := OUE{epsilon: epsilon, d: d, size: (d + 7) / 8}
 	_, q := m.Support()
-	m.noise = newByteSampler(q)
+	m.noise = NewByteSampler(q)
 	return m, nil
 }
 
@@ -58,7 +58,7 @@ func (m OUE) AppendRandomized(dst []byte, v int, rng *rand.Rand) ([]byte, error)
 	}
 	start := len(dst)
 	for range m.size {
-		dst = append(dst, m.noise.sample(rng))
+		dst = append(dst, m.noise.Sample(rng))
 	}
 	out := dst[start:]
 	out[m.size-1] &= m.lastMask()

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // bloom is the RAPPOR-style baseline (Erlingsson, Pihur, Korolova, CCS
@@ -26,7 +28,7 @@ type bloom struct {
 	d, m, h, cohorts int
 	bytes            int
 	pos              [][]int32 // pos[c*d+v] = the h bits item v sets in cohort c
-	flip             *byteNoise
+	flip             *ldp.ByteSampler
 }
 
 func newBloom(epsilon float64, d, m, h, cohorts int) *bloom {
@@ -48,7 +50,7 @@ func newBloom(epsilon float64, d, m, h, cohorts int) *bloom {
 			b.pos[c*d+v] = ps
 		}
 	}
-	b.flip = newByteNoise(1 - b.p())
+	b.flip = ldp.NewByteSampler(1 - b.p())
 	return b
 }
 
@@ -62,7 +64,7 @@ func (b *bloom) appendRandomized(dst []byte, v, cohort int, rng *rand.Rand) []by
 	dst = append(dst, byte(cohort))
 	start := len(dst)
 	for range b.bytes {
-		dst = append(dst, b.flip.sample(rng))
+		dst = append(dst, b.flip.Sample(rng))
 	}
 	for _, x := range b.pos[cohort*b.d+v] {
 		dst[start+int(x/8)] ^= 1 << (x % 8)
@@ -229,49 +231,3 @@ func cholSolve(l []float64, n int, b []float64) []float64 {
 	return y
 }
 
-// byteNoise draws bytes of independent Bernoulli(q) bits with Walker's
-// alias method (the same technique as ldp's OUE, kept private there).
-type byteNoise struct {
-	prob  [256]float64
-	alias [256]uint8
-}
-
-func newByteNoise(q float64) *byteNoise {
-	var w [256]float64
-	for x := range 256 {
-		k := bits.OnesCount8(uint8(x))
-		w[x] = math.Pow(q, float64(k)) * math.Pow(1-q, float64(8-k)) * 256
-	}
-	s := &byteNoise{}
-	var small, large []int
-	for x, p := range w {
-		if p < 1 {
-			small = append(small, x)
-		} else {
-			large = append(large, x)
-		}
-	}
-	for len(small) > 0 && len(large) > 0 {
-		lo, hi := small[len(small)-1], large[len(large)-1]
-		small = small[:len(small)-1]
-		s.prob[lo], s.alias[lo] = w[lo], uint8(hi)
-		w[hi] -= 1 - w[lo]
-		if w[hi] < 1 {
-			large = large[:len(large)-1]
-			small = append(small, hi)
-		}
-	}
-	for _, x := range append(small, large...) {
-		s.prob[x], s.alias[x] = 1, uint8(x)
-	}
-	return s
-}
-
-func (s *byteNoise) sample(rng *rand.Rand) byte {
-	u := rng.Uint64()
-	x := uint8(u)
-	if float64(u>>11)*(1.0/(1<<53)) < s.prob[x] {
-		return x
-	}
-	return s.alias[x]
-}

@@ -230,4 +230,3 @@ func cholSolve(l []float64, n int, b []float64) []float64 {
 	}
 	return y
 }
-

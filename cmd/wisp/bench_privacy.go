@@ -9,9 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/wisp-project/wisp/internal/ldp/ldpsim"
 )
@@ -43,7 +41,7 @@ the best measured. --quick runs 100,000 devices in a few seconds.`,
 				return err
 			}
 			cfg.Epsilons = eps
-			bar := privacyProgressBar(len(eps)*8*cfg.Repeats, "simulating populations")
+			bar := newProgressBar(len(eps)*8*cfg.Repeats, "simulating populations")
 			cfg.Progress = func(done, total int) { bar.ChangeMax(total); bar.Set(done) }
 			rep, err := ldpsim.Run(cmd.Context(), cfg)
 			bar.Finish()
@@ -96,21 +94,6 @@ func parseEpsilons(s string) ([]float64, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// privacyProgressBar draws on stderr when it is a terminal and stays
-// silent otherwise, so piped and --json output stay clean.
-func privacyProgressBar(max int, what string) *progressbar.ProgressBar {
-	if !term.IsTerminal(int(os.Stderr.Fd())) {
-		return progressbar.DefaultSilent(int64(max), what)
-	}
-	return progressbar.NewOptions(max,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100_000_000),
-		progressbar.OptionClearOnFinish())
 }
 
 func printPrivacyBench(w io.Writer, rep ldpsim.Report) {

@@ -10,9 +10,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/wisp-project/wisp/internal/demo"
 )
@@ -91,19 +89,4 @@ func printDemo(w io.Writer, res demo.Result) {
 	fmt.Fprintf(w, "\n%d of %d intervals cover the truth (95%% intervals: expect about 19 in 20).\n", covered, len(res.Segments))
 	fmt.Fprintf(w, "device pipeline: %.0f µs per report (score, randomize, encode, seal); ingest: %.0f reports/s per connection.\n",
 		res.DevicePipelineMicros, res.IngestPerConnection)
-}
-
-// newProgressBar draws on stderr when it is a terminal and stays silent
-// otherwise, so piped and --json output stay clean.
-func newProgressBar(max int, what string) *progressbar.ProgressBar {
-	if !term.IsTerminal(int(os.Stderr.Fd())) {
-		return progressbar.DefaultSilent(int64(max), what)
-	}
-	return progressbar.NewOptions(max,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100_000_000),
-		progressbar.OptionClearOnFinish())
 }

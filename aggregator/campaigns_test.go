@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -74,7 +75,15 @@ func TestDevicesVerifySignedCampaigns(t *testing.T) {
 	if err != nil || len(bad) != 0 {
 		t.Fatalf("campaigns: %v %v", bad, err)
 	}
-	if len(good) != 2 || good[0] != c || good[1] != runners {
+	// The aggregator validated both before signing: the signed configs carry
+	// the chosen mechanism and its reason.
+	wantRunners := runners
+	for _, w := range []*campaign.Campaign{&c, &wantRunners} {
+		if err := w.Validate(mustTax(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(good) != 2 || !reflect.DeepEqual(good[0], c) || !reflect.DeepEqual(good[1], wantRunners) || good[0].MechanismName != "rr" || good[0].MechanismReason == "" {
 		t.Fatalf("verified %+v, want hikers and runners", good)
 	}
 	other, _, _ := ed25519.GenerateKey(nil)

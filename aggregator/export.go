@@ -57,12 +57,30 @@ type OpenRTBExport struct {
 	} `json:"user"`
 }
 
+// TopKMinShare is the estimated share of reporters a top_k category must
+// reach to become an OpenRTB segment: a category at least 5% of
+// reporters count among their top interests is worth targeting; the long
+// tail of a 497-category histogram is mostly noise at LDP accuracy.
+const TopKMinShare = 0.05
+
 // ToOpenRTB renders released, unsuppressed segments as one user.data
-// object with ext.segtax = 4. Suppressed segments are left out.
+// object with ext.segtax = 4. Suppressed segments are left out. A
+// threshold campaign gives one segment; a top_k campaign one per category
+// whose estimated share reaches TopKMinShare (ext.estimate is then the
+// number of reporters with it among their top K); a mean campaign none (a
+// mean is not an audience).
 func ToOpenRTB(segs []Segment) OpenRTBExport {
 	var out OpenRTBExport
 	d := OpenRTBData{ID: "wisp", Name: "Wisp aggregator (ε-LDP estimates)", Segment: []OpenRTBSegment{}, Ext: OpenRTBDataExt{SegTax: SegTaxAudience11}}
 	for _, s := range segs {
+		if s.TopK != nil && !s.Suppressed {
+			for _, c := range s.TopK.Categories {
+				if c.Share >= TopKMinShare {
+					d.Segment = append(d.Segment, OpenRTBSegment{ID: strconv.FormatUint(uint64(c.Category), 10), Name: c.CategoryName,
+						Ext: OpenRTBSegmentExt{Campaign: s.Campaign, Epoch: s.Epoch, Reports: s.Reports, Estimate: c.Estimate, CILow: c.CILow, CIHigh: c.CIHigh}})
+				}
+			}
+		}
 		if s.Suppressed || s.SizeEstimate == nil {
 			continue
 		}
@@ -74,7 +92,7 @@ func ToOpenRTB(segs []Segment) OpenRTBExport {
 }
 
 var csvHeader = []string{"campaign", "name", "category", "category_name", "epoch", "epoch_start", "epoch_end", "mechanism", "epsilon",
-	"reports", "suppressed", "estimate", "ci_low", "ci_high", "variance", "consistent", "released_at"}
+	"reports", "suppressed", "estimate", "ci_low", "ci_high", "variance", "consistent", "released_at", "question", "share"}
 
 // export writes segs in the requested format.
 func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) {
@@ -89,12 +107,27 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) 
 		cw.Write(csvHeader)
 		num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 		for _, g := range segs {
+			// A top_k result is one row per category; a mean's row carries
+			// the mean in the estimate columns.
+			if g.TopK != nil {
+				for _, c := range g.TopK.Categories {
+					cw.Write([]string{g.Campaign, g.Name, strconv.FormatUint(uint64(c.Category), 10), c.CategoryName,
+						strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
+						g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed),
+						num(c.Estimate), num(c.CILow), num(c.CIHigh), num(c.Variance), num(c.Consistent),
+						g.ReleasedAt.Format(time.RFC3339), g.Question, num(c.Share)})
+				}
+				continue
+			}
 			row := []string{g.Campaign, g.Name, strconv.FormatUint(uint64(g.Category), 10), g.CategoryName,
 				strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
 				g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
-				g.ReleasedAt.Format(time.RFC3339)}
+				g.ReleasedAt.Format(time.RFC3339), g.Question, ""}
 			if e := g.SizeEstimate; e != nil {
 				row[11], row[12], row[13], row[14], row[15] = num(e.Estimate), num(e.CILow), num(e.CIHigh), num(e.Variance), num(e.Consistent)
+			}
+			if m := g.Mean; m != nil {
+				row[11], row[12], row[13], row[14], row[15] = num(m.Mean), num(m.CILow), num(m.CIHigh), num(m.Variance), num(m.Consistent)
 			}
 			cw.Write(row)
 		}

@@ -212,8 +212,9 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 		return withID(reject(api.ReasonDecrypt, err))
 	case err != nil:
 		return withID(reject(api.ReasonMalformed, err))
-	case p.Mechanism != uint8(c.Mechanism()) || len(p.Answer) != 1 || p.Answer[0] > 1:
-		return withID(reject(api.ReasonBadAnswer, fmt.Errorf("mechanism %d answer of %d bytes for a %v campaign", p.Mechanism, len(p.Answer), c.Mechanism())))
+	}
+	if err := c.codec.CheckAnswer(p.Mechanism, p.Answer); err != nil {
+		return withID(reject(api.ReasonBadAnswer, err))
 	}
 	rep := store.Report{ID: e.ID, Campaign: e.Campaign, Epoch: e.Epoch, Mechanism: p.Mechanism, Answer: p.Answer}
 	return rep, api.Result{ReportID: id}

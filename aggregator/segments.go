@@ -6,26 +6,38 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // Segment is one campaign's released result for one epoch.
 type Segment struct {
-	Campaign     string  `json:"campaign"`
-	Name         string  `json:"name"`
-	Category     uint32  `json:"category"`
-	CategoryName string  `json:"category_name"`
-	Epoch        uint32  `json:"epoch"`
-	Mechanism    string  `json:"mechanism"`
-	Epsilon      float64 `json:"epsilon"`
-	Reports      int     `json:"reports"`
+	Campaign     string `json:"campaign"`
+	Name         string `json:"name"`
+	Category     uint32 `json:"category"`
+	CategoryName string `json:"category_name"`
+	Epoch        uint32 `json:"epoch"`
+	// Question is the campaign's question type ("threshold", "top_k",
+	// "mean"); Mechanism is its LDP mechanism and MechanismReason why it
+	// was chosen (from the signed campaign config).
+	Question        string  `json:"question,omitempty"`
+	Mechanism       string  `json:"mechanism"`
+	MechanismReason string  `json:"mechanism_reason,omitempty"`
+	Epsilon         float64 `json:"epsilon"`
+	Reports         int     `json:"reports"`
 	// Suppressed is true when fewer than k reports arrived; no estimate is
 	// released then and the estimate fields are absent.
 	Suppressed bool `json:"suppressed"`
+	// A threshold campaign's estimate: its fields appear inline.
 	*SizeEstimate
+	// TopK is a top_k campaign's histogram; Mean a mean campaign's mean.
+	TopK *api.TopKResult `json:"top_k,omitempty"`
+	Mean *api.MeanResult `json:"mean,omitempty"`
 	// EpochStart and EpochEnd bound the epoch; ReleasedAt is when the
 	// result was first released (it never changes afterwards).
 	EpochStart time.Time `json:"epoch_start"`
@@ -51,35 +63,95 @@ type SegmentsResponse struct {
 	Segments []Segment `json:"segments"`
 }
 
-// estimator turns a campaign epoch's answer histogram into a size
-// estimate. One per mechanism: a new mechanism adds an entry here and
-// nothing in the store, whose answers are already (mechanism, bytes).
-type estimator func(r *registered, tally map[string]int64, reports int) (*SizeEstimate, error)
+// estimator turns a campaign epoch's answer histogram (answer bytes →
+// reports) into its released estimate in seg. One per mechanism family: a
+// new mechanism adds an entry here and nothing in the store, whose
+// answers are already (mechanism, bytes).
+type estimator func(r *registered, tally map[string]int64, seg *Segment) error
 
 // estimatorFor returns the estimator of mechanism m, if there is one.
 func estimatorFor(m ldp.Mechanism) (estimator, bool) {
 	switch m {
 	case ldp.MechanismRR:
 		return estimateRR, true
+	case ldp.MechanismGRR, ldp.MechanismOUE, ldp.MechanismOLH, ldp.MechanismHadamard:
+		return estimateTopK, true
+	case ldp.MechanismDuchi, ldp.MechanismPiecewise:
+		return estimateMean, true
 	}
 	return nil, false
 }
 
-func estimateRR(r *registered, tally map[string]int64, reports int) (*SizeEstimate, error) {
-	rr, err := r.RR()
-	if err != nil {
-		return nil, err
+func estimateRR(r *registered, tally map[string]int64, seg *Segment) error {
+	e := r.codec.RR().EstimateCount(seg.Reports, int(tally["\x01"]))
+	seg.SizeEstimate = &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
+		Consistent: math.Min(math.Max(e.Value, 0), float64(seg.Reports))}
+	return nil
+}
+
+// estimateTopK decodes padding-and-sampling answers: the oracle's
+// unbiased counts over the d categories scaled by K (ldp.SetSampler).
+func estimateTopK(r *registered, tally map[string]int64, seg *Segment) error {
+	if r.Question.Type != campaign.QuestionTopK {
+		return fmt.Errorf("a %v answer in a %q campaign", r.Mechanism(), r.Question.Type)
 	}
-	e := rr.EstimateCount(reports, int(tally["\x01"]))
-	return &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
-		Consistent: math.Min(math.Max(e.Value, 0), float64(reports))}, nil
+	set := r.codec.Sampler()
+	acc := set.Oracle().NewAccumulator()
+	for _, answer := range sortedAnswers(tally) {
+		for range tally[answer] {
+			if err := acc.Add([]byte(answer)); err != nil {
+				return err
+			}
+		}
+	}
+	ests := set.Estimate(acc)
+	consistent := ldp.ClipNonNegative(ldp.Values(ests))
+	res := &api.TopKResult{K: r.Question.K, Consistency: "clip_non_negative", Categories: make([]api.CategoryEstimate, len(ests))}
+	for i, e := range ests {
+		res.Categories[i] = api.CategoryEstimate{Category: r.Question.Categories[i], Estimate: e.Value, Variance: e.Variance,
+			CILow: e.Low, CIHigh: e.High, Share: e.Value / float64(seg.Reports), Consistent: consistent[i]}
+	}
+	seg.TopK = res
+	return nil
+}
+
+// estimateMean averages the unbiased numeric answers and maps the mean
+// back from [−1, 1] to the score range [0, 1].
+func estimateMean(r *registered, tally map[string]int64, seg *Segment) error {
+	if r.Question.Type != campaign.QuestionMean {
+		return fmt.Errorf("a %v answer in a %q campaign", r.Mechanism(), r.Question.Type)
+	}
+	acc := ldp.NewMeanAccumulator(r.codec.Mean())
+	for _, answer := range sortedAnswers(tally) {
+		for range tally[answer] {
+			if err := acc.Add([]byte(answer)); err != nil {
+				return err
+			}
+		}
+	}
+	e := campaign.MeanBounds().Denormalize(acc.Estimate())
+	seg.Mean = &api.MeanResult{Mean: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
+		Consistent: math.Min(math.Max(e.Value, 0), 1)}
+	return nil
+}
+
+// sortedAnswers orders a tally's answers so a release is computed the same
+// way (down to float rounding) on every node.
+func sortedAnswers(tally map[string]int64) []string {
+	out := make([]string, 0, len(tally))
+	for a := range tally {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // estimate computes a campaign epoch's segment from the stored reports.
 func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Segment, error) {
 	start, end := epochBounds(&r.Campaign, epoch)
 	seg := Segment{Campaign: r.ID, Name: r.Name, Category: r.Question.Category, Epoch: epoch,
-		Mechanism: r.Mechanism().String(), Epsilon: r.Epsilon, EpochStart: start.UTC(), EpochEnd: end.UTC()}
+		Question: r.Question.Type, Mechanism: r.Mechanism().String(), MechanismReason: r.MechanismReason,
+		Epsilon: r.Epsilon, EpochStart: start.UTC(), EpochEnd: end.UTC()}
 	if cat, ok := s.tax.Lookup(r.Question.Category); ok {
 		seg.CategoryName = cat.Name()
 	}
@@ -103,8 +175,15 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 	if !ok {
 		return Segment{}, fmt.Errorf("aggregator: no estimator for mechanism %v", r.Mechanism())
 	}
-	if seg.SizeEstimate, err = est(r, tally, seg.Reports); err != nil {
-		return Segment{}, err
+	if err := est(r, tally, &seg); err != nil {
+		return Segment{}, fmt.Errorf("aggregator: campaign %q epoch %d: %w", r.ID, epoch, err)
+	}
+	if seg.TopK != nil {
+		for i := range seg.TopK.Categories {
+			if cat, ok := s.tax.Lookup(seg.TopK.Categories[i].Category); ok {
+				seg.TopK.Categories[i].CategoryName = cat.Name()
+			}
+		}
 	}
 	return seg, nil
 }

@@ -38,6 +38,7 @@ type registered struct {
 	tenant    string
 	createdAt time.Time
 	signed    api.SignedCampaign
+	codec     *campaign.Codec // the campaign's mechanism, built once
 }
 
 // reloadState loads the snapshot from the store now.
@@ -95,6 +96,9 @@ func (s *Server) loadState(ctx context.Context) error {
 	for _, c := range camps {
 		r := &registered{tenant: c.Tenant, createdAt: c.CreatedAt, signed: api.SignedCampaign{Config: c.Config, Signature: c.Signature}}
 		if err := json.Unmarshal(c.Config, &r.Campaign); err != nil {
+			return fmt.Errorf("aggregator: stored campaign %q: %w", c.ID, err)
+		}
+		if r.codec, err = r.Campaign.Codec(); err != nil {
 			return fmt.Errorf("aggregator: stored campaign %q: %w", c.ID, err)
 		}
 		snap.campaigns[c.ID] = r

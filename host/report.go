@@ -22,17 +22,26 @@ type Reporter struct {
 
 // Report answers c for epoch from scores: evaluate the question, randomize
 // the answer with the campaign's ε-LDP mechanism using the operating
-// system's secure randomness, encode, pad and seal.
+// system's secure randomness, encode, pad and seal. It works for every
+// question type (threshold, top_k, mean); it does not memoize — a device
+// answering the same campaign every epoch goes through its scheduler,
+// which does.
 func (r *Reporter) Report(c *campaign.Campaign, epoch uint32, scores map[uint32]float32) (wire.Envelope, error) {
-	mech, err := c.RR()
+	codec, err := c.Codec()
+	if err != nil {
+		return wire.Envelope{}, fmt.Errorf("host: %w", err)
+	}
+	return r.ReportWith(c, codec, epoch, scores)
+}
+
+// ReportWith is Report with the campaign's codec built once by the caller
+// (c.Codec()), for a caller answering one campaign many times.
+func (r *Reporter) ReportWith(c *campaign.Campaign, codec *campaign.Codec, epoch uint32, scores map[uint32]float32) (wire.Envelope, error) {
+	answer, err := codec.Randomize(codec.Truth(scores), ldp.NewCryptoRand())
 	if err != nil {
 		return wire.Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
 	}
-	answer := byte(0)
-	if mech.Randomize(c.Answer(scores), ldp.NewCryptoRand()) {
-		answer = 1
-	}
-	return r.seal(c, epoch, wire.Payload{Mechanism: uint8(c.Mechanism()), Answer: []byte{answer}})
+	return r.seal(c, epoch, wire.Payload{Mechanism: uint8(codec.Mechanism()), Answer: answer})
 }
 
 // seal gives a payload a fresh report id and seals it for c and epoch.

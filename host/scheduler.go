@@ -117,7 +117,7 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	var first error
 	for i := range list {
 		c := &list[i]
-		if !consents[CampaignPurpose(c.ID).String()] || !covered[c.Question.Category] {
+		if !consents[CampaignPurpose(c.ID).String()] || !coversQuestion(covered, c.Question) {
 			continue // not opted in, or no consented plugin can tell
 		}
 		dummy, err := d.answerOne(ctx, c, key, scores, now)
@@ -156,6 +156,21 @@ func (d *Device) coveredCategories(ctx context.Context, consents map[string]bool
 	return out, nil
 }
 
+// coversQuestion reports whether some consented plugin scores what q asks
+// about: its category, or for a top_k question any of its categories (a
+// category no plugin scores is simply not among the device's top ones).
+func coversQuestion(covered map[uint32]bool, q campaign.Question) bool {
+	if q.Type == campaign.QuestionTopK {
+		for _, id := range q.Categories {
+			if covered[id] {
+				return true
+			}
+		}
+		return false
+	}
+	return covered[q.Category]
+}
+
 // answerOne spends, randomizes (memoized), seals and queues one answer.
 // The order is the privacy contract: the ledger entry is durable before
 // the report exists, so a crash can lose a report but never over-spend or
@@ -174,20 +189,21 @@ func (d *Device) answerOne(ctx context.Context, c *campaign.Campaign, key wire.K
 	if err := d.step("after-spend"); err != nil {
 		return false, err
 	}
-	mech, err := c.RR()
+	codec, err := c.Codec()
 	if err != nil {
 		return false, err
 	}
-	truth := c.Answer(scores)
-	answer, _, err := ldp.Memo{Store: d.store}.Answer(ctx, ldp.MemoKey{Campaign: c.ID, Value: ldp.ValueKey(b2i(truth))},
-		func() ([]byte, error) {
-			return []byte{byte(b2i(mech.Randomize(truth, ldp.NewCryptoRand())))}, nil
-		})
+	// The memo is keyed by the campaign and the true value (the bit, the
+	// top-K set, the quantized score): the same truth re-sends the same
+	// randomized answer in every epoch.
+	truth := codec.Truth(scores)
+	answer, _, err := ldp.Memo{Store: d.store}.Answer(ctx, ldp.MemoKey{Campaign: c.ID, Value: truth.Key},
+		func() ([]byte, error) { return codec.Randomize(truth, ldp.NewCryptoRand()) })
 	if err != nil {
 		return false, err
 	}
 	rep := Reporter{Key: key, Entropy: entropyReader{d}}
-	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: uint8(c.Mechanism()), Answer: answer})
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: uint8(codec.Mechanism()), Answer: answer})
 	if err != nil {
 		return false, err
 	}
@@ -240,13 +256,6 @@ func (d *Device) enqueue(ctx context.Context, c *campaign.Campaign, env wire.Env
 
 // errAnswered: the campaign was already answered this epoch.
 var errAnswered = errors.New("host: already answered this epoch")
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // entropyReader reads the device's configured entropy.
 type entropyReader struct{ d *Device }

@@ -31,18 +31,48 @@ type Campaign struct {
 	// ReportSize is the padded payload size in bytes; every report of the
 	// campaign has the same length on the wire.
 	ReportSize int `json:"report_size,omitempty"`
+	// MechanismName is the LDP mechanism the answers use ("rr", "oue",
+	// "duchi", …). Validate fills it in with the least-variance choice
+	// (ldp.Choose / ldp.ChooseMean) when it is empty; a campaign may name
+	// another mechanism that supports its question (e.g. "olh" for 3-byte
+	// answers instead of OUE's 63), and MechanismReason then says so.
+	MechanismName string `json:"mechanism,omitempty"`
+	// MechanismReason is why MechanismName was chosen, with every
+	// candidate's variance; Validate sets it. It is signed with the rest of
+	// the config and shown in the aggregator's results.
+	MechanismReason string `json:"mechanism_reason,omitempty"`
 }
 
-// Question is what a device answers. Version 1 has one kind: "threshold",
-// a yes/no "is the owner's score for Category at least MinScore".
+// Question is what a device answers:
+//
+//   - "threshold": yes/no, "is the owner's score for Category at least
+//     MinScore" (binary randomized response);
+//   - "top_k": "which K of Categories are the owner's top interests" — the
+//     device's K highest-scoring categories among them with a positive
+//     score, reported by padding-and-sampling (ldp.SetSampler) through the
+//     frequency oracle ldp.Choose picks for d+K items. An empty Categories
+//     means every Interest category; Validate then fills in the list, so
+//     the signed config names the exact domain;
+//   - "mean": the owner's score for Category in [0, 1], quantized to
+//     MeanLevels steps, for a population mean (Duchi or piecewise, chosen
+//     by ldp.ChooseMean).
 type Question struct {
-	Type     string  `json:"type"`
-	Category uint32  `json:"category"`
-	MinScore float64 `json:"min_score"`
+	Type       string   `json:"type"`
+	Category   uint32   `json:"category,omitempty"`
+	MinScore   float64  `json:"min_score,omitempty"`
+	Categories []uint32 `json:"categories,omitempty"`
+	K          int      `json:"k,omitempty"`
 }
 
-// QuestionThreshold is the one-bit threshold question.
-const QuestionThreshold = "threshold"
+// Question types.
+const (
+	QuestionThreshold = "threshold"
+	QuestionTopK      = "top_k"
+	QuestionMean      = "mean"
+)
+
+// MaxTopK bounds a top_k question's K.
+const MaxTopK = 32
 
 // DefaultReportSize is the padded payload size used when a campaign sets none.
 const DefaultReportSize = 64
@@ -56,7 +86,10 @@ var ErrInvalid = errors.New("campaign: invalid")
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
-// Validate checks c against the taxonomy its categories come from.
+// Validate checks c against the taxonomy its categories come from, and
+// fills in what follows from the question: the mechanism and its reason,
+// the full category list of a top_k question over all Interest
+// categories, and the report size when none is set.
 func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: campaign %q: %s", ErrInvalid, c.ID, fmt.Sprintf(format, args...))
@@ -64,10 +97,6 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 	switch {
 	case !idPattern.MatchString(c.ID):
 		return bad("id must be 1-64 characters of a-z, 0-9 and '-'")
-	case c.Question.Type != QuestionThreshold:
-		return bad("question type %q is not %q", c.Question.Type, QuestionThreshold)
-	case !(c.Question.MinScore > 0 && c.Question.MinScore <= 1):
-		return bad("min_score %v is not in (0, 1]", c.Question.MinScore)
 	case !(c.Epsilon > 0 && c.Epsilon <= MaxEpsilon):
 		return bad("epsilon %v is not in (0, %d]", c.Epsilon, MaxEpsilon)
 	case c.EpochSeconds < 60:
@@ -77,18 +106,89 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 	case c.ReportSize < 0 || c.ReportSize > 4000:
 		return bad("report_size %d is not in [0, 4000]", c.ReportSize)
 	}
-	cat, ok := tax.Lookup(c.Question.Category)
-	if !ok {
-		return bad("category %d is not in the taxonomy", c.Question.Category)
+	interest := func(id uint32) error {
+		cat, ok := tax.Lookup(id)
+		if !ok {
+			return bad("category %d is not in the taxonomy", id)
+		}
+		if cat.Path[0] != "Interest" {
+			return bad("category %d (%s) is not an Interest category", cat.ID, cat.Name())
+		}
+		return nil
 	}
-	if cat.Path[0] != "Interest" {
-		return bad("category %d (%s) is not an Interest category", cat.ID, cat.Name())
+	q := &c.Question
+	switch q.Type {
+	case QuestionThreshold, QuestionMean:
+		if q.Type == QuestionThreshold && !(q.MinScore > 0 && q.MinScore <= 1) {
+			return bad("min_score %v is not in (0, 1]", q.MinScore)
+		}
+		if q.Type == QuestionMean && (q.MinScore != 0 || len(q.Categories) != 0 || q.K != 0) {
+			return bad("a mean question has only a category")
+		}
+		if q.Type == QuestionThreshold && (len(q.Categories) != 0 || q.K != 0) {
+			return bad("a threshold question has only a category and a min_score")
+		}
+		if err := interest(q.Category); err != nil {
+			return err
+		}
+	case QuestionTopK:
+		if q.Category != 0 || q.MinScore != 0 {
+			return bad("a top_k question has categories and k, not category or min_score")
+		}
+		if len(q.Categories) == 0 {
+			for _, cat := range tax.Under("Interest") {
+				q.Categories = append(q.Categories, cat.ID)
+			}
+		}
+		seen := make(map[uint32]bool, len(q.Categories))
+		for _, id := range q.Categories {
+			if err := interest(id); err != nil {
+				return err
+			}
+			if seen[id] {
+				return bad("category %d is listed twice", id)
+			}
+			seen[id] = true
+		}
+		switch {
+		case len(q.Categories) < 2:
+			return bad("a top_k question needs at least 2 categories")
+		case q.K < 1 || q.K > MaxTopK || q.K > len(q.Categories):
+			return bad("top_k k %d is not in [1, min(%d, %d categories)]", q.K, MaxTopK, len(q.Categories))
+		}
+	default:
+		return bad("question type %q is not %q, %q or %q", q.Type, QuestionThreshold, QuestionTopK, QuestionMean)
+	}
+	m, reason, err := choose(c)
+	if err != nil {
+		return bad("%v", err)
+	}
+	c.MechanismName, c.MechanismReason = m.String(), reason
+	need, err := payloadSize(c, m)
+	if err != nil {
+		return bad("%v", err)
+	}
+	switch {
+	case c.ReportSize == 0 && q.Type != QuestionThreshold:
+		c.ReportSize = max(DefaultReportSize, (need+15)/16*16)
+	case c.PaddedSize() < need:
+		return bad("report_size %d is too small for a %v answer (%d bytes)", c.PaddedSize(), m, need)
 	}
 	return nil
 }
 
-// Mechanism is the LDP mechanism the campaign's answers use.
-func (c *Campaign) Mechanism() ldp.Mechanism { return ldp.MechanismRR }
+// Mechanism is the LDP mechanism the campaign's answers use: the one its
+// config names, or for a config stored before campaigns named one (all
+// threshold questions), randomized response.
+func (c *Campaign) Mechanism() ldp.Mechanism {
+	if m, err := ldp.ParseMechanism(c.MechanismName); err == nil {
+		return m
+	}
+	if m, _, err := choose(c); err == nil {
+		return m
+	}
+	return ldp.MechanismRR
+}
 
 // RR is the campaign's randomized-response mechanism.
 func (c *Campaign) RR() (ldp.RR, error) { return ldp.NewRR(c.Epsilon) }

@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"crypto/rand"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/cloudflare/circl/sign/ed25519"
@@ -19,12 +20,15 @@ func TestSignVerify(t *testing.T) {
 	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
 	c := campaign.Campaign{ID: "runners", Name: "Runners", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.6},
 		Epsilon: 1, EpochSeconds: 3600, K: 100}
+	if err := c.Validate(tx); err != nil { // as the aggregator does before signing
+		t.Fatal(err)
+	}
 	config, sig, err := campaign.Sign(&c, priv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := campaign.Verify(pub, config, sig, tx)
-	if err != nil || got != c {
+	if err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("Verify = %+v, %v; want %+v", got, err, c)
 	}
 	tampered := append([]byte(nil), config...)

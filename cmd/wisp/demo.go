@@ -23,7 +23,7 @@ func init() {
 		Short: "Run Wisp end to end on simulated wearables and compare estimates with the truth",
 		Long: `demo starts an aggregator on a free 127.0.0.1 port, simulates a population of
 wearables that each run the real fitness plugin in the real sandbox, answers the
-demo campaigns with ε-LDP randomized response, sends HPKE-sealed reports over
+demo campaigns (thresholds, a top-3 histogram, a mean) with ε-LDP mechanisms, sends HPKE-sealed reports over
 HTTP, and prints each segment's true size beside its estimate and 95% interval.
 With --serve the aggregator and its marketer dashboard keep running afterwards
 so you can open the dashboard and look at the segments.`,
@@ -76,17 +76,33 @@ so you can open the dashboard and look at the segments.`,
 func printDemo(w io.Writer, res demo.Result) {
 	fmt.Fprintf(w, "\n%d devices, %d sealed reports, %.1f s\n\n", res.Devices, res.Reports, res.ElapsedSeconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "campaign\tε\ttruth\testimate\t95% CI\tcovered\t")
+	fmt.Fprintln(tw, "campaign\tcategory\tmechanism\tε\ttruth\testimate\t95% CI\tcovered\t")
 	covered := 0
+	mechanisms := map[string]string{}
+	var order []string
 	for _, s := range res.Segments {
 		mark := "no"
 		if s.Covered {
 			mark, covered = "yes", covered+1
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%.0f\t[%.0f, %.0f]\t%s\t\n", s.Campaign, s.Epsilon, s.Truth, s.Estimate, s.CILow, s.CIHigh, mark)
+		if _, ok := mechanisms[s.Campaign]; !ok {
+			order = append(order, s.Campaign)
+		}
+		mechanisms[s.Campaign] = s.MechanismReason
+		num := "%.0f"
+		if s.Question == "mean" {
+			num = "%.3f"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t"+num+"\t"+num+"\t["+num+", "+num+"]\t%s\t\n",
+			s.Campaign, s.Category, s.Mechanism, s.Epsilon, s.Truth, s.Estimate, s.CILow, s.CIHigh, mark)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d of %d intervals cover the truth (95%% intervals: expect about 19 in 20).\n", covered, len(res.Segments))
+	fmt.Fprintln(w, "top_k rows: devices holding the category among their top k; mean rows: mean score in [0, 1].")
 	fmt.Fprintf(w, "device pipeline: %.0f µs per report (score, randomize, encode, seal); ingest: %.0f reports/s per connection.\n",
 		res.DevicePipelineMicros, res.IngestPerConnection)
+	fmt.Fprintln(w, "\nmechanisms:")
+	for _, id := range order {
+		fmt.Fprintf(w, "  %s: %s\n", id, mechanisms[id])
+	}
 }

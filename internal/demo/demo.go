@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -77,17 +78,26 @@ type Result struct {
 	AggregatorURL       string  `json:"aggregator_url"`
 }
 
-// SegmentOutcome compares one campaign's released estimate with the truth.
+// SegmentOutcome compares one released estimate with the truth: a
+// threshold campaign's segment size, one category of a top_k campaign's
+// histogram (Category set; Truth is how many devices hold it among their
+// top K), or a mean campaign's mean score (Truth is the mean of the
+// devices' scores as quantized for reporting, campaign.MeanLevels).
 type SegmentOutcome struct {
-	Campaign string  `json:"campaign"`
-	Name     string  `json:"name"`
-	Epsilon  float64 `json:"epsilon"`
-	Reports  int     `json:"reports"`
-	Truth    int     `json:"truth"`
-	Estimate float64 `json:"estimate"`
-	CILow    float64 `json:"ci_low"`
-	CIHigh   float64 `json:"ci_high"`
-	Covered  bool    `json:"covered"`
+	Campaign        string  `json:"campaign"`
+	Name            string  `json:"name"`
+	Question        string  `json:"question"`
+	Category        uint32  `json:"category,omitempty"`
+	CategoryName    string  `json:"category_name,omitempty"`
+	Mechanism       string  `json:"mechanism"`
+	MechanismReason string  `json:"mechanism_reason"`
+	Epsilon         float64 `json:"epsilon"`
+	Reports         int     `json:"reports"`
+	Truth           float64 `json:"truth"`
+	Estimate        float64 `json:"estimate"`
+	CILow           float64 `json:"ci_low"`
+	CIHigh          float64 `json:"ci_high"`
+	Covered         bool    `json:"covered"`
 }
 
 // Run runs the demo and shuts the aggregator down before returning.
@@ -135,7 +145,15 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	pop := population{opts: opts, plugin: plugin, campaigns: campaigns,
 		reporter: host.Reporter{Key: configs.Configs[0]}, client: client,
-		truth: make([]atomic.Int64, len(campaigns))}
+		truth: make([][]atomic.Int64, len(campaigns))}
+	for i := range campaigns {
+		codec, err := campaigns[i].Codec()
+		if err != nil {
+			return Result{}, err
+		}
+		pop.codecs = append(pop.codecs, codec)
+		pop.truth[i] = make([]atomic.Int64, max(1, len(campaigns[i].Question.Categories)))
+	}
 	if err := pop.run(ctx); err != nil {
 		return Result{}, err
 	}
@@ -151,14 +169,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		DevicePipelineMicros: float64(pop.deviceNanos.Load()) / 1e3 / float64(opts.Devices*len(campaigns)),
 		IngestPerConnection:  float64(pop.accepted.Load()) / time.Duration(pop.uploadNanos.Load()).Seconds()}
 	for i, c := range campaigns {
-		out := SegmentOutcome{Campaign: c.ID, Name: c.Name, Epsilon: c.Epsilon, Truth: int(pop.truth[i].Load())}
-		for _, s := range segs {
-			if s.Campaign == c.ID && s.SizeEstimate != nil {
-				out.Reports, out.Estimate, out.CILow, out.CIHigh = s.Reports, s.Estimate, s.CILow, s.CIHigh
-				out.Covered = s.CILow <= float64(out.Truth) && float64(out.Truth) <= s.CIHigh
-			}
-		}
-		res.Segments = append(res.Segments, out)
+		res.Segments = append(res.Segments, outcomes(&c, segs, pop.truth[i], opts.Devices)...)
 	}
 	res.ElapsedSeconds = time.Since(start).Seconds()
 	if opts.Serve != nil {
@@ -175,11 +186,12 @@ type population struct {
 	opts      Options
 	plugin    *host.Plugin
 	campaigns []campaign.Campaign
+	codecs    []*campaign.Codec
 	reporter  host.Reporter
 	client    *host.Client
 
 	next        atomic.Int64
-	truth       []atomic.Int64
+	truth       [][]atomic.Int64 // per campaign: see count
 	accepted    atomic.Int64
 	deviceNanos atomic.Int64
 	uploadNanos atomic.Int64 // summed over workers
@@ -240,10 +252,8 @@ func (p *population) worker(ctx context.Context, done *atomic.Int64) error {
 		}
 		for j := range p.campaigns {
 			c := &p.campaigns[j]
-			if c.Answer(local) {
-				p.truth[j].Add(1) // the simulator's ground truth; never sent
-			}
-			e, err := p.reporter.Report(c, c.Epoch(now), local)
+			p.count(j, local) // the simulator's ground truth; never sent
+			e, err := p.reporter.ReportWith(c, p.codecs[j], c.Epoch(now), local)
 			if err != nil {
 				return err
 			}
@@ -263,6 +273,68 @@ func (p *population) worker(ctx context.Context, done *atomic.Int64) error {
 		return err
 	}
 	return flush()
+}
+
+// count adds one device's true answer to campaign j's ground truth: the
+// bit of a threshold question, each category of a top_k set, the
+// quantized level of a mean question's score.
+func (p *population) count(j int, scores map[uint32]float32) {
+	t := p.codecs[j].Truth(scores)
+	switch p.campaigns[j].Question.Type {
+	case campaign.QuestionTopK:
+		for _, item := range t.Set {
+			p.truth[j][item].Add(1)
+		}
+	case campaign.QuestionMean:
+		p.truth[j][0].Add(int64(math.Round(t.Score * campaign.MeanLevels)))
+	default:
+		if t.Bit {
+			p.truth[j][0].Add(1)
+		}
+	}
+}
+
+// outcomes compares campaign c's released results with its truth.
+func outcomes(c *campaign.Campaign, segs []aggregator.Segment, truth []atomic.Int64, devices int) []SegmentOutcome {
+	base := SegmentOutcome{Campaign: c.ID, Name: c.Name, Question: c.Question.Type, Mechanism: c.MechanismName,
+		MechanismReason: c.MechanismReason, Epsilon: c.Epsilon}
+	var seg *aggregator.Segment
+	for i := range segs {
+		if segs[i].Campaign == c.ID && !segs[i].Suppressed {
+			seg = &segs[i]
+		}
+	}
+	cover := func(o *SegmentOutcome) { o.Covered = o.CILow <= o.Truth && o.Truth <= o.CIHigh }
+	switch c.Question.Type {
+	case campaign.QuestionTopK:
+		var out []SegmentOutcome
+		for i, id := range c.Question.Categories {
+			o := base
+			o.Category, o.Truth = id, float64(truth[i].Load())
+			if seg != nil && seg.TopK != nil && i < len(seg.TopK.Categories) {
+				e := seg.TopK.Categories[i]
+				o.CategoryName, o.Reports, o.Estimate, o.CILow, o.CIHigh = e.CategoryName, seg.Reports, e.Estimate, e.CILow, e.CIHigh
+				cover(&o)
+			}
+			out = append(out, o)
+		}
+		return out
+	case campaign.QuestionMean:
+		o := base
+		o.Category, o.Truth = c.Question.Category, float64(truth[0].Load())/campaign.MeanLevels/float64(devices)
+		if seg != nil && seg.Mean != nil {
+			o.CategoryName, o.Reports, o.Estimate, o.CILow, o.CIHigh = seg.CategoryName, seg.Reports, seg.Mean.Mean, seg.Mean.CILow, seg.Mean.CIHigh
+			cover(&o)
+		}
+		return []SegmentOutcome{o}
+	}
+	o := base
+	o.Category, o.Truth = c.Question.Category, float64(truth[0].Load())
+	if seg != nil && seg.SizeEstimate != nil {
+		o.Reports, o.Estimate, o.CILow, o.CIHigh = seg.Reports, seg.Estimate, seg.CILow, seg.CIHigh
+		cover(&o)
+	}
+	return []SegmentOutcome{o}
 }
 
 func firstRejected(results []apiResult) apiResult {

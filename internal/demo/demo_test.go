@@ -25,21 +25,44 @@ func TestEndToEnd(t *testing.T) {
 	if progress != opts.Devices {
 		t.Errorf("progress reached %d, want %d", progress, opts.Devices)
 	}
-	if res.Devices != 600 || res.Reports != 600*len(res.Segments) || len(res.Segments) < 3 {
+	campaigns := map[string]bool{}
+	for _, s := range res.Segments {
+		campaigns[s.Campaign] = true
+	}
+	if res.Devices != 600 || res.Reports != 600*len(campaigns) || len(campaigns) < 3 {
 		t.Fatalf("result %+v", res)
 	}
+	questions := map[string]int{}
 	for _, s := range res.Segments {
+		questions[s.Question]++
 		if s.Reports != 600 {
 			t.Errorf("%s: %d reports stored, want 600", s.Campaign, s.Reports)
 		}
-		if s.Truth <= 0 || s.Truth >= 600 {
-			t.Errorf("%s: truth %d: the simulated population should have some but not all", s.Campaign, s.Truth)
+		if s.Mechanism == "" || s.MechanismReason == "" {
+			t.Errorf("%s: mechanism %q, reason %q: the output must say which and why", s.Campaign, s.Mechanism, s.MechanismReason)
+		}
+		switch s.Question {
+		case "threshold":
+			if s.Truth <= 0 || s.Truth >= 600 {
+				t.Errorf("%s: truth %v: the simulated population should have some but not all", s.Campaign, s.Truth)
+			}
+		case "mean":
+			if s.Truth <= 0 || s.Truth >= 1 {
+				t.Errorf("%s: mean score %v: want some but not all of the range", s.Campaign, s.Truth)
+			}
+		case "top_k":
+			if s.Category == 0 {
+				t.Errorf("%s: a top_k row without its category", s.Campaign)
+			}
 		}
 		// The interval is ±1.96 SE; 4 SE apart would be a 1-in-15,000 event.
 		se := (s.CIHigh - s.CILow) / 2 / 1.96
-		if math.Abs(s.Estimate-float64(s.Truth)) > 4*se {
-			t.Errorf("%s: estimate %.0f is more than 4 SE (%.0f) from the truth %d", s.Campaign, s.Estimate, se, s.Truth)
+		if !(se > 0) || math.Abs(s.Estimate-s.Truth) > 4*se {
+			t.Errorf("%s %d: estimate %.3f is more than 4 SE (%.3f) from the truth %v", s.Campaign, s.Category, s.Estimate, se, s.Truth)
 		}
+	}
+	if questions["threshold"] < 3 || questions["top_k"] < 2 || questions["mean"] != 1 {
+		t.Errorf("rows per question type %v: want several thresholds, a top_k histogram and a mean", questions)
 	}
 }
 

@@ -79,6 +79,12 @@ type testAggregator struct {
 
 func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
 	t.Helper()
+	return startTestAggregatorWith(t, clock, testCampaigns)
+}
+
+// startTestAggregatorWith is startTestAggregator with other campaigns.
+func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaign.Campaign) *testAggregator {
+	t.Helper()
 	ctx := context.Background()
 	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
 	if err != nil {
@@ -92,7 +98,7 @@ func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: testCampaigns, Taxonomy: tax, Now: clock.Now})
+	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,133 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/taxonomy"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// questionCampaigns ask the workouts plugin's categories one question of
+// each type.
+var questionCampaigns = []campaign.Campaign{
+	testCampaigns[0],
+	{ID: "top-sport", Name: "Top sport", Question: campaign.Question{Type: campaign.QuestionTopK, Categories: []uint32{410, 625}, K: 1},
+		Epsilon: 1, EpochSeconds: 7 * 86400, K: 1},
+	{ID: "run-mean", Name: "Mean running score", Question: campaign.Question{Type: campaign.QuestionMean, Category: 410},
+		Epsilon: 1, EpochSeconds: 7 * 86400, K: 1},
+}
+
+// TestSchedulerAnswersEveryQuestionTypeMemoized: the device answers a
+// threshold, a top_k and a mean campaign through the real aggregator; each
+// answer is the memo stored under (campaign, true value) and spent in the
+// ledger; in the next epoch, the memo of that epoch's true value is what
+// is sent, not fresh noise.
+func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	agg := startTestAggregatorWith(t, clock, questionCampaigns)
+	d, _ := readyDevice(t, t.TempDir(), clock, agg)
+	for _, c := range questionCampaigns[1:] {
+		if err := d.Grant(ctx, CampaignPurpose(c.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	camps := make([]campaign.Campaign, len(questionCampaigns))
+	copy(camps, questionCampaigns)
+	for i := range camps {
+		if err := camps[i].Validate(tax); err != nil {
+			t.Fatal(err)
+		}
+	}
+	memo := ldp.Memo{Store: d.store}
+	// truthKeys are the memo keys of the device's true values now.
+	truthKeys := func() map[string]ldp.MemoKey {
+		if _, err := d.scorePlugins(ctx, clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		scores, err := d.localScores(ctx, clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]ldp.MemoKey{}
+		for i := range camps {
+			codec, err := camps[i].Codec()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[camps[i].ID] = ldp.MemoKey{Campaign: camps[i].ID, Value: codec.Truth(scores).Key}
+		}
+		return out
+	}
+	sent := func(id string, epoch uint32) []byte {
+		var got [][]byte
+		if err := agg.store.Scan(ctx, id, epoch, func(_ uint8, answer []byte) error {
+			got = append(got, bytes.Clone(answer))
+			return nil
+		}); err != nil || len(got) != 1 {
+			t.Fatalf("%s epoch %d: %d answers stored, %v", id, epoch, len(got), err)
+		}
+		return got[0]
+	}
+
+	keys := truthKeys()
+	if sum, err := d.Flush(ctx); err != nil || sum.Answered != 3 || sum.Sent != 3 {
+		t.Fatalf("first epoch: %+v %v", sum, err)
+	}
+	if keys["top-sport"].Value != "grr:0" || keys["run-mean"].Value == "" {
+		t.Errorf("truth keys %v: want running on top", keys)
+	}
+	epoch1 := map[string]uint32{}
+	for _, c := range camps {
+		epoch1[c.ID] = c.Epoch(clock.Now())
+		stored, ok, err := d.store.LoadMemo(ctx, keys[c.ID])
+		if err != nil || !ok || !bytes.Equal(stored, sent(c.ID, epoch1[c.ID])) {
+			t.Errorf("%s: memo %x (%v %v) is not the answer sent", c.ID, stored, ok, err)
+		}
+		if spent, _ := d.spentPerCampaign(ctx); spent[c.ID] != c.Epsilon {
+			t.Errorf("%s: ledger holds %v, want %v", c.ID, spent[c.ID], c.Epsilon)
+		}
+	}
+
+	// Next epoch. Whatever the true values are then, the answers sent must
+	// be their memos: plant one for every value not memoized yet (a value
+	// already seen keeps its first answer — StoreMemo is first-writer-wins).
+	clock.Advance(7 * 24 * time.Hour)
+	recordRuns(t, d, clock.Now(), 5, 40)
+	keys2 := truthKeys()
+	want := map[string][]byte{}
+	for _, c := range camps {
+		codec, _ := c.Codec()
+		fresh, err := codec.Randomize(campaign.Truth{Bit: true, Set: []int{0}, Score: 0.5}, ldp.NewSeededRand(7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[c.ID], _, err = memo.Answer(ctx, keys2[c.ID], func() ([]byte, error) { return fresh, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sum, err := d.Flush(ctx); err != nil || sum.Answered != 3 {
+		t.Fatalf("second epoch: %+v %v", sum, err)
+	}
+	for _, c := range camps {
+		epoch2 := c.Epoch(clock.Now())
+		if epoch2 == epoch1[c.ID] {
+			t.Fatalf("%s: still epoch %d", c.ID, epoch2)
+		}
+		if got := sent(c.ID, epoch2); !bytes.Equal(got, want[c.ID]) {
+			t.Errorf("%s: sent %x, want the memo %x of the true value %q", c.ID, got, want[c.ID], keys2[c.ID].Value)
+		}
+		if keys2[c.ID] == keys[c.ID] && !bytes.Equal(sent(c.ID, epoch2), sent(c.ID, epoch1[c.ID])) {
+			t.Errorf("%s: same true value, different answers across epochs", c.ID)
+		}
+	}
+}

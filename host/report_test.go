@@ -6,7 +6,9 @@ import (
 
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/testdata"
 )
 
 func TestReporterSealsRandomizedAnswer(t *testing.T) {
@@ -48,5 +50,53 @@ func TestReporterSealsRandomizedAnswer(t *testing.T) {
 	rr, _ := c.RR()
 	if share := float64(yes) / n; share < rr.P()-0.03 || share > rr.P()+0.03 {
 		t.Fatalf("%.3f of reports say yes, want ≈ %.3f: the answer is not randomized as claimed", share, rr.P())
+	}
+}
+
+// TestReporterEveryQuestionType: top_k and mean answers are sealed with the
+// campaign's chosen mechanism, decode under it, and every report of a
+// campaign has one size whatever the truth (an OUE answer over all 497
+// Interest categories included).
+func TestReporterEveryQuestionType(t *testing.T) {
+	key, err := wire.GenerateKeyPair(2, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	camps := []campaign.Campaign{
+		{ID: "top-all", Question: campaign.Question{Type: campaign.QuestionTopK, K: 3}, Epsilon: 1, EpochSeconds: 3600, K: 1},
+		{ID: "top-few", Question: campaign.Question{Type: campaign.QuestionTopK, Categories: []uint32{410, 625, 667}, K: 1}, Epsilon: 2, EpochSeconds: 3600, K: 1},
+		{ID: "mean", Question: campaign.Question{Type: campaign.QuestionMean, Category: 410}, Epsilon: 3, EpochSeconds: 3600, K: 1},
+	}
+	r := host.Reporter{Key: key.Config}
+	for _, c := range camps {
+		if err := c.Validate(tax); err != nil {
+			t.Fatal(err)
+		}
+		codec, err := c.Codec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes := map[int]bool{}
+		for _, scores := range []map[uint32]float32{nil, {410: 0.9}, {410: 0.2, 625: 0.7, 667: 0.5, 1: 0.3}} {
+			e, err := r.Report(&c, 7, scores)
+			if err != nil {
+				t.Fatalf("%s: %v", c.ID, err)
+			}
+			sizes[len(e.Sealed)] = true
+			p, err := key.Open(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Mechanism != uint8(c.Mechanism()) || codec.CheckAnswer(p.Mechanism, p.Answer) != nil {
+				t.Errorf("%s: payload %v %x does not decode as %v", c.ID, p.Mechanism, p.Answer, c.Mechanism())
+			}
+		}
+		if len(sizes) != 1 {
+			t.Errorf("%s: report sizes %v, want one", c.ID, sizes)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/wisp-project/wisp/internal/ldp"
 )
@@ -27,6 +28,11 @@ type Codec struct {
 	set      ldp.SetSampler
 	mean     ldp.MeanMechanism
 	index    map[uint32]int // top_k: category → item
+	// check holds scratch accumulators of the top_k oracle: CheckAnswer
+	// validates an answer by adding it to one, which costs what decoding
+	// one answer costs, without allocating an accumulator (up to MBs for
+	// OLH at large ε) or computing the support per report.
+	check *sync.Pool
 }
 
 // Codec builds c's mechanism.
@@ -41,6 +47,10 @@ func (c *Campaign) Codec() (*Codec, error) {
 		k.rr, err = c.RR()
 	case QuestionTopK:
 		k.set, err = ldp.NewSetSampler(k.mech, c.Epsilon, len(c.Question.Categories), c.Question.K)
+		if err == nil {
+			fo := k.set.Oracle()
+			k.check = &sync.Pool{New: func() any { return fo.NewAccumulator() }}
+		}
 		k.index = make(map[uint32]int, len(c.Question.Categories))
 		for i, id := range c.Question.Categories {
 			k.index[id] = i
@@ -133,12 +143,9 @@ func (k *Codec) CheckAnswer(mech uint8, answer []byte) error {
 	}
 	switch k.question.Type {
 	case QuestionTopK:
-		fo := k.set.Oracle()
-		if len(answer) != fo.Params().AnswerSize {
-			return fmt.Errorf("%v answer of %d bytes, want %d", k.mech, len(answer), fo.Params().AnswerSize)
-		}
-		_, err := ldp.SupportedItems(fo, answer)
-		return err
+		acc := k.check.Get().(ldp.Accumulator)
+		defer k.check.Put(acc)
+		return acc.Add(answer) // checks length and range; the counts are scratch
 	case QuestionMean:
 		_, err := k.mean.Decode(answer)
 		return err

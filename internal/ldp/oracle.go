@@ -76,7 +76,9 @@ func estimateSupport(support []float64, n int, p, q, r, scale float64) []Estimat
 	nf := float64(n)
 	for v, s := range support {
 		c := scale * (s - nf*q) / (p - q)
-		out[v] = newEstimate(c, scale*scale*supportVariance(nf, math.Min(math.Max(c/scale, 0), nf), p, q, r))
+		// c estimates the number of holders of v (for padding-and-sampling too,
+		// where the oracle count is c/scale): the variance is evaluated there.
+		out[v] = newEstimate(c, scale*scale*supportVariance(nf, math.Min(math.Max(c, 0), nf), p, q, r))
 	}
 	return out
 }

@@ -80,3 +80,32 @@ func TestSetSamplerRejectsBadSets(t *testing.T) {
 		t.Error("L = 0 accepted")
 	}
 }
+
+// TestSetSamplerVarianceAtHolderCount: the variance of a padding-and-
+// sampling estimate is CountVariance evaluated at the estimated number of
+// holders — not at the oracle's count, which is L times smaller and made
+// the intervals about 25% too narrow for common items.
+func TestSetSamplerVarianceAtHolderCount(t *testing.T) {
+	s, err := ldp.NewSetSampler(ldp.MechanismGRR, 2, 7, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := ldp.NewSeededRand(5)
+	acc := s.Oracle().NewAccumulator()
+	const n = 3000
+	for range n {
+		a, err := s.AppendRandomized(nil, []int{0, 1, 2}, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := acc.Add(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v, e := range s.Estimate(acc) {
+		want := s.CountVariance(n, math.Min(math.Max(e.Value, 0), n))
+		if math.Abs(e.Variance-want) > 1e-9*want {
+			t.Errorf("item %d: variance %v, want CountVariance(n, %.0f) = %v", v, e.Variance, e.Value, want)
+		}
+	}
+}

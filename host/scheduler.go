@@ -241,8 +241,12 @@ func (d *Device) enqueue(ctx context.Context, c *campaign.Campaign, env wire.Env
 	if left := expires.Sub(now) / 2; delay > left {
 		delay = max(left, 0)
 	}
+	category := c.Question.Category
+	if c.Question.Type == campaign.QuestionTopK {
+		category = devicestore.AnyCategory // dropped when any plugin is revoked or erased
+	}
 	r := devicestore.Report{
-		ID: env.ID, Campaign: c.ID, Epoch: env.Epoch, Category: c.Question.Category, Envelope: b, Dummy: dummy,
+		ID: env.ID, Campaign: c.ID, Epoch: env.Epoch, Category: category, Envelope: b, Dummy: dummy,
 		Created: now, NotBefore: now.Add(delay), Expires: expires,
 	}
 	if err := d.store.Enqueue(ctx, r, c.Epsilon); err != nil {

@@ -131,3 +131,30 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokingPluginDropsQueuedTopK: a queued top_k answer derives from
+// every score the device compared, so revoking any plugin drops it, as it
+// drops the plugin's own categories' reports.
+func TestRevokingPluginDropsQueuedTopK(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	agg := startTestAggregatorWith(t, clock, questionCampaigns)
+	d, _ := readyDevice(t, t.TempDir(), clock, agg)
+	if err := d.Grant(ctx, CampaignPurpose("top-sport")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.sync(ctx, clock.Now(), true); err != nil { // campaigns and keys, then offline
+		t.Fatal(err)
+	}
+	agg.down.Store(true) // keep the reports queued
+	if sum, _ := d.RunOnce(ctx); sum.Answered != 2 || sum.Remaining != 2 {
+		t.Fatalf("%+v: want runners and top-sport queued", sum)
+	}
+	if err := d.Revoke(ctx, PluginPurpose("workouts"), false); err != nil {
+		t.Fatal(err)
+	}
+	q, err := d.store.Queued(ctx)
+	if err != nil || len(q) != 0 {
+		t.Fatalf("after revoking the plugin, %d reports still queued (%v)", len(q), err)
+	}
+}

@@ -43,7 +43,7 @@ func (s *Store) SetConsent(ctx context.Context, purpose string, granted, erase b
 			if erase {
 				return erasePlugin(ctx, tx, id, now)
 			}
-			return dropQueued(ctx, tx, `category IN (SELECT category FROM plugin_categories WHERE plugin = ?)`, now, "dropped:consent-revoked", id)
+			return dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, "dropped:consent-revoked", id)
 		}
 		return nil
 	})

@@ -8,12 +8,19 @@ import (
 	"time"
 )
 
+// AnyCategory is the category of a queued report whose answer derives from
+// several categories (a top_k question: the device's top set depends on
+// every score it compares). Revoking or erasing any plugin drops such
+// reports, since one cannot tell which plugins' data they reflect; taxonomy
+// ids start at 1, so 0 is free.
+const AnyCategory uint32 = 0
+
 // Report is one sealed report in the outbox.
 type Report struct {
 	ID          [16]byte
 	Campaign    string
 	Epoch       uint32
-	Category    uint32 // the question's category
+	Category    uint32 // the question's category, or AnyCategory
 	Envelope    []byte // the sealed envelope, CBOR
 	Dummy       bool
 	Created     time.Time

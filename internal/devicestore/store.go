@@ -92,7 +92,7 @@ func (s *Store) Counts(ctx context.Context, plugin string) (map[string]int, erro
 					q += ` WHERE plugin = ?`
 					args = append(args, plugin)
 				case "outbox":
-					q += ` WHERE category IN (SELECT category FROM plugin_categories WHERE plugin = ?)`
+					q += ` WHERE (category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`
 					args = append(args, plugin)
 				default:
 					continue

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -190,5 +191,28 @@ func TestTopKAnswerOfWrongShapeIsRejected(t *testing.T) {
 	resp := f.upload(t, e)
 	if resp.Rejected != 1 || resp.Results[0].Reason != "bad_answer" {
 		t.Fatalf("%+v", resp)
+	}
+}
+
+// TestLegacyThresholdConfig: a campaign config stored before campaigns
+// named their mechanism still takes reports and its results say rr and why.
+func TestLegacyThresholdConfig(t *testing.T) {
+	f := newFixture(t)
+	legacy := `{"id":"legacy","name":"Legacy","question":{"type":"threshold","category":410,"min_score":0.6},"epsilon":1,"epoch_seconds":3600,"k":1}`
+	if err := f.store.AddCampaign(t.Context(), store.Campaign{ID: "legacy", Tenant: "acme", Config: []byte(legacy), Signature: []byte{0}, CreatedAt: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	node := newNode(t, f.store, f.clock) // loads the registry from the store
+	if err := json.Unmarshal([]byte(legacy), &node.campaign); err != nil {
+		t.Fatal(err)
+	}
+	if resp := node.upload(t, node.report(t, true), node.report(t, false)); resp.Accepted != 2 {
+		t.Fatalf("%+v", resp)
+	}
+	node.closeEpoch()
+	for _, s := range node.segments(t) {
+		if s.Campaign == "legacy" && (s.Mechanism != "rr" || !strings.HasPrefix(s.MechanismReason, "rr has the least") || s.SizeEstimate == nil || s.Reports != 2) {
+			t.Errorf("legacy result %+v", s)
+		}
 	}
 }

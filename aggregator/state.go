@@ -98,6 +98,14 @@ func (s *Server) loadState(ctx context.Context) error {
 		if err := json.Unmarshal(c.Config, &r.Campaign); err != nil {
 			return fmt.Errorf("aggregator: stored campaign %q: %w", c.ID, err)
 		}
+		if r.MechanismReason == "" {
+			// Signed before campaigns named their mechanism (threshold
+			// questions, rr): results still say why.
+			v := r.Campaign
+			if v.Validate(s.tax) == nil && v.MechanismName == r.Mechanism().String() {
+				r.MechanismReason = v.MechanismReason
+			}
+		}
 		if r.codec, err = r.Campaign.Codec(); err != nil {
 			return fmt.Errorf("aggregator: stored campaign %q: %w", c.ID, err)
 		}

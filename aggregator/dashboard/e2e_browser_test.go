@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wisp-project/wisp/aggregator"
-	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
@@ -27,8 +26,9 @@ import (
 	"github.com/wisp-project/wisp/testdata"
 )
 
-// testAggregator is a real aggregator on 127.0.0.1 with a SQLite store and a
-// clock the test moves, so epochs open, close and get released on cue.
+// testAggregator is a real aggregator on 127.0.0.1, serving its API and the
+// dashboard it mounts, with a SQLite store and a clock the test moves, so
+// epochs open, close and get released on cue.
 type testAggregator struct {
 	url string
 	srv *aggregator.Server
@@ -56,14 +56,11 @@ func startAggregator(t *testing.T, start time.Time) *testAggregator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(dashboard.Prefix, dashboard.Handler())
-	mux.Handle("/", a.srv.Handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: a.srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 	a.url = "http://" + ln.Addr().String()

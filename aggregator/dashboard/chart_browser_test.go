@@ -107,6 +107,9 @@ func TestValidationInBrowser(t *testing.T) {
 	if m.Accepted != 12 || m.Rejects["replay"] != 3 || m.Rejects["epoch_too_late"] != 1 {
 		t.Errorf("parseMetrics = %+v", m)
 	}
+	if sup := eval[bool](t, ctx, `Wisp.segmentPoint({epoch: 1, reports: 500, suppressed: false, mean: {mean: 0.4, ci_low: 0.3, ci_high: 0.5}}, 'e').suppressed`); sup {
+		t.Error("a released mean result is drawn as suppressed")
+	}
 	if len(good) != 0 {
 		t.Errorf("a valid campaign got errors on %v", good)
 	}

@@ -41,7 +41,18 @@ func TestDemoScreenshot(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(out, png, 0o644)
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			return err
+		}
+		// With WISP_DASHBOARD_SHOTS set, every demo campaign's page too.
+		if os.Getenv("WISP_DASHBOARD_SHOTS") != "" {
+			for _, sg := range res.Segments {
+				run(t, ctx, "campaign page", chromedp.Navigate(s.DashboardURL+"#/campaign/"+sg.Campaign), chromedp.Reload(),
+					chromedp.WaitVisible(chromedp.CSS("#releases")))
+				shot(t, ctx, "demo-"+sg.Campaign)
+			}
+		}
+		return nil
 	}
 	if _, err := demo.Run(context.Background(), opts); err != nil {
 		t.Fatal(err)

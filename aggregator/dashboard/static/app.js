@@ -149,6 +149,13 @@
     return Math.round(x).toLocaleString('en-US');
   }
 
+  function fmt3(x) { return x === undefined || x === null || !isFinite(x) ? '–' : (Math.round(x * 1000) / 1000).toString(); }
+
+  // kindOf tells what a released result holds: a segment size ("count",
+  // threshold questions), a histogram of categories ("top_k") or a mean
+  // score ("mean").
+  function kindOf(sg) { return sg.top_k ? 'top_k' : sg.mean ? 'mean' : 'count'; }
+
   function fmtEps(e) { return 'ε ' + (Math.round(e * 100) / 100).toString(); }
 
   // epochDate is when an epoch starts, in UTC: a date, with the hour for
@@ -182,7 +189,7 @@
     const axis = s('g', { class: 'axis' });
     for (const t of ticks) {
       axis.append(s('line', { class: 'grid', x1: x0, x2: x1, y1: y(t), y2: y(t) }));
-      axis.append(s('text', { x: x0 - 6, y: y(t) + 4, 'text-anchor': 'end', text: fmt(t) }));
+      axis.append(s('text', { x: x0 - 6, y: y(t) + 4, 'text-anchor': 'end', text: t > 0 && t < 1 ? String(t) : fmt(t) }));
     }
     axis.append(s('line', { x1: x0, x2: x1, y1: y(0), y2: y(0) }));
     g.append(axis);
@@ -197,7 +204,7 @@
     const m = { top: 16, right: 16, bottom: 48, left: 64 };
     const released = points.filter((p) => !p.suppressed);
     const max = Math.max(1, ...released.map((p) => Math.max(p.high, p.estimate)));
-    const ticks = niceTicks(max);
+    const ticks = opts.fraction ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(max);
     const top = ticks[ticks.length - 1];
     const y = (v) => m.top + (H - m.top - m.bottom) * (1 - Math.min(Math.max(v, 0), top) / top);
     const band = (W - m.left - m.right) / Math.max(points.length, 1);
@@ -221,7 +228,9 @@
           s('line', { x1: cx - cap, x2: cx + cap, y1: hi, y2: hi }),
           s('line', { x1: cx - cap, x2: cx + cap, y1: lo, y2: lo })));
       }
-      g.append(s('text', { class: 'label', x: cx, y: H - m.bottom + 16, 'text-anchor': 'middle', text: p.label }));
+      const room = Math.max(6, Math.floor(band / 7)); // characters that fit under a bar
+      const short = p.label.length > room ? p.label.slice(0, room - 1) + '…' : p.label;
+      g.append(s('text', { class: 'label', x: cx, y: H - m.bottom + 16, 'text-anchor': 'middle', text: short }));
       if (p.sublabel) g.append(s('text', { class: 'sublabel', x: cx, y: H - m.bottom + 30, 'text-anchor': 'middle', text: p.sublabel }));
       svg.append(g);
     });
@@ -275,8 +284,11 @@
   }
 
   function segmentPoint(seg, label, sublabel) {
-    const p = { label, sublabel, epoch: seg.epoch, suppressed: !!seg.suppressed || seg.estimate === undefined };
-    if (!p.suppressed) {
+    const p = { label, sublabel, epoch: seg.epoch, suppressed: !!seg.suppressed };
+    if (!p.suppressed && seg.mean) {
+      Object.assign(p, { estimate: seg.mean.mean, low: seg.mean.ci_low, high: seg.mean.ci_high,
+        title: `${label}: mean ${fmt3(seg.mean.mean)} (95% CI ${fmt3(seg.mean.ci_low)} – ${fmt3(seg.mean.ci_high)}), ${fmt(seg.reports)} reports, ${fmtEps(seg.epsilon)}` });
+    } else if (!p.suppressed) {
       p.estimate = seg.estimate;
       p.low = seg.ci_low;
       p.high = seg.ci_high;
@@ -383,7 +395,7 @@
   // latestOf is the latest released, unsuppressed result of a campaign, or
   // else its latest result.
   function latestOf(list) {
-    const shown = list.filter((sg) => !sg.suppressed && sg.estimate !== undefined);
+    const shown = list.filter((sg) => !sg.suppressed);
     return shown.length ? shown[shown.length - 1] : list[list.length - 1];
   }
 
@@ -400,7 +412,9 @@
       const list = per.get(c.id) || [];
       const last = latestOf(list);
       let latest = h('span', { class: 'muted' }, 'no reports yet');
-      if (last && (last.suppressed || last.estimate === undefined)) latest = h('span', { class: 'badge suppressed' }, 'suppressed (< k)');
+      if (last && last.suppressed) latest = h('span', { class: 'badge suppressed' }, 'suppressed (< k)');
+      else if (last && last.mean) latest = ['mean ' + fmt3(last.mean.mean), h('span', { class: 'muted' }, ` [${fmt3(last.mean.ci_low)}, ${fmt3(last.mean.ci_high)}]`)];
+      else if (last && last.top_k) latest = h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, `top ${last.top_k.k} of ${last.top_k.categories.length} categories`);
       else if (last) latest = [fmt(last.estimate), h('span', { class: 'muted' }, ` [${fmt(last.ci_low)}, ${fmt(last.ci_high)}]`)];
       return h('tr', { 'data-campaign': c.id },
         h('td', {}, h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, c.name || c.id), h('div', { class: 'muted' }, c.id)),
@@ -417,7 +431,9 @@
         h('th', { class: 'num' }, 'ε'), h('th', { class: 'num' }, 'k'), h('th', { class: 'num' }, 'Epoch'),
         h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Audience (95% CI)'))),
       h('tbody', {}, rows));
-    const withData = campaigns.filter((c) => (per.get(c.id) || []).length > 0);
+    // The overview charts compare segment sizes, so they show the
+    // campaigns whose results are sizes (or suppressed).
+    const withData = campaigns.filter((c) => (per.get(c.id) || []).length > 0 && per.get(c.id).every((sg) => sg.suppressed || kindOf(sg) === 'count'));
     const charts = [];
     if (withData.length) {
       const pts = withData.map((c) => {
@@ -450,18 +466,33 @@
     learnTenant([c]);
     const list = (res.segments || []).slice().sort((a, b) => a.epoch - b.epoch);
     const q = c.question || {};
-    const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · score ≥ ${q.min_score} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.tenant ? ` · tenant ${c.tenant}` : ''));
-    const pts = list.map((sg) => segmentPoint(sg, 'epoch ' + sg.epoch, fmtEps(sg.epsilon) + (c.epoch_seconds ? ' · ' + epochDate(sg.epoch, c.epoch_seconds) : '')));
-    const chart = list.length ? h('div', { class: 'card', id: 'epochs' }, h('h2', {}, 'Audience size per epoch (95% CI)'), barChart(pts, { label: 'audience size per epoch' }))
-      : h('p', { class: 'muted', id: 'no-reports' }, 'No reports yet.');
+    const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · ${q.type === 'threshold' || !q.type ? 'score ≥ ' + q.min_score : q.type.replace('_', ' ')} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.tenant ? ` · tenant ${c.tenant}` : ''));
+    const pts = list.filter((sg) => kindOf(sg) !== 'top_k').map((sg) => segmentPoint(sg, 'epoch ' + sg.epoch, fmtEps(sg.epsilon) + (c.epoch_seconds ? ' · ' + epochDate(sg.epoch, c.epoch_seconds) : '')));
+    const isMean = list.some((sg) => sg.mean);
+    const charts = [];
+    if (pts.length) {
+      charts.push(h('div', { class: 'card', id: 'epochs' }, h('h2', {}, isMean ? 'Mean score per epoch (95% CI)' : 'Audience size per epoch (95% CI)'),
+        barChart(pts, { label: isMean ? 'mean score per epoch' : 'audience size per epoch', fraction: isMean })));
+    }
+    const lastTop = [...list].reverse().find((sg) => sg.top_k);
+    if (lastTop) {
+      const cats = lastTop.top_k.categories.map((ce) => ({ label: (ce.category_name || '#' + ce.category).split(' | ').pop(), sublabel: '#' + ce.category,
+        estimate: ce.estimate, low: ce.ci_low, high: ce.ci_high,
+        title: `${ce.category_name}: ${fmt(ce.estimate)} (95% CI ${fmt(ce.ci_low)} – ${fmt(ce.ci_high)})` }));
+      charts.push(h('div', { class: 'card', id: 'top-k' }, h('h2', {}, `Devices with each category in their top ${lastTop.top_k.k}, epoch ${lastTop.epoch} (95% CI)`),
+        barChart(cats, { label: 'top-k histogram' })));
+    }
+    const chart = list.length ? charts : h('p', { class: 'muted', id: 'no-reports' }, 'No reports yet.');
+    const estCell = (sg) => sg.suppressed ? '–' : sg.mean ? fmt3(sg.mean.mean) : sg.top_k ? `${sg.top_k.categories.length} categories` : fmt(sg.estimate);
+    const ciCell = (sg) => sg.suppressed || sg.top_k ? '–' : sg.mean ? `${fmt3(sg.mean.ci_low)} – ${fmt3(sg.mean.ci_high)}` : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`;
     const spent = list.reduce((a, sg) => a + sg.epsilon, 0);
     const table = h('table', { id: 'releases' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, 'Starts'), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
         h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
       h('tbody', {}, list.map((sg) => h('tr', { 'data-epoch': sg.epoch },
         h('td', {}, sg.epoch), h('td', {}, epochDate(sg.epoch, c.epoch_seconds)), h('td', { class: 'num' }, fmt(sg.reports)),
-        h('td', { class: 'num' }, sg.suppressed ? '–' : fmt(sg.estimate)),
-        h('td', { class: 'num' }, sg.suppressed ? '–' : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`),
+        h('td', { class: 'num' }, estCell(sg)),
+        h('td', { class: 'num' }, ciCell(sg)),
         h('td', { class: 'num' }, sg.epsilon),
         h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
     render(h('h1', {}, c.name || c.id), facts, exportsBar(c), chart,

@@ -2,6 +2,19 @@
 // plugins in a wazero sandbox and turns the owner's local interest scores
 // into sealed, differentially private reports.
 //
+// Device makers embed a Device (Open on a data directory): it installs
+// signed plugins, records the owner's events (with per-plugin retention),
+// keeps the interest profile, holds opt-in consent per plugin and per
+// campaign (default off), answers consented campaigns once per epoch through
+// the privacy ledger, and sends reports from a durable outbox. Status is the
+// owner's transparency view; Forget erases and proves it; Relevant and Pick
+// do targeting on the device, so membership never leaves it. See
+// docs/DEVICE.md and the Example functions.
+//
+// The layers underneath are usable alone: Runtime and Plugin (the sandbox),
+// Reporter (score → randomize → encode → seal) and Client (the aggregator's
+// HTTP API).
+//
 // Plugins are hostile until proven otherwise. A plugin gets no files, no
 // network, no environment, no arguments, a fake clock and deterministic
 // randomness (wazero's defaults); its memory is capped, its tables bounded,

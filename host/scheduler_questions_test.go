@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,17 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	}
 	if keys["top-sport"].Value != "grr:0" || keys["run-mean"].Value == "" {
 		t.Errorf("truth keys %v: want running on top", keys)
+	}
+	// The owner's view names what a top_k campaign asks about and knows
+	// the device can answer it (its first category is scored here).
+	st, err := d.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Campaigns {
+		if c.ID == "top-sport" && (!c.Answerable || !strings.HasPrefix(c.Category, "your top 1 among ") || !strings.Contains(c.Category, "Running and Jogging") || c.Spent != 1) {
+			t.Errorf("status of top-sport: %+v", c)
+		}
 	}
 	epoch1 := map[string]uint32{}
 	for _, c := range camps {

@@ -2,8 +2,12 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/campaign"
 )
 
 // Status is the owner's view of the device, in one value: what runs, what
@@ -36,8 +40,10 @@ type PluginStatus struct {
 // CampaignStatus is a campaign the device knows, the owner's decision, and
 // what answering it has cost.
 type CampaignStatus struct {
-	ID       string  `json:"id"`
-	Name     string  `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Category names what the campaign asks about, in words: one
+	// category, or for a top_k question how many of which categories.
 	Category string  `json:"category"`
 	Consent  bool    `json:"consent"`
 	Epsilon  float64 `json:"epsilon_per_answer"`
@@ -158,11 +164,27 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 			return nil, nil, err
 		}
 		out = append(out, CampaignStatus{
-			ID: c.ID, Name: c.Name, Category: d.categoryName(c.Question.Category),
+			ID: c.ID, Name: c.Name, Category: d.questionTopic(c.Question),
 			Consent: consents[CampaignPurpose(c.ID).String()], Epsilon: c.Epsilon, Spent: spent[c.ID],
-			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: covered[c.Question.Category],
+			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, log, nil
+}
+
+// questionTopic says in words what q asks about, for the owner.
+func (d *Device) questionTopic(q campaign.Question) string {
+	if q.Type != campaign.QuestionTopK {
+		return d.categoryName(q.Category)
+	}
+	names := make([]string, 0, 3)
+	for _, id := range q.Categories[:min(3, len(q.Categories))] {
+		names = append(names, d.categoryName(id))
+	}
+	more := ""
+	if len(q.Categories) > len(names) {
+		more = fmt.Sprintf(" and %d more", len(q.Categories)-len(names))
+	}
+	return fmt.Sprintf("your top %d among %s%s", q.K, strings.Join(names, ", "), more)
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/binary"
+	"math"
 	"slices"
 	"unsafe"
 
@@ -18,11 +19,17 @@ const (
 	fastCodes = 64
 )
 
+const (
+	posInf  = 0x7ff0000000000000
+	negZero = 0x8000000000000000
+)
+
 // summarizer is an instance's reusable scratch space: flat per-(kind, code)
-// tallies, kept separate so the hot loop touches as little as it can.
+// tallies, kept separate so the hot loop touches as little as it can. A
+// group's counts share one word (valid in the low half, invalid in the
+// high half), so one load tells whether the group is new this call.
 type summarizer struct {
-	valid   [fastKinds * fastCodes]uint32
-	invalid [fastKinds * fastCodes]uint32
+	counts  [fastKinds * fastCodes]uint64
 	sum     [fastKinds * fastCodes]float64
 	touched []uint16
 	out     []abi.Summary
@@ -34,28 +41,30 @@ func (s *summarizer) summarize(events []abi.Event) []abi.Summary {
 	s.touched = s.touched[:0]
 	for i := range events {
 		e := &events[i]
-		if e.Kind>>4|e.Code>>6 != 0 { // outside the flat table
+		if e.Kind >= fastKinds || e.Code >= fastCodes { // outside the flat table
 			s.clear()
 			return abi.Summarize(events)
 		}
 		t := (e.Kind<<6 | e.Code) & (fastKinds*fastCodes - 1)
-		c := s.valid[t]
-		if c == 0 && s.invalid[t] == 0 { // first of its group this call
+		c := s.counts[t]
+		if c == 0 { // first of its group this call
 			s.touched = append(s.touched, uint16(t))
 		}
-		if v := e.Value; v >= 0 && v <= 1.7976931348623157e308 {
-			s.valid[t] = c + 1
-			s.sum[t] += v
+		// Valid means finite and ≥ 0: below +Inf as bits, or -0.
+		if u := math.Float64bits(e.Value); u < posInf || u == negZero {
+			s.counts[t] = c + 1
+			s.sum[t] += e.Value
 		} else {
-			s.invalid[t]++
+			s.counts[t] = c + 1<<32
 		}
 	}
 	slices.Sort(s.touched)
 	s.out = s.out[:0]
 	for _, t := range s.touched {
+		c := s.counts[t]
 		s.out = append(s.out, abi.Summary{
 			Kind: uint32(t) >> 6, Code: uint32(t) & (fastCodes - 1),
-			Count: s.valid[t], Invalid: s.invalid[t], Sum: s.sum[t],
+			Count: uint32(c), Invalid: uint32(c >> 32), Sum: s.sum[t],
 		})
 	}
 	s.clear()
@@ -64,7 +73,7 @@ func (s *summarizer) summarize(events []abi.Event) []abi.Summary {
 
 func (s *summarizer) clear() {
 	for _, t := range s.touched {
-		s.valid[t], s.invalid[t], s.sum[t] = 0, 0, 0
+		s.counts[t], s.sum[t] = 0, 0
 	}
 }
 

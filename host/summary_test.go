@@ -19,17 +19,27 @@ func TestSummarizeMatchesReference(t *testing.T) {
 		n := rng.IntN(200)
 		events := make([]abi.Event, n)
 		for j := range events {
-			e := abi.Event{Kind: uint32(rng.IntN(5)), Code: uint32(rng.IntN(20)), Value: float64(rng.IntN(100)) / 4}
+			e := abi.Event{Kind: uint32(rng.IntN(5)), Code: uint32(rng.IntN(24)), Value: float64(rng.IntN(100)) / 4}
 			if i%7 == 0 && j == n/2 {
 				e.Kind = 99 // forces the slow path
 			}
-			switch rng.IntN(20) {
+			switch rng.IntN(24) {
 			case 0:
 				e.Value = math.NaN()
 			case 1:
 				e.Value = math.Inf(1)
 			case 2:
 				e.Value = -1
+			case 3:
+				e.Value = math.Copysign(0, -1) // valid: -0 ≥ 0
+			case 4:
+				e.Value = math.Inf(-1)
+			case 5:
+				e.Value = -math.SmallestNonzeroFloat64
+			case 6:
+				e.Value = math.MaxFloat64
+			case 7:
+				e.Value = math.Float64frombits(0xfff8000000000001) // a negative NaN
 			}
 			events[j] = e
 		}
@@ -41,5 +51,16 @@ func TestSummarizeMatchesReference(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("batch %d: got %v, want %v", i, got, want)
 		}
+	}
+}
+
+func BenchmarkSummarize(b *testing.B) {
+	events := make([]abi.Event, 1000)
+	for i := range events {
+		events[i] = abi.Event{Kind: uint32(1 + i%3), Code: uint32(1 + (i*7)%12), Time: int64(i) * 60_000, Value: float64(1 + i%5)}
+	}
+	var s summarizer
+	for b.Loop() {
+		s.summarize(events)
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"database/sql"
 	"fmt"
 	"sort"
 )
@@ -27,10 +26,17 @@ func dedupe(reports []Report) (fresh []bool, unique []int) {
 	return fresh, unique
 }
 
+// idRows is the part of a query result markFresh reads; database/sql's
+// and pgx's rows both have it.
+type idRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
 // markFresh reads the ids an INSERT … RETURNING id returned and marks those
-// reports of chunk fresh.
-func markFresh(rows *sql.Rows, reports []Report, chunk []int, fresh []bool) error {
-	defer rows.Close()
+// reports of chunk fresh. The caller closes rows.
+func markFresh(rows idRows, reports []Report, chunk []int, fresh []bool) error {
 	byID := make(map[[16]byte]int, len(chunk))
 	for _, i := range chunk {
 		byID[reports[i].ID] = i

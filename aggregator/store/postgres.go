@@ -115,11 +115,9 @@ func (s *Postgres) Insert(ctx context.Context, reports []Report) ([]bool, error)
 	epochs := make([]int64, len(unique))
 	mechs := make([]int16, len(unique))
 	answers := make([][]byte, len(unique))
-	byID := make(map[[16]byte]int, len(unique))
 	for j, i := range unique {
 		r := &reports[i]
 		ids[j], campaigns[j], epochs[j], mechs[j], answers[j] = r.ID[:], r.Campaign, int64(r.Epoch), int16(r.Mechanism), r.Answer
-		byID[r.ID] = i
 	}
 	err := s.tx(ctx, "insert_reports", func(tx pgx.Tx) error {
 		for i := range fresh {
@@ -132,21 +130,7 @@ func (s *Postgres) Insert(ctx context.Context, reports []Report) ([]bool, error)
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var id []byte
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			if len(id) != 16 {
-				return fmt.Errorf("insert returned an id of %d bytes", len(id))
-			}
-			i, ok := byID[[16]byte(id)]
-			if !ok {
-				return fmt.Errorf("insert returned an id it was not given")
-			}
-			fresh[i] = true
-		}
-		return rows.Err()
+		return markFresh(rows, reports, unique, fresh)
 	})
 	if err != nil {
 		return nil, err

@@ -141,7 +141,9 @@ func (s *SQLite) Insert(ctx context.Context, reports []Report) ([]bool, error) {
 			if err != nil {
 				return err
 			}
-			if err := markFresh(rows, reports, chunk, fresh); err != nil {
+			err = markFresh(rows, reports, chunk, fresh)
+			rows.Close()
+			if err != nil {
 				return err
 			}
 		}

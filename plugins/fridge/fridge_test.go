@@ -3,7 +3,6 @@ package fridge_test
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/wisp-project/wisp/host"
@@ -14,18 +13,7 @@ import (
 	"github.com/wisp-project/wisp/testdata"
 )
 
-func manifest(t *testing.T) host.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := host.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+func manifest(t *testing.T) host.Manifest { return plugintest.ReadManifest(t, "manifest.json") }
 
 // TestFixtures runs the C plugin, in both its input modes, in the real
 // host against the fixtures.

@@ -1,23 +1,13 @@
 package tv_test
 
 import (
-	"os"
 	"testing"
 
-	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/sdk/plugintest"
 	"github.com/wisp-project/wisp/testdata"
 )
 
 // TestFixtures runs the plugin in the real host against its fixtures.
 func TestFixtures(t *testing.T) {
-	b, err := os.ReadFile("manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := host.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugintest.New(t, testdata.TVPlugin, m).RunFile(t, "testdata/fixtures.json")
+	plugintest.New(t, testdata.TVPlugin, plugintest.ReadManifest(t, "manifest.json")).RunFile(t, "testdata/fixtures.json")
 }

@@ -4,7 +4,7 @@
 // `wisp plugin test` runs and what the example plugins' own tests use:
 //
 //	func TestFixtures(t *testing.T) {
-//		h := plugintest.New(t, wasm, host.Manifest{Name: "tv", Categories: cats})
+//		h := plugintest.New(t, wasm, plugintest.ReadManifest(t, "manifest.json"))
 //		h.RunFile(t, "testdata/fixtures.json")
 //	}
 //
@@ -50,6 +50,22 @@ func New(t TB, wasm []byte, m host.Manifest) *Harness {
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
+}
+
+// ReadManifest reads and parses a plugin's manifest.json (unsigned: the
+// harness tests the logic, signing is `wisp plugin sign`'s job). An
+// unreadable or invalid file fails the test.
+func ReadManifest(t TB, path string) host.Manifest {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("plugintest: %v", err)
+	}
+	m, err := host.ParseManifest(b)
+	if err != nil {
+		t.Fatalf("plugintest: %s: %v", path, err)
+	}
+	return m
 }
 
 // Load is New for callers that manage the runtime and errors themselves.

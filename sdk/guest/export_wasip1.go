@@ -78,33 +78,22 @@ func wispScore(inPtr, inLen, outPtr, outCap int32) int32 {
 // records have exactly the v1 layout and are 8-aligned (WebAssembly is
 // little-endian, so the bytes are already an []Event). Decoding field by
 // field made the Go build of the fridge plugin 25× native.
-func view(in []byte) ([]Event, bool) {
-	if len(in) < abi.HeaderSize || binary.LittleEndian.Uint32(in[0:]) != abi.Version ||
-		binary.LittleEndian.Uint32(in[8:]) != abi.EventSize || binary.LittleEndian.Uint32(in[12:])&abi.FlagSummary != 0 {
-		return nil, false
-	}
-	count := binary.LittleEndian.Uint32(in[4:])
-	if uint64(count)*abi.EventSize != uint64(len(in)-abi.HeaderSize) {
-		return nil, false
-	}
-	if count == 0 {
-		return nil, true
-	}
-	p := unsafe.Pointer(&in[abi.HeaderSize])
-	if uintptr(p)%8 != 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*Event)(p), count), true
-}
+func view(in []byte) ([]Event, bool) { return viewRecords[Event](in, abi.EventSize, 0) }
 
 // viewSummaries is view for a summary batch.
 func viewSummaries(in []byte) ([]Summary, bool) {
+	return viewRecords[Summary](in, abi.SummarySize, abi.FlagSummary)
+}
+
+// viewRecords is view for records of the given size whose batch has the
+// summary flag set as flag says.
+func viewRecords[R Event | Summary](in []byte, size, flag uint32) ([]R, bool) {
 	if len(in) < abi.HeaderSize || binary.LittleEndian.Uint32(in[0:]) != abi.Version ||
-		binary.LittleEndian.Uint32(in[8:]) != abi.SummarySize || binary.LittleEndian.Uint32(in[12:])&abi.FlagSummary == 0 {
+		binary.LittleEndian.Uint32(in[8:]) != size || binary.LittleEndian.Uint32(in[12:])&abi.FlagSummary != flag {
 		return nil, false
 	}
 	count := binary.LittleEndian.Uint32(in[4:])
-	if uint64(count)*abi.SummarySize != uint64(len(in)-abi.HeaderSize) {
+	if uint64(count)*uint64(size) != uint64(len(in)-abi.HeaderSize) {
 		return nil, false
 	}
 	if count == 0 {
@@ -114,5 +103,5 @@ func viewSummaries(in []byte) ([]Summary, bool) {
 	if uintptr(p)%8 != 0 {
 		return nil, false
 	}
-	return unsafe.Slice((*Summary)(p), count), true
+	return unsafe.Slice((*R)(p), count), true
 }

@@ -80,22 +80,18 @@ func Run(f ScoreFunc, in, out []byte, events []Event, scores *Scores) (int, []Ev
 
 // RunSummaries is RunEvents for a summary batch.
 func RunSummaries(f SummaryFunc, groups []Summary, out []byte, scores *Scores) (int, error) {
-	scores.Reset()
-	if err := f(groups, scores); err != nil {
-		return 0, err
-	}
-	list := scores.List()
-	if len(list)*abi.ScoreSize > len(out) {
-		return 0, ErrOutputSpace
-	}
-	abi.PutScores(out, list)
-	return len(list), nil
+	return run(f, groups, out, scores)
 }
 
 // RunEvents is Run for events already decoded.
 func RunEvents(f ScoreFunc, events []Event, out []byte, scores *Scores) (int, error) {
+	return run(f, events, out, scores)
+}
+
+// run calls f on one batch's records and writes its scores to out.
+func run[R Event | Summary](f func([]R, *Scores) error, records []R, out []byte, scores *Scores) (int, error) {
 	scores.Reset()
-	if err := f(events, scores); err != nil {
+	if err := f(records, scores); err != nil {
 		return 0, err
 	}
 	list := scores.List()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -69,9 +68,7 @@ noise shows in the spread, so compare ratios, not absolute times.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"benchmark": "plugin", "go": runtime.Version(), "cpus": runtime.NumCPU(), "results": results})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"benchmark": "plugin", "go": runtime.Version(), "cpus": runtime.NumCPU(), "results": results})
 			}
 			printPluginResults(cmd.OutOrStdout(), results)
 			return nil

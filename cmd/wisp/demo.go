@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -33,9 +32,7 @@ so you can open the dashboard and look at the segments.`,
 			opts.Progress = func(int) { bar.Add(1) }
 			show := func(res demo.Result) error {
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(res)
+					return printJSON(cmd.OutOrStdout(), res)
 				}
 				printDemo(cmd.OutOrStdout(), res)
 				return nil

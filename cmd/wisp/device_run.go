@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -77,9 +76,7 @@ sends reports still inside their random delay (for trying Wisp out).`,
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(st)
+					return printJSON(cmd.OutOrStdout(), st)
 				}
 				return st.WriteText(cmd.OutOrStdout())
 			})

@@ -226,9 +226,7 @@ func pluginInspectCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(in)
+				return printJSON(cmd.OutOrStdout(), in)
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "file:     %s (%d bytes)\nsha256:   %s\nabi:      %s\nmemory:   %s\n", in.File, in.Bytes, in.SHA256, in.ABI, in.Memory)

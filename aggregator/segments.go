@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator/store"
@@ -63,87 +62,105 @@ type SegmentsResponse struct {
 	Segments []Segment `json:"segments"`
 }
 
-// estimator turns a campaign epoch's answer histogram (answer bytes →
-// reports) into its released estimate in seg. One per mechanism family: a
-// new mechanism adds an entry here and nothing in the store, whose
-// answers are already (mechanism, bytes).
-type estimator func(r *registered, tally map[string]int64, seg *Segment) error
-
-// estimatorFor returns the estimator of mechanism m, if there is one.
-func estimatorFor(m ldp.Mechanism) (estimator, bool) {
-	switch m {
-	case ldp.MechanismRR:
-		return estimateRR, true
-	case ldp.MechanismGRR, ldp.MechanismOUE, ldp.MechanismOLH, ldp.MechanismHadamard:
-		return estimateTopK, true
-	case ldp.MechanismDuchi, ldp.MechanismPiecewise:
-		return estimateMean, true
-	}
-	return nil, false
+// tally accumulates a campaign epoch's answers as the store streams them
+// — (answer bytes, reports) groups in byte order, so every node computes a
+// release the same way down to float rounding — and writes the released
+// estimate into a segment. Memory is the mechanism's (d counters), never
+// the number of reports. One per mechanism family: a new mechanism adds a
+// case to newTally and nothing in the store, whose answers are already
+// (mechanism, bytes).
+type tally interface {
+	add(answer []byte, n int64) error
+	finish(seg *Segment)
 }
 
-func estimateRR(r *registered, tally map[string]int64, seg *Segment) error {
-	e := r.codec.RR().EstimateCount(seg.Reports, int(tally["\x01"]))
-	seg.SizeEstimate = &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
-		Consistent: math.Min(math.Max(e.Value, 0), float64(seg.Reports))}
+// newTally returns the tally of r's mechanism.
+func newTally(r *registered) (tally, error) {
+	m := r.Mechanism()
+	want := ""
+	switch m {
+	case ldp.MechanismRR:
+		return &rrTally{r: r}, nil
+	case ldp.MechanismGRR, ldp.MechanismOUE, ldp.MechanismOLH, ldp.MechanismHadamard:
+		if r.Question.Type == campaign.QuestionTopK {
+			return &topKTally{r: r, acc: r.codec.Sampler().Oracle().NewAccumulator()}, nil
+		}
+		want = campaign.QuestionTopK
+	case ldp.MechanismDuchi, ldp.MechanismPiecewise:
+		if r.Question.Type == campaign.QuestionMean {
+			return &meanTally{acc: ldp.NewMeanAccumulator(r.codec.Mean())}, nil
+		}
+		want = campaign.QuestionMean
+	default:
+		return nil, fmt.Errorf("no estimator for mechanism %v", m)
+	}
+	return nil, fmt.Errorf("a %v answer belongs to a %q question, not %q", m, want, r.Question.Type)
+}
+
+// rrTally counts the yes answers of binary randomized response.
+type rrTally struct {
+	r        *registered
+	yes, all int64
+}
+
+func (t *rrTally) add(answer []byte, n int64) error {
+	t.all += n
+	if string(answer) == "\x01" {
+		t.yes += n
+	}
 	return nil
 }
 
-// estimateTopK decodes padding-and-sampling answers: the oracle's
-// unbiased counts over the d categories scaled by K (ldp.SetSampler).
-func estimateTopK(r *registered, tally map[string]int64, seg *Segment) error {
-	if r.Question.Type != campaign.QuestionTopK {
-		return fmt.Errorf("a %v answer in a %q campaign", r.Mechanism(), r.Question.Type)
-	}
-	set := r.codec.Sampler()
-	acc := set.Oracle().NewAccumulator()
-	for _, answer := range sortedAnswers(tally) {
-		for range tally[answer] {
-			if err := acc.Add([]byte(answer)); err != nil {
-				return err
-			}
+func (t *rrTally) finish(seg *Segment) {
+	e := t.r.codec.RR().EstimateCount(int(t.all), int(t.yes))
+	seg.SizeEstimate = &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
+		Consistent: math.Min(math.Max(e.Value, 0), float64(t.all))}
+}
+
+// topKTally decodes padding-and-sampling answers: the oracle's unbiased
+// counts over the d categories scaled by K (ldp.SetSampler).
+type topKTally struct {
+	r   *registered
+	acc ldp.Accumulator
+}
+
+func (t *topKTally) add(answer []byte, n int64) error {
+	for range n {
+		if err := t.acc.Add(answer); err != nil {
+			return err
 		}
 	}
-	ests := set.Estimate(acc)
+	return nil
+}
+
+func (t *topKTally) finish(seg *Segment) {
+	ests := t.r.codec.Sampler().Estimate(t.acc)
 	consistent := ldp.ClipNonNegative(ldp.Values(ests))
-	res := &api.TopKResult{K: r.Question.K, Consistency: "clip_non_negative", Categories: make([]api.CategoryEstimate, len(ests))}
+	res := &api.TopKResult{K: t.r.Question.K, Consistency: "clip_non_negative", Categories: make([]api.CategoryEstimate, len(ests))}
 	for i, e := range ests {
-		res.Categories[i] = api.CategoryEstimate{Category: r.Question.Categories[i], Estimate: e.Value, Variance: e.Variance,
+		res.Categories[i] = api.CategoryEstimate{Category: t.r.Question.Categories[i], Estimate: e.Value, Variance: e.Variance,
 			CILow: e.Low, CIHigh: e.High, Share: e.Value / float64(seg.Reports), Consistent: consistent[i]}
 	}
 	seg.TopK = res
-	return nil
 }
 
-// estimateMean averages the unbiased numeric answers and maps the mean
-// back from [−1, 1] to the score range [0, 1].
-func estimateMean(r *registered, tally map[string]int64, seg *Segment) error {
-	if r.Question.Type != campaign.QuestionMean {
-		return fmt.Errorf("a %v answer in a %q campaign", r.Mechanism(), r.Question.Type)
-	}
-	acc := ldp.NewMeanAccumulator(r.codec.Mean())
-	for _, answer := range sortedAnswers(tally) {
-		for range tally[answer] {
-			if err := acc.Add([]byte(answer)); err != nil {
-				return err
-			}
+// meanTally averages the unbiased numeric answers and maps the mean back
+// from [−1, 1] to the score range [0, 1].
+type meanTally struct{ acc *ldp.MeanAccumulator }
+
+func (t *meanTally) add(answer []byte, n int64) error {
+	for range n {
+		if err := t.acc.Add(answer); err != nil {
+			return err
 		}
 	}
-	e := campaign.MeanBounds().Denormalize(acc.Estimate())
-	seg.Mean = &api.MeanResult{Mean: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
-		Consistent: math.Min(math.Max(e.Value, 0), 1)}
 	return nil
 }
 
-// sortedAnswers orders a tally's answers so a release is computed the same
-// way (down to float rounding) on every node.
-func sortedAnswers(tally map[string]int64) []string {
-	out := make([]string, 0, len(tally))
-	for a := range tally {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
+func (t *meanTally) finish(seg *Segment) {
+	e := campaign.MeanBounds().Denormalize(t.acc.Estimate())
+	seg.Mean = &api.MeanResult{Mean: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
+		Consistent: math.Min(math.Max(e.Value, 0), 1)}
 }
 
 // estimate computes a campaign epoch's segment from the stored reports.
@@ -155,14 +172,16 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 	if cat, ok := s.tax.Lookup(r.Question.Category); ok {
 		seg.CategoryName = cat.Name()
 	}
-	tally := map[string]int64{}
-	err := s.store.Tally(ctx, r.ID, epoch, func(mech uint8, answer []byte, n int64) error {
+	t, err := newTally(r)
+	if err != nil {
+		return Segment{}, fmt.Errorf("aggregator: campaign %q: %w", r.ID, err)
+	}
+	err = s.store.Tally(ctx, r.ID, epoch, func(mech uint8, answer []byte, n int64) error {
 		if ldp.Mechanism(mech) != r.Mechanism() {
 			return fmt.Errorf("stored answer of mechanism %d in a %v campaign", mech, r.Mechanism())
 		}
-		tally[string(answer)] += n
 		seg.Reports += int(n)
-		return nil
+		return t.add(answer, n)
 	})
 	if err != nil {
 		return Segment{}, fmt.Errorf("aggregator: campaign %q epoch %d: %w", r.ID, epoch, err)
@@ -171,13 +190,7 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 		seg.Suppressed = true
 		return seg, nil
 	}
-	est, ok := estimatorFor(r.Mechanism())
-	if !ok {
-		return Segment{}, fmt.Errorf("aggregator: no estimator for mechanism %v", r.Mechanism())
-	}
-	if err := est(r, tally, &seg); err != nil {
-		return Segment{}, fmt.Errorf("aggregator: campaign %q epoch %d: %w", r.ID, epoch, err)
-	}
+	t.finish(&seg)
 	if seg.TopK != nil {
 		for i := range seg.TopK.Categories {
 			if cat, ok := s.tax.Lookup(seg.TopK.Categories[i].Category); ok {

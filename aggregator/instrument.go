@@ -43,6 +43,12 @@ func (t timedStore) Release(ctx context.Context, r store.Release) (got store.Rel
 	return t.Store.Release(ctx, r)
 }
 
+func (t timedStore) DeleteReports(ctx context.Context, campaign string, epoch uint32) (n int64, err error) {
+	start := time.Now()
+	defer func() { t.observe("delete_reports", start, err) }()
+	return t.Store.DeleteReports(ctx, campaign, epoch)
+}
+
 func (t timedStore) Token(ctx context.Context, hash []byte) (tok store.Token, err error) {
 	start := time.Now()
 	defer func() { t.observe("token", start, err) }()

@@ -221,7 +221,13 @@ func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) 
 	now := s.now()
 	fresh := false
 	for _, epoch := range epochs {
-		if have[epoch] || !s.releasable(&r.Campaign, epoch, now) {
+		if have[epoch] { // released, reports left by a crash or another node
+			if err := s.dropReleased(ctx, r.ID, epoch); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !s.releasable(&r.Campaign, epoch, now) {
 			continue
 		}
 		seg, err := s.estimate(ctx, r, epoch)
@@ -234,6 +240,9 @@ func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) 
 			return nil, err
 		}
 		if _, err := s.store.Release(ctx, store.Release{Campaign: r.ID, Epoch: epoch, ReleasedAt: now, Body: body}); err != nil {
+			return nil, err
+		}
+		if err := s.dropReleased(ctx, r.ID, epoch); err != nil {
 			return nil, err
 		}
 		fresh = true
@@ -252,6 +261,37 @@ func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) 
 		segs = append(segs, seg)
 	}
 	return segs, nil
+}
+
+// dropReleased deletes a released epoch's reports unless the policy keeps
+// them. It runs only after the release is stored, so a crash in between
+// leaves reports that the next pass deletes, never a result without them.
+func (s *Server) dropReleased(ctx context.Context, campaign string, epoch uint32) error {
+	if s.policy.KeepReports {
+		return nil
+	}
+	n, err := s.store.DeleteReports(ctx, campaign, epoch)
+	if err != nil {
+		return fmt.Errorf("aggregator: campaign %q epoch %d: deleting released reports: %w", campaign, epoch, err)
+	}
+	if n > 0 {
+		s.log.Info("released epoch's reports deleted", "campaign", campaign, "epoch", epoch, "reports", n)
+	}
+	return nil
+}
+
+// ReleaseDue releases every campaign's closed epochs (and deletes their
+// reports, unless the policy keeps them) without waiting for someone to
+// read them; `wisp aggregator serve` runs it every minute. Reading
+// segments does the same for the campaigns it reads.
+func (s *Server) ReleaseDue(ctx context.Context) error {
+	snap := s.current(ctx)
+	for _, id := range snap.order {
+		if _, err := s.results(ctx, snap.campaigns[id]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Segments returns the released results of every campaign p may see.

@@ -72,6 +72,11 @@ type Policy struct {
 	// (devices send with jitter and retry); then the epoch is closed and
 	// its result may be released. 0 means 1 hour.
 	Grace time.Duration
+	// KeepReports keeps an epoch's reports after its result is released.
+	// By default they are deleted once the release is stored: the result
+	// is immutable and late copies are refused by the epoch rules, so the
+	// randomized answers serve nothing any more (data minimization).
+	KeepReports bool
 }
 
 func (p Policy) withDefaults() Policy {

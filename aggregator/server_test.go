@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -140,5 +142,66 @@ func TestSegmentBelowKSuppressed(t *testing.T) {
 	segs := f.segments(t)
 	if len(segs) != 1 || !segs[0].Suppressed || segs[0].SizeEstimate != nil {
 		t.Fatalf("2 reports with k=3: %+v", segs)
+	}
+}
+
+// TestReleasedReportsDeleted: once an epoch's result is stored, its reports
+// are deleted (the background pass, ReleaseDue, needs no reader); the
+// result stays as released; a late copy of a deleted report is refused
+// by the epoch rules; reports a crash left behind a stored release go on
+// the next pass; Policy.KeepReports keeps them.
+func TestReleasedReportsDeleted(t *testing.T) {
+	ctx := context.Background()
+	stored := func(f *fixture, epoch uint32) int64 {
+		var n int64
+		if err := f.store.Tally(ctx, f.campaign.ID, epoch, func(_ uint8, _ []byte, k int64) error { n += k; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, keep := range []bool{false, true} {
+		f := newFixture(t, func(c *aggregator.Config) { c.Policy.KeepReports = keep })
+		epoch := f.campaign.Epoch(f.clock.Now())
+		batch := []wire.Envelope{f.report(t, true), f.report(t, true), f.report(t, false), f.report(t, true)}
+		if res := f.upload(t, batch...); res.Accepted != 4 {
+			t.Fatalf("upload: %+v", res)
+		}
+		if err := f.agg.ReleaseDue(ctx); err != nil || stored(f, epoch) != 4 {
+			t.Fatalf("before the epoch closes: %d stored, %v", stored(f, epoch), err)
+		}
+		f.closeEpoch()
+		if err := f.agg.ReleaseDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if keep {
+			want = 4
+		}
+		if got := stored(f, epoch); got != want {
+			t.Errorf("keep=%v: %d reports left after the release, want %d", keep, got, want)
+		}
+		segs := f.segments(t)
+		if len(segs) != 1 || segs[0].Reports != 4 || segs[0].SizeEstimate == nil {
+			t.Fatalf("keep=%v: released %+v", keep, segs)
+		}
+		if res := f.upload(t, batch[0]).Results[0]; res.Accepted || res.Reason != api.ReasonEpochTooLate {
+			t.Errorf("keep=%v: a late copy of a released report: %+v", keep, res)
+		}
+		if keep {
+			continue
+		}
+		// A crash between storing a release and deleting: put reports back
+		// under the released epoch; the next pass deletes them and the
+		// released result does not change.
+		leftover := []store.Report{{ID: [16]byte{1}, Campaign: f.campaign.ID, Epoch: epoch, Mechanism: 1, Answer: []byte{1}}}
+		if _, err := f.store.Insert(ctx, leftover); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.agg.ReleaseDue(ctx); err != nil || stored(f, epoch) != 0 {
+			t.Errorf("leftover after the next pass: %d, %v", stored(f, epoch), err)
+		}
+		if again := f.segments(t); len(again) != 1 || again[0].Reports != 4 || again[0].Estimate != segs[0].Estimate {
+			t.Errorf("release changed: %+v, was %+v", again, segs)
+		}
 	}
 }

@@ -168,6 +168,17 @@ func (s *Postgres) Scan(ctx context.Context, campaign string, epoch uint32, fn f
 	})
 }
 
+// DeleteReports implements Store.
+func (s *Postgres) DeleteReports(ctx context.Context, campaign string, epoch uint32) (int64, error) {
+	var n int64
+	err := s.tx(ctx, "delete_reports", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM reports WHERE campaign = $1 AND epoch = $2`, campaign, int64(epoch))
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // Tally implements Store. The grouping runs in the database, so estimating
 // a million reports moves a handful of rows.
 func (s *Postgres) Tally(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte, int64) error) error {

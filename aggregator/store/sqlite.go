@@ -212,6 +212,20 @@ func (s *SQLite) Tally(ctx context.Context, campaign string, epoch uint32, fn fu
 	})
 }
 
+// DeleteReports implements Store.
+func (s *SQLite) DeleteReports(ctx context.Context, campaign string, epoch uint32) (int64, error) {
+	var n int64
+	err := s.tx(ctx, "delete_reports", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM reports WHERE campaign = ? AND epoch = ?`, campaign, epoch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // Ping implements Store.
 func (s *SQLite) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {

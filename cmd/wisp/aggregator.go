@@ -161,6 +161,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
+			go releaseEvery(ctx, srv, time.Minute, log)
 			select {
 			case err := <-errc:
 				return err
@@ -199,7 +200,26 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	f.IntVar(&o.ingest.Queue, "ingest-queue", 0, "batches waiting before 429 (0: 4 × concurrent)")
 	f.DurationVar(&o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
+	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
 	aggregatorCmd.AddCommand(cmd)
+}
+
+// releaseEvery releases closed epochs (and deletes their reports) every
+// period until ctx ends, so results and data minimization do not wait for
+// a marketer to read them. Errors are logged: the next pass retries.
+func releaseEvery(ctx context.Context, srv *aggregator.Server, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if err := srv.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error("releasing closed epochs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // storeKind names the store without its DSN, which may hold a password.

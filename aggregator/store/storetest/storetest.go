@@ -99,6 +99,20 @@ func testReports(t *testing.T, spec string) {
 	if want := []byte{0, 1, 1}; !bytes.Equal(answers, want) {
 		t.Errorf("answers of a/5 = %v, want %v (the replay must not have changed report 2)", answers, want)
 	}
+
+	// Deleting an epoch's reports touches only that campaign and epoch.
+	if n, err := s.DeleteReports(ctx, "a", 5); err != nil || n != 3 {
+		t.Fatalf("DeleteReports(a, 5) = %d, %v; want 3", n, err)
+	}
+	if n, err := s.DeleteReports(ctx, "a", 5); err != nil || n != 0 {
+		t.Fatalf("second DeleteReports(a, 5) = %d, %v; want 0", n, err)
+	}
+	if epochs, err := s.Epochs(ctx, "a"); err != nil || !slices.Equal(epochs, []uint32{6}) {
+		t.Errorf("epochs of a after deleting 5 = %v, %v; want [6]", epochs, err)
+	}
+	if epochs, err := s.Epochs(ctx, "b"); err != nil || !slices.Equal(epochs, []uint32{5}) {
+		t.Errorf("epochs of b = %v, %v; want [5]", epochs, err)
+	}
 }
 
 func testTally(t *testing.T, spec string) {

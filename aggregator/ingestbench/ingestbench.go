@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -164,7 +165,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		}
 		rep.Results = append(rep.Results, Result{Name: "population_end_to_end_" + opts.MillionStore, ReportsPerSecond: float64(n) / secs,
 			WallReportsPerSecond: float64(n) / secs, Reports: n, Seconds: secs, CPUSeconds: cpu,
-			Note: fmt.Sprintf("wall time: upload + decrypt + store %d reports, then release and estimate (estimate %.0f, 95%% CI [%.0f, %.0f], true %d); sealing them on the device side took %.1f s more",
+			Note: fmt.Sprintf("wall time: upload + decrypt + store %d reports, then release, estimate and delete the released reports (estimate %.0f, 95%% CI [%.0f, %.0f], true %d); sealing them on the device side took %.1f s more",
 				n, seg.Estimate, seg.CILow, seg.CIHigh, n/2, sealSecs)})
 	}
 	return rep, nil
@@ -265,7 +266,8 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	var now atomic.Int64
 	now.Store(start.UnixNano())
 	agg, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Keys: []*wire.KeyPair{key}, Campaigns: []campaign.Campaign{bench},
-		Now: func() time.Time { return time.Unix(0, now.Load()) }, Ingest: aggregator.Admission{Queue: 4 * opts.Clients}})
+		Now: func() time.Time { return time.Unix(0, now.Load()) }, Ingest: aggregator.Admission{Queue: 4 * opts.Clients},
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fail(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -368,7 +369,8 @@ func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy,
 	}
 	a := &aggregatorProc{store: st}
 	now := func() time.Time { return time.Now().Add(time.Duration(a.skew.Load())) }
-	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax, Now: now})
+	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax, Now: now,
+		Logger: slog.New(slog.DiscardHandler)}) // the demo prints its own account
 	if err != nil {
 		st.Close()
 		return nil, err

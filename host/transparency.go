@@ -180,7 +180,11 @@ func (d *Device) questionTopic(q campaign.Question) string {
 	}
 	names := make([]string, 0, 3)
 	for _, id := range q.Categories[:min(3, len(q.Categories))] {
-		names = append(names, d.categoryName(id))
+		name := d.categoryName(id)
+		if c, ok := d.tax.Lookup(id); ok && len(c.Path) > 0 {
+			name = c.Path[len(c.Path)-1] // the leaf reads well in a list
+		}
+		names = append(names, name)
 	}
 	more := ""
 	if len(q.Categories) > len(names) {

@@ -56,6 +56,8 @@ func (s Status) WriteText(w io.Writer) error {
 			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
 		case c.Consent && !c.Answerable:
 			p.f("    not answered: no plugin you allowed scores this interest.\n")
+		case c.Consent && c.Epsilon > s.Budget.LeftToday:
+			p.f("    not answered yet: an answer costs ε = %.2f and %.2f is left of your 24-hour budget; it waits until enough is.\n", c.Epsilon, s.Budget.LeftToday)
 		case c.Consent:
 			p.f("    not answered yet.\n")
 		}

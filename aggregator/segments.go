@@ -117,6 +117,16 @@ func (t *rrTally) finish(seg *Segment) {
 		Consistent: math.Min(math.Max(e.Value, 0), float64(t.all))}
 }
 
+// addN adds a group of n identical answers to an accumulator.
+func addN(acc interface{ Add([]byte) error }, answer []byte, n int64) error {
+	for range n {
+		if err := acc.Add(answer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // topKTally decodes padding-and-sampling answers: the oracle's unbiased
 // counts over the d categories scaled by K (ldp.SetSampler).
 type topKTally struct {
@@ -124,14 +134,7 @@ type topKTally struct {
 	acc ldp.Accumulator
 }
 
-func (t *topKTally) add(answer []byte, n int64) error {
-	for range n {
-		if err := t.acc.Add(answer); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (t *topKTally) add(answer []byte, n int64) error { return addN(t.acc, answer, n) }
 
 func (t *topKTally) finish(seg *Segment) {
 	ests := t.r.codec.Sampler().Estimate(t.acc)
@@ -148,14 +151,7 @@ func (t *topKTally) finish(seg *Segment) {
 // from [−1, 1] to the score range [0, 1].
 type meanTally struct{ acc *ldp.MeanAccumulator }
 
-func (t *meanTally) add(answer []byte, n int64) error {
-	for range n {
-		if err := t.acc.Add(answer); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (t *meanTally) add(answer []byte, n int64) error { return addN(t.acc, answer, n) }
 
 func (t *meanTally) finish(seg *Segment) {
 	e := campaign.MeanBounds().Denormalize(t.acc.Estimate())

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -118,6 +119,26 @@ func TestValidationInBrowser(t *testing.T) {
 	}
 	if len(policy) != 2 || policy[0] != "epsilon" || policy[1] != "k" {
 		t.Errorf("policy: errors on %v, want [epsilon k]", policy)
+	}
+	// Per question type: top_k needs 2+ categories (or none: every Interest
+	// category) and a top k within them; mean needs one category, no score.
+	base := `{id: 'q', name: 'Q', epsilon: 1, epoch_seconds: 86400, k: 100, question: `
+	for q, want := range map[string]string{
+		`{type: 'top_k', categories: [410, 625], k: 1}`: "",
+		`{type: 'top_k', categories: [], k: 32}`:        "",
+		`{type: 'top_k', categories: [410], k: 1}`:      "category",
+		`{type: 'top_k', categories: [410, 625], k: 3}`: "top",
+		`{type: 'top_k', categories: [], k: 33}`:        "top",
+		`{type: 'mean', category: 410}`:                 "",
+		`{type: 'mean'}`:                                "category",
+	} {
+		got := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign(`+base+q+`}))`)
+		if strings.Join(got, ",") != want {
+			t.Errorf("question %s: errors on %v, want [%s]", q, got, want)
+		}
+	}
+	if top := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: top_k k 40 is not in [1, min(32, 497 categories)]'}))`); len(top) != 1 || top[0] != "top" {
+		t.Errorf("top_k problem mapped to %v, want [top]", top)
 	}
 	if len(server) != 1 || server[0] != "epsilon" {
 		t.Errorf("server problem mapped to %v, want [epsilon]", server)

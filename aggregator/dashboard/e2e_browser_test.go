@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,6 +75,24 @@ func (a *testAggregator) token(t *testing.T, role api.Role, tenant string) strin
 		t.Fatal(err)
 	}
 	return info.Token
+}
+
+// campaign reads campaign id through the marketer API with tok.
+func (a *testAggregator) campaign(t *testing.T, tok, id string) campaign.Campaign {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, a.url+"/v1/campaigns/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info api.CampaignInfo
+	var c campaign.Campaign
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&info) != nil || json.Unmarshal(info.Campaign, &c) != nil {
+		t.Fatalf("GET /v1/campaigns/%s: %s", id, resp.Status)
+	}
+	return c
 }
 
 // ingest sends n simulated devices' reports for c's epoch, yes of whom
@@ -198,6 +217,43 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('err-id').textContent !== ''`, chromedp.WithPollingTimeout(10*time.Second)))
+
+	// The other question types: a top_k over two categories, then a mean.
+	run(t, ctx, "create a top_k campaign", // a fresh form: the page is still on #/new
+		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("new-campaign")),
+		setValue("f-type", "top_k"),
+		chromedp.WaitVisible(chromedp.ID("f-top")), chromedp.WaitNotVisible(chromedp.ID("f-min_score")),
+		chromedp.SendKeys(chromedp.ID("f-id"), "acme-top-sport"), chromedp.SendKeys(chromedp.ID("f-name"), "Top sport"),
+		chromedp.SendKeys(chromedp.ID("category-search"), "running jog"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)),
+		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
+		setValue("f-top", "5"), chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("err-category")))
+	if errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].filter(e => e.textContent).map(e => [e.id, e.textContent]))`); errs["err-category"] == "" || errs["err-top"] == "" {
+		t.Errorf("top_k with one category and k 5: errors %v, want err-category and err-top", errs)
+	}
+	run(t, ctx, "fix the top_k campaign",
+		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="625"]`)),
+		chromedp.Click(chromedp.CSS(`#category-results li[data-id="625"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="625"]`)),
+		setValue("f-top", "1"), setValue("f-k", "100"), chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("no-reports")))
+	run(t, ctx, "create a mean campaign",
+		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")),
+		setValue("f-type", "mean"), chromedp.WaitNotVisible(chromedp.ID("f-top")),
+		chromedp.SendKeys(chromedp.ID("f-id"), "acme-run-mean"), chromedp.SendKeys(chromedp.ID("f-name"), "Running score"),
+		chromedp.SendKeys(chromedp.ID("category-search"), "running jog"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)),
+		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
+		setValue("f-k", "100"), chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("no-reports")))
+	for id, want := range map[string]campaign.Question{
+		"acme-top-sport": {Type: campaign.QuestionTopK, Categories: []uint32{410, 625}, K: 1},
+		"acme-run-mean":  {Type: campaign.QuestionMean, Category: 410},
+	} {
+		got := agg.campaign(t, acme, id)
+		if !reflect.DeepEqual(got.Question, want) {
+			t.Errorf("%s registered with question %+v, want %+v", id, got.Question, want)
+		}
+	}
 
 	// Devices report in three epochs; the third has fewer than k reports.
 	c := &campaign.Campaign{ID: "acme-runners", Name: "Acme runners",

@@ -543,6 +543,14 @@
   // ---- create campaign -------------------------------------------------
 
   const ID_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+  const MAX_TOP_K = 32; // campaign.MaxTopK
+
+  // QUESTIONS says, per question type, what devices answer.
+  const QUESTIONS = {
+    threshold: 'Devices that opted in answer “is my score for this category at least the threshold?” once per epoch with ε-LDP randomized response.',
+    top_k: 'Devices that opted in report which k of the chosen categories are their top interests once per epoch (ε-LDP padding-and-sampling); the result is a histogram: how many devices hold each category among their top k.',
+    mean: 'Devices that opted in report their score for this category once per epoch through an ε-LDP mean mechanism; the result is the mean score in [0, 1].',
+  };
 
   // validateCampaign checks a draft as the server will; it returns
   // {field: message}. The server stays the authority: its answer is shown
@@ -553,9 +561,17 @@
     const errs = {};
     if (!ID_RE.test(c.id)) errs.id = 'Use 1–64 characters: a–z, 0–9 and “-”, starting with a letter or digit.';
     if (!c.name) errs.name = 'Give the campaign a name.';
-    const cats = c.question.categories || [c.question.category].filter((x) => x !== undefined);
-    if (!cats.length) errs.category = 'Choose an Interest category.';
-    if (!(c.question.min_score > 0 && c.question.min_score <= 1)) errs.min_score = 'The score threshold must be in (0, 1].';
+    const q = c.question, type = q.type || 'threshold';
+    if (type === 'top_k') {
+      // No categories means every Interest category (the server fills them in).
+      const n = (q.categories || []).length;
+      if (n === 1) errs.category = 'Choose at least 2 categories, or none for every Interest category.';
+      const most = Math.min(MAX_TOP_K, n || MAX_TOP_K);
+      if (!(Number.isInteger(q.k) && q.k >= 1 && q.k <= most)) errs.top = `Top k must be a whole number in [1, ${most}].`;
+    } else {
+      if (q.category === undefined) errs.category = 'Choose an Interest category.';
+      if (type === 'threshold' && !(q.min_score > 0 && q.min_score <= 1)) errs.min_score = 'The score threshold must be in (0, 1].';
+    }
     if (!(c.epsilon > 0 && c.epsilon <= maxEps)) errs.epsilon = `ε must be in (0, ${maxEps}].`;
     if (policy.min_epsilon && c.epsilon < policy.min_epsilon) errs.epsilon = `ε must be at least ${policy.min_epsilon}.`;
     if (!(Number.isInteger(c.epoch_seconds) && c.epoch_seconds >= minEpoch)) errs.epoch_seconds = `The epoch must be at least ${fmtDuration(minEpoch)}.`;
@@ -577,7 +593,7 @@
     }
     if (Object.keys(out).length) return out;
     const d = ((problem.detail || '') + ' ' + (problem.title || '')).replace(/campaign "[^"]*"/g, '');
-    const keys = [['epsilon', /epsilon|ε/i], ['epoch_seconds', /epoch/i], ['k', /\bk\b/], ['min_score', /min_score|score/i],
+    const keys = [['top', /top_k k|top k/i], ['epsilon', /epsilon|ε/i], ['epoch_seconds', /epoch/i], ['k', /\bk\b/], ['min_score', /min_score|score/i],
       ['category', /categor/i], ['tenant', /tenant/i], ['id', /\bid\b|taken|exists|conflict/i], ['name', /\bname\b/i]];
     for (const [f, re] of keys) if (re.test(d)) { out[f] = problem.detail || problem.title; break; }
     return out;
@@ -591,13 +607,13 @@
   // categoryPicker searches the taxonomy names as one types; Enter or a
   // click chooses. max bounds how many may be chosen.
   function categoryPicker(tax, max) {
-    const chosen = [];
+    let chosen = [];
     const input = h('input', { id: 'category-search', type: 'search', placeholder: 'Search Interest categories, e.g. “running”', autocomplete: 'off' });
     const list = h('ul', { id: 'category-results', role: 'listbox' });
     const chips = h('div', { class: 'chips', id: 'category-chosen' });
     const redraw = () => {
       chips.replaceChildren(...chosen.map((c) => h('span', { class: 'chip', 'data-id': c.id }, c.name.replace(/^Interest \| /, ''),
-        h('button', { type: 'button', title: 'remove', onclick: () => { chosen.splice(chosen.indexOf(c), 1); redraw(); } }, '×'))));
+        h('button', { type: 'button', title: 'remove', onclick: () => { chosen = chosen.filter((x) => x !== c); redraw(); } }, '×'))));
       input.disabled = chosen.length >= max;
     };
     const search = () => {
@@ -631,7 +647,9 @@
       }
     });
     const el = h('div', { class: 'picker' }, input, list, chips);
-    return { el, input, ids: () => chosen.map((c) => c.id) };
+    // setMax changes how many may be chosen, dropping the latest beyond it.
+    const setMax = (n) => { max = n; chosen = chosen.slice(0, n); redraw(); };
+    return { el, input, setMax, ids: () => chosen.map((c) => c.id) };
   }
 
   async function viewNew() {
@@ -640,12 +658,14 @@
     try {
       [tax, policy] = await Promise.all([api.taxonomy(), api.policy()]);
     } catch (e) { render(h('h1', {}, 'New campaign'), errorBox(e)); return; }
-    const multi = policy.max_categories || 1;
     const inp = (id, attrs) => h('input', Object.assign({ id: 'f-' + id, name: id }, attrs));
     const f = {
       id: inp('id', { placeholder: 'runners-autumn', autocomplete: 'off' }),
       name: inp('name', { placeholder: 'Runners, autumn push' }),
+      type: h('select', { id: 'f-type', name: 'type' }, h('option', { value: 'threshold' }, 'threshold: score at least a value'),
+        h('option', { value: 'top_k' }, 'top k: which categories are the top interests'), h('option', { value: 'mean' }, 'mean: average score')),
       min_score: inp('min_score', { type: 'number', step: '0.05', min: '0', max: '1', value: '0.6' }),
+      top: inp('top', { type: 'number', step: '1', min: '1', max: String(MAX_TOP_K), value: '3' }),
       epsilon: inp('epsilon', { type: 'number', step: '0.1', min: '0', max: String(policy.max_epsilon || 8), value: '1' }),
       epoch: inp('epoch', { type: 'number', step: '1', min: '1', value: '7' }),
       k: inp('k', { type: 'number', step: '1', min: String(policy.min_k || 1), value: String(Math.max(policy.min_k || 0, 100)) }),
@@ -653,12 +673,15 @@
     const unit = h('select', { id: 'f-epoch_unit', name: 'epoch_unit', 'aria-label': 'epoch unit' },
       h('option', { value: '3600' }, 'hours'), h('option', { value: '86400', selected: true }, 'days'));
     const tenant = isOperator() ? inp('tenant', { placeholder: 'tenant the campaign belongs to' }) : null;
-    const picker = categoryPicker(tax, multi);
+    const picker = categoryPicker(tax, 1);
     const formErr = h('div', { class: 'form-error error', id: 'form-error', role: 'alert' });
     const draft = () => ({
       id: f.id.value.trim(), name: f.name.value.trim(),
-      question: multi > 1 ? { type: 'threshold', categories: picker.ids(), min_score: Number(f.min_score.value) }
-        : { type: 'threshold', category: picker.ids()[0], min_score: Number(f.min_score.value) },
+      question: ({
+        threshold: () => ({ type: 'threshold', category: picker.ids()[0], min_score: Number(f.min_score.value) }),
+        top_k: () => ({ type: 'top_k', categories: picker.ids(), k: Number(f.top.value) }),
+        mean: () => ({ type: 'mean', category: picker.ids()[0] }),
+      })[f.type.value](),
       epsilon: Number(f.epsilon.value), epoch_seconds: Math.round(Number(f.epoch.value) * Number(unit.value)), k: Number(f.k.value),
     });
     const show = (errs) => {
@@ -677,6 +700,21 @@
       }
     };
     const submit = h('button', { type: 'submit', id: 'create' }, 'Create campaign');
+    // The question type decides which fields apply and how many categories.
+    const intro = h('p', { class: 'muted', id: 'question-intro' });
+    const catLabel = h('label', { for: 'category-search' });
+    const minScoreField = h('div', {}, field('min_score', 'Score at least', f.min_score, 'device-local score in (0, 1]'));
+    const topField = h('div', {}, field('top', 'Top k', f.top, `how many top interests each device reports, ≤ ${MAX_TOP_K}`));
+    const onType = () => {
+      const type = f.type.value;
+      minScoreField.hidden = type !== 'threshold';
+      topField.hidden = type !== 'top_k';
+      picker.setMax(type === 'top_k' ? 497 : 1);
+      catLabel.replaceChildren(type === 'top_k' ? 'Interest categories' : 'Interest category',
+        h('span', { class: 'hint' }, type === 'top_k' ? 'IAB Audience Taxonomy 1.1; none chosen: every Interest category' : 'IAB Audience Taxonomy 1.1'));
+      intro.textContent = QUESTIONS[type] + ' Results are released per epoch once at least k reports arrived.';
+    };
+    f.type.addEventListener('change', onType);
     const form = h('form', { id: 'new-campaign', novalidate: true, onsubmit: async (ev) => {
       ev.preventDefault();
       formErr.textContent = '';
@@ -697,17 +735,16 @@
     } },
     h('div', { class: 'row' }, h('div', {}, field('id', 'Campaign id', f.id, 'a–z, 0–9, “-”')), h('div', {}, field('name', 'Name', f.name))),
     tenant ? field('tenant', 'Tenant', tenant, 'operators create campaigns on behalf of a tenant') : null,
-    h('div', { class: 'field', 'data-field': 'category' }, h('label', { for: 'category-search' }, multi > 1 ? 'Interest categories' : 'Interest category',
-      h('span', { class: 'hint' }, 'IAB Audience Taxonomy 1.1')), picker.el, h('div', { class: 'field-error', id: 'err-category', role: 'status' })),
+    field('type', 'Question', f.type),
+    h('div', { class: 'field', 'data-field': 'category' }, catLabel, picker.el, h('div', { class: 'field-error', id: 'err-category', role: 'status' })),
     h('div', { class: 'row' },
-      h('div', {}, field('min_score', 'Score at least', f.min_score, 'device-local score in (0, 1]')),
+      minScoreField, topField,
       h('div', {}, field('epsilon', 'ε per report', f.epsilon, `≤ ${policy.max_epsilon || 8}; smaller is more private, noisier`)),
       h('div', {}, field('epoch', 'Epoch', h('div', { class: 'inline' }, f.epoch, unit), `${fmtDuration(policy.min_epoch_seconds)} – ${fmtDuration(policy.max_epoch_seconds)}`)),
       h('div', {}, field('k', 'k', f.k, `fewest reports to release, ≥ ${policy.min_k}`))),
     formErr, h('p', {}, submit));
-    render(h('h1', {}, 'New campaign'),
-      h('p', { class: 'muted' }, 'Devices that opted in answer “is my score for this category at least the threshold?” once per epoch with ε-LDP randomized response. Results are released per epoch once at least k reports arrived.'),
-      h('div', { class: 'card' }, form));
+    render(h('h1', {}, 'New campaign'), intro, h('div', { class: 'card' }, form));
+    onType();
   }
 
   // ---- ingest health ---------------------------------------------------

@@ -29,6 +29,14 @@
 // call and a check per loop iteration that made calls 10× and tight loops
 // 10–50× slower here (docs/BENCHMARKS.md, "Plugin platform").
 //
+// Fuel is the hard bound, the deadline the soft one. Wasm code cannot be
+// preempted by the Go scheduler: a running call keeps its thread, and a
+// garbage collection waits for it. The deadline's timer needs a free P to
+// fire; fuel is counted inside the sandbox and ends a call whatever the Go
+// runtime is doing (DefaultPolicy's 300M fuel: about 55–70 ms of a tight
+// loop here). Keep a finite fuel cap. Plugin.Close interrupts calls in
+// flight and waits for them, so no call outlives its runtime.
+//
 // Plugins from the outside world are loaded with Runtime.LoadSigned: an
 // Ed25519 (or hybrid Ed25519+ML-DSA-65) signed manifest, verified against
 // the device's TrustStore, binds the module's SHA-256, ABI version,

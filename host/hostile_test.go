@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,4 +225,49 @@ func (h *countHandler) Len() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.n
+}
+
+// TestCloseInterruptsCallsInFlight: closing a plugin while an endless call
+// runs in it (one that logs, so the test knows it runs) stops that call (ErrClosed, not a timeout: its deadline is a
+// minute away and its fuel ten times the default) and returns only once
+// the call has, so no call runs on a closed runtime; later calls get
+// ErrClosed at once.
+func TestCloseInterruptsCallsInFlight(t *testing.T) {
+	// Wasm code cannot be preempted by Go: the call holds a P, so this test
+	// needs another for itself (and the timer a device relies on would too —
+	// which is why fuel, counted inside the sandbox, is the hard bound).
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2: one P runs the endless call, another the test")
+	}
+	// logflood logs in an endless loop: its first line says the call runs.
+	var logs countHandler
+	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithLogger(slog.New(&logs)).
+		WithPolicy(host.Limits{Deadline: time.Minute, Fuel: 10 * host.DefaultPolicy().Fuel}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := rt.Load(ctx, host.Manifest{Name: "logflood"}, hostile(t, "logflood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := p.Score(ctx, nil); errc <- err }()
+	for logs.Len() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, host.ErrClosed) || !strings.Contains(err.Error(), "during the call") {
+			t.Errorf("call in flight ended with %v, want ErrClosed during the call", err)
+		}
+	default:
+		t.Fatal("Close returned while a call was still running")
+	}
+	if _, err := p.Score(ctx, nil); !errors.Is(err, host.ErrClosed) {
+		t.Errorf("Score after Close: %v, want ErrClosed", err)
+	}
 }

@@ -27,6 +27,8 @@ type instance struct {
 	// stopped records, for the host's side, that stop was raised: the
 	// guest reads the global natively, the host reads this (race-free).
 	stopped atomic.Bool
+	// closing: Plugin.Close raised stop, so the call ends as ErrClosed.
+	closing atomic.Bool
 	stack   [4]uint64
 	bufPtr  uint32
 	bufCap  uint32
@@ -110,6 +112,8 @@ func (inst *instance) raiseStop() {
 func (inst *instance) classify(ctx context.Context, err error) error {
 	stopped := inst.stopped.Load()
 	switch {
+	case inst.closing.Load():
+		return fmt.Errorf("%w during the call: %w", ErrClosed, err)
 	case stopped && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return ctx.Err() // the caller cancelled; not the plugin's fault
 	case stopped:

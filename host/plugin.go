@@ -26,6 +26,8 @@ type Plugin struct {
 
 	mu      sync.Mutex
 	idle    []*instance
+	busy    map[*instance]bool // instances in a call, so Close can stop them
+	calls   sync.WaitGroup     // calls in flight; Close waits for them
 	closed  bool
 	started int // instances started, for tests and metrics
 }
@@ -52,14 +54,37 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
+	p.calls.Add(1)
 	if n := len(p.idle); n > 0 {
 		inst := p.idle[n-1]
 		p.idle = p.idle[:n-1]
+		p.busy[inst] = true
 		p.mu.Unlock()
 		return inst, nil
 	}
 	p.mu.Unlock()
-	return p.instantiate(ctx)
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		p.calls.Done()
+		return nil, err
+	}
+	p.mu.Lock()
+	p.busy[inst] = true
+	if p.closed { // Close ran while this instance started: stop it too
+		inst.closing.Store(true)
+		inst.raiseStop()
+	}
+	p.mu.Unlock()
+	return inst, nil
+}
+
+// done ends a call that get began, after the instance went back to the
+// pool or was discarded.
+func (p *Plugin) done(inst *instance) {
+	p.mu.Lock()
+	delete(p.busy, inst)
+	p.mu.Unlock()
+	p.calls.Done()
 }
 
 func (p *Plugin) put(ctx context.Context, inst *instance) {
@@ -84,6 +109,7 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	if err != nil {
 		return nil, p.fail(err)
 	}
+	defer p.done(inst)
 	scores, err := p.call(ctx, inst, events)
 	if err != nil || inst.tainted {
 		p.discard(ctx, inst)
@@ -178,15 +204,22 @@ func DecodeOutput(out []byte, declared map[uint32]bool) ([]abi.Score, error) {
 	return scores, nil
 }
 
-// Close stops every instance and releases the plugin's memory.
+// Close stops every instance and releases the plugin's memory. Calls in
+// flight are interrupted (they fail with ErrClosed) and Close waits for
+// them to return before the runtime goes, so no call runs on freed code.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	idle := p.idle
 	p.idle = nil
+	for inst := range p.busy {
+		inst.closing.Store(true)
+		inst.raiseStop()
+	}
 	p.mu.Unlock()
 	for _, inst := range idle {
 		inst.timer.Stop()
 	}
+	p.calls.Wait()
 	return p.rt.Close(ctx)
 }

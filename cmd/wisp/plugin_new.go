@@ -155,7 +155,7 @@ var scaffoldCommon = map[string]string{
 var pluginName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
 func pluginNewCmd() *cobra.Command {
-	var lang, parent string
+	var lang, parent, sdkDir string
 	cmd := &cobra.Command{
 		Use:   "new <name>",
 		Short: "Scaffold a plugin directory (go, c or wat) that builds and passes its fixtures as is",
@@ -188,7 +188,7 @@ func pluginNewCmd() *cobra.Command {
 				all[k] = v
 			}
 			if lang == "go" {
-				gomod, err := goModFor(dir, name)
+				gomod, err := goModFor(dir, name, sdkDir)
 				if err != nil {
 					return err
 				}
@@ -219,6 +219,7 @@ func pluginNewCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&lang, "lang", "c", "go, c or wat")
 	cmd.Flags().StringVar(&parent, "dir", ".", "where to create the plugin directory")
+	cmd.Flags().StringVar(&sdkDir, "sdk", "", "the Wisp checkout's sdk directory a Go plugin builds against (default: found from --dir or the working directory)")
 	return cmd
 }
 
@@ -237,12 +238,17 @@ func render(text string, data any) (string, error) {
 // goModFor returns a go.mod (and go.sum) for a Go plugin created outside the
 // Wisp module: it requires the SDK from the Wisp checkout the command finds,
 // so the scaffold builds offline. Inside the Wisp module it needs none.
-func goModFor(dir, name string) (map[string]string, error) {
-	sdk, err := findSDK(filepath.Dir(dir))
+func goModFor(dir, name, sdk string) (map[string]string, error) {
+	if sdk == "" {
+		var err error
+		if sdk, err = findSDK(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
+	}
+	root, err := filepath.Abs(filepath.Dir(sdk))
 	if err != nil {
 		return nil, err
 	}
-	root := filepath.Dir(sdk)
 	abs, _ := filepath.Abs(dir)
 	if strings.HasPrefix(abs, root+string(filepath.Separator)) {
 		return nil, nil // inside the checkout: part of its module

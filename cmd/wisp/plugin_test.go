@@ -32,7 +32,7 @@ func TestPluginWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}} {
+	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}, {"go", "go"}} {
 		t.Run(tc.lang, func(t *testing.T) {
 			if _, err := exec.LookPath(tc.tool); err != nil {
 				t.Skipf("%s not installed", tc.tool)
@@ -40,7 +40,7 @@ func TestPluginWorkflow(t *testing.T) {
 			dir := t.TempDir()
 			pdir := filepath.Join(dir, "demo"+tc.lang)
 			steps := [][]string{
-				{"new", "demo" + tc.lang, "--lang", tc.lang, "--dir", dir},
+				{"new", "demo" + tc.lang, "--lang", tc.lang, "--dir", dir, "--sdk", sdk},
 				{"build", pdir, "--sdk", sdk},
 				{"test", pdir},
 				{"keygen", "-o", filepath.Join(dir, "author.key")},

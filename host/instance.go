@@ -67,11 +67,19 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	p.log.register(mod, inst)
 	p.mu.Lock()
 	p.started++
+	p.live[inst] = true
+	if p.closed { // Close ran while this instance started: stop it too
+		inst.closing.Store(true)
+		inst.raiseStop()
+	}
 	p.mu.Unlock()
 	return inst, nil
 }
 
 func (p *Plugin) discard(ctx context.Context, inst *instance) {
+	p.mu.Lock()
+	delete(p.live, inst)
+	p.mu.Unlock()
 	inst.timer.Stop()
 	p.log.forget(inst.mod)
 	inst.mod.Close(ctx)

@@ -26,7 +26,7 @@ type Plugin struct {
 
 	mu      sync.Mutex
 	idle    []*instance
-	busy    map[*instance]bool // instances in a call, so Close can stop them
+	live    map[*instance]bool // every instance not discarded, so Close can stop them
 	calls   sync.WaitGroup     // calls in flight; Close waits for them
 	closed  bool
 	started int // instances started, for tests and metrics
@@ -58,7 +58,6 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 	if n := len(p.idle); n > 0 {
 		inst := p.idle[n-1]
 		p.idle = p.idle[:n-1]
-		p.busy[inst] = true
 		p.mu.Unlock()
 		return inst, nil
 	}
@@ -68,23 +67,7 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 		p.calls.Done()
 		return nil, err
 	}
-	p.mu.Lock()
-	p.busy[inst] = true
-	if p.closed { // Close ran while this instance started: stop it too
-		inst.closing.Store(true)
-		inst.raiseStop()
-	}
-	p.mu.Unlock()
 	return inst, nil
-}
-
-// done ends a call that get began, after the instance went back to the
-// pool or was discarded.
-func (p *Plugin) done(inst *instance) {
-	p.mu.Lock()
-	delete(p.busy, inst)
-	p.mu.Unlock()
-	p.calls.Done()
 }
 
 func (p *Plugin) put(ctx context.Context, inst *instance) {
@@ -109,7 +92,7 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	if err != nil {
 		return nil, p.fail(err)
 	}
-	defer p.done(inst)
+	defer p.calls.Done() // after the instance is back in the pool or discarded
 	scores, err := p.call(ctx, inst, events)
 	if err != nil || inst.tainted {
 		p.discard(ctx, inst)
@@ -212,7 +195,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.closed = true
 	idle := p.idle
 	p.idle = nil
-	for inst := range p.busy {
+	for inst := range p.live { // idle ones too: they are never used again
 		inst.closing.Store(true)
 		inst.raiseStop()
 	}

@@ -103,7 +103,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		manifest: m,
 		limits:   limits,
 		declared: make(map[uint32]bool, len(m.Categories)),
-		busy:     map[*instance]bool{},
+		live:     map[*instance]bool{},
 		rt:       rt,
 		log:      newLogLimiter(r.logger.With("plugin", m.Name), limits),
 	}

@@ -709,7 +709,7 @@
       const type = f.type.value;
       minScoreField.hidden = type !== 'threshold';
       topField.hidden = type !== 'top_k';
-      picker.setMax(type === 'top_k' ? 497 : 1);
+      picker.setMax(type === 'top_k' ? tax.length : 1);
       catLabel.replaceChildren(type === 'top_k' ? 'Interest categories' : 'Interest category',
         h('span', { class: 'hint' }, type === 'top_k' ? 'IAB Audience Taxonomy 1.1; none chosen: every Interest category' : 'IAB Audience Taxonomy 1.1'));
       intro.textContent = QUESTIONS[type] + ' Results are released per epoch once at least k reports arrived.';

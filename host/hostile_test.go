@@ -149,17 +149,8 @@ func TestCallerCancellationIsNotAPluginFault(t *testing.T) {
 // plugin writes, and the excess is counted.
 func TestLogFloodCapped(t *testing.T) {
 	var buf countHandler
-	logger := slog.New(&buf)
-	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithLogger(logger).
-		WithPolicy(host.Limits{Deadline: 30 * time.Millisecond, LogBytes: 100, LogRate: 1000}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	p, err := rt.Load(ctx, host.Manifest{Name: "logflood"}, hostile(t, "logflood"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := loadLogFlood(t, &buf, host.Limits{Deadline: 30 * time.Millisecond, LogBytes: 100, LogRate: 1000})
 	defer p.Close(ctx)
 	for range 3 {
 		if _, err := p.Score(ctx, nil); !errors.Is(err, host.ErrTimeout) {
@@ -206,6 +197,20 @@ func TestHostileMemoryReleased(t *testing.T) {
 }
 
 // countHandler counts the bytes of the log messages it receives.
+// loadLogFlood loads the logflood plugin under policy, logging to h.
+func loadLogFlood(t *testing.T, h slog.Handler, policy host.Limits) *host.Plugin {
+	t.Helper()
+	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithLogger(slog.New(h)).WithPolicy(policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := rt.Load(context.Background(), host.Manifest{Name: "logflood"}, hostile(t, "logflood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 type countHandler struct {
 	mu sync.Mutex
 	n  int
@@ -241,16 +246,8 @@ func TestCloseInterruptsCallsInFlight(t *testing.T) {
 	}
 	// logflood logs in an endless loop: its first line says the call runs.
 	var logs countHandler
-	rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithLogger(slog.New(&logs)).
-		WithPolicy(host.Limits{Deadline: time.Minute, Fuel: 10 * host.DefaultPolicy().Fuel}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	p, err := rt.Load(ctx, host.Manifest{Name: "logflood"}, hostile(t, "logflood"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := loadLogFlood(t, &logs, host.Limits{Deadline: time.Minute, Fuel: 10 * host.DefaultPolicy().Fuel})
 	errc := make(chan error, 1)
 	go func() { _, err := p.Score(ctx, nil); errc <- err }()
 	for logs.Len() == 0 {

@@ -99,12 +99,11 @@ func newTally(r *registered) (tally, error) {
 
 // rrTally counts the yes answers of binary randomized response.
 type rrTally struct {
-	r        *registered
-	yes, all int64
+	r   *registered
+	yes int64
 }
 
 func (t *rrTally) add(answer []byte, n int64) error {
-	t.all += n
 	if string(answer) == "\x01" {
 		t.yes += n
 	}
@@ -112,9 +111,9 @@ func (t *rrTally) add(answer []byte, n int64) error {
 }
 
 func (t *rrTally) finish(seg *Segment) {
-	e := t.r.codec.RR().EstimateCount(int(t.all), int(t.yes))
+	e := t.r.codec.RR().EstimateCount(seg.Reports, int(t.yes))
 	seg.SizeEstimate = &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
-		Consistent: math.Min(math.Max(e.Value, 0), float64(t.all))}
+		Consistent: math.Min(math.Max(e.Value, 0), float64(seg.Reports))}
 }
 
 // addN adds a group of n identical answers to an accumulator.

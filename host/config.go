@@ -3,6 +3,8 @@ package host
 import (
 	"log/slog"
 	"time"
+
+	"github.com/wisp-project/wisp/host/internal/compileworker"
 )
 
 // RuntimeConfig configures a Runtime. It is an immutable value: each With
@@ -12,12 +14,17 @@ type RuntimeConfig struct {
 	trust    *TrustStore
 	cacheDir string
 	logger   *slog.Logger
+	maxCalls int
+	// compileBudget bounds compiling one new module (with a cache dir).
+	compileBudget compileworker.Budget
 }
 
 // NewRuntimeConfig returns the default configuration: DefaultPolicy, an
 // empty trust store (LoadSigned refuses everything), an in-memory compile
 // cache and wisp.log lines discarded.
-func NewRuntimeConfig() RuntimeConfig { return RuntimeConfig{policy: DefaultPolicy()} }
+func NewRuntimeConfig() RuntimeConfig {
+	return RuntimeConfig{policy: DefaultPolicy(), compileBudget: compileworker.DefaultBudget}
+}
 
 // WithPolicy caps every plugin at policy. Zero fields of policy take
 // DefaultPolicy's values.
@@ -34,7 +41,10 @@ func (c RuntimeConfig) WithTrustStore(t *TrustStore) RuntimeConfig {
 
 // WithCompilationCacheDir keeps compiled plugins in dir, keyed by the digest
 // of the (instrumented) module, so a restarted device is ready without
-// compiling again. The directory is created if needed.
+// compiling again. The directory is created if needed. With a cache dir, a
+// module not yet in it is compiled in a child process (this program
+// re-executed) under WithCompileBudget, so a module that makes the compiler
+// run away is refused instead of taking the device down.
 func (c RuntimeConfig) WithCompilationCacheDir(dir string) RuntimeConfig {
 	c.cacheDir = dir
 	return c
@@ -44,6 +54,24 @@ func (c RuntimeConfig) WithCompilationCacheDir(dir string) RuntimeConfig {
 // "plugin" attribute, after the per-call and per-second caps.
 func (c RuntimeConfig) WithLogger(l *slog.Logger) RuntimeConfig {
 	c.logger = l
+	return c
+}
+
+// WithCompileBudget bounds the compile worker: wall time (default 30 s),
+// CPU time (20 s) and address space beyond its start (1 GiB). A module
+// that exceeds it is refused with the reason.
+func (c RuntimeConfig) WithCompileBudget(wall, cpu time.Duration, addressSpace uint64) RuntimeConfig {
+	c.compileBudget = compileworker.Budget{Wall: wall, CPU: cpu, AddressSpace: addressSpace}
+	return c
+}
+
+// WithMaxConcurrentCalls bounds how many plugin calls (and instance starts)
+// run at once across the runtime. Wasm code cannot be preempted, so a
+// garbage collection waits for every running call to reach a check point;
+// the default, GOMAXPROCS−1 (at least 1), leaves the rest of the device a
+// processor for its timers and its own work.
+func (c RuntimeConfig) WithMaxConcurrentCalls(n int) RuntimeConfig {
+	c.maxCalls = n
 	return c
 }
 
@@ -58,13 +86,14 @@ func (l Limits) withDefaults() Limits {
 		return v
 	}
 	return Limits{
-		MemoryPages: uint32(pick(int64(l.MemoryPages), int64(d.MemoryPages))),
-		Deadline:    time.Duration(pick(int64(l.Deadline), int64(d.Deadline))),
-		Fuel:        pick(l.Fuel, d.Fuel),
-		MaxEvents:   int(pick(int64(l.MaxEvents), int64(d.MaxEvents))),
-		MaxScores:   int(pick(int64(l.MaxScores), int64(d.MaxScores))),
-		LogBytes:    int(pick(int64(l.LogBytes), int64(d.LogBytes))),
-		LogRate:     int(pick(int64(l.LogRate), int64(d.LogRate))),
-		ModuleBytes: int(pick(int64(l.ModuleBytes), int64(d.ModuleBytes))),
+		MemoryPages:      uint32(pick(int64(l.MemoryPages), int64(d.MemoryPages))),
+		TotalMemoryPages: uint32(pick(int64(l.TotalMemoryPages), int64(d.TotalMemoryPages))),
+		Deadline:         time.Duration(pick(int64(l.Deadline), int64(d.Deadline))),
+		Fuel:             pick(l.Fuel, d.Fuel),
+		MaxEvents:        int(pick(int64(l.MaxEvents), int64(d.MaxEvents))),
+		MaxScores:        int(pick(int64(l.MaxScores), int64(d.MaxScores))),
+		LogBytes:         int(pick(int64(l.LogBytes), int64(d.LogBytes))),
+		LogRate:          int(pick(int64(l.LogRate), int64(d.LogRate))),
+		ModuleBytes:      int(pick(int64(l.ModuleBytes), int64(d.ModuleBytes))),
 	}
 }

@@ -1,11 +1,15 @@
 package host
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors callers can test with errors.Is. Load errors wrap ErrRefused (and,
 // for signed loads, one of the trust reasons below); call errors wrap
 // exactly one of ErrTimeout, ErrTrap, ErrBadOutput, ErrPluginFailed,
-// ErrTooManyEvents or ErrClosed, and also the underlying cause.
+// ErrTooManyEvents or ErrClosed, and also the underlying cause. A timeout
+// also wraps ErrOutOfFuel or ErrDeadline, so a caller can tell what ran out.
 var (
 	// ErrRefused: the module is not a valid Wisp plugin (bad Wasm, wrong ABI
 	// version, missing exports, forbidden imports, start function failed,
@@ -14,6 +18,12 @@ var (
 	// ErrTimeout: a call ran past its deadline or its fuel (work) budget and
 	// was stopped.
 	ErrTimeout = errors.New("host: plugin timed out")
+	// ErrOutOfFuel: the call used up its fuel (work) budget. It wraps
+	// ErrTimeout.
+	ErrOutOfFuel = fmt.Errorf("%w: out of fuel", ErrTimeout)
+	// ErrDeadline: the call ran past its wall-time deadline. It wraps
+	// ErrTimeout.
+	ErrDeadline = fmt.Errorf("%w: deadline exceeded", ErrTimeout)
 	// ErrTrap: the plugin trapped (unreachable, out-of-bounds access, stack
 	// overflow, memory limit, exit).
 	ErrTrap = errors.New("host: plugin trapped")

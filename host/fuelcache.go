@@ -11,11 +11,12 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wisp-project/wisp/host/internal/fuel"
+	"github.com/wisp-project/wisp/host/internal/wasmlimits"
 )
 
 // fuelCacheVersion names the instrumenter's output format; bump it when
 // host/internal/fuel changes what it emits.
-const fuelCacheVersion = "fuel-v1"
+const fuelCacheVersion = "fuel-v2"
 
 // fuelCacheMin is the module size below which instrumenting (tens of
 // microseconds) is cheaper than reading a cached copy.
@@ -96,7 +97,15 @@ const validatedVersion = "validated-wazero-v1.12"
 // ever sees modules whose every byte wazero reads the same way, so no
 // crafted encoding can hide a write that refills the fuel (DESIGN.md,
 // "Known costs": validate the original module before instrumenting).
+//
+// Before wazero decodes anything, wasmlimits refuses modules past the
+// implementation limits: wazero allocates by declared counts and compiles in
+// time quadratic in a function's control instructions, so a 124-byte module
+// could exhaust memory and a 30 KB one take a core for minutes.
 func validateOriginal(ctx context.Context, wasm []byte) error {
+	if err := wasmlimits.Check(wasm, wasmlimits.Default()); err != nil {
+		return fmt.Errorf("invalid module: %w", err)
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
 	if _, err := rt.CompileModule(ctx, wasm); err != nil {

@@ -28,8 +28,8 @@ func TestHostileCallsContained(t *testing.T) {
 	}{
 		{"loop", host.ErrTimeout},
 		{"trap", host.ErrTrap},
-		{"recursion", host.ErrTrap}, // wazero reports stack overflow as a trap
-		{"growbomb", host.ErrTrap},
+		{"recursion", host.ErrTrap},     // wazero reports stack overflow as a trap
+		{"growbomb", host.ErrOutOfFuel}, // asking for 4 GiB costs 65,535 pages × fuel.GrowPageCost
 		{"nan", host.ErrBadOutput},
 		{"negative", host.ErrBadOutput},
 		{"undeclared", host.ErrBadOutput},

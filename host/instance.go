@@ -40,11 +40,14 @@ type instance struct {
 }
 
 func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
+	// No start functions here: the instance's own start (the module's start
+	// function, moved to an export by the instrumenter, and _initialize)
+	// runs in start, under the same fuel, deadline and log caps as a call.
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, wazero.NewModuleConfig().
 		WithName(""). // anonymous, so a pool can hold many
-		WithStartFunctions("_initialize"))
+		WithStartFunctions())
 	if err != nil {
-		return nil, fmt.Errorf("%w (start budget: %d fuel, %d memory pages)", err, p.limits.Fuel, p.limits.MemoryPages)
+		return nil, fmt.Errorf("%w (memory cap: %d pages)", err, p.limits.MemoryPages)
 	}
 	f, ok1 := mod.ExportedGlobal(fuel.FuelExport).(api.MutableGlobal)
 	s, ok2 := mod.ExportedGlobal(fuel.StopExport).(api.MutableGlobal)
@@ -73,7 +76,36 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		inst.raiseStop()
 	}
 	p.mu.Unlock()
+	if err := inst.start(ctx, p.limits); err != nil {
+		p.discard(ctx, inst)
+		return nil, err
+	}
 	return inst, nil
+}
+
+// startExports run, in order, when an instance starts: the module's start
+// function and a reactor's _initialize.
+var startExports = []string{fuel.StartExport, "_initialize"}
+
+// start runs the instance's start functions with one call's fuel and
+// deadline. A start function that traps, runs out, or exits (even with
+// status 0: the instance is then closed and could serve no call) fails it.
+func (inst *instance) start(ctx context.Context, l Limits) error {
+	disarm := inst.arm(ctx, l)
+	defer disarm()
+	for _, name := range startExports {
+		fn := inst.mod.ExportedFunction(name)
+		if fn == nil {
+			continue
+		}
+		if _, err := fn.Call(ctx); err != nil {
+			return fmt.Errorf("%s: %w", name, inst.classify(ctx, err, l))
+		}
+		if inst.mod.IsClosed() {
+			return fmt.Errorf("%s: %w: the module exited while starting", name, ErrTrap)
+		}
+	}
+	return nil
 }
 
 func (p *Plugin) discard(ctx context.Context, inst *instance) {
@@ -116,18 +148,18 @@ func (inst *instance) raiseStop() {
 
 // classify maps a failed call to the host's sentinel errors, telling an
 // interrupted or out-of-fuel call from a genuine trap by reading the
-// instrumentation globals.
-func (inst *instance) classify(ctx context.Context, err error) error {
-	stopped := inst.stopped.Load()
+// instrumentation globals. Fuel is read first: a call that ran out of fuel
+// after its deadline timer also fired still ran out of fuel.
+func (inst *instance) classify(ctx context.Context, err error, l Limits) error {
 	switch {
 	case inst.closing.Load():
 		return fmt.Errorf("%w during the call: %w", ErrClosed, err)
-	case stopped && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return ctx.Err() // the caller cancelled; not the plugin's fault
-	case stopped:
-		return fmt.Errorf("%w: deadline exceeded: %w", ErrTimeout, err)
 	case int64(inst.fuel.Get()) < 0:
-		return fmt.Errorf("%w: out of fuel: %w", ErrTimeout, err)
+		return fmt.Errorf("%w (budget %d): %w", ErrOutOfFuel, l.Fuel, err)
+	case inst.stopped.Load() && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return ctx.Err() // the caller cancelled; not the plugin's fault
+	case inst.stopped.Load():
+		return fmt.Errorf("%w (%v): %w", ErrDeadline, l.Deadline, err)
 	}
 	return fmt.Errorf("%w: %w", ErrTrap, err)
 }

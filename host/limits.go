@@ -8,6 +8,11 @@ import "time"
 type Limits struct {
 	// MemoryPages caps the plugin's linear memory in 64 KiB pages.
 	MemoryPages uint32
+	// TotalMemoryPages caps the linear memory of all the plugin's live
+	// instances together: the plugin runs at most
+	// max(1, TotalMemoryPages/MemoryPages) instances, and a call beyond that
+	// waits for one to come back.
+	TotalMemoryPages uint32
 	// Deadline bounds every call into the plugin in wall time. Start
 	// functions are bounded by Fuel (the host cannot interrupt a module
 	// before instantiation returns it).
@@ -30,12 +35,13 @@ type Limits struct {
 	ModuleBytes int
 }
 
-// DefaultPolicy is the device maker's default cap: 32 MiB of memory, 100 ms
-// and 3·10⁸ fuel per call, 10,000 events per batch, 512 scores, 1 KiB of log
-// per call and 4 KiB/s, 16 MiB modules.
+// DefaultPolicy is the device maker's default cap: 32 MiB of memory per
+// instance and 128 MiB per plugin, 100 ms and 3·10⁸ fuel per call, 10,000
+// events per batch, 512 scores, 1 KiB of log per call and 4 KiB/s, 16 MiB
+// modules.
 func DefaultPolicy() Limits {
 	return Limits{
-		MemoryPages: 512, Deadline: 100 * time.Millisecond, Fuel: 300_000_000,
+		MemoryPages: 512, TotalMemoryPages: 2048, Deadline: 100 * time.Millisecond, Fuel: 300_000_000,
 		MaxEvents: 10000, MaxScores: 512, LogBytes: 1024, LogRate: 4096, ModuleBytes: 16 << 20,
 	}
 }
@@ -50,13 +56,19 @@ func (l Limits) Within(policy Limits) Limits {
 		return v
 	}
 	return Limits{
-		MemoryPages: uint32(capAt(int64(l.MemoryPages), int64(policy.MemoryPages))),
-		Deadline:    time.Duration(capAt(int64(l.Deadline), int64(policy.Deadline))),
-		Fuel:        capAt(l.Fuel, policy.Fuel),
-		MaxEvents:   int(capAt(int64(l.MaxEvents), int64(policy.MaxEvents))),
-		MaxScores:   int(capAt(int64(l.MaxScores), int64(policy.MaxScores))),
-		LogBytes:    int(capAt(int64(l.LogBytes), int64(policy.LogBytes))),
-		LogRate:     int(capAt(int64(l.LogRate), int64(policy.LogRate))),
-		ModuleBytes: int(capAt(int64(l.ModuleBytes), int64(policy.ModuleBytes))),
+		MemoryPages:      uint32(capAt(int64(l.MemoryPages), int64(policy.MemoryPages))),
+		TotalMemoryPages: uint32(capAt(int64(l.TotalMemoryPages), int64(policy.TotalMemoryPages))),
+		Deadline:         time.Duration(capAt(int64(l.Deadline), int64(policy.Deadline))),
+		Fuel:             capAt(l.Fuel, policy.Fuel),
+		MaxEvents:        int(capAt(int64(l.MaxEvents), int64(policy.MaxEvents))),
+		MaxScores:        int(capAt(int64(l.MaxScores), int64(policy.MaxScores))),
+		LogBytes:         int(capAt(int64(l.LogBytes), int64(policy.LogBytes))),
+		LogRate:          int(capAt(int64(l.LogRate), int64(policy.LogRate))),
+		ModuleBytes:      int(capAt(int64(l.ModuleBytes), int64(policy.ModuleBytes))),
 	}
+}
+
+// instances is how many live instances the limits allow.
+func (l Limits) instances() int {
+	return max(1, int(l.TotalMemoryPages/max(1, l.MemoryPages)))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ func (g *logLimiter) log(ctx context.Context, mod api.Module, stack []uint64) {
 	if inst != nil {
 		inst.logged += allowed
 	}
-	g.dropped += int64(n - allowed)
+	g.dropped = satAdd(g.dropped, int64(n-allowed))
 	g.mu.Unlock()
 	if allowed == 0 {
 		return
@@ -95,6 +96,15 @@ func (g *logLimiter) log(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	g.logger.Debug(string(b))
+}
+
+// satAdd adds a non-negative d to v, stopping at math.MaxInt64 instead of
+// wrapping: a guest can claim lengths of 4 GiB per line.
+func satAdd(v, d int64) int64 {
+	if v > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return v + d
 }
 
 // Dropped returns how many log bytes were over a cap.

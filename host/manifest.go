@@ -47,14 +47,15 @@ type manifestJSON struct {
 }
 
 type limitsJSON struct {
-	MemoryPages uint32  `json:"memory_pages,omitempty"`
-	DeadlineMS  float64 `json:"deadline_ms,omitempty"`
-	Fuel        int64   `json:"fuel,omitempty"`
-	MaxEvents   int     `json:"max_events,omitempty"`
-	MaxScores   int     `json:"max_scores,omitempty"`
-	LogBytes    int     `json:"log_bytes,omitempty"`
-	LogRate     int     `json:"log_rate,omitempty"`
-	ModuleBytes int     `json:"module_bytes,omitempty"`
+	MemoryPages      uint32  `json:"memory_pages,omitempty"`
+	TotalMemoryPages uint32  `json:"total_memory_pages,omitempty"`
+	DeadlineMS       float64 `json:"deadline_ms,omitempty"`
+	Fuel             int64   `json:"fuel,omitempty"`
+	MaxEvents        int     `json:"max_events,omitempty"`
+	MaxScores        int     `json:"max_scores,omitempty"`
+	LogBytes         int     `json:"log_bytes,omitempty"`
+	LogRate          int     `json:"log_rate,omitempty"`
+	ModuleBytes      int     `json:"module_bytes,omitempty"`
 }
 
 // maxManifestBytes bounds what ParseManifest reads; a real manifest is a few
@@ -74,9 +75,9 @@ func (m Manifest) wire() (manifestJSON, error) {
 	j := manifestJSON{
 		Name: m.Name, Version: m.Version, ABI: m.abi(), Categories: m.Categories,
 		Limits: limitsJSON{
-			MemoryPages: m.Limits.MemoryPages,
-			DeadlineMS:  float64(m.Limits.Deadline) / float64(time.Millisecond),
-			Fuel:        m.Limits.Fuel, MaxEvents: m.Limits.MaxEvents, MaxScores: m.Limits.MaxScores,
+			MemoryPages: m.Limits.MemoryPages, TotalMemoryPages: m.Limits.TotalMemoryPages,
+			DeadlineMS: float64(m.Limits.Deadline) / float64(time.Millisecond),
+			Fuel:       m.Limits.Fuel, MaxEvents: m.Limits.MaxEvents, MaxScores: m.Limits.MaxScores,
 			LogBytes: m.Limits.LogBytes, LogRate: m.Limits.LogRate, ModuleBytes: m.Limits.ModuleBytes,
 		},
 	}
@@ -132,7 +133,7 @@ func ParseManifest(b []byte) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("%w: negative or absurd limit in %+v", ErrBadManifest, l)
 	}
 	m.Limits = Limits{
-		MemoryPages: l.MemoryPages, Deadline: time.Duration(l.DeadlineMS * float64(time.Millisecond)),
+		MemoryPages: l.MemoryPages, TotalMemoryPages: l.TotalMemoryPages, Deadline: time.Duration(l.DeadlineMS * float64(time.Millisecond)),
 		Fuel: l.Fuel, MaxEvents: l.MaxEvents, MaxScores: l.MaxScores,
 		LogBytes: l.LogBytes, LogRate: l.LogRate, ModuleBytes: l.ModuleBytes,
 	}

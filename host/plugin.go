@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -24,12 +26,20 @@ type Plugin struct {
 	// batches.
 	summaries bool
 
+	// slots holds one token per instance the plugin may run at once
+	// (Limits.instances); calls holds the runtime's, shared by all plugins.
+	slots chan struct{}
+	calls callSlots
+
 	mu      sync.Mutex
 	idle    []*instance
 	live    map[*instance]bool // every instance not discarded, so Close can stop them
-	calls   sync.WaitGroup     // calls in flight; Close waits for them
+	running sync.WaitGroup     // calls in flight; Close waits for them
 	closed  bool
-	started int // instances started, for tests and metrics
+	// shrinker, when set, will discard the idle instances but the most
+	// recently used one.
+	shrinker *time.Timer
+	started  int // instances started, for tests and metrics
 }
 
 // Manifest returns the manifest the plugin was loaded with.
@@ -54,7 +64,7 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	p.calls.Add(1)
+	p.running.Add(1)
 	if n := len(p.idle); n > 0 {
 		inst := p.idle[n-1]
 		p.idle = p.idle[:n-1]
@@ -64,16 +74,39 @@ func (p *Plugin) get(ctx context.Context) (*instance, error) {
 	p.mu.Unlock()
 	inst, err := p.instantiate(ctx)
 	if err != nil {
-		p.calls.Done()
+		p.running.Done()
 		return nil, err
 	}
 	return inst, nil
+}
+
+// idleTTL is how long a plugin keeps more than one idle instance after a
+// burst of concurrent calls.
+const idleTTL = 30 * time.Second
+
+// shrink discards every idle instance but the most recently used one.
+func (p *Plugin) shrink() {
+	p.mu.Lock()
+	p.shrinker = nil
+	if p.closed || len(p.idle) < 2 {
+		p.mu.Unlock()
+		return
+	}
+	old := slices.Clone(p.idle[:len(p.idle)-1])
+	p.idle = append(p.idle[:0], p.idle[len(p.idle)-1])
+	p.mu.Unlock()
+	for _, inst := range old {
+		p.discard(context.Background(), inst)
+	}
 }
 
 func (p *Plugin) put(ctx context.Context, inst *instance) {
 	p.mu.Lock()
 	if !p.closed {
 		p.idle = append(p.idle, inst)
+		if len(p.idle) > 1 && p.shrinker == nil {
+			p.shrinker = time.AfterFunc(idleTTL, p.shrink)
+		}
 		p.mu.Unlock()
 		return
 	}
@@ -83,16 +116,25 @@ func (p *Plugin) put(ctx context.Context, inst *instance) {
 
 // Score runs the plugin on a batch of events and returns its validated
 // scores. On any plugin fault the instance is discarded and the error wraps
-// ErrTimeout, ErrTrap, ErrBadOutput or ErrPluginFailed.
+// ErrTimeout, ErrTrap, ErrBadOutput or ErrPluginFailed. A call waits, as
+// long as ctx allows, for one of the plugin's instances and for one of the
+// runtime's call slots; a context already done refuses the call.
 func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, error) {
 	if len(events) > p.limits.MaxEvents {
 		return nil, fmt.Errorf("%w: %d > %d", ErrTooManyEvents, len(events), p.limits.MaxEvents)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, p.fail(err)
+	}
+	if err := p.acquire(ctx); err != nil {
+		return nil, p.fail(err)
+	}
+	defer p.release()
 	inst, err := p.get(ctx)
 	if err != nil {
 		return nil, p.fail(err)
 	}
-	defer p.calls.Done() // after the instance is back in the pool or discarded
+	defer p.running.Done() // after the instance is back in the pool or discarded
 	scores, err := p.call(ctx, inst, events)
 	if err != nil || inst.tainted {
 		p.discard(ctx, inst)
@@ -103,6 +145,27 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	}
 	p.put(ctx, inst)
 	return scores, nil
+}
+
+// acquire takes one of the plugin's instance slots, then one of the
+// runtime's call slots, in that order so a call waiting for its plugin
+// holds no runtime slot. release gives both back.
+func (p *Plugin) acquire(ctx context.Context) error {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := p.calls.acquire(ctx); err != nil {
+		<-p.slots
+		return err
+	}
+	return nil
+}
+
+func (p *Plugin) release() {
+	p.calls.release()
+	<-p.slots
 }
 
 func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }
@@ -124,7 +187,7 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	if need > inst.bufCap {
 		inst.stack[0] = uint64(need)
 		if err := inst.buffer.CallWithStack(ctx, inst.stack[:]); err != nil {
-			return nil, inst.classify(ctx, err)
+			return nil, inst.classify(ctx, err, p.limits)
 		}
 		ptr := uint32(inst.stack[0])
 		if ptr == 0 || uint64(ptr)+uint64(need) > uint64(mem.Size()) {
@@ -145,7 +208,7 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	}
 	inst.stack = [4]uint64{uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr + outOff), uint64(outCap)}
 	if err := inst.score.CallWithStack(ctx, inst.stack[:]); err != nil {
-		return nil, inst.classify(ctx, err)
+		return nil, inst.classify(ctx, err, p.limits)
 	}
 	n := int32(inst.stack[0])
 	switch {
@@ -193,6 +256,9 @@ func DecodeOutput(out []byte, declared map[uint32]bool) ([]abi.Score, error) {
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
+	if p.shrinker != nil {
+		p.shrinker.Stop()
+	}
 	idle := p.idle
 	p.idle = nil
 	for inst := range p.live { // idle ones too: they are never used again
@@ -203,6 +269,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	for _, inst := range idle {
 		inst.timer.Stop()
 	}
-	p.calls.Wait()
+	p.running.Wait()
+	p.compiled.Close(ctx) // frees the native code, shared through the runtime's cache
 	return p.rt.Close(ctx)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/wisp-project/wisp/host/internal/compileworker"
 	"github.com/wisp-project/wisp/sdk/abi"
 )
 
@@ -19,7 +20,14 @@ type Runtime struct {
 	cache    wazero.CompilationCache
 	cacheDir string
 	logger   *slog.Logger
+	calls    callSlots
+	// compileBudget bounds the compile worker (used with a cache dir).
+	compileBudget compileworker.Budget
 }
+
+// workerConfig is the wazero configuration shared by the compile worker
+// and the plugins' runtimes, so the worker's output is a cache hit.
+var workerConfig = compileworker.Config{}
 
 // NewRuntime returns a runtime that caps every plugin at policy, with an
 // in-memory compile cache and an empty trust store. Zero fields of policy
@@ -32,7 +40,10 @@ func NewRuntime(policy Limits) *Runtime {
 // NewRuntimeWithConfig returns a runtime configured by cfg. It fails only if
 // the compile cache directory cannot be created.
 func NewRuntimeWithConfig(cfg RuntimeConfig) (*Runtime, error) {
-	r := &Runtime{policy: cfg.policy.withDefaults(), trust: cfg.trust, logger: cfg.logger, cacheDir: cfg.cacheDir}
+	r := &Runtime{
+		policy: cfg.policy.withDefaults(), trust: cfg.trust, logger: cfg.logger, cacheDir: cfg.cacheDir,
+		calls: newCallSlots(cfg.maxCalls), compileBudget: cfg.compileBudget,
+	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -93,10 +104,23 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
+	if r.cacheDir != "" {
+		// A new module is compiled in a child process the device can kill:
+		// wazero's compiler ignores the context, and a module can make it
+		// run for minutes or exhaust memory. The child leaves the native
+		// code in the cache, where the compile below finds it.
+		res, err := compileworker.Compile(ctx, r.cacheDir, metered, workerConfig, r.compileBudget)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		if !res.Ready() {
+			return nil, fmt.Errorf("%w: the compile worker's cache entry is gone", ErrRefused)
+		}
+	}
 	// One wazero runtime per plugin: the memory cap is a runtime setting.
 	// No WithCloseOnContextDone: the fuel instrumentation stops calls (see
 	// host/internal/fuel), at a fraction of its cost.
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+	rt := wazero.NewRuntimeWithConfig(ctx, workerConfig.RuntimeConfig().
 		WithMemoryLimitPages(limits.MemoryPages).
 		WithCompilationCache(r.cache))
 	p := &Plugin{
@@ -104,10 +128,20 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		limits:   limits,
 		declared: make(map[uint32]bool, len(m.Categories)),
 		live:     map[*instance]bool{},
+		slots:    make(chan struct{}, limits.instances()),
+		calls:    r.calls,
 		rt:       rt,
 		log:      newLogLimiter(r.logger.With("plugin", m.Name), limits),
 	}
+	if err := p.acquire(ctx); err != nil { // the first instance's start is plugin code too
+		rt.Close(ctx)
+		return nil, err
+	}
+	defer p.release()
 	if err := p.prepare(ctx, metered); err != nil {
+		if p.compiled != nil {
+			p.compiled.Close(ctx)
+		}
 		rt.Close(ctx)
 		return nil, err
 	}
@@ -119,6 +153,7 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
+	p.compiled = compiled // from here on, a refusal closes it
 	if err := checkModule(compiled); err != nil {
 		return err
 	}
@@ -140,7 +175,6 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 			return err
 		}
 	}
-	p.compiled = compiled
 	if fn, ok := compiled.ExportedFunctions()[abi.SummaryExport]; ok {
 		if len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0 {
 			return fmt.Errorf("%w: export %s must be () -> ()", ErrRefused, abi.SummaryExport)

@@ -6,11 +6,14 @@ import (
 	"strings"
 )
 
-// Names of the globals Instrument exports. Names starting with
-// ReservedPrefix are refused in original modules.
+// Names Instrument exports: the two globals, and the module's start
+// function (whose start section it removes, so the host calls it with fuel
+// and a deadline armed). Names starting with ReservedPrefix are refused in
+// original modules.
 const (
 	FuelExport     = "wisp$fuel"
 	StopExport     = "wisp$stop"
+	StartExport    = "wisp$start"
 	ReservedPrefix = "wisp$"
 )
 
@@ -18,11 +21,14 @@ const (
 var ErrMalformed = errors.New("fuel: cannot instrument module")
 
 const (
-	secImport = 2
-	secTable  = 4
-	secGlobal = 6
-	secExport = 7
-	secCode   = 10
+	secType     = 1
+	secImport   = 2
+	secFunction = 3
+	secTable    = 4
+	secGlobal   = 6
+	secExport   = 7
+	secStart    = 8
+	secCode     = 10
 )
 
 // sectionOrder gives each known section's position in the required order
@@ -59,15 +65,40 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 		}
 		secs = append(secs, section{id, body})
 	}
-	var nGlobals uint32
-	for _, s := range secs {
+	var (
+		nGlobals, nImportedFuncs uint32
+		typeParams, params       []uint32
+		start                    = -1 // index in secs of the start section
+		startFunc                uint32
+	)
+	for i, s := range secs {
 		switch s.id {
+		case secType:
+			var err error
+			if typeParams, err = parseTypes(s.body); err != nil {
+				return nil, fmt.Errorf("type section: %w", err)
+			}
 		case secImport:
-			n, err := importedGlobals(s.body)
+			funcs, globals, err := parseImports(s.body)
 			if err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
-			nGlobals += n
+			nImportedFuncs += funcs
+			nGlobals += globals
+		case secFunction:
+			rr := &reader{b: s.body}
+			for n := rr.u32(); n > 0 && rr.err == nil; n-- {
+				t := rr.u32()
+				if rr.err == nil && uint64(t) >= uint64(len(typeParams)) {
+					return nil, fmt.Errorf("function section: type %d of %d", t, len(typeParams))
+				}
+				if rr.err == nil {
+					params = append(params, typeParams[t])
+				}
+			}
+			if rr.err != nil {
+				return nil, fmt.Errorf("function section: %w", rr.err)
+			}
 		case secTable:
 			if err := checkTables(s.body); err != nil {
 				return nil, err
@@ -78,9 +109,20 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 			if rr.err != nil {
 				return nil, rr.err
 			}
+		case secStart:
+			rr := &reader{b: s.body}
+			startFunc = rr.u32()
+			if rr.err != nil || rr.off != len(s.body) {
+				return nil, errors.New("malformed start section")
+			}
+			if uint64(startFunc) >= uint64(nImportedFuncs)+uint64(len(params)) {
+				return nil, fmt.Errorf("start function %d out of range", startFunc)
+			}
+			start = i
 		}
 	}
 	fuelIdx, stopIdx := nGlobals, nGlobals+1
+	g := &globalIdx{fuel: fuelIdx, stop: stopIdx, n: nGlobals}
 	globals := []byte{0x7E, 0x01, 0x42} // i64 mut, i64.const initial, end
 	globals = appendS64(globals, initial)
 	globals = append(globals, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B) // i64 mut, i64.const 0, end
@@ -90,6 +132,14 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 	exports = appendName(exports, StopExport)
 	exports = append(exports, 0x03)
 	exports = appendU32(exports, stopIdx)
+	nExports := uint32(2)
+	if start >= 0 {
+		exports = appendName(exports, StartExport)
+		exports = append(exports, 0x00)
+		exports = appendU32(exports, startFunc)
+		nExports++
+		secs = append(secs[:start], secs[start+1:]...)
+	}
 
 	var haveGlobal, haveExport bool
 	for i := range secs {
@@ -100,9 +150,9 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 			secs[i].body, err = appendToVec(secs[i].body, 2, globals, nil)
 		case secExport:
 			haveExport = true
-			secs[i].body, err = appendToVec(secs[i].body, 2, exports, func(r *reader) error { return checkExport(r, nGlobals) })
+			secs[i].body, err = appendToVec(secs[i].body, nExports, exports, func(r *reader) error { return checkExport(r, nGlobals) })
 		case secCode:
-			secs[i].body, err = instrumentCode(secs[i].body, fuelIdx, stopIdx, nGlobals)
+			secs[i].body, err = instrumentCode(secs[i].body, g, params)
 		}
 		if err != nil {
 			return nil, err
@@ -112,7 +162,7 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 		secs = insertSection(secs, section{secGlobal, append([]byte{2}, globals...)})
 	}
 	if !haveExport {
-		secs = insertSection(secs, section{secExport, append([]byte{2}, exports...)})
+		secs = insertSection(secs, section{secExport, append(appendU32(nil, nExports), exports...)})
 	}
 	out := append(make([]byte, 0, len(wasm)+len(wasm)/8+64), wasm[:8]...)
 	for _, s := range secs {
@@ -174,15 +224,15 @@ func checkExport(r *reader, nGlobals uint32) error {
 	return nil
 }
 
-func importedGlobals(body []byte) (uint32, error) {
+func parseImports(body []byte) (funcs, globals uint32, err error) {
 	r := &reader{b: body}
-	var globals uint32
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		r.name()
 		r.name()
 		switch kind := r.byte1(); kind {
 		case 0x00:
 			r.u32()
+			funcs++
 		case 0x01:
 			r.byte1()
 			r.limits()
@@ -193,10 +243,41 @@ func importedGlobals(body []byte) (uint32, error) {
 			r.byte1()
 			globals++
 		default:
-			return 0, fmt.Errorf("import kind %#x", kind)
+			return 0, 0, fmt.Errorf("import kind %#x", kind)
 		}
 	}
-	return globals, r.err
+	return funcs, globals, r.err
+}
+
+// parseTypes returns the parameter count of each function type.
+func parseTypes(body []byte) ([]uint32, error) {
+	r := &reader{b: body}
+	var params []uint32
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		if form := r.byte1(); r.err == nil && form != 0x60 {
+			return nil, fmt.Errorf("type form %#x", form)
+		}
+		np := r.u32()
+		for i := uint32(0); i < np && r.err == nil; i++ {
+			valType(r)
+		}
+		for nr := r.u32(); nr > 0 && r.err == nil; nr-- {
+			valType(r)
+		}
+		params = append(params, np)
+	}
+	if r.err == nil && r.off != len(body) {
+		return nil, errors.New("trailing bytes")
+	}
+	return params, r.err
+}
+
+func valType(r *reader) {
+	switch t := r.byte1(); t {
+	case 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F:
+	default:
+		r.fail(fmt.Errorf("value type %#x", t))
+	}
 }
 
 // MaxTableElems bounds a table's declared size. wazero allocates tables

@@ -102,6 +102,10 @@ func FuzzInstrument(f *testing.F) {
 		}
 	}
 	f.Add([]byte(spin))
+	for seed := range uint64(8) {
+		plain, _ := generate(seed)
+		f.Add(plain)
+	}
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	f.Fuzz(func(t *testing.T, wasm []byte) {

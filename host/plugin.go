@@ -28,8 +28,8 @@ type Plugin struct {
 
 	// slots holds one token per instance the plugin may run at once
 	// (Limits.instances); calls holds the runtime's, shared by all plugins.
-	slots chan struct{}
-	calls callSlots
+	slots *slots
+	calls *slots
 
 	mu      sync.Mutex
 	idle    []*instance
@@ -151,13 +151,11 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 // runtime's call slots, in that order so a call waiting for its plugin
 // holds no runtime slot. release gives both back.
 func (p *Plugin) acquire(ctx context.Context) error {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := p.slots.acquire(ctx); err != nil {
+		return err
 	}
 	if err := p.calls.acquire(ctx); err != nil {
-		<-p.slots
+		p.slots.release()
 		return err
 	}
 	return nil
@@ -165,7 +163,7 @@ func (p *Plugin) acquire(ctx context.Context) error {
 
 func (p *Plugin) release() {
 	p.calls.release()
-	<-p.slots
+	p.slots.release()
 }
 
 func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }

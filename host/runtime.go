@@ -20,7 +20,7 @@ type Runtime struct {
 	cache    wazero.CompilationCache
 	cacheDir string
 	logger   *slog.Logger
-	calls    callSlots
+	calls    *slots
 	// compileBudget bounds the compile worker (used with a cache dir).
 	compileBudget compileworker.Budget
 }
@@ -128,7 +128,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		limits:   limits,
 		declared: make(map[uint32]bool, len(m.Categories)),
 		live:     map[*instance]bool{},
-		slots:    make(chan struct{}, limits.instances()),
+		slots:    newSlots(limits.instances()),
 		calls:    r.calls,
 		rt:       rt,
 		log:      newLogLimiter(r.logger.With("plugin", m.Name), limits),

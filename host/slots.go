@@ -10,9 +10,10 @@ import (
 // operations (a channel semaphore cost a plugin call ~60 ns per slot, a
 // third of an empty call). Waiters sleep on wake, which release signals.
 type slots struct {
-	used atomic.Int32
-	max  int32
-	wake chan struct{}
+	used    atomic.Int32
+	waiters atomic.Int32 // acquirers about to sleep; release signals only if any
+	max     int32
+	wake    chan struct{}
 }
 
 func newSlots(n int) *slots { return &slots{max: int32(max(1, n)), wake: make(chan struct{}, 1)} }
@@ -28,9 +29,16 @@ func newCallSlots(n int) *slots {
 
 // acquire takes a slot, waiting as long as ctx allows.
 func (s *slots) acquire(ctx context.Context) error {
+	if s.tryAcquire() {
+		return nil
+	}
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
 	for {
-		if u := s.used.Load(); u < s.max && s.used.CompareAndSwap(u, u+1) {
-			if u+1 < s.max {
+		// Checked again after counting itself a waiter: a release that
+		// saw no waiters had already freed its slot.
+		if s.tryAcquire() {
+			if s.used.Load() < s.max {
 				s.signal() // pass on a wake-up this waiter may have consumed
 			}
 			return nil
@@ -43,9 +51,23 @@ func (s *slots) acquire(ctx context.Context) error {
 	}
 }
 
+func (s *slots) tryAcquire() bool {
+	for {
+		u := s.used.Load()
+		if u >= s.max {
+			return false
+		}
+		if s.used.CompareAndSwap(u, u+1) {
+			return true
+		}
+	}
+}
+
 func (s *slots) release() {
 	s.used.Add(-1)
-	s.signal()
+	if s.waiters.Load() > 0 {
+		s.signal()
+	}
 }
 
 func (s *slots) signal() {

@@ -186,6 +186,7 @@ func TestCallSlotsBoundTheRuntime(t *testing.T) {
 		if err2 != nil {
 			break
 		}
+		time.Sleep(10 * time.Millisecond) // the loop's goroutine has not taken the slot yet
 	}
 	if !errors.Is(err2, context.DeadlineExceeded) {
 		t.Fatalf("second call while the slot is held: %v, want context.DeadlineExceeded", err2)

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -269,7 +270,9 @@ func sweepScratch(cacheDir string) {
 
 // versionDir is the subdirectory wazero's NewCompilationCacheWithDir uses,
 // computed as wazero's internal/version does.
-func versionDir() string {
+// versionDir is computed once: debug.ReadBuildInfo parses the binary's
+// module list on every call, which a warm restart would pay on each load.
+var versionDir = sync.OnceValue(func() string {
 	v := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range info.Deps {
@@ -285,7 +288,7 @@ func versionDir() string {
 		v = "dev"
 	}
 	return "wazero-" + v + "-" + runtime.GOARCH + "-" + runtime.GOOS
-}
+})
 
 // indexPath names the file recording which cache entry an earlier Compile
 // produced for these bytes and settings, so a warm restart starts no child.

@@ -40,9 +40,9 @@ const (
 // instrumentCode rewrites every function body in the code section. params
 // gives the number of parameters of each function defined in the module.
 func instrumentCode(body []byte, g *globalIdx, params []uint32) ([]byte, error) {
-	r := &reader{b: body}
+	r := newReader(body)
 	n := r.u32()
-	if r.err == nil && int(n) != len(params) {
+	if r.Err == nil && int(n) != len(params) {
 		return nil, fmt.Errorf("code section has %d bodies for %d functions", n, len(params))
 	}
 	out := appendU32(make([]byte, 0, len(body)+len(body)/4), n)
@@ -50,9 +50,9 @@ func instrumentCode(body []byte, g *globalIdx, params []uint32) ([]byte, error) 
 	var scratch funcScratch
 	for i := range n {
 		size := r.u32()
-		code := r.take(int(size))
-		if r.err != nil {
-			return nil, r.err
+		code := r.Take(uint64(size))
+		if r.Err != nil {
+			return nil, r.Err
 		}
 		var err error
 		fn, err = instrumentFunc(fn[:0], code, g, params[i], &scratch)
@@ -62,11 +62,11 @@ func instrumentCode(body []byte, g *globalIdx, params []uint32) ([]byte, error) 
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if r.off != len(body) {
-		return nil, fmt.Errorf("code section has %d trailing bytes", len(body)-r.off)
+	if r.Off != len(body) {
+		return nil, fmt.Errorf("code section has %d trailing bytes", len(body)-r.Off)
 	}
 	return out, nil
 }
@@ -102,20 +102,20 @@ type funcScratch struct {
 // the start of every region (see doc.go for the rule) and a run-time
 // charge before every bulk memory or table operation and memory.grow.
 func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScratch) ([]byte, error) {
-	r := &reader{b: code}
+	r := newReader(code)
 	nEntries := r.u32()
 	locals := uint64(nParams)
-	for n := nEntries; n > 0 && r.err == nil; n-- {
+	for n := nEntries; n > 0 && r.Err == nil; n-- {
 		locals += uint64(r.u32())
-		r.byte1()
+		r.Byte()
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	if locals >= math.MaxUint32 {
 		return nil, fmt.Errorf("%d locals", locals)
 	}
-	header := r.off
+	header := r.Off
 
 	// Pass 1: the regions, their costs and the bulk charge points.
 	points, costs, stack := s.points[:0], s.costs[:0], s.stack[:0]
@@ -141,14 +141,14 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 	}
 	hasBulk := false
 	for {
-		if r.done() {
-			if r.err != nil {
-				return nil, r.err
+		if r.Done() {
+			if r.Err != nil {
+				return nil, r.Err
 			}
 			return nil, errors.New("body ends inside a block")
 		}
-		at := r.off
-		op := r.byte1()
+		at := r.Off
+		op := r.Byte()
 		if op != 0x0B && op != 0x05 { // end and else are markers, not work
 			costs[region]++
 		}
@@ -169,20 +169,20 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 		}
 		switch op {
 		case 0x0C, 0x0D: // br, br_if
-			if d := r.u32(); r.err == nil {
+			if d := r.u32(); r.Err == nil {
 				if err := branch(d); err != nil {
 					return nil, err
 				}
 			}
 		case 0x0E: // br_table
-			for n := r.u32(); n > 0 && r.err == nil; n-- {
-				if d := r.u32(); r.err == nil {
+			for n := r.u32(); n > 0 && r.Err == nil; n-- {
+				if d := r.u32(); r.Err == nil {
 					if err := branch(d); err != nil {
 						return nil, err
 					}
 				}
 			}
-			if d := r.u32(); r.err == nil {
+			if d := r.u32(); r.Err == nil {
 				if err := branch(d); err != nil {
 					return nil, err
 				}
@@ -192,15 +192,15 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 				return nil, err
 			}
 		}
-		if r.err != nil {
-			return nil, r.err
+		if r.Err != nil {
+			return nil, r.Err
 		}
 		switch op {
 		case 0x02: // block
 			stack = append(stack, frame{op: op, minSrc: math.MaxInt})
 		case 0x03: // loop: its header is the target of its branches
 			stack = append(stack, frame{op: op, minSrc: math.MaxInt})
-			newRegion(r.off)
+			newRegion(r.Off)
 		case 0x04: // if
 			stack = append(stack, frame{op: op, ifRegion: region, minSrc: math.MaxInt})
 		case 0x05: // else: entered only from the if, when false
@@ -211,14 +211,14 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 			f.hasElse = true
 			f.minSrc = min(f.minSrc, region) // the then-arm jumps to the end
 			if f.ifRegion != region {
-				newRegion(r.off)
+				newRegion(r.Off)
 			}
 		case 0x0B: // end
 			f := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if len(stack) == 0 { // the function's final end
-				if !r.done() {
-					return nil, fmt.Errorf("%d bytes after the body's end", len(r.b)-r.off)
+				if !r.Done() {
+					return nil, fmt.Errorf("%d bytes after the body's end", len(r.B)-r.Off)
 				}
 				goto emit
 			}
@@ -229,7 +229,7 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 			// follows it; after a block or if that some earlier region
 			// branches (or jumps, when false) to.
 			if f.op == 0x03 || f.minSrc < region {
-				newRegion(r.off)
+				newRegion(r.Off)
 			}
 		}
 	}
@@ -239,9 +239,9 @@ emit:
 	scratchIdx := uint32(locals)
 	if hasBulk {
 		out = appendU32(out, nEntries+1)
-		hr := &reader{b: code}
+		hr := newReader(code)
 		hr.u32()
-		out = append(out, code[hr.off:header]...)
+		out = append(out, code[hr.Off:header]...)
 		out = append(out, 0x01, 0x7F) // one i32: the scratch local
 	} else {
 		out = append(out, code[:header]...)
@@ -319,7 +319,7 @@ func skipImmediates(r *reader, op byte, nGlobals uint32) error {
 	case op == 0x0C || op == 0x0D: // br, br_if
 		r.u32()
 	case op == 0x0E: // br_table
-		for n := r.u32(); n > 0 && r.err == nil; n-- {
+		for n := r.u32(); n > 0 && r.Err == nil; n-- {
 			r.u32()
 		}
 		r.u32()
@@ -329,13 +329,13 @@ func skipImmediates(r *reader, op byte, nGlobals uint32) error {
 		r.u32()
 		r.u32()
 	case op == 0x1C: // select t*
-		for n := r.u32(); n > 0 && r.err == nil; n-- {
-			r.byte1()
+		for n := r.u32(); n > 0 && r.Err == nil; n-- {
+			r.Byte()
 		}
 	case op >= 0x20 && op <= 0x22: // local.*
 		r.u32()
 	case op == 0x23 || op == 0x24: // global.get, global.set
-		if idx := r.u32(); r.err == nil && idx >= nGlobals {
+		if idx := r.u32(); r.Err == nil && idx >= nGlobals {
 			return fmt.Errorf("global index %d out of range (%d globals)", idx, nGlobals)
 		}
 	case op == 0x25 || op == 0x26: // table.get, table.set
@@ -344,17 +344,17 @@ func skipImmediates(r *reader, op byte, nGlobals uint32) error {
 		r.u32()
 		r.u32()
 	case op == 0x3F || op == 0x40: // memory.size, memory.grow
-		r.byte1()
+		r.Byte()
 	case op == 0x41:
-		r.sleb(32)
+		r.SLEB(32)
 	case op == 0x42:
-		r.sleb(64)
+		r.SLEB(64)
 	case op == 0x43:
-		r.take(4)
+		r.Take(4)
 	case op == 0x44:
-		r.take(8)
+		r.Take(8)
 	case op == 0xD0: // ref.null
-		r.byte1()
+		r.Byte()
 	case op == 0xD2: // ref.func
 		r.u32()
 	case op == 0xFC:
@@ -371,11 +371,11 @@ func skipImmediates(r *reader, op byte, nGlobals uint32) error {
 }
 
 func blockType(r *reader) {
-	switch c := r.byte1(); {
+	switch c := r.Byte(); {
 	case c == 0x40 || (c >= 0x6F && c <= 0x7F):
 	case c&0x80 == 0: // one-byte s33 type index
 	default: // multi-byte s33
-		r.sleb(33 - 7)
+		r.SLEB(33 - 7)
 	}
 }
 
@@ -384,16 +384,16 @@ func skipFC(r *reader) error {
 	case sub <= 7: // saturating truncations
 	case sub == 8: // memory.init
 		r.u32()
-		r.byte1()
+		r.Byte()
 	case sub == 15:
 		return errTableGrow
 	case sub == 9, sub == 13, sub == 16, sub == 17: // data.drop, elem.drop, table.size/fill
 		r.u32()
 	case sub == 10: // memory.copy
-		r.byte1()
-		r.byte1()
+		r.Byte()
+		r.Byte()
 	case sub == 11: // memory.fill
-		r.byte1()
+		r.Byte()
 	case sub == 12, sub == 14: // table.init, table.copy
 		r.u32()
 		r.u32()
@@ -409,13 +409,13 @@ func skipSIMD(r *reader) error {
 		r.u32()
 		r.u32()
 	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
-		r.take(16)
+		r.Take(16)
 	case sub >= 21 && sub <= 34: // extract/replace lane
-		r.byte1()
+		r.Byte()
 	case sub >= 84 && sub <= 91: // load/store lane: memarg, lane
 		r.u32()
 		r.u32()
-		r.byte1()
+		r.Byte()
 	case sub <= 275:
 	default:
 		return fmt.Errorf("unsupported opcode 0xfd %d", sub)

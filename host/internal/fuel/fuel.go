@@ -55,13 +55,13 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 		return nil, errors.New("not a WebAssembly 1.0 binary")
 	}
 	var secs []section
-	r := &reader{b: wasm[8:]}
-	for !r.done() {
-		id := r.byte1()
+	r := newReader(wasm[8:])
+	for !r.Done() {
+		id := r.Byte()
 		n := r.u32()
-		body := r.take(int(n))
-		if r.err != nil {
-			return nil, r.err
+		body := r.Take(uint64(n))
+		if r.Err != nil {
+			return nil, r.Err
 		}
 		secs = append(secs, section{id, body})
 	}
@@ -86,33 +86,33 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 			nImportedFuncs += funcs
 			nGlobals += globals
 		case secFunction:
-			rr := &reader{b: s.body}
-			for n := rr.u32(); n > 0 && rr.err == nil; n-- {
+			rr := newReader(s.body)
+			for n := rr.u32(); n > 0 && rr.Err == nil; n-- {
 				t := rr.u32()
-				if rr.err == nil && uint64(t) >= uint64(len(typeParams)) {
+				if rr.Err == nil && uint64(t) >= uint64(len(typeParams)) {
 					return nil, fmt.Errorf("function section: type %d of %d", t, len(typeParams))
 				}
-				if rr.err == nil {
+				if rr.Err == nil {
 					params = append(params, typeParams[t])
 				}
 			}
-			if rr.err != nil {
-				return nil, fmt.Errorf("function section: %w", rr.err)
+			if rr.Err != nil {
+				return nil, fmt.Errorf("function section: %w", rr.Err)
 			}
 		case secTable:
 			if err := checkTables(s.body); err != nil {
 				return nil, err
 			}
 		case secGlobal:
-			rr := &reader{b: s.body}
+			rr := newReader(s.body)
 			nGlobals += rr.u32()
-			if rr.err != nil {
-				return nil, rr.err
+			if rr.Err != nil {
+				return nil, rr.Err
 			}
 		case secStart:
-			rr := &reader{b: s.body}
+			rr := newReader(s.body)
 			startFunc = rr.u32()
-			if rr.err != nil || rr.off != len(s.body) {
+			if rr.Err != nil || rr.Off != len(s.body) {
 				return nil, errors.New("malformed start section")
 			}
 			if uint64(startFunc) >= uint64(nImportedFuncs)+uint64(len(params)) {
@@ -189,21 +189,21 @@ func insertSection(secs []section, s section) []section {
 // calling check on each original item if check is non-nil (check must
 // consume the item).
 func appendToVec(body []byte, extra uint32, items []byte, check func(*reader) error) ([]byte, error) {
-	r := &reader{b: body}
+	r := newReader(body)
 	n := r.u32()
-	start := r.off
+	start := r.Off
 	if check != nil {
 		for range n {
 			if err := check(r); err != nil {
 				return nil, err
 			}
-			if r.err != nil {
-				return nil, r.err
+			if r.Err != nil {
+				return nil, r.Err
 			}
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	rest := body[start:]
 	out := appendU32(nil, n+extra)
@@ -213,7 +213,7 @@ func appendToVec(body []byte, extra uint32, items []byte, check func(*reader) er
 
 func checkExport(r *reader, nGlobals uint32) error {
 	name := r.name()
-	kind := r.byte1()
+	kind := r.Byte()
 	idx := r.u32()
 	if strings.HasPrefix(name, ReservedPrefix) {
 		return fmt.Errorf("export %q uses the reserved prefix %q", name, ReservedPrefix)
@@ -225,58 +225,58 @@ func checkExport(r *reader, nGlobals uint32) error {
 }
 
 func parseImports(body []byte) (funcs, globals uint32, err error) {
-	r := &reader{b: body}
-	for n := r.u32(); n > 0 && r.err == nil; n-- {
+	r := newReader(body)
+	for n := r.u32(); n > 0 && r.Err == nil; n-- {
 		r.name()
 		r.name()
-		switch kind := r.byte1(); kind {
+		switch kind := r.Byte(); kind {
 		case 0x00:
 			r.u32()
 			funcs++
 		case 0x01:
-			r.byte1()
+			r.Byte()
 			r.limits()
 		case 0x02:
 			r.limits()
 		case 0x03:
-			r.byte1()
-			r.byte1()
+			r.Byte()
+			r.Byte()
 			globals++
 		default:
 			return 0, 0, fmt.Errorf("import kind %#x", kind)
 		}
 	}
-	return funcs, globals, r.err
+	return funcs, globals, r.Err
 }
 
 // parseTypes returns the parameter count of each function type.
 func parseTypes(body []byte) ([]uint32, error) {
-	r := &reader{b: body}
+	r := newReader(body)
 	var params []uint32
-	for n := r.u32(); n > 0 && r.err == nil; n-- {
-		if form := r.byte1(); r.err == nil && form != 0x60 {
+	for n := r.u32(); n > 0 && r.Err == nil; n-- {
+		if form := r.Byte(); r.Err == nil && form != 0x60 {
 			return nil, fmt.Errorf("type form %#x", form)
 		}
 		np := r.u32()
-		for i := uint32(0); i < np && r.err == nil; i++ {
+		for i := uint32(0); i < np && r.Err == nil; i++ {
 			valType(r)
 		}
-		for nr := r.u32(); nr > 0 && r.err == nil; nr-- {
+		for nr := r.u32(); nr > 0 && r.Err == nil; nr-- {
 			valType(r)
 		}
 		params = append(params, np)
 	}
-	if r.err == nil && r.off != len(body) {
+	if r.Err == nil && r.Off != len(body) {
 		return nil, errors.New("trailing bytes")
 	}
-	return params, r.err
+	return params, r.Err
 }
 
 func valType(r *reader) {
-	switch t := r.byte1(); t {
+	switch t := r.Byte(); t {
 	case 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F:
 	default:
-		r.fail(fmt.Errorf("value type %#x", t))
+		r.Fail(fmt.Errorf("value type %#x", t))
 	}
 }
 
@@ -286,10 +286,10 @@ func valType(r *reader) {
 const MaxTableElems = 1 << 20
 
 func checkTables(body []byte) error {
-	r := &reader{b: body}
-	for n := r.u32(); n > 0 && r.err == nil; n-- {
-		r.byte1() // reftype
-		flag := r.byte1()
+	r := newReader(body)
+	for n := r.u32(); n > 0 && r.Err == nil; n-- {
+		r.Byte() // reftype
+		flag := r.Byte()
 		if min := r.u32(); min > MaxTableElems {
 			return fmt.Errorf("table of %d elements (max %d)", min, MaxTableElems)
 		}
@@ -297,5 +297,5 @@ func checkTables(body []byte) error {
 			r.u32()
 		}
 	}
-	return r.err
+	return r.Err
 }

@@ -11,19 +11,19 @@ type funcStats struct {
 // scanBody walks one function body (after its size): the locals entries,
 // then every instruction, tracking structured-control nesting.
 func scanBody(r *reader) (fs funcStats) {
-	for n := r.count("locals entry"); n > 0 && r.err == nil; n-- {
+	for n := r.count("locals entry"); n > 0 && r.Err == nil; n-- {
 		c := r.u32()
 		r.valType()
 		fs.locals += c // at most 2^32 × len(wasm): cannot wrap
 	}
 	depth := uint64(1) // the function's own block
 	fs.depth = 1
-	for r.err == nil {
-		if r.off >= len(r.b) {
-			r.fail(fmt.Errorf("wasmlimits: body ends inside %d open blocks", depth))
+	for r.Err == nil {
+		if r.Off >= len(r.B) {
+			r.Fail(fmt.Errorf("wasmlimits: body ends inside %d open blocks", depth))
 			return
 		}
-		op := r.byte1()
+		op := r.Byte()
 		switch op {
 		case 0x02, 0x03, 0x04, 0x1F: // block, loop, if, try_table
 			depth++
@@ -42,8 +42,8 @@ func scanBody(r *reader) (fs funcStats) {
 		case 0x0B: // end
 			depth--
 			if depth == 0 {
-				if r.off != len(r.b) {
-					r.fail(fmt.Errorf("wasmlimits: %d bytes after the body's end", len(r.b)-r.off))
+				if r.Off != len(r.B) {
+					r.Fail(fmt.Errorf("wasmlimits: %d bytes after the body's end", len(r.B)-r.Off))
 				}
 				return
 			}
@@ -61,8 +61,8 @@ func scanBody(r *reader) (fs funcStats) {
 // skipExpr skips a constant expression up to and including its end.
 func skipExpr(r *reader) {
 	depth := 1
-	for r.err == nil {
-		op := r.byte1()
+	for r.Err == nil {
+		op := r.Byte()
 		switch op {
 		case 0x02, 0x03, 0x04, 0x1F:
 			depth++
@@ -84,15 +84,15 @@ func skipImmediates(r *reader, op byte) uint64 {
 		blockType(r)
 	case op == 0x1F: // try_table bt vec(catch)
 		blockType(r)
-		for n := r.count("catch"); n > 0 && r.err == nil; n-- {
-			switch k := r.byte1(); k {
+		for n := r.count("catch"); n > 0 && r.Err == nil; n-- {
+			switch k := r.Byte(); k {
 			case 0x00, 0x01:
 				r.u32()
 				r.u32()
 			case 0x02, 0x03:
 				r.u32()
 			default:
-				r.fail(fmt.Errorf("wasmlimits: catch kind %#x", k))
+				r.Fail(fmt.Errorf("wasmlimits: catch kind %#x", k))
 			}
 		}
 	case op == 0x08: // throw
@@ -101,7 +101,7 @@ func skipImmediates(r *reader, op byte) uint64 {
 		r.u32()
 	case op == 0x0E: // br_table
 		n := r.count("br_table target")
-		for i := n; i > 0 && r.err == nil; i-- {
+		for i := n; i > 0 && r.Err == nil; i-- {
 			r.u32()
 		}
 		r.u32()
@@ -112,7 +112,7 @@ func skipImmediates(r *reader, op byte) uint64 {
 		r.u32()
 		r.u32()
 	case op == 0x1C: // select t*
-		for n := r.count("select type"); n > 0 && r.err == nil; n-- {
+		for n := r.count("select type"); n > 0 && r.Err == nil; n-- {
 			r.valType()
 		}
 	case op >= 0x20 && op <= 0x24: // local.*, global.*
@@ -124,13 +124,13 @@ func skipImmediates(r *reader, op byte) uint64 {
 	case op == 0x3F || op == 0x40: // memory.size, memory.grow
 		r.u32()
 	case op == 0x41:
-		r.sleb(32)
+		r.SLEB(32)
 	case op == 0x42:
-		r.sleb(64)
+		r.SLEB(64)
 	case op == 0x43:
-		r.take(4)
+		r.Take(4)
 	case op == 0x44:
-		r.take(8)
+		r.Take(8)
 	case op == 0xD0: // ref.null
 		r.valTypeHeap()
 	case op == 0xD2: // ref.func
@@ -143,23 +143,23 @@ func skipImmediates(r *reader, op byte) uint64 {
 		op >= 0x45 && op <= 0xC4, op == 0xD1:
 		// no immediates
 	default:
-		r.fail(fmt.Errorf("wasmlimits: unsupported opcode %#x", op))
+		r.Fail(fmt.Errorf("wasmlimits: unsupported opcode %#x", op))
 	}
 	return 0
 }
 
 // valTypeHeap skips a heap type (ref.null's immediate).
-func (r *reader) valTypeHeap() { r.sleb(33) }
+func (r *reader) valTypeHeap() { r.SLEB(33) }
 
 func memarg(r *reader) {
 	align := r.u32()
 	if align&0x40 != 0 { // multi-memory: memory index follows
 		r.u32()
 	}
-	r.uleb(64)
+	r.ULEB(64)
 }
 
-func blockType(r *reader) { r.sleb(33) }
+func blockType(r *reader) { r.SLEB(33) }
 
 func skipFC(r *reader) {
 	switch sub := r.u32(); {
@@ -175,7 +175,7 @@ func skipFC(r *reader) {
 	case sub == 11: // memory.fill
 		r.u32()
 	default:
-		r.fail(fmt.Errorf("wasmlimits: unsupported opcode 0xfc %d", sub))
+		r.Fail(fmt.Errorf("wasmlimits: unsupported opcode 0xfc %d", sub))
 	}
 }
 
@@ -184,14 +184,14 @@ func skipSIMD(r *reader) {
 	case sub <= 11, sub == 92, sub == 93: // loads, stores: memarg
 		memarg(r)
 	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
-		r.take(16)
+		r.Take(16)
 	case sub >= 21 && sub <= 34: // extract/replace lane
-		r.byte1()
+		r.Byte()
 	case sub >= 84 && sub <= 91: // load/store lane: memarg, lane
 		memarg(r)
-		r.byte1()
+		r.Byte()
 	case sub <= 275:
 	default:
-		r.fail(fmt.Errorf("wasmlimits: unsupported opcode 0xfd %d", sub))
+		r.Fail(fmt.Errorf("wasmlimits: unsupported opcode 0xfd %d", sub))
 	}
 }

@@ -61,25 +61,25 @@ type Stats struct {
 // reported as exceeding the limit.
 func Measure(wasm []byte) (Stats, error) {
 	var s Stats
-	r := &reader{b: wasm}
-	if hdr := r.take(8); r.err != nil || string(hdr) != "\x00asm\x01\x00\x00\x00" {
+	r := newReader(wasm)
+	if hdr := r.Take(8); r.Err != nil || string(hdr) != "\x00asm\x01\x00\x00\x00" {
 		return s, errors.New("wasmlimits: not a WebAssembly 1.0 binary module")
 	}
-	for !r.done() {
-		id := r.byte1()
-		sec := &reader{b: r.take(r.u32())}
-		if r.err != nil {
-			return s, fmt.Errorf("section %d: %w", id, r.err)
+	for !r.Done() {
+		id := r.Byte()
+		sec := newReader(r.Take(r.u32()))
+		if r.Err != nil {
+			return s, fmt.Errorf("section %d: %w", id, r.Err)
 		}
 		s.section(id, sec)
-		if sec.err == nil && sec.off != len(sec.b) {
-			sec.err = fmt.Errorf("wasmlimits: %d trailing bytes", len(sec.b)-sec.off)
+		if sec.Err == nil && sec.Off != len(sec.B) {
+			sec.Err = fmt.Errorf("wasmlimits: %d trailing bytes", len(sec.B)-sec.Off)
 		}
-		if sec.err != nil {
-			return s, fmt.Errorf("wasmlimits: section %d at byte %d: %w", id, r.off-len(sec.b)+sec.off, sec.err)
+		if sec.Err != nil {
+			return s, fmt.Errorf("wasmlimits: section %d at byte %d: %w", id, r.Off-len(sec.B)+sec.Off, sec.Err)
 		}
 	}
-	return s, r.err
+	return s, r.Err
 }
 
 func (s *Stats) section(id byte, r *reader) {
@@ -88,29 +88,29 @@ func (s *Stats) section(id byte, r *reader) {
 		if string(r.name()) == "name" {
 			s.names(r)
 		} else {
-			r.off = len(r.b)
+			r.Off = len(r.B)
 		}
 	case 1: // type
 		s.Types = r.count("type")
-		for i := s.Types; i > 0 && r.err == nil; i-- {
-			if form := r.byte1(); form != 0x60 {
-				r.fail(fmt.Errorf("wasmlimits: type form %#x", form))
+		for i := s.Types; i > 0 && r.Err == nil; i-- {
+			if form := r.Byte(); form != 0x60 {
+				r.Fail(fmt.Errorf("wasmlimits: type form %#x", form))
 				return
 			}
 			for _, m := range []*uint64{&s.Params, &s.Results} {
 				n := r.count("value type")
 				*m = max(*m, n)
-				for ; n > 0 && r.err == nil; n-- {
+				for ; n > 0 && r.Err == nil; n-- {
 					r.valType()
 				}
 			}
 		}
 	case 2: // import
 		s.Imports = r.count("import")
-		for i := s.Imports; i > 0 && r.err == nil; i-- {
+		for i := s.Imports; i > 0 && r.Err == nil; i-- {
 			r.name()
 			r.name()
-			switch kind := r.byte1(); kind {
+			switch kind := r.Byte(); kind {
 			case 0x00:
 				r.u32()
 				s.ImportedFuncs++
@@ -123,28 +123,28 @@ func (s *Stats) section(id byte, r *reader) {
 				s.Memories++
 			case 0x03:
 				r.valType()
-				r.byte1()
+				r.Byte()
 			case 0x04:
-				r.byte1()
+				r.Byte()
 				r.u32()
 				s.Tags++
 			default:
-				r.fail(fmt.Errorf("wasmlimits: import kind %#x", kind))
+				r.Fail(fmt.Errorf("wasmlimits: import kind %#x", kind))
 			}
 		}
 	case 3: // function
 		s.Functions = r.count("function")
-		for i := s.Functions; i > 0 && r.err == nil; i-- {
+		for i := s.Functions; i > 0 && r.Err == nil; i-- {
 			r.u32()
 		}
 	case 4: // table
 		n := r.count("table")
 		s.Tables += n
-		for ; n > 0 && r.err == nil; n-- {
-			init := r.off < len(r.b) && r.b[r.off] == 0x40
+		for ; n > 0 && r.Err == nil; n-- {
+			init := r.Off < len(r.B) && r.B[r.Off] == 0x40
 			if init {
-				r.byte1()
-				r.byte1()
+				r.Byte()
+				r.Byte()
 			}
 			r.valType()
 			s.TableElems = max(s.TableElems, r.limits())
@@ -155,36 +155,36 @@ func (s *Stats) section(id byte, r *reader) {
 	case 5: // memory
 		n := r.count("memory")
 		s.Memories += n
-		for ; n > 0 && r.err == nil; n-- {
+		for ; n > 0 && r.Err == nil; n-- {
 			r.limits()
 		}
 	case 6: // global
 		s.Globals = r.count("global")
-		for i := s.Globals; i > 0 && r.err == nil; i-- {
+		for i := s.Globals; i > 0 && r.Err == nil; i-- {
 			r.valType()
-			r.byte1()
+			r.Byte()
 			skipExpr(r)
 		}
 	case 7: // export
 		s.Exports = r.count("export")
-		for i := s.Exports; i > 0 && r.err == nil; i-- {
+		for i := s.Exports; i > 0 && r.Err == nil; i-- {
 			r.name()
-			r.byte1()
+			r.Byte()
 			r.u32()
 		}
 	case 8: // start
 		r.u32()
 	case 9: // element
 		s.ElemSegments = r.count("element segment")
-		for i := s.ElemSegments; i > 0 && r.err == nil; i-- {
+		for i := s.ElemSegments; i > 0 && r.Err == nil; i-- {
 			s.elem(r)
 		}
 	case 10: // code
 		n := r.count("function body")
-		for i := uint64(0); i < n && r.err == nil; i++ {
+		for i := uint64(0); i < n && r.Err == nil; i++ {
 			size := r.u32()
-			body := &reader{b: r.take(size)}
-			if r.err != nil {
+			body := newReader(r.Take(size))
+			if r.Err != nil {
 				return
 			}
 			fn := s.ImportedFuncs + i
@@ -203,13 +203,13 @@ func (s *Stats) section(id byte, r *reader) {
 			s.BrTable.note(fs.brTable, fn)
 			s.BrTableTotal.note(fs.brTableTotal, fn)
 			s.BrTableTargets += fs.brTableTotal
-			if body.err != nil {
-				r.fail(fmt.Errorf("function %d: %w", fn, body.err))
+			if body.Err != nil {
+				r.Fail(fmt.Errorf("function %d: %w", fn, body.Err))
 			}
 		}
 	case 11: // data
 		s.DataSegments = r.count("data segment")
-		for i := s.DataSegments; i > 0 && r.err == nil; i-- {
+		for i := s.DataSegments; i > 0 && r.Err == nil; i-- {
 			switch flag := r.u32(); flag {
 			case 0:
 				skipExpr(r)
@@ -218,7 +218,7 @@ func (s *Stats) section(id byte, r *reader) {
 				r.u32()
 				skipExpr(r)
 			default:
-				r.fail(fmt.Errorf("wasmlimits: data segment flag %d", flag))
+				r.Fail(fmt.Errorf("wasmlimits: data segment flag %d", flag))
 			}
 			r.name() // the bytes
 		}
@@ -227,19 +227,19 @@ func (s *Stats) section(id byte, r *reader) {
 	case 13: // tag
 		n := r.count("tag")
 		s.Tags += n
-		for ; n > 0 && r.err == nil; n-- {
-			r.byte1()
+		for ; n > 0 && r.Err == nil; n-- {
+			r.Byte()
 			r.u32()
 		}
 	default:
-		r.fail(fmt.Errorf("wasmlimits: unknown section id %d", id))
+		r.Fail(fmt.Errorf("wasmlimits: unknown section id %d", id))
 	}
 }
 
 func (s *Stats) elem(r *reader) {
 	flag := r.u32()
 	if flag > 7 {
-		r.fail(fmt.Errorf("wasmlimits: element segment flag %d", flag))
+		r.Fail(fmt.Errorf("wasmlimits: element segment flag %d", flag))
 		return
 	}
 	if flag&0x01 == 0 { // active
@@ -253,7 +253,7 @@ func (s *Stats) elem(r *reader) {
 	}
 	n := r.count("element")
 	s.ElemItems += n
-	for ; n > 0 && r.err == nil; n-- {
+	for ; n > 0 && r.Err == nil; n-- {
 		if flag&0x04 != 0 {
 			skipExpr(r)
 		} else {
@@ -265,9 +265,9 @@ func (s *Stats) elem(r *reader) {
 // names walks the "name" custom section, which wazero decodes into maps
 // sized by their declared counts.
 func (s *Stats) names(r *reader) {
-	for !r.done() {
-		id := r.byte1()
-		sub := &reader{b: r.take(r.u32())}
+	for !r.Done() {
+		id := r.Byte()
+		sub := newReader(r.Take(r.u32()))
 		switch id {
 		case 0:
 			sub.name()
@@ -276,24 +276,24 @@ func (s *Stats) names(r *reader) {
 		case 2:
 			n := sub.count("indirect name")
 			s.NameEntries = max(s.NameEntries, n)
-			for ; n > 0 && sub.err == nil; n-- {
+			for ; n > 0 && sub.Err == nil; n-- {
 				sub.u32()
 				s.nameMap(sub)
 			}
 		default:
-			sub.off = len(sub.b)
+			sub.Off = len(sub.B)
 		}
-		if sub.err == nil && sub.off != len(sub.b) {
-			sub.fail(fmt.Errorf("wasmlimits: name subsection %d has %d trailing bytes", id, len(sub.b)-sub.off))
+		if sub.Err == nil && sub.Off != len(sub.B) {
+			sub.Fail(fmt.Errorf("wasmlimits: name subsection %d has %d trailing bytes", id, len(sub.B)-sub.Off))
 		}
-		r.fail(sub.err)
+		r.Fail(sub.Err)
 	}
 }
 
 func (s *Stats) nameMap(r *reader) {
 	n := r.count("name")
 	s.NameEntries = max(s.NameEntries, n)
-	for ; n > 0 && r.err == nil; n-- {
+	for ; n > 0 && r.Err == nil; n-- {
 		r.u32()
 		r.name()
 	}

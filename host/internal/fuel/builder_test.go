@@ -1,5 +1,7 @@
 package fuel_test
 
+import "github.com/wisp-project/wisp/host/internal/wasmbin"
+
 // A small WebAssembly module assembler for the tests: enough to build the
 // regression modules and the generated ones without external tools.
 
@@ -45,27 +47,9 @@ func (m *wmodule) typ(params, results []byte) uint32 {
 	return uint32(len(m.types) - 1)
 }
 
-func uleb(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func uleb(b []byte, v uint64) []byte { return wasmbin.AppendULEB(b, v) }
 
-func sleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func sleb(b []byte, v int64) []byte { return wasmbin.AppendSLEB(b, v) }
 
 func wname(b []byte, s string) []byte { return append(uleb(b, uint64(len(s))), s...) }
 

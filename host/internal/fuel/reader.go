@@ -27,9 +27,9 @@ func (r *reader) limits() {
 	}
 }
 
-func appendU32(b []byte, v uint32) []byte { return wasmbin.AppendU32(b, v) }
+func appendU32(b []byte, v uint32) []byte { return wasmbin.AppendULEB(b, uint64(v)) }
 
-func appendS64(b []byte, v int64) []byte { return wasmbin.AppendS64(b, v) }
+func appendS64(b []byte, v int64) []byte { return wasmbin.AppendSLEB(b, v) }
 
 func appendName(b []byte, s string) []byte {
 	b = appendU32(b, uint32(len(s)))

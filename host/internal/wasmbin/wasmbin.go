@@ -92,8 +92,8 @@ func (r *Reader) SLEB(bits uint) {
 	}
 }
 
-// AppendU32 appends v as an unsigned LEB128.
-func AppendU32(b []byte, v uint32) []byte {
+// AppendULEB appends v as an unsigned LEB128.
+func AppendULEB(b []byte, v uint64) []byte {
 	for {
 		c := byte(v & 0x7F)
 		v >>= 7
@@ -104,8 +104,8 @@ func AppendU32(b []byte, v uint32) []byte {
 	}
 }
 
-// AppendS64 appends v as a signed LEB128.
-func AppendS64(b []byte, v int64) []byte {
+// AppendSLEB appends v as a signed LEB128.
+func AppendSLEB(b []byte, v int64) []byte {
 	for {
 		c := byte(v & 0x7F)
 		v >>= 7

@@ -10,20 +10,20 @@ import (
 // TestLEB128Vectors: the encodings from the DWARF/Wasm LEB128 examples, and
 // round trips at the edges.
 func TestLEB128Vectors(t *testing.T) {
-	if got := AppendU32(nil, 624485); !bytes.Equal(got, []byte{0xE5, 0x8E, 0x26}) {
-		t.Errorf("AppendU32(624485) = % x", got)
+	if got := AppendULEB(nil, 624485); !bytes.Equal(got, []byte{0xE5, 0x8E, 0x26}) {
+		t.Errorf("AppendULEB(624485) = % x", got)
 	}
-	if got := AppendS64(nil, -123456); !bytes.Equal(got, []byte{0xC0, 0xBB, 0x78}) {
-		t.Errorf("AppendS64(-123456) = % x", got)
+	if got := AppendSLEB(nil, -123456); !bytes.Equal(got, []byte{0xC0, 0xBB, 0x78}) {
+		t.Errorf("AppendSLEB(-123456) = % x", got)
 	}
 	for _, v := range []uint32{0, 1, 127, 128, 1 << 21, math.MaxUint32} {
-		r := Reader{B: AppendU32(nil, v)}
+		r := Reader{B: AppendULEB(nil, uint64(v))}
 		if got := r.ULEB(32); got != uint64(v) || r.Err != nil || !r.Done() {
 			t.Errorf("ULEB of %d = %d, %v", v, got, r.Err)
 		}
 	}
 	for _, v := range []int64{0, -1, 63, -64, 64, math.MinInt64, math.MaxInt64} {
-		r := Reader{B: AppendS64(nil, v)}
+		r := Reader{B: AppendSLEB(nil, v)}
 		if r.SLEB(64); r.Err != nil || !r.Done() {
 			t.Errorf("SLEB of %d: %v, %d bytes left", v, r.Err, r.Left())
 		}

@@ -1,18 +1,11 @@
 package wasmlimits
 
+import "github.com/wisp-project/wisp/host/internal/wasmbin"
+
 // Module builders for the tests: one function of type () -> () whose body
 // is a given instruction sequence.
 
-func appendU32(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func appendU32(b []byte, v uint32) []byte { return wasmbin.AppendULEB(b, uint64(v)) }
 
 func section(b []byte, id byte, content []byte) []byte {
 	b = append(b, id)

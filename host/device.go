@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/ledger"
 	"github.com/wisp-project/wisp/internal/taxonomy"
@@ -28,13 +29,13 @@ type Device struct {
 	dir    string
 	store  *devicestore.Store
 	ledger *ledger.Ledger
-	rt     *Runtime
+	rt     *sandbox.Runtime
 	tax    *taxonomy.Taxonomy
 	client *Client
 
 	gate    gate         // calls in progress; Close waits for them
 	mu      sync.RWMutex // guards plugins
-	plugins map[string]*Plugin
+	plugins map[string]*sandbox.Plugin
 
 	run    sync.Mutex // one scheduler pass at a time
 	egress sync.Mutex // held while reports are on the wire; Revoke waits for it
@@ -84,7 +85,7 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if !cfg.cacheDirSet {
 		rc = rc.WithCompilationCacheDir(filepath.Join(dir, "cache"))
 	}
-	rt, err := NewRuntimeWithConfig(rc)
+	rt, err := sandbox.NewRuntimeWithConfig(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 		rt.Close(ctx)
 		return nil, err
 	}
-	d := &Device{cfg: cfg, dir: dir, store: st, rt: rt, tax: tax, plugins: map[string]*Plugin{}}
+	d := &Device{cfg: cfg, dir: dir, store: st, rt: rt, tax: tax, plugins: map[string]*sandbox.Plugin{}}
 	lcfg := ledger.NewConfig(cfg.dailyEpsilon).WithClock(cfg.now).
 		WithFault(func(s ledger.Step) error { return d.step("ledger-" + string(s)) })
 	if d.ledger, err = ledger.Open(ctx, filepath.Join(dir, LedgerDB), lcfg); err != nil {

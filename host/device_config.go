@@ -4,13 +4,15 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/wisp-project/wisp/host/sandbox"
 )
 
 // DeviceConfig configures a Device. It is an immutable value: each With
 // method returns a copy. The zero value is not useful; start from
 // NewDeviceConfig.
 type DeviceConfig struct {
-	runtime       RuntimeConfig
+	runtime       sandbox.RuntimeConfig
 	cacheDirSet   bool
 	aggregatorURL string
 	httpClient    *http.Client
@@ -43,7 +45,7 @@ type DeviceConfig struct {
 // reports, and campaigns re-fetched every 6 hours.
 func NewDeviceConfig() DeviceConfig {
 	return DeviceConfig{
-		runtime:        NewRuntimeConfig(),
+		runtime:        sandbox.NewRuntimeConfig(),
 		now:            time.Now,
 		retention:      30 * 24 * time.Hour,
 		halfLife:       7 * 24 * time.Hour,
@@ -60,9 +62,9 @@ func NewDeviceConfig() DeviceConfig {
 // WithRuntime sets the plugin runtime's configuration: the device maker's
 // policy caps, the trust store of plugin authors, the log sink. Without a
 // compile cache directory, the device keeps one under its data directory.
-func (c DeviceConfig) WithRuntime(rc RuntimeConfig) DeviceConfig {
+func (c DeviceConfig) WithRuntime(rc sandbox.RuntimeConfig) DeviceConfig {
 	c.runtime = rc
-	c.cacheDirSet = rc.cacheDir != ""
+	c.cacheDirSet = rc.CompilationCacheDir() != ""
 	return c
 }
 

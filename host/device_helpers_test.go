@@ -14,6 +14,7 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -141,17 +142,17 @@ func (a *testAggregator) stored(t testing.TB, campaign string, epoch uint32) int
 
 // author signs the test plugin; the device trusts it.
 type author struct {
-	key            PrivateKey
+	key            sandbox.PrivateKey
 	signedManifest []byte
 }
 
 func newAuthor(t testing.TB) author {
 	t.Helper()
-	key, err := GenerateKey(Ed25519, nil)
+	key, err := sandbox.GenerateKey(sandbox.Ed25519, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, err := SignManifest(Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}, workoutsWasm, key)
+	signed, err := sandbox.SignManifest(sandbox.Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}, workoutsWasm, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func newAuthor(t testing.TB) author {
 func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testAggregator) *Device {
 	t.Helper()
 	cfg := NewDeviceConfig().
-		WithRuntime(NewRuntimeConfig().WithTrustStore(NewTrustStore(a.key.Public()))).
+		WithRuntime(sandbox.NewRuntimeConfig().WithTrustStore(sandbox.NewTrustStore(a.key.Public()))).
 		WithClock(clock.Now).
 		WithSendDelay(0)
 	if agg != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/devicestore"
 )
 
@@ -35,11 +36,11 @@ func (d *Device) Install(ctx context.Context, signedManifest, wasm []byte) (Plug
 
 // InstallUnsigned installs a plugin with no signature. It is refused with
 // ErrUnsignedRefused unless the device was opened WithUnsignedPlugins.
-func (d *Device) InstallUnsigned(ctx context.Context, m Manifest, wasm []byte) (PluginInfo, error) {
+func (d *Device) InstallUnsigned(ctx context.Context, m sandbox.Manifest, wasm []byte) (PluginInfo, error) {
 	if !d.cfg.allowUnsigned {
 		return PluginInfo{}, fmt.Errorf("%w: plugin %q", ErrUnsignedRefused, m.Name)
 	}
-	m.Author = PublicKey{}
+	m.Author = sandbox.PublicKey{}
 	b, err := m.MarshalJSON()
 	if err != nil {
 		return PluginInfo{}, err
@@ -81,16 +82,16 @@ func (d *Device) install(ctx context.Context, manifest, wasm []byte, unsigned bo
 	return pluginInfo(row, true), nil
 }
 
-func (d *Device) load(ctx context.Context, manifest, wasm []byte, unsigned bool) (*Plugin, error) {
+func (d *Device) load(ctx context.Context, manifest, wasm []byte, unsigned bool) (*sandbox.Plugin, error) {
 	if !unsigned {
 		return d.rt.LoadSigned(ctx, manifest, wasm)
 	}
 	if !d.cfg.allowUnsigned {
 		return nil, ErrUnsignedRefused
 	}
-	m, err := ParseManifest(manifest)
+	m, err := sandbox.ParseManifest(manifest)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+		return nil, fmt.Errorf("%w: %w", sandbox.ErrRefused, err)
 	}
 	return d.rt.Load(ctx, m, wasm)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/wisp-project/wisp/host/sandbox"
 )
 
 func TestDeviceAnswersOncePerEpoch(t *testing.T) {
@@ -106,11 +108,11 @@ func TestDeviceRefusesUnsignedAndUntrusted(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	d := testDevice(t, t.TempDir(), clock, newAuthor(t), nil)
-	if _, err := d.InstallUnsigned(ctx, Manifest{Name: "x", Categories: []uint32{410}}, workoutsWasm); !errors.Is(err, ErrUnsignedRefused) {
+	if _, err := d.InstallUnsigned(ctx, sandbox.Manifest{Name: "x", Categories: []uint32{410}}, workoutsWasm); !errors.Is(err, ErrUnsignedRefused) {
 		t.Errorf("InstallUnsigned = %v, want ErrUnsignedRefused", err)
 	}
 	stranger := newAuthor(t)
-	if _, err := d.Install(ctx, stranger.signedManifest, workoutsWasm); !errors.Is(err, ErrUnknownAuthor) {
+	if _, err := d.Install(ctx, stranger.signedManifest, workoutsWasm); !errors.Is(err, sandbox.ErrUnknownAuthor) {
 		t.Errorf("Install by an untrusted author = %v, want ErrUnknownAuthor", err)
 	}
 }

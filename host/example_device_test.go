@@ -14,6 +14,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -37,13 +38,13 @@ func ExampleOpen() {
 	defer os.RemoveAll(dir)
 
 	// The plugin's author signs its manifest; the device trusts the author.
-	author, _ := host.GenerateKey(host.Ed25519, nil)
-	manifest := host.Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}
-	signed, _ := host.SignManifest(manifest, exampleWasm, author)
+	author, _ := sandbox.GenerateKey(sandbox.Ed25519, nil)
+	manifest := sandbox.Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}
+	signed, _ := sandbox.SignManifest(manifest, exampleWasm, author)
 
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	cfg := host.NewDeviceConfig().
-		WithRuntime(host.NewRuntimeConfig().WithTrustStore(host.NewTrustStore(author.Public()))).
+		WithRuntime(sandbox.NewRuntimeConfig().WithTrustStore(sandbox.NewTrustStore(author.Public()))).
 		WithClock(func() time.Time { return now })
 	d, err := host.Open(ctx, dir, cfg)
 	if err != nil {
@@ -99,10 +100,10 @@ func ExampleDevice_RunOnce() {
 	url, campaignKey, stop := exampleAggregator(dir, clock)
 	defer stop()
 
-	author, _ := host.GenerateKey(host.Ed25519, nil)
-	signed, _ := host.SignManifest(host.Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}, exampleWasm, author)
+	author, _ := sandbox.GenerateKey(sandbox.Ed25519, nil)
+	signed, _ := sandbox.SignManifest(sandbox.Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{410, 625}}, exampleWasm, author)
 	cfg := host.NewDeviceConfig().
-		WithRuntime(host.NewRuntimeConfig().WithTrustStore(host.NewTrustStore(author.Public()))).
+		WithRuntime(sandbox.NewRuntimeConfig().WithTrustStore(sandbox.NewTrustStore(author.Public()))).
 		WithAggregator(url, nil).
 		WithCampaignKey(campaignKey). // provisioned with the firmware
 		WithClock(clock).

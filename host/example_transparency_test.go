@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 )
 
 // The owner's view in plain words: what runs, what it inferred, what was
@@ -24,7 +25,7 @@ func ExampleStatus_WriteText() {
 		return
 	}
 	defer d.Close(ctx)
-	d.InstallUnsigned(ctx, host.Manifest{Name: "workouts", Version: "0.1.0", Categories: []uint32{410, 625}}, exampleWasm)
+	d.InstallUnsigned(ctx, sandbox.Manifest{Name: "workouts", Version: "0.1.0", Categories: []uint32{410, 625}}, exampleWasm)
 	d.Grant(ctx, host.PluginPurpose("workouts"))
 	d.RecordEvents(ctx, "workouts", []host.Event{
 		{Kind: 3, Code: 1, Time: now.Add(-48 * time.Hour), Value: 50},

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wisp-project/wisp/host/sandbox"
 )
 
 // TestOutboxKill kills a real device process with SIGKILL between two steps
@@ -77,7 +79,7 @@ func TestOutboxKillChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only run as TestOutboxKill's child")
 	}
-	key, err := ParsePrivateKey(os.Getenv("WISP_KILL_KEY"))
+	key, err := sandbox.ParsePrivateKey(os.Getenv("WISP_KILL_KEY"))
 	if err != nil {
 		t.Fatal(err)
 	}

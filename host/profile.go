@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/sdk/abi"
 )
 
@@ -56,7 +57,7 @@ func (d *Device) scorePlugins(ctx context.Context, now time.Time) (int, error) {
 	return ran, first
 }
 
-func (d *Device) scoreOne(ctx context.Context, p *Plugin, through int64, now time.Time) error {
+func (d *Device) scoreOne(ctx context.Context, p *sandbox.Plugin, through int64, now time.Time) error {
 	name := p.Manifest().Name
 	// Up to a day ahead: RecordEvents accepts that much clock skew.
 	rows, err := d.store.Window(ctx, name, now.Add(-d.cfg.scoreWindow), now.Add(24*time.Hour), through, p.Limits().MaxEvents)

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cloudflare/circl/sign/ed25519"
 	"strconv"
 	"time"
+
+	"github.com/cloudflare/circl/sign/ed25519"
 
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/devicestore"

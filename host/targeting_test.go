@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudflare/circl/sign/ed25519"
+	"github.com/wisp-project/wisp/host/sandbox"
 )
 
 func testCatalogue() Catalogue {
@@ -123,7 +124,7 @@ func TestSignedCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := newAuthor(t)
-	cfg := NewDeviceConfig().WithRuntime(NewRuntimeConfig().WithTrustStore(NewTrustStore(a.key.Public()))).
+	cfg := NewDeviceConfig().WithRuntime(sandbox.NewRuntimeConfig().WithTrustStore(sandbox.NewTrustStore(a.key.Public()))).
 		WithClock(clock.Now).WithCampaignKey(pub)
 	d, err := Open(ctx, t.TempDir(), cfg)
 	if err != nil {

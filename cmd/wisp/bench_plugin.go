@@ -19,7 +19,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
-	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/plugins/fridge/scorer"
 	"github.com/wisp-project/wisp/sdk/abi"
 	"github.com/wisp-project/wisp/sdk/guest"
@@ -147,13 +147,13 @@ func fridgeWeek(n int) []abi.Event {
 	return events
 }
 
-func fridgeManifest(pages uint32) host.Manifest {
-	return host.Manifest{Name: "fridge", Categories: scorer.Categories, Limits: host.Limits{MemoryPages: pages}}
+func fridgeManifest(pages uint32) sandbox.Manifest {
+	return sandbox.Manifest{Name: "fridge", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: pages}}
 }
 
 func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]pluginResult, error) {
 	step := func(s string) { fmt.Fprintf(progress, "bench plugin: %s…\n", s) }
-	rt := host.NewRuntime(host.DefaultPolicy())
+	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
 	defer rt.Close(ctx)
 	events := fridgeWeek(nEvents)
 	var out []pluginResult
@@ -209,7 +209,7 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	}
 
 	step("per-call overhead")
-	p, err := rt.Load(ctx, host.Manifest{Name: "example", Categories: []uint32{706}}, testdata.ExamplePlugin)
+	p, err := rt.Load(ctx, sandbox.Manifest{Name: "example", Categories: []uint32{706}}, testdata.ExamplePlugin)
 	if err != nil {
 		return nil, err
 	}
@@ -367,11 +367,11 @@ func runChild(ctx context.Context, mode, dir string) (float64, error) {
 
 var benchPlugins = map[string]struct {
 	wasm     []byte
-	manifest host.Manifest
+	manifest sandbox.Manifest
 }{
 	"fridge":  {testdata.FridgePlugin, fridgeManifest(16)},
-	"tv":      {testdata.TVPlugin, host.Manifest{Name: "tv", Categories: []uint32{706}}},
-	"fitness": {testdata.FitnessPlugin, host.Manifest{Name: "fitness", Categories: []uint32{408}}},
+	"tv":      {testdata.TVPlugin, sandbox.Manifest{Name: "tv", Categories: []uint32{706}}},
+	"fitness": {testdata.FitnessPlugin, sandbox.Manifest{Name: "fitness", Categories: []uint32{408}}},
 }
 
 // benchChild runs one measurement in this fresh process and prints one
@@ -383,7 +383,7 @@ func benchChild(ctx context.Context, mode string, w io.Writer) error {
 	case "ready":
 		bp := benchPlugins[name]
 		start := time.Now()
-		rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithCompilationCacheDir(dir))
+		rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithCompilationCacheDir(dir))
 		if err != nil {
 			return err
 		}
@@ -409,7 +409,7 @@ func benchChild(ctx context.Context, mode string, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "%.4f\n", float64(time.Since(start).Nanoseconds())/1e6)
 	case "rss":
-		rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithCompilationCacheDir(os.TempDir() + "/wisp-bench-rss-cache"))
+		rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithCompilationCacheDir(os.TempDir() + "/wisp-bench-rss-cache"))
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/api"
 )
 
@@ -81,7 +82,7 @@ func readDeviceSettings(dir string) (deviceSettings, error) {
 func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
 	cfg := host.NewDeviceConfig().WithUnsignedPlugins(s.AllowUnsigned).WithDailyBudget(s.DailyEpsilon).
 		WithDummyReports(s.DummyRate)
-	rc := host.NewRuntimeConfig()
+	rc := sandbox.NewRuntimeConfig()
 	if s.TrustFile != "" {
 		path := s.TrustFile
 		if !filepath.IsAbs(path) {
@@ -91,7 +92,7 @@ func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
 		if err != nil {
 			return cfg, err
 		}
-		trust, err := host.ParseTrustStore(b)
+		trust, err := sandbox.ParseTrustStore(b)
 		if err != nil {
 			return cfg, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
 	"github.com/wisp-project/wisp/testdata"
 )
@@ -94,7 +95,7 @@ owner grants it consent.`,
 
 func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string) (host.PluginInfo, error) {
 	if what == "fitness" && manifestPath == "" {
-		m := host.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
+		m := sandbox.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
 		return d.InstallUnsigned(ctx, m, testdata.FitnessPlugin)
 	}
 	if manifestPath == "" {
@@ -111,7 +112,7 @@ func installPlugin(ctx context.Context, d *host.Device, what, manifestPath strin
 	if strings.Contains(string(mb), `"signature"`) {
 		return d.Install(ctx, mb, wasm)
 	}
-	m, err := host.ParseManifest(mb)
+	m, err := sandbox.ParseManifest(mb)
 	if err != nil {
 		return host.PluginInfo{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -77,7 +78,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 
 	// The plugin author's side (wisp plugin keygen and sign do the same;
 	// called directly so this test leaves their flags alone).
-	author, err := host.GenerateKey(host.Ed25519, nil)
+	author, err := sandbox.GenerateKey(sandbox.Ed25519, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +88,11 @@ func TestDeviceWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := host.ParseManifest(mb)
+	m, err := sandbox.ParseManifest(mb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedBytes, err := host.SignManifest(m, testdata.FitnessPlugin, author)
+	signedBytes, err := sandbox.SignManifest(m, testdata.FitnessPlugin, author)
 	if err != nil {
 		t.Fatal(err)
 	}

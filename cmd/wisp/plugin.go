@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tetratelabs/wazero"
 
-	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/plugintest"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/sdk/abi"
-	"github.com/wisp-project/wisp/sdk/plugintest"
 )
 
 // pluginCmd is `wisp plugin`, the plugin author's door: scaffold, build,
@@ -49,7 +49,7 @@ func init() {
 // pluginDir is what a plugin directory holds, by convention.
 type pluginDir struct {
 	dir      string
-	manifest host.Manifest
+	manifest sandbox.Manifest
 }
 
 func (d pluginDir) wasmPath() string     { return filepath.Join(d.dir, d.manifest.Name+".wasm") }
@@ -66,10 +66,10 @@ func readPluginDir(dir string) (pluginDir, error) {
 
 // readManifestFile reads a bare or a signed manifest (a signed one is read
 // without verifying it: use verify for that).
-func readManifestFile(path string) (host.Manifest, error) {
+func readManifestFile(path string) (sandbox.Manifest, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return host.Manifest{}, err
+		return sandbox.Manifest{}, err
 	}
 	var env struct {
 		Manifest json.RawMessage `json:"manifest"`
@@ -77,9 +77,9 @@ func readManifestFile(path string) (host.Manifest, error) {
 	if json.Unmarshal(b, &env) == nil && len(env.Manifest) > 0 {
 		b = env.Manifest
 	}
-	m, err := host.ParseManifest(b)
+	m, err := sandbox.ParseManifest(b)
 	if err != nil {
-		return host.Manifest{}, fmt.Errorf("%s: %w", path, err)
+		return sandbox.Manifest{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
@@ -91,7 +91,7 @@ func pluginKeygenCmd() *cobra.Command {
 		Short: "Make a plugin author key pair; prints the public key for device trust stores",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := host.GenerateKey(host.SigAlg(alg), nil)
+			k, err := sandbox.GenerateKey(sandbox.SigAlg(alg), nil)
 			if err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func pluginKeygenCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "author.key", "where to write the secret key")
-	cmd.Flags().StringVar(&alg, "alg", string(host.Ed25519), "ed25519 or ed25519+mldsa65 (hybrid post-quantum)")
+	cmd.Flags().StringVar(&alg, "alg", string(sandbox.Ed25519), "ed25519 or ed25519+mldsa65 (hybrid post-quantum)")
 	return cmd
 }
 
@@ -123,7 +123,7 @@ func pluginSignCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			key, err := host.ParsePrivateKey(string(keyText))
+			key, err := sandbox.ParsePrivateKey(string(keyText))
 			if err != nil {
 				return fmt.Errorf("%s: %w", keyPath, err)
 			}
@@ -131,7 +131,7 @@ func pluginSignCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%w (run wisp plugin build first)", err)
 			}
-			signed, err := host.SignManifest(d.manifest, wasm, key)
+			signed, err := sandbox.SignManifest(d.manifest, wasm, key)
 			if err != nil {
 				return err
 			}
@@ -161,7 +161,7 @@ func pluginVerifyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			trust, err := host.ParseTrustStore(trustText)
+			trust, err := sandbox.ParseTrustStore(trustText)
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ func pluginVerifyCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			rt, err := host.NewRuntimeWithConfig(host.NewRuntimeConfig().WithTrustStore(trust))
+			rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithTrustStore(trust))
 			if err != nil {
 				return err
 			}
@@ -194,7 +194,7 @@ func pluginVerifyCmd() *cobra.Command {
 	return cmd
 }
 
-func limitsString(l host.Limits) string {
+func limitsString(l sandbox.Limits) string {
 	return fmt.Sprintf("%d pages, %v and %d fuel per call, %d events, %d scores, log %d B/call %d B/s",
 		l.MemoryPages, l.Deadline, l.Fuel, l.MaxEvents, l.MaxScores, l.LogBytes, l.LogRate)
 }
@@ -294,7 +294,7 @@ func inspect(ctx context.Context, path, manifestPath string) (inspection, error)
 	}
 	sort.Strings(in.Imports)
 	// Would a device load it? (Unsigned: the module and ABI checks only.)
-	m := host.Manifest{Name: filepath.Base(path)}
+	m := sandbox.Manifest{Name: filepath.Base(path)}
 	if manifestPath != "" {
 		if m, err = readManifestFile(manifestPath); err != nil {
 			return inspection{}, err
@@ -314,7 +314,7 @@ func inspect(ctx context.Context, path, manifestPath string) (inspection, error)
 			in.Problems = append(in.Problems, "the manifest's wasm_sha256 is not this module's")
 		}
 	}
-	hrt := host.NewRuntime(host.DefaultPolicy())
+	hrt := sandbox.NewRuntime(sandbox.DefaultPolicy())
 	defer hrt.Close(ctx)
 	if p, err := hrt.Load(ctx, m, wasm); err != nil {
 		in.Problems = append(in.Problems, err.Error())
@@ -398,11 +398,11 @@ func runPluginTest(ctx context.Context, w io.Writer, wasmPath, manifestPath, fix
 	if err != nil {
 		return err
 	}
-	cfg := host.NewRuntimeConfig()
+	cfg := sandbox.NewRuntimeConfig()
 	if verbose {
 		cfg = cfg.WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
-	rt, err := host.NewRuntimeWithConfig(cfg)
+	rt, err := sandbox.NewRuntimeWithConfig(cfg)
 	if err != nil {
 		return err
 	}

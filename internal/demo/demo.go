@@ -24,6 +24,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/sim"
@@ -128,9 +129,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	defer agg.close()
 
-	rt := host.NewRuntime(host.DefaultPolicy())
+	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
 	defer rt.Close(ctx)
-	plugin, err := rt.Load(ctx, host.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	plugin, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, testdata.FitnessPlugin)
 	if err != nil {
 		return Result{}, err
 	}
@@ -185,7 +186,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 // the plugin, answers every campaign and uploads full batches.
 type population struct {
 	opts      Options
-	plugin    *host.Plugin
+	plugin    *sandbox.Plugin
 	campaigns []campaign.Campaign
 	codecs    []*campaign.Codec
 	reporter  host.Reporter

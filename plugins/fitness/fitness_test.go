@@ -3,7 +3,7 @@ package main_test
 import (
 	"testing"
 
-	"github.com/wisp-project/wisp/sdk/plugintest"
+	"github.com/wisp-project/wisp/host/plugintest"
 	"github.com/wisp-project/wisp/testdata"
 )
 

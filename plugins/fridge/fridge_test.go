@@ -5,15 +5,15 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/host/plugintest"
+	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/plugins/fridge/scorer"
 	"github.com/wisp-project/wisp/sdk/abi"
 	"github.com/wisp-project/wisp/sdk/guest"
-	"github.com/wisp-project/wisp/sdk/plugintest"
 	"github.com/wisp-project/wisp/testdata"
 )
 
-func manifest(t *testing.T) host.Manifest { return plugintest.ReadManifest(t, "manifest.json") }
+func manifest(t *testing.T) sandbox.Manifest { return plugintest.ReadManifest(t, "manifest.json") }
 
 // TestFixtures runs the C plugin, in both its input modes, in the real
 // host against the fixtures.

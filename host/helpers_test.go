@@ -1,5 +1,0 @@
-package host_test
-
-import "github.com/wisp-project/wisp/sdk/guest"
-
-type guestScores struct{ guest.Scores }

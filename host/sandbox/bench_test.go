@@ -1,0 +1,112 @@
+package sandbox_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins/fridge/scorer"
+	"github.com/wisp-project/wisp/sdk/abi"
+	"github.com/wisp-project/wisp/sdk/guest"
+	"github.com/wisp-project/wisp/testdata"
+)
+
+// The speed goals (docs/BENCHMARKS.md, "Plugin platform") compare these:
+//
+//	go test -run XXX -bench . ./host/
+//
+// `wisp bench plugin` measures the same side by side in interleaved rounds.
+
+func fridgeEvents(n int) []abi.Event {
+	events := make([]abi.Event, n)
+	for i := range events {
+		events[i] = abi.Event{Kind: uint32(1 + i%3), Code: uint32(1 + (i*7)%12), Time: int64(i) * 60_000, Value: float64(1 + i%5)}
+	}
+	return events
+}
+
+func BenchmarkFridgeNative(b *testing.B) {
+	events := fridgeEvents(1000)
+	var s guest.Scores
+	for b.Loop() {
+		s.Reset()
+		scorer.Score(events, &s)
+	}
+}
+
+func benchPlugin(b *testing.B, wasm []byte, pages uint32, events []abi.Event) {
+	ctx := context.Background()
+	p, err := sandbox.NewRuntime(sandbox.DefaultPolicy()).Load(ctx,
+		sandbox.Manifest{Name: "bench", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: pages}}, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for b.Loop() {
+		if _, err := p.Score(ctx, events); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFridgeC takes summary batches (sdk/ABI.md 3.1); FridgeCEvents is
+// the same C source built for raw events.
+func BenchmarkFridgeC(b *testing.B) { benchPlugin(b, testdata.FridgePlugin, 16, fridgeEvents(1000)) }
+func BenchmarkFridgeCEvents(b *testing.B) {
+	benchPlugin(b, testdata.FridgeEventsPlugin, 16, fridgeEvents(1000))
+}
+func BenchmarkFridgeGoWasm(b *testing.B) {
+	benchPlugin(b, testdata.FridgeGoPlugin, 256, fridgeEvents(1000))
+}
+
+// BenchmarkCallOverhead is one host→plugin call with an empty batch: encode,
+// write, call (fuel and deadline armed), read, validate.
+func BenchmarkCallOverhead(b *testing.B) { benchPlugin(b, testdata.ExamplePlugin, 5, nil) }
+
+// BenchmarkCallCloseOnContextDone is the alternative the host rejected: the
+// same empty call on wazero with WithCloseOnContextDone and a deadline.
+func BenchmarkCallCloseOnContextDone(b *testing.B) {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, testdata.ExamplePlugin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	score := mod.ExportedFunction(abi.ScoreExport)
+	in := abi.AppendBatch(nil, nil)
+	mod.Memory().Write(1024, in)
+	var stack [4]uint64
+	for b.Loop() {
+		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		stack = [4]uint64{1024, uint64(len(in)), 1024 + 16, 512}
+		if err := score.CallWithStack(c, stack[:]); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}
+
+// BenchmarkLoadFromCache is a restarted device loading a C plugin from a
+// warm on-disk compile cache (in-process, so wazero's own caches are cold
+// only for the first iteration; wisp bench plugin uses fresh processes).
+func BenchmarkLoadFromCache(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	m := sandbox.Manifest{Name: "fridge", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: 16}}
+	for b.Loop() {
+		rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithCompilationCacheDir(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := rt.Load(ctx, m, testdata.FridgePlugin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Close(ctx)
+		rt.Close(ctx)
+	}
+}

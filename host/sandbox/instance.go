@@ -1,0 +1,165 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wisp-project/wisp/host/sandbox/internal/fuel"
+	"github.com/wisp-project/wisp/sdk/abi"
+)
+
+// instance is one sandboxed module with its cached ABI buffer and the
+// handles of its fuel instrumentation.
+type instance struct {
+	mod    api.Module
+	score  api.Function
+	buffer api.Function
+	fuel   api.MutableGlobal
+	stop   api.MutableGlobal
+	timer  *time.Timer // raises stop at the deadline
+	// stopped records, for the host's side, that stop was raised: the
+	// guest reads the global natively, the host reads this (race-free).
+	stopped atomic.Bool
+	// closing: Plugin.Close raised stop, so the call ends as ErrClosed.
+	closing atomic.Bool
+	stack   [4]uint64
+	bufPtr  uint32
+	bufCap  uint32
+	logged  int         // wisp.log bytes this call
+	sum     *summarizer // summary batch scratch, for plugins that take them
+	// tainted marks an instance whose stop flag was (or may be being)
+	// raised: its answer stands, but it is not reused.
+	tainted bool
+}
+
+func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
+	// No start functions here: the instance's own start (the module's start
+	// function, moved to an export by the instrumenter, and _initialize)
+	// runs in start, under the same fuel, deadline and log caps as a call.
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, wazero.NewModuleConfig().
+		WithName(""). // anonymous, so a pool can hold many
+		WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("%w (memory cap: %d pages)", err, p.limits.MemoryPages)
+	}
+	f, ok1 := mod.ExportedGlobal(fuel.FuelExport).(api.MutableGlobal)
+	s, ok2 := mod.ExportedGlobal(fuel.StopExport).(api.MutableGlobal)
+	if !ok1 || !ok2 {
+		mod.Close(ctx)
+		return nil, errors.New("sandbox: instrumentation globals missing")
+	}
+	inst := &instance{
+		mod:    mod,
+		score:  mod.ExportedFunction(abi.ScoreExport),
+		buffer: mod.ExportedFunction(abi.BufferExport),
+		fuel:   f,
+		stop:   s,
+	}
+	if p.summaries {
+		inst.sum = &summarizer{}
+	}
+	inst.timer = time.AfterFunc(time.Hour, inst.raiseStop)
+	inst.timer.Stop()
+	p.log.register(mod, inst)
+	p.mu.Lock()
+	p.started++
+	p.live[inst] = true
+	if p.closed { // Close ran while this instance started: stop it too
+		inst.closing.Store(true)
+		inst.raiseStop()
+	}
+	p.mu.Unlock()
+	if err := inst.start(ctx, p.limits); err != nil {
+		p.discard(ctx, inst)
+		return nil, err
+	}
+	return inst, nil
+}
+
+// startExports run, in order, when an instance starts: the module's start
+// function and a reactor's _initialize.
+var startExports = []string{fuel.StartExport, "_initialize"}
+
+// start runs the instance's start functions with one call's fuel and
+// deadline. A start function that traps, runs out, or exits (even with
+// status 0: the instance is then closed and could serve no call) fails it.
+func (inst *instance) start(ctx context.Context, l Limits) error {
+	disarm := inst.arm(ctx, l)
+	defer disarm()
+	for _, name := range startExports {
+		fn := inst.mod.ExportedFunction(name)
+		if fn == nil {
+			continue
+		}
+		if _, err := fn.Call(ctx); err != nil {
+			return fmt.Errorf("%s: %w", name, inst.classify(ctx, err, l))
+		}
+		if inst.mod.IsClosed() {
+			return fmt.Errorf("%s: %w: the module exited while starting", name, ErrTrap)
+		}
+	}
+	return nil
+}
+
+func (p *Plugin) discard(ctx context.Context, inst *instance) {
+	p.mu.Lock()
+	delete(p.live, inst)
+	p.mu.Unlock()
+	inst.timer.Stop()
+	p.log.forget(inst.mod)
+	inst.mod.Close(ctx)
+}
+
+// arm gives the instance its fuel and deadline for one call and returns the
+// function that disarms them. Interruption is asynchronous: the timer (or
+// the caller's context) raises the stop global, which the instrumented code
+// checks at every function entry and loop header.
+func (inst *instance) arm(ctx context.Context, l Limits) func() {
+	inst.fuel.Set(uint64(l.Fuel))
+	inst.logged = 0
+	inst.timer.Reset(l.Deadline)
+	var stopCtx func() bool
+	if ctx.Done() != nil {
+		stopCtx = context.AfterFunc(ctx, inst.raiseStop)
+	}
+	return func() {
+		if !inst.timer.Stop() {
+			inst.tainted = true
+		}
+		if stopCtx != nil && !stopCtx() {
+			inst.tainted = true
+		}
+	}
+}
+
+// raiseStop interrupts the running call (from the timer's or the context's
+// goroutine).
+func (inst *instance) raiseStop() {
+	inst.stopped.Store(true)
+	inst.stop.Set(math.MaxInt64)
+}
+
+// classify maps a failed call to the host's sentinel errors, telling an
+// interrupted or out-of-fuel call from a genuine trap by reading the
+// instrumentation globals. Fuel is read first: a call that ran out of fuel
+// after its deadline timer also fired still ran out of fuel.
+func (inst *instance) classify(ctx context.Context, err error, l Limits) error {
+	switch {
+	case inst.closing.Load():
+		return fmt.Errorf("%w during the call: %w", ErrClosed, err)
+	case int64(inst.fuel.Get()) < 0:
+		return fmt.Errorf("%w (budget %d): %w", ErrOutOfFuel, l.Fuel, err)
+	case inst.stopped.Load() && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return ctx.Err() // the caller cancelled; not the plugin's fault
+	case inst.stopped.Load():
+		return fmt.Errorf("%w (%v): %w", ErrDeadline, l.Deadline, err)
+	}
+	return fmt.Errorf("%w: %w", ErrTrap, err)
+}

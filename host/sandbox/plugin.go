@@ -1,0 +1,273 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/wisp-project/wisp/sdk/abi"
+)
+
+// Plugin is a loaded plugin with a pool of instances. Score is safe for
+// concurrent use: each call borrows an idle instance or starts a new one.
+type Plugin struct {
+	manifest Manifest
+	limits   Limits
+	declared map[uint32]bool
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	log      *logLimiter
+	// summaries: the plugin exports abi.SummaryExport and takes summary
+	// batches.
+	summaries bool
+
+	// slots holds one token per instance the plugin may run at once
+	// (Limits.instances); calls holds the runtime's, shared by all plugins.
+	slots *slots
+	calls *slots
+
+	mu      sync.Mutex
+	idle    []*instance
+	live    map[*instance]bool // every instance not discarded, so Close can stop them
+	running sync.WaitGroup     // calls in flight; Close waits for them
+	closed  bool
+	// shrinker, when set, will discard the idle instances but the most
+	// recently used one.
+	shrinker *time.Timer
+	started  int // instances started, for tests and metrics
+}
+
+// Manifest returns the manifest the plugin was loaded with.
+func (p *Plugin) Manifest() Manifest { return p.manifest }
+
+// Limits returns the limits in force for the plugin.
+func (p *Plugin) Limits() Limits { return p.limits }
+
+// Started reports how many instances have been started so far.
+func (p *Plugin) Started() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.started
+}
+
+// LogDropped reports how many wisp.log bytes were dropped over the caps.
+func (p *Plugin) LogDropped() int64 { return p.log.Dropped() }
+
+func (p *Plugin) get(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	p.running.Add(1)
+	if n := len(p.idle); n > 0 {
+		inst := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return inst, nil
+	}
+	p.mu.Unlock()
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		p.running.Done()
+		return nil, err
+	}
+	return inst, nil
+}
+
+// idleTTL is how long a plugin keeps more than one idle instance after a
+// burst of concurrent calls.
+const idleTTL = 30 * time.Second
+
+// shrink discards every idle instance but the most recently used one.
+func (p *Plugin) shrink() {
+	p.mu.Lock()
+	p.shrinker = nil
+	if p.closed || len(p.idle) < 2 {
+		p.mu.Unlock()
+		return
+	}
+	old := slices.Clone(p.idle[:len(p.idle)-1])
+	p.idle = append(p.idle[:0], p.idle[len(p.idle)-1])
+	p.mu.Unlock()
+	for _, inst := range old {
+		p.discard(context.Background(), inst)
+	}
+}
+
+func (p *Plugin) put(ctx context.Context, inst *instance) {
+	p.mu.Lock()
+	if !p.closed {
+		p.idle = append(p.idle, inst)
+		if len(p.idle) > 1 && p.shrinker == nil {
+			p.shrinker = time.AfterFunc(idleTTL, p.shrink)
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	p.discard(ctx, inst)
+}
+
+// Score runs the plugin on a batch of events and returns its validated
+// scores. On any plugin fault the instance is discarded and the error wraps
+// ErrTimeout, ErrTrap, ErrBadOutput or ErrPluginFailed. A call waits, as
+// long as ctx allows, for one of the plugin's instances and for one of the
+// runtime's call slots; a context already done refuses the call.
+func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, error) {
+	if len(events) > p.limits.MaxEvents {
+		return nil, fmt.Errorf("%w: %d > %d", ErrTooManyEvents, len(events), p.limits.MaxEvents)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, p.fail(err)
+	}
+	if err := p.acquire(ctx); err != nil {
+		return nil, p.fail(err)
+	}
+	defer p.release()
+	inst, err := p.get(ctx)
+	if err != nil {
+		return nil, p.fail(err)
+	}
+	defer p.running.Done() // after the instance is back in the pool or discarded
+	scores, err := p.call(ctx, inst, events)
+	if err != nil || inst.tainted {
+		p.discard(ctx, inst)
+		if err != nil {
+			return nil, p.fail(err)
+		}
+		return scores, nil
+	}
+	p.put(ctx, inst)
+	return scores, nil
+}
+
+// acquire takes one of the plugin's instance slots, then one of the
+// runtime's call slots, in that order so a call waiting for its plugin
+// holds no runtime slot. release gives both back.
+func (p *Plugin) acquire(ctx context.Context) error {
+	if err := p.slots.acquire(ctx); err != nil {
+		return err
+	}
+	if err := p.calls.acquire(ctx); err != nil {
+		p.slots.release()
+		return err
+	}
+	return nil
+}
+
+func (p *Plugin) release() {
+	p.calls.release()
+	p.slots.release()
+}
+
+func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }
+
+func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) ([]abi.Score, error) {
+	var groups []abi.Summary
+	inLen := uint32(abi.BatchSize(len(events)))
+	if p.summaries {
+		groups = inst.sum.summarize(events)
+		inLen = uint32(abi.HeaderSize + len(groups)*abi.SummarySize)
+	}
+	outOff := (inLen + 7) &^ 7
+	outCap := uint32(p.limits.MaxScores)
+	need := outOff + outCap*abi.ScoreSize
+
+	disarm := inst.arm(ctx, p.limits)
+	defer disarm()
+	mem := inst.mod.Memory()
+	if need > inst.bufCap {
+		inst.stack[0] = uint64(need)
+		if err := inst.buffer.CallWithStack(ctx, inst.stack[:]); err != nil {
+			return nil, inst.classify(ctx, err, p.limits)
+		}
+		ptr := uint32(inst.stack[0])
+		if ptr == 0 || uint64(ptr)+uint64(need) > uint64(mem.Size()) {
+			return nil, fmt.Errorf("%w: %s(%d) returned %#x outside memory of %d bytes", ErrBadOutput, abi.BufferExport, need, ptr, mem.Size())
+		}
+		inst.bufPtr, inst.bufCap = ptr, need
+	}
+	// Encode straight into the guest's buffer: Read returns a view of its
+	// memory, valid until the guest next grows it.
+	view, ok := mem.Read(inst.bufPtr, inLen)
+	if !ok {
+		return nil, fmt.Errorf("%w: buffer %#x no longer inside memory", ErrBadOutput, inst.bufPtr)
+	}
+	if p.summaries {
+		encodeSummary(view, groups)
+	} else {
+		encodeBatch(view, events)
+	}
+	inst.stack = [4]uint64{uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr + outOff), uint64(outCap)}
+	if err := inst.score.CallWithStack(ctx, inst.stack[:]); err != nil {
+		return nil, inst.classify(ctx, err, p.limits)
+	}
+	n := int32(inst.stack[0])
+	switch {
+	case n < 0:
+		return nil, fmt.Errorf("%w: code %d", ErrPluginFailed, n)
+	case uint32(n) > outCap:
+		return nil, fmt.Errorf("%w: %d scores for a capacity of %d", ErrBadOutput, n, outCap)
+	}
+	out, ok := mem.Read(inst.bufPtr+outOff, uint32(n)*abi.ScoreSize)
+	if !ok {
+		return nil, fmt.Errorf("%w: output outside memory", ErrBadOutput)
+	}
+	return DecodeOutput(out, p.declared)
+}
+
+// DecodeOutput decodes and validates a plugin's score records: whole
+// records only, each category in declared and returned once, each score
+// finite and in [0, 1]. Errors wrap ErrBadOutput. Plugin.Score applies it to
+// every answer; it is exported for tools that replay plugin output.
+func DecodeOutput(out []byte, declared map[uint32]bool) ([]abi.Score, error) {
+	if len(out)%abi.ScoreSize != 0 {
+		return nil, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte records", ErrBadOutput, len(out), abi.ScoreSize)
+	}
+	scores := abi.DecodeScores(make([]abi.Score, 0, len(out)/abi.ScoreSize), out)
+	for i, s := range scores {
+		v := float64(s.Value)
+		switch {
+		case !declared[s.Category]:
+			return nil, fmt.Errorf("%w: category %d is not declared in the manifest", ErrBadOutput, s.Category)
+		case math.IsNaN(v) || v < 0 || v > 1:
+			return nil, fmt.Errorf("%w: category %d score %v is not in [0, 1]", ErrBadOutput, s.Category, v)
+		}
+		for _, t := range scores[:i] {
+			if t.Category == s.Category {
+				return nil, fmt.Errorf("%w: category %d returned twice", ErrBadOutput, s.Category)
+			}
+		}
+	}
+	return scores, nil
+}
+
+// Close stops every instance and releases the plugin's memory. Calls in
+// flight are interrupted (they fail with ErrClosed) and Close waits for
+// them to return before the runtime goes, so no call runs on freed code.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	if p.shrinker != nil {
+		p.shrinker.Stop()
+	}
+	idle := p.idle
+	p.idle = nil
+	for inst := range p.live { // idle ones too: they are never used again
+		inst.closing.Store(true)
+		inst.raiseStop()
+	}
+	p.mu.Unlock()
+	for _, inst := range idle {
+		inst.timer.Stop()
+	}
+	p.running.Wait()
+	p.compiled.Close(ctx) // frees the native code, shared through the runtime's cache
+	return p.rt.Close(ctx)
+}

@@ -22,7 +22,7 @@ const tokenPrefix = "wisp_"
 
 // Principal is who a request acts for.
 type Principal struct {
-	Role   api.Role
+	Role   Role
 	Tenant string // for marketers
 	Name   string
 }
@@ -63,7 +63,7 @@ func (s *Server) auth(need access, next http.HandlerFunc) http.Handler {
 			s.fail(w, err)
 			return
 		}
-		p := Principal{Role: api.Role(tok.Role), Tenant: tok.Tenant, Name: tok.Name}
+		p := Principal{Role: Role(tok.Role), Tenant: tok.Tenant, Name: tok.Name}
 		if need == operatorOnly && p.Role != api.RoleOperator {
 			s.fail(w, errorf(EForbidden, "operators only"))
 			return
@@ -74,34 +74,34 @@ func (s *Server) auth(need access, next http.HandlerFunc) http.Handler {
 
 // CreateToken makes a token for role (and tenant, for a marketer) and
 // returns it with its secret, which is shown this once.
-func CreateToken(ctx context.Context, st store.Store, now time.Time, req api.CreateTokenRequest) (api.TokenInfo, error) {
+func CreateToken(ctx context.Context, st store.Store, now time.Time, req CreateTokenRequest) (TokenInfo, error) {
 	switch {
 	case !req.Role.IsValid():
-		return api.TokenInfo{}, errorf(EInvalid, "role must be operator or marketer")
+		return TokenInfo{}, errorf(EInvalid, "role must be operator or marketer")
 	case req.Role == api.RoleMarketer && !tenantPattern(req.Tenant):
-		return api.TokenInfo{}, errorf(EInvalid, "a marketer token needs a tenant of 1-64 characters a-z, 0-9, '-'")
+		return TokenInfo{}, errorf(EInvalid, "a marketer token needs a tenant of 1-64 characters a-z, 0-9, '-'")
 	case req.Role == api.RoleOperator && req.Tenant != "":
-		return api.TokenInfo{}, errorf(EInvalid, "operator tokens have no tenant")
+		return TokenInfo{}, errorf(EInvalid, "operator tokens have no tenant")
 	case len(req.Name) > 200:
-		return api.TokenInfo{}, errorf(EInvalid, "name longer than 200 bytes")
+		return TokenInfo{}, errorf(EInvalid, "name longer than 200 bytes")
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return api.TokenInfo{}, err
+		return TokenInfo{}, err
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	hash := sha256.Sum256([]byte(secret))
 	t := store.Token{Hash: hash[:], Role: string(req.Role), Tenant: req.Tenant, Name: req.Name, CreatedAt: now.UTC()}
 	if err := st.AddToken(ctx, t); err != nil {
-		return api.TokenInfo{}, err
+		return TokenInfo{}, err
 	}
 	info := tokenInfo(t)
 	info.Token = secret
 	return info, nil
 }
 
-func tokenInfo(t store.Token) api.TokenInfo {
-	return api.TokenInfo{ID: hex.EncodeToString(t.Hash), Role: api.Role(t.Role), Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt}
+func tokenInfo(t store.Token) TokenInfo {
+	return TokenInfo{ID: hex.EncodeToString(t.Hash), Role: Role(t.Role), Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt}
 }
 
 func tenantPattern(t string) bool {
@@ -117,12 +117,12 @@ func tenantPattern(t string) bool {
 }
 
 // CreateToken is the package function on this server's store and clock.
-func (s *Server) CreateToken(ctx context.Context, req api.CreateTokenRequest) (api.TokenInfo, error) {
+func (s *Server) CreateToken(ctx context.Context, req CreateTokenRequest) (TokenInfo, error) {
 	return CreateToken(ctx, s.store, s.now(), req)
 }
 
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
-	var req api.CreateTokenRequest
+	var req CreateTokenRequest
 	if err := decodeJSON(r, &req); err != nil {
 		s.fail(w, err)
 		return
@@ -141,7 +141,7 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	infos := []api.TokenInfo{}
+	infos := []TokenInfo{}
 	for _, t := range list {
 		infos = append(infos, tokenInfo(t))
 	}

@@ -53,7 +53,7 @@ func loadSigner(ctx context.Context, st store.Store, wrap *keyWrapper) (signer, 
 func (s *Server) SigningKey() ed25519.PublicKey { return s.signer.pub }
 
 // register signs c and stores it for tenant.
-func (s *Server) register(ctx context.Context, c *campaign.Campaign, tenant string) error {
+func (s *Server) register(ctx context.Context, c *Campaign, tenant string) error {
 	config, sig, err := campaign.Sign(c, s.signer.priv)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (s *Server) register(ctx context.Context, c *campaign.Campaign, tenant stri
 }
 
 // checkPolicy applies the operator's limits to a marketer's campaign.
-func (s *Server) checkPolicy(c *campaign.Campaign) error {
+func (s *Server) checkPolicy(c *Campaign) error {
 	p := s.policy
 	switch {
 	case c.Epsilon > p.MaxEpsilon:
@@ -77,24 +77,24 @@ func (s *Server) checkPolicy(c *campaign.Campaign) error {
 
 // CreateCampaign validates c against the taxonomy and the policy, signs it
 // and registers it for tenant.
-func (s *Server) CreateCampaign(ctx context.Context, c campaign.Campaign, tenant string) (api.CampaignInfo, error) {
+func (s *Server) CreateCampaign(ctx context.Context, c Campaign, tenant string) (CampaignInfo, error) {
 	if err := c.Validate(s.tax); err != nil {
-		return api.CampaignInfo{}, err
+		return CampaignInfo{}, err
 	}
 	if err := s.checkPolicy(&c); err != nil {
-		return api.CampaignInfo{}, err
+		return CampaignInfo{}, err
 	}
 	if err := s.register(ctx, &c, tenant); err != nil {
-		return api.CampaignInfo{}, err
+		return CampaignInfo{}, err
 	}
 	if err := s.reloadState(ctx); err != nil {
-		return api.CampaignInfo{}, err
+		return CampaignInfo{}, err
 	}
 	return campaignInfo(s.state.Load().campaigns[c.ID]), nil
 }
 
-func campaignInfo(r *registered) api.CampaignInfo {
-	return api.CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed}
+func campaignInfo(r *registered) CampaignInfo {
+	return CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed}
 }
 
 // visible returns the campaign id if p may see it; another tenant's
@@ -113,7 +113,7 @@ func (s *Server) visible(ctx context.Context, p Principal, id string) (*register
 func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	snap := s.current(r.Context())
-	list := []api.CampaignInfo{}
+	list := []CampaignInfo{}
 	for _, id := range snap.order {
 		if c := snap.campaigns[id]; p.sees(c.tenant) {
 			list = append(list, campaignInfo(c))
@@ -149,7 +149,7 @@ func (s *Server) handleCreateCampaign(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, errorf(EForbidden, "a marketer creates campaigns only for their own tenant"))
 		return
 	}
-	var c campaign.Campaign
+	var c Campaign
 	dec := json.NewDecoder(bytes.NewReader(req.Campaign))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/internal/api"
-	"github.com/wisp-project/wisp/internal/campaign"
 )
 
 // Epoch rules. A report for epoch e is accepted from ClockSkew before e
@@ -16,13 +15,13 @@ import (
 // acknowledged report, and never changes.
 const settle = 2 * time.Minute
 
-func epochBounds(c *campaign.Campaign, epoch uint32) (start, end time.Time) {
+func epochBounds(c *Campaign, epoch uint32) (start, end time.Time) {
 	start = time.Unix(int64(epoch)*c.EpochSeconds, 0)
 	return start, start.Add(time.Duration(c.EpochSeconds) * time.Second)
 }
 
 // epochRule returns the reason a report for epoch is not accepted now, or "".
-func (s *Server) epochRule(c *campaign.Campaign, epoch uint32, now time.Time) (api.Reason, error) {
+func (s *Server) epochRule(c *Campaign, epoch uint32, now time.Time) (api.Reason, error) {
 	start, end := epochBounds(c, epoch)
 	if now.Before(start.Add(-s.policy.ClockSkew)) {
 		return api.ReasonEpochTooEarly, fmt.Errorf("epoch %d starts at %s", epoch, start.UTC().Format(time.RFC3339))
@@ -34,7 +33,7 @@ func (s *Server) epochRule(c *campaign.Campaign, epoch uint32, now time.Time) (a
 }
 
 // releasable reports whether epoch's result may be released at now.
-func (s *Server) releasable(c *campaign.Campaign, epoch uint32, now time.Time) bool {
+func (s *Server) releasable(c *Campaign, epoch uint32, now time.Time) bool {
 	_, end := epochBounds(c, epoch)
 	return !now.Before(end.Add(s.policy.Grace + settle))
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // An aggregator on an embedded SQLite store: a marketer token, a campaign
@@ -29,7 +28,7 @@ func ExampleNew() {
 		panic(err)
 	}
 	defer st.Close()
-	tax, _ := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, _ := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax})
 	if err != nil {
 		panic(err)

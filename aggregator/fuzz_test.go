@@ -11,7 +11,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // FuzzIngest feeds arbitrary bodies to the ingest decoder and checker — the
@@ -20,7 +19,7 @@ import (
 // every rejection with a known reason, and counts that add up.
 func FuzzIngest(f *testing.F) {
 	ctx := context.Background()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		f.Fatal(err)
 	}

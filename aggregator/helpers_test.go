@@ -20,7 +20,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // t0 is the tests' start time; every fixture's clock begins there.
@@ -35,7 +34,7 @@ func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 func (c *clock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
 func mustTax(t testing.TB) *taxonomy.Taxonomy {
 	t.Helper()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

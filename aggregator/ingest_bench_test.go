@@ -15,7 +15,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // BenchmarkIngestPath runs decode → open → validate → commit on 1,000-report
@@ -64,7 +63,7 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 func benchServer(b *testing.B, n int) (*Server, []cbor.RawMessage) {
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -52,7 +52,7 @@ var ErrNoKeyID = errors.New("aggregator: no free HPKE key id")
 // ensureKey stores k as active unless its id exists. A different key
 // under the same id is a configuration error: devices would seal to one
 // and the nodes open with the other.
-func (s *Server) ensureKey(ctx context.Context, k *wire.KeyPair) error {
+func (s *Server) ensureKey(ctx context.Context, k *KeyPair) error {
 	priv, err := k.MarshalPrivateKey()
 	if err != nil {
 		return err
@@ -187,13 +187,13 @@ func (s *Server) ExpireKey(ctx context.Context, id uint8) error {
 }
 
 // KeyInfos lists the keys' public state.
-func (s *Server) KeyInfos(ctx context.Context) ([]api.KeyInfo, error) {
+func (s *Server) KeyInfos(ctx context.Context) ([]KeyInfo, error) {
 	if err := s.reloadState(ctx); err != nil {
 		return nil, err
 	}
-	infos := []api.KeyInfo{}
+	infos := []KeyInfo{}
 	for _, k := range s.state.Load().keyList {
-		infos = append(infos, api.KeyInfo{ID: k.ID, State: string(k.State), CreatedAt: k.CreatedAt, ChangedAt: k.ChangedAt})
+		infos = append(infos, KeyInfo{ID: k.ID, State: string(k.State), CreatedAt: k.CreatedAt, ChangedAt: k.ChangedAt})
 	}
 	return infos, nil
 }

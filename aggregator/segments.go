@@ -35,8 +35,8 @@ type Segment struct {
 	// A threshold campaign's estimate: its fields appear inline.
 	*SizeEstimate
 	// TopK is a top_k campaign's histogram; Mean a mean campaign's mean.
-	TopK *api.TopKResult `json:"top_k,omitempty"`
-	Mean *api.MeanResult `json:"mean,omitempty"`
+	TopK *TopKResult `json:"top_k,omitempty"`
+	Mean *MeanResult `json:"mean,omitempty"`
 	// EpochStart and EpochEnd bound the epoch; ReleasedAt is when the
 	// result was first released (it never changes afterwards).
 	EpochStart time.Time `json:"epoch_start"`
@@ -138,7 +138,7 @@ func (t *topKTally) add(answer []byte, n int64) error { return addN(t.acc, answe
 func (t *topKTally) finish(seg *Segment) {
 	ests := t.r.codec.Sampler().Estimate(t.acc)
 	consistent := ldp.ClipNonNegative(ldp.Values(ests))
-	res := &api.TopKResult{K: t.r.Question.K, Consistency: "clip_non_negative", Categories: make([]api.CategoryEstimate, len(ests))}
+	res := &TopKResult{K: t.r.Question.K, Consistency: "clip_non_negative", Categories: make([]api.CategoryEstimate, len(ests))}
 	for i, e := range ests {
 		res.Categories[i] = api.CategoryEstimate{Category: t.r.Question.Categories[i], Estimate: e.Value, Variance: e.Variance,
 			CILow: e.Low, CIHigh: e.High, Share: e.Value / float64(seg.Reports), Consistent: consistent[i]}
@@ -154,7 +154,7 @@ func (t *meanTally) add(answer []byte, n int64) error { return addN(t.acc, answe
 
 func (t *meanTally) finish(seg *Segment) {
 	e := campaign.MeanBounds().Denormalize(t.acc.Estimate())
-	seg.Mean = &api.MeanResult{Mean: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
+	seg.Mean = &MeanResult{Mean: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
 		Consistent: math.Min(math.Max(e.Value, 0), 1)}
 }
 

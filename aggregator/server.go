@@ -16,8 +16,6 @@ import (
 	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // Config is what a server needs. Only Store and Taxonomy are required.
@@ -26,13 +24,13 @@ type Config struct {
 	// Keys are HPKE keys to make sure of at start: each is stored as
 	// active unless the store already has a key with its id. With no keys
 	// here and none in the store, New generates one active key.
-	Keys []*wire.KeyPair
+	Keys []*KeyPair
 	// Campaigns are operator-configured campaigns registered (signed) at
 	// start for Tenant, unless a campaign with the same id exists.
-	Campaigns []campaign.Campaign
+	Campaigns []Campaign
 	// Tenant owns Campaigns; "" means "default".
 	Tenant   string
-	Taxonomy *taxonomy.Taxonomy
+	Taxonomy *Taxonomy
 	Logger   *slog.Logger // nil: slog.Default()
 	// MaxBodyBytes bounds a report batch body; 0 means 16 MiB.
 	MaxBodyBytes int64
@@ -105,7 +103,7 @@ func (p Policy) withDefaults() Policy {
 // share one store: everything they must agree on lives there.
 type Server struct {
 	store    store.Store // instrumented
-	tax      *taxonomy.Taxonomy
+	tax      *Taxonomy
 	log      *slog.Logger
 	maxBody  int64
 	now      func() time.Time

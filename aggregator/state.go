@@ -28,13 +28,13 @@ type snapshot struct {
 }
 
 type keyEntry struct {
-	pair  *wire.KeyPair
+	pair  *KeyPair
 	state store.KeyState
 }
 
 // registered is a campaign from the store with its owner and signature.
 type registered struct {
-	campaign.Campaign
+	Campaign
 	tenant    string
 	createdAt time.Time
 	signed    api.SignedCampaign

@@ -10,7 +10,6 @@ import (
 
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/taxonomy"
 )
 
 // Campaigns fetches the aggregator's signed campaign configs and returns
@@ -18,9 +17,9 @@ import (
 // the device maker provisions; never the key the aggregator itself
 // advertises, or a man in the middle could sign its own questions — and
 // validate against tax. Configs that fail are returned as errors in bad
-// (wrapping campaign.ErrSignature or campaign.ErrInvalid) and must not be
+// (wrapping ErrCampaignSignature or ErrCampaignInvalid) and must not be
 // answered; one bad config does not hide the good ones.
-func (c *Client) Campaigns(ctx context.Context, signingKey ed25519.PublicKey, tax *taxonomy.Taxonomy) (good []campaign.Campaign, bad []error, err error) {
+func (c *Client) Campaigns(ctx context.Context, signingKey ed25519.PublicKey, tax *Taxonomy) (good []Campaign, bad []error, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/campaign-configs", nil)
 	if err != nil {
 		return nil, nil, err

@@ -24,7 +24,7 @@ import (
 // threshold: the rewritten config is refused, the others still arrive.
 func TestClientCampaignsVerifies(t *testing.T) {
 	ctx := context.Background()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

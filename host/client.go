@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -33,14 +32,14 @@ func (c *Client) http() *http.Client {
 }
 
 // KeyConfigs fetches the aggregator's HPKE configurations.
-func (c *Client) KeyConfigs(ctx context.Context) (wire.KeyConfigList, error) {
+func (c *Client) KeyConfigs(ctx context.Context) (KeyConfigList, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/hpke-config", nil)
 	if err != nil {
-		return wire.KeyConfigList{}, err
+		return KeyConfigList{}, err
 	}
 	body, err := c.do(req)
 	if err != nil {
-		return wire.KeyConfigList{}, err
+		return KeyConfigList{}, err
 	}
 	return wire.DecodeKeyConfigList(body)
 }
@@ -48,26 +47,26 @@ func (c *Client) KeyConfigs(ctx context.Context) (wire.KeyConfigList, error) {
 // Upload sends a batch of sealed reports and returns the aggregator's
 // per-report results. An error means nothing in the batch is known to be
 // stored: the batch may be retried as it is (replays are rejected).
-func (c *Client) Upload(ctx context.Context, reports []wire.Envelope) (api.IngestResponse, error) {
+func (c *Client) Upload(ctx context.Context, reports []Envelope) (IngestResponse, error) {
 	body, err := wire.EncodeBatch(reports)
 	if err != nil {
-		return api.IngestResponse{}, err
+		return IngestResponse{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/reports", bytes.NewReader(body))
 	if err != nil {
-		return api.IngestResponse{}, err
+		return IngestResponse{}, err
 	}
 	req.Header.Set("Content-Type", "application/cbor")
 	b, err := c.do(req)
 	if err != nil {
-		return api.IngestResponse{}, err
+		return IngestResponse{}, err
 	}
-	var resp api.IngestResponse
+	var resp IngestResponse
 	if err := json.Unmarshal(b, &resp); err != nil {
-		return api.IngestResponse{}, fmt.Errorf("host: upload: response: %w", err)
+		return IngestResponse{}, fmt.Errorf("host: upload: response: %w", err)
 	}
 	if len(resp.Results) != len(reports) {
-		return api.IngestResponse{}, fmt.Errorf("host: upload: %d results for %d reports", len(resp.Results), len(reports))
+		return IngestResponse{}, fmt.Errorf("host: upload: %d results for %d reports", len(resp.Results), len(reports))
 	}
 	return resp, nil
 }

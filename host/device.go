@@ -16,7 +16,6 @@ import (
 	"github.com/wisp-project/wisp/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/ledger"
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // Device is the runtime a device maker embeds: installed plugins, the
@@ -30,7 +29,7 @@ type Device struct {
 	store  *devicestore.Store
 	ledger *ledger.Ledger
 	rt     *sandbox.Runtime
-	tax    *taxonomy.Taxonomy
+	tax    *Taxonomy
 	client *Client
 
 	gate    gate         // calls in progress; Close waits for them
@@ -77,9 +76,9 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("host: device dir: %w", err)
 	}
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
-	if err != nil {
-		return nil, err
+	tax := cfg.taxonomy
+	if tax == nil {
+		tax = taxonomy.Default()
 	}
 	rc := cfg.runtime
 	if !cfg.cacheDirSet {

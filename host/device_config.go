@@ -20,6 +20,7 @@ type DeviceConfig struct {
 	now           func() time.Time
 	entropy       io.Reader
 	allowUnsigned bool
+	taxonomy      *Taxonomy
 
 	retention    time.Duration
 	halfLife     time.Duration
@@ -65,6 +66,15 @@ func NewDeviceConfig() DeviceConfig {
 func (c DeviceConfig) WithRuntime(rc sandbox.RuntimeConfig) DeviceConfig {
 	c.runtime = rc
 	c.cacheDirSet = rc.CompilationCacheDir() != ""
+	return c
+}
+
+// WithTaxonomy sets the taxonomy the device's plugins score and its
+// campaigns name (nil: the IAB Audience Taxonomy 1.1, DefaultTaxonomy). It
+// must be the one the aggregator was given, or campaigns that name
+// categories it lacks are refused.
+func (c DeviceConfig) WithTaxonomy(t *Taxonomy) DeviceConfig {
+	c.taxonomy = t
 	return c
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // workoutsWasm scores Running (410) and Cycling (625) from workout events.
@@ -87,7 +86,7 @@ func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
 func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaign.Campaign) *testAggregator {
 	t.Helper()
 	ctx := context.Background()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // exampleWasm scores Running (410) and Cycling (625) from workout events
@@ -148,7 +147,7 @@ func ExampleDevice_RunOnce() {
 // returns the key that signs its campaigns.
 func exampleAggregator(dir string, now func() time.Time) (url string, campaignKey []byte, stop func()) {
 	ctx := context.Background()
-	tax, _ := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, _ := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	st, _ := store.OpenSQLite(ctx, filepath.Join(dir, "aggregator.db"))
 	key, _ := wire.GenerateKeyPair(1, rand.Reader)
 	runners := campaign.Campaign{ID: "runners", Name: "Runners", Epsilon: 1, EpochSeconds: 7 * 86400, K: 100,

@@ -73,7 +73,7 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 }
 
 func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) error {
-	envs := make([]wire.Envelope, 0, len(batch))
+	envs := make([]Envelope, 0, len(batch))
 	good := batch[:0:0]
 	var corrupt []devicestore.Sent
 	for _, r := range batch {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -15,7 +14,7 @@ import (
 // consented to. Scores, events and the true answer stay on the device.
 type Reporter struct {
 	// Key is the aggregator's HPKE configuration to seal to.
-	Key wire.KeyConfig
+	Key KeyConfig
 	// Entropy feeds HPKE and report ids; nil means crypto/rand.
 	Entropy io.Reader
 }
@@ -26,36 +25,36 @@ type Reporter struct {
 // question type (threshold, top_k, mean); it does not memoize — a device
 // answering the same campaign every epoch goes through its scheduler,
 // which does.
-func (r *Reporter) Report(c *campaign.Campaign, epoch uint32, scores map[uint32]float32) (wire.Envelope, error) {
+func (r *Reporter) Report(c *Campaign, epoch uint32, scores map[uint32]float32) (Envelope, error) {
 	codec, err := c.Codec()
 	if err != nil {
-		return wire.Envelope{}, fmt.Errorf("host: %w", err)
+		return Envelope{}, fmt.Errorf("host: %w", err)
 	}
 	return r.ReportWith(c, codec, epoch, scores)
 }
 
 // ReportWith is Report with the campaign's codec built once by the caller
 // (c.Codec()), for a caller answering one campaign many times.
-func (r *Reporter) ReportWith(c *campaign.Campaign, codec *campaign.Codec, epoch uint32, scores map[uint32]float32) (wire.Envelope, error) {
+func (r *Reporter) ReportWith(c *Campaign, codec *Codec, epoch uint32, scores map[uint32]float32) (Envelope, error) {
 	answer, err := codec.Randomize(codec.Truth(scores), ldp.NewCryptoRand())
 	if err != nil {
-		return wire.Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
+		return Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
 	}
 	return r.seal(c, epoch, wire.Payload{Mechanism: uint8(codec.Mechanism()), Answer: answer})
 }
 
 // seal gives a payload a fresh report id and seals it for c and epoch.
-func (r *Reporter) seal(c *campaign.Campaign, epoch uint32, p wire.Payload) (wire.Envelope, error) {
+func (r *Reporter) seal(c *Campaign, epoch uint32, p wire.Payload) (Envelope, error) {
 	entropy := r.Entropy
 	if entropy == nil {
 		entropy = rand.Reader
 	}
-	e := wire.Envelope{Version: wire.Version, Mode: wire.ModeLDP, Campaign: c.ID, Epoch: epoch}
+	e := Envelope{Version: wire.Version, Mode: wire.ModeLDP, Campaign: c.ID, Epoch: epoch}
 	if _, err := io.ReadFull(entropy, e.ID[:]); err != nil {
-		return wire.Envelope{}, fmt.Errorf("host: report id: %w", err)
+		return Envelope{}, fmt.Errorf("host: report id: %w", err)
 	}
 	if err := wire.Seal(r.Key, &e, p, c.PaddedSize(), entropy); err != nil {
-		return wire.Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
+		return Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
 	}
 	return e, nil
 }

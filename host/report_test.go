@@ -8,7 +8,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 func TestReporterSealsRandomizedAnswer(t *testing.T) {
@@ -62,7 +61,7 @@ func TestReporterEveryQuestionType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

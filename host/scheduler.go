@@ -175,7 +175,7 @@ func coversQuestion(covered map[uint32]bool, q campaign.Question) bool {
 // The order is the privacy contract: the ledger entry is durable before
 // the report exists, so a crash can lose a report but never over-spend or
 // answer an epoch twice.
-func (d *Device) answerOne(ctx context.Context, c *campaign.Campaign, key wire.KeyConfig, scores map[uint32]float32, now time.Time) (dummy bool, err error) {
+func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scores map[uint32]float32, now time.Time) (dummy bool, err error) {
 	epoch := c.Epoch(now)
 	if done, err := d.answeredEpoch(ctx, c.ID, epoch, c.Epsilon); err != nil || done {
 		if done {
@@ -226,7 +226,7 @@ func (d *Device) answerOne(ctx context.Context, c *campaign.Campaign, key wire.K
 	return dummy, nil
 }
 
-func (d *Device) enqueue(ctx context.Context, c *campaign.Campaign, env wire.Envelope, dummy bool, now time.Time) error {
+func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy bool, now time.Time) error {
 	b, err := wire.Marshal(&env)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // questionCampaigns ask the workouts plugin's categories one question of
@@ -37,7 +36,7 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

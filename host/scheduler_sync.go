@@ -10,14 +10,13 @@ import (
 
 	"github.com/cloudflare/circl/sign/ed25519"
 
-	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // Meta keys in the device store.
 const (
-	metaKeyConfigs = "hpke-configs" // CBOR wire.KeyConfigList
+	metaKeyConfigs = "hpke-configs" // CBOR KeyConfigList
 	metaSyncedAt   = "synced-at"    // Unix ms of the last successful sync
 )
 
@@ -88,7 +87,7 @@ var ErrNoCampaignKey = errors.New("host: no campaign-signing key configured")
 // fetchCampaigns reads the signed campaign configs and keeps those that
 // verify under the provisioned key and validate against the device's
 // taxonomy. A campaign that fails is skipped, never answered.
-func (d *Device) fetchCampaigns(ctx context.Context) ([]campaign.Campaign, error) {
+func (d *Device) fetchCampaigns(ctx context.Context) ([]Campaign, error) {
 	pub, err := d.campaignKey()
 	if err != nil {
 		return nil, err
@@ -108,14 +107,14 @@ func (d *Device) campaignKey() (ed25519.PublicKey, error) {
 }
 
 // campaigns returns the cached campaigns.
-func (d *Device) campaigns(ctx context.Context) ([]campaign.Campaign, error) {
+func (d *Device) campaigns(ctx context.Context) ([]Campaign, error) {
 	rows, err := d.store.Campaigns(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]campaign.Campaign, 0, len(rows))
+	out := make([]Campaign, 0, len(rows))
 	for _, r := range rows {
-		var c campaign.Campaign
+		var c Campaign
 		if err := json.Unmarshal(r.Spec, &c); err != nil {
 			return nil, fmt.Errorf("host: cached campaign %q: %w", r.ID, err)
 		}
@@ -125,16 +124,16 @@ func (d *Device) campaigns(ctx context.Context) ([]campaign.Campaign, error) {
 }
 
 // keyConfig returns the cached HPKE config to seal to.
-func (d *Device) keyConfig(ctx context.Context) (wire.KeyConfig, bool, error) {
+func (d *Device) keyConfig(ctx context.Context) (KeyConfig, bool, error) {
 	b, err := d.store.Meta(ctx, metaKeyConfigs)
 	if errors.Is(err, devicestore.ErrNotFound) {
-		return wire.KeyConfig{}, false, nil
+		return KeyConfig{}, false, nil
 	} else if err != nil {
-		return wire.KeyConfig{}, false, err
+		return KeyConfig{}, false, err
 	}
 	list, err := wire.DecodeKeyConfigList(b)
 	if err != nil || len(list.Configs) == 0 {
-		return wire.KeyConfig{}, false, err
+		return KeyConfig{}, false, err
 	}
 	return list.Configs[0], true, nil
 }

@@ -2,8 +2,6 @@
 // demo and the tests run on a fresh machine with no network, no toolchain
 // and no files outside this module:
 //
-//   - taxonomy/: the IAB Tech Lab Audience Taxonomy 1.1 (CC BY 3.0, see
-//     taxonomy/README.md);
 //   - plugins/: the example plugins, built from ../plugins by go generate;
 //   - campaigns/: the demo's campaigns.
 package testdata
@@ -13,11 +11,6 @@ import "embed"
 // Rebuild the committed plugin artifacts (Go plugins need only the Go
 // toolchain; C needs clang and wasm-ld; WAT needs wabt):
 //go:generate sh ../plugins/build.sh
-
-// Taxonomy is the IAB Audience Taxonomy 1.1 TSV.
-//
-//go:embed taxonomy/iab-audience-taxonomy-1.1.tsv
-var Taxonomy []byte
 
 // FitnessPlugin is the wearable fitness plugin (../plugins/fitness) built
 // for GOOS=wasip1 as a reactor.

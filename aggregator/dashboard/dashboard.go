@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // Prefix is the path the dashboard is served under.
@@ -46,14 +45,10 @@ func HandlerFor(tax *taxonomy.Taxonomy) http.Handler {
 	// Render the taxonomy once, up front: the handler has no lazily
 	// mutated state, and a bad taxonomy fails every request the same way.
 	t := tax
-	var err2 error
 	if t == nil {
-		t, err2 = taxonomy.ParseBytes(testdata.Taxonomy)
+		t = taxonomy.Default()
 	}
-	var taxJSON []byte
-	if err2 == nil {
-		taxJSON, err2 = InterestJSON(t)
-	}
+	taxJSON, err2 := InterestJSON(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /dashboard/taxonomy.json", func(w http.ResponseWriter, r *http.Request) {
 		if err2 != nil {

@@ -24,7 +24,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // testAggregator is a real aggregator on 127.0.0.1, serving its API and the
@@ -41,7 +40,7 @@ func (a *testAggregator) setClock(t time.Time) { a.now.Store(t.UnixNano()) }
 func startAggregator(t *testing.T, start time.Time) *testAggregator {
 	t.Helper()
 	ctx := context.Background()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,6 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // DefaultPostgresURL is the project machines' PostgreSQL.
@@ -95,10 +94,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
-	if err != nil {
-		return rep, err
-	}
+	tax := taxonomy.Default()
 
 	envs, err := seal(ctx, key.Config, opts.Reports, "seal (open bound)", opts.Progress)
 	if err != nil {

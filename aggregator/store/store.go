@@ -19,13 +19,11 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // Report is an opened, validated report.
 type Report struct {
-	ID        wire.ReportID
+	ID        ReportID
 	Campaign  string
 	Epoch     uint32
 	Mechanism uint8

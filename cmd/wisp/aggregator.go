@@ -20,7 +20,6 @@ import (
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // aggregatorCmd groups the operator's commands: serve, keys, tokens.
@@ -118,7 +117,7 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 
 func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 	if path == "" {
-		return taxonomy.ParseBytes(testdata.Taxonomy)
+		return taxonomy.Default(), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

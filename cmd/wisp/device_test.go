@@ -49,7 +49,7 @@ func runWisp(t *testing.T, cmds []*cobra.Command, args ...string) string {
 func TestDeviceWalkthrough(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 type wazeroValueType = api.ValueType
@@ -21,10 +20,7 @@ func valueTypeName(t api.ValueType) string { return api.ValueTypeName(t) }
 
 func taxonomyNames() map[uint32]string {
 	names := map[uint32]string{}
-	t, err := taxonomy.ParseBytes(testdata.Taxonomy)
-	if err != nil {
-		return names
-	}
+	t := taxonomy.Default()
 	for id := uint32(1); id < 2000; id++ {
 		if c, ok := t.Lookup(id); ok {
 			names[id] = c.Name()

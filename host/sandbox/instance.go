@@ -87,10 +87,15 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 // function and a reactor's _initialize.
 var startExports = []string{fuel.StartExport, "_initialize"}
 
-// start runs the instance's start functions with one call's fuel and
-// deadline. A start function that traps, runs out, or exits (even with
+// StartDeadline is the least wall time an instance's start functions get
+// (see Limits.Deadline); one call's Fuel bounds their work as well.
+const StartDeadline = time.Second
+
+// start runs the instance's start functions with one call's fuel and a
+// deadline of max(l.Deadline, StartDeadline). A start function that traps, runs out, or exits (even with
 // status 0: the instance is then closed and could serve no call) fails it.
 func (inst *instance) start(ctx context.Context, l Limits) error {
+	l.Deadline = max(l.Deadline, StartDeadline)
 	disarm := inst.arm(ctx, l)
 	defer disarm()
 	for _, name := range startExports {

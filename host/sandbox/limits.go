@@ -13,9 +13,11 @@ type Limits struct {
 	// max(1, TotalMemoryPages/MemoryPages) instances, and a call beyond that
 	// waits for one to come back.
 	TotalMemoryPages uint32
-	// Deadline bounds every call into the plugin in wall time. Start
-	// functions are bounded by Fuel (the host cannot interrupt a module
-	// before instantiation returns it).
+	// Deadline bounds every call into the plugin in wall time. An
+	// instance's start functions get max(Deadline, StartDeadline): they run
+	// once per instance, and a language runtime's initialization (Go's
+	// _initialize: a few ms idle, tens on a loaded device) must not be held
+	// to a per-call deadline tuned for scoring.
 	Deadline time.Duration
 	// Fuel bounds the work of one call, and of an instance's start, in
 	// instructions (weighted at function entries and loop headers; see

@@ -12,7 +12,7 @@ import (
 
 func tax(t *testing.T) *taxonomy.Taxonomy {
 	t.Helper()
-	tx, err := taxonomy.ParseBytes(testdata.Taxonomy)
+	tx, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,10 +108,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, fmt.Errorf("demo: devices, workers and batch size must be positive (got %d, %d, %d)", opts.Devices, opts.Workers, opts.BatchSize)
 	}
 	start := time.Now()
-	tax, err := taxonomy.ParseBytes(testdata.Taxonomy)
-	if err != nil {
-		return Result{}, err
-	}
+	tax := taxonomy.Default()
 	campaigns, err := campaign.ParseList(testdata.DemoCampaigns, tax)
 	if err != nil {
 		return Result{}, err

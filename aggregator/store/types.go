@@ -1,0 +1,14 @@
+package store
+
+import (
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+// Aliases of the shared types (internal/) that Store's methods take, so a
+// module outside Wisp can name them.
+type (
+	// KeyPair is an HPKE key pair.
+	KeyPair = wire.KeyPair
+	// ReportID is a report's unique id, the replay key.
+	ReportID = wire.ReportID
+)

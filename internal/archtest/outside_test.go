@@ -11,8 +11,8 @@ import (
 
 // TestOutsideModule builds testdata/outside, a module of its own that
 // imports Wisp through a replace directive, and runs its programs: a
-// device maker's (device + aggregator, public doors only) and the
-// sandbox-only one. A public signature that needs an internal type, or a
+// device maker's (device + aggregator, public doors only), a device with
+// no aggregator, and the sandbox-only one. A public signature that needs an internal type, or a
 // door that stops working for an outsider, fails it.
 func TestOutsideModule(t *testing.T) {
 	if testing.Short() {
@@ -35,6 +35,10 @@ func TestOutsideModule(t *testing.T) {
 	out := run(t, filepath.Join(bin, "sandboxonly"), wasm, "410", "625")
 	if !regexp.MustCompile(`(?m)^score 410 0\.\d\d$`).MatchString(out) {
 		t.Errorf("sandboxonly printed no score for category 410:\n%s", out)
+	}
+	out = run(t, filepath.Join(bin, "deviceonly"), wasm, t.TempDir())
+	if !strings.Contains(out, "interest 410 Interest | Healthy Living | Fitness and Exercise | Running and Jogging\n") {
+		t.Errorf("deviceonly printed no Running interest:\n%s", out)
 	}
 	out = run(t, filepath.Join(bin, "device"), wasm, t.TempDir())
 	for _, want := range []string{"sent 1\n", "left: runners accepted\n", "campaigns 1 refused 0 first runners\n"} {

@@ -109,6 +109,7 @@ func TestTenantsAreIsolated(t *testing.T) {
 	}
 	f.upload(t, f.report(t, true), f.report(t, true), f.report(t, false))
 	f.closeEpoch()
+	f.releaseDue(t)
 	for _, tc := range []struct {
 		token string
 		want  int

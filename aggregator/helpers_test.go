@@ -161,8 +161,19 @@ func (f *fixture) do(t testing.TB, method, path, token string, body any) (int, [
 	return resp.StatusCode, b
 }
 
+// releaseDue does what the serve loop does every minute: release every
+// closed epoch. Reads never release.
+func (f *fixture) releaseDue(t testing.TB) {
+	t.Helper()
+	if err := f.agg.ReleaseDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// segments runs a release pass, then reads every released segment.
 func (f *fixture) segments(t testing.TB) []aggregator.Segment {
 	t.Helper()
+	f.releaseDue(t)
 	status, b := f.do(t, "GET", "/v1/segments", f.operator, nil)
 	if status != http.StatusOK {
 		t.Fatalf("segments: %d %s", status, b)

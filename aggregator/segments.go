@@ -196,14 +196,15 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 	return seg, nil
 }
 
-// results returns a campaign's released results, releasing first every
-// closed epoch not yet released. A release is stored before it is shown
-// and the first stored release wins on every node, so a result never
-// changes once anyone has seen it.
-func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) {
+// release stores the result of every closed epoch of r not yet released
+// and deletes released epochs' reports. A release is stored before its
+// reports are deleted, and the first stored release wins on every node, so
+// a result never changes once anyone has seen it. Only ReleaseDue calls
+// it: reading results never writes.
+func (s *Server) release(ctx context.Context, r *registered) error {
 	released, err := s.store.Releases(ctx, r.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	have := map[uint32]bool{}
 	for _, rel := range released {
@@ -211,14 +212,13 @@ func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) 
 	}
 	epochs, err := s.store.Epochs(ctx, r.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	now := s.now()
-	fresh := false
 	for _, epoch := range epochs {
 		if have[epoch] { // released, reports left by a crash or another node
 			if err := s.dropReleased(ctx, r.ID, epoch); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
@@ -227,25 +227,28 @@ func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) 
 		}
 		seg, err := s.estimate(ctx, r, epoch)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		seg.ReleasedAt = now.UTC()
 		body, err := json.Marshal(seg)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if _, err := s.store.Release(ctx, store.Release{Campaign: r.ID, Epoch: epoch, ReleasedAt: now, Body: body}); err != nil {
-			return nil, err
+			return err
 		}
 		if err := s.dropReleased(ctx, r.ID, epoch); err != nil {
-			return nil, err
+			return err
 		}
-		fresh = true
 	}
-	if fresh {
-		if released, err = s.store.Releases(ctx, r.ID); err != nil {
-			return nil, err
-		}
+	return nil
+}
+
+// results returns a campaign's released results, as stored.
+func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) {
+	released, err := s.store.Releases(ctx, r.ID)
+	if err != nil {
+		return nil, err
 	}
 	segs := make([]Segment, 0, len(released))
 	for _, rel := range released {
@@ -276,13 +279,13 @@ func (s *Server) dropReleased(ctx context.Context, campaign string, epoch uint32
 }
 
 // ReleaseDue releases every campaign's closed epochs (and deletes their
-// reports, unless the policy keeps them) without waiting for someone to
-// read them; `wisp aggregator serve` runs it every minute. Reading
-// segments does the same for the campaigns it reads.
+// reports, unless the policy keeps them). `wisp aggregator serve` runs it
+// every minute and `wisp aggregator release` once; reading segments never
+// releases (a GET does not write), so results appear at the next pass.
 func (s *Server) ReleaseDue(ctx context.Context) error {
 	snap := s.current(ctx)
 	for _, id := range snap.order {
-		if _, err := s.results(ctx, snap.campaigns[id]); err != nil {
+		if err := s.release(ctx, snap.campaigns[id]); err != nil {
 			return err
 		}
 	}

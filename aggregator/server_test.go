@@ -205,3 +205,32 @@ func TestReleasedReportsDeleted(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsNeverRelease: GET /v1/segments and /results of a closed epoch
+// store no release and delete no report; the next release pass does both.
+func TestReadsNeverRelease(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	epoch := f.campaign.Epoch(f.clock.Now())
+	f.upload(t, f.report(t, true), f.report(t, true), f.report(t, false), f.report(t, true))
+	f.closeEpoch()
+	for _, path := range []string{"/v1/segments", "/v1/campaigns/runners/results", "/v1/segments?format=csv"} {
+		if status, b := f.do(t, "GET", path, f.operator, nil); status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, status, b)
+		}
+	}
+	rels, err := f.store.Releases(ctx, f.campaign.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := f.store.Tally(ctx, f.campaign.ID, epoch, func(_ uint8, _ []byte, k int64) error { n += k; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(rels) != 0 || n != 4 {
+		t.Fatalf("after reads: %d releases stored, %d reports left; want 0 and 4", len(rels), n)
+	}
+	if segs := f.segments(t); len(segs) != 1 || segs[0].Reports != 4 {
+		t.Fatalf("after the release pass: %+v", segs)
+	}
+}

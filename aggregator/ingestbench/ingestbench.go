@@ -324,6 +324,9 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	var seg aggregator.Segment
 	if estimate {
 		now.Store(start.Add(3 * time.Hour).UnixNano()) // the epoch has closed
+		if err := agg.ReleaseDue(ctx); err != nil {    // what the serve loop does
+			return fail(err)
+		}
 		if seg, err = segment(ctx, client, url, tok.Token); err != nil {
 			return fail(err)
 		}

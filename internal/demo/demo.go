@@ -399,7 +399,12 @@ func (a *aggregatorProc) closeEpochs(campaigns []campaign.Campaign) {
 	a.skew.Store(int64(time.Duration(longest)*time.Second + 2*time.Hour))
 }
 
+// segments runs a release pass (what the serve loop does every minute),
+// then reads the released segments over HTTP as a marketer would.
 func (a *aggregatorProc) segments(ctx context.Context) ([]aggregator.Segment, error) {
+	if err := a.srv.ReleaseDue(ctx); err != nil {
+		return nil, err
+	}
 	return getSegments(ctx, a.url, a.token)
 }
 

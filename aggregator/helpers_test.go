@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
@@ -42,7 +42,7 @@ func mustTax(t testing.TB) *taxonomy.Taxonomy {
 }
 
 type fixture struct {
-	srv      *httptest.Server
+	srv      *aggregatortest.Server
 	agg      *aggregator.Server
 	store    store.Store
 	client   *host.Client
@@ -85,17 +85,9 @@ func newNode(t testing.TB, st store.Store, clk *clock, edit ...func(*aggregator.
 	for _, e := range edit {
 		e(&cfg)
 	}
-	agg, err := aggregator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(agg.Handler()) // a real listener on 127.0.0.1
-	t.Cleanup(hs.Close)
-	tok, err := agg.CreateToken(context.Background(), api.CreateTokenRequest{Role: api.RoleOperator, Name: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{srv: hs, agg: agg, store: st, client: &host.Client{BaseURL: hs.URL}, campaign: runners, clock: clk, operator: tok.Token}
+	srv := aggregatortest.Start(t, cfg, nil)
+	return &fixture{srv: srv, agg: srv.Server, store: st, client: &host.Client{BaseURL: srv.URL}, campaign: runners, clock: clk,
+		operator: srv.Token(t, api.RoleOperator, "")}
 }
 
 // report makes a sealed report for the current epoch, sealed to the first

@@ -7,11 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/wisp-project/wisp/aggregator"
-	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
@@ -32,20 +31,10 @@ func TestClientCampaignsVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "agg.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	agg, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(agg.Handler())
-	defer srv.Close()
+	agg := aggregatortest.Start(t, aggregator.Config{Taxonomy: tax, Campaigns: camps}, nil)
 	// A man in the middle lowers a threshold: min_score 0.6 → 0.1.
 	mitm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := http.Get(srv.URL + r.URL.Path)
+		resp, err := http.Get(agg.URL + r.URL.Path)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -73,7 +62,7 @@ func TestClientCampaignsVerifies(t *testing.T) {
 		bad     int
 		wantBad error
 	}{
-		{"direct", srv.URL, len(camps), 0, nil},
+		{"direct", agg.URL, len(camps), 0, nil},
 		{"through the tampering proxy", mitm.URL, len(camps) - 1, 1, campaign.ErrSignature},
 	}
 	for _, tt := range tests {

@@ -4,19 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
-	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -72,7 +70,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 type testAggregator struct {
 	URL     string
 	key     []byte // the campaign-signing key devices are provisioned with
-	store   *store.SQLite
+	store   store.Store
 	down    atomic.Bool
 	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
 }
@@ -85,47 +83,28 @@ func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
 // startTestAggregatorWith is startTestAggregator with other campaigns.
 func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaign.Campaign) *testAggregator {
 	t.Helper()
-	ctx := context.Background()
-	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aggregator.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := wire.GenerateKeyPair(1, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &testAggregator{URL: "http://" + ln.Addr().String(), key: srv.SigningKey(), store: st}
-	h := srv.Handler()
-	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.down.Load() {
-			// Unreachable: drop the connection without an answer.
-			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		if r.Method == http.MethodPost {
-			a.uploads.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	})}
-	go hs.Serve(ln)
-	t.Cleanup(func() {
-		hs.Close()
-		st.Close()
-	})
+	a := &testAggregator{}
+	srv := aggregatortest.Start(t, aggregator.Config{Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Now: clock.Now},
+		func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if a.down.Load() {
+					// Unreachable: drop the connection without an answer.
+					if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+						conn.Close()
+					}
+					return
+				}
+				if r.Method == http.MethodPost {
+					a.uploads.Add(1)
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
+	a.URL, a.key, a.store = srv.URL, srv.SigningKey(), srv.Store
 	return a
 }
 

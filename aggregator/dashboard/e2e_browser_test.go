@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,11 +17,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wisp-project/wisp/aggregator"
-	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -31,7 +29,7 @@ import (
 // epochs open, close and get released on cue.
 type testAggregator struct {
 	url string
-	srv *aggregator.Server
+	srv *aggregatortest.Server
 	now atomic.Int64 // unix nanoseconds
 }
 
@@ -39,41 +37,16 @@ func (a *testAggregator) setClock(t time.Time) { a.now.Store(t.UnixNano()) }
 
 func startAggregator(t *testing.T, start time.Time) *testAggregator {
 	t.Helper()
-	ctx := context.Background()
-	tax, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "aggregator.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	a := &testAggregator{}
 	a.setClock(start)
-	a.srv, err = aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Now: func() time.Time { return time.Unix(0, a.now.Load()) },
-		Policy: aggregator.Policy{MinK: 80}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: a.srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-	a.url = "http://" + ln.Addr().String()
+	srv := aggregatortest.Start(t, aggregator.Config{Now: func() time.Time { return time.Unix(0, a.now.Load()) },
+		Policy: aggregator.Policy{MinK: 80}}, nil)
+	a.srv, a.url = srv, srv.URL
 	return a
 }
 
 func (a *testAggregator) token(t *testing.T, role api.Role, tenant string) string {
-	t.Helper()
-	info, err := a.srv.CreateToken(context.Background(), api.CreateTokenRequest{Role: role, Tenant: tenant, Name: string(role) + " " + tenant})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.Token
+	return a.srv.Token(t, role, tenant)
 }
 
 // campaign reads campaign id through the marketer API with tok.
@@ -270,6 +243,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}
 	}
 	agg.setClock(epochStart(e0 + 6)) // all three epochs closed and settled
+	if err := agg.srv.ReleaseDue(context.Background()); err != nil { // the serve loop's pass
+		t.Fatal(err)
+	}
 
 	run(t, ctx, "campaign page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#epochs svg")))

@@ -53,4 +53,6 @@ func ParseTaxonomy(r io.Reader) (*Taxonomy, error) { return taxonomy.Parse(r) }
 
 // GenerateKeyPair makes an HPKE key pair with the given key id, for
 // Config.Keys; most operators let New generate the first one.
-func GenerateKeyPair(id uint8, rand io.Reader) (*KeyPair, error) { return wire.GenerateKeyPair(id, rand) }
+func GenerateKeyPair(id uint8, rand io.Reader) (*KeyPair, error) {
+	return wire.GenerateKeyPair(id, rand)
+}

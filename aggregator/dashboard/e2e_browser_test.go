@@ -242,7 +242,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	agg.setClock(epochStart(e0 + 6)) // all three epochs closed and settled
+	agg.setClock(epochStart(e0 + 6))                                 // all three epochs closed and settled
 	if err := agg.srv.ReleaseDue(context.Background()); err != nil { // the serve loop's pass
 		t.Fatal(err)
 	}

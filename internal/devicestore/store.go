@@ -49,7 +49,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database. Everything committed stays committed.
 func (s *Store) Close() error { return s.db.Close() }
 
-func (s *Store) migrate(ctx context.Context) error { return sqlitedb.Migrate(ctx, s.db, migrations) }
+func (s *Store) migrate(ctx context.Context) error {
+	return sqlitedb.Migrate(ctx, s.db, migrations, nil)
+}
 
 // tx runs fn in the transaction called name, retrying while another
 // process holds the write lock past busy_timeout.

@@ -3,6 +3,7 @@ package devicestore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // v4Schema is the device store's schema as the code before package
@@ -120,7 +122,9 @@ const v4Schema = `
 	CREATE INDEX impressions_by_time ON impressions (at);`
 
 // TestOpenAdoptsOldDatabase: a device database written by the code before
-// the migrations were files opens with its rows.
+// the migrations were files opens with its rows, and its memoized answers
+// go to the handoff (the ledger) before the memo table is dropped — never
+// dropped without one.
 func TestOpenAdoptsOldDatabase(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "device.db")
@@ -143,11 +147,28 @@ func TestOpenAdoptsOldDatabase(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := devicestore.Open(ctx, path)
+	if s, err := devicestore.Open(ctx, path); err == nil {
+		s.Close()
+		t.Fatal("Open dropped a memo table with rows and no handoff")
+	}
+	if s, err := devicestore.Open(ctx, path, devicestore.WithMemoHandoff(func(context.Context, []devicestore.Memo) error {
+		return errors.New("ledger is full")
+	})); err == nil {
+		s.Close()
+		t.Fatal("Open succeeded although the handoff failed")
+	}
+	var handed []devicestore.Memo
+	s, err := devicestore.Open(ctx, path, devicestore.WithMemoHandoff(func(_ context.Context, memos []devicestore.Memo) error {
+		handed = append(handed, memos...)
+		return nil
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if len(handed) != 1 || handed[0].Key != (ldp.MemoKey{Campaign: "c", Value: "1"}) || string(handed[0].Answer) != "\x01\x02" {
+		t.Errorf("memos handed off: %+v, want c/1 = 0102", handed)
+	}
 	plugins, err := s.Plugins(ctx)
 	if err != nil || len(plugins) != 1 || plugins[0].Name != "p" || len(plugins[0].Categories) != 1 {
 		t.Fatalf("plugins after adoption: %+v, %v", plugins, err)
@@ -161,6 +182,14 @@ func TestOpenAdoptsOldDatabase(t *testing.T) {
 	}
 	if done, err := s.Answered(ctx, "c", 3); err != nil || !done {
 		t.Errorf("answered after adoption: %v, %v", done, err)
+	}
+	s.Close()
+	db, _ = sql.Open("sqlite", "file:"+path+"?mode=ro")
+	defer db.Close()
+	var memoTables int
+	db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'memo'`).Scan(&memoTables)
+	if memoTables != 0 {
+		t.Error("the memo table is still in the device store")
 	}
 }
 

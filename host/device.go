@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/devicestore"
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/internal/devicestore"
-	"github.com/wisp-project/wisp/internal/ledger"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 )
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/wire"
 )

@@ -9,8 +9,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/ldp"
-	"github.com/wisp-project/wisp/internal/ledger"
 )
 
 // v0Schema is the ledger's schema before it was versioned (schema.sql,

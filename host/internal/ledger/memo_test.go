@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/ldp"
-	"github.com/wisp-project/wisp/internal/ledger"
 )
 
 // TestMemoSurvivesReopen checks that a memoized answer stored through the

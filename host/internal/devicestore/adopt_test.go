@@ -11,7 +11,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/ldp"
 )
 

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/devicestore"
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/internal/devicestore"
-	"github.com/wisp-project/wisp/internal/ledger"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 )
 
@@ -88,16 +88,17 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := devicestore.Open(ctx, filepath.Join(dir, DeviceDB))
-	if err != nil {
-		rt.Close(ctx)
-		return nil, err
-	}
-	d := &Device{cfg: cfg, dir: dir, store: st, rt: rt, tax: tax, plugins: map[string]*sandbox.Plugin{}}
+	d := &Device{cfg: cfg, dir: dir, rt: rt, tax: tax, plugins: map[string]*sandbox.Plugin{}}
 	lcfg := ledger.NewConfig(cfg.dailyEpsilon).WithClock(cfg.now).
 		WithFault(func(s ledger.Step) error { return d.step("ledger-" + string(s)) })
 	if d.ledger, err = ledger.Open(ctx, filepath.Join(dir, LedgerDB), lcfg); err != nil {
-		st.Close()
+		rt.Close(ctx)
+		return nil, err
+	}
+	// The ledger opens first: a device store from before the memos moved
+	// to the ledger hands them over while it migrates.
+	if d.store, err = devicestore.Open(ctx, filepath.Join(dir, DeviceDB), devicestore.WithMemoHandoff(d.importMemos)); err != nil {
+		d.ledger.Close()
 		rt.Close(ctx)
 		return nil, err
 	}
@@ -113,6 +114,15 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// importMemos moves memoized answers from the device store to the ledger.
+func (d *Device) importMemos(ctx context.Context, memos []devicestore.Memo) error {
+	in := make([]ledger.Memo, len(memos))
+	for i, m := range memos {
+		in[i] = ledger.Memo{Key: m.Key, Answer: m.Answer}
+	}
+	return d.ledger.ImportMemos(ctx, in)
 }
 
 func (d *Device) resume(ctx context.Context) error {

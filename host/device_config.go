@@ -124,7 +124,7 @@ func (c DeviceConfig) WithProfile(window, halfLife time.Duration) DeviceConfig {
 }
 
 // WithDailyBudget caps the ε the device spends on all campaigns together
-// in any 24 hours (internal/ledger).
+// in any 24 hours (host/internal/ledger).
 func (c DeviceConfig) WithDailyBudget(epsilon float64) DeviceConfig {
 	c.dailyEpsilon = epsilon
 	return c

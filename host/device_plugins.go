@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/internal/devicestore"
 )
 
 // PluginInfo describes an installed plugin.

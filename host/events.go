@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 )
 
 // Event is one local observation recorded for a plugin: Kind and Code are

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/api"
-	"github.com/wisp-project/wisp/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 

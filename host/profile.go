@@ -170,7 +170,12 @@ func (d *Device) Forget(ctx context.Context, plugin string) error {
 	d.egress.Lock()
 	defer d.egress.Unlock()
 	if plugin == "" {
-		return d.store.ForgetAll(ctx, d.now())
+		// Two files, one after the other: a crash between them leaves the
+		// memos, and forgetting again erases them.
+		if err := d.store.ForgetAll(ctx, d.now()); err != nil {
+			return err
+		}
+		return d.ledger.ForgetMemos(ctx)
 	}
 	if _, ok := d.installed(ctx, plugin); !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownPlugin, plugin)

@@ -9,22 +9,27 @@ import (
 	"time"
 )
 
-// tableCounts reads the device's SQLite file directly, not through the
+// tableCounts reads the device's SQLite files directly, not through the
 // device, so a Forget is checked against what is really on disk.
 func tableCounts(t *testing.T, dir string) map[string]int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DeviceDB)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	out := map[string]int{}
-	for _, table := range []string{"events", "profile", "outbox", "answers", "impressions", "memo", "plugins", "consent_history", "egress"} {
-		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+	for file, tables := range map[string][]string{
+		DeviceDB: {"events", "profile", "outbox", "answers", "impressions", "plugins", "consent_history", "egress"},
+		LedgerDB: {"memo"},
+	} {
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file)+"?mode=ro")
+		if err != nil {
 			t.Fatal(err)
 		}
-		out[table] = n
+		defer db.Close()
+		for _, table := range tables {
+			var n int
+			if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out[table] = n
+		}
 	}
 	return out
 }

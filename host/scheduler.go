@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -197,7 +197,7 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	// top-K set, the quantized score): the same truth re-sends the same
 	// randomized answer in every epoch.
 	truth := codec.Truth(scores)
-	answer, _, err := ldp.Memo{Store: d.store}.Answer(ctx, ldp.MemoKey{Campaign: c.ID, Value: truth.Key},
+	answer, _, err := ldp.Memo{Store: d.ledger}.Answer(ctx, ldp.MemoKey{Campaign: c.ID, Value: truth.Key},
 		func() ([]byte, error) { return codec.Randomize(truth, ldp.NewCryptoRand()) })
 	if err != nil {
 		return false, err

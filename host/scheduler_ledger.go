@@ -5,11 +5,11 @@ import (
 	"errors"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/ledger"
+	"github.com/wisp-project/wisp/host/internal/ledger"
 )
 
 // LedgerDB is the name of the privacy budget ledger's database file in a
-// device's directory (internal/ledger). It is a separate file from
+// device's directory (host/internal/ledger). It is a separate file from
 // DeviceDB so the ledger's one rule — the spend is durable before the
 // report exists — does not depend on the device store.
 const LedgerDB = "ledger.db"

@@ -47,7 +47,7 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	memo := ldp.Memo{Store: d.store}
+	memo := ldp.Memo{Store: d.ledger}
 	// truthKeys are the memo keys of the device's true values now.
 	truthKeys := func() map[string]ldp.MemoKey {
 		if _, err := d.scorePlugins(ctx, clock.Now()); err != nil {
@@ -99,7 +99,7 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	epoch1 := map[string]uint32{}
 	for _, c := range camps {
 		epoch1[c.ID] = c.Epoch(clock.Now())
-		stored, ok, err := d.store.LoadMemo(ctx, keys[c.ID])
+		stored, ok, err := d.ledger.LoadMemo(ctx, keys[c.ID])
 		if err != nil || !ok || !bytes.Equal(stored, sent(c.ID, epoch1[c.ID])) {
 			t.Errorf("%s: memo %x (%v %v) is not the answer sent", c.ID, stored, ok, err)
 		}

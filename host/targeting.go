@@ -10,7 +10,7 @@ import (
 
 	"github.com/cloudflare/circl/sign/ed25519"
 
-	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 )
 
 // Catalogue is what a device may show: creatives with their targeting,

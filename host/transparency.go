@@ -123,6 +123,9 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 	if s.Stored, err = d.store.Counts(ctx, ""); err != nil {
 		return Status{}, err
 	}
+	if s.Stored["memo"], err = d.ledger.MemoCount(ctx); err != nil {
+		return Status{}, err
+	}
 	if s.Shown, err = d.store.Impressions(ctx, now.Add(-24*time.Hour)); err != nil {
 		return Status{}, err
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wisp-project/wisp/internal/migrate"
 )
 
 // Postgres is the scale-out Store: any number of stateless aggregator nodes
@@ -49,35 +51,44 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 	return s, nil
 }
 
+// migrate applies the embedded migrations (package migrate), recording
+// each in schema_migrations in its own transaction.
 func (s *Postgres) migrate(ctx context.Context) error {
-	scripts, err := migrations("postgres")
+	ms, err := migrations("postgres")
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, "migrate", func(tx pgx.Tx) error {
+	return migrate.Run(ctx, pgMigrator{s}, ms)
+}
+
+type pgMigrator struct{ s *Postgres }
+
+func (m pgMigrator) InTx(ctx context.Context, fn func(migrate.Tx) error) error {
+	return m.s.tx(ctx, "migrate", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		var version int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
-			return err
-		}
-		if version > len(scripts) {
-			return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(scripts))
-		}
-		for i := version; i < len(scripts); i++ {
-			if _, err := tx.Exec(ctx, scripts[i]); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, i+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fn(pgMigratorTx{tx})
 	})
+}
+
+type pgMigratorTx struct{ tx pgx.Tx }
+
+func (t pgMigratorTx) Version(ctx context.Context) (int, error) {
+	var v int
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func (t pgMigratorTx) Apply(ctx context.Context, m migrate.Migration) error {
+	if _, err := t.tx.Exec(ctx, m.SQL); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version)
+	return err
 }
 
 // tx runs fn in the transaction called name, retrying serialization

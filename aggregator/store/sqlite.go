@@ -49,7 +49,7 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sqlitedb.Migrate(ctx, s.db, scripts)
+	return sqlitedb.Migrate(ctx, s.db, scripts, nil)
 }
 
 // tx runs fn in the transaction called name (the name labels errors and

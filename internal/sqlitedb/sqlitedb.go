@@ -2,7 +2,8 @@
 // store, the device store, the privacy ledger) the one way they must all be
 // opened — WAL, synchronous=FULL so a commit survives power loss, immediate
 // transactions so writers queue instead of deadlocking, a busy timeout —
-// and runs retried transactions and versioned migrations on them.
+// and runs retried transactions and versioned migrations (package migrate)
+// on them.
 package sqlitedb
 
 import (
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/wisp-project/wisp/internal/migrate"
 )
 
 // Open opens (creating if needed) the database file at path. Extra
@@ -58,26 +61,48 @@ func try(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// Migrate applies scripts[v:] in one transaction, where v is the
-// database's PRAGMA user_version, and records len(scripts). A database
-// newer than the program is refused rather than guessed at.
-func Migrate(ctx context.Context, db *sql.DB, scripts []string) error {
-	return Tx(ctx, db, func(tx *sql.Tx) error {
-		var version int
-		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+// Migrate brings db up to date with ms (see package migrate), recording
+// the version in PRAGMA user_version, which SQLite writes in the same
+// transaction as the schema change. before[v], if set, runs in migration
+// v's transaction just before its SQL: Go that a schema change needs, such
+// as handing a table's rows to another database before dropping it.
+func Migrate(ctx context.Context, db *sql.DB, ms []migrate.Migration, before map[int]func(context.Context, *sql.Tx) error) error {
+	return migrate.Run(ctx, migrator{db, before}, ms)
+}
+
+type migrator struct {
+	db     *sql.DB
+	before map[int]func(context.Context, *sql.Tx) error
+}
+
+func (m migrator) InTx(ctx context.Context, fn func(migrate.Tx) error) error {
+	// Tx begins immediate transactions: the write lock is held from the
+	// version read to the commit.
+	return Tx(ctx, m.db, func(tx *sql.Tx) error { return fn(migratorTx{tx, m.before}) })
+}
+
+type migratorTx struct {
+	tx     *sql.Tx
+	before map[int]func(context.Context, *sql.Tx) error
+}
+
+func (t migratorTx) Version(ctx context.Context) (int, error) {
+	var v int
+	err := t.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
+	return v, err
+}
+
+func (t migratorTx) Apply(ctx context.Context, m migrate.Migration) error {
+	if hook := t.before[m.Version]; hook != nil {
+		if err := hook(ctx, t.tx); err != nil {
 			return err
 		}
-		if version > len(scripts) {
-			return fmt.Errorf("schema version %d is newer than this program (%d)", version, len(scripts))
-		}
-		for i := version; i < len(scripts); i++ {
-			if _, err := tx.ExecContext(ctx, scripts[i]); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(scripts)))
+	}
+	if _, err := t.tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
-	})
+	}
+	_, err := t.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, m.Version))
+	return err
 }
 
 // Busy reports whether err is SQLITE_BUSY (or one of its extended codes).

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wisp-project/wisp/internal/migrate"
 	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
@@ -24,15 +25,15 @@ func TestOpenIsDurableAndMigrates(t *testing.T) {
 	if mode != "wal" || sync != 2 {
 		t.Fatalf("journal_mode %q synchronous %d, want wal and 2 (FULL)", mode, sync)
 	}
-	v1 := []string{`CREATE TABLE a (x INTEGER)`}
-	v2 := append(v1, `CREATE TABLE b (y INTEGER)`)
-	if err := sqlitedb.Migrate(ctx, db, v1); err != nil {
+	v1 := []migrate.Migration{{Version: 1, Name: "0001_a.sql", SQL: `CREATE TABLE a (x INTEGER)`}}
+	v2 := append(v1, migrate.Migration{Version: 2, Name: "0002_b.sql", SQL: `CREATE TABLE b (y INTEGER)`})
+	if err := sqlitedb.Migrate(ctx, db, v1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := sqlitedb.Migrate(ctx, db, v2); err != nil { // only the new script runs
+	if err := sqlitedb.Migrate(ctx, db, v2, nil); err != nil { // only the new script runs
 		t.Fatal(err)
 	}
-	if err := sqlitedb.Migrate(ctx, db, v1); err == nil || !strings.Contains(err.Error(), "newer") {
+	if err := sqlitedb.Migrate(ctx, db, v1, nil); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("older program on a newer database: %v", err)
 	}
 	err = sqlitedb.Tx(ctx, db, func(tx *sql.Tx) error {

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/ldp"
-	"github.com/wisp-project/wisp/internal/ledger"
 )
 
 // TestMemoSurvivesReopen checks that a memoized answer stored through the
@@ -36,5 +37,40 @@ func TestMemoSurvivesReopen(t *testing.T) {
 	}
 	if err := l.StoreMemo(ctx, key, []byte{1}); !errors.Is(err, ledger.ErrMemoExists) {
 		t.Errorf("overwriting a memo: err = %v, want ErrMemoExists", err)
+	}
+}
+
+// TestMemoImportCountForget: imported memos keep an answer the ledger
+// already has (importing twice changes nothing), are counted, and
+// ForgetMemos erases them but not the spends.
+func TestMemoImportCountForget(t *testing.T) {
+	ctx := context.Background()
+	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"), ledger.NewConfig(1))
+	have := ldp.MemoKey{Campaign: "c", Value: "1"}
+	if err := l.StoreMemo(ctx, have, []byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	in := []ledger.Memo{{Key: have, Answer: []byte{9}}, {Key: ldp.MemoKey{Campaign: "c", Value: "2"}, Answer: []byte{2}}}
+	for range 2 {
+		if err := l.ImportMemos(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _, _ := l.LoadMemo(ctx, have); string(got) != "\x07" {
+		t.Errorf("import replaced a memo: %x", got)
+	}
+	if n, err := l.MemoCount(ctx); err != nil || n != 2 {
+		t.Errorf("MemoCount = %d, %v; want 2", n, err)
+	}
+	if _, err := l.Spend(ctx, ledger.Charge{Campaign: "c", Epsilon: 0.5, EpochBudget: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.ForgetMemos(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := l.MemoCount(ctx)
+	entries, _ := l.Entries(ctx, time.Time{})
+	if n != 0 || len(entries) != 1 {
+		t.Errorf("after ForgetMemos: %d memos, %d spends; want 0 and 1", n, len(entries))
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/ldp"
-	"github.com/wisp-project/wisp/internal/ledger"
 )
 
 // A device spends before it queues: only a nil error from Spend lets the

@@ -3,13 +3,14 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"math"
 	"sync"
 	"time"
 
+	"github.com/wisp-project/wisp/internal/migrate"
 	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
@@ -74,8 +75,13 @@ type Ledger struct {
 	mu  sync.Mutex // serializes spends within the process; SQLite's write lock does across processes
 }
 
-//go:embed schema.sql
-var schema string
+// The schema is the numbered files in migrations/ (package migrate);
+// PRAGMA user_version records how many ran.
+//
+//go:embed migrations
+var migrationFS embed.FS
+
+var migrations = migrate.MustLoad(migrationFS, "migrations")
 
 // Open opens (creating if needed) the ledger at path.
 func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
@@ -90,12 +96,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l := &Ledger{db: db, cfg: cfg}
-	if err := l.tx(ctx, "migrate", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, schema)
-		return err
-	}); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, migrations, nil); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("ledger: %s: %w", path, err)
 	}
 	return l, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
@@ -30,16 +31,44 @@ var (
 	ErrRevoked = errors.New("devicestore: consent revoked")
 )
 
+// Memo is a memoized answer (ldp.Memo) the store held before migration 5
+// moved memos to the ledger.
+type Memo struct {
+	Key    ldp.MemoKey
+	Answer []byte
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	memoHandoff func(context.Context, []Memo) error
+}
+
+// WithMemoHandoff gives Open where to put the memoized answers of a
+// database from before migration 5: inside that migration's transaction,
+// Open passes the old memo table's rows to handoff, which must store them
+// durably (the ledger's ImportMemos), then drops the table. If handoff
+// fails, nothing is dropped and Open fails. Without this option Open
+// refuses a database whose memo table has rows rather than lose them.
+func WithMemoHandoff(handoff func(context.Context, []Memo) error) Option {
+	return func(o *options) { o.memoHandoff = handoff }
+}
+
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	db, err := sqlitedb.Open(path, "foreign_keys(1)")
 	if err != nil {
 		return nil, fmt.Errorf("devicestore: %w", err)
 	}
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("devicestore: %s: %w", path, err)
 	}
@@ -49,7 +78,39 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes the database. Everything committed stays committed.
 func (s *Store) Close() error { return s.db.Close() }
 
-func (s *Store) migrate(ctx context.Context) error { return sqlitedb.Migrate(ctx, s.db, migrations) }
+func (s *Store) migrate(ctx context.Context, o options) error {
+	return sqlitedb.Migrate(ctx, s.db, migrations, map[int]func(context.Context, *sql.Tx) error{
+		5: func(ctx context.Context, tx *sql.Tx) error { return handOffMemos(ctx, tx, o.memoHandoff) },
+	})
+}
+
+// handOffMemos passes the memo table's rows to handoff before migration 5
+// drops it.
+func handOffMemos(ctx context.Context, tx *sql.Tx, handoff func(context.Context, []Memo) error) error {
+	rows, err := tx.QueryContext(ctx, `SELECT campaign, value, answer FROM memo ORDER BY campaign, value`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var memos []Memo
+	for rows.Next() {
+		var m Memo
+		if err := rows.Scan(&m.Key.Campaign, &m.Key.Value, &m.Answer); err != nil {
+			return err
+		}
+		memos = append(memos, m)
+	}
+	if err := rows.Err(); err != nil || len(memos) == 0 {
+		return err
+	}
+	if handoff == nil {
+		return fmt.Errorf("%d memoized answers to move to the ledger and no WithMemoHandoff", len(memos))
+	}
+	if err := handoff(ctx, memos); err != nil {
+		return fmt.Errorf("handing memoized answers to the ledger: %w", err)
+	}
+	return nil
+}
 
 // tx runs fn in the transaction called name, retrying while another
 // process holds the write lock past busy_timeout.
@@ -76,7 +137,8 @@ func fromMS(v int64) time.Time {
 
 // Tables lists every table that can hold data derived from the owner, in
 // the order Counts reports them.
-var Tables = []string{"events", "profile", "outbox", "answers", "impressions", "memo"}
+// (The memoized answers are the ledger's.)
+var Tables = []string{"events", "profile", "outbox", "answers", "impressions"}
 
 // Counts returns the number of rows in each of Tables, restricted to
 // plugin's rows where a table has a plugin column ("" counts everything).
@@ -108,5 +170,3 @@ func (s *Store) Counts(ctx context.Context, plugin string) (map[string]int, erro
 	})
 	return out, err
 }
-
-func errorsIsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/ledger"
+	"github.com/wisp-project/wisp/host/internal/ledger"
 )
 
 func mustOpen(tb testing.TB, path string, cfg ledger.Config) *ledger.Ledger {

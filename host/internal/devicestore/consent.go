@@ -94,10 +94,10 @@ func (s *Store) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
 	return out, err
 }
 
-// ForgetAll erases everything derived from the owner: events, profile,
-// queued reports, the record of answered campaigns, targeting impressions
-// and memoized answers (whose keys reveal a true value once held; the
-// ledger, not the memo, is what bounds the budget). It keeps what protects or informs the owner: installed
+// ForgetAll erases everything derived from the owner that this store
+// holds: events, profile, queued reports, the record of answered campaigns
+// and targeting impressions (the memoized answers are the ledger's:
+// ledger.ForgetMemos). It keeps what protects or informs the owner: installed
 // plugins, consent and its history, the privacy ledger (erasing it would
 // reset the budget and let the device over-spend) and the log of what
 // already left.
@@ -107,7 +107,7 @@ func (s *Store) ForgetAll(ctx context.Context, now time.Time) error {
 			return err
 		}
 		for _, q := range []string{
-			`DELETE FROM events`, `DELETE FROM profile`, `DELETE FROM answers`, `DELETE FROM impressions`, `DELETE FROM memo`,
+			`DELETE FROM events`, `DELETE FROM profile`, `DELETE FROM answers`, `DELETE FROM impressions`,
 			`UPDATE plugins SET scored_seq = 0`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {

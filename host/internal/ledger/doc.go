@@ -15,6 +15,8 @@
 // ε is stored as integer nano-ε, charges rounded up and budgets down, so
 // float rounding can never let the total creep over a cap.
 //
-// The ledger also stores memoized randomized answers (ldp.MemoStore), which
-// need the same durability: an answer must be on disk before it is sent.
+// The ledger also stores the device's memoized randomized answers
+// (ldp.MemoStore): privacy state like the spends, with the same
+// durability — an answer is on disk before it is sent. ForgetMemos erases
+// them at the owner's request; nothing erases the spends.
 package ledger

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/devicestore"
+	"github.com/wisp-project/wisp/host/internal/devicestore"
 )
 
 func mustOpen(t *testing.T) (*devicestore.Store, string) {

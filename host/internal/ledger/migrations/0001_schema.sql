@@ -1,3 +1,7 @@
+-- The ledger's schema before it was versioned, verbatim (IF NOT EXISTS
+-- included): on a ledger created then, at user_version 0, this file is a
+-- no-op and the ledger is adopted at version 1 with its rows.
+
 -- One row per report the device decided to send, written before the report
 -- is queued. nano_eps is ε·10⁹, rounded up.
 CREATE TABLE IF NOT EXISTS spend (

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/ledger"
+	"github.com/wisp-project/wisp/host/internal/ledger"
 )
 
 const (

@@ -1,0 +1,2 @@
+-- The catalogue is one signed document, kept in meta.
+DROP TABLE catalogue;

@@ -52,6 +52,20 @@ func (c *Client) Upload(ctx context.Context, reports []Envelope) (IngestResponse
 	if err != nil {
 		return IngestResponse{}, err
 	}
+	return c.uploadBody(ctx, body, len(reports))
+}
+
+// uploadEncoded is Upload for envelopes already encoded: the outbox sends
+// the bytes it stored.
+func (c *Client) uploadEncoded(ctx context.Context, reports [][]byte) (IngestResponse, error) {
+	body, err := wire.EncodeRawBatch(reports)
+	if err != nil {
+		return IngestResponse{}, err
+	}
+	return c.uploadBody(ctx, body, len(reports))
+}
+
+func (c *Client) uploadBody(ctx context.Context, body []byte, n int) (IngestResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/reports", bytes.NewReader(body))
 	if err != nil {
 		return IngestResponse{}, err
@@ -65,8 +79,8 @@ func (c *Client) Upload(ctx context.Context, reports []Envelope) (IngestResponse
 	if err := json.Unmarshal(b, &resp); err != nil {
 		return IngestResponse{}, fmt.Errorf("host: upload: response: %w", err)
 	}
-	if len(resp.Results) != len(reports) {
-		return IngestResponse{}, fmt.Errorf("host: upload: %d results for %d reports", len(resp.Results), len(reports))
+	if len(resp.Results) != n {
+		return IngestResponse{}, fmt.Errorf("host: upload: %d results for %d reports", len(resp.Results), n)
 	}
 	return resp, nil
 }

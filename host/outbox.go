@@ -73,22 +73,23 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 }
 
 func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) error {
-	envs := make([]Envelope, 0, len(batch))
+	envs := make([][]byte, 0, len(batch))
 	good := batch[:0:0]
 	var corrupt []devicestore.Sent
 	for _, r := range batch {
-		e, err := wire.DecodeEnvelope(r.Envelope)
-		if err != nil { // cannot happen unless the disk lies; never send it
+		// The stored bytes are sent as they are; the check only keeps a
+		// record the disk corrupted from leaving.
+		if _, err := wire.DecodeEnvelope(r.Envelope); err != nil {
 			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: "dropped:corrupt"})
 			continue
 		}
-		envs, good = append(envs, e), append(good, r)
+		envs, good = append(envs, r.Envelope), append(good, r)
 	}
 	if err := d.store.Settle(ctx, corrupt); err != nil || len(good) == 0 {
 		return err
 	}
 	batch = good
-	resp, err := d.client.Upload(ctx, envs)
+	resp, err := d.client.uploadEncoded(ctx, envs)
 	if err != nil {
 		sum.Deferred += len(batch)
 		var busy *BusyError

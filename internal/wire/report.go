@@ -113,7 +113,7 @@ func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
 
 // EncodeBatch encodes envelopes as a POST /v1/reports body.
 func EncodeBatch(envs []Envelope) ([]byte, error) {
-	raw := make([]cbor.RawMessage, len(envs))
+	raw := make([][]byte, len(envs))
 	for i := range envs {
 		b, err := encMode.Marshal(&envs[i])
 		if err != nil {
@@ -121,7 +121,22 @@ func EncodeBatch(envs []Envelope) ([]byte, error) {
 		}
 		raw[i] = b
 	}
-	return encMode.Marshal(Batch{Reports: raw})
+	return EncodeRawBatch(raw)
+}
+
+// EncodeRawBatch makes a POST /v1/reports body of envelopes already
+// encoded (a device's outbox keeps the exact bytes it sealed and sends
+// them as they are).
+func EncodeRawBatch(envs [][]byte) ([]byte, error) {
+	raw := make([]cbor.RawMessage, len(envs))
+	for i, b := range envs {
+		raw[i] = b
+	}
+	b, err := encMode.Marshal(Batch{Reports: raw})
+	if err != nil {
+		return nil, fmt.Errorf("wire: encode batch: %w", err)
+	}
+	return b, nil
 }
 
 // DecodeBatch decodes a report batch body.

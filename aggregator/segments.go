@@ -24,11 +24,11 @@ type Segment struct {
 	// Question is the campaign's question type ("threshold", "top_k",
 	// "mean"); Mechanism is its LDP mechanism and MechanismReason why it
 	// was chosen (from the signed campaign config).
-	Question        string  `json:"question,omitempty"`
-	Mechanism       string  `json:"mechanism"`
-	MechanismReason string  `json:"mechanism_reason,omitempty"`
-	Epsilon         float64 `json:"epsilon"`
-	Reports         int     `json:"reports"`
+	Question        QuestionType `json:"question,omitempty"`
+	Mechanism       string       `json:"mechanism"`
+	MechanismReason string       `json:"mechanism_reason,omitempty"`
+	Epsilon         float64      `json:"epsilon"`
+	Reports         int          `json:"reports"`
 	// Suppressed is true when fewer than k reports arrived; no estimate is
 	// released then and the estimate fields are absent.
 	Suppressed bool `json:"suppressed"`
@@ -77,7 +77,7 @@ type tally interface {
 // newTally returns the tally of r's mechanism.
 func newTally(r *registered) (tally, error) {
 	m := r.Mechanism()
-	want := ""
+	var want QuestionType
 	switch m {
 	case ldp.MechanismRR:
 		return &rrTally{r: r}, nil

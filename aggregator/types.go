@@ -19,6 +19,8 @@ type (
 	Campaign = campaign.Campaign
 	// Question is a campaign's question to devices.
 	Question = campaign.Question
+	// QuestionType is a question's kind: threshold, top_k or mean.
+	QuestionType = campaign.QuestionType
 	// KeyPair is an HPKE key pair devices seal reports to.
 	KeyPair = wire.KeyPair
 	// Role is a bearer token's role.
@@ -39,6 +41,13 @@ type (
 	Reason = api.Reason
 )
 
+// Question types.
+const (
+	QuestionThreshold = campaign.QuestionThreshold
+	QuestionTopK      = campaign.QuestionTopK
+	QuestionMean      = campaign.QuestionMean
+)
+
 // Token roles.
 const (
 	RoleOperator = api.RoleOperator
@@ -53,4 +62,6 @@ func ParseTaxonomy(r io.Reader) (*Taxonomy, error) { return taxonomy.Parse(r) }
 
 // GenerateKeyPair makes an HPKE key pair with the given key id, for
 // Config.Keys; most operators let New generate the first one.
-func GenerateKeyPair(id uint8, rand io.Reader) (*KeyPair, error) { return wire.GenerateKeyPair(id, rand) }
+func GenerateKeyPair(id uint8, rand io.Reader) (*KeyPair, error) {
+	return wire.GenerateKeyPair(id, rand)
+}

@@ -171,8 +171,8 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 	if err != nil {
 		return Segment{}, fmt.Errorf("aggregator: campaign %q: %w", r.ID, err)
 	}
-	err = s.store.Tally(ctx, r.ID, epoch, func(mech uint8, answer []byte, n int64) error {
-		if ldp.Mechanism(mech) != r.Mechanism() {
+	err = s.store.Tally(ctx, r.ID, epoch, func(mech ldp.Mechanism, answer []byte, n int64) error {
+		if mech != r.Mechanism() {
 			return fmt.Errorf("stored answer of mechanism %d in a %v campaign", mech, r.Mechanism())
 		}
 		seg.Reports += int(n)

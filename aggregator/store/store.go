@@ -26,7 +26,7 @@ type Report struct {
 	ID        ReportID
 	Campaign  string
 	Epoch     uint32
-	Mechanism uint8
+	Mechanism Mechanism
 	Answer    []byte
 }
 
@@ -93,10 +93,10 @@ type Store interface {
 	// Epochs lists the epochs that have reports for campaign, ascending.
 	Epochs(ctx context.Context, campaign string) ([]uint32, error)
 	// Scan calls fn for every report of campaign in epoch.
-	Scan(ctx context.Context, campaign string, epoch uint32, fn func(mechanism uint8, answer []byte) error) error
+	Scan(ctx context.Context, campaign string, epoch uint32, fn func(mechanism Mechanism, answer []byte) error) error
 	// Tally calls fn once per distinct (mechanism, answer) of campaign in
 	// epoch with how many reports gave it.
-	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism uint8, answer []byte, n int64) error) error
+	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism Mechanism, answer []byte, n int64) error) error
 	// DeleteReports deletes every report of campaign in epoch and returns
 	// how many there were (data minimization once a result is released;
 	// late copies of them are refused by the epoch rules, not the ids).

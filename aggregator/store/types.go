@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -11,4 +12,7 @@ type (
 	KeyPair = wire.KeyPair
 	// ReportID is a report's unique id, the replay key.
 	ReportID = wire.ReportID
+	// Mechanism is the LDP mechanism a report's answer uses; the reports
+	// table stores it as its number.
+	Mechanism = ldp.Mechanism
 )

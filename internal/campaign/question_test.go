@@ -162,10 +162,10 @@ func TestTruthAndMemoKeys(t *testing.T) {
 	}
 	for _, k := range []*campaign.Codec{codec, mc, tc} {
 		answer, err := k.Randomize(k.Truth(scores), ldp.NewSeededRand(1))
-		if err != nil || k.CheckAnswer(uint8(k.Mechanism()), answer) != nil {
+		if err != nil || k.CheckAnswer(k.Mechanism(), answer) != nil {
 			t.Errorf("%v: answer %x: %v", k.Mechanism(), answer, err)
 		}
-		if k.CheckAnswer(uint8(k.Mechanism())+1, answer) == nil || k.CheckAnswer(uint8(k.Mechanism()), append(answer, 0, 0, 0, 0)) == nil {
+		if k.CheckAnswer(k.Mechanism()+1, answer) == nil || k.CheckAnswer(k.Mechanism(), append(answer, 0, 0, 0, 0)) == nil {
 			t.Errorf("%v: CheckAnswer accepts a wrong mechanism or length", k.Mechanism())
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -16,11 +17,11 @@ type plainPayload struct {
 }
 
 // TestPayloadEncodingUnchanged: every mechanism byte encodes as the plain
-// uint8 it was, and decodes back.
+// uint8 it was.
 func TestPayloadEncodingUnchanged(t *testing.T) {
 	answer := []byte{0xff, 0x00, 0x2a}
 	for m := 0; m < 256; m++ {
-		got, err := wire.Marshal(wire.Payload{Mechanism: uint8(m), Answer: answer})
+		got, err := wire.Marshal(wire.Payload{Mechanism: ldp.Mechanism(m), Answer: answer})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,7 +76,7 @@ type Release struct {
 // Token is an API credential; only a hash of the secret is stored.
 type Token struct {
 	Hash      []byte // SHA-256 of the secret token
-	Role      string
+	Role      Role
 	Tenant    string
 	Name      string
 	CreatedAt time.Time

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -15,4 +16,6 @@ type (
 	// Mechanism is the LDP mechanism a report's answer uses; the reports
 	// table stores it as its number.
 	Mechanism = ldp.Mechanism
+	// Role is an API token's role; the tokens table stores its name.
+	Role = api.Role
 )

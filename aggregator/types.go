@@ -33,6 +33,8 @@ type (
 	CampaignInfo = api.CampaignInfo
 	// KeyInfo describes an HPKE key and its rotation state.
 	KeyInfo = api.KeyInfo
+	// KeyState is where an HPKE key is in its rotation.
+	KeyState = api.KeyState
 	// TopKResult is a released top-k estimate.
 	TopKResult = api.TopKResult
 	// MeanResult is a released mean estimate.

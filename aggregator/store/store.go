@@ -19,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/api"
 )
 
 // Report is an opened, validated report.
@@ -30,20 +32,15 @@ type Report struct {
 	Answer    []byte
 }
 
-// KeyState is where an HPKE key is in its rotation.
-type KeyState string
-
-// Key states: a pending key is accepted but not advertised (so every node
-// knows it before any device uses it), an active key is advertised and
-// accepted, an expired key is neither.
+// Key states (api.KeyState, as GET /v1/keys reports them): a pending key
+// is accepted but not advertised (so every node knows it before any device
+// uses it), an active key is advertised and accepted, an expired key is
+// neither.
 const (
-	KeyPending KeyState = "pending"
-	KeyActive  KeyState = "active"
-	KeyExpired KeyState = "expired"
+	KeyPending = api.KeyPending
+	KeyActive  = api.KeyActive
+	KeyExpired = api.KeyExpired
 )
-
-// IsValid reports whether s is a known state.
-func (s KeyState) IsValid() bool { return s == KeyPending || s == KeyActive || s == KeyExpired }
 
 // Key is an HPKE key pair as stored: the private key bytes
 // (wire.KeyPair.MarshalPrivateKey) and its rotation state.

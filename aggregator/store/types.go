@@ -18,4 +18,6 @@ type (
 	Mechanism = ldp.Mechanism
 	// Role is an API token's role; the tokens table stores its name.
 	Role = api.Role
+	// KeyState is where an HPKE key is in its rotation.
+	KeyState = api.KeyState
 )

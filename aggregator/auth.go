@@ -63,7 +63,7 @@ func (s *Server) auth(need access, next http.HandlerFunc) http.Handler {
 			s.fail(w, err)
 			return
 		}
-		p := Principal{Role: Role(tok.Role), Tenant: tok.Tenant, Name: tok.Name}
+		p := Principal{Role: tok.Role, Tenant: tok.Tenant, Name: tok.Name}
 		if need == operatorOnly && p.Role != api.RoleOperator {
 			s.fail(w, errorf(EForbidden, "operators only"))
 			return
@@ -91,7 +91,7 @@ func CreateToken(ctx context.Context, st store.Store, now time.Time, req CreateT
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	hash := sha256.Sum256([]byte(secret))
-	t := store.Token{Hash: hash[:], Role: string(req.Role), Tenant: req.Tenant, Name: req.Name, CreatedAt: now.UTC()}
+	t := store.Token{Hash: hash[:], Role: req.Role, Tenant: req.Tenant, Name: req.Name, CreatedAt: now.UTC()}
 	if err := st.AddToken(ctx, t); err != nil {
 		return TokenInfo{}, err
 	}
@@ -101,7 +101,7 @@ func CreateToken(ctx context.Context, st store.Store, now time.Time, req CreateT
 }
 
 func tokenInfo(t store.Token) TokenInfo {
-	return TokenInfo{ID: hex.EncodeToString(t.Hash), Role: Role(t.Role), Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt}
+	return TokenInfo{ID: hex.EncodeToString(t.Hash), Role: t.Role, Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt}
 }
 
 func tenantPattern(t string) bool {

@@ -209,7 +209,7 @@ func testKill9(t *testing.T, spec string) {
 	h.cmd.Wait()
 	st := storetest.Open(t, spec)
 	var stored int64
-	if err := st.Tally(ctx, runners.ID, runners.Epoch(t0), func(_ uint8, _ []byte, k int64) error { stored += k; return nil }); err != nil {
+	if err := st.Tally(ctx, runners.ID, runners.Epoch(t0), func(_ store.Mechanism, _ []byte, k int64) error { stored += k; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d acknowledged before SIGKILL, %d committed without an answer, %d stored after restart, %d stored in all", before, committedUnacked, after, stored)

@@ -115,14 +115,14 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) 
 						strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
 						g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed),
 						num(c.Estimate), num(c.CILow), num(c.CIHigh), num(c.Variance), num(c.Consistent),
-						g.ReleasedAt.Format(time.RFC3339), g.Question, num(c.Share)})
+						g.ReleasedAt.Format(time.RFC3339), g.Question.String(), num(c.Share)})
 				}
 				continue
 			}
 			row := []string{g.Campaign, g.Name, strconv.FormatUint(uint64(g.Category), 10), g.CategoryName,
 				strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
 				g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
-				g.ReleasedAt.Format(time.RFC3339), g.Question, ""}
+				g.ReleasedAt.Format(time.RFC3339), g.Question.String(), ""}
 			if e := g.SizeEstimate; e != nil {
 				row[11], row[12], row[13], row[14], row[15] = num(e.Estimate), num(e.CILow), num(e.CIHigh), num(e.Variance), num(e.Consistent)
 			}

@@ -31,7 +31,7 @@ func (t timedStore) Insert(ctx context.Context, reports []store.Report) (fresh [
 	return t.Store.Insert(ctx, reports)
 }
 
-func (t timedStore) Tally(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte, int64) error) (err error) {
+func (t timedStore) Tally(ctx context.Context, campaign string, epoch uint32, fn func(store.Mechanism, []byte, int64) error) (err error) {
 	start := time.Now()
 	defer func() { t.observe("tally", start, err) }()
 	return t.Store.Tally(ctx, campaign, epoch, fn)

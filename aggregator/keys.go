@@ -193,7 +193,7 @@ func (s *Server) KeyInfos(ctx context.Context) ([]KeyInfo, error) {
 	}
 	infos := []KeyInfo{}
 	for _, k := range s.state.Load().keyList {
-		infos = append(infos, KeyInfo{ID: k.ID, State: string(k.State), CreatedAt: k.CreatedAt, ChangedAt: k.ChangedAt})
+		infos = append(infos, KeyInfo{ID: k.ID, State: k.State, CreatedAt: k.CreatedAt, ChangedAt: k.ChangedAt})
 	}
 	return infos, nil
 }

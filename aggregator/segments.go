@@ -24,11 +24,11 @@ type Segment struct {
 	// Question is the campaign's question type ("threshold", "top_k",
 	// "mean"); Mechanism is its LDP mechanism and MechanismReason why it
 	// was chosen (from the signed campaign config).
-	Question        string  `json:"question,omitempty"`
-	Mechanism       string  `json:"mechanism"`
-	MechanismReason string  `json:"mechanism_reason,omitempty"`
-	Epsilon         float64 `json:"epsilon"`
-	Reports         int     `json:"reports"`
+	Question        QuestionType `json:"question,omitempty"`
+	Mechanism       string       `json:"mechanism"`
+	MechanismReason string       `json:"mechanism_reason,omitempty"`
+	Epsilon         float64      `json:"epsilon"`
+	Reports         int          `json:"reports"`
 	// Suppressed is true when fewer than k reports arrived; no estimate is
 	// released then and the estimate fields are absent.
 	Suppressed bool `json:"suppressed"`
@@ -77,7 +77,7 @@ type tally interface {
 // newTally returns the tally of r's mechanism.
 func newTally(r *registered) (tally, error) {
 	m := r.Mechanism()
-	want := ""
+	var want QuestionType
 	switch m {
 	case ldp.MechanismRR:
 		return &rrTally{r: r}, nil
@@ -171,8 +171,8 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 	if err != nil {
 		return Segment{}, fmt.Errorf("aggregator: campaign %q: %w", r.ID, err)
 	}
-	err = s.store.Tally(ctx, r.ID, epoch, func(mech uint8, answer []byte, n int64) error {
-		if ldp.Mechanism(mech) != r.Mechanism() {
+	err = s.store.Tally(ctx, r.ID, epoch, func(mech ldp.Mechanism, answer []byte, n int64) error {
+		if mech != r.Mechanism() {
 			return fmt.Errorf("stored answer of mechanism %d in a %v campaign", mech, r.Mechanism())
 		}
 		seg.Reports += int(n)

@@ -154,7 +154,7 @@ func TestReleasedReportsDeleted(t *testing.T) {
 	ctx := context.Background()
 	stored := func(f *fixture, epoch uint32) int64 {
 		var n int64
-		if err := f.store.Tally(ctx, f.campaign.ID, epoch, func(_ uint8, _ []byte, k int64) error { n += k; return nil }); err != nil {
+		if err := f.store.Tally(ctx, f.campaign.ID, epoch, func(_ store.Mechanism, _ []byte, k int64) error { n += k; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -224,7 +224,7 @@ func TestReadsNeverRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int64
-	if err := f.store.Tally(ctx, f.campaign.ID, epoch, func(_ uint8, _ []byte, k int64) error { n += k; return nil }); err != nil {
+	if err := f.store.Tally(ctx, f.campaign.ID, epoch, func(_ store.Mechanism, _ []byte, k int64) error { n += k; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(rels) != 0 || n != 4 {

@@ -19,6 +19,8 @@ type (
 	Campaign = campaign.Campaign
 	// Question is a campaign's question to devices.
 	Question = campaign.Question
+	// QuestionType is a question's kind: threshold, top_k or mean.
+	QuestionType = campaign.QuestionType
 	// KeyPair is an HPKE key pair devices seal reports to.
 	KeyPair = wire.KeyPair
 	// Role is a bearer token's role.
@@ -31,12 +33,21 @@ type (
 	CampaignInfo = api.CampaignInfo
 	// KeyInfo describes an HPKE key and its rotation state.
 	KeyInfo = api.KeyInfo
+	// KeyState is where an HPKE key is in its rotation.
+	KeyState = api.KeyState
 	// TopKResult is a released top-k estimate.
 	TopKResult = api.TopKResult
 	// MeanResult is a released mean estimate.
 	MeanResult = api.MeanResult
 	// Reason is a machine-readable rejection reason.
 	Reason = api.Reason
+)
+
+// Question types.
+const (
+	QuestionThreshold = campaign.QuestionThreshold
+	QuestionTopK      = campaign.QuestionTopK
+	QuestionMean      = campaign.QuestionMean
 )
 
 // Token roles.

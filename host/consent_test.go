@@ -48,7 +48,7 @@ func TestRevokeDropsQueuedReports(t *testing.T) {
 			for _, s := range st.Sent {
 				if s.Left {
 					sent = append(sent, s.Campaign)
-				} else if s.Outcome == "dropped:consent-revoked" || s.Outcome == "dropped:plugin-erased" {
+				} else if s.Outcome == OutcomeDropped && (s.Cause == DropConsentRevoked || s.Cause == DropPluginErased) {
 					dropped = append(dropped, s.Campaign)
 				}
 			}

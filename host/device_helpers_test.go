@@ -112,7 +112,7 @@ func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaig
 func (a *testAggregator) stored(t testing.TB, campaign string, epoch uint32) int {
 	t.Helper()
 	n := 0
-	if err := a.store.Scan(context.Background(), campaign, epoch, func(uint8, []byte) error { n++; return nil }); err != nil {
+	if err := a.store.Scan(context.Background(), campaign, epoch, func(store.Mechanism, []byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -29,21 +30,96 @@ type QueuedReport struct {
 	Attempts    int       `json:"attempts"`
 }
 
+// Outcome is what became of a report in the sent log: OutcomeAccepted,
+// OutcomeDuplicate (the aggregator already had it: a resend after a
+// crash), OutcomeDummy, OutcomeRejected (with the aggregator's Reason) or,
+// for a report that never left, OutcomeDropped (with its DropCause).
+type Outcome = devicestore.Outcome
+
+// DropCause is why a report was dropped before it left the device.
+type DropCause = devicestore.DropCause
+
+// Outcomes.
+const (
+	OutcomeAccepted  = devicestore.OutcomeAccepted
+	OutcomeDuplicate = devicestore.OutcomeDuplicate
+	OutcomeDummy     = devicestore.OutcomeDummy
+	OutcomeRejected  = devicestore.OutcomeRejected
+	OutcomeDropped   = devicestore.OutcomeDropped
+)
+
+// Drop causes.
+const (
+	DropConsentRevoked = devicestore.DropConsentRevoked
+	DropPluginErased   = devicestore.DropPluginErased
+	DropExpired        = devicestore.DropExpired
+	DropForgotten      = devicestore.DropForgotten
+	DropCorrupt        = devicestore.DropCorrupt
+)
+
 // SentReport is one entry of the log of reports that left the device (or
 // were dropped before leaving): size, time, campaign, outcome — never the
 // content.
+//
+// In JSON, "outcome" is the text OutcomeText returns ("accepted",
+// "rejected:bad_answer", "dropped:expired", …), as before the outcome was
+// typed; "reason" and "cause" repeat a rejection's reason and a drop's
+// cause on their own.
 type SentReport struct {
+	Campaign string
+	Epoch    uint32
+	Size     int
+	Dummy    bool
+	At       time.Time
+	Outcome  Outcome
+	// Reason is why the aggregator rejected the report (OutcomeRejected
+	// only).
+	Reason Reason
+	// Cause is why the report never left (OutcomeDropped only).
+	Cause DropCause
+	Left  bool
+}
+
+// OutcomeText is the outcome as the owner reads it and the device logs
+// it: "accepted", "duplicate", "dummy", "rejected:<reason>" or
+// "dropped:<cause>".
+func (r SentReport) OutcomeText() string {
+	return devicestore.FormatOutcome(r.Outcome, r.Reason, r.Cause)
+}
+
+// sentReportJSON is SentReport's JSON shape.
+type sentReportJSON struct {
 	Campaign string    `json:"campaign"`
 	Epoch    uint32    `json:"epoch"`
 	Size     int       `json:"size_bytes"`
 	Dummy    bool      `json:"dummy,omitempty"`
 	At       time.Time `json:"at"`
-	// Outcome is "accepted", "duplicate" (the aggregator already had it:
-	// a resend after a crash), "dummy", "rejected:<reason>", or, for a
-	// report that never left, "dropped:<why>" (consent-revoked, expired,
-	// plugin-erased, forgotten).
-	Outcome string `json:"outcome"`
-	Left    bool   `json:"left"`
+	Outcome  string    `json:"outcome"`
+	Reason   Reason    `json:"reason,omitempty"`
+	Cause    DropCause `json:"cause,omitempty"`
+	Left     bool      `json:"left"`
+}
+
+// MarshalJSON writes the outcome as OutcomeText.
+func (r SentReport) MarshalJSON() ([]byte, error) {
+	return json.Marshal(sentReportJSON{Campaign: r.Campaign, Epoch: r.Epoch, Size: r.Size, Dummy: r.Dummy, At: r.At,
+		Outcome: r.OutcomeText(), Reason: r.Reason, Cause: r.Cause, Left: r.Left})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; the outcome text decides
+// the outcome, reason and cause.
+func (r *SentReport) UnmarshalJSON(b []byte) error {
+	var j sentReportJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	o, reason, cause, err := devicestore.ParseOutcome(j.Outcome)
+	if err != nil {
+		return fmt.Errorf("host: sent report: %w", err)
+	}
+	*r = SentReport{Campaign: j.Campaign, Epoch: j.Epoch, Size: j.Size, Dummy: j.Dummy, At: j.At,
+		Outcome: o, Reason: reason, Cause: cause, Left: j.Left}
+	return nil
 }
 
 // flush sends due reports. The egress lock is held from claim to settle,
@@ -80,7 +156,8 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		// The stored bytes are sent as they are; the check only keeps a
 		// record the disk corrupted from leaving.
 		if _, err := wire.DecodeEnvelope(r.Envelope); err != nil {
-			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: "dropped:corrupt"})
+			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
+				Outcome: OutcomeDropped, Cause: DropCorrupt})
 			continue
 		}
 		envs, good = append(envs, r.Envelope), append(good, r)
@@ -111,14 +188,15 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 			// A confused aggregator: keep the batch for a later try.
 			return errors.Join(fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID), d.retryLater(ctx, batch, now))
 		}
-		outcome := outcomeOf(res, r.Dummy)
+		outcome, reason := outcomeOf(res, r.Dummy)
 		switch outcome {
-		case "accepted", "duplicate", "dummy":
+		case OutcomeAccepted, OutcomeDuplicate, OutcomeDummy:
 			sum.Sent++
 		default:
 			sum.Rejected++
 		}
-		done[i] = devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: outcome}
+		done[i] = devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
+			Outcome: outcome, Reason: reason}
 	}
 	if err := d.store.Settle(ctx, done); err != nil {
 		return err
@@ -134,19 +212,20 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 	return nil
 }
 
-// outcomeOf names an aggregator's verdict on one report. A replay means
-// the aggregator already stored this very report (same id, same bytes),
-// which only happens when a crash left an upload in doubt: delivered.
-func outcomeOf(res api.Result, dummy bool) string {
+// outcomeOf names an aggregator's verdict on one report, and for a
+// rejection its reason. A replay means the aggregator already stored this
+// very report (same id, same bytes), which only happens when a crash left
+// an upload in doubt: delivered.
+func outcomeOf(res api.Result, dummy bool) (Outcome, Reason) {
 	switch {
 	case res.Accepted:
-		return "accepted"
+		return OutcomeAccepted, ""
 	case res.Reason == api.ReasonReplay:
-		return "duplicate"
+		return OutcomeDuplicate, ""
 	case dummy && res.Reason == api.ReasonBadAnswer:
-		return "dummy"
+		return OutcomeDummy, ""
 	}
-	return "rejected:" + string(res.Reason)
+	return OutcomeRejected, res.Reason
 }
 
 // retryLater puts a failed batch back with exponential backoff and
@@ -200,7 +279,8 @@ func (d *Device) SentLog(ctx context.Context, limit int) ([]SentReport, error) {
 	}
 	out := make([]SentReport, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, SentReport{Campaign: r.Campaign, Epoch: r.Epoch, Size: r.Size, Dummy: r.Dummy, At: r.At, Outcome: r.Outcome, Left: r.Left()})
+		out = append(out, SentReport{Campaign: r.Campaign, Epoch: r.Epoch, Size: r.Size, Dummy: r.Dummy, At: r.At,
+			Outcome: r.Outcome, Reason: r.Reason, Cause: r.Cause, Left: r.Left()})
 	}
 	return out, nil
 }

@@ -79,7 +79,7 @@ func TestOutboxSurvivesOutage(t *testing.T) {
 	}
 	expired := 0
 	for _, s := range log {
-		if s.Outcome == "dropped:expired" {
+		if s.Outcome == OutcomeDropped && s.Cause == DropExpired {
 			expired++
 			if s.Epoch != lost {
 				t.Errorf("expired report of epoch %d, want %d", s.Epoch, lost)

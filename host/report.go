@@ -40,7 +40,7 @@ func (r *Reporter) ReportWith(c *Campaign, codec *Codec, epoch uint32, scores ma
 	if err != nil {
 		return Envelope{}, fmt.Errorf("host: campaign %q: %w", c.ID, err)
 	}
-	return r.seal(c, epoch, wire.Payload{Mechanism: uint8(codec.Mechanism()), Answer: answer})
+	return r.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: answer})
 }
 
 // seal gives a payload a fresh report id and seals it for c and epoch.

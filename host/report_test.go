@@ -90,7 +90,7 @@ func TestReporterEveryQuestionType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Mechanism != uint8(c.Mechanism()) || codec.CheckAnswer(p.Mechanism, p.Answer) != nil {
+			if p.Mechanism != c.Mechanism() || codec.CheckAnswer(p.Mechanism, p.Answer) != nil {
 				t.Errorf("%s: payload %v %x does not decode as %v", c.ID, p.Mechanism, p.Answer, c.Mechanism())
 			}
 		}

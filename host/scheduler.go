@@ -203,7 +203,7 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		return false, err
 	}
 	rep := Reporter{Key: key, Entropy: entropyReader{d}}
-	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: uint8(codec.Mechanism()), Answer: answer})
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: answer})
 	if err != nil {
 		return false, err
 	}

@@ -69,7 +69,7 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	}
 	sent := func(id string, epoch uint32) []byte {
 		var got [][]byte
-		if err := agg.store.Scan(ctx, id, epoch, func(_ uint8, answer []byte) error {
+		if err := agg.store.Scan(ctx, id, epoch, func(_ ldp.Mechanism, answer []byte) error {
 			got = append(got, bytes.Clone(answer))
 			return nil
 		}); err != nil || len(got) != 1 {

@@ -31,7 +31,7 @@ func TestDummyReportsLeaveAndCountForNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outcomes := map[string]int{}
+	outcomes := map[Outcome]int{}
 	sizes := map[int]bool{}
 	for _, s := range log {
 		outcomes[s.Outcome]++

@@ -87,12 +87,12 @@ func (s Status) WriteText(w io.Writer) error {
 	p.f("\nReports that left this device (latest %d; their content is sealed and not kept here)\n", left)
 	for _, r := range s.Sent {
 		if r.Left {
-			p.f("  %s  %s, %d bytes: %s\n", when(r.At), r.Campaign, r.Size, r.Outcome)
+			p.f("  %s  %s, %d bytes: %s\n", when(r.At), r.Campaign, r.Size, r.OutcomeText())
 		}
 	}
 	for _, r := range s.Sent {
 		if !r.Left {
-			p.f("  %s  %s, %d bytes: never sent (%s)\n", when(r.At), r.Campaign, r.Size, strings.TrimPrefix(r.Outcome, "dropped:"))
+			p.f("  %s  %s, %d bytes: never sent (%s)\n", when(r.At), r.Campaign, r.Size, r.Cause)
 		}
 	}
 

@@ -29,6 +29,8 @@ type (
 	KeyConfigList = wire.KeyConfigList
 	// IngestResponse is the aggregator's answer to an upload.
 	IngestResponse = api.IngestResponse
+	// Reason is why the aggregator rejected a report.
+	Reason = api.Reason
 	// Codec is a validated campaign's mechanism, built once by
 	// Campaign.Codec.
 	Codec = campaign.Codec

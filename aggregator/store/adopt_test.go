@@ -109,7 +109,7 @@ const (
 func wantOldReport(t *testing.T, s store.Store) {
 	t.Helper()
 	var n int
-	err := s.Scan(context.Background(), "c", 3, func(mech uint8, answer []byte) error {
+	err := s.Scan(context.Background(), "c", 3, func(mech store.Mechanism, answer []byte) error {
 		if mech != 1 || string(answer) != "\x01" {
 			t.Errorf("old report: mechanism %d answer %x", mech, answer)
 		}

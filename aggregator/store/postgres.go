@@ -168,8 +168,8 @@ func (s *Postgres) Epochs(ctx context.Context, campaign string) ([]uint32, error
 }
 
 // Scan implements Store.
-func (s *Postgres) Scan(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte) error) error {
-	return s.Tally(ctx, campaign, epoch, func(mech uint8, answer []byte, n int64) error {
+func (s *Postgres) Scan(ctx context.Context, campaign string, epoch uint32, fn func(Mechanism, []byte) error) error {
+	return s.Tally(ctx, campaign, epoch, func(mech Mechanism, answer []byte, n int64) error {
 		for range n {
 			if err := fn(mech, answer); err != nil {
 				return err
@@ -192,7 +192,7 @@ func (s *Postgres) DeleteReports(ctx context.Context, campaign string, epoch uin
 
 // Tally implements Store. The grouping runs in the database, so estimating
 // a million reports moves a handful of rows.
-func (s *Postgres) Tally(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte, int64) error) error {
+func (s *Postgres) Tally(ctx context.Context, campaign string, epoch uint32, fn func(Mechanism, []byte, int64) error) error {
 	type row struct {
 		mech   int16
 		answer []byte
@@ -218,7 +218,7 @@ func (s *Postgres) Tally(ctx context.Context, campaign string, epoch uint32, fn 
 	}
 	// fn runs outside the transaction so a retry cannot call it twice.
 	for _, r := range got {
-		if err := fn(uint8(r.mech), r.answer, r.n); err != nil {
+		if err := fn(Mechanism(r.mech), r.answer, r.n); err != nil {
 			return err
 		}
 	}

@@ -135,7 +135,7 @@ func (s *SQLite) Insert(ctx context.Context, reports []Report) ([]bool, error) {
 			args = args[:0]
 			for _, i := range chunk {
 				r := &reports[i]
-				args = append(args, r.ID[:], r.Campaign, r.Epoch, r.Mechanism, r.Answer)
+				args = append(args, r.ID[:], r.Campaign, r.Epoch, uint8(r.Mechanism), r.Answer)
 			}
 			rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 			if err != nil {
@@ -177,8 +177,8 @@ func (s *SQLite) Epochs(ctx context.Context, campaign string) ([]uint32, error) 
 }
 
 // Scan implements Store.
-func (s *SQLite) Scan(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte) error) error {
-	return s.Tally(ctx, campaign, epoch, func(mech uint8, answer []byte, n int64) error {
+func (s *SQLite) Scan(ctx context.Context, campaign string, epoch uint32, fn func(Mechanism, []byte) error) error {
+	return s.Tally(ctx, campaign, epoch, func(mech Mechanism, answer []byte, n int64) error {
 		for range n {
 			if err := fn(mech, answer); err != nil {
 				return err
@@ -189,7 +189,7 @@ func (s *SQLite) Scan(ctx context.Context, campaign string, epoch uint32, fn fun
 }
 
 // Tally implements Store.
-func (s *SQLite) Tally(ctx context.Context, campaign string, epoch uint32, fn func(uint8, []byte, int64) error) error {
+func (s *SQLite) Tally(ctx context.Context, campaign string, epoch uint32, fn func(Mechanism, []byte, int64) error) error {
 	return s.tx(ctx, "tally", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT mechanism, answer, count(*) FROM reports
 			WHERE campaign = ? AND epoch = ? GROUP BY mechanism, answer ORDER BY mechanism, answer`, campaign, epoch)
@@ -204,7 +204,7 @@ func (s *SQLite) Tally(ctx context.Context, campaign string, epoch uint32, fn fu
 			if err := rows.Scan(&mech, &answer, &n); err != nil {
 				return err
 			}
-			if err := fn(mech, answer, n); err != nil {
+			if err := fn(Mechanism(mech), answer, n); err != nil {
 				return err
 			}
 		}

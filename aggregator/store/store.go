@@ -19,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/api"
 )
 
 // Report is an opened, validated report.
@@ -26,24 +28,19 @@ type Report struct {
 	ID        ReportID
 	Campaign  string
 	Epoch     uint32
-	Mechanism uint8
+	Mechanism Mechanism
 	Answer    []byte
 }
 
-// KeyState is where an HPKE key is in its rotation.
-type KeyState string
-
-// Key states: a pending key is accepted but not advertised (so every node
-// knows it before any device uses it), an active key is advertised and
-// accepted, an expired key is neither.
+// Key states (api.KeyState, as GET /v1/keys reports them): a pending key
+// is accepted but not advertised (so every node knows it before any device
+// uses it), an active key is advertised and accepted, an expired key is
+// neither.
 const (
-	KeyPending KeyState = "pending"
-	KeyActive  KeyState = "active"
-	KeyExpired KeyState = "expired"
+	KeyPending = api.KeyPending
+	KeyActive  = api.KeyActive
+	KeyExpired = api.KeyExpired
 )
-
-// IsValid reports whether s is a known state.
-func (s KeyState) IsValid() bool { return s == KeyPending || s == KeyActive || s == KeyExpired }
 
 // Key is an HPKE key pair as stored: the private key bytes
 // (wire.KeyPair.MarshalPrivateKey) and its rotation state.
@@ -76,7 +73,7 @@ type Release struct {
 // Token is an API credential; only a hash of the secret is stored.
 type Token struct {
 	Hash      []byte // SHA-256 of the secret token
-	Role      string
+	Role      Role
 	Tenant    string
 	Name      string
 	CreatedAt time.Time
@@ -93,10 +90,10 @@ type Store interface {
 	// Epochs lists the epochs that have reports for campaign, ascending.
 	Epochs(ctx context.Context, campaign string) ([]uint32, error)
 	// Scan calls fn for every report of campaign in epoch.
-	Scan(ctx context.Context, campaign string, epoch uint32, fn func(mechanism uint8, answer []byte) error) error
+	Scan(ctx context.Context, campaign string, epoch uint32, fn func(mechanism Mechanism, answer []byte) error) error
 	// Tally calls fn once per distinct (mechanism, answer) of campaign in
 	// epoch with how many reports gave it.
-	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism uint8, answer []byte, n int64) error) error
+	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism Mechanism, answer []byte, n int64) error) error
 	// DeleteReports deletes every report of campaign in epoch and returns
 	// how many there were (data minimization once a result is released;
 	// late copies of them are refused by the epoch rules, not the ids).

@@ -124,7 +124,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 	}
 	sent := map[string]string{}
 	for _, s := range status.Sent {
-		sent[s.Campaign] = s.Outcome
+		sent[s.Campaign] = s.OutcomeText()
 	}
 	if sent["runners"] != "accepted" || sent["fitness-fans"] != "accepted" || len(sent) != 2 {
 		t.Errorf("sent log %v, want runners and fitness-fans accepted", sent)

@@ -77,10 +77,24 @@ type TokenInfo struct {
 	Token     string    `json:"token,omitempty"` // only in the creation response
 }
 
+// KeyState is where an HPKE key is in its rotation: pending (accepted, not
+// yet advertised), active (advertised and accepted) or expired (neither).
+type KeyState string
+
+// Key states.
+const (
+	KeyPending KeyState = "pending"
+	KeyActive  KeyState = "active"
+	KeyExpired KeyState = "expired"
+)
+
+// IsValid reports whether s is a known state.
+func (s KeyState) IsValid() bool { return s == KeyPending || s == KeyActive || s == KeyExpired }
+
 // KeyInfo is one HPKE key's public state (GET /v1/keys, operators only).
 type KeyInfo struct {
 	ID        uint8     `json:"id"`
-	State     string    `json:"state"`
+	State     KeyState  `json:"state"`
 	CreatedAt time.Time `json:"created_at"`
 	ChangedAt time.Time `json:"changed_at"`
 }

@@ -57,19 +57,31 @@ type Campaign struct {
 //     MeanLevels steps, for a population mean (Duchi or piecewise, chosen
 //     by ldp.ChooseMean).
 type Question struct {
-	Type       string   `json:"type"`
-	Category   uint32   `json:"category,omitempty"`
-	MinScore   float64  `json:"min_score,omitempty"`
-	Categories []uint32 `json:"categories,omitempty"`
-	K          int      `json:"k,omitempty"`
+	Type       QuestionType `json:"type"`
+	Category   uint32       `json:"category,omitempty"`
+	MinScore   float64      `json:"min_score,omitempty"`
+	Categories []uint32     `json:"categories,omitempty"`
+	K          int          `json:"k,omitempty"`
 }
+
+// QuestionType is what kind of question a campaign asks. It is a string
+// in the signed JSON config ("threshold", "top_k", "mean"); a config naming
+// any other type decodes and then fails Validate.
+type QuestionType string
 
 // Question types.
 const (
-	QuestionThreshold = "threshold"
-	QuestionTopK      = "top_k"
-	QuestionMean      = "mean"
+	QuestionThreshold QuestionType = "threshold"
+	QuestionTopK      QuestionType = "top_k"
+	QuestionMean      QuestionType = "mean"
 )
+
+// IsValid reports whether t is a question type this version answers.
+func (t QuestionType) IsValid() bool {
+	return t == QuestionThreshold || t == QuestionTopK || t == QuestionMean
+}
+
+func (t QuestionType) String() string { return string(t) }
 
 // MaxTopK bounds a top_k question's K.
 const MaxTopK = 32

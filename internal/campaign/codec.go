@@ -137,8 +137,8 @@ func (k *Codec) Randomize(t Truth, rng *rand.Rand) ([]byte, error) {
 
 // CheckAnswer reports whether a decrypted payload's mechanism and answer
 // are well-formed for the campaign; the aggregator rejects any other.
-func (k *Codec) CheckAnswer(mech uint8, answer []byte) error {
-	if ldp.Mechanism(mech) != k.mech {
+func (k *Codec) CheckAnswer(mech ldp.Mechanism, answer []byte) error {
+	if mech != k.mech {
 		return fmt.Errorf("mechanism %d answer of %d bytes for a %v campaign", mech, len(answer), k.mech)
 	}
 	switch k.question.Type {

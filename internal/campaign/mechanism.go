@@ -89,6 +89,6 @@ func payloadSize(c *Campaign, m ldp.Mechanism) (int, error) {
 		}
 		n = mm.Params().AnswerSize
 	}
-	b, err := cbor.Marshal(wire.Payload{Mechanism: uint8(m), Answer: make([]byte, n)})
+	b, err := cbor.Marshal(wire.Payload{Mechanism: m, Answer: make([]byte, n)})
 	return len(b), err
 }

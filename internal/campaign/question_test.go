@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -161,11 +162,42 @@ func TestTruthAndMemoKeys(t *testing.T) {
 	}
 	for _, k := range []*campaign.Codec{codec, mc, tc} {
 		answer, err := k.Randomize(k.Truth(scores), ldp.NewSeededRand(1))
-		if err != nil || k.CheckAnswer(uint8(k.Mechanism()), answer) != nil {
+		if err != nil || k.CheckAnswer(k.Mechanism(), answer) != nil {
 			t.Errorf("%v: answer %x: %v", k.Mechanism(), answer, err)
 		}
-		if k.CheckAnswer(uint8(k.Mechanism())+1, answer) == nil || k.CheckAnswer(uint8(k.Mechanism()), append(answer, 0, 0, 0, 0)) == nil {
+		if k.CheckAnswer(k.Mechanism()+1, answer) == nil || k.CheckAnswer(k.Mechanism(), append(answer, 0, 0, 0, 0)) == nil {
 			t.Errorf("%v: CheckAnswer accepts a wrong mechanism or length", k.Mechanism())
 		}
+	}
+}
+
+// TestQuestionTypeJSON: a question type is the same JSON string it was
+// when Question.Type was a plain string, and an unknown one still decodes
+// and then fails validation.
+func TestQuestionTypeJSON(t *testing.T) {
+	for _, qt := range []campaign.QuestionType{campaign.QuestionThreshold, campaign.QuestionTopK, campaign.QuestionMean} {
+		if !qt.IsValid() {
+			t.Errorf("%v is not valid", qt)
+		}
+		got, err := json.Marshal(campaign.Question{Type: qt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(struct {
+			Type string `json:"type"`
+		}{string(qt)})
+		if string(got) != string(want) {
+			t.Errorf("%v encodes as %s, want %s", qt, got, want)
+		}
+	}
+	if got, _ := json.Marshal(campaign.Question{Type: campaign.QuestionTopK}); string(got) != `{"type":"top_k"}` {
+		t.Errorf("top_k question encodes as %s", got)
+	}
+	list := []byte(`[{"id":"m","name":"M","question":{"type":"median","category":410},"epsilon":1,"epoch_seconds":3600,"k":1}]`)
+	if _, err := campaign.ParseList(list, tax(t)); !errors.Is(err, campaign.ErrInvalid) || !strings.Contains(err.Error(), `"median"`) {
+		t.Errorf("unknown question type: %v, want ErrInvalid naming it", err)
+	}
+	if campaign.QuestionType("median").IsValid() || campaign.QuestionType("").IsValid() {
+		t.Error("an unknown question type is valid")
 	}
 }

@@ -295,7 +295,7 @@ func (p *population) count(j int, scores map[uint32]float32) {
 
 // outcomes compares campaign c's released results with its truth.
 func outcomes(c *campaign.Campaign, segs []aggregator.Segment, truth []atomic.Int64, devices int) []SegmentOutcome {
-	base := SegmentOutcome{Campaign: c.ID, Name: c.Name, Question: c.Question.Type, Mechanism: c.MechanismName,
+	base := SegmentOutcome{Campaign: c.ID, Name: c.Name, Question: c.Question.Type.String(), Mechanism: c.MechanismName,
 		MechanismReason: c.MechanismReason, Epsilon: c.Epsilon}
 	var seg *aggregator.Segment
 	for i := range segs {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // Version is the envelope format version this package writes and accepts.
@@ -58,8 +60,8 @@ type Envelope struct {
 
 // Payload is what a report says once opened.
 type Payload struct {
-	Mechanism uint8  `cbor:"1,keyasint"` // an ldp.Mechanism
-	Answer    []byte `cbor:"2,keyasint"` // the randomized answer, encoded by the mechanism
+	Mechanism ldp.Mechanism `cbor:"1,keyasint"` // a CBOR uint, as a plain uint8 encodes
+	Answer    []byte        `cbor:"2,keyasint"` // the randomized answer, encoded by the mechanism
 }
 
 // Batch is the body of POST /v1/reports. Reports stay raw so that one

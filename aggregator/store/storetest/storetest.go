@@ -89,7 +89,7 @@ func testReports(t *testing.T, spec string) {
 		t.Errorf("epochs = %v, want %v", epochs, want)
 	}
 	var answers []byte
-	if err := s.Scan(ctx, "a", 5, func(mech uint8, answer []byte) error {
+	if err := s.Scan(ctx, "a", 5, func(mech store.Mechanism, answer []byte) error {
 		answers = append(answers, answer...)
 		return nil
 	}); err != nil {
@@ -130,7 +130,7 @@ func testTally(t *testing.T, spec string) {
 		t.Fatal(err)
 	}
 	got := map[string]int64{}
-	if err := s.Tally(ctx, "c", 1, func(mech uint8, answer []byte, n int64) error {
+	if err := s.Tally(ctx, "c", 1, func(mech store.Mechanism, answer []byte, n int64) error {
 		got[fmt.Sprintf("%d:%x", mech, answer)] += n
 		return nil
 	}); err != nil {
@@ -191,7 +191,7 @@ func testConcurrentNodes(t *testing.T, spec string) {
 		}
 	}
 	var stored int64
-	if err := nodes[0].Tally(ctx, "n", 1, func(_ uint8, _ []byte, n int64) error { stored += n; return nil }); err != nil {
+	if err := nodes[0].Tally(ctx, "n", 1, func(_ store.Mechanism, _ []byte, n int64) error { stored += n; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if stored != int64(len(freshCount)) {

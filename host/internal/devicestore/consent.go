@@ -38,12 +38,12 @@ func (s *Store) SetConsent(ctx context.Context, purpose string, granted, erase b
 		kind, id, _ := strings.Cut(purpose, ":")
 		switch kind {
 		case "campaign":
-			return dropQueued(ctx, tx, `campaign = ?`, now, "dropped:consent-revoked", id)
+			return dropQueued(ctx, tx, `campaign = ?`, now, DropConsentRevoked, id)
 		case "plugin":
 			if erase {
 				return erasePlugin(ctx, tx, id, now)
 			}
-			return dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, "dropped:consent-revoked", id)
+			return dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, DropConsentRevoked, id)
 		}
 		return nil
 	})
@@ -103,7 +103,7 @@ func (s *Store) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
 // already left.
 func (s *Store) ForgetAll(ctx context.Context, now time.Time) error {
 	return s.tx(ctx, "forget_all", func(tx *sql.Tx) error {
-		if err := dropQueued(ctx, tx, `1 = 1`, now, "dropped:forgotten"); err != nil {
+		if err := dropQueued(ctx, tx, `1 = 1`, now, DropForgotten); err != nil {
 			return err
 		}
 		for _, q := range []string{

@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/api"
 )
 
 // AnyCategory is the category of a queued report whose answer derives from
@@ -40,11 +41,13 @@ type Sent struct {
 	Size     int
 	Dummy    bool
 	At       time.Time
-	Outcome  string // accepted, duplicate, rejected:<reason>, dropped:<why>
+	Outcome  Outcome
+	Reason   api.Reason // why the aggregator rejected it (OutcomeRejected)
+	Cause    DropCause  // why it never left (OutcomeDropped)
 }
 
 // Left reports whether the report actually left the device.
-func (s Sent) Left() bool { return !strings.HasPrefix(s.Outcome, "dropped:") }
+func (s Sent) Left() bool { return s.Outcome != OutcomeDropped }
 
 // Enqueue stores a sealed report and, for a real one, records the campaign
 // as answered for its epoch. The caller has already spent the budget
@@ -135,7 +138,7 @@ func settle(ctx context.Context, tx *sql.Tx, d Sent) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO egress (report_id, campaign, epoch, size, dummy, at, outcome)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (report_id) DO NOTHING`,
-		d.ID[:], d.Campaign, d.Epoch, d.Size, d.Dummy, ms(d.At), d.Outcome)
+		d.ID[:], d.Campaign, d.Epoch, d.Size, d.Dummy, ms(d.At), FormatOutcome(d.Outcome, d.Reason, d.Cause))
 	return err
 }
 
@@ -173,21 +176,22 @@ func (s *Store) Recover(ctx context.Context) (int, error) {
 // Expire drops reports past their validity window and logs them.
 func (s *Store) Expire(ctx context.Context, now time.Time) error {
 	return s.tx(ctx, "expire_reports", func(tx *sql.Tx) error {
-		return dropQueued(ctx, tx, `expires_at <= ? AND in_flight = 0`, now, "dropped:expired", ms(now))
+		return dropQueued(ctx, tx, `expires_at <= ? AND in_flight = 0`, now, DropExpired, ms(now))
 	})
 }
 
-// dropQueued deletes outbox rows matching where and logs each as outcome.
+// dropQueued deletes outbox rows matching where and logs each as dropped
+// for cause.
 // Rows in flight are dropped too: their upload's Settle will find nothing
 // to delete, and revocation waits for in-flight uploads (host does that).
-func dropQueued(ctx context.Context, tx *sql.Tx, where string, now time.Time, outcome string, args ...any) error {
+func dropQueued(ctx context.Context, tx *sql.Tx, where string, now time.Time, cause DropCause, args ...any) error {
 	rows, err := scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
 		next_attempt, expires_at, attempts, in_flight FROM outbox WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if err := settle(ctx, tx, Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: outcome}); err != nil {
+		if err := settle(ctx, tx, Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now, Outcome: OutcomeDropped, Cause: cause}); err != nil {
 			return err
 		}
 	}
@@ -233,7 +237,11 @@ func (s *Store) Egress(ctx context.Context, limit int) ([]Sent, error) {
 			var e Sent
 			var id []byte
 			var at int64
-			if err := rows.Scan(&id, &e.Campaign, &e.Epoch, &e.Size, &e.Dummy, &at, &e.Outcome); err != nil {
+			var outcome string
+			if err := rows.Scan(&id, &e.Campaign, &e.Epoch, &e.Size, &e.Dummy, &at, &outcome); err != nil {
+				return err
+			}
+			if e.Outcome, e.Reason, e.Cause, err = ParseOutcome(outcome); err != nil {
 				return err
 			}
 			copy(e.ID[:], id)

@@ -139,7 +139,7 @@ func (s *Store) DeletePlugin(ctx context.Context, name string, now time.Time) er
 // erasePlugin deletes a plugin's events, profile and the queued reports
 // that may derive from them, and rewinds its scoring position.
 func erasePlugin(ctx context.Context, tx *sql.Tx, name string, now time.Time) error {
-	if err := dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, "dropped:plugin-erased", name); err != nil {
+	if err := dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, DropPluginErased, name); err != nil {
 		return err
 	}
 	for _, q := range []string{

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/host/internal/devicestore"
+	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 

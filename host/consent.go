@@ -113,11 +113,3 @@ func (d *Device) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
 	}
 	return out, nil
 }
-
-func (d *Device) granted(ctx context.Context, p Purpose) (bool, error) {
-	all, err := d.store.Consents(ctx)
-	if err != nil {
-		return false, err
-	}
-	return all[p.String()], nil
-}

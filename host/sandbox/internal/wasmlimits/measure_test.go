@@ -34,11 +34,8 @@ func TestMeasureCompile(t *testing.T) {
 		"funcsbrtable": func(n int) []byte { return manyFuncs(n, brTableBody(1000)) },
 	}
 	var name string
-	var sizes []int
 	fmt.Sscanf(spec, "%s", &name)
-	for _, s := range []int{100, 300, 1000, 3000, 10000, 30000, 100000, 300000, 1000000, 3000000} {
-		sizes = append(sizes, s)
-	}
+	sizes := []int{100, 300, 1000, 3000, 10000, 30000, 100000, 300000, 1000000, 3000000}
 	if name == "worst" {
 		d := Default()
 		for what, w := range map[string][]byte{

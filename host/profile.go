@@ -83,17 +83,51 @@ func (d *Device) scoreOne(ctx context.Context, p *sandbox.Plugin, through int64,
 }
 
 // localScores is the profile as campaigns see it: per category, the
-// strongest decayed score among plugins the owner consents to.
+// strongest decayed score among plugins the owner consents to. It is on
+// the scheduler's path, so it builds no names and sorts nothing.
 func (d *Device) localScores(ctx context.Context, now time.Time) (map[uint32]float32, error) {
-	interests, err := d.Interests(ctx, 0)
+	by, err := d.consentedProfile(ctx, now)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[uint32]float32, len(interests))
-	for _, i := range interests {
-		out[i.Category] = float32(i.Score)
+	out := make(map[uint32]float32, len(by))
+	for c, sup := range by {
+		best := 0.0
+		for _, s := range sup {
+			best = max(best, s.score)
+		}
+		out[c] = float32(best)
 	}
 	return out, nil
+}
+
+// support is one plugin's decayed score for a category.
+type support struct {
+	plugin string
+	score  float64
+}
+
+// consentedProfile is the stored profile restricted to plugins the owner
+// consents to, decayed to now: per category, every plugin's positive score.
+func (d *Device) consentedProfile(ctx context.Context, now time.Time) (map[uint32][]support, error) {
+	rows, err := d.store.Profile(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	consents, err := d.store.Consents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	by := map[uint32][]support{}
+	for _, r := range rows {
+		if !consents[PluginPurpose(r.Plugin).String()] {
+			continue
+		}
+		if v := r.Decayed(now, d.cfg.halfLife); v > 0 {
+			by[r.Category] = append(by[r.Category], support{r.Plugin, v})
+		}
+	}
+	return by, nil
 }
 
 // Interests returns the owner's top n interests (n ≤ 0: all), strongest
@@ -104,27 +138,9 @@ func (d *Device) Interests(ctx context.Context, n int) ([]Interest, error) {
 		return nil, ErrDeviceClosed
 	}
 	defer d.gate.leave()
-	rows, err := d.store.Profile(ctx, "")
+	by, err := d.consentedProfile(ctx, d.now())
 	if err != nil {
 		return nil, err
-	}
-	consents, err := d.store.Consents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := d.now()
-	type support struct {
-		plugin string
-		score  float64
-	}
-	by := map[uint32][]support{}
-	for _, r := range rows {
-		if !consents[PluginPurpose(r.Plugin).String()] {
-			continue
-		}
-		if v := r.Decayed(now, d.cfg.halfLife); v > 0 {
-			by[r.Category] = append(by[r.Category], support{r.Plugin, v})
-		}
 	}
 	out := make([]Interest, 0, len(by))
 	for c, sup := range by {

@@ -78,26 +78,3 @@ func (c RuntimeConfig) WithMaxConcurrentCalls(n int) RuntimeConfig {
 	c.maxCalls = n
 	return c
 }
-
-// withDefaults fills zero policy fields from DefaultPolicy: a device maker
-// who sets only a memory cap still gets a deadline and fuel.
-func (l Limits) withDefaults() Limits {
-	d := DefaultPolicy()
-	pick := func(v, def int64) int64 {
-		if v <= 0 {
-			return def
-		}
-		return v
-	}
-	return Limits{
-		MemoryPages:      uint32(pick(int64(l.MemoryPages), int64(d.MemoryPages))),
-		TotalMemoryPages: uint32(pick(int64(l.TotalMemoryPages), int64(d.TotalMemoryPages))),
-		Deadline:         time.Duration(pick(int64(l.Deadline), int64(d.Deadline))),
-		Fuel:             pick(l.Fuel, d.Fuel),
-		MaxEvents:        int(pick(int64(l.MaxEvents), int64(d.MaxEvents))),
-		MaxScores:        int(pick(int64(l.MaxScores), int64(d.MaxScores))),
-		LogBytes:         int(pick(int64(l.LogBytes), int64(d.LogBytes))),
-		LogRate:          int(pick(int64(l.LogRate), int64(d.LogRate))),
-		ModuleBytes:      int(pick(int64(l.ModuleBytes), int64(d.ModuleBytes))),
-	}
-}

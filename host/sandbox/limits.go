@@ -51,22 +51,39 @@ func DefaultPolicy() Limits {
 // Within returns l with every zero field taken from policy and every field
 // capped at policy's value.
 func (l Limits) Within(policy Limits) Limits {
-	capAt := func(v, max int64) int64 {
+	return l.zip(policy, func(v, max int64) int64 {
 		if v <= 0 || v > max {
 			return max
 		}
 		return v
-	}
+	})
+}
+
+// withDefaults fills zero policy fields from DefaultPolicy: a device maker
+// who sets only a memory cap still gets a deadline and fuel.
+func (l Limits) withDefaults() Limits {
+	return l.zip(DefaultPolicy(), func(v, def int64) int64 {
+		if v <= 0 {
+			return def
+		}
+		return v
+	})
+}
+
+// zip combines l and o field by field with f. It is the one place that
+// lists every field, so a new limit cannot be forgotten by Within or
+// withDefaults.
+func (l Limits) zip(o Limits, f func(v, o int64) int64) Limits {
 	return Limits{
-		MemoryPages:      uint32(capAt(int64(l.MemoryPages), int64(policy.MemoryPages))),
-		TotalMemoryPages: uint32(capAt(int64(l.TotalMemoryPages), int64(policy.TotalMemoryPages))),
-		Deadline:         time.Duration(capAt(int64(l.Deadline), int64(policy.Deadline))),
-		Fuel:             capAt(l.Fuel, policy.Fuel),
-		MaxEvents:        int(capAt(int64(l.MaxEvents), int64(policy.MaxEvents))),
-		MaxScores:        int(capAt(int64(l.MaxScores), int64(policy.MaxScores))),
-		LogBytes:         int(capAt(int64(l.LogBytes), int64(policy.LogBytes))),
-		LogRate:          int(capAt(int64(l.LogRate), int64(policy.LogRate))),
-		ModuleBytes:      int(capAt(int64(l.ModuleBytes), int64(policy.ModuleBytes))),
+		MemoryPages:      uint32(f(int64(l.MemoryPages), int64(o.MemoryPages))),
+		TotalMemoryPages: uint32(f(int64(l.TotalMemoryPages), int64(o.TotalMemoryPages))),
+		Deadline:         time.Duration(f(int64(l.Deadline), int64(o.Deadline))),
+		Fuel:             f(l.Fuel, o.Fuel),
+		MaxEvents:        int(f(int64(l.MaxEvents), int64(o.MaxEvents))),
+		MaxScores:        int(f(int64(l.MaxScores), int64(o.MaxScores))),
+		LogBytes:         int(f(int64(l.LogBytes), int64(o.LogBytes))),
+		LogRate:          int(f(int64(l.LogRate), int64(o.LogRate))),
+		ModuleBytes:      int(f(int64(l.ModuleBytes), int64(o.ModuleBytes))),
 	}
 }
 

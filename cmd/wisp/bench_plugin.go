@@ -20,10 +20,10 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fridge/scorer"
 	"github.com/wisp-project/wisp/sdk/abi"
 	"github.com/wisp-project/wisp/sdk/guest"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // pluginResult is one line of `wisp bench plugin`: a name and the figures
@@ -171,9 +171,9 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 		wasm       []byte
 		pages      uint32
 	}{
-		{"fridge scoring, C → wasm in the Wisp host, summary batches (fuel + deadline)", "≤ 1.5× native", 1.5, testdata.FridgePlugin, 16},
-		{"fridge scoring, C → wasm in the Wisp host, raw events (fuel + deadline)", "", 0, testdata.FridgeEventsPlugin, 16},
-		{"fridge scoring, Go wasip1 in the Wisp host, summary batches (fuel + deadline)", "≤ 3× native", 3, testdata.FridgeGoPlugin, 256},
+		{"fridge scoring, C → wasm in the Wisp host, summary batches (fuel + deadline)", "≤ 1.5× native", 1.5, plugins.Fridge, 16},
+		{"fridge scoring, C → wasm in the Wisp host, raw events (fuel + deadline)", "", 0, plugins.FridgeEvents, 16},
+		{"fridge scoring, Go wasip1 in the Wisp host, summary batches (fuel + deadline)", "≤ 3× native", 3, plugins.FridgeGo, 256},
 	} {
 		p, err := rt.Load(ctx, fridgeManifest(v.pages), v.wasm)
 		if err != nil {
@@ -188,7 +188,7 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 		names, goals, limits = append(names, v.name), append(goals, v.goal), append(limits, v.limit)
 	}
 	for _, mode := range []wazeroMode{bare, closeOnDone} {
-		fn, closeFn, err := wazeroScorer(ctx, mode, testdata.FridgeEventsPlugin, events)
+		fn, closeFn, err := wazeroScorer(ctx, mode, plugins.FridgeEvents, events)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +209,7 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	}
 
 	step("per-call overhead")
-	p, err := rt.Load(ctx, sandbox.Manifest{Name: "example", Categories: []uint32{706}}, testdata.ExamplePlugin)
+	p, err := rt.Load(ctx, sandbox.Manifest{Name: "example", Categories: []uint32{706}}, plugins.Example)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func runPluginBench(ctx context.Context, nEvents int, progress io.Writer) ([]plu
 	out = append(out, goal(pluginResult{Name: "host→plugin call, empty batch, Wisp host (fuel + deadline timer)", NsPerCall: call,
 		Note: "includes batch encoding, buffer write, output validation"}, "≤ 1 µs", call <= 1000))
 	for _, mode := range []wazeroMode{bare, closeOnDone} {
-		fn, closeFn, err := wazeroScorer(ctx, mode, testdata.ExamplePlugin, nil)
+		fn, closeFn, err := wazeroScorer(ctx, mode, plugins.Example, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -369,9 +369,9 @@ var benchPlugins = map[string]struct {
 	wasm     []byte
 	manifest sandbox.Manifest
 }{
-	"fridge":  {testdata.FridgePlugin, fridgeManifest(16)},
-	"tv":      {testdata.TVPlugin, sandbox.Manifest{Name: "tv", Categories: []uint32{706}}},
-	"fitness": {testdata.FitnessPlugin, sandbox.Manifest{Name: "fitness", Categories: []uint32{408}}},
+	"fridge":  {plugins.Fridge, fridgeManifest(16)},
+	"tv":      {plugins.TV, sandbox.Manifest{Name: "tv", Categories: []uint32{706}}},
+	"fitness": {plugins.Fitness, sandbox.Manifest{Name: "fitness", Categories: []uint32{408}}},
 }
 
 // benchChild runs one measurement in this fresh process and prints one

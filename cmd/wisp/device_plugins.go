@@ -12,8 +12,8 @@ import (
 
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 func init() {
@@ -61,7 +61,7 @@ owner grants it consent.`,
 	}
 
 	var retention time.Duration
-	plugins := &cobra.Command{
+	list := &cobra.Command{
 		Use:   "plugins",
 		Short: "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
 		Args:  cobra.MaximumNArgs(1),
@@ -89,14 +89,14 @@ owner grants it consent.`,
 			})
 		},
 	}
-	plugins.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
-	deviceCmd.AddCommand(install, remove, plugins)
+	list.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
+	deviceCmd.AddCommand(install, remove, list)
 }
 
 func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string) (host.PluginInfo, error) {
 	if what == "fitness" && manifestPath == "" {
 		m := sandbox.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
-		return d.InstallUnsigned(ctx, m, testdata.FitnessPlugin)
+		return d.InstallUnsigned(ctx, m, plugins.Fitness)
 	}
 	if manifestPath == "" {
 		return host.PluginInfo{}, fmt.Errorf("install %s: --manifest is required", what)

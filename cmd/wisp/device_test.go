@@ -21,6 +21,7 @@ import (
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/testdata"
 )
 
@@ -92,7 +93,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedBytes, err := sandbox.SignManifest(m, testdata.FitnessPlugin, author)
+	signedBytes, err := sandbox.SignManifest(m, plugins.Fitness, author)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 `), 0o644)
 	for _, args := range [][]string{
 		{"device", "init", "--dir", dev, "--aggregator", url, "--trust", trust},
-		{"device", "install", "--dir", dev, "../../testdata/plugins/fitness.wasm", "--manifest", signed},
+		{"device", "install", "--dir", dev, "../../plugins/dist/fitness.wasm", "--manifest", signed},
 		{"device", "consent", "grant", "--dir", dev, "plugin:fitness", "campaign:runners", "campaign:fitness-fans"},
 		{"device", "events", "import", "--dir", dev, events},
 		{"device", "run", "--dir", dev},

@@ -30,6 +30,7 @@ import (
 	"github.com/wisp-project/wisp/internal/sim"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
 	"github.com/wisp-project/wisp/testdata"
 )
@@ -128,7 +129,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 
 	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
 	defer rt.Close(ctx)
-	plugin, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	plugin, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, plugins.Fitness)
 	if err != nil {
 		return Result{}, err
 	}

@@ -6,7 +6,9 @@
 //   - plugins/: the example plugins' signed manifests, the trust store and
 //     the test-only author key that signed them, and the hostile modules
 //     (plugins/hostile), all written by `go generate ./plugins`;
-//   - campaigns/: campaigns for tests that need an aggregator with some.
+//   - campaigns/: campaigns for tests that need an aggregator with some
+//     (fitness.json began as a copy of the demo's, which is the demo's own
+//     file now: cmd/wisp/internal/demo/campaigns.json).
 package testdata
 
 import "embed"
@@ -24,7 +26,9 @@ var PluginManifests embed.FS
 //go:embed plugins/trust.txt
 var PluginTrustStore []byte
 
-// DemoCampaigns is the JSON list of campaigns the demo answers.
+// FitnessCampaigns is a JSON list of six campaigns on fitness interests:
+// thresholds (runners: Running and Jogging 410 ≥ 0.6, fitness-fans,
+// cyclists, swimmers), a top-3 histogram and a mean.
 //
-//go:embed campaigns/demo.json
-var DemoCampaigns []byte
+//go:embed campaigns/fitness.json
+var FitnessCampaigns []byte

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wisp-project/wisp/internal/demo"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
 )
 
 func init() {

@@ -16,13 +16,13 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
 	"github.com/wisp-project/wisp/plugins"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // runWisp runs `wisp args...` in process with the given commands.
@@ -54,7 +54,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	camps, err := campaign.ParseList(testdata.DemoCampaigns, tax)
+	camps, err := campaign.ParseList(demo.Campaigns, tax)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,8 @@ import (
 	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/ingest"
 )
 
-func init() {
+// newBenchIngestCmd is wisp bench ingest.
+func newBenchIngestCmd() *cobra.Command {
 	opts := ingest.Options{Reports: 30000, Million: 1_000_000, MillionStore: "sqlite", PostgresURL: ingest.DefaultPostgresURL,
 		Batch: 1000, Clients: 2 * runtime.GOMAXPROCS(0)}
 	var asJSON bool
@@ -72,5 +73,5 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 	f.IntVar(&opts.Batch, "batch", opts.Batch, "reports per upload")
 	f.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent uploading clients")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
-	benchCmd.AddCommand(cmd)
+	return cmd
 }

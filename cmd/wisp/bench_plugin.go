@@ -6,7 +6,8 @@ import (
 	pluginbench "github.com/wisp-project/wisp/cmd/wisp/internal/bench/plugin"
 )
 
-func init() {
+// newBenchPluginCmd is wisp bench plugin.
+func newBenchPluginCmd() *cobra.Command {
 	var (
 		asJSON bool
 		events int
@@ -44,5 +45,5 @@ noise shows in the spread, so compare ratios, not absolute times.`,
 	cmd.Flags().IntVar(&events, "events", 1000, "events per scoring batch")
 	cmd.Flags().StringVar(&child, "child", "", "internal: run one fresh-process measurement")
 	cmd.Flags().MarkHidden("child")
-	benchCmd.AddCommand(cmd)
+	return cmd
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/privacy"
 )
 
-func init() {
+// newBenchPrivacyCmd is wisp bench privacy.
+func newBenchPrivacyCmd() *cobra.Command {
 	opts := privacy.DefaultOptions()
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -55,5 +56,5 @@ the best measured. --quick runs 100,000 devices in a few seconds.`,
 	f.BoolVar(&opts.Quick, "quick", false, "100,000 devices and 6 repeats: seconds instead of minutes")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
 	f.StringVar(&opts.Plot, "plot", "", "also write a PNG plot of error vs ε per mechanism to this file")
-	benchCmd.AddCommand(cmd)
+	return cmd
 }

@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/ingest"
 	"github.com/wisp-project/wisp/aggregator/store/storetest"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/ingest"
 )
 
 // TestRunSmall runs every measurement on a few reports: the figures are

@@ -27,7 +27,7 @@ func TestClientCampaignsVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	camps, err := campaign.ParseList(testdata.DemoCampaigns, tax)
+	camps, err := campaign.ParseList(testdata.FitnessCampaigns, tax)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,20 @@
 #!/bin/sh
-# Rebuilds every example plugin, the SDK's WAT example and the hostile cases
-# into testdata/plugins (or into the directory given as $1), reproducibly:
-# the same sources and toolchain versions give the same bytes, which
-# .ci/check-artifacts relies on.
+# Rebuilds every example plugin and the SDK's WAT example into plugins/dist,
+# and the hostile cases and the signed example manifests into
+# testdata/plugins, reproducibly: the same sources and toolchain versions
+# give the same bytes, which .ci/check-artifacts relies on. Given a
+# directory $1, it writes the same tree under it instead ($1/plugins/dist,
+# $1/testdata/plugins).
 #
 # Needs: go (Go plugins), clang + wasm-ld (C plugins), wat2wasm from wabt
-# (WAT plugins). Called by `go generate ./testdata`.
+# (WAT plugins). Called by `go generate ./plugins`.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/testdata/plugins}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+top=${1:-$root}
+mkdir -p "$top/plugins/dist" "$top/testdata/plugins"
+top=$(cd "$top" && pwd)
+out=$top/plugins/dist
+fixtures=$top/testdata/plugins
 cd "$root"
 
 gowasm() { # output package
@@ -28,11 +32,11 @@ cwasm fridge-events.wasm plugins/fridge/c/fridge.c
 cwasm car.wasm plugins/car/c/car.c
 wat2wasm plugins/tv/tv.wat -o "$out/tv.wasm"
 wat2wasm sdk/wat/example.wat -o "$out/example.wasm"
-sh plugins/hostile/build.sh "$out/hostile"
+sh plugins/hostile/build.sh "$fixtures/hostile"
 
 # Sign the example manifests with the committed test-only author key
 # (Ed25519 signatures are deterministic, so this is reproducible too).
 for p in fitness fridge tv car; do
 	go run ./cmd/wisp plugin sign "plugins/$p" --key testdata/plugins/example-author.key \
-		--wasm "$out/$p.wasm" -o "$out/$p.manifest.json" >/dev/null
+		--wasm "$out/$p.wasm" -o "$fixtures/$p.manifest.json" >/dev/null
 done

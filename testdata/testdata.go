@@ -1,57 +1,17 @@
-// Package testdata embeds Wisp's reference data and built artifacts so the
-// demo and the tests run on a fresh machine with no network, no toolchain
-// and no files outside this module:
+// Package testdata embeds Wisp's test fixtures so the tests run on a fresh
+// machine with no network, no toolchain and no files outside this module.
+// It is for tests only: no production package imports it (the built
+// example plugins themselves are package plugins, in ../plugins/dist).
 //
-//   - plugins/: the example plugins, built from ../plugins by go generate;
-//   - campaigns/: the demo's campaigns.
+//   - plugins/: the example plugins' signed manifests, the trust store and
+//     the test-only author key that signed them, and the hostile modules
+//     (plugins/hostile), all written by `go generate ./plugins`;
+//   - campaigns/: campaigns for tests that need an aggregator with some
+//     (fitness.json began as a copy of the demo's, which is the demo's own
+//     file now: cmd/wisp/internal/demo/campaigns.json).
 package testdata
 
 import "embed"
-
-// Rebuild the committed plugin artifacts (Go plugins need only the Go
-// toolchain; C needs clang and wasm-ld; WAT needs wabt):
-//go:generate sh ../plugins/build.sh
-
-// FitnessPlugin is the wearable fitness plugin (../plugins/fitness) built
-// for GOOS=wasip1 as a reactor.
-//
-//go:embed plugins/fitness.wasm
-var FitnessPlugin []byte
-
-// FridgePlugin is the smart-fridge plugin (../plugins/fridge/c/fridge.c),
-// built with clang for wasm32 with no libc, taking summary batches.
-//
-//go:embed plugins/fridge.wasm
-var FridgePlugin []byte
-
-// FridgeEventsPlugin is the same C source built to take raw events.
-//
-//go:embed plugins/fridge-events.wasm
-var FridgeEventsPlugin []byte
-
-// FridgeGoPlugin is the same fridge logic from its Go twin
-// (../plugins/fridge/scorer) built for GOOS=wasip1, taking summary
-// batches like the C build, for benchmarks.
-//
-//go:embed plugins/fridge-go.wasm
-var FridgeGoPlugin []byte
-
-// TVPlugin is the smart TV / speaker media plugin, hand-written WAT
-// (../plugins/tv/tv.wat).
-//
-//go:embed plugins/tv.wasm
-var TVPlugin []byte
-
-// CarPlugin is the connected-car plugin (../plugins/car/car.c).
-//
-//go:embed plugins/car.wasm
-var CarPlugin []byte
-
-// ExamplePlugin is sdk/wat/example.wat, the ABI's worked example: it
-// scores Interest | Television (706) from watch minutes.
-//
-//go:embed plugins/example.wasm
-var ExamplePlugin []byte
 
 // PluginManifests holds the example plugins' signed manifests,
 // plugins/<name>.manifest.json for fitness, fridge, tv and car, signed by
@@ -60,13 +20,15 @@ var ExamplePlugin []byte
 //go:embed plugins/*.manifest.json
 var PluginManifests embed.FS
 
-// PluginTrustStore trusts the example author key, and only it. For tests
-// and the demo; never on a real device.
+// PluginTrustStore trusts the example author key, and only it. For tests;
+// never on a real device.
 //
 //go:embed plugins/trust.txt
 var PluginTrustStore []byte
 
-// DemoCampaigns is the JSON list of campaigns the demo answers.
+// FitnessCampaigns is a JSON list of six campaigns on fitness interests:
+// thresholds (runners: Running and Jogging 410 ≥ 0.6, fitness-fans,
+// cyclists, swimmers), a top-3 histogram and a mean.
 //
-//go:embed campaigns/demo.json
-var DemoCampaigns []byte
+//go:embed campaigns/fitness.json
+var FitnessCampaigns []byte

@@ -22,20 +22,22 @@ import (
 	"github.com/wisp-project/wisp/internal/taxonomy"
 )
 
-// aggregatorCmd groups the operator's commands: serve, keys, tokens.
-var aggregatorCmd = &cobra.Command{
-	Use:   "aggregator",
-	Short: "Run and administer the Wisp aggregator",
-	Long: `aggregator serves the device API (HPKE configs, report ingest, signed campaign
+// newAggregatorCmd groups the operator's commands: serve, keys, tokens.
+func newAggregatorCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "aggregator",
+		Short: "Run and administer the Wisp aggregator",
+		Long: `aggregator serves the device API (HPKE configs, report ingest, signed campaign
 configs) and the marketer API (campaigns, released segments, exports) on one
 store. Several nodes may serve on one PostgreSQL store.
 
 Store specs: sqlite:PATH (embedded, one node) or postgres:DSN (scale-out),
 e.g. postgres:postgres://user@host:5432/db?sslmode=disable. WISP_STORE sets the
 default.`,
+	}
+	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
+	return cmd
 }
-
-func init() { commands = append(commands, aggregatorCmd) }
 
 // aggStoreFlag adds --store to cmd.
 func aggStoreFlag(cmd *cobra.Command, spec *string) {
@@ -126,7 +128,8 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 	return taxonomy.ParseBytes(b)
 }
 
-func init() {
+// newAggregatorServeCmd is wisp aggregator serve.
+func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
 	var addr string
 	cmd := &cobra.Command{
@@ -200,7 +203,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	f.DurationVar(&o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
-	aggregatorCmd.AddCommand(cmd)
+	return cmd
 }
 
 // releaseEvery releases closed epochs (and deletes their reports) every

@@ -19,7 +19,8 @@ import (
 // The admin commands work on the store directly, so they run anywhere the
 // store is reachable, with or without a node serving.
 
-func init() {
+// newAggregatorKeysCmd is wisp aggregator keys list, rotate and expire.
+func newAggregatorKeysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
 	var spec, kekFile string
 	var force bool
@@ -96,7 +97,7 @@ long enough for devices to have fetched it.`,
 		aggKEKFlag(c, &kekFile)
 		keys.AddCommand(c)
 	}
-	aggregatorCmd.AddCommand(keys)
+	return keys
 }
 
 func printKeys(w io.Writer, infos []api.KeyInfo) {
@@ -108,7 +109,8 @@ func printKeys(w io.Writer, infos []api.KeyInfo) {
 	tw.Flush()
 }
 
-func init() {
+// newAggregatorTokensCmd is wisp aggregator tokens create, list and revoke.
+func newAggregatorTokensCmd() *cobra.Command {
 	tokens := &cobra.Command{Use: "tokens", Short: "Create, list and revoke API tokens"}
 	var spec string
 	var req api.CreateTokenRequest
@@ -183,7 +185,7 @@ func init() {
 		aggStoreFlag(c, &spec)
 		tokens.AddCommand(c)
 	}
-	aggregatorCmd.AddCommand(tokens)
+	return tokens
 }
 
 func tenantSuffix(t string) string {

@@ -9,15 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 )
 
 // runAggregatorCLI runs the wisp CLI with args and returns its output.
 func runAggregatorCLI(t *testing.T, ctx context.Context, out io.Writer, args ...string) error {
 	t.Helper()
-	root := &cobra.Command{Use: "wisp", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(aggregatorCmd)
+	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.SetErr(io.Discard)

@@ -2,12 +2,14 @@ package main
 
 import "github.com/spf13/cobra"
 
-// benchCmd is the parent of the benchmarks (wisp bench privacy, plugin,
-// ingest); each benchmark's file attaches itself in its init.
-var benchCmd = &cobra.Command{
-	Use:   "bench",
-	Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput",
-	Args:  cobra.NoArgs,
+// newBenchCmd is the parent of the benchmarks: wisp bench privacy, plugin,
+// ingest.
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd())
+	return cmd
 }
-
-func init() { commands = append(commands, benchCmd) }

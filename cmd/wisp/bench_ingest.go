@@ -1,21 +1,19 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"sync"
-	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/wisp-project/wisp/aggregator/ingestbench"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/ingest"
 )
 
-func init() {
-	opts := ingestbench.Options{Reports: 30000, Million: 1_000_000, MillionStore: "sqlite", PostgresURL: ingestbench.DefaultPostgresURL,
+// newBenchIngestCmd is wisp bench ingest.
+func newBenchIngestCmd() *cobra.Command {
+	opts := ingest.Options{Reports: 30000, Million: 1_000_000, MillionStore: "sqlite", PostgresURL: ingest.DefaultPostgresURL,
 		Batch: 1000, Clients: 2 * runtime.GOMAXPROCS(0)}
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -53,7 +51,7 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 				}
 				bar.Set(done)
 			}
-			rep, err := ingestbench.Run(cmd.Context(), opts)
+			rep, err := ingest.Run(cmd.Context(), opts)
 			if last != nil {
 				last.Finish()
 			}
@@ -63,7 +61,7 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
-			printIngestBench(cmd.OutOrStdout(), rep)
+			ingest.WriteText(cmd.OutOrStdout(), rep)
 			return nil
 		},
 	}
@@ -75,26 +73,5 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 	f.IntVar(&opts.Batch, "batch", opts.Batch, "reports per upload")
 	f.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent uploading clients")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
-	benchCmd.AddCommand(cmd)
-}
-
-func printIngestBench(w io.Writer, rep ingestbench.Report) {
-	fmt.Fprintf(w, "\n%d cores, %d-report batches, %d clients; per core = per CPU-second\n\n", rep.Cores, rep.Batch, rep.Clients)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s wall\t× Open bound\twall s\tCPU s\t")
-	for _, r := range rep.Results {
-		ratio, perCore := "", "—"
-		if r.RatioToOpenBound > 0 {
-			ratio = fmt.Sprintf("%.2f", r.RatioToOpenBound)
-		}
-		if r.Name == "hpke_open" || r.RatioToOpenBound > 0 {
-			perCore = fmt.Sprintf("%.0f", r.ReportsPerSecond)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%.1f\t%.1f\t\n", r.Name, r.Reports, perCore, r.WallReportsPerSecond, ratio, r.Seconds, r.CPUSeconds)
-	}
-	tw.Flush()
-	for _, r := range rep.Results {
-		fmt.Fprintf(w, "\n%s: %s", r.Name, r.Note)
-	}
-	fmt.Fprintln(w)
+	return cmd
 }

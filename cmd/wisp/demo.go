@@ -3,18 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wisp-project/wisp/internal/demo"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
 )
 
-func init() {
+// newDemoCmd is wisp demo.
+func newDemoCmd() *cobra.Command {
 	opts := demo.DefaultOptions()
 	var asJSON, serve bool
 	cmd := &cobra.Command{
@@ -34,7 +33,7 @@ so you can open the dashboard and look at the segments.`,
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), res)
 				}
-				printDemo(cmd.OutOrStdout(), res)
+				demo.WriteText(cmd.OutOrStdout(), res)
 				return nil
 			}
 			ctx := cmd.Context()
@@ -67,39 +66,5 @@ so you can open the dashboard and look at the segments.`,
 	cmd.Flags().IntVar(&opts.Workers, "workers", opts.Workers, "devices simulated in parallel")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.Flags().BoolVar(&serve, "serve", false, "keep the aggregator and its dashboard running after the simulation (until Ctrl-C); prints the URL and a token")
-	commands = append(commands, cmd)
-}
-
-func printDemo(w io.Writer, res demo.Result) {
-	fmt.Fprintf(w, "\n%d devices, %d sealed reports, %.1f s\n\n", res.Devices, res.Reports, res.ElapsedSeconds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "campaign\tcategory\tmechanism\tε\ttruth\testimate\t95% CI\tcovered\t")
-	covered := 0
-	mechanisms := map[string]string{}
-	var order []string
-	for _, s := range res.Segments {
-		mark := "no"
-		if s.Covered {
-			mark, covered = "yes", covered+1
-		}
-		if _, ok := mechanisms[s.Campaign]; !ok {
-			order = append(order, s.Campaign)
-		}
-		mechanisms[s.Campaign] = s.MechanismReason
-		num := "%.0f"
-		if s.Question == "mean" {
-			num = "%.3f"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t"+num+"\t"+num+"\t["+num+", "+num+"]\t%s\t\n",
-			s.Campaign, s.Category, s.Mechanism, s.Epsilon, s.Truth, s.Estimate, s.CILow, s.CIHigh, mark)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\n%d of %d intervals cover the truth (95%% intervals: expect about 19 in 20).\n", covered, len(res.Segments))
-	fmt.Fprintln(w, "top_k rows: devices holding the category among their top k; mean rows: mean score in [0, 1].")
-	fmt.Fprintf(w, "device pipeline: %.0f µs per report (score, randomize, encode, seal); ingest: %.0f reports/s per connection.\n",
-		res.DevicePipelineMicros, res.IngestPerConnection)
-	fmt.Fprintln(w, "\nmechanisms:")
-	for _, id := range order {
-		fmt.Fprintf(w, "  %s: %s\n", id, mechanisms[id])
-	}
+	return cmd
 }

@@ -19,13 +19,20 @@ import (
 	"github.com/wisp-project/wisp/internal/api"
 )
 
-// deviceCmd groups the device commands. They act on one device directory
+// deviceFlags is what every device command shares: the device directory
 // (--dir, or WISP_DEVICE), whose settings `wisp device init` writes to
 // device.json beside the device's databases.
-var deviceCmd = &cobra.Command{
-	Use:   "device",
-	Short: "Run a Wisp device from the command line: plugins, events, consent, reports, the owner's view",
-	Long: `device runs the embeddable device runtime (package host) on a data directory,
+type deviceFlags struct {
+	dir string
+}
+
+// newDeviceCmd groups the device commands.
+func newDeviceCmd() *cobra.Command {
+	f := &deviceFlags{}
+	cmd := &cobra.Command{
+		Use:   "device",
+		Short: "Run a Wisp device from the command line: plugins, events, consent, reports, the owner's view",
+		Long: `device runs the embeddable device runtime (package host) on a data directory,
 for trying Wisp out and for device makers' bring-up:
 
   wisp device init --aggregator http://127.0.0.1:8080 --allow-unsigned
@@ -37,17 +44,16 @@ for trying Wisp out and for device makers' bring-up:
   wisp device status
 
 See docs/DEVICE.md for the walk-through.`,
-}
-
-var deviceDir string
-
-func init() {
+	}
 	def := os.Getenv("WISP_DEVICE")
 	if def == "" {
 		def = "wisp-device"
 	}
-	deviceCmd.PersistentFlags().StringVar(&deviceDir, "dir", def, "the device's data directory (WISP_DEVICE)")
-	commands = append(commands, deviceCmd)
+	cmd.PersistentFlags().StringVar(&f.dir, "dir", def, "the device's data directory (WISP_DEVICE)")
+	cmd.AddCommand(newDeviceInitCmd(f), newDeviceInstallCmd(f), newDeviceRemoveCmd(f), newDevicePluginsCmd(f),
+		newDeviceConsentCmd(f), newDeviceEventsCmd(f), newDeviceRunCmd(f), newDeviceStatusCmd(f), newDeviceForgetCmd(f),
+		newDeviceCatalogueCmd(f), newDevicePickCmd(f))
+	return cmd
 }
 
 // deviceSettings is device.json: what `init` chose, read by every command.
@@ -128,23 +134,23 @@ func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
 	return cfg, nil
 }
 
-// openDevice opens the device in --dir with its saved settings.
-func openDevice(ctx context.Context) (*host.Device, error) {
-	s, err := readDeviceSettings(deviceDir)
+// open opens the device in --dir with its saved settings.
+func (f *deviceFlags) open(ctx context.Context) (*host.Device, error) {
+	s, err := readDeviceSettings(f.dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := s.config(deviceDir)
+	cfg, err := s.config(f.dir)
 	if err != nil {
 		return nil, err
 	}
-	return host.Open(ctx, deviceDir, cfg)
+	return host.Open(ctx, f.dir, cfg)
 }
 
 // withDevice runs fn on the open device and closes it.
-func withDevice(cmd *cobra.Command, fn func(context.Context, *host.Device) error) error {
+func (f *deviceFlags) withDevice(cmd *cobra.Command, fn func(context.Context, *host.Device) error) error {
 	ctx := cmd.Context()
-	d, err := openDevice(ctx)
+	d, err := f.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -152,7 +158,8 @@ func withDevice(cmd *cobra.Command, fn func(context.Context, *host.Device) error
 	return fn(ctx, d)
 }
 
-func init() {
+// newDeviceInitCmd is wisp device init.
+func newDeviceInitCmd(df *deviceFlags) *cobra.Command {
 	s := deviceSettings{SendDelay: "1h", DailyEpsilon: 4, Retention: "720h"}
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -161,10 +168,10 @@ func init() {
 device.json. Everything is off until the owner grants consent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := os.Stat(filepath.Join(deviceDir, deviceSettingsFile)); err == nil {
-				return fmt.Errorf("%s already holds a device", deviceDir)
+			if _, err := os.Stat(filepath.Join(df.dir, deviceSettingsFile)); err == nil {
+				return fmt.Errorf("%s already holds a device", df.dir)
 			}
-			if err := os.MkdirAll(deviceDir, 0o700); err != nil {
+			if err := os.MkdirAll(df.dir, 0o700); err != nil {
 				return err
 			}
 			if s.CampaignKey == "" && s.Aggregator != "" {
@@ -175,15 +182,15 @@ device.json. Everything is off until the owner grants consent.`,
 				s.CampaignKey = k
 				fmt.Fprintf(cmd.OutOrStdout(), "pinned the aggregator's campaign-signing key %s\n  (fetched from %s: compare it with the key its operator publishes)\n", k, s.Aggregator)
 			}
-			if _, err := s.config(deviceDir); err != nil {
+			if _, err := s.config(df.dir); err != nil {
 				return err
 			}
 			b, _ := json.MarshalIndent(s, "", "  ")
-			if err := os.WriteFile(filepath.Join(deviceDir, deviceSettingsFile), append(b, '\n'), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(df.dir, deviceSettingsFile), append(b, '\n'), 0o600); err != nil {
 				return err
 			}
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
-				fmt.Fprintf(cmd.OutOrStdout(), "device ready in %s (aggregator: %s)\n", deviceDir, deviceOrNone(s.Aggregator))
+			return df.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "device ready in %s (aggregator: %s)\n", df.dir, deviceOrNone(s.Aggregator))
 				if s.AllowUnsigned {
 					fmt.Fprintln(cmd.OutOrStdout(), "unsigned plugins are allowed: for development only")
 				}
@@ -200,7 +207,7 @@ device.json. Everything is off until the owner grants consent.`,
 	f.Float64Var(&s.DailyEpsilon, "daily-epsilon", s.DailyEpsilon, "device-wide privacy budget in any 24 hours")
 	f.StringVar(&s.Retention, "retention", s.Retention, "how long events are kept")
 	f.Float64Var(&s.DummyRate, "dummy-rate", 0, "probability of a dummy report with each answer")
-	deviceCmd.AddCommand(cmd)
+	return cmd
 }
 
 func deviceOrNone(s string) string {

@@ -10,7 +10,8 @@ import (
 	"github.com/wisp-project/wisp/host"
 )
 
-func init() {
+// newDeviceConsentCmd is wisp device consent grant, revoke and history.
+func newDeviceConsentCmd(f *deviceFlags) *cobra.Command {
 	consent := &cobra.Command{
 		Use:   "consent",
 		Short: "Grant or revoke the owner's consent (everything is off until granted)",
@@ -24,7 +25,7 @@ already queued; --erase also erases a plugin's events and interests.`,
 		Short: "Opt in to purposes",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return consentEach(cmd, args, "granted", func(ctx context.Context, d *host.Device, p host.Purpose) error {
+			return f.consentEach(cmd, args, "granted", func(ctx context.Context, d *host.Device, p host.Purpose) error {
 				return d.Grant(ctx, p)
 			})
 		},
@@ -35,7 +36,7 @@ already queued; --erase also erases a plugin's events and interests.`,
 		Short: "Opt out of purposes, effective at once",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return consentEach(cmd, args, "revoked", func(ctx context.Context, d *host.Device, p host.Purpose) error {
+			return f.consentEach(cmd, args, "revoked", func(ctx context.Context, d *host.Device, p host.Purpose) error {
 				return d.Revoke(ctx, p, erase)
 			})
 		},
@@ -46,7 +47,7 @@ already queued; --erase also erases a plugin's events and interests.`,
 		Short: "Show every consent decision with its time",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				h, err := d.ConsentHistory(ctx)
 				if err != nil {
 					return err
@@ -66,11 +67,11 @@ already queued; --erase also erases a plugin's events and interests.`,
 		},
 	}
 	consent.AddCommand(grant, revoke, history)
-	deviceCmd.AddCommand(consent)
+	return consent
 }
 
-func consentEach(cmd *cobra.Command, args []string, verb string, fn func(context.Context, *host.Device, host.Purpose) error) error {
-	return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+func (f *deviceFlags) consentEach(cmd *cobra.Command, args []string, verb string, fn func(context.Context, *host.Device, host.Purpose) error) error {
+	return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 		for _, a := range args {
 			p, err := host.ParsePurpose(a)
 			if err != nil {

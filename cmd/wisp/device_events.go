@@ -27,7 +27,8 @@ type importedEvent struct {
 	Value  float64   `json:"value"`
 }
 
-func init() {
+// newDeviceEventsCmd is wisp device events import.
+func newDeviceEventsCmd(f *deviceFlags) *cobra.Command {
 	events := &cobra.Command{Use: "events", Short: "Record local events (for trying Wisp out)"}
 	imp := &cobra.Command{
 		Use:   "import <file.jsonl | ->",
@@ -44,18 +45,18 @@ kind, code and value are the plugin's vocabulary (fitness: kind 1 steps/day,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r io.Reader = os.Stdin
 			if args[0] != "-" {
-				f, err := os.Open(args[0])
+				file, err := os.Open(args[0])
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				r = f
+				defer file.Close()
+				r = file
 			}
 			byPlugin, err := readEvents(r, time.Now())
 			if err != nil {
 				return err
 			}
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				names := make([]string, 0, len(byPlugin))
 				for p := range byPlugin {
 					names = append(names, p)
@@ -72,7 +73,7 @@ kind, code and value are the plugin's vocabulary (fitness: kind 1 steps/day,
 		},
 	}
 	events.AddCommand(imp)
-	deviceCmd.AddCommand(events)
+	return events
 }
 
 func readEvents(r io.Reader, now time.Time) (map[string][]host.Event, error) {

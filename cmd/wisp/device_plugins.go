@@ -12,11 +12,12 @@ import (
 
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
-	"github.com/wisp-project/wisp/testdata"
 )
 
-func init() {
+// newDeviceInstallCmd is wisp device install.
+func newDeviceInstallCmd(f *deviceFlags) *cobra.Command {
 	var manifestPath string
 	install := &cobra.Command{
 		Use:   "install <plugin.wasm | fitness>",
@@ -28,7 +29,7 @@ the built-in wearable plugin (unsigned). The plugin does nothing until the
 owner grants it consent.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				info, err := installPlugin(ctx, d, args[0], manifestPath)
 				if err != nil {
 					return err
@@ -44,13 +45,17 @@ owner grants it consent.`,
 		},
 	}
 	install.Flags().StringVar(&manifestPath, "manifest", "", "the plugin's manifest file (signed or bare)")
+	return install
+}
 
-	remove := &cobra.Command{
+// newDeviceRemoveCmd is wisp device remove.
+func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
+	return &cobra.Command{
 		Use:   "remove <plugin>",
 		Short: "Uninstall a plugin and erase its events and interests",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if err := d.Remove(ctx, args[0]); err != nil {
 					return err
 				}
@@ -59,14 +64,17 @@ owner grants it consent.`,
 			})
 		},
 	}
+}
 
+// newDevicePluginsCmd is wisp device plugins.
+func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	var retention time.Duration
-	plugins := &cobra.Command{
+	list := &cobra.Command{
 		Use:   "plugins",
 		Short: "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if len(args) == 1 && retention > 0 {
 					if err := d.SetRetention(ctx, args[0], retention); err != nil {
 						return err
@@ -89,14 +97,14 @@ owner grants it consent.`,
 			})
 		},
 	}
-	plugins.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
-	deviceCmd.AddCommand(install, remove, plugins)
+	list.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
+	return list
 }
 
 func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string) (host.PluginInfo, error) {
 	if what == "fitness" && manifestPath == "" {
 		m := sandbox.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
-		return d.InstallUnsigned(ctx, m, testdata.FitnessPlugin)
+		return d.InstallUnsigned(ctx, m, plugins.Fitness)
 	}
 	if manifestPath == "" {
 		return host.PluginInfo{}, fmt.Errorf("install %s: --manifest is required", what)

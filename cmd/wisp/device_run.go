@@ -17,7 +17,8 @@ import (
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-func init() {
+// newDeviceRunCmd is wisp device run.
+func newDeviceRunCmd(f *deviceFlags) *cobra.Command {
 	var flush, loop bool
 	var every time.Duration
 	run := &cobra.Command{
@@ -33,7 +34,7 @@ sends reports still inside their random delay (for trying Wisp out).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return withDevice(cmd, func(_ context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(_ context.Context, d *host.Device) error {
 				pass := d.RunOnce
 				if flush {
 					pass = d.Flush
@@ -63,14 +64,18 @@ sends reports still inside their random delay (for trying Wisp out).`,
 	run.Flags().BoolVar(&flush, "flush", false, "send queued reports now, ignoring their random send delay")
 	run.Flags().BoolVar(&loop, "loop", false, "keep running, one pass every --every")
 	run.Flags().DurationVar(&every, "every", time.Minute, "time between passes with --loop")
+	return run
+}
 
+// newDeviceStatusCmd is wisp device status.
+func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 	var asJSON bool
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the owner's view: plugins, interests, campaigns answered, budget, queued and sent reports, consent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				st, err := d.Status(ctx)
 				if err != nil {
 					return err
@@ -83,7 +88,11 @@ sends reports still inside their random delay (for trying Wisp out).`,
 		},
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
+	return status
+}
 
+// newDeviceForgetCmd is wisp device forget.
+func newDeviceForgetCmd(f *deviceFlags) *cobra.Command {
 	var all bool
 	forget := &cobra.Command{
 		Use:   "forget [plugin]",
@@ -97,7 +106,7 @@ sends reports still inside their random delay (for trying Wisp out).`,
 			if len(args) == 1 {
 				plugin = args[0]
 			}
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				before, err := d.Status(ctx)
 				if err != nil {
 					return err
@@ -123,5 +132,5 @@ sends reports still inside their random delay (for trying Wisp out).`,
 		},
 	}
 	forget.Flags().BoolVar(&all, "all", false, "erase everything derived from the owner")
-	deviceCmd.AddCommand(run, status, forget)
+	return forget
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/wisp-project/wisp/host"
 )
 
-func init() {
+// newDeviceCatalogueCmd is wisp device catalogue.
+func newDeviceCatalogueCmd(f *deviceFlags) *cobra.Command {
 	var sigPath string
 	catalogue := &cobra.Command{
 		Use:   "catalogue <catalogue.json>",
@@ -29,7 +30,7 @@ device maker vouches for it. Matching runs on the device; nobody learns it.`,
 			if err != nil {
 				return err
 			}
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if sigPath != "" {
 					sigText, err := os.ReadFile(sigPath)
 					if err != nil {
@@ -57,13 +58,17 @@ device maker vouches for it. Matching runs on the device; nobody learns it.`,
 		},
 	}
 	catalogue.Flags().StringVar(&sigPath, "signature", "", "file with the catalogue's base64 signature")
+	return catalogue
+}
 
-	pick := &cobra.Command{
+// newDevicePickCmd is wisp device pick.
+func newDevicePickCmd(f *deviceFlags) *cobra.Command {
+	return &cobra.Command{
 		Use:   "pick",
 		Short: "Show what the device would display now (relevance, frequency caps, quiet hours), and record it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDevice(cmd, func(ctx context.Context, d *host.Device) error {
+			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				matches, err := d.Relevant(ctx)
 				if err != nil {
 					return err
@@ -80,5 +85,4 @@ device maker vouches for it. Matching runs on the device; nobody learns it.`,
 			})
 		},
 	}
-	deviceCmd.AddCommand(catalogue, pick)
 }

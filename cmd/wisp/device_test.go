@@ -12,31 +12,26 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
-// runWisp runs `wisp args...` in process with the given commands.
-func runWisp(t *testing.T, cmds []*cobra.Command, args ...string) string {
+// runWisp runs `wisp args...` in process, on a fresh command tree.
+func runWisp(t *testing.T, args ...string) string {
 	t.Helper()
-	root := &cobra.Command{Use: "wisp", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(cmds...)
+	root := newRootCmd()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
 	err := root.Execute()
-	for _, c := range cmds {
-		root.RemoveCommand(c)
-	}
 	if err != nil {
 		t.Fatalf("wisp %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
@@ -53,7 +48,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	camps, err := campaign.ParseList(testdata.DemoCampaigns, tax)
+	camps, err := campaign.ParseList(demo.Campaigns, tax)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +72,7 @@ func TestDeviceWalkthrough(t *testing.T) {
 	url := "http://" + ln.Addr().String()
 
 	// The plugin author's side (wisp plugin keygen and sign do the same;
-	// called directly so this test leaves their flags alone).
+	// called directly, without the files they would write).
 	author, err := sandbox.GenerateKey(sandbox.Ed25519, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -92,13 +87,12 @@ func TestDeviceWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedBytes, err := sandbox.SignManifest(m, testdata.FitnessPlugin, author)
+	signedBytes, err := sandbox.SignManifest(m, plugins.Fitness, author)
 	if err != nil {
 		t.Fatal(err)
 	}
 	signed := filepath.Join(dir, "fitness.manifest.json")
 	os.WriteFile(signed, signedBytes, 0o644)
-	both := []*cobra.Command{deviceCmd}
 	var out string
 
 	dev := filepath.Join(dir, "dev")
@@ -110,16 +104,16 @@ func TestDeviceWalkthrough(t *testing.T) {
 `), 0o644)
 	for _, args := range [][]string{
 		{"device", "init", "--dir", dev, "--aggregator", url, "--trust", trust},
-		{"device", "install", "--dir", dev, "../../testdata/plugins/fitness.wasm", "--manifest", signed},
+		{"device", "install", "--dir", dev, "../../plugins/dist/fitness.wasm", "--manifest", signed},
 		{"device", "consent", "grant", "--dir", dev, "plugin:fitness", "campaign:runners", "campaign:fitness-fans"},
 		{"device", "events", "import", "--dir", dev, events},
 		{"device", "run", "--dir", dev},
 		{"device", "run", "--dir", dev, "--flush"},
 	} {
-		runWisp(t, both, args...)
+		runWisp(t, args...)
 	}
 	var status host.Status
-	if err := json.Unmarshal([]byte(runWisp(t, both, "device", "status", "--dir", dev, "--json")), &status); err != nil {
+	if err := json.Unmarshal([]byte(runWisp(t, "device", "status", "--dir", dev, "--json")), &status); err != nil {
 		t.Fatal(err)
 	}
 	sent := map[string]string{}
@@ -132,14 +126,14 @@ func TestDeviceWalkthrough(t *testing.T) {
 	if len(status.Interests) == 0 || status.Interests[0].Category != 410 {
 		t.Errorf("top interest %+v, want Running and Jogging (410)", status.Interests)
 	}
-	text := runWisp(t, both, "device", "status", "--dir", dev, "--json=false") // flags outlive an in-process Execute
+	text := runWisp(t, "device", "status", "--dir", dev, "--json=false") // a fresh tree: no flag outlives its Execute
 	for _, want := range []string{"fitness 1.0.0, signed by", "Running and Jogging", "runners, 156 bytes: accepted", "allowed campaign runners"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status text lacks %q:\n%s", want, text)
 		}
 	}
-	runWisp(t, both, "device", "consent", "revoke", "--dir", dev, "--erase", "plugin:fitness")
-	out = runWisp(t, both, "device", "forget", "--dir", dev, "--all")
+	runWisp(t, "device", "consent", "revoke", "--dir", dev, "--erase", "plugin:fitness")
+	out = runWisp(t, "device", "forget", "--dir", dev, "--all")
 	if !strings.Contains(out, "events           0 → 0") || !strings.Contains(out, "answers          2 → 0") {
 		t.Errorf("forget output:\n%s", out)
 	}

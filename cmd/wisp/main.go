@@ -1,8 +1,13 @@
 // Command wisp is the one CLI for Wisp's three users: device makers
 // (wisp device), plugin authors (wisp plugin) and aggregator operators and
 // marketers (wisp aggregator), plus wisp demo and wisp bench. It only wires
-// the packages together; the logic lives in host, sdk, aggregator and
-// internal.
+// the packages together: the logic lives in host, sdk, aggregator and
+// internal, and the code only the CLI uses (the demo, the benchmarks, plugin
+// scaffolds and inspection) in cmd/wisp/internal.
+//
+// Every command is built by a function that binds its flags to its own
+// variables, so newRootCmd can build independent trees (tests run several
+// in one process).
 package main
 
 import (
@@ -14,21 +19,23 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// commands are added by each command's file, so the files stay independent.
-var commands []*cobra.Command
-
 func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "wisp:", err)
+		os.Exit(1)
+	}
+}
+
+// newRootCmd builds the whole command tree, with fresh flags.
+func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "wisp",
 		Short:         "Privacy-first personalization on smart devices",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(commands...)
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "wisp:", err)
-		os.Exit(1)
-	}
+	root.AddCommand(newAggregatorCmd(), newBenchCmd(), newDemoCmd(), newDeviceCmd(), newPluginCmd())
+	return root
 }
 
 // printJSON writes v as indented JSON: the --json output of every command.

@@ -1,33 +1,25 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/tetratelabs/wazero"
 
-	"github.com/wisp-project/wisp/host/plugintest"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/inspect"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/plugindir"
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/sdk/abi"
 )
 
-// pluginCmd is `wisp plugin`, the plugin author's door: scaffold, build,
+// newPluginCmd is `wisp plugin`, the plugin author's door: scaffold, build,
 // sign, verify, inspect and test plugins without a device.
-var pluginCmd = &cobra.Command{
-	Use:   "plugin",
-	Short: "Write, build, sign, verify, inspect and test scoring plugins",
-	Long: `plugin is the plugin author's toolbox. A plugin directory holds a manifest.json
+func newPluginCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Write, build, sign, verify, inspect and test scoring plugins",
+		Long: `plugin is the plugin author's toolbox. A plugin directory holds a manifest.json
 (name, version, categories, limits), its source (main.go, *.c or *.wat) and
 testdata/fixtures.json. The ABI is sdk/ABI.md; the guide is docs/PLUGINS.md.
 
@@ -38,50 +30,10 @@ testdata/fixtures.json. The ABI is sdk/ABI.md; the guide is docs/PLUGINS.md.
   wisp plugin sign tv --key me.key  → tv/tv.manifest.json, signed
   wisp plugin verify --trust trust.txt tv/tv.manifest.json tv/tv.wasm
   wisp plugin inspect tv/tv.wasm    exports, imports, ABI, digest (and manifest)`,
-}
-
-func init() {
-	pluginCmd.AddCommand(pluginKeygenCmd(), pluginSignCmd(), pluginVerifyCmd(), pluginInspectCmd(), pluginTestCmd(),
+	}
+	cmd.AddCommand(pluginKeygenCmd(), pluginSignCmd(), pluginVerifyCmd(), pluginInspectCmd(), pluginTestCmd(),
 		pluginNewCmd(), pluginBuildCmd())
-	commands = append(commands, pluginCmd)
-}
-
-// pluginDir is what a plugin directory holds, by convention.
-type pluginDir struct {
-	dir      string
-	manifest sandbox.Manifest
-}
-
-func (d pluginDir) wasmPath() string     { return filepath.Join(d.dir, d.manifest.Name+".wasm") }
-func (d pluginDir) signedPath() string   { return filepath.Join(d.dir, d.manifest.Name+".manifest.json") }
-func (d pluginDir) fixturesPath() string { return filepath.Join(d.dir, "testdata", "fixtures.json") }
-
-func readPluginDir(dir string) (pluginDir, error) {
-	m, err := readManifestFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		return pluginDir{}, err
-	}
-	return pluginDir{dir: dir, manifest: m}, nil
-}
-
-// readManifestFile reads a bare or a signed manifest (a signed one is read
-// without verifying it: use verify for that).
-func readManifestFile(path string) (sandbox.Manifest, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return sandbox.Manifest{}, err
-	}
-	var env struct {
-		Manifest json.RawMessage `json:"manifest"`
-	}
-	if json.Unmarshal(b, &env) == nil && len(env.Manifest) > 0 {
-		b = env.Manifest
-	}
-	m, err := sandbox.ParseManifest(b)
-	if err != nil {
-		return sandbox.Manifest{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
+	return cmd
 }
 
 func pluginKeygenCmd() *cobra.Command {
@@ -115,7 +67,7 @@ func pluginSignCmd() *cobra.Command {
 		Short: "Sign a plugin's manifest, binding it to the built .wasm",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := readPluginDir(args[0])
+			d, err := plugindir.Read(args[0])
 			if err != nil {
 				return err
 			}
@@ -127,19 +79,19 @@ func pluginSignCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", keyPath, err)
 			}
-			wasm, err := os.ReadFile(cmp(wasmPath, d.wasmPath()))
+			wasm, err := os.ReadFile(cmp(wasmPath, d.WasmPath()))
 			if err != nil {
 				return fmt.Errorf("%w (run wisp plugin build first)", err)
 			}
-			signed, err := sandbox.SignManifest(d.manifest, wasm, key)
+			signed, err := sandbox.SignManifest(d.Manifest, wasm, key)
 			if err != nil {
 				return err
 			}
-			dst := cmp(out, d.signedPath())
+			dst := cmp(out, d.SignedPath())
 			if err := os.WriteFile(dst, signed, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "signed %s %s (sha256 %x) by %s → %s\n", d.manifest.Name, d.manifest.Version,
+			fmt.Fprintf(cmd.OutOrStdout(), "signed %s %s (sha256 %x) by %s → %s\n", d.Manifest.Name, d.Manifest.Version,
 				sha256.Sum256(wasm), key.Public().Alg(), dst)
 			return nil
 		},
@@ -199,20 +151,6 @@ func limitsString(l sandbox.Limits) string {
 		l.MemoryPages, l.Deadline, l.Fuel, l.MaxEvents, l.MaxScores, l.LogBytes, l.LogRate)
 }
 
-// inspection is what `wisp plugin inspect` reports.
-type inspection struct {
-	File       string            `json:"file"`
-	Bytes      int               `json:"bytes"`
-	SHA256     string            `json:"sha256"`
-	ABI        string            `json:"abi"`
-	Exports    []string          `json:"exports"`
-	Imports    []string          `json:"imports"`
-	Memory     string            `json:"memory"`
-	Manifest   *json.RawMessage  `json:"manifest,omitempty"`
-	Categories map[uint32]string `json:"categories,omitempty"`
-	Problems   []string          `json:"problems,omitempty"`
-}
-
 func pluginInspectCmd() *cobra.Command {
 	var manifestPath string
 	var asJSON bool
@@ -221,118 +159,20 @@ func pluginInspectCmd() *cobra.Command {
 		Short: "Show a module's exports, imports, ABI version and digest, and its manifest's limits and categories",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := inspect(cmd.Context(), args[0], manifestPath)
+			in, err := inspect.Inspect(cmd.Context(), args[0], manifestPath)
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), in)
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "file:     %s (%d bytes)\nsha256:   %s\nabi:      %s\nmemory:   %s\n", in.File, in.Bytes, in.SHA256, in.ABI, in.Memory)
-			fmt.Fprintf(w, "exports:  %s\nimports:  %s\n", strings.Join(in.Exports, ", "), orNone(in.Imports))
-			if in.Manifest != nil {
-				fmt.Fprintf(w, "manifest: %s\n", *in.Manifest)
-				cats := make([]uint32, 0, len(in.Categories))
-				for c := range in.Categories {
-					cats = append(cats, c)
-				}
-				sort.Slice(cats, func(i, j int) bool { return cats[i] < cats[j] })
-				for _, c := range cats {
-					fmt.Fprintf(w, "  category %d\t%s\n", c, in.Categories[c])
-				}
-			}
-			for _, p := range in.Problems {
-				fmt.Fprintf(w, "PROBLEM:  %s\n", p)
-			}
+			inspect.WriteText(cmd.OutOrStdout(), in)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&manifestPath, "manifest", "", "a manifest (bare or signed) to show and check against the module")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "(none)"
-	}
-	return strings.Join(s, ", ")
-}
-
-func inspect(ctx context.Context, path, manifestPath string) (inspection, error) {
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return inspection{}, err
-	}
-	sum := sha256.Sum256(wasm)
-	in := inspection{File: path, Bytes: len(wasm), SHA256: hex.EncodeToString(sum[:]), ABI: "none (no wisp_abi_v* export)"}
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(wazero.NewCompilationCache()))
-	defer rt.Close(ctx)
-	compiled, err := rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return inspection{}, fmt.Errorf("%s: not a valid module: %w", path, err)
-	}
-	for name, fn := range compiled.ExportedFunctions() {
-		in.Exports = append(in.Exports, fmt.Sprintf("%s%s", name, sigString(fn.ParamTypes(), fn.ResultTypes())))
-		if strings.HasPrefix(name, "wisp_abi_v") {
-			in.ABI = strings.TrimPrefix(name, "wisp_abi_")
-		}
-	}
-	for name, mem := range compiled.ExportedMemories() {
-		in.Exports = append(in.Exports, name+" (memory)")
-		max, hasMax := mem.Max()
-		in.Memory = fmt.Sprintf("%d pages initial", mem.Min())
-		if hasMax {
-			in.Memory += fmt.Sprintf(", %d max", max)
-		}
-	}
-	sort.Strings(in.Exports)
-	for _, fn := range compiled.ImportedFunctions() {
-		mod, name, _ := fn.Import()
-		in.Imports = append(in.Imports, fmt.Sprintf("%s.%s%s", mod, name, sigString(fn.ParamTypes(), fn.ResultTypes())))
-	}
-	sort.Strings(in.Imports)
-	// Would a device load it? (Unsigned: the module and ABI checks only.)
-	m := sandbox.Manifest{Name: filepath.Base(path)}
-	if manifestPath != "" {
-		if m, err = readManifestFile(manifestPath); err != nil {
-			return inspection{}, err
-		}
-		raw, _ := m.MarshalJSON()
-		rm := json.RawMessage(raw)
-		in.Manifest = &rm
-		in.Categories = map[uint32]string{}
-		names := taxonomyNames()
-		for _, c := range m.Categories {
-			in.Categories[c] = names[c]
-			if names[c] == "" {
-				in.Problems = append(in.Problems, fmt.Sprintf("category %d is not an IAB Audience Taxonomy 1.1 id", c))
-			}
-		}
-		if m.WasmSHA256 != ([32]byte{}) && m.WasmSHA256 != sum {
-			in.Problems = append(in.Problems, "the manifest's wasm_sha256 is not this module's")
-		}
-	}
-	hrt := sandbox.NewRuntime(sandbox.DefaultPolicy())
-	defer hrt.Close(ctx)
-	if p, err := hrt.Load(ctx, m, wasm); err != nil {
-		in.Problems = append(in.Problems, err.Error())
-	} else {
-		p.Close(ctx)
-	}
-	return in, nil
-}
-
-func sigString(params, results []wazeroValueType) string {
-	name := func(ts []wazeroValueType) string {
-		var s []string
-		for _, t := range ts {
-			s = append(s, valueTypeName(t))
-		}
-		return strings.Join(s, ", ")
-	}
-	return fmt.Sprintf("(%s) -> (%s)", name(params), name(results))
 }
 
 func pluginTestCmd() *cobra.Command {
@@ -345,18 +185,18 @@ func pluginTestCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			wasm, manifest, fixtures := wasmPath, manifestPath, fixturesPath
 			if len(args) == 1 {
-				d, err := readPluginDir(args[0])
+				d, err := plugindir.Read(args[0])
 				if err != nil {
 					return err
 				}
-				wasm = cmp(wasm, d.wasmPath())
-				manifest = cmp(manifest, filepath.Join(d.dir, "manifest.json"))
-				fixtures = cmp(fixtures, d.fixturesPath())
+				wasm = cmp(wasm, d.WasmPath())
+				manifest = cmp(manifest, d.ManifestPath())
+				fixtures = cmp(fixtures, d.FixturesPath())
 			}
 			if wasm == "" || manifest == "" || fixtures == "" {
 				return errors.New("give a plugin directory, or --wasm, --manifest and --fixtures")
 			}
-			return runPluginTest(cmd.Context(), cmd.OutOrStdout(), wasm, manifest, fixtures, verbose)
+			return plugindir.Test(cmd.Context(), cmd.OutOrStdout(), wasm, manifest, fixtures, verbose)
 		},
 	}
 	cmd.Flags().StringVar(&wasmPath, "wasm", "", "the module (default <dir>/<name>.wasm)")
@@ -371,55 +211,4 @@ func cmp(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// testReporter is plugintest.TB for the command line.
-type testReporter struct {
-	failures []string
-}
-
-func (r *testReporter) Helper()        {}
-func (r *testReporter) Cleanup(func()) {}
-func (r *testReporter) Errorf(format string, args ...any) {
-	r.failures = append(r.failures, fmt.Sprintf(format, args...))
-}
-func (r *testReporter) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
-
-func runPluginTest(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath string, verbose bool) error {
-	wasm, err := os.ReadFile(wasmPath)
-	if err != nil {
-		return err
-	}
-	m, err := readManifestFile(manifestPath)
-	if err != nil {
-		return err
-	}
-	fx, err := plugintest.ReadFile(fixturesPath)
-	if err != nil {
-		return err
-	}
-	cfg := sandbox.NewRuntimeConfig()
-	if verbose {
-		cfg = cfg.WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	}
-	rt, err := sandbox.NewRuntimeWithConfig(cfg)
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
-	h, err := plugintest.Load(ctx, rt, wasm, m)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	var r testReporter
-	h.Run(&r, fx.Cases)
-	for _, f := range r.failures {
-		fmt.Fprintln(w, "FAIL", f)
-	}
-	if len(r.failures) > 0 {
-		return fmt.Errorf("%d of %d fixture checks failed", len(r.failures), 2*len(fx.Cases))
-	}
-	fmt.Fprintf(w, "ok  %s: %d fixtures, each run twice, in the host sandbox (ABI v%d)\n", m.Name, len(fx.Cases), abi.Version)
-	return nil
 }

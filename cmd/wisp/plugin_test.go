@@ -7,21 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 )
 
 // runPlugin runs `wisp plugin args...` in process.
 func runPlugin(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	root := &cobra.Command{Use: "wisp", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(pluginCmd)
+	root := newRootCmd()
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(append([]string{"plugin"}, args...))
 	err := root.Execute()
-	root.RemoveCommand(pluginCmd)
 	return out.String(), err
 }
 

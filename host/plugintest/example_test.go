@@ -6,15 +6,15 @@ import (
 
 	"github.com/wisp-project/wisp/host/plugintest"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/sdk/abi"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // Load the ABI's WAT example (sdk/wat/example.wat) in the real host and
 // score an hour of television.
 func Example() {
 	h, err := plugintest.Load(context.Background(), sandbox.NewRuntime(sandbox.DefaultPolicy()),
-		testdata.ExamplePlugin, sandbox.Manifest{Name: "example", Categories: []uint32{706}})
+		plugins.Example, sandbox.Manifest{Name: "example", Categories: []uint32{706}})
 	if err != nil {
 		fmt.Println(err)
 		return

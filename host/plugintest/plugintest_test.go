@@ -6,7 +6,7 @@ import (
 
 	"github.com/wisp-project/wisp/host/plugintest"
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 func TestCheck(t *testing.T) {
@@ -44,7 +44,7 @@ func (r *recorder) Fatalf(format string, args ...any) {
 }
 
 func TestRunReportsWrongScores(t *testing.T) {
-	h := plugintest.New(t, testdata.ExamplePlugin, sandbox.Manifest{Name: "example", Categories: []uint32{706}})
+	h := plugintest.New(t, plugins.Example, sandbox.Manifest{Name: "example", Categories: []uint32{706}})
 	fx, err := plugintest.Parse([]byte(`{"cases":[
 		{"name":"right","events":[{"kind":1,"value":60}],"want":{"706":0.5}},
 		{"name":"wrong","events":[{"kind":1,"value":60}],"want":{"706":0.9}}]}`))

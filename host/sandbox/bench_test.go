@@ -8,10 +8,10 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fridge/scorer"
 	"github.com/wisp-project/wisp/sdk/abi"
 	"github.com/wisp-project/wisp/sdk/guest"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // The speed goals (docs/BENCHMARKS.md, "Plugin platform") compare these:
@@ -54,17 +54,17 @@ func benchPlugin(b *testing.B, wasm []byte, pages uint32, events []abi.Event) {
 
 // BenchmarkFridgeC takes summary batches (sdk/ABI.md 3.1); FridgeCEvents is
 // the same C source built for raw events.
-func BenchmarkFridgeC(b *testing.B) { benchPlugin(b, testdata.FridgePlugin, 16, fridgeEvents(1000)) }
+func BenchmarkFridgeC(b *testing.B) { benchPlugin(b, plugins.Fridge, 16, fridgeEvents(1000)) }
 func BenchmarkFridgeCEvents(b *testing.B) {
-	benchPlugin(b, testdata.FridgeEventsPlugin, 16, fridgeEvents(1000))
+	benchPlugin(b, plugins.FridgeEvents, 16, fridgeEvents(1000))
 }
 func BenchmarkFridgeGoWasm(b *testing.B) {
-	benchPlugin(b, testdata.FridgeGoPlugin, 256, fridgeEvents(1000))
+	benchPlugin(b, plugins.FridgeGo, 256, fridgeEvents(1000))
 }
 
 // BenchmarkCallOverhead is one host→plugin call with an empty batch: encode,
 // write, call (fuel and deadline armed), read, validate.
-func BenchmarkCallOverhead(b *testing.B) { benchPlugin(b, testdata.ExamplePlugin, 5, nil) }
+func BenchmarkCallOverhead(b *testing.B) { benchPlugin(b, plugins.Example, 5, nil) }
 
 // BenchmarkCallCloseOnContextDone is the alternative the host rejected: the
 // same empty call on wazero with WithCloseOnContextDone and a deadline.
@@ -72,7 +72,7 @@ func BenchmarkCallCloseOnContextDone(b *testing.B) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
 	defer rt.Close(ctx)
-	mod, err := rt.Instantiate(ctx, testdata.ExamplePlugin)
+	mod, err := rt.Instantiate(ctx, plugins.Example)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func BenchmarkLoadFromCache(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := rt.Load(ctx, m, testdata.FridgePlugin)
+		p, err := rt.Load(ctx, m, plugins.Fridge)
 		if err != nil {
 			b.Fatal(err)
 		}

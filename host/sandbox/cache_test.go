@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 // TestCompileCacheDir checks a second runtime (a restarted device) loads
@@ -21,7 +21,7 @@ func TestCompileCacheDir(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := rt.Load(ctx, m, testdata.ExamplePlugin)
+		p, err := rt.Load(ctx, m, plugins.Example)
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}

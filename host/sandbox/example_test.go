@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/sdk/abi"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // A device trusts one plugin author and loads a plugin that author signed.
@@ -17,11 +17,11 @@ func ExampleRuntime_LoadSigned() {
 	ctx := context.Background()
 	author, _ := sandbox.GenerateKey(sandbox.Ed25519, nil) // the author keeps this
 	signed, _ := sandbox.SignManifest(sandbox.Manifest{Name: "example", Version: "1.0.0", Categories: []uint32{706}},
-		testdata.ExamplePlugin, author)
+		plugins.Example, author)
 
 	rt, _ := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().
 		WithTrustStore(sandbox.NewTrustStore(author.Public())))
-	p, err := rt.LoadSigned(ctx, signed, testdata.ExamplePlugin)
+	p, err := rt.LoadSigned(ctx, signed, plugins.Example)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -31,7 +31,7 @@ func ExampleRuntime_LoadSigned() {
 	fmt.Println(scores, err)
 
 	// A module that is not the one the manifest names is refused.
-	_, err = rt.LoadSigned(ctx, signed, testdata.TVPlugin)
+	_, err = rt.LoadSigned(ctx, signed, plugins.TV)
 	fmt.Println(errors.Is(err, sandbox.ErrRefused), errors.Is(err, sandbox.ErrDigestMismatch))
 	// Output:
 	// [{706 0.5}] <nil>
@@ -50,7 +50,7 @@ func ExamplePlugin_Score() {
 		return
 	}
 	defer rt.Close(ctx)
-	tv, err := rt.Load(ctx, sandbox.Manifest{Name: "tv", Categories: []uint32{706, 715}}, testdata.TVPlugin)
+	tv, err := rt.Load(ctx, sandbox.Manifest{Name: "tv", Categories: []uint32{706, 715}}, plugins.TV)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/sdk/abi"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // FuzzParseManifest: any bytes give a manifest or ErrBadManifest, never a
@@ -42,7 +42,7 @@ func FuzzParseManifest(f *testing.F) {
 // signature, and every refusal wraps ErrRefused.
 func FuzzVerifyManifest(f *testing.F) {
 	key, _ := sandbox.ParsePrivateKey("secret-ed25519:" + "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
-	signed, _ := sandbox.SignManifest(sandbox.Manifest{Name: "example", Categories: []uint32{706}}, testdata.ExamplePlugin, key)
+	signed, _ := sandbox.SignManifest(sandbox.Manifest{Name: "example", Categories: []uint32{706}}, plugins.Example, key)
 	trust := sandbox.NewTrustStore(key.Public())
 	f.Add(signed)
 	f.Add([]byte(`{"manifest":{"name":"x"},"signature":{"alg":"ed25519","sig":""}}`))

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
 	"github.com/wisp-project/wisp/sdk/abi"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 func loadFitness(t testing.TB, rt *sandbox.Runtime) *sandbox.Plugin {
 	t.Helper()
-	p, err := rt.Load(context.Background(), sandbox.Manifest{Name: "fitness", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	p, err := rt.Load(context.Background(), sandbox.Manifest{Name: "fitness", Categories: scorer.Categories}, plugins.Fitness)
 	if err != nil {
 		t.Fatal(err)
 	}

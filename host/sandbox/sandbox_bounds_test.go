@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 func newRuntime(t *testing.T, cfg sandbox.RuntimeConfig) *sandbox.Runtime {
@@ -132,7 +132,7 @@ func TestExpiredContextRefusesTheCall(t *testing.T) {
 func TestInstancesCapped(t *testing.T) {
 	ctx := context.Background()
 	rt := newRuntime(t, sandbox.NewRuntimeConfig().WithMaxConcurrentCalls(4))
-	p, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: 512, TotalMemoryPages: 1024}}, testdata.FitnessPlugin)
+	p, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: 512, TotalMemoryPages: 1024}}, plugins.Fitness)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestCompileRunsInAKillableWorker(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	tight := newRuntime(t, sandbox.NewRuntimeConfig().WithCompilationCacheDir(dir).WithCompileBudget(50*time.Millisecond, 0, 0))
-	p, err := tight.Load(ctx, sandbox.Manifest{Name: "fitness", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	p, err := tight.Load(ctx, sandbox.Manifest{Name: "fitness", Categories: scorer.Categories}, plugins.Fitness)
 	if !errors.Is(err, sandbox.ErrRefused) || !strings.Contains(err.Error(), "wall time") {
 		if p != nil {
 			p.Close(ctx)
@@ -305,7 +305,7 @@ func TestCompileRunsInAKillableWorker(t *testing.T) {
 	}
 	t.Logf("refused: %v", err)
 	rt := newRuntime(t, sandbox.NewRuntimeConfig().WithCompilationCacheDir(dir))
-	p, err = rt.Load(ctx, sandbox.Manifest{Name: "fitness", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	p, err = rt.Load(ctx, sandbox.Manifest{Name: "fitness", Categories: scorer.Categories}, plugins.Fitness)
 	if err != nil {
 		t.Fatal(err)
 	}

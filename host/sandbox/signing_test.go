@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/testdata"
 )
 
@@ -26,7 +27,7 @@ func tvManifest() sandbox.Manifest {
 
 func TestLoadSigned(t *testing.T) {
 	ctx := context.Background()
-	wasm := testdata.ExamplePlugin
+	wasm := plugins.Example
 	author := mustKey(t, sandbox.Ed25519)
 	stranger := mustKey(t, sandbox.Ed25519)
 	hybrid := mustKey(t, sandbox.Ed25519MLDSA65)
@@ -174,7 +175,7 @@ func TestExamplePluginsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, wasm := range map[string][]byte{"fitness": testdata.FitnessPlugin, "fridge": testdata.FridgePlugin, "tv": testdata.TVPlugin, "car": testdata.CarPlugin} {
+	for name, wasm := range map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge, "tv": plugins.TV, "car": plugins.Car} {
 		signed, err := testdata.PluginManifests.ReadFile("plugins/" + name + ".manifest.json")
 		if err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/wisp-project/wisp/host/sandbox"
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 // TestOriginalValidatedOnceBeforeInstrumenting checks that a module wazero
@@ -36,12 +36,12 @@ func TestOriginalValidatedOnceBeforeInstrumenting(t *testing.T) {
 		t.Fatalf("Load(invalid) = %v, want ErrRefused from validation", err)
 	}
 
-	p, err := rt.Load(ctx, sandbox.Manifest{Name: "example", Categories: []uint32{1}}, testdata.ExamplePlugin)
+	p, err := rt.Load(ctx, sandbox.Manifest{Name: "example", Categories: []uint32{1}}, plugins.Example)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Close(ctx)
-	sum := sha256.Sum256(testdata.ExamplePlugin)
+	sum := sha256.Sum256(plugins.Example)
 	markers, _ := filepath.Glob(filepath.Join(dir, "validated-*", hex.EncodeToString(sum[:])))
 	if len(markers) != 1 {
 		t.Fatalf("validation marker for the example plugin: %v", markers)

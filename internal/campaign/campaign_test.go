@@ -7,7 +7,6 @@ import (
 
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 func tax(t *testing.T) *taxonomy.Taxonomy {
@@ -22,16 +21,6 @@ func tax(t *testing.T) *taxonomy.Taxonomy {
 func valid() campaign.Campaign {
 	return campaign.Campaign{ID: "runners", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.6},
 		Epsilon: 1, EpochSeconds: 3600, K: 10}
-}
-
-func TestDemoCampaignsAreValid(t *testing.T) {
-	list, err := campaign.ParseList(testdata.DemoCampaigns, tax(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) < 3 {
-		t.Fatalf("demo has %d campaigns, want several", len(list))
-	}
 }
 
 func TestValidateRejects(t *testing.T) {

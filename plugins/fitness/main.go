@@ -4,7 +4,7 @@
 // workouts in, Interest scores (fitness, running, cycling, swimming, walking,
 // weightlifting, wellness) out. The logic lives in ./scorer.
 //
-// Build (see testdata/testdata.go for the go:generate line):
+// Build (see ../build.sh, run by go generate ./plugins):
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o fitness.wasm .
 package main

@@ -7,10 +7,10 @@ import (
 
 	"github.com/wisp-project/wisp/host/plugintest"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fridge/scorer"
 	"github.com/wisp-project/wisp/sdk/abi"
 	"github.com/wisp-project/wisp/sdk/guest"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 func manifest(t *testing.T) sandbox.Manifest { return plugintest.ReadManifest(t, "manifest.json") }
@@ -18,8 +18,8 @@ func manifest(t *testing.T) sandbox.Manifest { return plugintest.ReadManifest(t,
 // TestFixtures runs the C plugin, in both its input modes, in the real
 // host against the fixtures.
 func TestFixtures(t *testing.T) {
-	plugintest.New(t, testdata.FridgePlugin, manifest(t)).RunFile(t, "testdata/fixtures.json")
-	plugintest.New(t, testdata.FridgeEventsPlugin, manifest(t)).RunFile(t, "testdata/fixtures.json")
+	plugintest.New(t, plugins.Fridge, manifest(t)).RunFile(t, "testdata/fixtures.json")
+	plugintest.New(t, plugins.FridgeEvents, manifest(t)).RunFile(t, "testdata/fixtures.json")
 }
 
 // TestTwinsAgree checks the C plugin, its Go twin natively and the twin
@@ -27,10 +27,10 @@ func TestFixtures(t *testing.T) {
 // readings and unknown codes.
 func TestTwinsAgree(t *testing.T) {
 	m := manifest(t)
-	c := plugintest.New(t, testdata.FridgePlugin, m)
-	cEvents := plugintest.New(t, testdata.FridgeEventsPlugin, m)
+	c := plugintest.New(t, plugins.Fridge, m)
+	cEvents := plugintest.New(t, plugins.FridgeEvents, m)
 	m.Limits.MemoryPages = 256 // the Go runtime needs more than the C build's 16 pages
-	gowasm := plugintest.New(t, testdata.FridgeGoPlugin, m)
+	gowasm := plugintest.New(t, plugins.FridgeGo, m)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 200 {
 		events := RandomWeek(rng, rng.IntN(60))

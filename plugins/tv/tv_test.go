@@ -4,10 +4,10 @@ import (
 	"testing"
 
 	"github.com/wisp-project/wisp/host/plugintest"
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 // TestFixtures runs the plugin in the real host against its fixtures.
 func TestFixtures(t *testing.T) {
-	plugintest.New(t, testdata.TVPlugin, plugintest.ReadManifest(t, "manifest.json")).RunFile(t, "testdata/fixtures.json")
+	plugintest.New(t, plugins.TV, plugintest.ReadManifest(t, "manifest.json")).RunFile(t, "testdata/fixtures.json")
 }

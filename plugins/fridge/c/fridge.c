@@ -7,7 +7,7 @@
  * The same logic in Go is ./scorer (used natively by the host's tests and
  * benchmarks, and built as Go wasip1 from ./gowasm): keep the two in step.
  *
- * Built with -DWISP_SUMMARY (testdata/plugins/fridge.wasm) it asks the host
+ * Built with -DWISP_SUMMARY (plugins/dist/fridge.wasm) it asks the host
  * for summary batches — per (kind, code) counts and sums, computed natively —
  * since its logic only sums values; without (fridge-events.wasm) it walks
  * raw events. Both give the same scores.

@@ -1,6 +1,6 @@
 // Package scorer is the smart-fridge plugin's logic in Go: the same
 // arithmetic, in the same order, as ../c/fridge.c, so the two give the same
-// scores. The C build is what ships (testdata/plugins/fridge.wasm); this
+// scores. The C build is what ships (plugins/dist/fridge.wasm); this
 // twin is the native baseline of `wisp bench plugin`, the oracle of the C
 // plugin's tests, and, built from ../gowasm, the Go wasip1 variant.
 package scorer

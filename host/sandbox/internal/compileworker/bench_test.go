@@ -6,10 +6,10 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
-var benchModules = map[string][]byte{"fitness": testdata.FitnessPlugin, "fridge": testdata.FridgePlugin}
+var benchModules = map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge}
 
 // In-process compile, no cache: today's cost of loading a new plugin.
 func BenchmarkInProcess(b *testing.B) {

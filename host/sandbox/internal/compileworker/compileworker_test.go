@@ -12,7 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 // snapshot maps each file under dir to its inode and modification time.
@@ -55,7 +55,7 @@ func parentCompile(t testing.TB, dir string, cfg Config, wasm []byte) time.Durat
 func TestWorkerFillsCacheParentHits(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	res, err := Compile(ctx, dir, testdata.FitnessPlugin, Config{}, DefaultBudget)
+	res, err := Compile(ctx, dir, plugins.Fitness, Config{}, DefaultBudget)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestWorkerFillsCacheParentHits(t *testing.T) {
 	// A miss makes wazero write the entry again (temp file + rename: a new
 	// inode); a hit only reads it. So an unchanged tree proves the hit.
 	before := snapshot(t, dir)
-	took := parentCompile(t, dir, Config{}, testdata.FitnessPlugin)
+	took := parentCompile(t, dir, Config{}, plugins.Fitness)
 	after := snapshot(t, dir)
 	if len(after) != len(before) {
 		t.Fatalf("parent compile added files: before %v after %v", before, after)
@@ -87,19 +87,19 @@ func TestWorkerFillsCacheParentHits(t *testing.T) {
 
 	// The check above does detect a miss: a key-changing setting
 	// (ensureTermination) in the parent writes a second entry.
-	parentCompile(t, dir, Config{CloseOnContextDone: true}, testdata.FitnessPlugin)
+	parentCompile(t, dir, Config{CloseOnContextDone: true}, plugins.Fitness)
 	if n := len(snapshot(t, dir)); n != len(before)+1 {
 		t.Fatalf("mismatched config: %d files, want %d (a miss writing one entry)", n, len(before)+1)
 	}
 
 	// Same bytes again: no child.
-	again, err := Compile(ctx, dir, testdata.FitnessPlugin, Config{}, DefaultBudget)
+	again, err := Compile(ctx, dir, plugins.Fitness, Config{}, DefaultBudget)
 	if err != nil || !again.Cached || again.Path != res.Path {
 		t.Fatalf("second Compile = %+v, %v; want cached %s", again, err, res.Path)
 	}
 	// A vanished entry is compiled again rather than trusted.
 	os.Remove(res.Path)
-	third, err := Compile(ctx, dir, testdata.FitnessPlugin, Config{}, DefaultBudget)
+	third, err := Compile(ctx, dir, plugins.Fitness, Config{}, DefaultBudget)
 	if err != nil || third.Cached || !third.Ready() {
 		t.Fatalf("after removal Compile = %+v, %v; want a fresh entry", third, err)
 	}
@@ -144,7 +144,7 @@ func TestAddressSpaceLimitFailsChildNotParent(t *testing.T) {
 	}
 	b := Budget{Wall: time.Minute, AddressSpace: 256 << 20}
 	// The budget is enough for real plugins...
-	if _, err := Compile(context.Background(), t.TempDir(), testdata.FitnessPlugin, Config{}, b); err != nil {
+	if _, err := Compile(context.Background(), t.TempDir(), plugins.Fitness, Config{}, b); err != nil {
 		t.Fatalf("fitness under %d MiB: %v", b.AddressSpace>>20, err)
 	}
 	// ...but not for a 14 KB module whose compile grows to ~600 MiB.
@@ -193,7 +193,7 @@ func TestContextCancelKillsChild(t *testing.T) {
 
 func TestSmallPluginsThroughWorker(t *testing.T) {
 	dir := t.TempDir()
-	for name, wasm := range map[string][]byte{"fridge": testdata.FridgePlugin, "car": testdata.CarPlugin, "tv": testdata.TVPlugin} {
+	for name, wasm := range map[string][]byte{"fridge": plugins.Fridge, "car": plugins.Car, "tv": plugins.TV} {
 		res, err := Compile(context.Background(), dir, wasm, Config{}, DefaultBudget)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -10,8 +10,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wisp-project/wisp/host/sandbox/internal/fuel"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/sdk/abi"
-	"github.com/wisp-project/wisp/testdata"
 )
 
 // tightLoop is func (n i32) -> i32 running n turns of a loop with an
@@ -77,7 +77,7 @@ func BenchmarkOverhead(b *testing.B) {
 		b.Run("fridge/"+name, func(b *testing.B) {
 			rt := wazero.NewRuntime(ctx)
 			defer rt.Close(ctx)
-			mod := instantiate(b, rt, testdata.FridgeEventsPlugin, instr)
+			mod := instantiate(b, rt, plugins.FridgeEvents, instr)
 			events := make([]abi.Event, 1000)
 			for i := range events {
 				events[i] = abi.Event{Kind: uint32(1 + i%3), Code: uint32(1 + (i*7)%12), Time: int64(i) * 60_000, Value: float64(1 + i%5)}

@@ -12,12 +12,12 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wisp-project/wisp/host/sandbox/internal/fuel"
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 func modules(t testing.TB) map[string][]byte {
 	t.Helper()
-	m := map[string][]byte{"fitness": testdata.FitnessPlugin, "fridge": testdata.FridgePlugin, "tv": testdata.TVPlugin, "car": testdata.CarPlugin}
+	m := map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge, "tv": plugins.TV, "car": plugins.Car}
 	paths, _ := filepath.Glob("../../../../testdata/plugins/hostile/*.wasm")
 	if len(paths) == 0 {
 		t.Fatal("no hostile modules found under testdata/plugins/hostile")

@@ -8,17 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wisp-project/wisp/testdata"
+	"github.com/wisp-project/wisp/plugins"
 )
 
 var realPlugins = map[string][]byte{
-	"fitness":       testdata.FitnessPlugin,
-	"fridge":        testdata.FridgePlugin,
-	"fridge-events": testdata.FridgeEventsPlugin,
-	"fridge-go":     testdata.FridgeGoPlugin,
-	"car":           testdata.CarPlugin,
-	"tv":            testdata.TVPlugin,
-	"example":       testdata.ExamplePlugin,
+	"fitness":       plugins.Fitness,
+	"fridge":        plugins.Fridge,
+	"fridge-events": plugins.FridgeEvents,
+	"fridge-go":     plugins.FridgeGo,
+	"car":           plugins.Car,
+	"tv":            plugins.TV,
+	"example":       plugins.Example,
 }
 
 func TestRealPluginsPass(t *testing.T) {

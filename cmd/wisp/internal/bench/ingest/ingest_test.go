@@ -1,18 +1,18 @@
-package ingestbench_test
+package ingest_test
 
 import (
 	"context"
 	"os"
 	"testing"
 
-	"github.com/wisp-project/wisp/aggregator/ingestbench"
 	"github.com/wisp-project/wisp/aggregator/store/storetest"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/ingest"
 )
 
 // TestRunSmall runs every measurement on a few reports: the figures are
 // meaningless at this size, the plumbing is what is tested.
 func TestRunSmall(t *testing.T) {
-	rep, err := ingestbench.Run(context.Background(), ingestbench.Options{Reports: 300, Million: 500, MillionStore: "postgres",
+	rep, err := ingest.Run(context.Background(), ingest.Options{Reports: 300, Million: 500, MillionStore: "postgres",
 		PostgresURL: postgresURL(t), Dir: t.TempDir(), Batch: 64, Clients: 3})
 	if err != nil {
 		t.Fatal(err)

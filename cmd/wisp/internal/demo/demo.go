@@ -8,6 +8,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,16 +24,22 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/sim"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/sim"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
+	"github.com/wisp-project/wisp/plugins"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
-	"github.com/wisp-project/wisp/testdata"
 )
+
+// Campaigns is the JSON list of campaigns the demo answers, in the format
+// wisp aggregator serve --campaigns reads.
+//
+//go:embed campaigns.json
+var Campaigns []byte
 
 // Options configure a run. The zero value is not useful; start from
 // DefaultOptions.
@@ -109,7 +116,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	start := time.Now()
 	tax := taxonomy.Default()
-	campaigns, err := campaign.ParseList(testdata.DemoCampaigns, tax)
+	campaigns, err := campaign.ParseList(Campaigns, tax)
 	if err != nil {
 		return Result{}, err
 	}
@@ -128,7 +135,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 
 	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
 	defer rt.Close(ctx)
-	plugin, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, testdata.FitnessPlugin)
+	plugin, err := rt.Load(ctx, sandbox.Manifest{Name: "fitness", Version: "1", Categories: scorer.Categories}, plugins.Fitness)
 	if err != nil {
 		return Result{}, err
 	}

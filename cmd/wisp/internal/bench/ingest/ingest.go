@@ -1,10 +1,11 @@
-// Package ingestbench measures the aggregator's ingest path in one run, so
+// Package ingest measures the aggregator's ingest path in one run, so
 // the figures are comparable: the HPKE Open rate per core (the bound no
 // ingest can beat, since every report must be opened), the end-to-end rate
 // per core (HTTP → decode → open → validate → durable commit) on SQLite and
 // on PostgreSQL, and a large population ingested and estimated end to end.
-// It backs `wisp bench ingest`.
-package ingestbench
+// It backs `wisp bench ingest`, and lives with the CLI because it seals its
+// reports with package host, which the aggregator's tree never links.
+package ingest
 
 import (
 	"bytes"

@@ -5,8 +5,24 @@ import (
 	"math"
 	"testing"
 
-	"github.com/wisp-project/wisp/internal/demo"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/taxonomy"
 )
+
+func TestDemoCampaignsAreValid(t *testing.T) {
+	tx, err := taxonomy.ParseBytes(taxonomy.DefaultTSV())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := campaign.ParseList(demo.Campaigns, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 3 {
+		t.Fatalf("demo has %d campaigns, want several", len(list))
+	}
+}
 
 // TestEndToEnd runs the whole path on a small population: real plugin in the
 // real host, sealed reports over real HTTP, real SQLite, estimates read

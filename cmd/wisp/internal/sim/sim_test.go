@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/wisp-project/wisp/internal/sim"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/sim"
 	"github.com/wisp-project/wisp/plugins/fitness/scorer"
 )
 

@@ -1,4 +1,4 @@
-package ingestbench
+package ingest
 
 import (
 	"bytes"

@@ -1,0 +1,30 @@
+package ingest
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteText prints rep as `wisp bench ingest` does: a table, then each
+// measurement's note.
+func WriteText(w io.Writer, rep Report) {
+	fmt.Fprintf(w, "\n%d cores, %d-report batches, %d clients; per core = per CPU-second\n\n", rep.Cores, rep.Batch, rep.Clients)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s wall\t× Open bound\twall s\tCPU s\t")
+	for _, r := range rep.Results {
+		ratio, perCore := "", "—"
+		if r.RatioToOpenBound > 0 {
+			ratio = fmt.Sprintf("%.2f", r.RatioToOpenBound)
+		}
+		if r.Name == "hpke_open" || r.RatioToOpenBound > 0 {
+			perCore = fmt.Sprintf("%.0f", r.ReportsPerSecond)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%.1f\t%.1f\t\n", r.Name, r.Reports, perCore, r.WallReportsPerSecond, ratio, r.Seconds, r.CPUSeconds)
+	}
+	tw.Flush()
+	for _, r := range rep.Results {
+		fmt.Fprintf(w, "\n%s: %s", r.Name, r.Note)
+	}
+	fmt.Fprintln(w)
+}

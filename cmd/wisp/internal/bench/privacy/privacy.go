@@ -1,0 +1,109 @@
+// Package privacy runs `wisp bench privacy`: the LDP mechanisms' accuracy
+// on simulated populations (internal/ldp/ldpsim), an optional PNG plot of
+// it, and the table the command prints.
+package privacy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wisp-project/wisp/internal/ldp/ldpsim"
+)
+
+// Options are a run's settings: the simulation's, and the command's own.
+type Options struct {
+	ldpsim.Config
+	// Quick runs 100,000 devices and 6 repeats whatever Config says.
+	Quick bool
+	// Epsilons is the comma-separated list of ε values to simulate; it
+	// replaces Config.Epsilons.
+	Epsilons string
+	// Plot, if set, is where to write a PNG plot of error vs ε.
+	Plot string
+}
+
+// DefaultOptions is the full benchmark: ldpsim.DefaultConfig at ε = 0.5, 1,
+// 2 and 4.
+func DefaultOptions() Options {
+	return Options{Config: ldpsim.DefaultConfig(), Epsilons: "0.5,1,2,4"}
+}
+
+// Run simulates the populations (and writes the plot if asked).
+func Run(ctx context.Context, opts Options) (ldpsim.Report, error) {
+	cfg := opts.Config
+	if opts.Quick {
+		cfg.N, cfg.Repeats = 100_000, 6
+	}
+	eps, err := ParseEpsilons(opts.Epsilons)
+	if err != nil {
+		return ldpsim.Report{}, err
+	}
+	cfg.Epsilons = eps
+	rep, err := ldpsim.Run(ctx, cfg)
+	if err != nil {
+		return ldpsim.Report{}, err
+	}
+	if opts.Plot != "" {
+		f, err := os.Create(opts.Plot)
+		if err != nil {
+			return ldpsim.Report{}, err
+		}
+		if err := ldpsim.PlotPNG(f, rep); err != nil {
+			f.Close()
+			return ldpsim.Report{}, err
+		}
+		if err := f.Close(); err != nil {
+			return ldpsim.Report{}, err
+		}
+	}
+	return rep, nil
+}
+
+// ParseEpsilons reads a comma-separated list of positive ε values.
+func ParseEpsilons(s string) ([]float64, error) {
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		e, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || !(e > 0) {
+			return nil, fmt.Errorf("bad ε %q in --epsilons", part)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// WriteText prints rep as `wisp bench privacy` does: the table, then
+// whether each automatic choice was the best measured, and why.
+func WriteText(w io.Writer, rep ldpsim.Report) {
+	c := rep.Config
+	fmt.Fprintf(w, "n = %d devices, d = %d, Zipf s = %g, %d populations per row, seed %d\n\n", c.N, c.D, c.Zipf, c.Repeats, c.Seed)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ε\tmechanism\tkind\tbytes\tMSE\ttheory\tratio\t±se\tdecode s\tchosen\t")
+	for _, r := range rep.Results {
+		chosen := ""
+		if r.Chosen {
+			chosen = "*"
+		}
+		fmt.Fprintf(tw, "%g\t%s\t%s\t%d\t%.4g\t%.4g\t%.3f\t%.3f\t%.3f\t%s\t\n",
+			r.Epsilon, r.Mechanism, r.Kind, r.ReportBytes, r.MSE, r.TheoryVariance, r.RatioToTheory, r.RatioSE, r.DecodeSeconds, chosen)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, ch := range rep.Choices {
+		verdict := "best measured"
+		switch {
+		case !ch.Strict && ch.WithinNoise:
+			verdict = "within noise of best measured (" + ch.BestMeasured + ")"
+		case !ch.WithinNoise:
+			verdict = "NOT the best measured (" + ch.BestMeasured + ")"
+		}
+		fmt.Fprintf(w, "%-9s ε=%-3g chose %-9s %s — %s\n", ch.Kind, ch.Epsilon, ch.Chosen, verdict, ch.Reason)
+		fmt.Fprintf(w, "          rule: %s\n", ch.Rule)
+	}
+	fmt.Fprintf(w, "\n%.1f s\n", rep.Seconds)
+}

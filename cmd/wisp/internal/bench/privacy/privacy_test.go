@@ -1,0 +1,48 @@
+package privacy_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/privacy"
+)
+
+func TestParseEpsilons(t *testing.T) {
+	got, err := privacy.ParseEpsilons("0.5, 1,4")
+	if err != nil || !slices.Equal(got, []float64{0.5, 1, 4}) {
+		t.Fatalf("ParseEpsilons = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "1,,2", "0", "-1", "x"} {
+		if _, err := privacy.ParseEpsilons(bad); err == nil {
+			t.Errorf("ParseEpsilons(%q) accepted", bad)
+		}
+	}
+}
+
+// TestRunSmall runs a tiny simulation with a plot: the plumbing, not the
+// figures.
+func TestRunSmall(t *testing.T) {
+	opts := privacy.DefaultOptions()
+	opts.N, opts.D, opts.Repeats, opts.MeanGroups, opts.Epsilons = 2000, 16, 2, 10, "1"
+	opts.Plot = filepath.Join(t.TempDir(), "plot.png")
+	rep, err := privacy.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) == 0 || rep.Config.N != 2000 {
+		t.Fatalf("report %+v", rep)
+	}
+	if b, err := os.ReadFile(opts.Plot); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("plot: %v", err)
+	}
+	var out bytes.Buffer
+	privacy.WriteText(&out, rep)
+	if !strings.Contains(out.String(), "n = 2000 devices, d = 16") {
+		t.Errorf("text:\n%s", out.String())
+	}
+}

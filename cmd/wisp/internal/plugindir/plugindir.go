@@ -1,0 +1,199 @@
+// Package plugindir is what `wisp plugin` knows about a plugin directory:
+// its conventions (manifest.json, <name>.wasm, <name>.manifest.json,
+// testdata/fixtures.json), how to build it in each language, and how to
+// run its fixtures in the real host sandbox.
+package plugindir
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/wisp-project/wisp/host/plugintest"
+	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/sdk/abi"
+)
+
+// Dir is a plugin directory and its bare manifest.
+type Dir struct {
+	Path     string
+	Manifest sandbox.Manifest
+}
+
+// WasmPath is where the built module goes: <dir>/<name>.wasm.
+func (d Dir) WasmPath() string { return filepath.Join(d.Path, d.Manifest.Name+".wasm") }
+
+// SignedPath is where the signed manifest goes: <dir>/<name>.manifest.json.
+func (d Dir) SignedPath() string { return filepath.Join(d.Path, d.Manifest.Name+".manifest.json") }
+
+// ManifestPath is the bare manifest: <dir>/manifest.json.
+func (d Dir) ManifestPath() string { return filepath.Join(d.Path, "manifest.json") }
+
+// FixturesPath is the plugin's test fixtures: <dir>/testdata/fixtures.json.
+func (d Dir) FixturesPath() string { return filepath.Join(d.Path, "testdata", "fixtures.json") }
+
+// Read reads the plugin directory dir.
+func Read(dir string) (Dir, error) {
+	m, err := ReadManifest(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return Dir{}, err
+	}
+	return Dir{Path: dir, Manifest: m}, nil
+}
+
+// ReadManifest reads a bare or a signed manifest (a signed one is read
+// without verifying it: use verify for that).
+func ReadManifest(path string) (sandbox.Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sandbox.Manifest{}, err
+	}
+	var env struct {
+		Manifest json.RawMessage `json:"manifest"`
+	}
+	if json.Unmarshal(b, &env) == nil && len(env.Manifest) > 0 {
+		b = env.Manifest
+	}
+	m, err := sandbox.ParseManifest(b)
+	if err != nil {
+		return sandbox.Manifest{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Lang guesses a plugin directory's language from its sources.
+func Lang(dir string) (string, error) {
+	for _, probe := range []struct{ glob, lang string }{{"*.go", "go"}, {"*.c", "c"}, {"*.wat", "wat"}} {
+		if m, _ := filepath.Glob(filepath.Join(dir, probe.glob)); len(m) > 0 {
+			return probe.lang, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no main.go, *.c or *.wat source", dir)
+}
+
+// Build builds d to d.WasmPath() with the same commands as plugins/build.sh.
+// sdkDir is the checkout's sdk directory, for C's wisp.h ("": FindSDK).
+func Build(d Dir, lang, sdkDir string) error {
+	out, err := filepath.Abs(d.WasmPath())
+	if err != nil {
+		return err
+	}
+	var c *exec.Cmd
+	switch lang {
+	case "go":
+		c = exec.Command("go", "build", "-trimpath", "-ldflags=-s", "-buildmode=c-shared", "-o", out, ".")
+		// -mod=mod lets a scaffold outside the Wisp module settle its go.mod offline.
+		c.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=-mod=mod")
+	case "c":
+		if sdkDir == "" {
+			if sdkDir, err = FindSDK(d.Path); err != nil {
+				return err
+			}
+		}
+		srcs, _ := filepath.Glob("*.c")
+		if abs, _ := filepath.Abs(d.Path); abs != "" {
+			srcs, _ = filepath.Glob(filepath.Join(abs, "*.c"))
+		}
+		c = exec.Command("clang", append([]string{"--target=wasm32", "-nostdlib", "-O2", "-mbulk-memory",
+			"-I" + filepath.Join(sdkDir, "c"), "-Wl,--no-entry", "-Wl,--strip-debug", "-o", out}, srcs...)...)
+	case "wat":
+		srcs, _ := filepath.Glob(filepath.Join(d.Path, "*.wat"))
+		if len(srcs) != 1 {
+			return fmt.Errorf("%s: want exactly one .wat file, found %d", d.Path, len(srcs))
+		}
+		abs, _ := filepath.Abs(srcs[0])
+		c = exec.Command("wat2wasm", abs, "-o", out)
+	default:
+		return fmt.Errorf("unknown language %q (go, c or wat)", lang)
+	}
+	c.Dir = d.Path
+	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	if err := c.Run(); err != nil {
+		var notFound *exec.Error
+		if errors.As(err, &notFound) {
+			return fmt.Errorf("%s not found: install it (apt-get install clang lld wabt, or Go from go.dev)", c.Path)
+		}
+		return fmt.Errorf("%s: %w", strings.Join(c.Args, " "), err)
+	}
+	return nil
+}
+
+// FindSDK looks for a Wisp checkout's sdk/ directory from dir upwards, then
+// from the working directory.
+func FindSDK(dir string) (string, error) {
+	for _, start := range []string{dir, "."} {
+		d, _ := filepath.Abs(start)
+		for {
+			if _, err := os.Stat(filepath.Join(d, "sdk", "c", "wisp.h")); err == nil {
+				return filepath.Join(d, "sdk"), nil
+			}
+			parent := filepath.Dir(d)
+			if parent == d {
+				break
+			}
+			d = parent
+		}
+	}
+	return "", errors.New("cannot find sdk/c/wisp.h: run inside a Wisp checkout or pass --sdk")
+}
+
+// reporter is plugintest.TB for the command line.
+type reporter struct {
+	failures []string
+}
+
+func (r *reporter) Helper()        {}
+func (r *reporter) Cleanup(func()) {}
+func (r *reporter) Errorf(format string, args ...any) {
+	r.failures = append(r.failures, fmt.Sprintf(format, args...))
+}
+func (r *reporter) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+
+// Test runs the fixtures file against the module and manifest in the real
+// host sandbox, each fixture twice, and writes each failure (and, verbose,
+// the plugin's log lines) to w.
+func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath string, verbose bool) error {
+	wasm, err := os.ReadFile(wasmPath)
+	if err != nil {
+		return err
+	}
+	m, err := ReadManifest(manifestPath)
+	if err != nil {
+		return err
+	}
+	fx, err := plugintest.ReadFile(fixturesPath)
+	if err != nil {
+		return err
+	}
+	cfg := sandbox.NewRuntimeConfig()
+	if verbose {
+		cfg = cfg.WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	rt, err := sandbox.NewRuntimeWithConfig(cfg)
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	h, err := plugintest.Load(ctx, rt, wasm, m)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	var r reporter
+	h.Run(&r, fx.Cases)
+	for _, f := range r.failures {
+		fmt.Fprintln(w, "FAIL", f)
+	}
+	if len(r.failures) > 0 {
+		return fmt.Errorf("%d of %d fixture checks failed", len(r.failures), 2*len(fx.Cases))
+	}
+	fmt.Fprintf(w, "ok  %s: %d fixtures, each run twice, in the host sandbox (ABI v%d)\n", m.Name, len(fx.Cases), abi.Version)
+	return nil
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/wisp-project/wisp/internal/ldp/ldpsim"
+)
+
+// execute builds a fresh root command and runs it with args.
+func execute(t *testing.T, args ...string) string {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		t.Fatalf("wisp %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+// TestRootCommandTwice builds and runs the root command twice in one
+// process with different flags: each run gets its own flags, and nothing
+// the first set (--json, --seed, --n, --epsilons) leaks into the second.
+func TestRootCommandTwice(t *testing.T) {
+	first := execute(t, "bench", "privacy", "--n", "2000", "--d", "16", "--repeats", "2", "--epsilons", "1", "--seed", "5", "--json")
+	var rep ldpsim.Report
+	if err := json.Unmarshal([]byte(first), &rep); err != nil {
+		t.Fatalf("bench privacy --json printed no JSON (%v):\n%s", err, first)
+	}
+	if c := rep.Config; c.N != 2000 || c.D != 16 || c.Seed != 5 || len(c.Epsilons) != 1 || c.Epsilons[0] != 1 || len(rep.Results) == 0 {
+		t.Fatalf("first run: config %+v, %d results", c, len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Epsilon != 1 {
+			t.Errorf("first run: a row at ε = %g, want only ε = 1", r.Epsilon)
+		}
+	}
+
+	second := execute(t, "bench", "privacy", "--n", "3000", "--d", "16", "--repeats", "2", "--epsilons", "2")
+	if json.Valid([]byte(second)) {
+		t.Fatalf("second run (no --json) printed JSON:\n%s", second)
+	}
+	// The default seed (2026), not the first run's 5; ε = 2 rows only.
+	want := "n = 3000 devices, d = 16, Zipf s = 1, 2 populations per row, seed 2026\n"
+	if !strings.HasPrefix(second, want) || !strings.Contains(second, "\n  2 ") || strings.Contains(second, "\n  1 ") {
+		t.Fatalf("second run printed:\n%s\nwant it to start %q with ε = 2 rows only", second, want)
+	}
+}

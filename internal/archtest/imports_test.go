@@ -118,6 +118,12 @@ func excepted(path string, except []string) bool {
 	return false
 }
 
+func TestImportRules(t *testing.T) {
+	for _, v := range violations(listPackages(t), rules) {
+		t.Error(v)
+	}
+}
+
 // TestImportRulesCatchViolations feeds the checker the links the rules
 // exist to stop, so a rule that silently matches nothing fails here.
 func TestImportRulesCatchViolations(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 	"github.com/wisp-project/wisp/internal/taxonomy"
 )
 
-// newAggregatorCmd groups the operator's commands: serve, keys, tokens.
+// newAggregatorCmd groups the operator's commands: serve, release, keys, tokens.
 func newAggregatorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "aggregator",
@@ -35,7 +35,7 @@ Store specs: sqlite:PATH (embedded, one node) or postgres:DSN (scale-out),
 e.g. postgres:postgres://user@host:5432/db?sslmode=disable. WISP_STORE sets the
 default.`,
 	}
-	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
+	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorReleaseCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
 	return cmd
 }
 

@@ -194,3 +194,41 @@ func tenantSuffix(t string) string {
 	}
 	return ", tenant " + t
 }
+
+// newAggregatorReleaseCmd is wisp aggregator release: one release pass,
+// what serve's loop does every minute, for operators who run no node or
+// want a result out now.
+func newAggregatorReleaseCmd() *cobra.Command {
+	var o aggOptions
+	cmd := &cobra.Command{
+		Use:   "release",
+		Short: "Release every campaign's closed epochs now (serve does this every minute)",
+		Long: `release stores the result of every closed, settled epoch not yet released and
+deletes released epochs' reports (unless --keep-reports), exactly as a serving
+node's background pass does. Reading results never releases them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			srv, st, err := o.open(cmd.Context(), log)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := srv.ReleaseDue(cmd.Context()); err != nil {
+				return err
+			}
+			segs, err := srv.Segments(cmd.Context(), aggregator.Principal{Role: aggregator.RoleOperator})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d epochs released in total\n", len(segs))
+			return nil
+		},
+	}
+	aggStoreFlag(cmd, &o.store)
+	aggKEKFlag(cmd, &o.kekFile)
+	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
+	cmd.Flags().DurationVar(&o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h); an epoch is released after it")
+	cmd.Flags().BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released")
+	return cmd
+}

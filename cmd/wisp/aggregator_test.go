@@ -9,6 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // runAggregatorCLI runs the wisp CLI with args and returns its output.
@@ -82,5 +90,54 @@ func TestAggregatorServeAndAdmin(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "new, pending") || !strings.Contains(out.String(), "active") {
 		t.Errorf("keys rotate printed:\n%s", out.String())
+	}
+}
+
+// TestAggregatorRelease: reports of an epoch that closed while no node was
+// serving are released by `wisp aggregator release`, once, and deleted.
+func TestAggregatorRelease(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "agg.db")
+	st, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	past := time.Now().Add(-72 * time.Hour)
+	c := campaign.Campaign{ID: "runners", Name: "Runners", Epsilon: 1, EpochSeconds: 3600, K: 50,
+		Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5}}
+	srv := aggregatortest.Start(t, aggregator.Config{Store: st, Campaigns: []campaign.Campaign{c}, Now: func() time.Time { return past }}, nil)
+	client := &host.Client{BaseURL: srv.URL}
+	keys, err := client.KeyConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := host.Reporter{Key: keys.Configs[0]}
+	var envs []wire.Envelope
+	for i := range 3 {
+		e, err := r.Report(&c, c.Epoch(past), map[uint32]float32{410: float32(i) / 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, e)
+	}
+	if res, err := client.Upload(ctx, envs); err != nil || res.Accepted != 3 {
+		t.Fatalf("upload: %+v, %v", res, err)
+	}
+	if rels, _ := st.Releases(ctx, c.ID); len(rels) != 0 {
+		t.Fatalf("released before the command: %d", len(rels))
+	}
+	for range 2 { // a second pass releases nothing new
+		if out := runWisp(t, "aggregator", "release", "--store", "sqlite:"+path); !strings.Contains(out, "1 epochs released in total") {
+			t.Fatalf("release printed %q", out)
+		}
+	}
+	rels, err := st.Releases(ctx, c.ID)
+	if err != nil || len(rels) != 1 || rels[0].Epoch != c.Epoch(past) {
+		t.Fatalf("releases %+v, %v; want epoch %d", rels, err, c.Epoch(past))
+	}
+	n := 0
+	if err := st.Scan(ctx, c.ID, c.Epoch(past), func(store.Mechanism, []byte) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("%d reports left after the release, %v", n, err)
 	}
 }

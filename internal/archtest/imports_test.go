@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -151,5 +152,16 @@ func TestImportRulesCatchViolations(t *testing.T) {
 		if v := violations([]pkg{c}, rules); len(v) != 0 {
 			t.Errorf("%s wrongly refused: %v", c.ImportPath, v)
 		}
+	}
+}
+
+// TestSDKBuildsToWasm: everything under sdk/ compiles for wasip1 on its
+// own, so a plugin author's build never needs the host.
+func TestSDKBuildsToWasm(t *testing.T) {
+	cmd := exec.Command("go", "build", "-o", "/dev/null", "./sdk/...")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("GOOS=wasip1 go build ./sdk/...: %v\n%s", err, out)
 	}
 }

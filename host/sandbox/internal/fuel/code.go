@@ -107,7 +107,7 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 	locals := uint64(nParams)
 	for n := nEntries; n > 0 && r.Err == nil; n-- {
 		locals += uint64(r.u32())
-		r.Byte()
+		r.ValType() // (ref null? ht) included: wazero accepts it
 	}
 	if r.Err != nil {
 		return nil, r.Err

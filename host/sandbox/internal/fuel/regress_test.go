@@ -116,7 +116,6 @@ func TestStartExported(t *testing.T) {
 // a walker that read 0x63 as a one-byte type index and the heap type 2 as
 // a block instruction refused the module as unbalanced.
 func TestRefTypeImmediates(t *testing.T) {
-	ctx := context.Background()
 	m := newModule()
 	tp := m.typ(nil, nil)
 	m.typ([]byte{tI32}, nil)
@@ -129,26 +128,13 @@ func TestRefTypeImmediates(t *testing.T) {
 	}
 	m.funcs = append(m.funcs, wfunc{typ: tp, body: body})
 	m.exports = append(m.exports, wexport{"f", 0, 0})
-	wasm := m.bytes()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	if _, err := rt.CompileModule(ctx, wasm); err != nil {
-		t.Fatalf("wazero refuses the original: %v", err)
-	}
-	out, err := fuel.Instrument(wasm, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rt.CompileModule(ctx, out); err != nil {
-		t.Fatalf("wazero refuses the instrumented module: %v", err)
-	}
+	compilesInstrumented(t, m.bytes())
 }
 
 // TestRefTypeLocal: a local of type (ref null 2) is one value type, its
 // heap type included; read as the byte 0x63, the heap type 0x02 became
 // the body's first instruction, a block that never closes.
 func TestRefTypeLocal(t *testing.T) {
-	ctx := context.Background()
 	m := newModule()
 	tp := m.typ(nil, nil)
 	m.typ([]byte{tI32}, nil)
@@ -157,7 +143,14 @@ func TestRefTypeLocal(t *testing.T) {
 	// (ref null 2) goes at the start of the body.
 	m.funcs = append(m.funcs, wfunc{typ: tp, locals: []byte{0x63}, body: []byte{0x02, 0x20, 0x00, 0x1A, 0x0B}})
 	m.exports = append(m.exports, wexport{"f", 0, 0})
-	wasm := m.bytes()
+	compilesInstrumented(t, m.bytes())
+}
+
+// compilesInstrumented: wazero accepts wasm, Instrument accepts it, and
+// wazero accepts the result.
+func compilesInstrumented(t *testing.T, wasm []byte) {
+	t.Helper()
+	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
 	if _, err := rt.CompileModule(ctx, wasm); err != nil {

@@ -107,7 +107,7 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 	locals := uint64(nParams)
 	for n := nEntries; n > 0 && r.Err == nil; n-- {
 		locals += uint64(r.u32())
-		r.Byte()
+		r.ValType() // (ref null? ht) included: wazero accepts it
 	}
 	if r.Err != nil {
 		return nil, r.Err
@@ -147,53 +147,41 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 			}
 			return nil, errors.New("body ends inside a block")
 		}
-		at := r.Off
-		op := r.Byte()
+		in, err := r.Instr()
+		if err != nil {
+			return nil, err
+		}
+		op := in.Op
 		if op != 0x0B && op != 0x05 { // end and else are markers, not work
 			costs[region]++
 		}
-		switch op {
-		case 0x40: // memory.grow
-			points = append(points, point{at: at, region: -1, bulk: bulkGrow})
+		switch {
+		case op == 0x08 || op == 0x0A || op == 0x1F: // throw, throw_ref, try_table
+			return nil, fmt.Errorf("unsupported opcode %#x", op)
+		case op == 0xFC && in.Sub == 15: // table.grow
+			return nil, errTableGrow
+		case op == 0x23 || op == 0x24: // global.get, global.set
+			if in.Index >= g.n {
+				return nil, fmt.Errorf("global index %d out of range (%d globals)", in.Index, g.n)
+			}
+		case op == 0x0C || op == 0x0D || op == 0x0E: // br, br_if, br_table
+			for d := range r.Labels(in) {
+				if err := branch(d); err != nil {
+					return nil, err
+				}
+			}
+		case op == 0x40: // memory.grow
+			points = append(points, point{at: in.At, region: -1, bulk: bulkGrow})
 			hasBulk = true
-		case 0xFC:
-			peek := *r
-			switch peek.u32() {
+		case op == 0xFC:
+			switch in.Sub {
 			case 8, 10, 11: // memory.init, memory.copy, memory.fill
-				points = append(points, point{at: at, region: -1, bulk: bulkMemory})
+				points = append(points, point{at: in.At, region: -1, bulk: bulkMemory})
 				hasBulk = true
 			case 12, 14, 17: // table.init, table.copy, table.fill
-				points = append(points, point{at: at, region: -1, bulk: bulkTable})
+				points = append(points, point{at: in.At, region: -1, bulk: bulkTable})
 				hasBulk = true
 			}
-		}
-		switch op {
-		case 0x0C, 0x0D: // br, br_if
-			if d := r.u32(); r.Err == nil {
-				if err := branch(d); err != nil {
-					return nil, err
-				}
-			}
-		case 0x0E: // br_table
-			for n := r.u32(); n > 0 && r.Err == nil; n-- {
-				if d := r.u32(); r.Err == nil {
-					if err := branch(d); err != nil {
-						return nil, err
-					}
-				}
-			}
-			if d := r.u32(); r.Err == nil {
-				if err := branch(d); err != nil {
-					return nil, err
-				}
-			}
-		default:
-			if err := skipImmediates(r, op, g.n); err != nil {
-				return nil, err
-			}
-		}
-		if r.Err != nil {
-			return nil, r.Err
 		}
 		switch op {
 		case 0x02: // block
@@ -308,117 +296,4 @@ func appendBulk(out []byte, kind int, scratch uint32, g *globalIdx) []byte {
 	}
 	out = append(out, 0x7D) // i64.sub
 	return appendStore(out, g)
-}
-
-// skipImmediates consumes the immediates of op, refusing references to
-// globals the original module does not define.
-func skipImmediates(r *reader, op byte, nGlobals uint32) error {
-	switch {
-	case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
-		blockType(r)
-	case op == 0x0C || op == 0x0D: // br, br_if
-		r.u32()
-	case op == 0x0E: // br_table
-		for n := r.u32(); n > 0 && r.Err == nil; n-- {
-			r.u32()
-		}
-		r.u32()
-	case op == 0x10 || op == 0x12: // call, return_call
-		r.u32()
-	case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
-		r.u32()
-		r.u32()
-	case op == 0x1C: // select t*
-		for n := r.u32(); n > 0 && r.Err == nil; n-- {
-			r.Byte()
-		}
-	case op >= 0x20 && op <= 0x22: // local.*
-		r.u32()
-	case op == 0x23 || op == 0x24: // global.get, global.set
-		if idx := r.u32(); r.Err == nil && idx >= nGlobals {
-			return fmt.Errorf("global index %d out of range (%d globals)", idx, nGlobals)
-		}
-	case op == 0x25 || op == 0x26: // table.get, table.set
-		r.u32()
-	case op >= 0x28 && op <= 0x3E: // loads and stores: memarg
-		r.u32()
-		r.u32()
-	case op == 0x3F || op == 0x40: // memory.size, memory.grow
-		r.Byte()
-	case op == 0x41:
-		r.SLEB(32)
-	case op == 0x42:
-		r.SLEB(64)
-	case op == 0x43:
-		r.Take(4)
-	case op == 0x44:
-		r.Take(8)
-	case op == 0xD0: // ref.null
-		r.Byte()
-	case op == 0xD2: // ref.func
-		r.u32()
-	case op == 0xFC:
-		return skipFC(r)
-	case op == 0xFD:
-		return skipSIMD(r)
-	case op <= 0x01, op == 0x05, op == 0x0B, op == 0x0F, op == 0x1A, op == 0x1B,
-		op >= 0x45 && op <= 0xC4, op == 0xD1:
-		// no immediates
-	default:
-		return fmt.Errorf("unsupported opcode %#x", op)
-	}
-	return nil
-}
-
-func blockType(r *reader) {
-	switch c := r.Byte(); {
-	case c == 0x40 || (c >= 0x6F && c <= 0x7F):
-	case c&0x80 == 0: // one-byte s33 type index
-	default: // multi-byte s33
-		r.SLEB(33 - 7)
-	}
-}
-
-func skipFC(r *reader) error {
-	switch sub := r.u32(); {
-	case sub <= 7: // saturating truncations
-	case sub == 8: // memory.init
-		r.u32()
-		r.Byte()
-	case sub == 15:
-		return errTableGrow
-	case sub == 9, sub == 13, sub == 16, sub == 17: // data.drop, elem.drop, table.size/fill
-		r.u32()
-	case sub == 10: // memory.copy
-		r.Byte()
-		r.Byte()
-	case sub == 11: // memory.fill
-		r.Byte()
-	case sub == 12, sub == 14: // table.init, table.copy
-		r.u32()
-		r.u32()
-	default:
-		return fmt.Errorf("unsupported opcode 0xfc %d", sub)
-	}
-	return nil
-}
-
-func skipSIMD(r *reader) error {
-	switch sub := r.u32(); {
-	case sub <= 11, sub == 92, sub == 93: // loads, stores: memarg
-		r.u32()
-		r.u32()
-	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
-		r.Take(16)
-	case sub >= 21 && sub <= 34: // extract/replace lane
-		r.Byte()
-	case sub >= 84 && sub <= 91: // load/store lane: memarg, lane
-		r.u32()
-		r.u32()
-		r.Byte()
-	case sub <= 275:
-	default:
-		return fmt.Errorf("unsupported opcode 0xfd %d", sub)
-	}
-	return nil
 }

@@ -109,3 +109,58 @@ func TestStartExported(t *testing.T) {
 		t.Fatal("a module exporting a reserved name was instrumented")
 	}
 }
+
+// TestRefTypeImmediates: block types and select types of the form (ref
+// null? ht) are one value type, the heap type included (WebAssembly 3.0,
+// 5.3.3 and 5.4.1). wazero v1.12 accepts them with its default features;
+// a walker that read 0x63 as a one-byte type index and the heap type 2 as
+// a block instruction refused the module as unbalanced.
+func TestRefTypeImmediates(t *testing.T) {
+	m := newModule()
+	tp := m.typ(nil, nil)
+	m.typ([]byte{tI32}, nil)
+	m.typ(nil, []byte{tI32})
+	body := []byte{
+		0x02, 0x63, 0x02, 0x00, 0x0B, 0x1A, // block (result (ref null 2)) unreachable end; drop
+		0x02, 0x64, 0x70, 0x00, 0x0B, 0x1A, // block (result (ref func)) unreachable end; drop
+		0xD0, 0x70, 0xD0, 0x70, 0x41, 0x00, 0x1C, 0x01, 0x63, 0x70, 0x1A, // select (ref null func) of two ref.null; drop
+		0x0B,
+	}
+	m.funcs = append(m.funcs, wfunc{typ: tp, body: body})
+	m.exports = append(m.exports, wexport{"f", 0, 0})
+	compilesInstrumented(t, m.bytes())
+}
+
+// TestRefTypeLocal: a local of type (ref null 2) is one value type, its
+// heap type included; read as the byte 0x63, the heap type 0x02 became
+// the body's first instruction, a block that never closes.
+func TestRefTypeLocal(t *testing.T) {
+	m := newModule()
+	tp := m.typ(nil, nil)
+	m.typ([]byte{tI32}, nil)
+	m.typ(nil, []byte{tI32})
+	// The builder writes one byte per local type: the heap type 2 of
+	// (ref null 2) goes at the start of the body.
+	m.funcs = append(m.funcs, wfunc{typ: tp, locals: []byte{0x63}, body: []byte{0x02, 0x20, 0x00, 0x1A, 0x0B}})
+	m.exports = append(m.exports, wexport{"f", 0, 0})
+	compilesInstrumented(t, m.bytes())
+}
+
+// compilesInstrumented: wazero accepts wasm, Instrument accepts it, and
+// wazero accepts the result.
+func compilesInstrumented(t *testing.T, wasm []byte) {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	if _, err := rt.CompileModule(ctx, wasm); err != nil {
+		t.Fatalf("wazero refuses the original: %v", err)
+	}
+	out, err := fuel.Instrument(wasm, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.CompileModule(ctx, out); err != nil {
+		t.Fatalf("wazero refuses the instrumented module: %v", err)
+	}
+}

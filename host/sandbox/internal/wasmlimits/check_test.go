@@ -158,3 +158,21 @@ func FuzzCheck(f *testing.F) {
 		_ = wazero.NewRuntimeConfig
 	})
 }
+
+// TestRefTypeBlock: a block type (ref null? ht) is one value type, its
+// heap type included (WebAssembly 3.0, 5.3.3 and 5.4.1; wazero v1.12
+// accepts it), not a one-byte type index followed by an instruction: read
+// that way, the heap type 0x02 here is a second block and the body does
+// not balance.
+func TestRefTypeBlock(t *testing.T) {
+	for _, ref := range []byte{0x63, 0x64} {
+		wasm := module(noLocals, []byte{0x02, ref, 0x02, 0x00, 0x0B, 0x1A})
+		s, err := Measure(wasm)
+		if err != nil {
+			t.Fatalf("block (%#x 2): %v", ref, err)
+		}
+		if s.ControlTotal != 1 || s.NestingDepth.Value != 2 {
+			t.Errorf("block (%#x 2): %d control instructions, depth %d; want 1, 2", ref, s.ControlTotal, s.NestingDepth.Value)
+		}
+	}
+}

@@ -101,7 +101,7 @@ func (s *Stats) section(id byte, r *reader) {
 				n := r.count("value type")
 				*m = max(*m, n)
 				for ; n > 0 && r.Err == nil; n-- {
-					r.valType()
+					r.ValType()
 				}
 			}
 		}
@@ -115,14 +115,14 @@ func (s *Stats) section(id byte, r *reader) {
 				r.u32()
 				s.ImportedFuncs++
 			case 0x01:
-				r.valType()
+				r.ValType()
 				s.TableElems = max(s.TableElems, r.limits())
 				s.Tables++
 			case 0x02:
 				r.limits()
 				s.Memories++
 			case 0x03:
-				r.valType()
+				r.ValType()
 				r.Byte()
 			case 0x04:
 				r.Byte()
@@ -146,7 +146,7 @@ func (s *Stats) section(id byte, r *reader) {
 				r.Byte()
 				r.Byte()
 			}
-			r.valType()
+			r.ValType()
 			s.TableElems = max(s.TableElems, r.limits())
 			if init {
 				skipExpr(r)
@@ -161,7 +161,7 @@ func (s *Stats) section(id byte, r *reader) {
 	case 6: // global
 		s.Globals = r.count("global")
 		for i := s.Globals; i > 0 && r.Err == nil; i-- {
-			r.valType()
+			r.ValType()
 			r.Byte()
 			skipExpr(r)
 		}
@@ -249,7 +249,7 @@ func (s *Stats) elem(r *reader) {
 		skipExpr(r)
 	}
 	if flag&0x03 != 0 { // elemkind or reftype
-		r.valType()
+		r.ValType()
 	}
 	n := r.count("element")
 	s.ElemItems += n

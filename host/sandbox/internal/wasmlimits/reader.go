@@ -46,11 +46,3 @@ func (r *reader) limits() uint64 {
 	}
 	return min
 }
-
-// valType skips a value type, including a (ref null? ht) reference type.
-func (r *reader) valType() {
-	switch c := r.Byte(); c {
-	case 0x63, 0x64:
-		r.SLEB(33)
-	}
-}

@@ -108,8 +108,22 @@ func validateOriginal(ctx context.Context, wasm []byte) error {
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
-	if _, err := rt.CompileModule(ctx, wasm); err != nil {
+	if _, err := compileGuarded(ctx, rt, wasm); err != nil {
 		return fmt.Errorf("invalid module: %w", err)
 	}
 	return nil
+}
+
+// compileGuarded is rt.CompileModule with a panic in wazero's decoder or
+// compiler turned into an error. Its validator has let through bodies its
+// compiler then choked on (a typed select in unreachable code panicked
+// wazero v1.12's compiler in fuzzing); a module must never take the host
+// down, and compilation touches no state another module shares.
+func compileGuarded(ctx context.Context, rt wazero.Runtime, wasm []byte) (c wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("wazero panicked compiling the module: %v", r)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }

@@ -149,7 +149,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 }
 
 func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
-	compiled, err := p.rt.CompileModule(ctx, metered)
+	compiled, err := compileGuarded(ctx, p.rt, metered)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}

@@ -25,7 +25,7 @@ func NewGaussian(sigma2 Rat) (Gaussian, error) {
 	// ⌊σ⌋ = ⌊√⌊n/d⌋⌋.
 	fl := new(big.Int).SetUint64(n / d)
 	t := fl.Sqrt(fl).Uint64() + 1
-	if t > maxScaleNum {
+	if t >= maxScale {
 		return Gaussian{}, fmt.Errorf("%w: Gaussian σ² %d/%d too large", ErrParam, n, d)
 	}
 	lap, err := NewLaplace(Rat{Num: t, Den: 1})

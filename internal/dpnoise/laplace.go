@@ -12,9 +12,13 @@ import (
 // multiple of 2⁻²⁰ (ε = 1, 2, 0.5, 0.25, … for any Δ).
 const scaleDen = 1 << 20
 
-// maxScaleNum bounds the numerator of a Laplace scale so that U + t·V and
-// its quotient stay in 64 bits for every V that can occur in practice.
-const maxScaleNum = 1 << 52
+// Bounds on a scale τ = t/s: t fits the uniform draw and U + t·V fits 128
+// bits; τ ≤ 2⁴⁰ keeps Y = ⌊(U + t·V)/s⌋ below 2⁶³ unless V ≥ 2²³, an event
+// of probability e^(−2²³) that Sample handles by redrawing.
+const (
+	maxScaleNum = 1 << 62
+	maxScale    = 1 << 40
+)
 
 // LaplaceScale returns the discrete Laplace scale for a query of L1
 // sensitivity Δ released with ε-DP: the smallest multiple of 2⁻²⁰ that is
@@ -32,7 +36,7 @@ func LaplaceScale(sensitivity uint64, epsilon float64) (Rat, error) {
 	if r.Sign() != 0 {
 		q.Add(q, big.NewInt(1))
 	}
-	if !q.IsUint64() || q.Uint64() > maxScaleNum {
+	if !q.IsUint64() || q.Uint64()/scaleDen >= maxScale {
 		return Rat{}, fmt.Errorf("%w: scale Δ/ε = %d/%v too large", ErrParam, sensitivity, epsilon)
 	}
 	n, d := q.Uint64(), uint64(scaleDen)
@@ -54,9 +58,9 @@ type Laplace struct {
 	t, s uint64 // scale t/s
 }
 
-// NewLaplace returns the discrete Laplace of the given scale (> 0).
+// NewLaplace returns the discrete Laplace of the given scale, 0 < τ < 2⁴⁰.
 func NewLaplace(scale Rat) (Laplace, error) {
-	if scale.Num == 0 || scale.Den == 0 || scale.Num > maxScaleNum {
+	if scale.Num == 0 || scale.Den == 0 || scale.Num > maxScaleNum || scale.Num/scale.Den >= maxScale {
 		return Laplace{}, fmt.Errorf("%w: Laplace scale %d/%d", ErrParam, scale.Num, scale.Den)
 	}
 	g := gcd(scale.Num, scale.Den)
@@ -105,11 +109,11 @@ func (l Laplace) Sample(src Source) int64 {
 		lo, c := bits.Add64(lo, u, 0)
 		hi += c
 		if hi >= l.s {
-			continue // Y ≥ 2⁶⁴: needs V > 2¹¹ with t ≤ 2⁵², probability < e^−2048
+			continue // Y ≥ 2⁶⁴: needs V ≥ 2²⁴ (τ ≤ 2⁴⁰), probability e^(−2²⁴)
 		}
 		y, _ := bits.Div64(hi, lo, l.s)
 		if y > math.MaxInt64 {
-			continue // as above, never in practice
+			continue // Y ≥ 2⁶³: needs V ≥ 2²³, probability e^(−2²³)
 		}
 		neg := src.Uint64()&1 == 1
 		if neg && y == 0 {

@@ -46,10 +46,9 @@ func testVK(seed uint64) VerifyKey {
 
 // pair is a leader and a helper of one instance, with their sums.
 type pair struct {
-	p        Params
-	agg      [2]*Aggregator
-	share    [2]*AggShare
-	rejected int
+	p     Params
+	agg   [2]*Aggregator
+	share [2]*AggShare
 }
 
 func newPair(t testing.TB, p Params, ctx []byte, vk VerifyKey) *pair {

@@ -1,0 +1,94 @@
+package prio
+
+import (
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParamsValidate(t *testing.T) {
+	for _, tc := range cases {
+		if err := tc.p.Validate(); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	for _, p := range []Params{
+		{},
+		{VDAF: 9},
+		{VDAF: Count, Length: 1},
+		{VDAF: Sum},
+		{VDAF: Sum, Bits: 33},
+		{VDAF: Sum, Bits: 8, ChunkLen: 1},
+		{VDAF: Histogram, Length: 1, ChunkLen: 1},
+		{VDAF: Histogram, Length: 10},
+		{VDAF: Histogram, Length: 10, ChunkLen: 11},
+		{VDAF: Histogram, Length: MaxLength + 1, ChunkLen: 10},
+		{VDAF: MultihotCountVec, Length: 10, ChunkLen: 3},
+		{VDAF: MultihotCountVec, Length: 10, ChunkLen: 3, MaxWeight: 11},
+		{VDAF: SumVec, Length: 4, ChunkLen: 3},
+		{VDAF: SumVec, Length: 4, Bits: 8, ChunkLen: 3, MaxWeight: 1},
+		ForOneOf(-1),
+		ForMean(300),
+	} {
+		if err := p.Validate(); !errors.Is(err, ErrParams) {
+			t.Errorf("%+v: err %v, want ErrParams", p, err)
+		}
+		if _, err := NewClient(p, nil); !errors.Is(err, ErrParams) {
+			t.Errorf("NewClient(%+v): err %v, want ErrParams", p, err)
+		}
+	}
+}
+
+func TestParamsSensitivity(t *testing.T) {
+	for _, c := range []struct {
+		p    Params
+		want uint64
+	}{
+		{ForThreshold(), 1},
+		{ForOneOf(20), 1},
+		{ForTopK(20, 5), 5},
+		{ForMean(8), 255},
+		{ForMeans(3, 4), 45},
+	} {
+		if got := c.p.Sensitivity(); got != c.want {
+			t.Errorf("%v: Δ = %d, want %d", c.p.VDAF, got, c.want)
+		}
+	}
+}
+
+func TestParamsEncoding(t *testing.T) {
+	p := ForTopK(10, 3) // {1: 5, 2: 10, 4: 4, 5: 3}
+	b, err := EncodeParams(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(b), "a40105020a04040503"; got != want {
+		t.Fatalf("EncodeParams = %s, want %s", got, want)
+	}
+	back, err := DecodeParams(b)
+	if err != nil || back != p {
+		t.Fatalf("DecodeParams = %+v, %v", back, err)
+	}
+	for name, bad := range map[string]string{
+		"keys out of order":   "a4 020a 0105 0404 0503",
+		"zero field written":  "a5 0105 020a 0300 0404 0503",
+		"unknown key":         "a5 0105 020a 0404 0503 0601",
+		"non-shortest int":    "a4 011805 020a 0404 0503",
+		"duplicate key":       "a4 0105 0105 0404 0503",
+		"invalid instance":    "a1 0109",
+		"trailing bytes":      "a4 0105 020a 0404 0503 00",
+		"indefinite-length":   "bf 0105 020a 0404 0503 ff",
+		"not a map":           "80",
+		"empty":               "",
+		"max weight too high": "a4 0105 020a 0404 050b",
+	} {
+		raw, err := hex.DecodeString(strings.ReplaceAll(bad, " ", ""))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := DecodeParams(raw); !errors.Is(err, ErrParams) {
+			t.Errorf("%s (%x): err %v, want ErrParams", name, raw, err)
+		}
+	}
+}

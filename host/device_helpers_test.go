@@ -4,16 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cloudflare/circl/sign/ed25519"
+
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -73,6 +77,36 @@ type testAggregator struct {
 	store   store.Store
 	down    atomic.Bool
 	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
+
+	// configs, if set, is served for GET /v1/campaign-configs instead of
+	// the aggregator's own list: an aggregator that publishes new versions,
+	// or a compromised one that holds the signing key.
+	configs atomic.Pointer[api.SignedCampaignList]
+}
+
+// serve makes the aggregator serve these campaigns, signed with its
+// campaign-signing key (validated first, as the aggregator would).
+func (a *testAggregator) serve(t testing.TB, campaigns ...campaign.Campaign) {
+	t.Helper()
+	// The aggregator keeps its signing key's seed in its store (no key
+	// encryption key in tests): whoever has the store can sign.
+	seed, err := a.store.Secret(context.Background(), "campaign-signing-key-ed25519-v1", []byte{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
+	for _, c := range campaigns {
+		if err := c.Validate(DefaultTaxonomy()); err != nil {
+			t.Fatal(err)
+		}
+		config, sig, err := campaign.Sign(&c, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list.Campaigns = append(list.Campaigns, api.SignedCampaign{Config: config, Signature: sig})
+	}
+	a.configs.Store(&list)
 }
 
 func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
@@ -96,6 +130,12 @@ func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaig
 					if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 						conn.Close()
 					}
+					return
+				}
+				if list := a.configs.Load(); list != nil && r.Method == http.MethodGet && r.URL.Path == "/v1/campaign-configs" {
+					b, _ := json.Marshal(list)
+					w.Header().Set("Content-Type", "application/json")
+					w.Write(b)
 					return
 				}
 				if r.Method == http.MethodPost {

@@ -92,7 +92,8 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 	return sum, nil
 }
 
-// answer answers every consented campaign once per epoch.
+// answer answers every consented campaign once per epoch; a campaign the owner agreed to under another question (questionDigest)
+// is not answered until the owner agrees again.
 func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
 	list, err := d.campaigns(ctx)
 	if err != nil || len(list) == 0 {
@@ -103,6 +104,10 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 		return 0, 0, err
 	}
 	consents, err := d.store.Consents(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	agreed, err := d.store.CampaignConsents(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -117,10 +122,10 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	var first error
 	for i := range list {
 		c := &list[i]
-		if !consents[CampaignPurpose(c.ID).String()] || !coversQuestion(covered, c.Question) {
-			continue // not opted in, or no consented plugin can tell
+		if !agreedTo(agreed, c) || !coversQuestion(covered, c.Question) {
+			continue // not opted in (to this question), or no consented plugin can tell
 		}
-		dummy, err := d.answerOne(ctx, c, key, scores, now)
+		dummy, err := d.answerOne(ctx, &c.Campaign, key, scores, now)
 		switch {
 		case errors.Is(err, errAnswered) || overBudget(err) || errors.Is(err, ErrNoConsent):
 			continue // answered this epoch, out of budget, or revoked meanwhile

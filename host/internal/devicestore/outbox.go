@@ -52,11 +52,14 @@ func (s Sent) Left() bool { return s.Outcome != OutcomeDropped }
 // Enqueue stores a sealed report and, for a real one, records the campaign
 // as answered for its epoch. The caller has already spent the budget
 // (Spend) in an earlier, committed transaction. It refuses (ErrRevoked) a
-// campaign whose consent was revoked meanwhile, in the same transaction.
+// campaign whose consent was revoked meanwhile, or no longer covers the
+// question pinned for it, in the same transaction.
 func (s *Store) Enqueue(ctx context.Context, r Report, epsilon float64) error {
 	return s.tx(ctx, "enqueue_report", func(tx *sql.Tx) error {
+		// Granted, and bound to the question pinned for the campaign now.
 		var granted bool
-		err := tx.QueryRowContext(ctx, `SELECT granted FROM consent WHERE purpose = 'campaign:' || ?`, r.Campaign).Scan(&granted)
+		err := tx.QueryRowContext(ctx, `SELECT granted AND digest IS (SELECT digest FROM campaigns WHERE id = ?)
+			FROM consent WHERE purpose = 'campaign:' || ?`, r.Campaign, r.Campaign).Scan(&granted)
 		if err != nil && err != sql.ErrNoRows {
 			return err
 		}

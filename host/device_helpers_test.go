@@ -178,8 +178,9 @@ func newAuthor(t testing.TB) author {
 }
 
 // testDevice opens a device in dir with a fake clock, trusting a, talking
-// to agg (nil: no aggregator), with no send delay.
-func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testAggregator) *Device {
+// to agg (nil: no aggregator), with no send delay; opts change the
+// configuration further.
+func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testAggregator, opts ...func(DeviceConfig) DeviceConfig) *Device {
 	t.Helper()
 	cfg := NewDeviceConfig().
 		WithRuntime(sandbox.NewRuntimeConfig().WithTrustStore(sandbox.NewTrustStore(a.key.Public()))).
@@ -187,6 +188,9 @@ func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testA
 		WithSendDelay(0)
 	if agg != nil {
 		cfg = cfg.WithAggregator(agg.URL, &http.Client{Timeout: 5 * time.Second}).WithCampaignKey(agg.key)
+	}
+	for _, o := range opts {
+		cfg = o(cfg)
 	}
 	d, err := Open(context.Background(), dir, cfg)
 	if err != nil {

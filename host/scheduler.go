@@ -92,7 +92,8 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 	return sum, nil
 }
 
-// answer answers every consented campaign once per epoch; a campaign the owner agreed to under another question (questionDigest)
+// answer answers every consented campaign once per epoch, in fairOrder;
+// a campaign the owner agreed to under another question (questionDigest)
 // is not answered until the owner agrees again.
 func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
 	list, err := d.campaigns(ctx)
@@ -119,6 +120,9 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	if err != nil {
 		return 0, 0, err
 	}
+	if list, err = d.fairOrder(ctx, list); err != nil {
+		return 0, 0, err
+	}
 	var first error
 	for i := range list {
 		c := &list[i]
@@ -127,8 +131,10 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 		}
 		dummy, err := d.answerOne(ctx, &c.Campaign, key, scores, now)
 		switch {
+		case overBudget(err) && keepsItsTurn(err):
+			return answered, dummies, first // the budget frees up for c first
 		case errors.Is(err, errAnswered) || overBudget(err) || errors.Is(err, ErrNoConsent):
-			continue // answered this epoch, out of budget, or revoked meanwhile
+			continue // answered this epoch, never affordable, or revoked meanwhile
 		case err != nil:
 			if first == nil {
 				first = err

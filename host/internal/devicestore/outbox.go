@@ -287,6 +287,36 @@ func (s *Store) Answers(ctx context.Context) ([]Answer, error) {
 	return out, err
 }
 
+// AnswerCount is how often, and when last, a campaign was answered.
+type AnswerCount struct {
+	Last time.Time
+	N    int
+}
+
+// AnswerCounts returns, by campaign id, how many answers were queued for
+// it and when the last one was (the answer records Forget erases).
+func (s *Store) AnswerCounts(ctx context.Context) (map[string]AnswerCount, error) {
+	out := map[string]AnswerCount{}
+	err := s.tx(ctx, "count_answers", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT campaign, max(answered_at), count(*) FROM answers GROUP BY campaign`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var at int64
+			var n int
+			if err := rows.Scan(&id, &at, &n); err != nil {
+				return err
+			}
+			out[id] = AnswerCount{Last: fromMS(at), N: n}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // Answered reports whether campaign has a queued or sent answer for epoch.
 func (s *Store) Answered(ctx context.Context, campaign string, epoch uint32) (bool, error) {
 	var n int

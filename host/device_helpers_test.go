@@ -1,10 +1,12 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -82,6 +84,15 @@ type testAggregator struct {
 	// the aggregator's own list: an aggregator that publishes new versions,
 	// or a compromised one that holds the signing key.
 	configs atomic.Pointer[api.SignedCampaignList]
+
+	mu    sync.Mutex
+	posts []post // every POST /v1/reports that reached the aggregator
+}
+
+// post is one upload as the aggregator saw it.
+type post struct {
+	at      time.Time // the test clock when it arrived
+	reports int       // reports in the request
 }
 
 // serve makes the aggregator serve these campaigns, signed with its
@@ -107,6 +118,13 @@ func (a *testAggregator) serve(t testing.TB, campaigns ...campaign.Campaign) {
 		list.Campaigns = append(list.Campaigns, api.SignedCampaign{Config: config, Signature: sig})
 	}
 	a.configs.Store(&list)
+}
+
+// uploadsSeen returns the uploads that reached the aggregator so far.
+func (a *testAggregator) uploadsSeen() []post {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]post(nil), a.posts...)
 }
 
 func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
@@ -140,6 +158,17 @@ func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaig
 				}
 				if r.Method == http.MethodPost {
 					a.uploads.Add(1)
+				}
+				if r.Method == http.MethodPost && r.URL.Path == "/v1/reports" {
+					body, _ := io.ReadAll(r.Body)
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					n := -1
+					if b, err := wire.DecodeBatch(body); err == nil {
+						n = len(b.Reports)
+					}
+					a.mu.Lock()
+					a.posts = append(a.posts, post{at: clock.Now(), reports: n})
+					a.mu.Unlock()
 				}
 				h.ServeHTTP(w, r)
 			})

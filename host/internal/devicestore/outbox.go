@@ -122,6 +122,23 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay
 	return out, err
 }
 
+// Due lists the reports a Claim at now would consider (not in flight, past
+// their send delay and backoff, not expired, consent granted), without
+// claiming them.
+func (s *Store) Due(ctx context.Context, now time.Time) ([]Report, error) {
+	var out []Report
+	err := s.tx(ctx, "due_reports", func(tx *sql.Tx) error {
+		var err error
+		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+			next_attempt, expires_at, attempts, in_flight FROM outbox o
+			WHERE in_flight = 0 AND next_attempt <= ? AND expires_at > ?
+			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
+			ORDER BY next_attempt, report_id`, ms(now), ms(now))
+		return err
+	})
+	return out, err
+}
+
 // Settle removes delivered (or definitively rejected) reports from the
 // outbox and logs each once, in one transaction.
 func (s *Store) Settle(ctx context.Context, done []Sent) error {
@@ -146,7 +163,8 @@ func settle(ctx context.Context, tx *sql.Tx, d Sent) error {
 }
 
 // Release returns in-flight reports to the queue with their next attempt
-// time (after a failed upload).
+// time (after a failed upload), or gives queued ones a new next attempt
+// (spreading reports that came due together).
 func (s *Store) Release(ctx context.Context, ids [][16]byte, next []time.Time) error {
 	return s.tx(ctx, "release_reports", func(tx *sql.Tx) error {
 		for i, id := range ids {

@@ -53,7 +53,12 @@ type ConsentChange struct {
 }
 
 // Grant opts the owner in to p. Granting a plugin requires it to be
-// installed; a campaign may be granted before the device has fetched it.
+// installed. Granting a campaign agrees to the question the device holds
+// for it now (Status shows it, with its QuestionDigest): a later version
+// of the campaign that asks something else is not answered until the
+// owner grants again. A campaign may be granted before the device has
+// fetched it; the consent then covers the first config the device
+// verifies for the id.
 func (d *Device) Grant(ctx context.Context, p Purpose) error {
 	if !d.gate.enter() {
 		return ErrDeviceClosed

@@ -132,6 +132,9 @@ func (d *Device) resume(ctx context.Context) error {
 	if _, err := d.store.Retain(ctx, d.now()); err != nil {
 		return err
 	}
+	if err := d.bindLegacyConsents(ctx); err != nil {
+		return err
+	}
 	list, err := d.store.Plugins(ctx)
 	if err != nil {
 		return err

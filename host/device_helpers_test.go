@@ -1,19 +1,25 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
+	"encoding/json"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cloudflare/circl/sign/ed25519"
+
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -73,6 +79,52 @@ type testAggregator struct {
 	store   store.Store
 	down    atomic.Bool
 	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
+
+	// configs, if set, is served for GET /v1/campaign-configs instead of
+	// the aggregator's own list: an aggregator that publishes new versions,
+	// or a compromised one that holds the signing key.
+	configs atomic.Pointer[api.SignedCampaignList]
+
+	mu    sync.Mutex
+	posts []post // every POST /v1/reports that reached the aggregator
+}
+
+// post is one upload as the aggregator saw it.
+type post struct {
+	at      time.Time // the test clock when it arrived
+	reports int       // reports in the request
+}
+
+// serve makes the aggregator serve these campaigns, signed with its
+// campaign-signing key (validated first, as the aggregator would).
+func (a *testAggregator) serve(t testing.TB, campaigns ...campaign.Campaign) {
+	t.Helper()
+	// The aggregator keeps its signing key's seed in its store (no key
+	// encryption key in tests): whoever has the store can sign.
+	seed, err := a.store.Secret(context.Background(), "campaign-signing-key-ed25519-v1", []byte{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
+	for _, c := range campaigns {
+		if err := c.Validate(DefaultTaxonomy()); err != nil {
+			t.Fatal(err)
+		}
+		config, sig, err := campaign.Sign(&c, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list.Campaigns = append(list.Campaigns, api.SignedCampaign{Config: config, Signature: sig})
+	}
+	a.configs.Store(&list)
+}
+
+// uploadsSeen returns the uploads that reached the aggregator so far.
+func (a *testAggregator) uploadsSeen() []post {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]post(nil), a.posts...)
 }
 
 func startTestAggregator(t testing.TB, clock *fakeClock) *testAggregator {
@@ -98,8 +150,25 @@ func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaig
 					}
 					return
 				}
+				if list := a.configs.Load(); list != nil && r.Method == http.MethodGet && r.URL.Path == "/v1/campaign-configs" {
+					b, _ := json.Marshal(list)
+					w.Header().Set("Content-Type", "application/json")
+					w.Write(b)
+					return
+				}
 				if r.Method == http.MethodPost {
 					a.uploads.Add(1)
+				}
+				if r.Method == http.MethodPost && r.URL.Path == "/v1/reports" {
+					body, _ := io.ReadAll(r.Body)
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					n := -1
+					if b, err := wire.DecodeBatch(body); err == nil {
+						n = len(b.Reports)
+					}
+					a.mu.Lock()
+					a.posts = append(a.posts, post{at: clock.Now(), reports: n})
+					a.mu.Unlock()
 				}
 				h.ServeHTTP(w, r)
 			})
@@ -138,8 +207,9 @@ func newAuthor(t testing.TB) author {
 }
 
 // testDevice opens a device in dir with a fake clock, trusting a, talking
-// to agg (nil: no aggregator), with no send delay.
-func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testAggregator) *Device {
+// to agg (nil: no aggregator), with no send delay; opts change the
+// configuration further.
+func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testAggregator, opts ...func(DeviceConfig) DeviceConfig) *Device {
 	t.Helper()
 	cfg := NewDeviceConfig().
 		WithRuntime(sandbox.NewRuntimeConfig().WithTrustStore(sandbox.NewTrustStore(a.key.Public()))).
@@ -147,6 +217,9 @@ func testDevice(t testing.TB, dir string, clock *fakeClock, a author, agg *testA
 		WithSendDelay(0)
 	if agg != nil {
 		cfg = cfg.WithAggregator(agg.URL, &http.Client{Timeout: 5 * time.Second}).WithCampaignKey(agg.key)
+	}
+	for _, o := range opts {
+		cfg = o(cfg)
 	}
 	d, err := Open(context.Background(), dir, cfg)
 	if err != nil {

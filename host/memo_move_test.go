@@ -20,7 +20,8 @@ func TestOpenMovesMemosToLedger(t *testing.T) {
 	d, a := readyDevice(t, dir, clock, nil)
 	d.Close(ctx)
 
-	// Version 4 is today's schema without migration 5 (DROP TABLE memo).
+	// Version 4 is today's schema without migration 5 (DROP TABLE memo)
+	// and migration 6 (the campaign pins' and consent digests' columns).
 	exec := func(file string, queries ...string) {
 		t.Helper()
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file))
@@ -41,6 +42,9 @@ func TestOpenMovesMemosToLedger(t *testing.T) {
 		PRIMARY KEY (campaign, value)
 	) WITHOUT ROWID`,
 		`INSERT INTO memo VALUES ('runners', '1', x'01'), ('cyclists', '0', x'00')`,
+		`ALTER TABLE campaigns DROP COLUMN version`, `ALTER TABLE campaigns DROP COLUMN digest`,
+		`ALTER TABLE campaigns DROP COLUMN served`, `ALTER TABLE campaigns DROP COLUMN refused_at`,
+		`ALTER TABLE consent DROP COLUMN digest`,
 		`PRAGMA user_version = 4`)
 	// The interrupted earlier move: one memo already in the ledger.
 	exec(LedgerDB, `INSERT INTO memo VALUES ('runners', '1', x'01')`)

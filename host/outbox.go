@@ -13,9 +13,6 @@ import (
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
-// uploadBatch bounds the reports of one upload.
-const uploadBatch = 100
-
 // QueuedReport is a report waiting in the outbox, as the owner sees it:
 // which campaign, how big, when it may leave. Its content is sealed to the
 // aggregator; the device cannot read it back.
@@ -122,9 +119,18 @@ func (r *SentReport) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flush sends due reports. The egress lock is held from claim to settle,
-// so a revocation either happens before a report is claimed (and the
-// claim skips it) or waits until its upload is over.
+// flush sends due reports, each in a request of its own: one request never
+// carries two of this device's reports, so the aggregator (or anyone on
+// the path) cannot link them by the request they came in. The timing
+// would link them as surely, so a pass sends only the report due first;
+// any other report due in the same pass gets a new time of its own,
+// drawn like its send delay (spread), and leaves at a later pass. Flush
+// (ignoreDelay), and a device configured without a send delay, send every
+// due report now, one request each, back to back.
+//
+// The egress lock is held from claim to settle, so a revocation either
+// happens before a report is claimed (and the claim skips it) or waits
+// until its upload is over.
 func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum *RunSummary) error {
 	if err := d.store.Expire(ctx, now); err != nil {
 		return err
@@ -134,18 +140,52 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 	}
 	d.egress.Lock()
 	defer d.egress.Unlock()
+	spread := !ignoreDelay && d.cfg.maxSendDelay > 0
 	for {
-		batch, err := d.store.Claim(ctx, now, uploadBatch, ignoreDelay)
-		if err != nil || len(batch) == 0 {
+		one, err := d.store.Claim(ctx, now, 1, ignoreDelay)
+		if err != nil || len(one) == 0 {
 			return err
 		}
 		if err := d.step("after-claim"); err != nil {
 			return err
 		}
-		if err := d.upload(ctx, batch, now, sum); err != nil {
+		if err := d.upload(ctx, one, now, sum); err != nil {
+			var busy *BusyError
+			if errors.As(err, &busy) && busy.RetryAfter > 0 {
+				// The aggregator asked this device to come back later:
+				// that holds for its other reports too.
+				err = errors.Join(err, d.spread(ctx, now, now.Add(busy.RetryAfter)))
+			}
 			return err
 		}
+		if spread {
+			return d.spread(ctx, now, now)
+		}
 	}
+}
+
+// spread gives every report due at now a new next attempt of its own,
+// from plus a uniform draw from the send delay, at most half the time
+// its validity has left (like the first delay, leaving the rest for
+// retries).
+func (d *Device) spread(ctx context.Context, now, from time.Time) error {
+	due, err := d.store.Due(ctx, now)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	ids := make([][16]byte, len(due))
+	next := make([]time.Time, len(due))
+	for i, r := range due {
+		delay, err := d.uniform(d.cfg.maxSendDelay)
+		if err != nil {
+			return err
+		}
+		if left := r.Expires.Sub(from) / 2; delay > left {
+			delay = max(left, 0)
+		}
+		ids[i], next[i] = r.ID, from.Add(delay)
+	}
+	return d.store.Release(ctx, ids, next)
 }
 
 func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) error {

@@ -92,7 +92,9 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 	return sum, nil
 }
 
-// answer answers every consented campaign once per epoch.
+// answer answers every consented campaign once per epoch, in fairOrder;
+// a campaign the owner agreed to under another question (questionDigest)
+// is not answered until the owner agrees again.
 func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
 	list, err := d.campaigns(ctx)
 	if err != nil || len(list) == 0 {
@@ -106,6 +108,10 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	if err != nil {
 		return 0, 0, err
 	}
+	agreed, err := d.store.CampaignConsents(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
 	scores, err := d.localScores(ctx, now)
 	if err != nil {
 		return 0, 0, err
@@ -114,16 +120,21 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	if err != nil {
 		return 0, 0, err
 	}
+	if list, err = d.fairOrder(ctx, list); err != nil {
+		return 0, 0, err
+	}
 	var first error
 	for i := range list {
 		c := &list[i]
-		if !consents[CampaignPurpose(c.ID).String()] || !coversQuestion(covered, c.Question) {
-			continue // not opted in, or no consented plugin can tell
+		if !agreedTo(agreed, c) || !coversQuestion(covered, c.Question) {
+			continue // not opted in (to this question), or no consented plugin can tell
 		}
-		dummy, err := d.answerOne(ctx, c, key, scores, now)
+		dummy, err := d.answerOne(ctx, &c.Campaign, key, scores, now)
 		switch {
+		case overBudget(err) && keepsItsTurn(err):
+			return answered, dummies, first // the budget frees up for c first
 		case errors.Is(err, errAnswered) || overBudget(err) || errors.Is(err, ErrNoConsent):
-			continue // answered this epoch, out of budget, or revoked meanwhile
+			continue // answered this epoch, never affordable, or revoked meanwhile
 		case err != nil:
 			if first == nil {
 				first = err

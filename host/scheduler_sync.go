@@ -2,9 +2,7 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -39,7 +37,8 @@ func (d *Device) Sync(ctx context.Context) error {
 
 // sync fetches the aggregator's campaigns and HPKE configs when they are
 // older than the sync interval. Both are cached in the store, so a device
-// that cannot reach the aggregator keeps answering with what it has.
+// that cannot reach the aggregator keeps answering with what it has;
+// campaigns are pinned per id (pin), so a fetch cannot swap a question.
 func (d *Device) sync(ctx context.Context, now time.Time, force bool) error {
 	if d.client == nil {
 		return nil
@@ -63,15 +62,7 @@ func (d *Device) sync(ctx context.Context, now time.Time, force bool) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]devicestore.Campaign, 0, len(list))
-	for _, c := range list {
-		spec, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, devicestore.Campaign{ID: c.ID, Spec: spec, Fetched: now})
-	}
-	if err := d.store.PutCampaigns(ctx, rows); err != nil {
+	if err := d.pin(ctx, list, now); err != nil {
 		return err
 	}
 	if err := d.store.SetMeta(ctx, metaKeyConfigs, keyBytes); err != nil {
@@ -104,23 +95,6 @@ func (d *Device) campaignKey() (ed25519.PublicKey, error) {
 		return nil, ErrNoCampaignKey
 	}
 	return ed25519.PublicKey(d.cfg.campaignKey), nil
-}
-
-// campaigns returns the cached campaigns.
-func (d *Device) campaigns(ctx context.Context) ([]Campaign, error) {
-	rows, err := d.store.Campaigns(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Campaign, 0, len(rows))
-	for _, r := range rows {
-		var c Campaign
-		if err := json.Unmarshal(r.Spec, &c); err != nil {
-			return nil, fmt.Errorf("host: cached campaign %q: %w", r.ID, err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
 }
 
 // keyConfig returns the cached HPKE config to seal to.

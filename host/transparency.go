@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -54,6 +55,20 @@ type CampaignStatus struct {
 	LastAnswered      time.Time `json:"last_answered,omitzero"`
 	// Answerable: some consented plugin scores the campaign's category.
 	Answerable bool `json:"answerable"`
+	// Version is the version of the campaign's config the device holds.
+	Version uint32 `json:"version,omitempty"`
+	// QuestionDigest identifies what the campaign asks (hex SHA-256 over
+	// its question, categories, ε, epoch length and mechanism); the
+	// owner's consent is bound to it.
+	QuestionDigest string `json:"question_digest"`
+	// ConsentOutdated: the owner agreed to the campaign when it asked
+	// something else (another QuestionDigest). It is not answered until
+	// the owner agrees again (Grant).
+	ConsentOutdated bool `json:"consent_outdated,omitempty"`
+	// RefusedChange is when the device last refused a different config
+	// served under this id without a higher version; it keeps the one it
+	// verified first.
+	RefusedChange time.Time `json:"refused_change_at,omitzero"`
 }
 
 // AnswerRecord is one answer the device gave: which campaign, which
@@ -149,6 +164,10 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 	if err != nil {
 		return nil, nil, err
 	}
+	agreed, err := d.store.CampaignConsents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	last := map[string]time.Time{}
 	var log []AnswerRecord
 	for _, a := range answers {
@@ -161,15 +180,19 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 		log = log[:statusEntries]
 	}
 	out := make([]CampaignStatus, 0, len(list))
-	for _, c := range list {
+	for i := range list {
+		c := &list[i]
 		this, err := d.answeredEpoch(ctx, c.ID, c.Epoch(now), c.Epsilon)
 		if err != nil {
 			return nil, nil, err
 		}
+		consent := consents[CampaignPurpose(c.ID).String()]
 		out = append(out, CampaignStatus{
 			ID: c.ID, Name: c.Name, Category: d.questionTopic(c.Question),
-			Consent: consents[CampaignPurpose(c.ID).String()], Epsilon: c.Epsilon, Spent: spent[c.ID],
+			Consent: consent, Epsilon: c.Epsilon, Spent: spent[c.ID],
 			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
+			Version: c.Version, QuestionDigest: hex.EncodeToString(c.digest),
+			ConsentOutdated: consent && !agreedTo(agreed, c), RefusedChange: c.refusedAt,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

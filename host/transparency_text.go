@@ -47,11 +47,24 @@ func (s Status) WriteText(w io.Writer) error {
 	}
 	for _, c := range s.Campaigns {
 		state := "you have not agreed to answer it"
-		if c.Consent {
+		switch {
+		case c.Consent && c.ConsentOutdated:
+			state = "you agreed to answer an earlier version of it"
+		case c.Consent:
 			state = "you agreed to answer it"
 		}
 		p.f("  %s — %q about %s: %s.\n", c.ID, c.Name, c.Category, state)
+		if c.Consent && c.ConsentOutdated {
+			p.f("    not answered: the campaign changed what it asks since you agreed; it waits until you agree again.\n")
+		}
+		if !c.RefusedChange.IsZero() {
+			p.f("    on %s the aggregator offered a different version of this campaign under the same version number; this device refused it and keeps the one it verified first.\n", when(c.RefusedChange))
+		}
 		switch {
+		case c.Consent && c.ConsentOutdated:
+			if !c.LastAnswered.IsZero() {
+				p.f("    last answered %s; privacy spent on it so far ε = %.2f.\n", when(c.LastAnswered), c.Spent)
+			}
 		case !c.LastAnswered.IsZero():
 			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
 		case c.Consent && !c.Answerable:

@@ -18,8 +18,15 @@ import (
 // Campaign is one question marketers ask and consenting devices answer once
 // per epoch.
 type Campaign struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Version numbers the configs published under ID. A device keeps the
+	// first config it verified for an id and replaces it only with one of
+	// a higher Version; another config under the same id and Version is
+	// refused. Consent is bound to what the config asks (host), so a new
+	// Version that asks something else is not answered until the owner
+	// agrees again.
+	Version  uint32   `json:"version,omitempty"`
 	Question Question `json:"question"`
 	// Epsilon is the LDP budget one report spends.
 	Epsilon float64 `json:"epsilon"`

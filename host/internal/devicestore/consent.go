@@ -16,16 +16,21 @@ type ConsentChange struct {
 }
 
 // SetConsent records the owner's decision on purpose and appends it to the
-// history. Revoking a campaign drops its queued reports; revoking a plugin
+// history. Granting a campaign binds the consent to the question digest of
+// the config pinned for it (CampaignConsents). Revoking a campaign drops its queued reports; revoking a plugin
 // drops queued reports about the plugin's categories (they may derive from
 // its scores) and, with erase, the plugin's events and profile — all in
 // the same transaction, so nothing revoked can be claimed by a sender
 // afterwards.
 func (s *Store) SetConsent(ctx context.Context, purpose string, granted, erase bool, now time.Time) error {
 	return s.tx(ctx, "set_consent", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO consent (purpose, granted, changed_at) VALUES (?, ?, ?)
-			ON CONFLICT (purpose) DO UPDATE SET granted = excluded.granted, changed_at = excluded.changed_at`,
-			purpose, granted, ms(now)); err != nil {
+		// A campaign consent is bound to the question pinned for the id
+		// now (NULL if the device does not know it yet: bindConsents binds
+		// it to the first config pinned).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent (purpose, granted, changed_at, digest) VALUES (?, ?, ?,
+				CASE WHEN ? THEN (SELECT digest FROM campaigns WHERE 'campaign:' || id = ?) END)
+			ON CONFLICT (purpose) DO UPDATE SET granted = excluded.granted, changed_at = excluded.changed_at, digest = excluded.digest`,
+			purpose, granted, ms(now), granted, purpose); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_history (purpose, granted, erased, at) VALUES (?, ?, ?, ?)`,
@@ -65,6 +70,29 @@ func (s *Store) Consents(ctx context.Context) (map[string]bool, error) {
 				return err
 			}
 			out[p] = g
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// CampaignConsents returns, for every granted campaign consent, the
+// question digest it is bound to (nil: not bound yet), by campaign id.
+func (s *Store) CampaignConsents(ctx context.Context) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := s.tx(ctx, "read_campaign_consent", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT substr(purpose, 10), digest FROM consent WHERE granted AND purpose LIKE 'campaign:%'`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var d []byte
+			if err := rows.Scan(&id, &d); err != nil {
+				return err
+			}
+			out[id] = d
 		}
 		return rows.Err()
 	})

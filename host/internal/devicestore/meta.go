@@ -6,44 +6,106 @@ import (
 	"time"
 )
 
-// Campaign is a campaign as the aggregator served it.
+// Campaign is a campaign config the device verified and pinned under its
+// id.
 type Campaign struct {
 	ID      string
 	Spec    []byte // JSON
 	Fetched time.Time
+	// Version is the config's version under its id.
+	Version uint32
+	// Digest is the question digest of Spec (the host computes it); nil
+	// on a row cached before it was recorded.
+	Digest []byte
+	// Served: the aggregator's last campaign list had the id.
+	Served bool
+	// RefusedAt is when the device last refused a different config under
+	// this id and version (zero: never).
+	RefusedAt time.Time
 }
 
-// PutCampaigns replaces the known campaigns.
-func (s *Store) PutCampaigns(ctx context.Context, list []Campaign) error {
-	return s.tx(ctx, "put_campaigns", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM campaigns`); err != nil {
-			return err
-		}
-		for _, c := range list {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, spec, fetched_at) VALUES (?, ?, ?)`, c.ID, c.Spec, ms(c.Fetched)); err != nil {
+// CampaignSync is what one fetch of the aggregator's campaign list changes.
+type CampaignSync struct {
+	// Put are the configs to pin: new ids, and higher versions of known
+	// ones, replacing the pinned config.
+	Put []Campaign
+	// Refused are the known ids under which the aggregator served another
+	// config without a higher version; their pinned config stays.
+	Refused []string
+	// Served are all the ids the aggregator served (Put, Refused and
+	// unchanged ones); every other pinned campaign is marked not served.
+	Served []string
+}
+
+// SyncCampaigns applies one fetch in one transaction, and binds granted
+// campaign consents that have no question digest yet to the digest of the
+// config now pinned for their id (see BindConsents).
+func (s *Store) SyncCampaigns(ctx context.Context, sync CampaignSync, now time.Time) error {
+	return s.tx(ctx, "sync_campaigns", func(tx *sql.Tx) error {
+		for _, c := range sync.Put {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, spec, fetched_at, version, digest, served, refused_at)
+				VALUES (?, ?, ?, ?, ?, 1, 0) ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, fetched_at = excluded.fetched_at,
+				version = excluded.version, digest = excluded.digest, served = 1, refused_at = 0`,
+				c.ID, c.Spec, ms(c.Fetched), c.Version, c.Digest); err != nil {
 				return err
 			}
 		}
-		return nil
+		for _, id := range sync.Refused {
+			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET refused_at = ? WHERE id = ?`, ms(now), id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET served = 0`); err != nil {
+			return err
+		}
+		for _, id := range sync.Served {
+			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET served = 1, fetched_at = ? WHERE id = ?`, ms(now), id); err != nil {
+				return err
+			}
+		}
+		return bindConsents(ctx, tx)
 	})
 }
 
-// Campaigns lists the known campaigns by id.
+// SetCampaignDigests records the question digest of pinned campaigns
+// cached before digests were (by id), and binds unbound consents to them.
+func (s *Store) SetCampaignDigests(ctx context.Context, digests map[string][]byte) error {
+	return s.tx(ctx, "set_campaign_digests", func(tx *sql.Tx) error {
+		for id, d := range digests {
+			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET digest = ? WHERE id = ? AND digest IS NULL`, d, id); err != nil {
+				return err
+			}
+		}
+		return bindConsents(ctx, tx)
+	})
+}
+
+// bindConsents binds every granted campaign consent without a question
+// digest — given before the device knew the campaign, or before digests
+// were recorded — to the digest of the config pinned for its id.
+func bindConsents(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE consent SET digest =
+			(SELECT k.digest FROM campaigns k WHERE 'campaign:' || k.id = consent.purpose)
+		WHERE granted AND digest IS NULL AND purpose LIKE 'campaign:%'`)
+	return err
+}
+
+// Campaigns lists the pinned campaigns by id, served or not.
 func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
 	var out []Campaign
 	err := s.tx(ctx, "list_campaigns", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, spec, fetched_at FROM campaigns ORDER BY id`)
+		rows, err := tx.QueryContext(ctx, `SELECT id, spec, fetched_at, version, digest, served, refused_at FROM campaigns ORDER BY id`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var c Campaign
-			var at int64
-			if err := rows.Scan(&c.ID, &c.Spec, &at); err != nil {
+			var at, refused int64
+			if err := rows.Scan(&c.ID, &c.Spec, &at, &c.Version, &c.Digest, &c.Served, &refused); err != nil {
 				return err
 			}
-			c.Fetched = fromMS(at)
+			c.Fetched, c.RefusedAt = fromMS(at), fromMS(refused)
 			out = append(out, c)
 		}
 		return rows.Err()

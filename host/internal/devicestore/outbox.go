@@ -52,11 +52,14 @@ func (s Sent) Left() bool { return s.Outcome != OutcomeDropped }
 // Enqueue stores a sealed report and, for a real one, records the campaign
 // as answered for its epoch. The caller has already spent the budget
 // (Spend) in an earlier, committed transaction. It refuses (ErrRevoked) a
-// campaign whose consent was revoked meanwhile, in the same transaction.
+// campaign whose consent was revoked meanwhile, or no longer covers the
+// question pinned for it, in the same transaction.
 func (s *Store) Enqueue(ctx context.Context, r Report, epsilon float64) error {
 	return s.tx(ctx, "enqueue_report", func(tx *sql.Tx) error {
+		// Granted, and bound to the question pinned for the campaign now.
 		var granted bool
-		err := tx.QueryRowContext(ctx, `SELECT granted FROM consent WHERE purpose = 'campaign:' || ?`, r.Campaign).Scan(&granted)
+		err := tx.QueryRowContext(ctx, `SELECT granted AND digest IS (SELECT digest FROM campaigns WHERE id = ?)
+			FROM consent WHERE purpose = 'campaign:' || ?`, r.Campaign, r.Campaign).Scan(&granted)
 		if err != nil && err != sql.ErrNoRows {
 			return err
 		}
@@ -119,6 +122,23 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay
 	return out, err
 }
 
+// Due lists the reports a Claim at now would consider (not in flight, past
+// their send delay and backoff, not expired, consent granted), without
+// claiming them.
+func (s *Store) Due(ctx context.Context, now time.Time) ([]Report, error) {
+	var out []Report
+	err := s.tx(ctx, "due_reports", func(tx *sql.Tx) error {
+		var err error
+		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+			next_attempt, expires_at, attempts, in_flight FROM outbox o
+			WHERE in_flight = 0 AND next_attempt <= ? AND expires_at > ?
+			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
+			ORDER BY next_attempt, report_id`, ms(now), ms(now))
+		return err
+	})
+	return out, err
+}
+
 // Settle removes delivered (or definitively rejected) reports from the
 // outbox and logs each once, in one transaction.
 func (s *Store) Settle(ctx context.Context, done []Sent) error {
@@ -143,7 +163,8 @@ func settle(ctx context.Context, tx *sql.Tx, d Sent) error {
 }
 
 // Release returns in-flight reports to the queue with their next attempt
-// time (after a failed upload).
+// time (after a failed upload), or gives queued ones a new next attempt
+// (spreading reports that came due together).
 func (s *Store) Release(ctx context.Context, ids [][16]byte, next []time.Time) error {
 	return s.tx(ctx, "release_reports", func(tx *sql.Tx) error {
 		for i, id := range ids {
@@ -278,6 +299,36 @@ func (s *Store) Answers(ctx context.Context) ([]Answer, error) {
 			}
 			a.At = fromMS(at)
 			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AnswerCount is how often, and when last, a campaign was answered.
+type AnswerCount struct {
+	Last time.Time
+	N    int
+}
+
+// AnswerCounts returns, by campaign id, how many answers were queued for
+// it and when the last one was (the answer records Forget erases).
+func (s *Store) AnswerCounts(ctx context.Context) (map[string]AnswerCount, error) {
+	out := map[string]AnswerCount{}
+	err := s.tx(ctx, "count_answers", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT campaign, max(answered_at), count(*) FROM answers GROUP BY campaign`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var at int64
+			var n int
+			if err := rows.Scan(&id, &at, &n); err != nil {
+				return err
+			}
+			out[id] = AnswerCount{Last: fromMS(at), N: n}
 		}
 		return rows.Err()
 	})

@@ -89,7 +89,7 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 		return nil, err
 	}
 	d := &Device{cfg: cfg, dir: dir, rt: rt, tax: tax, plugins: map[string]*sandbox.Plugin{}}
-	lcfg := ledger.NewConfig(cfg.dailyEpsilon).WithClock(cfg.now).
+	lcfg := ledger.NewConfig(cfg.dailyEpsilon).WithLongTerm(cfg.categoryEpsilon, cfg.deviceEpsilon, cfg.longWindow).WithClock(cfg.now).
 		WithFault(func(s ledger.Step) error { return d.step("ledger-" + string(s)) })
 	if d.ledger, err = ledger.Open(ctx, filepath.Join(dir, LedgerDB), lcfg); err != nil {
 		rt.Close(ctx)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/host/sandbox"
 )
 
@@ -26,6 +27,11 @@ type DeviceConfig struct {
 	halfLife     time.Duration
 	scoreWindow  time.Duration
 	dailyEpsilon float64
+	// The long-term budgets (host/internal/ledger): ε per category and per
+	// device over longWindow.
+	categoryEpsilon float64
+	deviceEpsilon   float64
+	longWindow      time.Duration
 
 	maxSendDelay   time.Duration
 	backoffBase    time.Duration
@@ -39,24 +45,29 @@ type DeviceConfig struct {
 // store (only signed plugins from trusted authors install), no aggregator,
 // the system clock and crypto/rand, events kept 30 days, interests halving
 // every 7 days without fresh evidence and scored over the last 7 days of
-// events, a device-wide budget of ε = 4 in any 24 hours, a random send delay
+// events, a device-wide budget of ε = 4 in any 24 hours and, over any 365
+// days, of ε = 8 on answers about any one category and ε = 64 in all
+// (WithLifetimeBudget; docs/PRIVACY.md says why), a random send delay
 // of up to 1 hour, retries backing off from 1 minute to 6 hours (with
 // jitter), reports valid until 1 hour after their epoch ends (the
 // aggregator's default grace), no dummy
 // reports, and campaigns re-fetched every 6 hours.
 func NewDeviceConfig() DeviceConfig {
 	return DeviceConfig{
-		runtime:        sandbox.NewRuntimeConfig(),
-		now:            time.Now,
-		retention:      30 * 24 * time.Hour,
-		halfLife:       7 * 24 * time.Hour,
-		scoreWindow:    7 * 24 * time.Hour,
-		dailyEpsilon:   4,
-		maxSendDelay:   time.Hour,
-		backoffBase:    time.Minute,
-		backoffMax:     6 * time.Hour,
-		reportValidity: time.Hour,
-		syncEvery:      6 * time.Hour,
+		runtime:         sandbox.NewRuntimeConfig(),
+		now:             time.Now,
+		retention:       30 * 24 * time.Hour,
+		halfLife:        7 * 24 * time.Hour,
+		scoreWindow:     7 * 24 * time.Hour,
+		dailyEpsilon:    4,
+		categoryEpsilon: ledger.DefaultCategoryCap,
+		deviceEpsilon:   ledger.DefaultDeviceCap,
+		longWindow:      ledger.DefaultLongWindow,
+		maxSendDelay:    time.Hour,
+		backoffBase:     time.Minute,
+		backoffMax:      6 * time.Hour,
+		reportValidity:  time.Hour,
+		syncEvery:       6 * time.Hour,
 	}
 }
 
@@ -127,6 +138,19 @@ func (c DeviceConfig) WithProfile(window, halfLife time.Duration) DeviceConfig {
 // in any 24 hours (host/internal/ledger).
 func (c DeviceConfig) WithDailyBudget(epsilon float64) DeviceConfig {
 	c.dailyEpsilon = epsilon
+	return c
+}
+
+// WithLifetimeBudget sets the long-term privacy budgets: over any window
+// (365 days by default), at most perCategory ε on the answers that depend
+// on any one taxonomy category — a threshold or a mean of it, a top_k
+// question that lists it among its candidates — and at most perDevice ε on
+// all answers together. They bound what whoever defines every campaign can
+// learn about one interest, and in total, however many campaigns it
+// registers. Erasing everything (Forget("")) starts a new window; nothing
+// else does. The defaults are 8, 64 and 365 days.
+func (c DeviceConfig) WithLifetimeBudget(perCategory, perDevice float64, window time.Duration) DeviceConfig {
+	c.categoryEpsilon, c.deviceEpsilon, c.longWindow = perCategory, perDevice, window
 	return c
 }
 

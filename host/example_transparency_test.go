@@ -48,6 +48,9 @@ func ExampleStatus_WriteText() {
 	//   none known yet.
 	//
 	// Privacy budget, last 24 hours: ε spent 0.00 of 4.00, 4.00 left.
+	// Privacy budget, long term (the last 365 days, since 2025-11-23; erasing everything starts it again):
+	//   All topics: ε 0.00 of 64.00 used, 64.00 left.
+	//   No answer has been about any one topic yet; each topic may use ε 8.00.
 	//
 	// Waiting to be sent (0)
 	//

@@ -105,6 +105,7 @@ func TestOutboxCrashInjection(t *testing.T) {
 		// uploads: POSTs that reached it (2 = an in-doubt resend).
 		stored, uploads int
 	}{
+		{"ledger-" + "insert-set", 1, 1},   // crash inside the spend, at its category set: the same
 		{"ledger-" + "commit", 1, 1},       // crash inside the spend: nothing spent, answered after reopen
 		{"ledger-" + "after-commit", 0, 0}, // spent, report never made: lost, not re-answered
 		{"after-spend", 0, 0},              // same, on the device's side

@@ -175,9 +175,15 @@ func (d *Device) categoryName(id uint32) string {
 // everything derived from the owner on this device (events, profile,
 // queued reports, answered-campaign records, targeting impressions,
 // memoized answers). Installed plugins, consent and its history, the
-// privacy ledger and the log of reports that already left are kept: they
-// protect or inform the owner. Status().Stored shows the counts before and
-// after.
+// privacy ledger's spends and the log of reports that already left are
+// kept: they protect or inform the owner. Status().Stored shows the counts
+// before and after.
+//
+// Erasing everything also starts a new period for the long-term privacy
+// budgets (WithLifetimeBudget): every later answer depends only on data
+// recorded after the erasure, so what it reveals is about data the earlier
+// answers never saw. The 24-hour budget and the campaigns' epochs keep
+// counting what was spent before. Forgetting one plugin restarts nothing.
 func (d *Device) Forget(ctx context.Context, plugin string) error {
 	if !d.gate.enter() {
 		return ErrDeviceClosed
@@ -186,12 +192,20 @@ func (d *Device) Forget(ctx context.Context, plugin string) error {
 	d.egress.Lock()
 	defer d.egress.Unlock()
 	if plugin == "" {
-		// Two files, one after the other: a crash between them leaves the
-		// memos, and forgetting again erases them.
+		// No scheduler pass may run between the two: one that read scores
+		// before the erasure must not spend after the restart.
+		d.run.Lock()
+		defer d.run.Unlock()
+		// Two files, one after the other, and in this order: the data is
+		// gone before the ledger restarts the long-term period (and deletes
+		// the memos with it, in one transaction). A crash between them
+		// leaves the memos and the old period — conservative — and
+		// forgetting again completes it.
 		if err := d.store.ForgetAll(ctx, d.now()); err != nil {
 			return err
 		}
-		return d.ledger.ForgetMemos(ctx)
+		_, err := d.ledger.Erase(ctx)
+		return err
 	}
 	if _, ok := d.installed(ctx, plugin); !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownPlugin, plugin)

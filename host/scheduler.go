@@ -194,7 +194,7 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 		return false, err
 	}
-	if err := d.spend(ctx, c.ID, epoch, c.Epsilon); err != nil {
+	if err := d.spend(ctx, c, epoch); err != nil {
 		return false, err
 	}
 	if err := d.step("after-spend"); err != nil {

@@ -3,9 +3,11 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/wisp-project/wisp/host/internal/ledger"
+	"github.com/wisp-project/wisp/internal/campaign"
 )
 
 // LedgerDB is the name of the privacy budget ledger's database file in a
@@ -14,13 +16,107 @@ import (
 // report exists — does not depend on the device store.
 const LedgerDB = "ledger.db"
 
+// ErrOverBudget: an answer was not given because it would exceed a privacy
+// budget. The error is a *BudgetError saying which.
+var ErrOverBudget = ledger.ErrOverBudget
+
+// The budgets a BudgetError names.
+const (
+	BudgetCampaignEpoch = ledger.ScopeCampaignEpoch // the campaign's ε for one epoch
+	BudgetDaily         = ledger.ScopeDaily         // the device's ε in any 24 hours
+	BudgetCategory      = ledger.ScopeCategory      // the ε on one category over the long-term window
+	BudgetDevice        = ledger.ScopeDevice        // the device's ε over the long-term window
+)
+
+// BudgetError is an answer the privacy ledger refused: which budget, how
+// much of it is used and left. It matches ErrOverBudget.
+type BudgetError struct {
+	Campaign string `json:"campaign"`
+	// Budget is BudgetCampaignEpoch, BudgetDaily, BudgetCategory or
+	// BudgetDevice.
+	Budget string `json:"budget"`
+	// Category and CategoryName name the category whose cap refused
+	// (BudgetCategory only).
+	Category     uint32  `json:"category,omitempty"`
+	CategoryName string  `json:"category_name,omitempty"`
+	Spent        float64 `json:"epsilon_spent"`
+	Cost         float64 `json:"epsilon_cost"`
+	Limit        float64 `json:"epsilon_limit"`
+	Left         float64 `json:"epsilon_left"`
+	// Since is when the long-term budgets' period began (BudgetCategory and
+	// BudgetDevice): the window's start, or the last time the owner erased
+	// everything if that is later.
+	Since time.Time `json:"since,omitzero"`
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("%v: campaign %q: %s", ErrOverBudget, e.Campaign, e.Plain())
+}
+
+// Unwrap makes errors.Is(err, ErrOverBudget) true.
+func (e *BudgetError) Unwrap() error { return ErrOverBudget }
+
+// Plain says in the owner's words why the answer waits.
+func (e *BudgetError) Plain() string {
+	since := e.Since.UTC().Format(time.DateOnly)
+	switch e.Budget {
+	case BudgetCategory:
+		return fmt.Sprintf("answers about %s have used ε %.2f of %.2f since %s; this one costs %.2f and %.2f is left",
+			e.CategoryName, e.Spent, e.Limit, since, e.Cost, e.Left)
+	case BudgetDevice:
+		return fmt.Sprintf("all answers together have used ε %.2f of the device's %.2f since %s; this one costs %.2f and %.2f is left",
+			e.Spent, e.Limit, since, e.Cost, e.Left)
+	case BudgetDaily:
+		return fmt.Sprintf("an answer costs ε = %.2f and %.2f is left of your 24-hour budget", e.Cost, e.Left)
+	}
+	return fmt.Sprintf("the campaign has already spent ε %.2f of its %.2f this epoch", e.Spent, e.Limit)
+}
+
+// charge is what one answer to c in epoch costs: the campaign's ε, within
+// its per-epoch budget (one answer per epoch), charged to every category
+// the answer depends on — a threshold's or a mean's category, each
+// candidate of a top_k question (a top-k set says something about each).
+func (d *Device) charge(c *Campaign, epoch uint32) ledger.Charge {
+	cats := []uint32{c.Question.Category}
+	if c.Question.Type == campaign.QuestionTopK {
+		cats = c.Question.Categories // Validate fills in the list of an "all categories" question
+		if len(cats) == 0 {
+			for _, cat := range d.tax.Under("Interest") { // never on a validated config; never charge nothing
+				cats = append(cats, cat.ID)
+			}
+		}
+	}
+	return ledger.Charge{Campaign: c.ID, Epoch: epoch, Epsilon: c.Epsilon, EpochBudget: c.Epsilon, Categories: cats}
+}
+
 // spend charges one answer to the ledger: the campaign's ε, within its
-// per-epoch budget (one answer per epoch) and the device's 24-hour cap. It
-// returns errAlreadyAnswered or an error wrapping ledger.ErrOverBudget
-// when the budget refuses.
-func (d *Device) spend(ctx context.Context, campaign string, epoch uint32, epsilon float64) error {
-	_, err := d.ledger.Spend(ctx, ledger.Charge{Campaign: campaign, Epoch: epoch, Epsilon: epsilon, EpochBudget: epsilon})
-	return err
+// per-epoch budget, the device's 24-hour cap and the long-term caps of the
+// device and of every category the answer depends on. It returns a
+// *BudgetError (errors.Is ErrOverBudget) when a budget refuses.
+func (d *Device) spend(ctx context.Context, c *Campaign, epoch uint32) error {
+	_, err := d.ledger.Spend(ctx, d.charge(c, epoch))
+	return d.budgetError(c.ID, err)
+}
+
+// checkBudget is the refusal spend would return now, or nil; it spends
+// nothing.
+func (d *Device) checkBudget(ctx context.Context, c *Campaign, epoch uint32) error {
+	return d.budgetError(c.ID, d.ledger.Check(ctx, d.charge(c, epoch)))
+}
+
+// budgetError turns the ledger's refusal into the owner's words; other
+// errors pass through.
+func (d *Device) budgetError(campaign string, err error) error {
+	var be *ledger.BudgetError
+	if !errors.As(err, &be) {
+		return err
+	}
+	out := &BudgetError{Campaign: campaign, Budget: be.Scope, Spent: be.Spent, Cost: be.Want, Limit: be.Limit,
+		Left: be.Left(), Since: be.Since}
+	if be.Scope == ledger.ScopeCategory {
+		out.Category, out.CategoryName = be.Category, d.categoryName(be.Category)
+	}
+	return out
 }
 
 // answeredEpoch reports whether the ledger holds a spend for campaign in

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -69,6 +70,9 @@ type CampaignStatus struct {
 	// served under this id without a higher version; it keeps the one it
 	// verified first.
 	RefusedChange time.Time `json:"refused_change_at,omitzero"`
+	// OverBudget is why the campaign's next answer would be refused by a
+	// privacy budget now (nil: it fits, or was answered this epoch).
+	OverBudget *BudgetError `json:"over_budget,omitempty"`
 }
 
 // AnswerRecord is one answer the device gave: which campaign, which
@@ -81,11 +85,43 @@ type AnswerRecord struct {
 	At       time.Time `json:"at"`
 }
 
-// BudgetStatus is the device-wide privacy budget over the last 24 hours.
+// BudgetStatus is the device's privacy budgets: over the last 24 hours,
+// and over the long-term window (WithLifetimeBudget) for all answers and
+// per category.
 type BudgetStatus struct {
 	DailyCap   float64 `json:"daily_epsilon_cap"`
 	SpentToday float64 `json:"epsilon_spent_24h"`
 	LeftToday  float64 `json:"epsilon_left_24h"`
+
+	// Since is when the long-term period began: the window's start, or the
+	// last time the owner erased everything if that is later.
+	Since time.Time `json:"long_term_since"`
+	// Window is the long-term window in days.
+	WindowDays int `json:"long_term_window_days"`
+	// ErasedAt is the last time the owner erased everything; zero if never.
+	ErasedAt      time.Time `json:"erased_at,omitzero"`
+	DeviceCap     float64   `json:"long_term_epsilon_cap"`
+	SpentLongTerm float64   `json:"long_term_epsilon_spent"`
+	LeftLongTerm  float64   `json:"long_term_epsilon_left"`
+	CategoryCap   float64   `json:"category_epsilon_cap"`
+	// Categories are the categories answers have depended on in the
+	// period, most spent first (at most statusEntries; CategoriesMore
+	// counts the rest).
+	Categories     []CategoryBudget `json:"categories"`
+	CategoriesMore int              `json:"categories_more,omitempty"`
+	// EveryCategory is ε spent before the ledger recorded categories: it
+	// counts against every category's cap (and is included in each of
+	// Categories).
+	EveryCategory float64 `json:"every_category,omitempty"`
+}
+
+// CategoryBudget is what answers about one category have spent of its
+// long-term cap.
+type CategoryBudget struct {
+	Category uint32  `json:"category"`
+	Name     string  `json:"name"`
+	Spent    float64 `json:"epsilon_spent"`
+	Left     float64 `json:"epsilon_left"`
 }
 
 // statusEntries bounds the interests and log entries Status returns.
@@ -121,11 +157,9 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 	if s.Campaigns, s.Answers, err = d.campaignStatus(ctx, now, consents); err != nil {
 		return Status{}, err
 	}
-	w, err := d.ledger.Window(ctx)
-	if err != nil {
+	if s.Budget, err = d.budgetStatus(ctx); err != nil {
 		return Status{}, err
 	}
-	s.Budget = BudgetStatus{DailyCap: w.Cap, SpentToday: w.Total, LeftToday: max(0, w.Cap-w.Total)}
 	if s.Queued, err = d.Outbox(ctx); err != nil {
 		return Status{}, err
 	}
@@ -187,16 +221,56 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 			return nil, nil, err
 		}
 		consent := consents[CampaignPurpose(c.ID).String()]
+		var refused *BudgetError
+		if !this {
+			if err := d.checkBudget(ctx, &c.Campaign, c.Epoch(now)); !errors.As(err, &refused) && err != nil {
+				return nil, nil, err
+			}
+		}
 		out = append(out, CampaignStatus{
 			ID: c.ID, Name: c.Name, Category: d.questionTopic(c.Question),
 			Consent: consent, Epsilon: c.Epsilon, Spent: spent[c.ID],
 			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
 			Version: c.Version, QuestionDigest: hex.EncodeToString(c.digest),
 			ConsentOutdated: consent && !agreedTo(agreed, c), RefusedChange: c.refusedAt,
+			OverBudget: refused,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, log, nil
+}
+
+// budgetStatus reads the ledger's budgets for the owner.
+func (d *Device) budgetStatus(ctx context.Context) (BudgetStatus, error) {
+	w, err := d.ledger.Window(ctx)
+	if err != nil {
+		return BudgetStatus{}, err
+	}
+	lt, err := d.ledger.LongTerm(ctx)
+	if err != nil {
+		return BudgetStatus{}, err
+	}
+	b := BudgetStatus{
+		DailyCap: w.Cap, SpentToday: w.Total, LeftToday: max(0, w.Cap-w.Total),
+		Since: lt.Since, WindowDays: int(lt.Window / (24 * time.Hour)), ErasedAt: lt.ErasedAt,
+		DeviceCap: lt.DeviceCap, SpentLongTerm: lt.Total, LeftLongTerm: max(0, lt.DeviceCap-lt.Total),
+		CategoryCap: lt.CategoryCap, EveryCategory: lt.Unattributed,
+	}
+	for id := range lt.PerCategory {
+		spent := lt.Category(id)
+		b.Categories = append(b.Categories, CategoryBudget{Category: id, Name: d.categoryName(id), Spent: spent, Left: max(0, lt.CategoryCap-spent)})
+	}
+	sort.Slice(b.Categories, func(i, j int) bool {
+		if b.Categories[i].Spent != b.Categories[j].Spent {
+			return b.Categories[i].Spent > b.Categories[j].Spent
+		}
+		return b.Categories[i].Category < b.Categories[j].Category
+	})
+	if len(b.Categories) > statusEntries {
+		b.CategoriesMore = len(b.Categories) - statusEntries
+		b.Categories = b.Categories[:statusEntries]
+	}
+	return b, nil
 }
 
 // questionTopic says in words what q asks about, for the owner.

@@ -60,6 +60,7 @@ func (s Status) WriteText(w io.Writer) error {
 		if !c.RefusedChange.IsZero() {
 			p.f("    on %s the aggregator offered a different version of this campaign under the same version number; this device refused it and keeps the one it verified first.\n", when(c.RefusedChange))
 		}
+		longTerm := c.OverBudget != nil && (c.OverBudget.Budget == BudgetCategory || c.OverBudget.Budget == BudgetDevice)
 		switch {
 		case c.Consent && c.ConsentOutdated:
 			if !c.LastAnswered.IsZero() {
@@ -67,8 +68,13 @@ func (s Status) WriteText(w io.Writer) error {
 			}
 		case !c.LastAnswered.IsZero():
 			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
+			if c.Consent && longTerm {
+				p.f("    not answered again for now: %s.\n", c.OverBudget.Plain())
+			}
 		case c.Consent && !c.Answerable:
 			p.f("    not answered: no plugin you allowed scores this interest.\n")
+		case c.Consent && longTerm:
+			p.f("    not answered: %s.\n", c.OverBudget.Plain())
 		case c.Consent && c.Epsilon > s.Budget.LeftToday:
 			p.f("    not answered yet: an answer costs ε = %.2f and %.2f is left of your 24-hour budget; it waits until enough is.\n", c.Epsilon, s.Budget.LeftToday)
 		case c.Consent:
@@ -77,6 +83,7 @@ func (s Status) WriteText(w io.Writer) error {
 	}
 
 	p.f("\nPrivacy budget, last 24 hours: ε spent %.2f of %.2f, %.2f left.\n", s.Budget.SpentToday, s.Budget.DailyCap, s.Budget.LeftToday)
+	s.Budget.writeLongTerm(p)
 
 	p.f("\nWaiting to be sent (%d)\n", len(s.Queued))
 	for _, q := range s.Queued {
@@ -134,6 +141,44 @@ func (s Status) WriteText(w io.Writer) error {
 	p.f("\nData held about you on this device: %d events, %d interest scores, %d queued reports, %d answer records, %d ad impressions, %d remembered answers.\n",
 		s.Stored["events"], s.Stored["profile"], s.Stored["outbox"], s.Stored["answers"], s.Stored["impressions"], s.Stored["memo"])
 	return p.err
+}
+
+// writeLongTerm prints the long-term budgets: all answers, then each
+// category answers depended on.
+func (b BudgetStatus) writeLongTerm(p *printer) {
+	if b.DeviceCap == 0 && b.CategoryCap == 0 && b.Since.IsZero() {
+		return // a Status not read from a device
+	}
+	since := b.Since.UTC().Format(time.DateOnly)
+	if !b.ErasedAt.IsZero() && !b.ErasedAt.Before(b.Since) {
+		p.f("Privacy budget, long term (since you erased everything on %s):\n", since)
+	} else {
+		p.f("Privacy budget, long term (the last %d days, since %s; erasing everything starts it again):\n", b.WindowDays, since)
+	}
+	p.f("  All topics: ε %.2f of %.2f used, %s.\n", b.SpentLongTerm, b.DeviceCap, left(b.LeftLongTerm))
+	if len(b.Categories) == 0 {
+		p.f("  No answer has been about any one topic yet; each topic may use ε %.2f.\n", b.CategoryCap)
+	}
+	for _, c := range b.Categories {
+		p.f("  %s: ε %.2f of %.2f used, %s", c.Name, c.Spent, b.CategoryCap, left(c.Left))
+		if c.Left <= 0 {
+			p.f(" — questions about it wait until earlier answers are %d days old, or you erase everything", b.WindowDays)
+		}
+		p.f(".\n")
+	}
+	if b.CategoriesMore > 0 {
+		p.f("  … and %d more topics, each with less used.\n", b.CategoriesMore)
+	}
+	if b.EveryCategory > 0 {
+		p.f("  ε %.2f was spent before this device recorded topics; it counts against every topic.\n", b.EveryCategory)
+	}
+}
+
+func left(eps float64) string {
+	if eps <= 0 {
+		return "none left"
+	}
+	return fmt.Sprintf("%.2f left", eps)
 }
 
 type printer struct {

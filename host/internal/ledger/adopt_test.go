@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -76,5 +77,53 @@ func TestOpenAdoptsUnversionedLedger(t *testing.T) {
 	var version int
 	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version < 1 {
 		t.Errorf("adopted ledger at user_version %d (%v), want ≥ 1", version, err)
+	}
+}
+
+// TestAdoptedSpendsCountTowardLongTermCaps: spends recorded before the
+// ledger kept categories (migration 2) keep counting — against the device's
+// long-term cap and, since they may have depended on any category, against
+// every category's.
+func TestAdoptedSpendsCountTowardLongTermCaps(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(v0Schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO spend (campaign, epoch, nano_eps, at_unix_ns) VALUES ('old', 1, 1500000000, ?)`, at.Add(-48*time.Hour).UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	l := mustOpen(t, path, ledger.NewConfig(10).WithLongTerm(2, 2.5, 365*24*time.Hour).WithClock(func() time.Time { return at }))
+	lt, err := l.LongTerm(ctx)
+	if err != nil || lt.Total != 1.5 || lt.Unattributed != 1.5 || lt.Category(12345) != 1.5 || len(lt.PerCategory) != 0 {
+		t.Fatalf("LongTerm of an adopted ledger = %+v, %v", lt, err)
+	}
+	spend := func(campaign string, eps float64, cat uint32) error {
+		_, err := l.Spend(ctx, ledger.Charge{Campaign: campaign, Epsilon: eps, EpochBudget: eps, Categories: []uint32{cat}})
+		return err
+	}
+	var be *ledger.BudgetError
+	if err := spend("a", 0.6, 7); !errors.As(err, &be) || be.Scope != ledger.ScopeCategory || be.Spent != 1.5 {
+		t.Fatalf("spend over an adopted spend: %v, want a category refusal counting the old 1.5", err)
+	}
+	if err := spend("a", 0.5, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := spend("b", 0.5, 8); err != nil { // 8 is at its cap of 2 (1.5 + 0.5), the device at 2.5
+		t.Fatal(err)
+	}
+	if _, err := l.Spend(ctx, ledger.Charge{Campaign: "c", Epsilon: 0.1, EpochBudget: 1}); !errors.As(err, &be) || be.Scope != ledger.ScopeDevice {
+		t.Fatalf("err = %v, want the device cap (1.5 + 0.5 + 0.5 + 0.1 > 2.5)", err)
+	}
+	es, _ := l.Entries(ctx, time.Time{})
+	if len(es) != 3 || es[0].Categories != nil || len(es[1].Categories) != 1 {
+		t.Errorf("entries %+v: the adopted one should have no categories", es)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/host/internal/ledger"
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 const (
@@ -24,33 +25,72 @@ const (
 	crashBudget   = 0.6
 	crashCharge   = 0.002
 	crashCampaign = 20
+	// The long-term caps bind before the daily cap: 0.05 on any of
+	// crashCategories categories, 0.1 on the device, between erasures.
+	crashCategoryCap = 0.05
+	crashDeviceCap   = 0.1
+	crashCategories  = 4
 )
+
+func crashConfig() ledger.Config {
+	return ledger.NewConfig(crashCap).WithLongTerm(crashCategoryCap, crashDeviceCap, 365*24*time.Hour)
+}
+
+// crashCharges is the child's i-th charge: half to c0, whose epoch budget
+// fills first, the rest spread over campaigns whose budgets sum past the
+// daily cap; each depends on one of crashCategories categories (category
+// 0 most often, so it fills first), and every fifth is a top_k over all of
+// them.
+func crashCharges(i int) ledger.Charge {
+	campaign := "c0"
+	if i%2 == 1 {
+		campaign = "c" + strconv.Itoa(1+i%crashCampaign)
+	}
+	cats := []uint32{uint32(i % crashCategories)}
+	if i%3 == 0 {
+		cats = []uint32{0}
+	}
+	if i%5 == 0 {
+		cats = []uint32{0, 1, 2, 3}
+	}
+	return ledger.Charge{Campaign: campaign, Epsilon: crashCharge, EpochBudget: crashBudget, Categories: cats}
+}
 
 // TestCrashChild is the child process of TestKilledMidWriteNeverOverspends:
 // it spends in a loop on a real database file and prints the id of every
-// entry Spend acknowledged, until the parent kills it.
+// entry Spend acknowledged, now and then storing a memo and erasing, until
+// the parent kills it.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv(crashEnv)
 	if path == "" {
 		t.Skip("child process only")
 	}
-	l, err := ledger.Open(context.Background(), path, ledger.NewConfig(crashCap))
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, path, crashConfig())
 	if err != nil {
 		fmt.Println("open-error", err)
 		os.Exit(2)
 	}
+	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
 	for i := 0; ; i++ {
-		// Half the spends go to c0, whose epoch budget fills first; the
-		// rest spread over campaigns whose budgets sum past the daily cap.
-		campaign := "c0"
-		if i%2 == 1 {
-			campaign = "c" + strconv.Itoa(1+i%crashCampaign)
+		if rng.IntN(150) == 0 {
+			key := ldp.MemoKey{Campaign: "m", Value: strconv.Itoa(i) + "-" + strconv.Itoa(os.Getpid())}
+			if err := l.StoreMemo(ctx, key, []byte{1}); err != nil {
+				fmt.Println("error", err)
+				os.Exit(3)
+			}
+			if _, err := l.Erase(ctx); err != nil {
+				fmt.Println("error", err)
+				os.Exit(3)
+			}
 		}
-		c := ledger.Charge{Campaign: campaign, Epsilon: crashCharge, EpochBudget: crashBudget}
-		e, err := l.Spend(context.Background(), c)
+		e, err := l.Spend(ctx, crashCharges(i))
+		var refused *ledger.BudgetError
 		switch {
 		case err == nil:
 			fmt.Fprintf(os.Stdout, "ack %d\n", e.ID) // unbuffered: written before the next spend
+		case errors.As(err, &refused):
+			fmt.Println("refused", refused.Scope)
 		case !errors.Is(err, ledger.ErrOverBudget):
 			fmt.Println("error", err)
 			os.Exit(3)
@@ -58,12 +98,13 @@ func TestCrashChild(t *testing.T) {
 	}
 }
 
-// TestKilledMidWriteNeverOverspends kills a spending child process with
-// SIGKILL at random moments — mid-transaction, mid-fsync, mid-checkpoint —
-// over many rounds on one database file, then checks that every spend the
-// child saw acknowledged is on disk (durable before the report is queued)
-// and that neither the daily cap nor any campaign's epoch budget was ever
-// exceeded.
+// TestKilledMidWriteNeverOverspends kills a spending (and now and then
+// erasing) child process with SIGKILL at random moments — mid-transaction,
+// mid-fsync, mid-checkpoint — over many rounds on one database file, then
+// checks that every spend the child saw acknowledged is on disk (durable
+// before the report is queued) and that neither the daily cap, nor any
+// campaign's epoch budget, nor between two erasures any category's or the
+// device's long-term cap was ever exceeded.
 func TestKilledMidWriteNeverOverspends(t *testing.T) {
 	if os.Getenv(crashEnv) != "" {
 		t.Skip("in child")
@@ -74,6 +115,7 @@ func TestKilledMidWriteNeverOverspends(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	acked := map[int64]bool{}
+	refusals := map[string]int{}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
@@ -107,6 +149,8 @@ func TestKilledMidWriteNeverOverspends(t *testing.T) {
 				v, _ := strconv.ParseInt(id, 10, 64)
 				acked[v] = true
 				n++
+			} else if scope, ok := strings.CutPrefix(line, "refused "); ok {
+				refusals[scope]++
 			} else if strings.HasPrefix(line, "error") || strings.HasPrefix(line, "open-error") {
 				t.Fatalf("round %d: child: %s", round, line)
 			}
@@ -117,11 +161,15 @@ func TestKilledMidWriteNeverOverspends(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("the child never spent; the test tested nothing")
 	}
+	t.Logf("refusals by scope: %v", refusals)
+	if refusals[ledger.ScopeCategory] == 0 || refusals[ledger.ScopeDevice] == 0 {
+		t.Errorf("the long-term caps never refused (%v): the test did not reach them", refusals)
+	}
 }
 
 func checkLedger(t *testing.T, path string, acked map[int64]bool) float64 {
 	t.Helper()
-	l, err := ledger.Open(context.Background(), path, ledger.NewConfig(crashCap))
+	l, err := ledger.Open(context.Background(), path, crashConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +178,11 @@ func checkLedger(t *testing.T, path string, acked map[int64]bool) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	erasures, err := l.Erasures(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLongTerm(t, es, erasures, crashCategoryCap, crashDeviceCap)
 	onDisk := map[int64]bool{}
 	perCampaign := map[string]float64{}
 	var total float64
@@ -152,4 +205,43 @@ func checkLedger(t *testing.T, path string, acked map[int64]bool) float64 {
 		}
 	}
 	return total
+}
+
+// checkLongTerm recomputes the long-term caps from the entries alone:
+// between two erasures (all entries are inside the window), no category's
+// spend exceeds perCategory and the total does not exceed perDevice.
+func checkLongTerm(t *testing.T, es []ledger.Entry, erasures []ledger.Erasure, perCategory, perDevice float64) {
+	t.Helper()
+	period := func(id int64) int { // how many erasures came before the spend
+		n := 0
+		for _, e := range erasures {
+			if id > e.AfterSpend {
+				n++
+			}
+		}
+		return n
+	}
+	type key struct {
+		period   int
+		category uint32
+	}
+	perCat := map[key]float64{}
+	total := map[int]float64{}
+	for _, e := range es {
+		p := period(e.ID)
+		total[p] += e.Epsilon
+		for _, c := range e.Categories {
+			perCat[key{p, c}] += e.Epsilon
+		}
+	}
+	for k, s := range perCat {
+		if s > perCategory+1e-9 {
+			t.Fatalf("category %d spent %.3f > its long-term cap %.3f after %d erasures", k.category, s, perCategory, k.period)
+		}
+	}
+	for p, s := range total {
+		if s > perDevice+1e-9 {
+			t.Fatalf("device spent %.3f > its long-term cap %.3f after %d erasures", s, perDevice, p)
+		}
+	}
 }

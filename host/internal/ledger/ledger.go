@@ -16,8 +16,10 @@ import (
 
 // Sentinel errors callers can test with errors.Is.
 var (
-	// ErrOverBudget: the charge would exceed the campaign's epoch budget or
-	// the device's daily cap; nothing was recorded, send nothing.
+	// ErrOverBudget: the charge would exceed the campaign's epoch budget,
+	// the device's daily cap, a category's long-term cap or the device's
+	// long-term cap; nothing was recorded, send nothing. The error is a
+	// *BudgetError saying which.
 	ErrOverBudget = errors.New("ledger: over privacy budget")
 	// ErrCharge: the charge itself is malformed.
 	ErrCharge = errors.New("ledger: invalid charge")
@@ -29,18 +31,46 @@ var (
 // calendar day, so a device cannot spend its cap twice around midnight.
 const Window = 24 * time.Hour
 
+// The long-term budgets' defaults; docs/PRIVACY.md ("Long-term budgets")
+// justifies them.
+const (
+	// DefaultCategoryCap is the ε the device spends, over LongWindow, on
+	// answers that depend on any one taxonomy category: one answer at the
+	// largest ε a campaign may ask (campaign.MaxEpsilon), or eight at ε = 1.
+	DefaultCategoryCap = 8.0
+	// DefaultDeviceCap is the ε the device spends on all answers together
+	// over LongWindow: eight categories at their cap, or 16 days at the
+	// default daily cap of 4.
+	DefaultDeviceCap = 64.0
+	// DefaultLongWindow is the long-term caps' sliding window.
+	DefaultLongWindow = 365 * 24 * time.Hour
+)
+
 // Config is the device maker's policy plus test hooks. Build it with
 // NewConfig and the With* methods; each returns a copy.
 type Config struct {
-	dailyCap float64
-	now      func() time.Time
-	fault    func(Step) error
+	dailyCap    float64
+	categoryCap float64
+	deviceCap   float64
+	longWindow  time.Duration
+	now         func() time.Time
+	fault       func(Step) error
 }
 
 // NewConfig returns a configuration with the given device-wide cap on ε
-// spent in any 24-hour window.
+// spent in any 24-hour window, and the default long-term caps
+// (DefaultCategoryCap, DefaultDeviceCap over DefaultLongWindow).
 func NewConfig(dailyCap float64) Config {
-	return Config{dailyCap: dailyCap, now: time.Now}
+	return Config{dailyCap: dailyCap, categoryCap: DefaultCategoryCap, deviceCap: DefaultDeviceCap,
+		longWindow: DefaultLongWindow, now: time.Now}
+}
+
+// WithLongTerm returns a copy with the long-term caps: at most perCategory
+// ε on answers that depend on any one category and at most perDevice ε in
+// total, over any window (a sliding window, restarted by Erase).
+func (c Config) WithLongTerm(perCategory, perDevice float64, window time.Duration) Config {
+	c.categoryCap, c.deviceCap, c.longWindow = perCategory, perDevice, window
+	return c
 }
 
 // WithClock returns a copy that reads time from now.
@@ -53,20 +83,38 @@ func (c Config) WithFault(hook func(Step) error) Config { c.fault = hook; return
 // DailyCap is the configured cap.
 func (c Config) DailyCap() float64 { return c.dailyCap }
 
-// Step names a point inside Spend where a fault can be injected.
+// LongTerm returns the configured long-term caps and their window.
+func (c Config) LongTerm() (perCategory, perDevice float64, window time.Duration) {
+	return c.categoryCap, c.deviceCap, c.longWindow
+}
+
+// Step names a point inside Spend or Erase where a fault can be injected.
 type Step string
 
 // The steps of Spend, in order.
 const (
 	StepBegin       Step = "begin"        // before the transaction starts
 	StepRead        Step = "read"         // before reading what was spent
+	StepInsertSet   Step = "insert-set"   // checked; before finding or inserting the category set
 	StepInsert      Step = "insert"       // before inserting the entry
 	StepCommit      Step = "commit"       // before committing
 	StepAfterCommit Step = "after-commit" // committed, before returning
 )
 
-// Steps lists every Step in order.
-var Steps = [...]Step{StepBegin, StepRead, StepInsert, StepCommit, StepAfterCommit}
+// Steps lists every Step of Spend in order.
+var Steps = [...]Step{StepBegin, StepRead, StepInsertSet, StepInsert, StepCommit, StepAfterCommit}
+
+// The steps of Erase, in order.
+const (
+	StepEraseBegin       Step = "erase-begin"        // before the transaction starts
+	StepEraseMemos       Step = "erase-memos"        // before deleting the memos
+	StepEraseMark        Step = "erase-mark"         // memos deleted; before recording the erasure
+	StepEraseCommit      Step = "erase-commit"       // before committing
+	StepEraseAfterCommit Step = "erase-after-commit" // committed, before returning
+)
+
+// EraseSteps lists every Step of Erase in order.
+var EraseSteps = [...]Step{StepEraseBegin, StepEraseMemos, StepEraseMark, StepEraseCommit, StepEraseAfterCommit}
 
 // Ledger is an open ledger database. It is safe for concurrent use.
 type Ledger struct {
@@ -87,6 +135,12 @@ var migrations = migrate.MustLoad(migrationFS, "migrations")
 func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 	if !(cfg.dailyCap >= 0) || math.IsInf(cfg.dailyCap, 0) {
 		return nil, fmt.Errorf("%w: daily cap %v", ErrConfig, cfg.dailyCap)
+	}
+	if !(cfg.categoryCap >= 0) || math.IsInf(cfg.categoryCap, 0) || !(cfg.deviceCap >= 0) || math.IsInf(cfg.deviceCap, 0) {
+		return nil, fmt.Errorf("%w: long-term caps %v per category, %v per device", ErrConfig, cfg.categoryCap, cfg.deviceCap)
+	}
+	if cfg.longWindow <= 0 {
+		return nil, fmt.Errorf("%w: long-term window %v", ErrConfig, cfg.longWindow)
 	}
 	if cfg.now == nil {
 		cfg.now = time.Now

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wisp-project/wisp/host/internal/ledger"
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 func mustOpen(tb testing.TB, path string, cfg ledger.Config) *ledger.Ledger {
@@ -96,10 +98,12 @@ func TestSpendRejectsBadCharges(t *testing.T) {
 
 // TestFaultAtEveryStepNeverOverspends injects a failure at each step of
 // Spend in turn, many times, interleaved with successful spends, and checks
-// after every call that (a) the recorded total never exceeds the cap, (b) a
-// call that returned an error before the commit recorded nothing, and (c) a
-// call that returned nil recorded exactly its entry — the caller's rule
-// "queue only on nil" then never sends an unrecorded report.
+// after every call that (a) the recorded total never exceeds the daily cap
+// and category 99's never exceeds its long-term cap, (b) a call that
+// returned an error before the commit recorded nothing, and (c) a call
+// that returned nil recorded exactly its entry — the caller's rule "queue
+// only on nil" then never sends an unrecorded report. Every round names a
+// new category set, so the set's insert is among the faulted steps.
 func TestFaultAtEveryStepNeverOverspends(t *testing.T) {
 	ctx := context.Background()
 	var failAt atomic.Value // ledger.Step or ""
@@ -110,32 +114,38 @@ func TestFaultAtEveryStepNeverOverspends(t *testing.T) {
 		}
 		return nil
 	}
-	const capEps = 2.0
-	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"), ledger.NewConfig(capEps).WithFault(hook))
-	total := func() float64 {
+	const capEps, catCap = 2.0, 1.5
+	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"),
+		ledger.NewConfig(capEps).WithLongTerm(catCap, 100, 365*24*time.Hour).WithFault(hook))
+	total := func() (all, cat99 float64) {
 		es, err := l.Entries(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var s float64
 		for _, e := range es {
-			s += e.Epsilon
+			all += e.Epsilon
+			if slices.Contains(e.Categories, 99) {
+				cat99 += e.Epsilon
+			}
 		}
-		return s
+		return all, cat99
 	}
 	sent := 0.0 // what a caller following the rule would have queued
 	for round := range 12 {
 		for _, step := range append(ledger.Steps[:], "") {
 			failAt.Store(step)
-			before := total()
-			_, err := l.Spend(ctx, ledger.Charge{Campaign: "c", Epoch: uint32(round), Epsilon: 0.1, EpochBudget: 1})
-			after := total()
+			before, _ := total()
+			_, err := l.Spend(ctx, ledger.Charge{Campaign: "c", Epoch: uint32(round), Epsilon: 0.1, EpochBudget: 1,
+				Categories: []uint32{99, uint32(round)*10 + uint32(len(step))}})
+			after, cat := total()
 			if err == nil {
 				sent += 0.1
 			}
 			switch {
 			case after > capEps+1e-9:
 				t.Fatalf("round %d step %q: recorded %.2f > cap %.2f", round, step, after, capEps)
+			case cat > catCap+1e-9:
+				t.Fatalf("round %d step %q: category 99 recorded %.2f > its cap %.2f", round, step, cat, catCap)
 			case err == nil && after-before < 0.1-1e-9:
 				t.Fatalf("round %d step %q: Spend returned nil without recording", round, step)
 			case err != nil && step != ledger.StepAfterCommit && after != before:
@@ -146,8 +156,51 @@ func TestFaultAtEveryStepNeverOverspends(t *testing.T) {
 			}
 		}
 	}
-	if got := total(); got < capEps-1e-9 {
-		t.Errorf("cap not reached after all rounds: %.2f", got)
+	if _, cat := total(); cat < catCap-1e-9 {
+		t.Errorf("category cap not reached after all rounds: %.2f", cat)
+	}
+}
+
+// TestFaultAtEveryEraseStep fails Erase at each step: before the commit it
+// leaves the memos and the long-term period as they were, after it both
+// are done; a retried Erase then completes.
+func TestFaultAtEveryEraseStep(t *testing.T) {
+	ctx := context.Background()
+	for _, step := range ledger.EraseSteps {
+		t.Run(string(step), func(t *testing.T) {
+			var fail atomic.Bool
+			fail.Store(true)
+			l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"), ledger.NewConfig(10).WithLongTerm(1, 5, 365*24*time.Hour).
+				WithFault(func(s ledger.Step) error {
+					if s == step && fail.Load() {
+						return errors.New("injected")
+					}
+					return nil
+				}))
+			key := ldp.MemoKey{Campaign: "a", Value: "1"}
+			if err := l.StoreMemo(ctx, key, []byte{1}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Spend(ctx, ledger.Charge{Campaign: "a", Epsilon: 1, EpochBudget: 1, Categories: []uint32{7}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Erase(ctx); err == nil {
+				t.Fatal("Erase succeeded through the fault")
+			}
+			committed := step == ledger.StepEraseAfterCommit
+			_, memo, _ := l.LoadMemo(ctx, key)
+			lt, _ := l.LongTerm(ctx)
+			if memo == committed || (lt.Category(7) == 0) != committed || lt.ErasedAt.IsZero() == committed {
+				t.Fatalf("after a fault at %s: memo kept %v, category 7 at %v, erased at %v", step, memo, lt.Category(7), lt.ErasedAt)
+			}
+			fail.Store(false)
+			if _, err := l.Erase(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, memo, _ := l.LoadMemo(ctx, key); memo {
+				t.Error("the retried Erase left the memo")
+			}
+		})
 	}
 }
 

@@ -43,8 +43,10 @@ func (l *Ledger) Remaining(ctx context.Context, campaign string, epoch uint32, e
 func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) {
 	var out []Entry
 	err := l.tx(ctx, "entries", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx,
-			`SELECT id, campaign, epoch, nano_eps, at_unix_ns FROM spend WHERE at_unix_ns >= ? ORDER BY id`, since.UnixNano())
+		rows, err := tx.QueryContext(ctx, `
+			SELECT s.id, s.campaign, s.epoch, s.nano_eps, s.at_unix_ns, cs.categories
+			FROM spend s LEFT JOIN category_set cs ON cs.id = s.category_set
+			WHERE s.at_unix_ns >= ? ORDER BY s.id`, since.UnixNano())
 		if err != nil {
 			return err
 		}
@@ -52,10 +54,20 @@ func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) 
 		for rows.Next() {
 			var e Entry
 			var epoch, n, at int64
-			if err := rows.Scan(&e.ID, &e.Campaign, &epoch, &n, &at); err != nil {
+			var set sql.NullString
+			if err := rows.Scan(&e.ID, &e.Campaign, &epoch, &n, &at, &set); err != nil {
 				return err
 			}
 			e.Epoch, e.Epsilon, e.At = uint32(epoch), fromNano(n), time.Unix(0, at)
+			if set.Valid {
+				var err error
+				if e.Categories, err = decodeSet(set.String); err != nil {
+					return err
+				}
+				if e.Categories == nil {
+					e.Categories = []uint32{}
+				}
+			}
 			out = append(out, e)
 		}
 		return rows.Err()

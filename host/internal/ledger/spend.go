@@ -16,6 +16,12 @@ type Charge struct {
 	Epsilon float64
 	// EpochBudget is the campaign's ε per epoch, from its signed config.
 	EpochBudget float64
+	// Categories are the taxonomy categories the answer depends on: a
+	// threshold's or a mean's category, every candidate of a top_k question
+	// (a top-k set says something about each). Each is charged Epsilon
+	// against the long-term category cap; order and repeats do not matter.
+	// A charge naming none counts against the device's caps only.
+	Categories []uint32
 }
 
 // Entry is one recorded spend.
@@ -25,18 +31,46 @@ type Entry struct {
 	Epoch    uint32    `json:"epoch"`
 	Epsilon  float64   `json:"epsilon"`
 	At       time.Time `json:"at"`
+	// Categories the answer depended on (Charge.Categories, sorted); nil
+	// for a spend recorded before the ledger kept them.
+	Categories []uint32 `json:"categories,omitempty"`
 }
+
+// The scopes of a BudgetError, in the order Spend checks them.
+const (
+	ScopeCampaignEpoch = "campaign-epoch" // the campaign's budget for the epoch
+	ScopeDaily         = "daily"          // the device's cap over any 24 hours
+	ScopeCategory      = "category"       // a category's long-term cap
+	ScopeDevice        = "device"         // the device's long-term cap
+)
 
 // BudgetError says which budget a refused charge would have exceeded. It
 // matches ErrOverBudget.
 type BudgetError struct {
-	Scope string  // "campaign-epoch" or "daily"
+	Scope string  // ScopeCampaignEpoch, ScopeDaily, ScopeCategory or ScopeDevice
 	Spent float64 // already spent in the scope
 	Want  float64 // the refused charge
 	Limit float64 // the scope's budget
+	// Category is the category whose cap refused (ScopeCategory only).
+	Category uint32
+	// Since is when the long-term scopes' period began: the window's start
+	// or the last erasure, whichever is later (long-term scopes only).
+	Since time.Time
 }
 
+// Left is what remains of the scope's budget: the largest charge it would
+// still accept.
+func (e *BudgetError) Left() float64 { return math.Max(e.Limit-e.Spent, 0) }
+
 func (e *BudgetError) Error() string {
+	switch e.Scope {
+	case ScopeCategory:
+		return fmt.Sprintf("%v: category %d: spent %.6g + %.6g > %.6g since %s (%.6g left)",
+			ErrOverBudget, e.Category, e.Spent, e.Want, e.Limit, e.Since.UTC().Format(time.DateOnly), e.Left())
+	case ScopeDevice:
+		return fmt.Sprintf("%v: device long-term cap: spent %.6g + %.6g > %.6g since %s (%.6g left)",
+			ErrOverBudget, e.Spent, e.Want, e.Limit, e.Since.UTC().Format(time.DateOnly), e.Left())
+	}
 	return fmt.Sprintf("%v: %s: spent %.6g + %.6g > %.6g", ErrOverBudget, e.Scope, e.Spent, e.Want, e.Limit)
 }
 
@@ -55,9 +89,11 @@ func (c Charge) check() error {
 	return nil
 }
 
-// Spend records the charge durably if it fits both the campaign's epoch
-// budget and the device's 24-hour cap, and returns the entry; otherwise it
-// records nothing and returns a *BudgetError (errors.Is ErrOverBudget).
+// Spend records the charge durably if it fits the campaign's epoch budget,
+// the device's 24-hour cap, the long-term cap of every category it names
+// and the device's long-term cap, and returns the entry; otherwise it
+// records nothing and returns a *BudgetError (errors.Is ErrOverBudget)
+// naming the first budget, in that order, that refused.
 //
 // Call it before queueing the report, and queue only if it returns nil.
 // Any other error means the outcome is unknown to the caller (the entry may
@@ -73,28 +109,29 @@ func (l *Ledger) Spend(ctx context.Context, c Charge) (Entry, error) {
 		return Entry{}, err
 	}
 	now := l.cfg.now()
-	e := Entry{Campaign: c.Campaign, Epoch: c.Epoch, Epsilon: c.Epsilon, At: now}
 	want := nano(c.Epsilon, true)
+	cats := normalize(c.Categories)
+	e := Entry{Campaign: c.Campaign, Epoch: c.Epoch, Epsilon: c.Epsilon, At: now, Categories: cats}
 	err := l.tx(ctx, "spend", func(tx *sql.Tx) error {
 		if err := l.fault(StepRead); err != nil {
 			return err
 		}
-		spentCampaign, spentDay, err := spent(ctx, tx, c.Campaign, c.Epoch, now)
-		if err != nil {
+		if err := l.admit(ctx, tx, c, cats, want, now); err != nil {
 			return err
 		}
-		if limit := nano(c.EpochBudget, false); spentCampaign+want > limit {
-			return &BudgetError{"campaign-epoch", fromNano(spentCampaign), c.Epsilon, c.EpochBudget}
+		if err := l.fault(StepInsertSet); err != nil {
+			return err
 		}
-		if limit := nano(l.cfg.dailyCap, false); spentDay+want > limit {
-			return &BudgetError{"daily", fromNano(spentDay), c.Epsilon, l.cfg.dailyCap}
+		set, err := categorySet(ctx, tx, cats)
+		if err != nil {
+			return err
 		}
 		if err := l.fault(StepInsert); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO spend (campaign, epoch, nano_eps, at_unix_ns) VALUES (?, ?, ?, ?)`,
-			c.Campaign, int64(c.Epoch), want, now.UnixNano())
+			`INSERT INTO spend (campaign, epoch, nano_eps, at_unix_ns, category_set) VALUES (?, ?, ?, ?, ?)`,
+			c.Campaign, int64(c.Epoch), want, now.UnixNano(), set)
 		if err != nil {
 			return err
 		}
@@ -110,6 +147,48 @@ func (l *Ledger) Spend(ctx context.Context, c Charge) (Entry, error) {
 		return Entry{}, err
 	}
 	return e, nil
+}
+
+// admit returns the *BudgetError that refuses a charge of want nano-ε, or
+// nil if every budget has room: the one check Spend and Check share.
+func (l *Ledger) admit(ctx context.Context, tx *sql.Tx, c Charge, cats []uint32, want int64, now time.Time) error {
+	spentCampaign, spentDay, err := spent(ctx, tx, c.Campaign, c.Epoch, now)
+	if err != nil {
+		return err
+	}
+	if limit := nano(c.EpochBudget, false); spentCampaign+want > limit {
+		return &BudgetError{Scope: ScopeCampaignEpoch, Spent: fromNano(spentCampaign), Want: c.Epsilon, Limit: c.EpochBudget}
+	}
+	if limit := nano(l.cfg.dailyCap, false); spentDay+want > limit {
+		return &BudgetError{Scope: ScopeDaily, Spent: fromNano(spentDay), Want: c.Epsilon, Limit: l.cfg.dailyCap}
+	}
+	u, err := l.usage(ctx, tx, now)
+	if err != nil {
+		return err
+	}
+	limit := nano(l.cfg.categoryCap, false)
+	for _, cat := range cats {
+		if n := u.category(cat); n+want > limit {
+			return &BudgetError{Scope: ScopeCategory, Spent: fromNano(n), Want: c.Epsilon, Limit: l.cfg.categoryCap,
+				Category: cat, Since: u.since}
+		}
+	}
+	if limit := nano(l.cfg.deviceCap, false); u.device+want > limit {
+		return &BudgetError{Scope: ScopeDevice, Spent: fromNano(u.device), Want: c.Epsilon, Limit: l.cfg.deviceCap, Since: u.since}
+	}
+	return nil
+}
+
+// Check reports whether Spend would accept the charge now: nil, or the
+// *BudgetError it would return. It records nothing; the owner's screen
+// uses it to say why a campaign waits.
+func (l *Ledger) Check(ctx context.Context, c Charge) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	return l.tx(ctx, "check", func(tx *sql.Tx) error {
+		return l.admit(ctx, tx, c, normalize(c.Categories), nano(c.Epsilon, true), l.cfg.now())
+	})
 }
 
 // SpendThen calls Spend and, only if it succeeded, queue. If queue fails

@@ -13,10 +13,10 @@ import (
 // plugins returns the test plugins and hostile modules, by file name.
 func plugins(t testing.TB) map[string][]byte {
 	t.Helper()
-	paths, _ := filepath.Glob("../../../../testdata/plugins/*.wasm")
+	paths, _ := filepath.Glob("../../../../plugins/dist/*.wasm")
 	hostile, _ := filepath.Glob("../../../../testdata/plugins/hostile/*.wasm")
 	if len(paths) == 0 || len(hostile) == 0 {
-		t.Fatal("no modules under testdata/plugins")
+		t.Fatal("no modules under plugins/dist")
 	}
 	m := map[string][]byte{}
 	for _, p := range append(paths, hostile...) {

@@ -360,3 +360,7 @@ func appendFields(b []byte, f Fields) []byte {
 	}
 	return appendBytes(b, sec)
 }
+
+// ValidField reports whether f may appear in a message (RFC 9113 §8.2.1,
+// §8.2.2); encoders refuse messages with an invalid field.
+func ValidField(f Field) bool { return validateFields(Fields{f}) == nil }

@@ -33,7 +33,9 @@ type Handler struct {
 	// MaxRequestBytes bounds an encapsulated request; 0 means 17 MiB (the
 	// aggregator's 16 MiB batch limit plus room for the encapsulation).
 	MaxRequestBytes int64
-	// MaxResponseBytes bounds the gateway's answer; 0 means 1 MiB.
+	// MaxResponseBytes bounds the gateway's answer, which is streamed
+	// through; a longer one is cut (and then fails to open at the client).
+	// 0 means 64 MiB.
 	MaxResponseBytes int64
 }
 
@@ -107,11 +109,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer resp.Body.Close()
 	rlimit := h.MaxResponseBytes
 	if rlimit <= 0 {
-		rlimit = 1 << 20
+		rlimit = 64 << 20
 	}
-	rbody, err := io.ReadAll(io.LimitReader(resp.Body, rlimit+1))
-	if err != nil || int64(len(rbody)) > rlimit {
-		http.Error(w, "bad answer from the gateway", http.StatusBadGateway)
+	if resp.ContentLength > rlimit {
+		http.Error(w, "answer from the gateway too large", http.StatusBadGateway)
 		return
 	}
 	for _, k := range forwardedResponseHeaders {
@@ -120,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(resp.StatusCode)
-	w.Write(rbody)
+	io.Copy(w, io.LimitReader(resp.Body, rlimit))
 }
 
 var defaultClient = NewClient()

@@ -77,6 +77,17 @@ func TestRelay(t *testing.T) {
 		}
 	}
 
+	// An answer over the limit is a 502.
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, 2000)) }))
+	defer big.Close()
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte("x")))
+	r.Header.Set("Content-Type", ohttp.RequestMediaType)
+	(&Handler{Gateway: big.URL, MaxResponseBytes: 1000}).ServeHTTP(rec, r)
+	if rec.Code != http.StatusBadGateway {
+		t.Errorf("oversized answer: %d, want 502", rec.Code)
+	}
+
 	// A gateway that is down is a 502; a redirect is not followed.
 	redirect := httptest.NewServer(http.RedirectHandler(gw.URL, http.StatusTemporaryRedirect))
 	defer redirect.Close()

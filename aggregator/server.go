@@ -16,6 +16,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/ohttp"
 )
 
 // Config is what a server needs. Only Store and Taxonomy are required.
@@ -50,6 +51,9 @@ type Config struct {
 	// campaign signing key before they are stored (AES-256-GCM); nil
 	// stores them in the clear. Every node needs the same one.
 	KeyEncryptionKey []byte
+	// RequireOHTTP refuses report uploads (403) that do not come through
+	// the Oblivious HTTP gateway, POST /v1/ohttp, i.e. through a relay.
+	RequireOHTTP bool
 	// Registry receives the server's Prometheus metrics; nil means a new
 	// registry of its own. /metrics serves the registry either way when it
 	// is a *prometheus.Registry.
@@ -121,6 +125,10 @@ type Server struct {
 	admit   *admission
 	commits *groupCommit
 	metrics *metrics
+
+	gateway      *ohttp.GatewayHandler // ohttp.go
+	ohttpKeys    []byte
+	requireOHTTP bool
 }
 
 // ErrConfig reports an unusable Config.
@@ -141,6 +149,8 @@ func New(cfg Config) (*Server, error) {
 		rotation: cfg.Rotation.withDefaults(),
 		refresh:  cfg.Refresh,
 		tenant:   cfg.Tenant,
+
+		requireOHTTP: cfg.RequireOHTTP,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -178,6 +188,9 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 	var err error
 	if s.signer, err = loadSigner(ctx, s.store, s.wrap); err != nil {
+		return err
+	}
+	if err := s.loadGateway(ctx); err != nil {
 		return err
 	}
 	for _, k := range cfg.Keys {
@@ -218,6 +231,8 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 //	POST   /v1/reports                a CBOR batch of sealed reports              device
 //	GET    /v1/campaign-configs       signed campaign configs (JSON)              device
 //	GET    /v1/campaign-signing-key   the Ed25519 key that signs them             device
+//	GET    /v1/ohttp-keys             the OHTTP gateway's key configs             device
+//	POST   /v1/ohttp                  OHTTP gateway: device routes, encapsulated  device (via a relay)
 //	GET    /v1/campaigns              campaigns of the caller's tenant            marketer, operator
 //	POST   /v1/campaigns              register a campaign                        marketer, operator
 //	GET    /v1/campaigns/{id}         one campaign                               marketer (own), operator
@@ -235,9 +250,11 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/hpke-config", s.handleKeyConfig)
-	mux.HandleFunc("POST /v1/reports", s.handleReports)
+	mux.HandleFunc("POST /v1/reports", s.handleDirectReports)
 	mux.HandleFunc("GET /v1/campaign-configs", s.handleSignedCampaigns)
 	mux.HandleFunc("GET /v1/campaign-signing-key", s.handleSigningKey)
+	mux.HandleFunc("GET /v1/ohttp-keys", s.handleOHTTPKeys)
+	mux.HandleFunc("POST /v1/ohttp", s.handleOHTTP)
 	mux.Handle("GET /v1/campaigns", s.auth(anyRole, s.handleListCampaigns))
 	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))

@@ -9,26 +9,94 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/wisp-project/wisp/internal/ohttp"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // Client is a device's connection to an aggregator. It sends only sealed
 // reports and fetches only public configuration: no device identifier, no
 // cookie, nothing beyond what HTTP itself carries.
+//
+// With Relay set, the aggregator does not even see the device's address:
+// every request (HPKE configs, campaigns, uploads) is sealed to the
+// aggregator's Oblivious HTTP gateway key (RFC 9458) and sent to the relay,
+// which forwards it to the gateway; the relay sees the address but not the
+// request. Only the gateway's key configuration is fetched directly from
+// BaseURL (GET /v1/ohttp-keys: public, the same for every device; it tells
+// the aggregator that this address runs Wisp and when it fetched, nothing
+// else). It is cached for a day and fetched again when the gateway refuses
+// it. A Client must not be copied after first use.
 type Client struct {
 	// BaseURL is the aggregator's address, e.g. http://127.0.0.1:8080.
 	BaseURL string
-	// HTTP is the client to use; nil means http.DefaultClient.
+	// HTTP is the client to use; nil means http.DefaultClient. With Relay,
+	// its Transport carries the requests to the relay and the key fetch.
 	HTTP *http.Client
+	// Relay is an Oblivious HTTP relay's URL that forwards to BaseURL's
+	// gateway (POST BaseURL/v1/ohttp); "" talks to BaseURL directly.
+	Relay string
+
+	mu        sync.Mutex
+	keys      *ohttp.KeyConfig
+	keysAt    time.Time
+	relayHTTP *http.Client
 }
 
-func (c *Client) http() *http.Client {
+// ohttpKeysMaxAge is how long a fetched gateway key configuration is used.
+const ohttpKeysMaxAge = 24 * time.Hour
+
+func (c *Client) direct() *http.Client {
 	if c.HTTP == nil {
 		return http.DefaultClient
 	}
 	return c.HTTP
+}
+
+// http is the client for the aggregator's device routes: direct, or the
+// relay's when Relay is set.
+func (c *Client) http() *http.Client {
+	if c.Relay == "" {
+		return c.direct()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.relayHTTP == nil {
+		d := c.direct()
+		// A client of its own: no cookie jar, nothing but what each request sets.
+		c.relayHTTP = &http.Client{Timeout: d.Timeout, Transport: &ohttp.Transport{Relay: c.Relay, Keys: c.gatewayKeys, Base: d.Transport}}
+	}
+	return c.relayHTTP
+}
+
+// gatewayKeys returns the gateway's key configuration, fetching it from
+// BaseURL when there is none, it is a day old, or refresh is set.
+func (c *Client) gatewayKeys(ctx context.Context, refresh bool) (ohttp.KeyConfig, error) {
+	c.mu.Lock()
+	if c.keys != nil && !refresh && time.Since(c.keysAt) < ohttpKeysMaxAge {
+		k := *c.keys
+		c.mu.Unlock()
+		return k, nil
+	}
+	c.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/ohttp-keys", nil)
+	if err != nil {
+		return ohttp.KeyConfig{}, err
+	}
+	body, err := c.doWith(c.direct(), req)
+	if err != nil {
+		return ohttp.KeyConfig{}, err
+	}
+	cs, err := ohttp.ParseKeyConfigs(body)
+	if err != nil {
+		return ohttp.KeyConfig{}, fmt.Errorf("host: OHTTP key configs: %w", err)
+	}
+	c.mu.Lock()
+	c.keys, c.keysAt = &cs[0], time.Now()
+	c.mu.Unlock()
+	return cs[0], nil
 }
 
 // KeyConfigs fetches the aggregator's HPKE configurations.
@@ -106,8 +174,10 @@ func (e *BusyError) Error() string {
 // Is makes errors.Is(err, ErrBusy) true.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
 
-func (c *Client) do(req *http.Request) ([]byte, error) {
-	resp, err := c.http().Do(req)
+func (c *Client) do(req *http.Request) ([]byte, error) { return c.doWith(c.http(), req) }
+
+func (c *Client) doWith(hc *http.Client, req *http.Request) ([]byte, error) {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("host: %s %s: %w", req.Method, req.URL.Path, err)
 	}

@@ -107,7 +107,7 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 		if hc == nil {
 			hc = &http.Client{Timeout: 30 * time.Second}
 		}
-		d.client = &Client{BaseURL: cfg.aggregatorURL, HTTP: hc}
+		d.client = &Client{BaseURL: cfg.aggregatorURL, HTTP: hc, Relay: cfg.relayURL}
 	}
 	if err := d.resume(ctx); err != nil {
 		d.Close(ctx)

@@ -17,6 +17,7 @@ type DeviceConfig struct {
 	cacheDirSet   bool
 	aggregatorURL string
 	httpClient    *http.Client
+	relayURL      string
 	campaignKey   []byte
 	now           func() time.Time
 	entropy       io.Reader
@@ -94,6 +95,18 @@ func (c DeviceConfig) WithTaxonomy(t *Taxonomy) DeviceConfig {
 // 30 s timeout).
 func (c DeviceConfig) WithAggregator(baseURL string, client *http.Client) DeviceConfig {
 	c.aggregatorURL, c.httpClient = baseURL, client
+	return c
+}
+
+// WithRelay sends every request to the aggregator through an Oblivious
+// HTTP relay (RFC 9458) at relayURL, sealed to the aggregator's gateway
+// key, so the aggregator never sees the device's address; the relay sees
+// the address but cannot read or change a request. Only the gateway's
+// public key configuration is fetched from the aggregator directly (see
+// Client.Relay). "" talks to the aggregator directly. The HTTP client of
+// WithAggregator carries the requests to the relay.
+func (c DeviceConfig) WithRelay(relayURL string) DeviceConfig {
+	c.relayURL = relayURL
 	return c
 }
 

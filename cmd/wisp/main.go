@@ -34,7 +34,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAggregatorCmd(), newBenchCmd(), newDemoCmd(), newDeviceCmd(), newPluginCmd())
+	root.AddCommand(newAggregatorCmd(), newBenchCmd(), newDemoCmd(), newDeviceCmd(), newPluginCmd(), newRelayCmd())
 	return root
 }
 

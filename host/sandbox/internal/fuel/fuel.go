@@ -17,6 +17,10 @@ const (
 	ReservedPrefix = "wisp$"
 )
 
+// Version names what Instrument emits: caches of its output must be keyed
+// by it. Bump it whenever the rewriting changes.
+const Version = "fuel-v3"
+
 // ErrMalformed reports a module Instrument cannot parse or refuses.
 var ErrMalformed = errors.New("fuel: cannot instrument module")
 

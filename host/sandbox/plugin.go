@@ -25,6 +25,14 @@ type Plugin struct {
 	// summaries: the plugin exports abi.SummaryExport and takes summary
 	// batches.
 	summaries bool
+	// iso, with process isolation, is the plugin's worker process; the
+	// plugin then has no runtime, compiled module or instances here, and
+	// sum is the summarizer its calls share.
+	iso *isolated
+	sum *summarizer
+	// onCompiled, if set, runs once the module is compiled (the worker
+	// tells its parent).
+	onCompiled func()
 
 	// slots holds one token per instance the plugin may run at once
 	// (Limits.instances); calls holds the runtime's, shared by all plugins.
@@ -126,6 +134,9 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	if err := ctx.Err(); err != nil {
 		return nil, p.fail(err)
 	}
+	if p.iso != nil {
+		return p.scoreIsolated(ctx, events)
+	}
 	if err := p.acquire(ctx); err != nil {
 		return nil, p.fail(err)
 	}
@@ -145,6 +156,48 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	}
 	p.put(ctx, inst)
 	return scores, nil
+}
+
+func (p *Plugin) scoreIsolated(ctx context.Context, events []abi.Event) ([]abi.Score, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, p.fail(ErrClosed)
+	}
+	p.running.Add(1)
+	p.mu.Unlock()
+	defer p.running.Done()
+	scores, err := p.iso.score(ctx, events)
+	if err != nil {
+		return nil, p.fail(err)
+	}
+	return scores, nil
+}
+
+// runOnce is one call on raw input in a worker process: an instance from
+// the pool, run, and the raw records (valid until the next call), or the
+// error and, for ErrPluginFailed, the plugin's code.
+func (p *Plugin) runOnce(ctx context.Context, in input, l Limits) ([]byte, int32, error) {
+	if err := p.acquire(ctx); err != nil {
+		return nil, 0, err
+	}
+	defer p.release()
+	inst, err := p.get(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer p.running.Done()
+	out, err := p.run(ctx, inst, in, l)
+	if err != nil || inst.tainted {
+		code := int32(inst.stack[0])
+		p.discard(ctx, inst)
+		if err != nil {
+			return nil, code, err
+		}
+		return out, 0, nil // the view stays valid: Close leaves memory readable
+	}
+	p.put(ctx, inst)
+	return out, 0, nil
 }
 
 // acquire takes one of the plugin's instance slots, then one of the
@@ -296,6 +349,14 @@ func DecodeOutput(out []byte, declared map[uint32]bool) ([]abi.Score, error) {
 // flight are interrupted (they fail with ErrClosed) and Close waits for
 // them to return before the runtime goes, so no call runs on freed code.
 func (p *Plugin) Close(ctx context.Context) error {
+	if p.iso != nil {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.iso.close()
+		p.running.Wait()
+		return nil
+	}
 	p.mu.Lock()
 	p.closed = true
 	if p.shrinker != nil {

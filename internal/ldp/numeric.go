@@ -177,13 +177,22 @@ func (a *MeanAccumulator) Add(answer []byte) error {
 func (a *MeanAccumulator) N() int { return a.n }
 
 // Estimate is the mean of the outputs, in [-1, 1] units, with the
-// worst-case variance of that mean and its normal 95% interval.
+// worst-case variance of that mean and its normal 95% interval (for
+// Duchi's ±B outputs, with a continuity correction of B/n).
 func (a *MeanAccumulator) Estimate() Estimate {
 	if a.n < 1 {
 		return newEstimate(0, math.Inf(1))
 	}
 	n := float64(a.n)
-	return newEstimate(a.sum/n, a.worst/n)
+	e := newEstimate(a.sum/n, a.worst/n)
+	if d, ok := a.m.(Duchi); ok {
+		// Duchi's outputs are ±B: the mean moves in steps of 2B/n, and a
+		// continuity correction of half a step keeps the interval's
+		// coverage at 95% at small n (the plain one is 93.5% at n = 50).
+		e.Low -= d.bound() / n
+		e.High += d.bound() / n
+	}
+	return e
 }
 
 // SampleVariance is the sample variance of the outputs over n: unbiased

@@ -96,34 +96,38 @@ func estimateSupport(support []float64, n int, p, q, r, scale float64) []Estimat
 
 // ScoreInterval is a 95% interval for the mean probability π of n
 // independent Bernoulli answers from the number s that came out 1 (an
-// item's support count): Wilson's score interval, the set of π with
-// (s/n − π)² ≤ z²·π(1−π)/n. It is conservative when the answers' own
-// probabilities differ (holders and non-holders of an item): their sum's
-// variance is at most n·π(1−π). Near the ends, where Wilson's coverage
-// dips (Brown, Cai, DasGupta, Statistical Science 2001, §4.1.2), a count
-// of 1, 2 or 3 (or n minus that) widens the interval to the exact Poisson
-// bound λₛ/n. EstimateCounts maps it through the estimator, which is
-// increasing in s, so the count's interval is never the impossible
-// symmetric ±1.96·sd around a count near 0 or n.
+// item's support count): Wilson's score interval with continuity
+// correction (Newcombe, Statistics in Medicine 1998, method 4), the set of
+// π with (|s/n − π| − 1/(2n))² ≤ z²·π(1−π)/n. The correction keeps the
+// coverage at or above 95% where the plain score interval's oscillates
+// down to ~93% (n = 50); it widens the interval by about 1/(2n). The
+// interval is conservative when the answers' own probabilities differ
+// (holders and non-holders of an item): their sum's variance is at most
+// n·π(1−π). Near the ends a count of 1, 2 or 3 (or n minus that) widens
+// it further to the exact Poisson bound λₛ/n when that is wider (Brown,
+// Cai, DasGupta, Statistical Science 2001, §4.1.2). EstimateCounts maps
+// it through the estimator, which is increasing in s, so a count's
+// interval is never the impossible symmetric ±1.96·sd around a count near
+// 0 or n.
 func ScoreInterval(s, n float64) (lo, hi float64) {
 	if !(n > 0) {
 		return math.Inf(-1), math.Inf(1)
 	}
-	ph, z2 := math.Min(math.Max(s/n, 0), 1), Z95*Z95
-	center := (ph + z2/(2*n)) / (1 + z2/n)
-	half := Z95 * math.Sqrt(ph*(1-ph)/n+z2/(4*n*n)) / (1 + z2/n)
-	lo, hi = math.Max(center-half, 0), math.Min(center+half, 1)
+	ph, z, z2 := math.Min(math.Max(s/n, 0), 1), Z95, Z95*Z95
+	den := 2 * (n + z2)
+	lo, hi = 0, 1
+	if ph > 0 {
+		lo = (2*n*ph + z2 - 1 - z*math.Sqrt(math.Max(z2-2-1/n+4*ph*(n*(1-ph)+1), 0))) / den
+	}
+	if ph < 1 {
+		hi = (2*n*ph + z2 + 1 + z*math.Sqrt(math.Max(z2+2-1/n+4*ph*(n*(1-ph)-1), 0))) / den
+	}
+	lo, hi = math.Max(lo, 0), math.Min(hi, 1)
 	if k := int(math.Round(s)); k >= 1 && k <= 3 {
 		lo = math.Min(lo, poissonLower[k]/n)
 	}
 	if k := int(math.Round(n - s)); k >= 1 && k <= 3 {
 		hi = math.Max(hi, 1-poissonLower[k]/n)
-	}
-	if s <= 0 {
-		lo = 0
-	}
-	if s >= n {
-		hi = 1
 	}
 	return lo, hi
 }

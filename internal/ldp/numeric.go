@@ -221,10 +221,12 @@ func (b Bounds) Normalize(v float64) (float64, error) {
 	return 2*(v-b.Lo)/(b.Hi-b.Lo) - 1, nil
 }
 
-// Denormalize maps an estimate in [-1, 1] units back to [Lo, Hi] units.
+// Denormalize maps an estimate in [-1, 1] units back to [Lo, Hi] units,
+// its interval endpoints included (the map is affine and increasing).
 func (b Bounds) Denormalize(e Estimate) Estimate {
 	half := (b.Hi - b.Lo) / 2
-	return newEstimate(b.Lo+(e.Value+1)*half, e.Variance*half*half)
+	to := func(v float64) float64 { return b.Lo + (v+1)*half }
+	return Estimate{Value: to(e.Value), Variance: e.Variance * half * half, Low: to(e.Low), High: to(e.High)}
 }
 
 func checkUnit(x float64) error {

@@ -1,13 +1,21 @@
 package aggregator_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/csv"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -60,5 +68,115 @@ func TestCSVFormulaInjection(t *testing.T) {
 		if !found {
 			t.Fatalf("%s: no row for the campaign: %s", path, body)
 		}
+	}
+}
+
+// logBuffer collects a server's JSON log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
+
+// withLog sends the server's logs, debug and up, to l.
+func withLog(l *logBuffer) func(*aggregator.Config) {
+	return func(c *aggregator.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
+
+// metric reads one series (name with its labels, as /metrics prints it)
+// from the node's /metrics; absent is 0.
+func (f *fixture) metric(t testing.TB, series string) float64 {
+	t.Helper()
+	_, b := f.do(t, "GET", "/metrics", "", nil)
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if name, v, ok := strings.Cut(sc.Text(), " "); ok && name == series {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x
+		}
+	}
+	return 0
+}
+
+// blockingStore holds every Insert until release is closed, and says on
+// entered when one has started.
+type blockingStore struct {
+	store.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStore) Insert(ctx context.Context, reports []store.Report) ([]bool, error) {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	<-b.release
+	return b.Store.Insert(ctx, reports)
+}
+
+// TestClientGoneDuringCommit (row 9): a device that hangs up while its
+// batch commits is not a store failure — no ERROR "store unavailable", no
+// 503 in the metrics; it is logged at info and counted as client_closed.
+func TestClientGoneDuringCommit(t *testing.T) {
+	var logs logBuffer
+	bs := &blockingStore{Store: sqliteStore(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	key, _ := wire.GenerateKeyPair(1, rand.Reader)
+	f := newNode(t, bs, newClock(), withLog(&logs), func(c *aggregator.Config) {
+		c.Keys = []*wire.KeyPair{key}
+		c.Campaigns = []campaign.Campaign{runners}
+	})
+	// Batch a leads a group commit that the store holds; batch b waits
+	// for the next group, and its device hangs up meanwhile.
+	first := make(chan error, 1)
+	a := []wire.Envelope{f.report(t, true)}
+	go func() { _, err := f.client.Upload(context.Background(), a); first <- err }()
+	<-bs.entered
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	batch := []wire.Envelope{f.report(t, true), f.report(t, false)}
+	go func() { _, err := f.client.Upload(ctx, batch); done <- err }()
+	time.Sleep(300 * time.Millisecond) // b is read, opened and waiting for the commit
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("upload succeeded after its context was cancelled")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.metric(t, `wisp_ingest_batches_total{status="client_closed"}`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no batch counted as client_closed; 503s: %v; logs:\n%s",
+				f.metric(t, `wisp_ingest_batches_total{status="503"}`), logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(bs.release)
+	if err := <-first; err != nil {
+		t.Fatalf("the leading batch: %v", err)
+	}
+	if n := f.metric(t, `wisp_ingest_batches_total{status="503"}`); n != 0 {
+		t.Errorf("%v batches counted as 503", n)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("a client hanging up was logged as an error:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "client closed") {
+		t.Errorf("no info line for the closed client:\n%s", logs.String())
+	}
+	// The reports may have been committed after all: a resend meets them
+	// as replays or stores them, never an error.
+	resp := f.upload(t, batch...)
+	if resp.Accepted+resp.Rejected != 2 {
+		t.Fatalf("resend: %+v", resp)
 	}
 }

@@ -27,8 +27,19 @@ import (
 // is stored.
 func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
-	defer func() { s.metrics.batches.WithLabelValues(strconv.Itoa(status)).Inc() }()
+	defer func() {
+		label := strconv.Itoa(status)
+		if status == statusClientClosed {
+			label = "client_closed"
+		}
+		s.metrics.batches.WithLabelValues(label).Inc()
+	}()
 	release, err := s.admit.acquire(r.Context())
+	if err != nil && r.Context().Err() != nil {
+		status = statusClientClosed
+		s.log.Info("client closed the connection while its batch waited for admission")
+		return
+	}
 	if err != nil {
 		status = http.StatusTooManyRequests
 		s.metrics.overloaded.Inc()
@@ -57,6 +68,14 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := s.ingest(r.Context(), batch.Reports)
+	if err != nil && r.Context().Err() != nil {
+		// The device hung up (or timed out) while its batch committed: not
+		// a store failure. The commit may still succeed; the device's
+		// resend then meets its reports as replays.
+		status = statusClientClosed
+		s.log.Info("client closed the connection during commit", "reports", len(batch.Reports))
+		return
+	}
 	if err != nil {
 		// Nothing of this batch is acknowledged; the device retries.
 		status = http.StatusServiceUnavailable
@@ -68,6 +87,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(resp)
 }
+
+// statusClientClosed marks a batch whose client went away before it was
+// answered (nginx's 499); it is counted as "client_closed", never written.
+const statusClientClosed = 499
 
 // readBody reads at most limit bytes, in one allocation when the client
 // says how long the body is.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/aggregator/store/storetest"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -178,5 +179,55 @@ func TestClientGoneDuringCommit(t *testing.T) {
 	resp := f.upload(t, batch...)
 	if resp.Accepted+resp.Rejected != 2 {
 		t.Fatalf("resend: %+v", resp)
+	}
+}
+
+// TestNodesStartTogether (row 5): four nodes started at once on an empty
+// PostgreSQL schema, ten times over. Each must start — none may lose the
+// race for the first HPKE key or the signing seed — and all must end with
+// the same keys and the same signing key.
+func TestNodesStartTogether(t *testing.T) {
+	const rounds, nodes = 10, 4
+	for round := range rounds {
+		spec := "postgres:" + storetest.PostgresDSN(t)
+		servers := make([]*aggregator.Server, nodes)
+		errs := make([]error, nodes)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				st, err := store.Open(context.Background(), spec)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				t.Cleanup(func() { st.Close() })
+				servers[i], errs[i] = aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), Tenant: "acme",
+					Campaigns: []campaign.Campaign{runners}})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: node %d did not start: %v", round, i, err)
+			}
+		}
+		want, err := servers[0].KeyInfos(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range servers {
+			got, err := s.KeyInfos(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || len(want) != 1 || got[0].ID != want[0].ID || !bytes.Equal(s.SigningKey(), servers[0].SigningKey()) {
+				t.Fatalf("round %d: node %d has keys %+v and signing key %x; node 0 %+v and %x", round, i, got, s.SigningKey(), want, servers[0].SigningKey())
+			}
+		}
 	}
 }

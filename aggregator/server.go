@@ -202,8 +202,14 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 	if err := s.reloadState(ctx); err != nil {
 		return err
 	}
+	// An empty store gets one active key. Nodes started together all see
+	// it empty and race for it: each inserts key 1 unless some key exists,
+	// the first insert wins and the others read its key back
+	// (insert-if-absent, then read), so none fails to start and there is
+	// one key, not one per node. The signing seed is settled the same way,
+	// by store.Secret.
 	if len(s.state.Load().keys) == 0 {
-		if _, err := s.addKey(ctx, store.KeyActive); err != nil {
+		if err := s.firstKey(ctx); err != nil {
 			return err
 		}
 		return s.reloadState(ctx)

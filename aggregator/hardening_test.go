@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/aggregator/store/storetest"
 	"github.com/wisp-project/wisp/internal/campaign"
@@ -229,5 +231,63 @@ func TestNodesStartTogether(t *testing.T) {
 				t.Fatalf("round %d: node %d has keys %+v and signing key %x; node 0 %+v and %x", round, i, got, s.SigningKey(), want, servers[0].SigningKey())
 			}
 		}
+	}
+}
+
+// TestHeaderAndConnectionLimits (row 4): a request with a megabyte of
+// headers is refused with 431 before the node buffers it, and connections
+// beyond the cap wait to be accepted instead of each holding memory.
+func TestHeaderAndConnectionLimits(t *testing.T) {
+	f := newFixture(t)
+	req, _ := http.NewRequest("GET", f.srv.URL+"/healthz", nil)
+	req.Header.Set("X-Pad", strings.Repeat("a", 1_000_000))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("1 MB of headers: status %d, want 431", resp.StatusCode)
+	}
+
+	// At most MaxConns connections are served; the next one waits.
+	const maxConns = 4
+	srv := aggregatortest.StartHTTP(t, aggregator.Config{Store: sqliteStore(t), Taxonomy: mustTax(t)}, aggregator.HTTPOptions{MaxConns: maxConns}, nil)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	get := func(c net.Conn, wait time.Duration) (int, error) {
+		c.SetReadDeadline(time.Now().Add(wait))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: wisp\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var held []net.Conn
+	for range maxConns {
+		c := dial()
+		if status, err := get(c, 10*time.Second); err != nil || status != http.StatusOK {
+			t.Fatalf("connection %d: %d %v", len(held), status, err)
+		}
+		held = append(held, c) // kept alive, idle
+	}
+	extra := dial()
+	if status, err := get(extra, 700*time.Millisecond); err == nil {
+		t.Fatalf("connection %d beyond the cap was served at once (status %d)", maxConns+1, status)
+	}
+	held[0].Close()
+	if status, err := get(extra, 10*time.Second); err != nil || status != http.StatusOK {
+		t.Fatalf("the waiting connection after one closed: %d %v", status, err)
 	}
 }

@@ -163,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.store = instrument(cfg.Store, s.metrics)
-	s.admit = newAdmission(cfg.Ingest, s.metrics)
+	s.admit = newAdmission(cfg.Ingest, s.maxBody, s.metrics)
 	s.commits = &groupCommit{st: s.store}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -303,6 +303,10 @@ type statusRecorder struct {
 }
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines of report bodies).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // defaultWorkers is how many goroutines open one batch's reports in parallel.
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }

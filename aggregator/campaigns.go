@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/cloudflare/circl/sign/ed25519"
 
@@ -101,7 +102,7 @@ func campaignInfo(r *registered) CampaignInfo {
 // campaign is reported missing, so its existence does not leak.
 func (s *Server) visible(ctx context.Context, p Principal, id string) (*registered, error) {
 	r, ok := s.current(ctx).campaigns[id]
-	if !ok && s.forceReload(ctx) {
+	if !ok && s.reloadAfter(ctx, time.Now()) {
 		r, ok = s.state.Load().campaigns[id]
 	}
 	if !ok || !p.sees(r.tenant) {

@@ -195,7 +195,7 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 			retry = append(retry, i)
 		}
 	}
-	if len(retry) > 0 && s.forceReload(ctx) {
+	if len(retry) > 0 && s.reloadAfter(ctx, time.Now()) {
 		s.openAll(s.state.Load(), now, raw, reports, resp.Results, retry)
 	}
 	s.metrics.openSecs.Observe(time.Since(start).Seconds())

@@ -44,7 +44,8 @@ type Config struct {
 	Ingest Admission
 	// Refresh is how often a node reloads keys and campaigns other nodes may
 	// have changed; 0 means 10 s. A report naming an unknown key or campaign
-	// triggers an early reload (at most once a second).
+	// triggers an early reload before it is rejected, shared by the
+	// requests that miss at once (at most ten a second).
 	Refresh time.Duration
 	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys and the
 	// campaign signing key before they are stored (AES-256-GCM); nil
@@ -116,7 +117,9 @@ type Server struct {
 	wrap       *keyWrapper
 	state      atomic.Pointer[snapshot]
 	reload     sync.Mutex // one reload at a time
-	lastForced atomic.Int64
+	flightMu   sync.Mutex
+	flight     *flight      // the reload that requests missing an id share, if one runs
+	lastForced atomic.Int64 // unix ns when the last such reload started
 
 	admit   *admission
 	commits *groupCommit

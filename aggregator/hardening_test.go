@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/csv"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -529,5 +530,75 @@ func TestCampaignNewToNode(t *testing.T) {
 		if lost.Load() != 0 || accepted.Load() != clients*per {
 			t.Fatalf("round %d: %d of %d reports rejected as unknown_campaign, %d accepted", round, lost.Load(), clients*per, accepted.Load())
 		}
+	}
+}
+
+// problemOf decodes a problem document.
+func problemOf(t testing.TB, b []byte) (title, reason string) {
+	t.Helper()
+	var p struct{ Title, Reason string }
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatalf("problem %q: %v", b, err)
+	}
+	return p.Title, p.Reason
+}
+
+// TestCampaignLimits (row 3): one marketer token could register campaigns
+// without end, each with a megabyte name, until the node's memory and
+// every device's /v1/campaign-configs were hundreds of megabytes. Names,
+// categories and campaigns per tenant are bounded by the Policy (with
+// defaults); a refusal is a 422 problem with a reason code.
+func TestCampaignLimits(t *testing.T) {
+	f := newFixture(t)
+	acme := f.srv.Token(t, api.RoleMarketer, "acme")
+	create := func(token string, c campaign.Campaign) (int, []byte) {
+		raw, _ := json.Marshal(c)
+		return f.do(t, "POST", "/v1/campaigns", token, api.CreateCampaignRequest{Campaign: raw})
+	}
+	base := campaign.Campaign{Name: "Hikers", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.5},
+		Epsilon: 1, EpochSeconds: 3600, K: 50}
+
+	c := base
+	c.ID, c.Name = "huge", strings.Repeat("n", 1_000_000)
+	if status, b := create(acme, c); status != http.StatusUnprocessableEntity {
+		t.Fatalf("a 1 MB name: status %d, want 422", status)
+	} else if _, reason := problemOf(t, b); aggregator.ProblemReason(reason) != aggregator.ReasonNameTooLong {
+		t.Fatalf("a 1 MB name: reason %q", reason)
+	}
+
+	c = base
+	c.ID, c.Question = "wide", campaign.Question{Type: "top_k", K: 3}
+	f2 := newFixture(t, func(c *aggregator.Config) { c.Policy.MaxCategories = 100 })
+	raw, _ := json.Marshal(c)
+	status, b := f2.do(t, "POST", "/v1/campaigns", f2.operator, api.CreateCampaignRequest{Campaign: raw, Tenant: "acme"})
+	if _, reason := problemOf(t, b); status != http.StatusUnprocessableEntity || aggregator.ProblemReason(reason) != aggregator.ReasonTooManyCategories {
+		t.Fatalf("497 categories over a limit of 100: %d %q", status, reason)
+	}
+
+	// The default quota: a tenant's campaigns stop at 100; another tenant
+	// is not affected; what devices download stays small.
+	const quota = 100
+	for i := range quota + 5 {
+		c := base
+		c.ID, c.Name = "c"+strconv.Itoa(i), strings.Repeat("n", 200)
+		status, b := create(acme, c)
+		switch {
+		case i < quota-1 && status != http.StatusCreated: // runners is acme's already
+			t.Fatalf("campaign %d: status %d: %s", i, status, b)
+		case i >= quota-1:
+			if _, reason := problemOf(t, b); status != http.StatusUnprocessableEntity || aggregator.ProblemReason(reason) != aggregator.ReasonCampaignQuota {
+				t.Fatalf("campaign %d past the quota: %d %q", i, status, reason)
+			}
+		}
+	}
+	globex := f.srv.Token(t, api.RoleMarketer, "globex")
+	c = base
+	c.ID = "globex-1"
+	if status, b := create(globex, c); status != http.StatusCreated {
+		t.Fatalf("another tenant: %d %s", status, b)
+	}
+	_, b = f.do(t, "GET", "/v1/campaign-configs", "", nil)
+	if len(b) > 1<<20 {
+		t.Errorf("/v1/campaign-configs is %d bytes", len(b))
 	}
 }

@@ -76,6 +76,17 @@ type Policy struct {
 	// is immutable and late copies are refused by the epoch rules, so the
 	// randomized answers serve nothing any more (data minimization).
 	KeepReports bool
+	// MaxNameBytes bounds a campaign's name; 0 means 200.
+	MaxNameBytes int
+	// MaxCategories bounds a top_k question's categories; 0 means 512
+	// (the whole Interest tier of the IAB taxonomy is 497).
+	MaxCategories int
+	// MaxCampaignsPerTenant bounds the campaigns one tenant may register
+	// through the API (operator-configured Config.Campaigns count, but are
+	// never refused); 0 means 100. Every device downloads every campaign's
+	// signed config, so this is what one marketer token can make them
+	// fetch.
+	MaxCampaignsPerTenant int
 }
 
 func (p Policy) withDefaults() Policy {
@@ -96,6 +107,15 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Grace == 0 {
 		p.Grace = time.Hour
+	}
+	if p.MaxNameBytes == 0 {
+		p.MaxNameBytes = 200
+	}
+	if p.MaxCategories == 0 {
+		p.MaxCategories = 512
+	}
+	if p.MaxCampaignsPerTenant == 0 {
+		p.MaxCampaignsPerTenant = 100
 	}
 	return p
 }

@@ -157,8 +157,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 			if err != nil {
 				return err
 			}
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-				WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+			hs := aggregator.NewHTTPServer(srv.Handler(), aggregator.HTTPOptions{})
 			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
 			errc := make(chan error, 1)

@@ -57,6 +57,7 @@ type aggOptions struct {
 	ingest                             aggregator.Admission
 	maxBody                            int64
 	kekFile                            string
+	requireOHTTP                       bool
 }
 
 // aggKEKFlag adds --key-encryption-key-file to cmd.
@@ -109,7 +110,8 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 		return nil, nil, err
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
-		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek})
+		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
+		RequireOHTTP: o.requireOHTTP})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -201,6 +203,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	f.IntVar(&o.ingest.Queue, "ingest-queue", 0, "batches waiting before 429 (0: 4 × concurrent)")
 	f.DurationVar(&o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
+	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
 	return cmd
 }

@@ -139,7 +139,7 @@ func newAggregatorServeCmd() *cobra.Command {
 new connections, lets requests in flight finish (up to 30 s) and closes the
 store: a report acknowledged before shutdown is stored; one in flight is
 either acknowledged and stored or not acknowledged (devices retry).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {

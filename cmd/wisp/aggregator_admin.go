@@ -26,7 +26,7 @@ func newAggregatorKeysCmd() *cobra.Command {
 	var force bool
 	var rot aggregator.Rotation
 	list := &cobra.Command{
-		Use: "list", Short: "List HPKE keys and their states", Args: cobra.NoArgs,
+		Use: "list", Short: "List HPKE keys and their states", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
@@ -48,7 +48,7 @@ func newAggregatorKeysCmd() *cobra.Command {
 --force), activates a key that has been pending long enough for every node to
 know it, and expires older active keys once the newer one has been advertised
 long enough for devices to have fetched it.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
@@ -78,11 +78,12 @@ long enough for devices to have fetched it.`,
 	rotate.Flags().DurationVar(&rot.Pending, "pending", 0, "time pending before active (0: 1h)")
 	rotate.Flags().DurationVar(&rot.Overlap, "overlap", 0, "old key still accepted this long after its successor became active (0: 24h)")
 	expire := &cobra.Command{
-		Use: "expire ID", Short: "Expire a key at once (a compromised key)", Args: cobra.ExactArgs(1),
+		Use:     "expire ID",
+		Example: "  wisp aggregator keys expire 3", Short: "Expire a key at once (a compromised key)", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 8)
 			if err != nil {
-				return fmt.Errorf("key id %q: %w", args[0], err)
+				return fmt.Errorf("key id %q: want a number 0–255 from `wisp aggregator keys list`; e.g. wisp aggregator keys expire 3", args[0])
 			}
 			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
@@ -121,7 +122,7 @@ func newAggregatorTokensCmd() *cobra.Command {
 		Short: "Create a token and print its secret (shown once)",
 		Example: `  wisp aggregator tokens create --role operator --name alice
   wisp aggregator tokens create --role marketer --tenant acme --name acme-dashboard`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), spec)
 			if err != nil {
@@ -147,7 +148,7 @@ func newAggregatorTokensCmd() *cobra.Command {
 	create.Flags().StringVar(&req.Name, "name", "", "a label for the token")
 	create.Flags().BoolVar(&asJSON, "json", false, "print the token as JSON")
 	list := &cobra.Command{
-		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
+		Use: "list", Short: "List tokens (never their secrets)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), spec)
 			if err != nil {
@@ -167,7 +168,8 @@ func newAggregatorTokensCmd() *cobra.Command {
 		},
 	}
 	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke a token by its id", Args: cobra.ExactArgs(1),
+		Use:     "revoke ID",
+		Example: "  wisp aggregator tokens revoke 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Short: "Revoke a token by its id", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var hash []byte
 			if _, err := fmt.Sscanf(args[0], "%x", &hash); err != nil || len(hash) != 32 {
@@ -206,7 +208,7 @@ func newAggregatorReleaseCmd() *cobra.Command {
 		Long: `release stores the result of every closed, settled epoch not yet released and
 deletes released epochs' reports (unless --keep-reports), exactly as a serving
 node's background pass does. Reading results never releases them.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			srv, st, err := o.open(cmd.Context(), log)

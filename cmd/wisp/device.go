@@ -166,7 +166,7 @@ func newDeviceInitCmd(df *deviceFlags) *cobra.Command {
 		Short: "Create a device data directory and its settings",
 		Long: `init creates --dir with the device's database and ledger and writes its settings to
 device.json. Everything is off until the owner grants consent.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := os.Stat(filepath.Join(df.dir, deviceSettingsFile)); err == nil {
 				return fmt.Errorf("%s already holds a device", df.dir)

@@ -20,14 +20,15 @@ import (
 func newDeviceInstallCmd(f *deviceFlags) *cobra.Command {
 	var manifestPath string
 	install := &cobra.Command{
-		Use:   "install <plugin.wasm | fitness>",
-		Short: "Install a plugin (signed, unless the device allows unsigned ones)",
+		Use:     "install <plugin.wasm | fitness>",
+		Example: "  wisp device install tv/tv.wasm --manifest tv/tv.manifest.json",
+		Short:   "Install a plugin (signed, unless the device allows unsigned ones)",
 		Long: `install verifies and installs a plugin. Give the module and its manifest file:
 a signed manifest is checked against the device's trust store; a bare manifest
 installs only on a device initialized with --allow-unsigned. "fitness" installs
 the built-in wearable plugin (unsigned). The plugin does nothing until the
 owner grants it consent.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				info, err := installPlugin(ctx, d, args[0], manifestPath)
@@ -51,9 +52,10 @@ owner grants it consent.`,
 // newDeviceRemoveCmd is wisp device remove.
 func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "remove <plugin>",
-		Short: "Uninstall a plugin and erase its events and interests",
-		Args:  cobra.ExactArgs(1),
+		Use:     "remove <plugin>",
+		Example: "  wisp device remove fitness",
+		Short:   "Uninstall a plugin and erase its events and interests",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if err := d.Remove(ctx, args[0]); err != nil {
@@ -70,9 +72,10 @@ func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
 func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	var retention time.Duration
 	list := &cobra.Command{
-		Use:   "plugins",
-		Short: "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
-		Args:  cobra.MaximumNArgs(1),
+		Use:     "plugins [plugin]",
+		Example: "  wisp device plugins fitness --retention 30d",
+		Short:   "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
+		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if len(args) == 1 && retention > 0 {

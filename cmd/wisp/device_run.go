@@ -30,7 +30,7 @@ campaigns from the aggregator, answer each consented campaign once per epoch
 (spending the privacy budget first), and send reports whose random delay has
 passed, retrying with backoff when the aggregator is unreachable. --flush also
 sends reports still inside their random delay (for trying Wisp out).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -73,7 +73,7 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the owner's view: plugins, interests, campaigns answered, budget, queued and sent reports, consent",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				st, err := d.Status(ctx)
@@ -95,9 +95,10 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 func newDeviceForgetCmd(f *deviceFlags) *cobra.Command {
 	var all bool
 	forget := &cobra.Command{
-		Use:   "forget [plugin]",
-		Short: "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
-		Args:  cobra.MaximumNArgs(1),
+		Use:     "forget [plugin]",
+		Example: "  wisp device forget fitness",
+		Short:   "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
+		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == all {
 				return fmt.Errorf("name one plugin, or pass --all")

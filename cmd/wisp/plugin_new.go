@@ -11,9 +11,10 @@ import (
 func pluginNewCmd() *cobra.Command {
 	var opts scaffold.Options
 	cmd := &cobra.Command{
-		Use:   "new <name>",
-		Short: "Scaffold a plugin directory (go, c or wat) that builds and passes its fixtures as is",
-		Args:  cobra.ExactArgs(1),
+		Use:     "new <name>",
+		Example: "  wisp plugin new tv --lang wat",
+		Short:   "Scaffold a plugin directory (go, c or wat) that builds and passes its fixtures as is",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			dir, err := scaffold.New(opts)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wisp-project/wisp/cmd/wisp/internal/plugindir"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/plugins"
@@ -71,6 +72,7 @@ func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
 // newDevicePluginsCmd is wisp device plugins.
 func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	var retention time.Duration
+	var asJSON bool
 	list := &cobra.Command{
 		Use:     "plugins [plugin]",
 		Example: "  wisp device plugins fitness --retention 30d",
@@ -87,6 +89,12 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if asJSON {
+					if list == nil {
+						list = []host.PluginInfo{}
+					}
+					return printJSON(cmd.OutOrStdout(), list)
+				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "name\tversion\tauthor\tretention\trunning")
 				for _, p := range list {
@@ -101,6 +109,7 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 		},
 	}
 	list.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
+	list.Flags().BoolVar(&asJSON, "json", false, "print the plugins as a JSON array (retention_ns in nanoseconds)")
 	return list
 }
 
@@ -120,12 +129,15 @@ func installPlugin(ctx context.Context, d *host.Device, what, manifestPath strin
 	if err != nil {
 		return host.PluginInfo{}, err
 	}
+	m, err := plugindir.ParseManifest(mb)
+	if err != nil {
+		return host.PluginInfo{}, fmt.Errorf("%s: %w", manifestPath, err)
+	}
+	if err := plugindir.CheckCategories(m); err != nil {
+		return host.PluginInfo{}, err
+	}
 	if strings.Contains(string(mb), `"signature"`) {
 		return d.Install(ctx, mb, wasm)
-	}
-	m, err := sandbox.ParseManifest(mb)
-	if err != nil {
-		return host.PluginInfo{}, err
 	}
 	return d.InstallUnsigned(ctx, m, wasm)
 }

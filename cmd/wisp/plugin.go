@@ -72,6 +72,9 @@ func pluginSignCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := plugindir.CheckCategories(d.Manifest); err != nil {
+				return err
+			}
 			keyText, err := os.ReadFile(keyPath)
 			if err != nil {
 				return err
@@ -139,6 +142,9 @@ func pluginVerifyCmd() *cobra.Command {
 			}
 			defer p.Close(ctx)
 			m := p.Manifest()
+			if err := plugindir.CheckCategories(m); err != nil {
+				return fmt.Errorf("REFUSED: %w", err)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "OK: %s %s by %s, ABI v%d, %d categories, limits %s\n",
 				m.Name, m.Version, m.Author, m.ABI, len(m.Categories), limitsString(p.Limits()))
 			return nil
@@ -167,10 +173,14 @@ func pluginInspectCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), in)
+				err = printJSON(cmd.OutOrStdout(), in)
+			} else {
+				inspect.WriteText(cmd.OutOrStdout(), in)
 			}
-			inspect.WriteText(cmd.OutOrStdout(), in)
-			return nil
+			if err == nil && len(in.Problems) > 0 {
+				err = fmt.Errorf("%s: %d problems a device would refuse (listed above)", args[0], len(in.Problems))
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&manifestPath, "manifest", "", "a manifest (bare or signed) to show and check against the module")

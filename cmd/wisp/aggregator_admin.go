@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,12 +24,12 @@ import (
 func newAggregatorKeysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
 	var spec, kekFile string
-	var force bool
+	var force, keysJSON bool
 	var rot aggregator.Rotation
 	list := &cobra.Command{
 		Use: "list", Short: "List HPKE keys and their states", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -37,10 +38,17 @@ func newAggregatorKeysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if keysJSON {
+				if infos == nil {
+					infos = []api.KeyInfo{}
+				}
+				return printJSON(cmd.OutOrStdout(), infos)
+			}
 			printKeys(cmd.OutOrStdout(), infos)
 			return nil
 		},
 	}
+	list.Flags().BoolVar(&keysJSON, "json", false, "print the keys as a JSON array")
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Run one rotation step: pending → active → expired (run it from cron)",
@@ -50,7 +58,7 @@ know it, and expires older active keys once the newer one has been advertised
 long enough for devices to have fetched it.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -74,18 +82,20 @@ long enough for devices to have fetched it.`,
 		},
 	}
 	rotate.Flags().BoolVar(&force, "force", false, "make a new pending key now")
-	rotate.Flags().DurationVar(&rot.Every, "every", 0, "make a successor after the active key is this old (0: 720h)")
-	rotate.Flags().DurationVar(&rot.Pending, "pending", 0, "time pending before active (0: 1h)")
-	rotate.Flags().DurationVar(&rot.Overlap, "overlap", 0, "old key still accepted this long after its successor became active (0: 24h)")
+	durationVar(rotate.Flags(), &rot.Every, "every", 0, "make a successor after the active key is this old (0: 720h)")
+	durationVar(rotate.Flags(), &rot.Pending, "pending", 0, "time pending before active (0: 1h)")
+	durationVar(rotate.Flags(), &rot.Overlap, "overlap", 0, "old key still accepted this long after its successor became active (0: 24h)")
 	expire := &cobra.Command{
 		Use:     "expire ID",
-		Example: "  wisp aggregator keys expire 3", Short: "Expire a key at once (a compromised key)", Args: exactArgs(1),
+		Example: "  wisp aggregator keys expire 3",
+		Short:   "Expire a key at once (a compromised key)",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 8)
 			if err != nil {
 				return fmt.Errorf("key id %q: want a number 0–255 from `wisp aggregator keys list`; e.g. wisp aggregator keys expire 3", args[0])
 			}
-			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -116,7 +126,7 @@ func newAggregatorTokensCmd() *cobra.Command {
 	var spec string
 	var req api.CreateTokenRequest
 	var role string
-	var asJSON bool
+	var asJSON, listJSON bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a token and print its secret (shown once)",
@@ -150,7 +160,7 @@ func newAggregatorTokensCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List tokens (never their secrets)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := store.Open(cmd.Context(), spec)
+			st, err := openExisting(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
@@ -158,6 +168,13 @@ func newAggregatorTokensCmd() *cobra.Command {
 			list, err := st.Tokens(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if listJSON {
+				infos := []api.TokenInfo{}
+				for _, t := range list {
+					infos = append(infos, api.TokenInfo{ID: hex.EncodeToString(t.Hash), Role: t.Role, Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt})
+				}
+				return printJSON(cmd.OutOrStdout(), infos)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "id\trole\ttenant\tname\tcreated")
@@ -167,15 +184,18 @@ func newAggregatorTokensCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	list.Flags().BoolVar(&listJSON, "json", false, "print the tokens as a JSON array (ids, never secrets)")
 	revoke := &cobra.Command{
 		Use:     "revoke ID",
-		Example: "  wisp aggregator tokens revoke 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Short: "Revoke a token by its id", Args: exactArgs(1),
+		Example: "  wisp aggregator tokens revoke 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Short:   "Revoke a token by its id",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var hash []byte
 			if _, err := fmt.Sscanf(args[0], "%x", &hash); err != nil || len(hash) != 32 {
 				return fmt.Errorf("token id %q: want 64 hex digits", args[0])
 			}
-			st, err := store.Open(cmd.Context(), spec)
+			st, err := openExisting(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
@@ -210,6 +230,7 @@ deletes released epochs' reports (unless --keep-reports), exactly as a serving
 node's background pass does. Reading results never releases them.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.existing = true
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			srv, st, err := o.open(cmd.Context(), log)
 			if err != nil {
@@ -230,7 +251,7 @@ node's background pass does. Reading results never releases them.`,
 	aggStoreFlag(cmd, &o.store)
 	aggKEKFlag(cmd, &o.kekFile)
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
-	cmd.Flags().DurationVar(&o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h); an epoch is released after it")
+	durationVar(cmd.Flags(), &o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h); an epoch is released after it")
 	cmd.Flags().BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released")
 	return cmd
 }

@@ -44,6 +44,7 @@ already queued; --erase also erases a plugin's events and interests.`,
 		},
 	}
 	revoke.Flags().BoolVar(&erase, "erase", false, "also erase the plugin's events and interests")
+	var asJSON bool
 	history := &cobra.Command{
 		Use:   "history",
 		Short: "Show every consent decision with its time",
@@ -53,6 +54,12 @@ already queued; --erase also erases a plugin's events and interests.`,
 				h, err := d.ConsentHistory(ctx)
 				if err != nil {
 					return err
+				}
+				if asJSON {
+					if h == nil {
+						h = []host.ConsentChange{}
+					}
+					return printJSON(cmd.OutOrStdout(), h)
 				}
 				for _, c := range h {
 					verb := "granted"
@@ -68,6 +75,7 @@ already queued; --erase also erases a plugin's events and interests.`,
 			})
 		},
 	}
+	history.Flags().BoolVar(&asJSON, "json", false, "print the decisions as a JSON array, oldest first")
 	consent.AddCommand(grant, revoke, history)
 	return consent
 }

@@ -108,7 +108,7 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 			})
 		},
 	}
-	list.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
+	durationVar(list.Flags(), &retention, "retention", 0, "new retention for the named plugin's events")
 	list.Flags().BoolVar(&asJSON, "json", false, "print the plugins as a JSON array (retention_ns in nanoseconds)")
 	return list
 }

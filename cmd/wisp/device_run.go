@@ -63,7 +63,7 @@ sends reports still inside their random delay (for trying Wisp out).`,
 	}
 	run.Flags().BoolVar(&flush, "flush", false, "send queued reports now, ignoring their random send delay")
 	run.Flags().BoolVar(&loop, "loop", false, "keep running, one pass every --every")
-	run.Flags().DurationVar(&every, "every", time.Minute, "time between passes with --loop")
+	durationVar(run.Flags(), &every, "every", time.Minute, "time between passes with --loop")
 	return run
 }
 

@@ -169,7 +169,8 @@ func FindSDK(dir string) (string, error) {
 			d = parent
 		}
 	}
-	return "", errors.New("cannot find sdk/c/wisp.h: run inside a Wisp checkout or pass --sdk")
+	return "", errors.New("cannot find a Wisp checkout's sdk/ directory (Go plugins build against sdk/guest, C ones include sdk/c/wisp.h): " +
+		"run inside a checkout, pass --sdk PATH/TO/wisp/sdk, or use --lang wat, which needs only wat2wasm")
 }
 
 // reporter is plugintest.TB for the command line.

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
@@ -187,6 +188,8 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 				WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: http://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
+				ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			go releaseEvery(ctx, srv, time.Minute, log)
@@ -263,4 +266,13 @@ func storeKind(spec string) string {
 		}
 	}
 	return spec
+}
+
+// storeKindOrPath is the spec to repeat to the operator: a SQLite path in
+// full, a PostgreSQL DSN (which may hold a password) as "postgres:…".
+func storeKindOrPath(spec string) string {
+	if sqlitePath(spec) != "" {
+		return spec
+	}
+	return storeKind(spec) + ":…"
 }

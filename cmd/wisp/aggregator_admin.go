@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -187,20 +188,41 @@ func newAggregatorTokensCmd() *cobra.Command {
 	list.Flags().BoolVar(&listJSON, "json", false, "print the tokens as a JSON array (ids, never secrets)")
 	revoke := &cobra.Command{
 		Use:     "revoke ID",
-		Example: "  wisp aggregator tokens revoke 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Example: "  wisp aggregator tokens revoke 9f86d0   (the id or a unique prefix of it)",
 		Short:   "Revoke a token by its id",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var hash []byte
-			if _, err := fmt.Sscanf(args[0], "%x", &hash); err != nil || len(hash) != 32 {
-				return fmt.Errorf("token id %q: want 64 hex digits", args[0])
+			id := strings.ToLower(args[0])
+			if strings.Trim(id, "0123456789abcdef") != "" || len(id) < 6 || len(id) > 64 {
+				return fmt.Errorf("token id %q: want its 64 hex digits or a unique prefix of at least 6, as `wisp aggregator tokens list` shows; e.g. wisp aggregator tokens revoke 9f86d0", args[0])
 			}
 			st, err := openExisting(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			return st.DeleteToken(cmd.Context(), hash)
+			list, err := st.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var match [][]byte
+			for _, t := range list {
+				if strings.HasPrefix(hex.EncodeToString(t.Hash), id) {
+					match = append(match, t.Hash)
+				}
+			}
+			switch len(match) {
+			case 0:
+				return fmt.Errorf("no token has an id starting %s (see wisp aggregator tokens list)", id)
+			case 1:
+			default:
+				return fmt.Errorf("%d tokens have ids starting %s: give more digits", len(match), id)
+			}
+			if err := st.DeleteToken(cmd.Context(), match[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked token %x\n", match[0])
+			return nil
 		},
 	}
 	for _, c := range []*cobra.Command{create, list, revoke} {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ import (
 // device.json beside the device's databases.
 type deviceFlags struct {
 	dir string
+	// pluginLog, if set, receives the plugins' wisp.log lines (device run -v).
+	pluginLog *slog.Logger
 }
 
 // newDeviceCmd groups the device commands.
@@ -85,10 +88,13 @@ func readDeviceSettings(dir string) (deviceSettings, error) {
 }
 
 // config turns the settings into a host.DeviceConfig.
-func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
+func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceConfig, error) {
 	cfg := host.NewDeviceConfig().WithUnsignedPlugins(s.AllowUnsigned).WithDailyBudget(s.DailyEpsilon).
 		WithDummyReports(s.DummyRate)
 	rc := sandbox.NewRuntimeConfig()
+	if pluginLog != nil {
+		rc = rc.WithLogger(pluginLog)
+	}
 	if s.TrustFile != "" {
 		path := s.TrustFile
 		if !filepath.IsAbs(path) {
@@ -140,7 +146,7 @@ func (f *deviceFlags) open(ctx context.Context) (*host.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := s.config(f.dir)
+	cfg, err := s.config(f.dir, f.pluginLog)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +198,7 @@ fails, it leaves nothing behind.`,
 					return err
 				}
 			}
-			if _, err := s.config(df.dir); err != nil {
+			if _, err := s.config(df.dir, nil); err != nil {
 				return err
 			}
 			if s.CampaignKey == "" && s.Aggregator != "" {
@@ -203,7 +209,7 @@ fails, it leaves nothing behind.`,
 				s.CampaignKey = k
 				fmt.Fprintf(cmd.OutOrStdout(), "pinned the aggregator's campaign-signing key %s\n  (fetched from %s: compare it with the key its operator publishes)\n", k, s.Aggregator)
 			}
-			if _, err := s.config(df.dir); err != nil {
+			if _, err := s.config(df.dir, nil); err != nil {
 				return err
 			}
 			undo := undoNewDir(df.dir)

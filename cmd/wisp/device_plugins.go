@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +21,7 @@ import (
 // newDeviceInstallCmd is wisp device install.
 func newDeviceInstallCmd(f *deviceFlags) *cobra.Command {
 	var manifestPath string
+	var downgrade bool
 	install := &cobra.Command{
 		Use:     "install <plugin.wasm | fitness>",
 		Example: "  wisp device install tv/tv.wasm --manifest tv/tv.manifest.json",
@@ -28,11 +30,31 @@ func newDeviceInstallCmd(f *deviceFlags) *cobra.Command {
 a signed manifest is checked against the device's trust store; a bare manifest
 installs only on a device initialized with --allow-unsigned. "fitness" installs
 the built-in wearable plugin (unsigned). The plugin does nothing until the
-owner grants it consent.`,
+owner grants it consent. Installing a newer version of an installed plugin
+keeps its data and the owner's consent; an older version is refused unless
+--allow-downgrade.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
-				info, err := installPlugin(ctx, d, args[0], manifestPath)
+				installed, err := d.Plugins(ctx)
+				if err != nil {
+					return err
+				}
+				var old *host.PluginInfo
+				check := func(m sandbox.Manifest) error {
+					for i := range installed {
+						if installed[i].Name != m.Name {
+							continue
+						}
+						old = &installed[i]
+						if compareVersions(m.Version, old.Version) < 0 && !downgrade {
+							return fmt.Errorf("%s %s is older than the installed %s: a downgrade may bring back fixed bugs; pass --allow-downgrade to install it anyway",
+								m.Name, m.Version, old.Version)
+						}
+					}
+					return nil
+				}
+				info, err := installPlugin(ctx, d, args[0], manifestPath, check)
 				if err != nil {
 					return err
 				}
@@ -40,13 +62,43 @@ owner grants it consent.`,
 				if info.Signed {
 					signer = "signed by " + info.Author
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "installed %s %s (%s); it is off until you run: wisp device consent grant plugin:%s\n",
-					info.Name, info.Version, signer, info.Name)
+				st, err := d.Status(ctx)
+				if err != nil {
+					return err
+				}
+				on := false
+				for _, p := range st.Plugins {
+					if p.Name == info.Name {
+						on = p.Consent
+					}
+				}
+				w := cmd.OutOrStdout()
+				verb := "installed"
+				if old != nil {
+					switch c := compareVersions(info.Version, old.Version); {
+					case c > 0:
+						verb = "upgraded " + info.Name + " from " + old.Version + " to"
+					case c < 0:
+						verb = "downgraded " + info.Name + " from " + old.Version + " to"
+					default:
+						verb = "reinstalled"
+						fmt.Fprintf(cmd.ErrOrStderr(), "wisp: note: %s %s was already installed; a changed module should carry a new version\n", info.Name, info.Version)
+					}
+				}
+				if strings.HasPrefix(verb, "installed") || verb == "reinstalled" {
+					verb += " " + info.Name
+				}
+				if on {
+					fmt.Fprintf(w, "%s %s (%s); the owner's consent is kept: it is on\n", verb, info.Version, signer)
+				} else {
+					fmt.Fprintf(w, "%s %s (%s); it is off until you run: wisp device consent grant plugin:%s\n", verb, info.Version, signer, info.Name)
+				}
 				return nil
 			})
 		},
 	}
 	install.Flags().StringVar(&manifestPath, "manifest", "", "the plugin's manifest file (signed or bare)")
+	install.Flags().BoolVar(&downgrade, "allow-downgrade", false, "install a version older than the installed one")
 	return install
 }
 
@@ -113,9 +165,14 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	return list
 }
 
-func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string) (host.PluginInfo, error) {
+// installPlugin installs what (a module, or "fitness") with its manifest,
+// after check has accepted the manifest.
+func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string, check func(sandbox.Manifest) error) (host.PluginInfo, error) {
 	if what == "fitness" && manifestPath == "" {
 		m := sandbox.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
+		if err := check(m); err != nil {
+			return host.PluginInfo{}, err
+		}
 		return d.InstallUnsigned(ctx, m, plugins.Fitness)
 	}
 	if manifestPath == "" {
@@ -136,8 +193,42 @@ func installPlugin(ctx context.Context, d *host.Device, what, manifestPath strin
 	if err := plugindir.CheckCategories(m); err != nil {
 		return host.PluginInfo{}, err
 	}
+	if err := check(m); err != nil {
+		return host.PluginInfo{}, err
+	}
 	if strings.Contains(string(mb), `"signature"`) {
 		return d.Install(ctx, mb, wasm)
 	}
 	return d.InstallUnsigned(ctx, m, wasm)
+}
+
+// compareVersions compares dotted versions ("1.2.10" > "1.2.9"), part by
+// part, numerically where both parts are numbers; -1, 0 or 1.
+func compareVersions(a, b string) int {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		x, y := "0", "0"
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		switch {
+		case ex == nil && ey == nil && nx != ny:
+			return cmpInt(nx, ny)
+		case (ex != nil || ey != nil) && x != y:
+			return strings.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+func cmpInt(a, b int) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }

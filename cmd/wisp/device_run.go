@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,7 +20,7 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // newDeviceRunCmd is wisp device run.
 func newDeviceRunCmd(f *deviceFlags) *cobra.Command {
-	var flush, loop bool
+	var flush, loop, verbose bool
 	var every time.Duration
 	run := &cobra.Command{
 		Use:   "run",
@@ -34,6 +35,9 @@ sends reports still inside their random delay (for trying Wisp out).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if verbose {
+				f.pluginLog = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 			return f.withDevice(cmd, func(_ context.Context, d *host.Device) error {
 				pass := d.RunOnce
 				if flush {
@@ -61,6 +65,7 @@ sends reports still inside their random delay (for trying Wisp out).`,
 			})
 		},
 	}
+	run.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the plugins' wisp.log lines (on stderr)")
 	run.Flags().BoolVar(&flush, "flush", false, "send queued reports now, ignoring their random send delay")
 	run.Flags().BoolVar(&loop, "loop", false, "keep running, one pass every --every")
 	durationVar(run.Flags(), &every, "every", time.Minute, "time between passes with --loop")

@@ -126,6 +126,16 @@ func TestJSONListings(t *testing.T) {
 	if len(tokens) != 1 || len(tokens[0].ID) != 64 || tokens[0].Role != "marketer" || tokens[0].Tenant != "acme" || tokens[0].Token != "" {
 		t.Errorf("tokens list --json: %+v", tokens)
 	}
+	if _, err := runErr(t, "aggregator", "tokens", "revoke", "xyz123", "--store", spec); err == nil || !strings.Contains(err.Error(), "unique prefix") {
+		t.Errorf("revoke xyz123: %v", err)
+	}
+	if out := runWisp(t, "aggregator", "tokens", "revoke", tokens[0].ID[:8], "--store", spec); !strings.Contains(out, "revoked token "+tokens[0].ID) {
+		t.Errorf("revoke by prefix: %s", out)
+	}
+	decodeJSON(t, runWisp(t, "aggregator", "tokens", "list", "--store", spec, "--json"), &tokens)
+	if len(tokens) != 0 {
+		t.Errorf("after revoke: %+v", tokens)
+	}
 	var keys []struct {
 		ID    int    `json:"id"`
 		State string `json:"state"`

@@ -225,6 +225,7 @@ func newAggregatorTokensCmd() *cobra.Command {
 			return nil
 		},
 	}
+	revoke.ValidArgsFunction = completeTokenIDs(&spec)
 	for _, c := range []*cobra.Command{create, list, revoke} {
 		aggStoreFlag(c, &spec)
 		tokens.AddCommand(c)

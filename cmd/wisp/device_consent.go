@@ -43,6 +43,8 @@ already queued; --erase also erases a plugin's events and interests.`,
 			})
 		},
 	}
+	grant.ValidArgsFunction = f.completeDevice(purposes(false))
+	revoke.ValidArgsFunction = f.completeDevice(purposes(true))
 	revoke.Flags().BoolVar(&erase, "erase", false, "also erase the plugin's events and interests")
 	var asJSON bool
 	history := &cobra.Command{

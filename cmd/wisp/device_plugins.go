@@ -105,10 +105,11 @@ keeps its data and the owner's consent; an older version is refused unless
 // newDeviceRemoveCmd is wisp device remove.
 func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:     "remove <plugin>",
-		Example: "  wisp device remove fitness",
-		Short:   "Uninstall a plugin and erase its events and interests",
-		Args:    exactArgs(1),
+		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
+		Use:               "remove <plugin>",
+		Example:           "  wisp device remove fitness",
+		Short:             "Uninstall a plugin and erase its events and interests",
+		Args:              exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if err := d.Remove(ctx, args[0]); err != nil {
@@ -126,10 +127,11 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	var retention time.Duration
 	var asJSON bool
 	list := &cobra.Command{
-		Use:     "plugins [plugin]",
-		Example: "  wisp device plugins fitness --retention 30d",
-		Short:   "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
-		Args:    maxArgs(1),
+		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
+		Use:               "plugins [plugin]",
+		Example:           "  wisp device plugins fitness --retention 30d",
+		Short:             "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
+		Args:              maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if len(args) == 1 && retention > 0 {

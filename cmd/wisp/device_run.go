@@ -100,10 +100,11 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 func newDeviceForgetCmd(f *deviceFlags) *cobra.Command {
 	var all bool
 	forget := &cobra.Command{
-		Use:     "forget [plugin]",
-		Example: "  wisp device forget fitness",
-		Short:   "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
-		Args:    maxArgs(1),
+		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
+		Use:               "forget [plugin]",
+		Example:           "  wisp device forget fitness",
+		Short:             "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
+		Args:              maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == all {
 				return fmt.Errorf("name one plugin, or pass --all")

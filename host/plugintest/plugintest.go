@@ -108,7 +108,7 @@ func (h *Harness) Run(t TB, fixtures []Fixture) {
 		for _, f := range fixtures {
 			got, err := h.Score(f.Events)
 			if err != nil {
-				t.Errorf("%s (round %d): %v", f.Name, round+1, err)
+				t.Errorf("%s (round %d): %v", f.Name, round+1, Explain(err, h.plugin.Limits()))
 				continue
 			}
 			for _, msg := range f.Check(got) {
@@ -449,4 +449,30 @@ func sortedKeys(m map[uint32]float32) []uint32 {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	return keys
+}
+
+// Explain adds to a sandbox error from Score what it means for the
+// plugin's author and what to try: the sandbox's own texts are written for
+// a device's log ("code -2", "deadline exceeded: wasm error: unreachable").
+func Explain(err error, l sandbox.Limits) error {
+	var hint string
+	switch {
+	case errors.Is(err, sandbox.ErrPluginFailed):
+		hint = "wisp_score returned a negative number, which the ABI reads as the plugin's own error; the host keeps the previous scores"
+	case errors.Is(err, sandbox.ErrOutOfFuel):
+		hint = fmt.Sprintf("the call used more than its fuel (%d): an endless loop, or too much work per event; the manifest's limits cannot raise it past the device's policy", l.Fuel)
+	case errors.Is(err, sandbox.ErrDeadline):
+		hint = fmt.Sprintf("the call ran longer than its deadline (%v): an endless loop, or raise limits.deadline_ms in manifest.json", l.Deadline)
+	case errors.Is(err, sandbox.ErrTimeout):
+		hint = fmt.Sprintf("the call was stopped (deadline %v, fuel %d)", l.Deadline, l.Fuel)
+	case errors.Is(err, sandbox.ErrTrap):
+		hint = fmt.Sprintf("a WebAssembly runtime error: unreachable (also what a failed allocation does when memory is capped at %d pages = %d KiB: raise limits.memory_pages), an out-of-bounds access, or a division by zero", l.MemoryPages, 64*l.MemoryPages)
+	case errors.Is(err, sandbox.ErrBadOutput):
+		hint = "scores must be finite, in [0, 1], for declared categories, each once"
+	case errors.Is(err, sandbox.ErrTooManyEvents):
+		hint = fmt.Sprintf("a fixture has more events than limits.max_events (%d)", l.MaxEvents)
+	default:
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, hint)
 }

@@ -3,12 +3,14 @@ package plugintest_test
 import (
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/wisp-project/wisp/host/plugintest"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/plugins"
+	"github.com/wisp-project/wisp/sdk/abi"
 )
 
 // TestFixturesThatMustFail: each malformed fixture file is an error that
@@ -93,4 +95,25 @@ func TestNaNAndInfinityFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Run(t, fx.Cases)
+}
+
+// TestPluginErrorsExplained: a plugin's failure is reported with what it
+// means, not only the sandbox's code.
+func TestPluginErrorsExplained(t *testing.T) {
+	for _, tc := range []struct{ module, want string }{
+		{"errcode", "the plugin's own error"},
+		{"loop", "endless loop"},
+		{"trap", "WebAssembly runtime error"},
+	} {
+		wasm, err := os.ReadFile("../../testdata/plugins/hostile/" + tc.module + ".wasm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := plugintest.New(t, wasm, sandbox.Manifest{Name: tc.module, Categories: []uint32{706}})
+		var r recorder
+		h.Run(&r, []plugintest.Fixture{{Name: "one", Events: []abi.Event{{Kind: 1, Value: 1}}, Only: true}})
+		if len(r.errs) != 2 || !strings.Contains(r.errs[0], tc.want) {
+			t.Errorf("%s: %q, want two failures explaining %q", tc.module, r.errs, tc.want)
+		}
+	}
 }

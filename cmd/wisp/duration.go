@@ -45,7 +45,7 @@ func (d *durationValue) Set(s string) error {
 }
 
 func (d *durationValue) Type() string   { return "duration" }
-func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) String() string { return prettyDuration(time.Duration(*d)) }
 
 // durationVar is FlagSet.DurationVar with parseDuration's days.
 func durationVar(f *pflag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -146,6 +147,11 @@ func flagKind(f *pflag.Flag) (string, string) {
 	sample := k[1]
 	if d := f.DefValue; d != "" && d != "0" && d != "0s" && d != "[]" && d != "false" {
 		sample = d
+		if f.Value.Type() == "duration" {
+			if v, err := parseDuration(d); err == nil {
+				sample = prettyDuration(v)
+			}
+		}
 	}
 	return k[0], sample
 }
@@ -160,11 +166,10 @@ func flagError(cmd *cobra.Command, err error) error {
 	case errors.As(err, &inv):
 		f := inv.GetFlag()
 		kind, sample := flagKind(f)
-		reason := ""
 		if r := inv.Unwrap(); r != nil && isOurs(r) {
-			reason = " (" + r.Error() + ")"
+			return fmt.Errorf("--%s %s; e.g. %s --%s %s", f.Name, r.Error(), path, f.Name, sample)
 		}
-		return fmt.Errorf("--%s wants %s, not %q%s; e.g. %s --%s %s", f.Name, kind, inv.GetValue(), reason, path, f.Name, sample)
+		return fmt.Errorf("--%s wants %s, not %q; e.g. %s --%s %s", f.Name, kind, inv.GetValue(), path, f.Name, sample)
 	case errors.As(err, &req):
 		f := req.GetFlag()
 		kind, sample := flagKind(f)
@@ -207,4 +212,25 @@ func (e valueError) Error() string { return e.msg }
 func isOurs(err error) bool {
 	var v valueError
 	return errors.As(err, &v)
+}
+
+// prettyDuration writes d as a person would: 30d, 1h, 90m, 1d12h.
+func prettyDuration(d time.Duration) string {
+	day := 24 * time.Hour
+	if d >= day {
+		days, rest := d/day, d%day
+		if rest == 0 {
+			return fmt.Sprintf("%dd", days)
+		}
+		return fmt.Sprintf("%dd%s", days, prettyDuration(rest))
+	}
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return "0s"
+	}
+	return s
 }

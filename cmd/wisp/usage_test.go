@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runErr runs `wisp args...` in process and returns its error.
@@ -91,5 +92,17 @@ func TestVersion(t *testing.T) {
 	}
 	if out, _ := runErr(t, "version"); out != versionString()+"\n" {
 		t.Errorf("version printed %q", out)
+	}
+}
+
+func TestPrettyDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "0s", time.Hour: "1h", 90 * time.Minute: "1h30m", time.Minute: "1m",
+		720 * time.Hour: "30d", 36 * time.Hour: "1d12h", 1500 * time.Millisecond: "1.5s"} {
+		if got := prettyDuration(d); got != want {
+			t.Errorf("prettyDuration(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := parseDuration(want); err != nil || back != d {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", want, back, err, d)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/cloudflare/circl/sign/ed25519"
 
@@ -65,6 +66,10 @@ func (s *Server) register(ctx context.Context, c *Campaign, tenant string) error
 func (s *Server) checkPolicy(c *Campaign) error {
 	p := s.policy
 	switch {
+	case len(c.Name) > p.MaxNameBytes:
+		return refuse(ReasonNameTooLong, fmt.Sprintf("name is %d bytes, above the operator's limit %d", len(c.Name), p.MaxNameBytes))
+	case len(c.Question.Categories) > p.MaxCategories:
+		return refuse(ReasonTooManyCategories, fmt.Sprintf("the question has %d categories, above the operator's limit %d", len(c.Question.Categories), p.MaxCategories))
 	case c.Epsilon > p.MaxEpsilon:
 		return errorf(EPolicy, fmt.Sprintf("epsilon %v is above the operator's limit %v", c.Epsilon, p.MaxEpsilon))
 	case c.EpochSeconds < p.MinEpochSeconds || c.EpochSeconds > p.MaxEpochSeconds:
@@ -84,6 +89,9 @@ func (s *Server) CreateCampaign(ctx context.Context, c Campaign, tenant string) 
 	if err := s.checkPolicy(&c); err != nil {
 		return CampaignInfo{}, err
 	}
+	if err := s.checkQuota(ctx, tenant); err != nil {
+		return CampaignInfo{}, err
+	}
 	if err := s.register(ctx, &c, tenant); err != nil {
 		return CampaignInfo{}, err
 	}
@@ -91,6 +99,27 @@ func (s *Server) CreateCampaign(ctx context.Context, c Campaign, tenant string) 
 		return CampaignInfo{}, err
 	}
 	return campaignInfo(s.state.Load().campaigns[c.ID]), nil
+}
+
+// checkQuota refuses a campaign beyond Policy.MaxCampaignsPerTenant,
+// counted on a snapshot loaded now (campaigns other nodes registered
+// included). Nodes registering for one tenant at the same moment may each
+// pass the check, so the quota can be overshot by that many; it bounds
+// what one token can make devices download, not a bill.
+func (s *Server) checkQuota(ctx context.Context, tenant string) error {
+	if err := s.reloadState(ctx); err != nil {
+		return err
+	}
+	n := 0
+	for _, c := range s.state.Load().campaigns {
+		if c.tenant == tenant {
+			n++
+		}
+	}
+	if n >= s.policy.MaxCampaignsPerTenant {
+		return refuse(ReasonCampaignQuota, fmt.Sprintf("tenant %q has %d campaigns, the operator's limit", tenant, n))
+	}
+	return nil
 }
 
 func campaignInfo(r *registered) CampaignInfo {
@@ -101,7 +130,7 @@ func campaignInfo(r *registered) CampaignInfo {
 // campaign is reported missing, so its existence does not leak.
 func (s *Server) visible(ctx context.Context, p Principal, id string) (*registered, error) {
 	r, ok := s.current(ctx).campaigns[id]
-	if !ok && s.forceReload(ctx) {
+	if !ok && s.reloadAfter(ctx, time.Now()) {
 		r, ok = s.state.Load().campaigns[id]
 	}
 	if !ok || !p.sees(r.tenant) {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -94,6 +95,18 @@ func ToOpenRTB(segs []Segment) OpenRTBExport {
 var csvHeader = []string{"campaign", "name", "category", "category_name", "epoch", "epoch_start", "epoch_end", "mechanism", "epsilon",
 	"reports", "suppressed", "estimate", "ci_low", "ci_high", "variance", "consistent", "released_at", "question", "share"}
 
+// csvText escapes a text cell against formula injection (OWASP, "CSV
+// Injection"): a spreadsheet runs a cell that starts with = + - @ tab or
+// CR as a formula (=HYPERLINK(…) leaks the sheet), so such a cell gets a
+// leading ' and reads as text. Numbers Wisp formats itself are left alone:
+// a negative estimate is a number, not a formula.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // export writes segs in the requested format.
 func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) {
 	switch f := r.URL.Query().Get("format"); f {
@@ -111,18 +124,18 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) 
 			// the mean in the estimate columns.
 			if g.TopK != nil {
 				for _, c := range g.TopK.Categories {
-					cw.Write([]string{g.Campaign, g.Name, strconv.FormatUint(uint64(c.Category), 10), c.CategoryName,
+					cw.Write([]string{csvText(g.Campaign), csvText(g.Name), strconv.FormatUint(uint64(c.Category), 10), csvText(c.CategoryName),
 						strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
-						g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed),
+						csvText(g.Mechanism), num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed),
 						num(c.Estimate), num(c.CILow), num(c.CIHigh), num(c.Variance), num(c.Consistent),
-						g.ReleasedAt.Format(time.RFC3339), g.Question.String(), num(c.Share)})
+						g.ReleasedAt.Format(time.RFC3339), csvText(g.Question.String()), num(c.Share)})
 				}
 				continue
 			}
-			row := []string{g.Campaign, g.Name, strconv.FormatUint(uint64(g.Category), 10), g.CategoryName,
+			row := []string{csvText(g.Campaign), csvText(g.Name), strconv.FormatUint(uint64(g.Category), 10), csvText(g.CategoryName),
 				strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
-				g.Mechanism, num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
-				g.ReleasedAt.Format(time.RFC3339), g.Question.String(), ""}
+				csvText(g.Mechanism), num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
+				g.ReleasedAt.Format(time.RFC3339), csvText(g.Question.String()), ""}
 			if e := g.SizeEstimate; e != nil {
 				row[11], row[12], row[13], row[14], row[15] = num(e.Estimate), num(e.CILow), num(e.CIHigh), num(e.Variance), num(e.Consistent)
 			}

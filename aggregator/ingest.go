@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,15 +21,58 @@ import (
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
-// handleReports ingests a batch: admit (or 429), read within the size
-// limit, decode, open every report in parallel, check each on its own,
-// commit the good ones in one transaction, and only then answer 200 with a
-// result per report. Nothing about the request (address, user agent, time)
-// is stored.
+// handleReports ingests a batch: read the body within the size limit and
+// its deadline, admit (or 429), decode, open every report in parallel,
+// check each on its own, commit the good ones in one transaction, and only
+// then answer 200 with a result per report. Nothing about the request
+// (address, user agent, time) is stored.
+//
+// The body is read before a slot is taken: a client that trickles its
+// body then holds a connection, not one of the few slots every batch
+// needs, and is cut off (408) once it falls behind Admission.BodyMinRate.
 func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
-	defer func() { s.metrics.batches.WithLabelValues(strconv.Itoa(status)).Inc() }()
+	defer func() {
+		label := strconv.Itoa(status)
+		if status == statusClientClosed {
+			label = "client_closed"
+		}
+		s.metrics.batches.WithLabelValues(label).Inc()
+	}()
+	body, held, err := s.readBody(w, r)
+	defer s.admit.giveBytes(held)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			status = http.StatusRequestEntityTooLarge
+			s.problem(w, status, "batch too large", fmt.Errorf("limit is %d bytes", s.maxBody))
+		case errors.Is(err, errBodyBudget):
+			status = http.StatusTooManyRequests
+			s.metrics.overloaded.Inc()
+			w.Header().Set("Retry-After", "1")
+			s.problem(w, status, "ingest overloaded", errors.New("too many bytes of batches in flight; retry after the given seconds"))
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// A slow client, maybe an attack: log it (never its address).
+			status = http.StatusRequestTimeout
+			s.metrics.slowBodies.Inc()
+			s.log.Warn("report batch body too slow: cut off", "read_bytes", len(body), "declared_bytes", r.ContentLength)
+			w.Header().Set("Connection", "close")
+			s.problem(w, status, "batch body too slow", fmt.Errorf("a batch body must arrive within %v plus its length at %d bytes/s", s.admit.bodyTimeout, s.admit.bodyMinRate))
+		case r.Context().Err() != nil:
+			status = statusClientClosed
+		default:
+			status = http.StatusBadRequest
+			s.problem(w, status, "cannot read body", err)
+		}
+		return
+	}
 	release, err := s.admit.acquire(r.Context())
+	if err != nil && r.Context().Err() != nil {
+		status = statusClientClosed
+		s.log.Info("client closed the connection while its batch waited for admission")
+		return
+	}
 	if err != nil {
 		status = http.StatusTooManyRequests
 		s.metrics.overloaded.Inc()
@@ -38,18 +82,6 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	body, err := readBody(w, r, s.maxBody)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			status = http.StatusRequestEntityTooLarge
-			s.problem(w, status, "batch too large", fmt.Errorf("limit is %d bytes", s.maxBody))
-			return
-		}
-		status = http.StatusBadRequest
-		s.problem(w, status, "cannot read body", err)
-		return
-	}
 	batch, err := wire.DecodeBatch(body)
 	if err != nil {
 		status = http.StatusBadRequest
@@ -57,6 +89,14 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := s.ingest(r.Context(), batch.Reports)
+	if err != nil && r.Context().Err() != nil {
+		// The device hung up (or timed out) while its batch committed: not
+		// a store failure. The commit may still succeed; the device's
+		// resend then meets its reports as replays.
+		status = statusClientClosed
+		s.log.Info("client closed the connection during commit", "reports", len(batch.Reports))
+		return
+	}
 	if err != nil {
 		// Nothing of this batch is acknowledged; the device retries.
 		status = http.StatusServiceUnavailable
@@ -69,18 +109,74 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(resp)
 }
 
-// readBody reads at most limit bytes, in one allocation when the client
-// says how long the body is.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	if n := r.ContentLength; n > 0 && n <= limit {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(rd, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
+// statusClientClosed marks a batch whose client went away before it was
+// answered (nginx's 499); it is counted as "client_closed", never written.
+const statusClientClosed = 499
+
+// errBodyBudget: the bodies held at once already reach Admission.BodyBytes.
+var errBodyBudget = errors.New("aggregator: body budget spent")
+
+// readBody reads a batch body of at most s.maxBody bytes. The buffer grows
+// as bytes arrive — a declared length is believed only as far as the
+// bytes sent — and every byte of it is reserved from the body budget
+// first; held is what the caller gives back when it is done with the
+// body. Before each read the connection's read deadline is set to what
+// Admission allows for the bytes so far, so a client that trickles is cut
+// off with os.ErrDeadlineExceeded.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, held int64, err error) {
+	const first, chunk = 8 << 10, 64 << 10
+	rc := http.NewResponseController(w)
+	deadlines := rc.SetReadDeadline(time.Now().Add(s.admit.bodyTimeout)) == nil
+	if deadlines {
+		defer rc.SetReadDeadline(time.Time{})
 	}
-	return io.ReadAll(rd)
+	rd := http.MaxBytesReader(w, r.Body, s.maxBody)
+	declared := r.ContentLength
+	if declared > s.maxBody {
+		_, err := rd.Read(make([]byte, 1)) // the limit's error, as MaxBytesReader words it
+		if err == nil || err == io.EOF {
+			err = &http.MaxBytesError{Limit: s.maxBody}
+		}
+		return nil, 0, err
+	}
+	start := time.Now()
+	for {
+		if declared >= 0 && int64(len(body)) == declared {
+			return body, held, nil
+		}
+		if len(body) == cap(body) {
+			grow := int64(max(first, min(2*cap(body), cap(body)+chunk)))
+			if declared >= 0 {
+				grow = min(grow, declared)
+			} else {
+				grow = min(grow, s.maxBody+1) // one more byte tells MaxBytesReader's limit
+			}
+			grow -= int64(cap(body))
+			if grow <= 0 {
+				grow = 1
+			}
+			if !s.admit.takeBytes(grow) {
+				return body, held, errBodyBudget
+			}
+			held += grow
+			body = append(body[:cap(body)], make([]byte, grow)...)[:len(body)]
+		}
+		if deadlines {
+			rc.SetReadDeadline(s.admit.bodyDeadline(start, int64(len(body)), int64(cap(body)-len(body))))
+		}
+		n, err := rd.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		switch {
+		case declared >= 0 && int64(len(body)) == declared:
+			return body, held, nil
+		case err == io.EOF && declared < 0:
+			return body, held, nil
+		case err == io.EOF:
+			return body, held, io.ErrUnexpectedEOF
+		case err != nil:
+			return body, held, err
+		}
+	}
 }
 
 // ingest opens, checks and stores raw envelopes. It returns an error only
@@ -99,7 +195,7 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 			retry = append(retry, i)
 		}
 	}
-	if len(retry) > 0 && s.forceReload(ctx) {
+	if len(retry) > 0 && s.reloadAfter(ctx, time.Now()) {
 		s.openAll(s.state.Load(), now, raw, reports, resp.Results, retry)
 	}
 	s.metrics.openSecs.Observe(time.Since(start).Seconds())

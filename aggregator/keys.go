@@ -85,6 +85,24 @@ func (s *Server) ensureKey(ctx context.Context, k *KeyPair) error {
 	return nil
 }
 
+// firstKey makes the first active key of an empty store, id 1; if the
+// store has a key by then, or another node inserts key 1 first, it does
+// nothing.
+func (s *Server) firstKey(ctx context.Context) error {
+	keys, err := s.store.Keys(ctx)
+	if err != nil || len(keys) > 0 {
+		return err
+	}
+	pair, err := wire.GenerateKeyPair(1, rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := s.ensureKey(ctx, pair); err != nil && !errors.Is(err, ErrConfig) {
+		return err
+	}
+	return nil // ErrConfig: another node's key 1 won the race
+}
+
 // addKey makes a fresh key in state under the next free id (one after the
 // newest key's, wrapping, skipping ids still pending or active).
 func (s *Server) addKey(ctx context.Context, state store.KeyState) (uint8, error) {

@@ -19,6 +19,7 @@ type metrics struct {
 	rejected   *prometheus.CounterVec
 	batches    *prometheus.CounterVec
 	overloaded prometheus.Counter
+	slowBodies prometheus.Counter
 	queueDepth prometheus.Gauge
 	inflight   prometheus.Gauge
 	storeTx    *prometheus.HistogramVec
@@ -40,6 +41,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Report batches by HTTP status."}, []string{"status"}),
 		overloaded: prometheus.NewCounter(prometheus.CounterOpts{Name: "wisp_ingest_overloaded_total",
 			Help: "Batches turned away with 429 because the ingest queue was full."}),
+		slowBodies: prometheus.NewCounter(prometheus.CounterOpts{Name: "wisp_ingest_slow_bodies_total",
+			Help: "Batches cut off with 408 because their body arrived too slowly."}),
 		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wisp_ingest_queue_depth",
 			Help: "Batches waiting for an ingest slot."}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wisp_ingest_inflight",
@@ -50,7 +53,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		openSecs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "wisp_ingest_open_seconds",
 			Help: "Time to decode and open one batch's reports.", Buckets: prometheus.ExponentialBuckets(0.0001, 3, 10)}),
 	}
-	reg.MustRegister(m.accepted, m.rejected, m.batches, m.overloaded, m.queueDepth, m.inflight, m.storeTx, m.openSecs)
+	reg.MustRegister(m.accepted, m.rejected, m.batches, m.overloaded, m.slowBodies, m.queueDepth, m.inflight, m.storeTx, m.openSecs)
 	for _, r := range api.AllReasons() {
 		m.rejected.WithLabelValues(string(r)) // every reason present from the start, at 0
 	}

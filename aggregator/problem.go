@@ -24,15 +24,33 @@ const (
 	EPolicy       Code = "policy"       // 422: valid, but outside the operator's policy
 )
 
-// Error is an application error with a code and a message safe to show.
+// ProblemReason is a stable, machine-readable code for why a request was
+// refused, the "reason" member of its problem document (when it has one).
+type ProblemReason string
+
+// Problem reasons of a refused campaign.
+const (
+	ReasonNameTooLong       ProblemReason = "name_too_long"       // longer than Policy.MaxNameBytes
+	ReasonTooManyCategories ProblemReason = "too_many_categories" // more than Policy.MaxCategories
+	ReasonCampaignQuota     ProblemReason = "campaign_quota"      // the tenant has Policy.MaxCampaignsPerTenant
+)
+
+// Error is an application error with a code and a message safe to show,
+// and maybe a reason code.
 type Error struct {
 	Code    Code
 	Message string
+	Reason  ProblemReason
 }
 
 func (e *Error) Error() string { return "aggregator: " + e.Message }
 
 func errorf(code Code, msg string) error { return &Error{Code: code, Message: msg} }
+
+// refuse is a policy error (422) with a reason code.
+func refuse(reason ProblemReason, msg string) error {
+	return &Error{Code: EPolicy, Message: msg, Reason: reason}
+}
 
 // Status is the HTTP status of an error with code c.
 func (c Code) Status() int {
@@ -58,7 +76,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-		s.problem(w, e.Code.Status(), string(e.Code), errors.New(e.Message))
+		s.problemWith(w, e.Code.Status(), string(e.Code), e.Reason, errors.New(e.Message))
 	case errors.Is(err, campaign.ErrInvalid):
 		s.problem(w, http.StatusBadRequest, string(EInvalid), err)
 	case errors.Is(err, store.ErrNotFound):
@@ -73,6 +91,11 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 // problem writes an RFC 9457 problem document. Internal errors are logged,
 // not shown.
 func (s *Server) problem(w http.ResponseWriter, status int, title string, err error) {
+	s.problemWith(w, status, title, "", err)
+}
+
+// problemWith is problem with a reason code ("" for none).
+func (s *Server) problemWith(w http.ResponseWriter, status int, title string, reason ProblemReason, err error) {
 	detail := ""
 	if status >= 500 {
 		s.log.Error(title, "err", err)
@@ -86,7 +109,11 @@ func (s *Server) problem(w http.ResponseWriter, status int, title string, err er
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
+	doc := map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail}
+	if reason != "" {
+		doc["reason"] = reason
+	}
+	json.NewEncoder(w).Encode(doc)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -116,27 +116,27 @@ func sealTo(t *testing.T, f *fixture, id uint8, epoch uint32) wire.Envelope {
 	return wire.Envelope{}
 }
 
-// TestOverloadAnswers429 holds the only ingest slot and the only queue
-// place with requests whose bodies never finish, then expects 429.
+// TestOverloadAnswers429 holds the only ingest slot with a batch whose
+// commit the store holds and the only queue place with another, then
+// expects 429. (A body that never finishes holds no slot: it is read before
+// admission; TestSlowBodiesDoNotStarveIngest.)
 func TestOverloadAnswers429(t *testing.T) {
-	f := newFixture(t, func(c *aggregator.Config) {
+	bs := &blockingStore{Store: sqliteStore(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	key, err := wire.GenerateKeyPair(1, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newNode(t, bs, newClock(), func(c *aggregator.Config) {
+		c.Keys = []*wire.KeyPair{key}
+		c.Campaigns = []campaign.Campaign{runners}
 		c.Ingest = aggregator.Admission{Concurrent: 1, Queue: 1, Wait: time.Minute}
 	})
-	var writers []*io.PipeWriter
-	done := make(chan struct{}, 2)
+	done := make(chan error, 2)
 	for range 2 {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		go func() {
-			resp, err := http.Post(f.srv.URL+"/v1/reports", "application/cbor", pr)
-			if err == nil {
-				resp.Body.Close()
-			}
-			done <- struct{}{}
-		}()
-		pw.Write([]byte{0xa1}) // the request is on its way; its body is not
+		batch := []wire.Envelope{f.report(t, true)}
+		go func() { _, err := f.client.Upload(context.Background(), batch); done <- err }()
 	}
-	// Wait until both are admitted or queued, as the metrics tell.
+	// Wait until one is admitted and one queued, as the metrics tell.
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		_, b := f.do(t, "GET", "/metrics", "", nil)
 		if strings.Contains(string(b), "wisp_ingest_inflight 1") && strings.Contains(string(b), "wisp_ingest_queue_depth 1") {
@@ -161,12 +161,12 @@ func TestOverloadAnswers429(t *testing.T) {
 	if !errors.Is(err, host.ErrBusy) || !errors.As(err, &busy) || busy.RetryAfter <= 0 {
 		t.Fatalf("client error = %v, want ErrBusy with a Retry-After", err)
 	}
-	for _, w := range writers {
-		w.Write([]byte{0x01, 0x80}) // {1: []}: an empty batch
-		w.Close()
+	close(bs.release)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("a held batch: %v", err)
+		}
 	}
-	<-done
-	<-done
 	if _, b := f.do(t, "GET", "/metrics", "", nil); !strings.Contains(string(b), "wisp_ingest_overloaded_total 2") {
 		t.Errorf("overload not counted:\n%s", b)
 	}

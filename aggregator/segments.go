@@ -80,7 +80,7 @@ func newTally(r *registered) (tally, error) {
 	var want QuestionType
 	switch m {
 	case ldp.MechanismRR:
-		return &rrTally{r: r}, nil
+		return &rrTally{r: r, acc: r.codec.Oracle().NewAccumulator()}, nil
 	case ldp.MechanismGRR, ldp.MechanismOUE, ldp.MechanismOLH, ldp.MechanismHadamard:
 		if r.Question.Type == campaign.QuestionTopK {
 			return &topKTally{r: r, acc: r.codec.Sampler().Oracle().NewAccumulator()}, nil
@@ -88,7 +88,7 @@ func newTally(r *registered) (tally, error) {
 		want = campaign.QuestionTopK
 	case ldp.MechanismDuchi, ldp.MechanismPiecewise:
 		if r.Question.Type == campaign.QuestionMean {
-			return &meanTally{acc: ldp.NewMeanAccumulator(r.codec.Mean())}, nil
+			return &meanTally{acc: ldp.NewRoundedMeanAccumulator(r.codec.Mean(), r.codec.MeanGrid())}, nil
 		}
 		want = campaign.QuestionMean
 	default:
@@ -97,21 +97,20 @@ func newTally(r *registered) (tally, error) {
 	return nil, fmt.Errorf("a %v answer belongs to a %q question, not %q", m, want, r.Question.Type)
 }
 
-// rrTally counts the yes answers of binary randomized response.
+// rrTally counts the yes answers of binary randomized response, and
+// estimates through the campaign's oracle: both layers inverted for a
+// two-layer campaign (ldp.Longitudinal, p* of RR at ε1), one for a legacy
+// one; the interval is the yes count's score interval mapped through the
+// estimator.
 type rrTally struct {
 	r   *registered
-	yes int64
+	acc ldp.Accumulator
 }
 
-func (t *rrTally) add(answer []byte, n int64) error {
-	if string(answer) == "\x01" {
-		t.yes += n
-	}
-	return nil
-}
+func (t *rrTally) add(answer []byte, n int64) error { return addN(t.acc, answer, n) }
 
 func (t *rrTally) finish(seg *Segment) {
-	e := t.r.codec.RR().EstimateCount(seg.Reports, int(t.yes))
+	e := ldp.EstimateCounts(t.r.codec.Oracle(), t.acc)[1]
 	seg.SizeEstimate = &SizeEstimate{Estimate: e.Value, Variance: e.Variance, CILow: e.Low, CIHigh: e.High,
 		Consistent: math.Min(math.Max(e.Value, 0), float64(seg.Reports))}
 }
@@ -147,7 +146,10 @@ func (t *topKTally) finish(seg *Segment) {
 }
 
 // meanTally averages the unbiased numeric answers and maps the mean back
-// from [−1, 1] to the score range [0, 1].
+// from [−1, 1] to the score range [0, 1]. Its variance is the mechanism's
+// closed-form worst case over the true value (with the α-rounding grid's
+// share), over n: an interval that covers at small n and high ε, where the
+// outputs' sample variance did not.
 type meanTally struct{ acc *ldp.MeanAccumulator }
 
 func (t *meanTally) add(answer []byte, n int64) error { return addN(t.acc, answer, n) }

@@ -45,7 +45,8 @@ type Config struct {
 	Ingest Admission
 	// Refresh is how often a node reloads keys and campaigns other nodes may
 	// have changed; 0 means 10 s. A report naming an unknown key or campaign
-	// triggers an early reload (at most once a second).
+	// triggers an early reload before it is rejected, shared by the
+	// requests that miss at once (at most ten a second).
 	Refresh time.Duration
 	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys and the
 	// campaign signing key before they are stored (AES-256-GCM); nil
@@ -79,6 +80,17 @@ type Policy struct {
 	// is immutable and late copies are refused by the epoch rules, so the
 	// randomized answers serve nothing any more (data minimization).
 	KeepReports bool
+	// MaxNameBytes bounds a campaign's name; 0 means 200.
+	MaxNameBytes int
+	// MaxCategories bounds a top_k question's categories; 0 means 512
+	// (the whole Interest tier of the IAB taxonomy is 497).
+	MaxCategories int
+	// MaxCampaignsPerTenant bounds the campaigns one tenant may register
+	// through the API (operator-configured Config.Campaigns count, but are
+	// never refused); 0 means 100. Every device downloads every campaign's
+	// signed config, so this is what one marketer token can make them
+	// fetch.
+	MaxCampaignsPerTenant int
 }
 
 func (p Policy) withDefaults() Policy {
@@ -100,6 +112,15 @@ func (p Policy) withDefaults() Policy {
 	if p.Grace == 0 {
 		p.Grace = time.Hour
 	}
+	if p.MaxNameBytes == 0 {
+		p.MaxNameBytes = 200
+	}
+	if p.MaxCategories == 0 {
+		p.MaxCategories = 512
+	}
+	if p.MaxCampaignsPerTenant == 0 {
+		p.MaxCampaignsPerTenant = 100
+	}
 	return p
 }
 
@@ -120,7 +141,9 @@ type Server struct {
 	wrap       *keyWrapper
 	state      atomic.Pointer[snapshot]
 	reload     sync.Mutex // one reload at a time
-	lastForced atomic.Int64
+	flightMu   sync.Mutex
+	flight     *flight      // the reload that requests missing an id share, if one runs
+	lastForced atomic.Int64 // unix ns when the last such reload started
 
 	admit   *admission
 	commits *groupCommit
@@ -173,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.store = instrument(cfg.Store, s.metrics)
-	s.admit = newAdmission(cfg.Ingest, s.metrics)
+	s.admit = newAdmission(cfg.Ingest, s.maxBody, s.metrics)
 	s.commits = &groupCommit{st: s.store}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -215,8 +238,14 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 	if err := s.reloadState(ctx); err != nil {
 		return err
 	}
+	// An empty store gets one active key. Nodes started together all see
+	// it empty and race for it: each inserts key 1 unless some key exists,
+	// the first insert wins and the others read its key back
+	// (insert-if-absent, then read), so none fails to start and there is
+	// one key, not one per node. The signing seed is settled the same way,
+	// by store.Secret.
 	if len(s.state.Load().keys) == 0 {
-		if _, err := s.addKey(ctx, store.KeyActive); err != nil {
+		if err := s.firstKey(ctx); err != nil {
 			return err
 		}
 		return s.reloadState(ctx)
@@ -314,6 +343,10 @@ type statusRecorder struct {
 }
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines of report bodies).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // defaultWorkers is how many goroutines open one batch's reports in parallel.
 func defaultWorkers() int { return runtime.GOMAXPROCS(0) }

@@ -50,6 +50,7 @@ func (s *Server) reloadState(ctx context.Context) error {
 
 // loadState loads the snapshot; the caller holds s.reload.
 func (s *Server) loadState(ctx context.Context) error {
+	started := time.Now() // the snapshot holds everything committed before this
 	keys, err := s.store.Keys(ctx)
 	if err != nil {
 		return err
@@ -58,7 +59,7 @@ func (s *Server) loadState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snap := &snapshot{loaded: time.Now(), keys: map[uint8]keyEntry{}, campaigns: map[string]*registered{}}
+	snap := &snapshot{loaded: started, keys: map[uint8]keyEntry{}, campaigns: map[string]*registered{}}
 	var active wire.KeyConfigList
 	var activeSince []time.Time
 	for _, k := range keys {
@@ -136,17 +137,83 @@ func (s *Server) current(ctx context.Context) *snapshot {
 	return s.state.Load()
 }
 
-// forceReload reloads now unless it did so in the last second; it reports
-// whether it did.
-func (s *Server) forceReload(ctx context.Context) bool {
-	now := time.Now().UnixNano()
-	last := s.lastForced.Load()
-	if now-last < int64(time.Second) || !s.lastForced.CompareAndSwap(last, now) {
-		return false
+// flight is one reload that requests which missed a key or campaign
+// share; done is closed when it has ended, with err.
+type flight struct {
+	started time.Time
+	done    chan struct{}
+	err     error
+}
+
+// minForcedGap is the least time between the starts of two reloads that
+// requests force: a flood of reports naming unknown ids costs at most ten
+// reloads a second, and a burst of requests missing the same new campaign
+// shares one.
+const minForcedGap = 100 * time.Millisecond
+
+// reloadAfter makes sure the snapshot was loaded from the store after
+// seen, the moment a request found a key or campaign missing, so that
+// whatever another node committed before then is in it; it reports
+// whether it is (false: the reload failed, or ctx ended). Requests that
+// miss together share one reload, singleflight-style: a reload in flight
+// that started after a request's miss serves it; one that started before
+// is waited for, and the next one — started once, by the first request to
+// find it needed — serves everyone waiting meanwhile.
+func (s *Server) reloadAfter(ctx context.Context, seen time.Time) bool {
+	for {
+		if !s.state.Load().loaded.Before(seen) {
+			return true
+		}
+		s.flightMu.Lock()
+		f := s.flight
+		lead := f == nil
+		if lead {
+			f = &flight{done: make(chan struct{})}
+			s.flight = f
+		}
+		s.flightMu.Unlock()
+		if lead {
+			s.leadReload(ctx, f)
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return false
+		}
+		if f.err != nil {
+			return false
+		}
+		if !f.started.Before(seen) {
+			return true
+		}
+		// That reload started before this request's miss: go again.
 	}
-	if err := s.reloadState(ctx); err != nil {
-		s.log.Warn("reloading keys and campaigns", "err", err)
-		return false
+}
+
+// leadReload runs flight f: it waits out minForcedGap since the previous
+// forced reload, then reloads on a context no one request can cancel.
+func (s *Server) leadReload(ctx context.Context, f *flight) {
+	defer func() {
+		s.flightMu.Lock()
+		s.flight = nil
+		s.flightMu.Unlock()
+		close(f.done)
+	}()
+	if wait := time.Until(time.Unix(0, s.lastForced.Load()).Add(minForcedGap)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			f.err = ctx.Err()
+			return
+		}
 	}
-	return true
+	f.started = time.Now()
+	s.lastForced.Store(f.started.UnixNano())
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if f.err = s.reloadState(lctx); f.err != nil {
+		s.log.Warn("reloading keys and campaigns", "err", f.err)
+	}
 }

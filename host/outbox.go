@@ -221,12 +221,21 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 	if err := d.step("after-upload"); err != nil {
 		return err
 	}
-	done := make([]devicestore.Sent, len(batch))
+	done := make([]devicestore.Sent, 0, len(batch))
+	var again []devicestore.Report
 	for i, r := range batch {
 		res := resp.Results[i]
 		if res.ReportID != "" && res.ReportID != hex.EncodeToString(r.ID[:]) {
 			// A confused aggregator: keep the batch for a later try.
 			return errors.Join(fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID), d.retryLater(ctx, batch, now))
+		}
+		if retryable(res) && now.Before(r.Expires) {
+			// Not final: the node that answered has not loaded a campaign
+			// another node just created. Try again with backoff until the
+			// report's validity ends; then the outbox drops it as expired.
+			again = append(again, r)
+			sum.Deferred++
+			continue
 		}
 		outcome, reason := outcomeOf(res, r.Dummy)
 		switch outcome {
@@ -235,10 +244,13 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		default:
 			sum.Rejected++
 		}
-		done[i] = devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
-			Outcome: outcome, Reason: reason}
+		done = append(done, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
+			Outcome: outcome, Reason: reason})
 	}
 	if err := d.store.Settle(ctx, done); err != nil {
+		return err
+	}
+	if err := d.retryLater(ctx, again, now); err != nil {
 		return err
 	}
 	for i := range resp.Results {
@@ -250,6 +262,14 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		}
 	}
 	return nil
+}
+
+// retryable reports whether a rejection may go away by itself, so the
+// report is kept and sent again rather than settled: unknown_campaign,
+// which a node answers for a campaign created on another node that it
+// has not loaded yet.
+func retryable(res api.Result) bool {
+	return !res.Accepted && res.Reason == api.ReasonUnknownCampaign
 }
 
 // outcomeOf names an aggregator's verdict on one report, and for a

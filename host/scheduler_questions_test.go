@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,9 +24,11 @@ var questionCampaigns = []campaign.Campaign{
 
 // TestSchedulerAnswersEveryQuestionTypeMemoized: the device answers a
 // threshold, a top_k and a mean campaign through the real aggregator; each
-// answer is the memo stored under (campaign, true value) and spent in the
-// ledger; in the next epoch, the memo of that epoch's true value is what
-// is sent, not fresh noise.
+// answer is drawn from the memo stored under (question digest, true value)
+// and spent in the ledger; in the next epoch, the memo of that epoch's
+// true value is what the answer is drawn from, not fresh permanent noise.
+// Since issue 14 a threshold or top_k answer is fresh instantaneous noise
+// on the memo (not the memo byte for byte); a mean's is still the memo.
 func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
@@ -63,7 +66,23 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[camps[i].ID] = ldp.MemoKey{Campaign: camps[i].ID, Value: codec.Truth(scores).Key}
+			truth := codec.Truth(scores)
+			if codec.NeedsOffset() { // the device's offset, drawn at its first answer
+				b, ok, err := d.ledger.LoadMemo(ctx, codec.OffsetKey())
+				if err != nil || !ok {
+					t.Fatalf("%s: no rounding offset stored (%v)", camps[i].ID, err)
+				}
+				alpha, _ := campaign.Offset(b)
+				if truth, err = codec.Round(truth, alpha); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out[camps[i].ID], err = codec.MemoKey(truth); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(out[camps[i].ID].Campaign, "q:") {
+				t.Errorf("%s: memo key %+v is not scoped by the question digest", camps[i].ID, out[camps[i].ID])
+			}
 		}
 		return out
 	}
@@ -78,10 +97,10 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 		return got[0]
 	}
 
-	keys := truthKeys()
 	if sum, err := d.Flush(ctx); err != nil || sum.Answered != 3 || sum.Sent != 3 {
 		t.Fatalf("first epoch: %+v %v", sum, err)
 	}
+	keys := truthKeys()
 	if keys["top-sport"].Value != "grr:0" || keys["run-mean"].Value == "" {
 		t.Errorf("truth keys %v: want running on top", keys)
 	}
@@ -100,8 +119,14 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	for _, c := range camps {
 		epoch1[c.ID] = c.Epoch(clock.Now())
 		stored, ok, err := d.ledger.LoadMemo(ctx, keys[c.ID])
-		if err != nil || !ok || !bytes.Equal(stored, sent(c.ID, epoch1[c.ID])) {
-			t.Errorf("%s: memo %x (%v %v) is not the answer sent", c.ID, stored, ok, err)
+		codec, _ := c.Codec()
+		switch got := sent(c.ID, epoch1[c.ID]); {
+		case err != nil || !ok:
+			t.Errorf("%s: no memo under %+v (%v)", c.ID, keys[c.ID], err)
+		case codec.CheckAnswer(codec.Mechanism(), got) != nil:
+			t.Errorf("%s: sent %x does not decode", c.ID, got)
+		case c.Question.Type == campaign.QuestionMean && !bytes.Equal(stored, got):
+			t.Errorf("%s: memo %x is not the mean answer sent %x", c.ID, stored, got)
 		}
 		if spent, _ := d.spentPerCampaign(ctx); spent[c.ID] != c.Epsilon {
 			t.Errorf("%s: ledger holds %v, want %v", c.ID, spent[c.ID], c.Epsilon)
@@ -114,6 +139,7 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	clock.Advance(7 * 24 * time.Hour)
 	recordRuns(t, d, clock.Now(), 5, 40)
 	keys2 := truthKeys()
+	memos, _ := d.ledger.MemoCount(ctx)
 	want := map[string][]byte{}
 	for _, c := range camps {
 		codec, _ := c.Codec()
@@ -133,12 +159,48 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 		if epoch2 == epoch1[c.ID] {
 			t.Fatalf("%s: still epoch %d", c.ID, epoch2)
 		}
-		if got := sent(c.ID, epoch2); !bytes.Equal(got, want[c.ID]) {
+		if got := sent(c.ID, epoch2); c.Question.Type == campaign.QuestionMean && !bytes.Equal(got, want[c.ID]) {
 			t.Errorf("%s: sent %x, want the memo %x of the true value %q", c.ID, got, want[c.ID], keys2[c.ID].Value)
 		}
-		if keys2[c.ID] == keys[c.ID] && !bytes.Equal(sent(c.ID, epoch2), sent(c.ID, epoch1[c.ID])) {
+		if stored, _, _ := d.ledger.LoadMemo(ctx, keys2[c.ID]); !bytes.Equal(stored, want[c.ID]) {
+			t.Errorf("%s: memo of %q replaced: %x, planted %x", c.ID, keys2[c.ID].Value, stored, want[c.ID])
+		}
+		if c.Question.Type == campaign.QuestionMean && keys2[c.ID] == keys[c.ID] && !bytes.Equal(sent(c.ID, epoch2), sent(c.ID, epoch1[c.ID])) {
 			t.Errorf("%s: same true value, different answers across epochs", c.ID)
 		}
+	}
+	// Every answer came from a memo the test planted or the device stored
+	// before: the second epoch drew no permanent noise of its own.
+	if after, _ := d.ledger.MemoCount(ctx); after != memos {
+		t.Errorf("%d memos after the second epoch, %d before: the device memoized under keys of its own", after, memos)
+	}
+}
+
+// TestSameQuestionSharesMemo (issue 14, item 1): two campaigns asking the
+// same question get one permanent answer — one memo under the question's
+// digest, not one per campaign id.
+func TestSameQuestionSharesMemo(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	twin := questionCampaigns[2]
+	twin.ID, twin.Name = "run-mean-again", "Mean running score, again"
+	twinTop := questionCampaigns[1]
+	twinTop.ID = "top-sport-again"
+	camps := append(append([]campaign.Campaign(nil), questionCampaigns[1:]...), twin, twinTop)
+	agg := startTestAggregatorWith(t, clock, camps)
+	d, _ := readyDevice(t, t.TempDir(), clock, agg)
+	for _, c := range camps {
+		if err := d.Grant(ctx, CampaignPurpose(c.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := d.ledger.MemoCount(ctx)
+	if sum, err := d.Flush(ctx); err != nil || sum.Answered != 4 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	// Two questions: one memo each, plus the mean's rounding offset.
+	if after, _ := d.ledger.MemoCount(ctx); after-before != 3 {
+		t.Errorf("%d memos for 4 campaigns asking 2 questions, want 2 and an offset", after-before)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
@@ -32,6 +31,13 @@ type Server struct {
 // the IAB Audience Taxonomy 1.1. wrap, if not nil, wraps the server's
 // handler (to count requests or cut the network in a test).
 func Start(t testing.TB, cfg aggregator.Config, wrap func(http.Handler) http.Handler) *Server {
+	t.Helper()
+	return StartHTTP(t, cfg, aggregator.HTTPOptions{}, wrap)
+}
+
+// StartHTTP is Start with the HTTP server's limits (the defaults of
+// aggregator.NewHTTPServer, as the serve command uses, when zero).
+func StartHTTP(t testing.TB, cfg aggregator.Config, opts aggregator.HTTPOptions, wrap func(http.Handler) http.Handler) *Server {
 	t.Helper()
 	if cfg.Store == nil {
 		st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "aggregator.db"))
@@ -56,7 +62,7 @@ func Start(t testing.TB, cfg aggregator.Config, wrap func(http.Handler) http.Han
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	hs := aggregator.NewHTTPServer(h, opts)
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 	return &Server{Server: srv, URL: "http://" + ln.Addr().String(), Store: cfg.Store}

@@ -58,6 +58,7 @@ type aggOptions struct {
 	ingest                             aggregator.Admission
 	maxBody                            int64
 	kekFile                            string
+	requireOHTTP                       bool
 	// existing refuses a store that does not exist yet (the admin
 	// commands: a typo in --store must not create an empty store).
 	existing bool
@@ -118,7 +119,8 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 		return nil, nil, err
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
-		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek})
+		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
+		RequireOHTTP: o.requireOHTTP})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -184,8 +186,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 				return err
 			}
 			defer st.Close()
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-				WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+			hs := aggregator.NewHTTPServer(srv.Handler(), aggregator.HTTPOptions{})
 			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
 			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: http://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
@@ -236,6 +237,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	f.IntVar(&o.ingest.Queue, "ingest-queue", 0, "batches waiting before 429 (0: 4 × concurrent)")
 	durationVar(f, &o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
+	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
 	return cmd
 }

@@ -27,7 +27,7 @@ func execute(t *testing.T, args ...string) string {
 // process with different flags: each run gets its own flags, and nothing
 // the first set (--json, --seed, --n, --epsilons) leaks into the second.
 func TestRootCommandTwice(t *testing.T) {
-	first := execute(t, "bench", "privacy", "--n", "2000", "--d", "16", "--repeats", "2", "--epsilons", "1", "--seed", "5", "--json")
+	first := execute(t, "bench", "privacy", "--n", "2000", "--d", "16", "--repeats", "2", "--epsilons", "1", "--seed", "5", "--json", "--coverage-trials", "3")
 	var rep ldpsim.Report
 	if err := json.Unmarshal([]byte(first), &rep); err != nil {
 		t.Fatalf("bench privacy --json printed no JSON (%v):\n%s", err, first)
@@ -40,14 +40,27 @@ func TestRootCommandTwice(t *testing.T) {
 			t.Errorf("first run: a row at ε = %g, want only ε = 1", r.Epsilon)
 		}
 	}
+	// The coverage section (issue 14): one cell per mechanism × ε × n ×
+	// true value, with the keys the issue names.
+	var cov struct {
+		Coverage []map[string]any `json:"coverage"`
+	}
+	if err := json.Unmarshal([]byte(first), &cov); err != nil || len(cov.Coverage) != 420 {
+		t.Fatalf("first run: %d coverage cells (%v), want 420", len(cov.Coverage), err)
+	}
+	for _, k := range []string{"mechanism", "epsilon", "n", "true_value", "coverage"} {
+		if _, ok := cov.Coverage[0][k]; !ok {
+			t.Errorf("coverage cell %v lacks %q", cov.Coverage[0], k)
+		}
+	}
 
-	second := execute(t, "bench", "privacy", "--n", "3000", "--d", "16", "--repeats", "2", "--epsilons", "2")
+	second := execute(t, "bench", "privacy", "--n", "3000", "--d", "16", "--repeats", "2", "--epsilons", "2", "--coverage-trials", "0")
 	if json.Valid([]byte(second)) {
 		t.Fatalf("second run (no --json) printed JSON:\n%s", second)
 	}
 	// The default seed (2026), not the first run's 5; ε = 2 rows only.
 	want := "n = 3000 devices, d = 16, Zipf s = 1, 2 populations per row, seed 2026\n"
-	if !strings.HasPrefix(second, want) || !strings.Contains(second, "\n  2 ") || strings.Contains(second, "\n  1 ") {
+	if !strings.HasPrefix(second, want) || !strings.Contains(second, "\n  2 ") || strings.Contains(second, "\n  1 ") || strings.Contains(second, "coverage") {
 		t.Fatalf("second run printed:\n%s\nwant it to start %q with ε = 2 rows only", second, want)
 	}
 }

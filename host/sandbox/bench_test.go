@@ -110,3 +110,24 @@ func BenchmarkLoadFromCache(b *testing.B) {
 		rt.Close(ctx)
 	}
 }
+
+// BenchmarkCallOverheadIsolated is BenchmarkCallOverhead with process
+// isolation: the call goes to the plugin's worker process and back.
+func BenchmarkCallOverheadIsolated(b *testing.B) {
+	ctx := context.Background()
+	rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithProcessIsolation(true))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	p, err := rt.Load(ctx, sandbox.Manifest{Name: "bench", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: 5}}, plugins.Example)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for b.Loop() {
+		if _, err := p.Score(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ type RuntimeConfig struct {
 	cacheDir string
 	logger   *slog.Logger
 	maxCalls int
+	isolate  bool
 	// compileBudget bounds compiling one new module (with a cache dir).
 	compileBudget compileworker.Budget
 }
@@ -76,5 +77,20 @@ func (c RuntimeConfig) WithCompileBudget(wall, cpu time.Duration, addressSpace u
 // processor for its timers and its own work.
 func (c RuntimeConfig) WithMaxConcurrentCalls(n int) RuntimeConfig {
 	c.maxCalls = n
+	return c
+}
+
+// WithProcessIsolation, when on, runs each plugin in a worker process of
+// its own (this program re-executed, like the compile worker) instead of
+// in the device's process. A call is sent to the worker over a pipe and
+// its answer validated here; a worker that has not answered by the call's
+// deadline (plus a grace of 25 ms for its own stop flag) is killed with
+// SIGKILL, and one that crashes or is killed takes only that call down: the
+// next call starts a fresh worker (and pays its start). The worker runs
+// under an address-space limit (WithCompileBudget's) and a CPU limit per
+// call. Calls to one plugin then run one at a time. Off by default: it
+// costs tens of µs per call (docs/BENCHMARKS.md, "Sandbox bounds").
+func (c RuntimeConfig) WithProcessIsolation(on bool) RuntimeConfig {
+	c.isolate = on
 	return c
 }

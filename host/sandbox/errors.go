@@ -9,7 +9,9 @@ import (
 // for signed loads, one of the trust reasons below); call errors wrap
 // exactly one of ErrTimeout, ErrTrap, ErrBadOutput, ErrPluginFailed,
 // ErrTooManyEvents or ErrClosed, and also the underlying cause. A timeout
-// also wraps ErrOutOfFuel or ErrDeadline, so a caller can tell what ran out.
+// also wraps ErrOutOfFuel or ErrDeadline, so a caller can tell what ran out;
+// a trap, error code or missing buffer after the plugin hit its memory
+// limit also wraps ErrMemoryLimit.
 var (
 	// ErrRefused: the module is not a valid Wisp plugin (bad Wasm, wrong ABI
 	// version, missing exports, forbidden imports, start function failed,
@@ -25,8 +27,16 @@ var (
 	// ErrTimeout.
 	ErrDeadline = fmt.Errorf("%w: deadline exceeded", ErrTimeout)
 	// ErrTrap: the plugin trapped (unreachable, out-of-bounds access, stack
-	// overflow, memory limit, exit).
+	// overflow, memory limit, exit), or its worker process died (process
+	// isolation).
 	ErrTrap = errors.New("sandbox: plugin trapped")
+	// ErrMemoryLimit: a memory.grow of the plugin failed during the call
+	// (its memory would have passed Limits.MemoryPages, or the module's
+	// own declared maximum) and the call then trapped (wrapped with
+	// ErrTrap), returned an error code (with ErrPluginFailed) or got no
+	// buffer from wisp_buffer (with ErrBadOutput). A call that instead ran
+	// out of fuel or time is ErrTimeout alone.
+	ErrMemoryLimit = errors.New("sandbox: plugin hit its memory limit")
 	// ErrBadOutput: the plugin returned something the ABI forbids.
 	ErrBadOutput = errors.New("sandbox: plugin returned a bad answer")
 	// ErrPluginFailed: the plugin reported an error code.

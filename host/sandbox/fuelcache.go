@@ -7,43 +7,56 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/wisp-project/wisp/host/sandbox/internal/compileworker"
 	"github.com/wisp-project/wisp/host/sandbox/internal/fuel"
 	"github.com/wisp-project/wisp/host/sandbox/internal/wasmlimits"
 )
 
-// fuelCacheVersion names the instrumenter's output format; bump it when
-// host/sandbox/internal/fuel changes what it emits.
-const fuelCacheVersion = "fuel-v2"
+// meteredDir names the folder of the instrumented-module cache. Its name
+// is a digest of everything that decides whether a module passes
+// validateOriginal and what fuel.Instrument makes of it: the pre-scan's
+// code version and limit values, the instrumenter's version, and wazero's
+// version (its validator, through the version directory it caches under).
+// A change to any of them starts an empty folder, so an entry can only have
+// been written by the same checks that would run now.
+var meteredDir = sync.OnceValue(func() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%+v\x00%s", fuel.Version, wasmlimits.Version, wasmlimits.Default(), compileworker.VersionDir())
+	return "metered-" + hex.EncodeToString(h.Sum(nil)[:12])
+})
 
-// fuelCacheMin is the module size below which instrumenting (tens of
-// microseconds) is cheaper than reading a cached copy.
-const fuelCacheMin = 256 << 10
-
-// instrument returns the fuel-metered module, from the on-disk cache when
-// the runtime has one. Instrumenting a 2.6 MB Go module takes about 11 ms,
-// a quarter of what the compile cache saves a restarted device; reading it
-// back takes about 1 ms. The cache is as trusted as wazero's compiled-code
-// cache next to it: whoever can write there can already change native code.
+// instrument returns the fuel-metered module. With a cache directory, it
+// keeps the result there, keyed by the SHA-256 of the plugin's exact bytes
+// and the initial fuel (the only input of Instrument besides the bytes),
+// under meteredDir: a restarted device then neither validates nor
+// instruments again. Measured in fresh processes (docs/BENCHMARKS.md,
+// "Sandbox bounds"): instrumenting even the 3.5 KB fridge plugin took 0.1–
+// 0.2 ms and the old validation marker's stat 30 µs, against about 25 µs to
+// read the entry back; for a 2.6 MB Go module, 11 ms against 1 ms.
 //
-// Only modules wazero itself validates are rewritten (validateOriginal), and
-// only rewritten modules enter the cache, so a cache hit was validated when
-// it was written.
+// Soundness: only modules validateOriginal accepted are instrumented, and
+// only instrumented modules enter the cache, written whole (temp file,
+// rename), so a hit was validated, by the same checks, when it was written.
+// The cache is as trusted as wazero's compiled-code cache next to it:
+// whoever can write there can already change native code.
 func (r *Runtime) instrument(ctx context.Context, wasm []byte, initial int64) ([]byte, error) {
-	sum := sha256.Sum256(wasm)
-	if r.cacheDir == "" || len(wasm) < fuelCacheMin {
-		if err := r.validate(ctx, wasm, sum); err != nil {
+	if r.cacheDir == "" {
+		if err := validateOriginal(ctx, wasm); err != nil {
 			return nil, err
 		}
 		return fuel.Instrument(wasm, initial)
 	}
-	path := filepath.Join(r.cacheDir, fuelCacheVersion, fmt.Sprintf("%s-%d.wasm", hex.EncodeToString(sum[:]), initial))
-	if b, err := os.ReadFile(path); err == nil {
+	sum := sha256.Sum256(wasm)
+	path := filepath.Join(r.cacheDir, meteredDir(), hex.EncodeToString(sum[:])+"-"+strconv.FormatInt(initial, 10)+".wasm")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 8 {
 		return b, nil
 	}
-	if err := r.validate(ctx, wasm, sum); err != nil {
+	if err := validateOriginal(ctx, wasm); err != nil {
 		return nil, err
 	}
 	out, err := fuel.Instrument(wasm, initial)
@@ -63,32 +76,6 @@ func (r *Runtime) instrument(ctx context.Context, wasm []byte, initial int64) ([
 	}
 	return out, nil
 }
-
-// validate runs validateOriginal once per module digest: with a cache
-// directory, an empty marker file records that the digest passed, so a
-// restarted device does not pay for validation again (about 0.4 ms for a
-// small C module, far more for a Go one).
-func (r *Runtime) validate(ctx context.Context, wasm []byte, sum [32]byte) error {
-	if r.cacheDir == "" {
-		return validateOriginal(ctx, wasm)
-	}
-	marker := filepath.Join(r.cacheDir, validatedVersion, hex.EncodeToString(sum[:]))
-	if _, err := os.Stat(marker); err == nil {
-		return nil
-	}
-	if err := validateOriginal(ctx, wasm); err != nil {
-		return err
-	}
-	// Best effort, like the caches: a missing marker only costs time.
-	if err := os.MkdirAll(filepath.Dir(marker), 0o700); err == nil {
-		os.WriteFile(marker, nil, 0o600)
-	}
-	return nil
-}
-
-// validatedVersion names the validation markers' folder; bump it with the
-// wazero version or its enabled features.
-const validatedVersion = "validated-wazero-v1.12"
 
 // validateOriginal has wazero (its interpreter, the cheapest full
 // validation it offers) check the plugin's own module before the fuel

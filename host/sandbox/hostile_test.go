@@ -40,6 +40,9 @@ func TestHostileCallsContained(t *testing.T) {
 		{"oobwrite", sandbox.ErrTrap},
 		{"callindirect", sandbox.ErrTrap},
 		{"memhog", sandbox.ErrTrap},
+		{"memcap", sandbox.ErrMemoryLimit},
+		{"memcapcode", sandbox.ErrMemoryLimit},
+		{"memcapbuf", sandbox.ErrMemoryLimit},
 		{"stdout", sandbox.ErrTimeout},
 		{"logflood", sandbox.ErrTimeout},
 	} {
@@ -78,6 +81,41 @@ func deadline(name string) time.Duration {
 		return 50 * time.Millisecond
 	}
 	return 0
+}
+
+// TestMemoryLimitError checks a call that fails after a memory.grow was
+// refused by the cap says so (ErrMemoryLimit) on top of how it failed,
+// and that a budget running out first stays a timeout.
+func TestMemoryLimitError(t *testing.T) {
+	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		also      error // the error class wrapped with it
+		memLimit  bool
+		wantInMsg string
+	}{
+		{"memcap", sandbox.ErrTrap, true, "cap 16 pages"},
+		{"memcapcode", sandbox.ErrPluginFailed, true, "memory.grow(32) at 1 pages"},
+		{"memcapbuf", sandbox.ErrBadOutput, true, "cap 16"},
+		{"memhog", sandbox.ErrTrap, true, "memory.grow(16) at 1 pages, cap 16"}, // grows until -1, then traps
+		{"growbomb", sandbox.ErrOutOfFuel, false, "out of fuel"},                // the grow's charge runs out first
+		{"trap", sandbox.ErrTrap, false, ""},
+		{"errcode", sandbox.ErrPluginFailed, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := rt.Load(ctx, sandbox.Manifest{Name: tc.name, Categories: []uint32{408}, Limits: sandbox.Limits{MemoryPages: 16}}, hostile(t, tc.name))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			defer p.Close(ctx)
+			_, err = p.Score(ctx, week())
+			if !errors.Is(err, tc.also) || errors.Is(err, sandbox.ErrMemoryLimit) != tc.memLimit || !strings.Contains(err.Error(), tc.wantInMsg) {
+				t.Fatalf("error = %v, want %v, ErrMemoryLimit %v, %q", err, tc.also, tc.memLimit, tc.wantInMsg)
+			}
+			t.Logf("%v", err)
+		})
+	}
 }
 
 func TestHostileModulesRefusedAtLoad(t *testing.T) {

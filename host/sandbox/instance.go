@@ -23,7 +23,10 @@ type instance struct {
 	buffer api.Function
 	fuel   api.MutableGlobal
 	stop   api.MutableGlobal
-	timer  *time.Timer // raises stop at the deadline
+	// growFail holds the pages asked for by the call's last failed
+	// memory.grow, 0 if none (reset by arm).
+	growFail api.MutableGlobal
+	timer    *time.Timer // raises stop at the deadline
 	// stopped records, for the host's side, that stop was raised: the
 	// guest reads the global natively, the host reads this (race-free).
 	stopped atomic.Bool
@@ -51,16 +54,18 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	}
 	f, ok1 := mod.ExportedGlobal(fuel.FuelExport).(api.MutableGlobal)
 	s, ok2 := mod.ExportedGlobal(fuel.StopExport).(api.MutableGlobal)
-	if !ok1 || !ok2 {
+	g, ok3 := mod.ExportedGlobal(fuel.GrowFailExport).(api.MutableGlobal)
+	if !ok1 || !ok2 || !ok3 {
 		mod.Close(ctx)
 		return nil, errors.New("sandbox: instrumentation globals missing")
 	}
 	inst := &instance{
-		mod:    mod,
-		score:  mod.ExportedFunction(abi.ScoreExport),
-		buffer: mod.ExportedFunction(abi.BufferExport),
-		fuel:   f,
-		stop:   s,
+		mod:      mod,
+		score:    mod.ExportedFunction(abi.ScoreExport),
+		buffer:   mod.ExportedFunction(abi.BufferExport),
+		fuel:     f,
+		stop:     s,
+		growFail: g,
 	}
 	if p.summaries {
 		inst.sum = &summarizer{}
@@ -128,6 +133,9 @@ func (p *Plugin) discard(ctx context.Context, inst *instance) {
 // checks at every function entry and loop header.
 func (inst *instance) arm(ctx context.Context, l Limits) func() {
 	inst.fuel.Set(uint64(l.Fuel))
+	if inst.growFail.Get() != 0 {
+		inst.growFail.Set(0)
+	}
 	inst.logged = 0
 	inst.timer.Reset(l.Deadline)
 	var stopCtx func() bool
@@ -166,5 +174,25 @@ func (inst *instance) classify(ctx context.Context, err error, l Limits) error {
 	case inst.stopped.Load():
 		return fmt.Errorf("%w (%v): %w", ErrDeadline, l.Deadline, err)
 	}
+	if mem := inst.memoryLimit(l); mem != nil {
+		return fmt.Errorf("%w: %w: %w", ErrTrap, mem, err)
+	}
 	return fmt.Errorf("%w: %w", ErrTrap, err)
+}
+
+// memoryLimit returns an error wrapping ErrMemoryLimit that says which
+// limit a failed memory.grow of this call hit, or nil if none failed.
+func (inst *instance) memoryLimit(l Limits) error {
+	pages := inst.growFail.Get()
+	if pages == 0 {
+		return nil
+	}
+	var size uint64
+	if mem := inst.mod.Memory(); mem != nil {
+		size = uint64(mem.Size()) / 65536
+	}
+	if size+pages > uint64(l.MemoryPages) {
+		return fmt.Errorf("%w: memory.grow(%d) at %d pages, cap %d pages", ErrMemoryLimit, pages, size, l.MemoryPages)
+	}
+	return fmt.Errorf("%w: memory.grow(%d) at %d pages, past the module's declared maximum", ErrMemoryLimit, pages, size)
 }

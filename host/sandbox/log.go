@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,4 +113,31 @@ func (g *logLimiter) Dropped() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.dropped
+}
+
+// forward logs a line a worker process sent (it applied the per-call cap;
+// the per-second cap is applied here, and the length again, since the
+// worker is not trusted).
+func (g *logLimiter) forward(line []byte) {
+	g.mu.Lock()
+	now := time.Now()
+	if g.last.IsZero() {
+		g.last = now
+	}
+	g.tokens = min(g.rate, g.tokens+now.Sub(g.last).Seconds()*g.rate)
+	g.last = now
+	allowed := max(0, min(len(line), g.perCall, int(g.tokens)))
+	g.tokens -= float64(allowed)
+	g.dropped = satAdd(g.dropped, int64(len(line)-allowed))
+	g.mu.Unlock()
+	if allowed > 0 {
+		g.logger.Debug(strings.ToValidUTF8(string(line[:allowed]), "?"))
+	}
+}
+
+// addDropped counts n bytes a worker process dropped.
+func (g *logLimiter) addDropped(n int64) {
+	g.mu.Lock()
+	g.dropped = satAdd(g.dropped, max(0, n))
+	g.mu.Unlock()
 }

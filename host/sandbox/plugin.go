@@ -25,6 +25,14 @@ type Plugin struct {
 	// summaries: the plugin exports abi.SummaryExport and takes summary
 	// batches.
 	summaries bool
+	// iso, with process isolation, is the plugin's worker process; the
+	// plugin then has no runtime, compiled module or instances here, and
+	// sum is the summarizer its calls share.
+	iso *isolated
+	sum *summarizer
+	// onCompiled, if set, runs once the module is compiled (the worker
+	// tells its parent).
+	onCompiled func()
 
 	// slots holds one token per instance the plugin may run at once
 	// (Limits.instances); calls holds the runtime's, shared by all plugins.
@@ -126,6 +134,9 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	if err := ctx.Err(); err != nil {
 		return nil, p.fail(err)
 	}
+	if p.iso != nil {
+		return p.scoreIsolated(ctx, events)
+	}
 	if err := p.acquire(ctx); err != nil {
 		return nil, p.fail(err)
 	}
@@ -145,6 +156,48 @@ func (p *Plugin) Score(ctx context.Context, events []abi.Event) ([]abi.Score, er
 	}
 	p.put(ctx, inst)
 	return scores, nil
+}
+
+func (p *Plugin) scoreIsolated(ctx context.Context, events []abi.Event) ([]abi.Score, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, p.fail(ErrClosed)
+	}
+	p.running.Add(1)
+	p.mu.Unlock()
+	defer p.running.Done()
+	scores, err := p.iso.score(ctx, events)
+	if err != nil {
+		return nil, p.fail(err)
+	}
+	return scores, nil
+}
+
+// runOnce is one call on raw input in a worker process: an instance from
+// the pool, run, and the raw records (valid until the next call), or the
+// error and, for ErrPluginFailed, the plugin's code.
+func (p *Plugin) runOnce(ctx context.Context, in input, l Limits) ([]byte, int32, error) {
+	if err := p.acquire(ctx); err != nil {
+		return nil, 0, err
+	}
+	defer p.release()
+	inst, err := p.get(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer p.running.Done()
+	out, err := p.run(ctx, inst, in, l)
+	if err != nil || inst.tainted {
+		code := int32(inst.stack[0])
+		p.discard(ctx, inst)
+		if err != nil {
+			return nil, code, err
+		}
+		return out, 0, nil // the view stays valid: Close leaves memory readable
+	}
+	p.put(ctx, inst)
+	return out, 0, nil
 }
 
 // acquire takes one of the plugin's instance slots, then one of the
@@ -169,25 +222,70 @@ func (p *Plugin) release() {
 func (p *Plugin) fail(err error) error { return fmt.Errorf("plugin %q: %w", p.manifest.Name, err) }
 
 func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) ([]abi.Score, error) {
-	var groups []abi.Summary
-	inLen := uint32(abi.BatchSize(len(events)))
+	in := input{events: events}
 	if p.summaries {
-		groups = inst.sum.summarize(events)
-		inLen = uint32(abi.HeaderSize + len(groups)*abi.SummarySize)
+		in.groups, in.summaries = inst.sum.summarize(events), true
 	}
+	out, err := p.run(ctx, inst, in, p.limits)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeOutput(out, p.declared)
+}
+
+// input is one call's batch: events or summary groups the host encodes
+// into the guest's buffer, or (in an isolated worker) raw bytes the parent
+// encoded.
+type input struct {
+	events    []abi.Event
+	groups    []abi.Summary
+	summaries bool
+	raw       []byte
+}
+
+func (in *input) size() uint32 {
+	switch {
+	case in.raw != nil:
+		return uint32(len(in.raw))
+	case in.summaries:
+		return uint32(abi.HeaderSize + len(in.groups)*abi.SummarySize)
+	}
+	return uint32(abi.BatchSize(len(in.events)))
+}
+
+func (in *input) encode(dst []byte) {
+	switch {
+	case in.raw != nil:
+		copy(dst, in.raw)
+	case in.summaries:
+		encodeSummary(dst, in.groups)
+	default:
+		encodeBatch(dst, in.events)
+	}
+}
+
+// run makes one call of wisp_score on inst under l and returns the raw
+// score records, a view of the guest's memory valid until its next call.
+func (p *Plugin) run(ctx context.Context, inst *instance, in input, l Limits) ([]byte, error) {
+	inLen := in.size()
 	outOff := (inLen + 7) &^ 7
-	outCap := uint32(p.limits.MaxScores)
+	outCap := uint32(l.MaxScores)
 	need := outOff + outCap*abi.ScoreSize
 
-	disarm := inst.arm(ctx, p.limits)
+	disarm := inst.arm(ctx, l)
 	defer disarm()
 	mem := inst.mod.Memory()
 	if need > inst.bufCap {
 		inst.stack[0] = uint64(need)
 		if err := inst.buffer.CallWithStack(ctx, inst.stack[:]); err != nil {
-			return nil, inst.classify(ctx, err, p.limits)
+			return nil, inst.classify(ctx, err, l)
 		}
 		ptr := uint32(inst.stack[0])
+		if ptr == 0 {
+			if mem := inst.memoryLimit(l); mem != nil {
+				return nil, fmt.Errorf("%w: %s(%d) returned 0: %w", ErrBadOutput, abi.BufferExport, need, mem)
+			}
+		}
 		if ptr == 0 || uint64(ptr)+uint64(need) > uint64(mem.Size()) {
 			return nil, fmt.Errorf("%w: %s(%d) returned %#x outside memory of %d bytes", ErrBadOutput, abi.BufferExport, need, ptr, mem.Size())
 		}
@@ -199,18 +297,17 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	if !ok {
 		return nil, fmt.Errorf("%w: buffer %#x no longer inside memory", ErrBadOutput, inst.bufPtr)
 	}
-	if p.summaries {
-		encodeSummary(view, groups)
-	} else {
-		encodeBatch(view, events)
-	}
+	in.encode(view)
 	inst.stack = [4]uint64{uint64(inst.bufPtr), uint64(inLen), uint64(inst.bufPtr + outOff), uint64(outCap)}
 	if err := inst.score.CallWithStack(ctx, inst.stack[:]); err != nil {
-		return nil, inst.classify(ctx, err, p.limits)
+		return nil, inst.classify(ctx, err, l)
 	}
 	n := int32(inst.stack[0])
 	switch {
 	case n < 0:
+		if mem := inst.memoryLimit(l); mem != nil {
+			return nil, fmt.Errorf("%w: code %d: %w", ErrPluginFailed, n, mem)
+		}
 		return nil, fmt.Errorf("%w: code %d", ErrPluginFailed, n)
 	case uint32(n) > outCap:
 		return nil, fmt.Errorf("%w: %d scores for a capacity of %d", ErrBadOutput, n, outCap)
@@ -219,7 +316,7 @@ func (p *Plugin) call(ctx context.Context, inst *instance, events []abi.Event) (
 	if !ok {
 		return nil, fmt.Errorf("%w: output outside memory", ErrBadOutput)
 	}
-	return DecodeOutput(out, p.declared)
+	return out, nil
 }
 
 // DecodeOutput decodes and validates a plugin's score records: whole
@@ -252,6 +349,14 @@ func DecodeOutput(out []byte, declared map[uint32]bool) ([]abi.Score, error) {
 // flight are interrupted (they fail with ErrClosed) and Close waits for
 // them to return before the runtime goes, so no call runs on freed code.
 func (p *Plugin) Close(ctx context.Context) error {
+	if p.iso != nil {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.iso.close()
+		p.running.Wait()
+		return nil
+	}
 	p.mu.Lock()
 	p.closed = true
 	if p.shrinker != nil {

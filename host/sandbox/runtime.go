@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -21,6 +22,7 @@ type Runtime struct {
 	cacheDir string
 	logger   *slog.Logger
 	calls    *slots
+	isolate  bool
 	// compileBudget bounds the compile worker (used with a cache dir).
 	compileBudget compileworker.Budget
 }
@@ -42,7 +44,7 @@ func NewRuntime(policy Limits) *Runtime {
 func NewRuntimeWithConfig(cfg RuntimeConfig) (*Runtime, error) {
 	r := &Runtime{
 		policy: cfg.policy.withDefaults(), trust: cfg.trust, logger: cfg.logger, cacheDir: cfg.cacheDir,
-		calls: newCallSlots(cfg.maxCalls), compileBudget: cfg.compileBudget,
+		calls: newCallSlots(cfg.maxCalls), compileBudget: cfg.compileBudget, isolate: cfg.isolate,
 	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
@@ -117,13 +119,38 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 			return nil, fmt.Errorf("%w: the compile worker's cache entry is gone", ErrRefused)
 		}
 	}
+	p := r.newPlugin(ctx, m, limits)
+	if r.isolate {
+		if err := p.prepareIsolated(ctx, metered, r); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	if err := p.acquire(ctx); err != nil { // the first instance's start is plugin code too
+		p.rt.Close(ctx)
+		return nil, err
+	}
+	defer p.release()
+	if err := p.prepare(ctx, metered); err != nil {
+		if p.compiled != nil {
+			p.compiled.Close(ctx)
+		}
+		p.rt.Close(ctx)
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPlugin returns a plugin with its own wazero runtime and nothing
+// compiled yet.
+func (r *Runtime) newPlugin(ctx context.Context, m Manifest, limits Limits) *Plugin {
 	// One wazero runtime per plugin: the memory cap is a runtime setting.
 	// No WithCloseOnContextDone: the fuel instrumentation stops calls (see
 	// host/sandbox/internal/fuel), at a fraction of its cost.
 	rt := wazero.NewRuntimeWithConfig(ctx, workerConfig.RuntimeConfig().
 		WithMemoryLimitPages(limits.MemoryPages).
 		WithCompilationCache(r.cache))
-	p := &Plugin{
+	return &Plugin{
 		manifest: m,
 		limits:   limits,
 		declared: make(map[uint32]bool, len(m.Categories)),
@@ -133,19 +160,43 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		rt:       rt,
 		log:      newLogLimiter(r.logger.With("plugin", m.Name), limits),
 	}
-	if err := p.acquire(ctx); err != nil { // the first instance's start is plugin code too
-		rt.Close(ctx)
-		return nil, err
+}
+
+// prepareIsolated checks the module here, as prepare does, but starts its
+// instance in a worker process (see isolate.go); the parent keeps no
+// compiled code.
+func (p *Plugin) prepareIsolated(ctx context.Context, metered []byte, r *Runtime) error {
+	defer func() { p.rt.Close(ctx); p.rt, p.compiled = nil, nil }()
+	compiled, err := compileGuarded(ctx, p.rt, metered)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	defer p.release()
-	if err := p.prepare(ctx, metered); err != nil {
-		if p.compiled != nil {
-			p.compiled.Close(ctx)
+	defer compiled.Close(ctx)
+	if err := checkModule(compiled); err != nil {
+		return err
+	}
+	if fn, ok := compiled.ExportedFunctions()[abi.SummaryExport]; ok {
+		if len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0 {
+			return fmt.Errorf("%w: export %s must be () -> ()", ErrRefused, abi.SummaryExport)
 		}
-		rt.Close(ctx)
-		return nil, err
+		p.summaries = true
+		p.sum = &summarizer{}
 	}
-	return p, nil
+	for _, c := range p.manifest.Categories {
+		p.declared[c] = true
+	}
+	p.iso = &isolated{p: p, module: metered, cacheDir: r.cacheDir, budget: r.compileBudget, turn: newSlots(1)}
+	if err := p.iso.turn.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.iso.turn.release()
+	if err := p.iso.spawn(ctx); err != nil {
+		if errors.Is(err, ErrRefused) {
+			return err
+		}
+		return fmt.Errorf("%w: start: %w", ErrRefused, err)
+	}
+	return nil
 }
 
 func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
@@ -154,6 +205,9 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
 	p.compiled = compiled // from here on, a refusal closes it
+	if p.onCompiled != nil {
+		p.onCompiled()
+	}
 	if err := checkModule(compiled); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,8 @@ import (
 
 // TestOriginalValidatedOnceBeforeInstrumenting checks that a module wazero
 // rejects is refused before the fuel rewriter sees it, and that a valid
-// module's validation is remembered in the cache directory.
+// module's validated, instrumented form is kept in the cache directory
+// (keyed by its digest, its fuel and the checks' versions).
 func TestOriginalValidatedOnceBeforeInstrumenting(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -41,16 +43,29 @@ func TestOriginalValidatedOnceBeforeInstrumenting(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Close(ctx)
-	sum := sha256.Sum256(plugins.Example)
-	markers, _ := filepath.Glob(filepath.Join(dir, "validated-*", hex.EncodeToString(sum[:])))
-	if len(markers) != 1 {
-		t.Fatalf("validation marker for the example plugin: %v", markers)
+	sum := hex.EncodeToString(func() []byte { s := sha256.Sum256(plugins.Example); return s[:] }())
+	fuel := strconv.FormatInt(sandbox.DefaultPolicy().Fuel, 10)
+	entries, _ := filepath.Glob(filepath.Join(dir, "metered-*", sum+"-"+fuel+".wasm"))
+	if len(entries) != 1 {
+		t.Fatalf("instrumented-module entry for the example plugin: %v", entries)
 	}
 	bad := sha256.Sum256(invalid)
-	if m, _ := filepath.Glob(filepath.Join(dir, "validated-*", hex.EncodeToString(bad[:]))); len(m) != 0 {
-		t.Fatalf("an invalid module was marked valid: %v", m)
+	if m, _ := filepath.Glob(filepath.Join(dir, "metered-*", hex.EncodeToString(bad[:])+"-*")); len(m) != 0 {
+		t.Fatalf("an invalid module entered the cache: %v", m)
 	}
-	if _, err := os.Stat(markers[0]); err != nil {
+	// A restarted device loads from the entry (no validation, no
+	// instrumenting): the same plugin, the same answer.
+	rt2, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithCompilationCacheDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt2.Close(ctx)
+	p, err = rt2.Load(ctx, sandbox.Manifest{Name: "example", Categories: []uint32{1}}, plugins.Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close(ctx)
+	if _, err := os.Stat(entries[0]); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -268,7 +268,7 @@ func validValue(v string) bool {
 	if v != "" && (v[0] == ' ' || v[0] == '\t' || v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
 		return false
 	}
-	return strings.IndexAny(v, "\x00\r\n") < 0
+	return !strings.ContainsAny(v, "\x00\r\n")
 }
 
 // decoder reads from b; every read checks the bytes left.

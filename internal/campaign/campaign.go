@@ -28,8 +28,20 @@ type Campaign struct {
 	// agrees again.
 	Version  uint32   `json:"version,omitempty"`
 	Question Question `json:"question"`
-	// Epsilon is the LDP budget one report spends.
+	// Epsilon is ε∞, the permanent ε: what the device's memoized answer to
+	// one true value reveals however many times it is re-sent — the
+	// long-term bound — and what the ledger charges every epoch.
 	Epsilon float64 `json:"epsilon"`
+	// ReportEpsilon is ε1, what one report reveals. For a threshold or
+	// top_k question it is below Epsilon: every report applies fresh
+	// (instantaneous) noise to the memoized answer, so re-sent answers are
+	// not byte-identical (ldp.Longitudinal); Validate sets it to
+	// ldp.DefaultReportShare·Epsilon when it is not set. For a mean it is
+	// Epsilon (one layer; the memoized answer is one bit or one byte). It
+	// is absent from configs signed before answers had two layers: those
+	// campaigns keep one-layer answers at Epsilon, memoized under their
+	// id (see Codec), so their reports decode as they always did.
+	ReportEpsilon float64 `json:"report_epsilon,omitempty"`
 	// EpochSeconds is the length of an epoch; a device answers at most once
 	// per epoch.
 	EpochSeconds int64 `json:"epoch_seconds"`
@@ -48,6 +60,11 @@ type Campaign struct {
 	// candidate's variance; Validate sets it. It is signed with the rest of
 	// the config and shown in the aggregator's results.
 	MechanismReason string `json:"mechanism_reason,omitempty"`
+
+	// legacy marks a config that Verify decoded without report_epsilon:
+	// Validate must not fill it in, or the device would answer in two
+	// layers what the aggregator decodes as one.
+	legacy bool
 }
 
 // Question is what a device answers:
@@ -135,6 +152,9 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 		}
 		return nil
 	}
+	if err := c.checkReportEpsilon(); err != nil {
+		return bad("%v", err)
+	}
 	q := &c.Question
 	switch q.Type {
 	case QuestionThreshold, QuestionMean:
@@ -194,6 +214,34 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 		return bad("report_size %d is too small for a %v answer (%d bytes)", c.PaddedSize(), m, need)
 	}
 	return nil
+}
+
+// checkReportEpsilon fills in and checks ReportEpsilon (ε1).
+func (c *Campaign) checkReportEpsilon() error {
+	if c.ReportEpsilon == 0 {
+		switch {
+		case c.legacy:
+			return nil // signed before two layers: one layer at Epsilon
+		case c.Question.Type == QuestionMean:
+			c.ReportEpsilon = c.Epsilon
+		default:
+			c.ReportEpsilon = c.Epsilon * ldp.DefaultReportShare
+		}
+	}
+	e1 := c.ReportEpsilon
+	switch {
+	case c.Question.Type == QuestionMean && e1 != c.Epsilon:
+		return fmt.Errorf("report_epsilon %v: a mean question's answers have one layer, at epsilon %v", e1, c.Epsilon)
+	case c.Question.Type != QuestionMean && !(e1 > 0 && e1 < c.Epsilon):
+		return fmt.Errorf("report_epsilon %v is not in (0, epsilon %v): re-sent answers need fresh noise", e1, c.Epsilon)
+	}
+	return nil
+}
+
+// twoLayer reports whether c's frequency answers are drawn in two layers
+// (every config but those signed before ReportEpsilon existed).
+func (c *Campaign) twoLayer() bool {
+	return c.ReportEpsilon > 0 && c.ReportEpsilon < c.Epsilon && c.Question.Type != QuestionMean
 }
 
 // Mechanism is the LDP mechanism the campaign's answers use: the one its

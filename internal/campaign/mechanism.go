@@ -29,9 +29,9 @@ func choose(c *Campaign) (ldp.Mechanism, string, error) {
 	}
 	switch c.Question.Type {
 	case QuestionThreshold:
-		return chooseFrequency(c.Epsilon, 2, named)
+		return chooseFrequency(c, 2, named)
 	case QuestionTopK:
-		return chooseFrequency(c.Epsilon, len(c.Question.Categories)+c.Question.K, named)
+		return chooseFrequency(c, len(c.Question.Categories)+c.Question.K, named)
 	case QuestionMean:
 		best, reason, err := ldp.ChooseMean(c.Epsilon)
 		if err != nil {
@@ -51,8 +51,18 @@ func choose(c *Campaign) (ldp.Mechanism, string, error) {
 	return 0, "", fmt.Errorf("question type %q has no mechanism", c.Question.Type)
 }
 
-func chooseFrequency(epsilon float64, d int, named ldp.Mechanism) (ldp.Mechanism, string, error) {
-	ch, err := ldp.Choose(epsilon, d)
+// chooseFrequency compares the composed two-layer variances
+// (ldp.ChooseLongitudinal at ε∞ = Epsilon, ε1 = ReportEpsilon), or for a
+// config signed before two layers the one-layer ones at Epsilon.
+func chooseFrequency(c *Campaign, d int, named ldp.Mechanism) (ldp.Mechanism, string, error) {
+	epsilon := c.Epsilon
+	var ch ldp.Choice
+	var err error
+	if c.twoLayer() {
+		ch, err = ldp.ChooseLongitudinal(c.Epsilon, c.ReportEpsilon, d)
+	} else {
+		ch, err = ldp.Choose(epsilon, d)
+	}
 	if err != nil {
 		return 0, "", err
 	}
@@ -77,7 +87,7 @@ func payloadSize(c *Campaign, m ldp.Mechanism) (int, error) {
 	n := 1
 	switch c.Question.Type {
 	case QuestionTopK:
-		fo, err := ldp.NewOracle(m, c.Epsilon, len(c.Question.Categories)+c.Question.K)
+		fo, err := frequencyOracle(c, m, len(c.Question.Categories)+c.Question.K)
 		if err != nil {
 			return 0, err
 		}
@@ -91,4 +101,13 @@ func payloadSize(c *Campaign, m ldp.Mechanism) (int, error) {
 	}
 	b, err := cbor.Marshal(wire.Payload{Mechanism: m, Answer: make([]byte, n)})
 	return len(b), err
+}
+
+// frequencyOracle is c's oracle over d items with mechanism m: two-layer
+// (ldp.Longitudinal) unless c was signed before two layers.
+func frequencyOracle(c *Campaign, m ldp.Mechanism, d int) (ldp.FrequencyOracle, error) {
+	if c.twoLayer() {
+		return ldp.NewLongitudinal(m, c.Epsilon, c.ReportEpsilon, d)
+	}
+	return ldp.NewOracle(m, c.Epsilon, d)
 }

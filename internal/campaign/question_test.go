@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -152,8 +153,30 @@ func TestTruthAndMemoKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc, _ := m.Codec()
-	if got := mc.Truth(map[uint32]float32{410: 0.8049}); got.Score != 0.8 || got.Key != "duchi:80" {
+	// A mean score is memoized by its α-rounded grid point (Duchi: ±1),
+	// not by its level out of 100: Truth leaves it unrounded, Round rounds
+	// it with the device's offset (0.8049 is 80.49% of the way from the
+	// bottom point to the top one: up for any α below that).
+	got = mc.Truth(map[uint32]float32{410: 0.8049})
+	if math.Abs(got.Score-0.8049) > 1e-6 || got.Key != "" {
 		t.Errorf("mean truth %+v", got)
+	}
+	if _, err := mc.MemoKey(got); err == nil {
+		t.Error("an unrounded mean score has a memo key")
+	}
+	for _, tt := range []struct {
+		alpha float64
+		score float64
+		key   string
+	}{{0.5, 1, "duchi:a1:1"}, {0.9, 0, "duchi:a1:0"}} {
+		if r, err := mc.Round(got, tt.alpha); err != nil || r.Score != tt.score || r.Key != tt.key {
+			t.Errorf("mean truth rounded with α=%v: %+v %v", tt.alpha, r, err)
+		}
+	}
+	// A config signed before two layers still rounds to 1/100.
+	legacy := legacyCodec(t, mean())
+	if got := legacy.Truth(map[uint32]float32{410: 0.8049}); got.Score != 0.8 || got.Key != "duchi:80" {
+		t.Errorf("legacy mean truth %+v", got)
 	}
 	th := valid()
 	tc, _ := th.Codec()

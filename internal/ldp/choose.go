@@ -20,11 +20,13 @@ type Candidate struct {
 // Choice is Choose's decision, meant to be copied into a campaign config and
 // the aggregator's output so both state which mechanism was used and why.
 type Choice struct {
-	Mechanism  Mechanism   `json:"mechanism"`
-	Epsilon    float64     `json:"epsilon"`
-	D          int         `json:"d"`
-	Reason     string      `json:"reason"`
-	Candidates []Candidate `json:"candidates"` // least variance first
+	Mechanism Mechanism `json:"mechanism"`
+	Epsilon   float64   `json:"epsilon"` // per report
+	// PermanentEpsilon is ε∞ for ChooseLongitudinal, zero for Choose.
+	PermanentEpsilon float64     `json:"permanent_epsilon,omitempty"`
+	D                int         `json:"d"`
+	Reason           string      `json:"reason"`
+	Candidates       []Candidate `json:"candidates"` // least variance first
 }
 
 // Choose returns the frequency oracle with the least estimator variance for
@@ -33,6 +35,21 @@ type Choice struct {
 // large ε), OUE otherwise, with OLH within a few percent of OUE at a much
 // shorter answer and Hadamard response never ahead on variance.
 func Choose(epsilon float64, d int) (Choice, error) {
+	return choose(fmt.Sprintf("ε=%g", epsilon), epsilon, 0, d, func(m Mechanism) (FrequencyOracle, error) { return NewOracle(m, epsilon, d) })
+}
+
+// ChooseLongitudinal is Choose for two-layer answers (Longitudinal) with
+// permanent ε∞ = epsPerm and per-report ε1 = epsReport: the variances
+// compared are the composed estimators'. RR, GRR and OUE compose into
+// themselves at ε1; OLH and Hadamard pay for a permanent GRR over the d
+// items (their seed or row is re-drawn per report), which is rarely
+// competitive.
+func ChooseLongitudinal(epsPerm, epsReport float64, d int) (Choice, error) {
+	return choose(fmt.Sprintf("ε∞=%g, ε1=%g", epsPerm, epsReport), epsReport, epsPerm, d,
+		func(m Mechanism) (FrequencyOracle, error) { return NewLongitudinal(m, epsPerm, epsReport, d) })
+}
+
+func choose(at string, epsilon, epsPerm float64, d int, build func(Mechanism) (FrequencyOracle, error)) (Choice, error) {
 	var ms []Mechanism
 	if d == 2 {
 		ms = []Mechanism{MechanismRR}
@@ -41,7 +58,7 @@ func Choose(epsilon float64, d int) (Choice, error) {
 	}
 	cands := make([]Candidate, 0, len(ms))
 	for _, m := range ms {
-		fo, err := NewOracle(m, epsilon, d)
+		fo, err := build(m)
 		if errors.Is(err, ErrDomain) && d != 2 {
 			continue // e.g. OLH's seed family too large for this (ε, d)
 		}
@@ -65,10 +82,10 @@ func Choose(epsilon float64, d int) (Choice, error) {
 	for _, c := range cands[1:] {
 		others = append(others, fmt.Sprintf("%v %.4g (%d B)", c.Mechanism, c.VarPerReport, c.AnswerSize))
 	}
-	reason := fmt.Sprintf("%v has the least estimator variance at ε=%g, d=%d: %.4g·n (%d B answers)",
-		best.Mechanism, epsilon, d, best.VarPerReport, best.AnswerSize)
+	reason := fmt.Sprintf("%v has the least estimator variance at %s, d=%d: %.4g·n (%d B answers)",
+		best.Mechanism, at, d, best.VarPerReport, best.AnswerSize)
 	if len(others) > 0 {
 		reason += "; others: " + strings.Join(others, ", ")
 	}
-	return Choice{Mechanism: best.Mechanism, Epsilon: epsilon, D: d, Reason: reason, Candidates: cands}, nil
+	return Choice{Mechanism: best.Mechanism, Epsilon: epsilon, PermanentEpsilon: epsPerm, D: d, Reason: reason, Candidates: cands}, nil
 }

@@ -54,3 +54,6 @@ func (m Duchi) Decode(answer []byte) (float64, error) {
 
 // Variance implements MeanMechanism.
 func (m Duchi) Variance(x float64) float64 { b := m.bound(); return b*b - x*x }
+
+// VarianceCoefficients implements MeanMechanism: Variance = −x² + B².
+func (m Duchi) VarianceCoefficients() (a, b float64) { b = m.bound(); return -1, b * b }

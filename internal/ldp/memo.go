@@ -14,11 +14,14 @@ import (
 // value twice.
 var ErrMemo = errors.New("ldp: memo store failed")
 
-// MemoKey names one memoized answer: the campaign (its ID must change
-// whenever its question, mechanism, ε or domain changes) and the canonical
-// encoding of the true value (ValueKey, SetKey).
+// MemoKey names one memoized answer: its scope and the canonical encoding
+// of the true value (ValueKey, SetKey). The scope is what fixes the
+// answer's distribution: "q:" and the question's digest
+// (campaign.Codec.MemoKey — the same question under any campaign id shares
+// one permanent answer), or, for campaigns signed before two-layer answers,
+// the campaign id (whose signed config never changes).
 type MemoKey struct {
-	Campaign string
+	Campaign string // the scope: "q:<digest>", "alpha:<digest>" or a legacy campaign id
 	Value    string
 }
 

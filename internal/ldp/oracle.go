@@ -25,6 +25,9 @@ type Params struct {
 	Epsilon    float64   `json:"epsilon"`
 	D          int       `json:"d"`
 	AnswerSize int       `json:"answer_bytes"`
+	// PermanentEpsilon is ε∞ of a two-layer oracle (Longitudinal), whose
+	// Epsilon is the per-report ε1; zero for a single-layer one.
+	PermanentEpsilon float64 `json:"permanent_epsilon,omitempty"`
 }
 
 // FrequencyOracle is an ε-LDP mechanism over the items {0, …, d-1}: the
@@ -62,7 +65,10 @@ type Accumulator interface {
 
 // EstimateCounts returns the unbiased count estimate for every item, with
 // the exact variance evaluated at the estimate clipped to [0, n] (the true
-// count is unknown; the variance depends on it only through a small term).
+// count is unknown; the variance depends on it only through a small term),
+// and a 95% interval that is the score interval of the item's support
+// count (ScoreInterval) mapped through the estimator: it covers at small
+// counts and high ε, where ±1.96·sd does not.
 func EstimateCounts(fo FrequencyOracle, acc Accumulator) []Estimate {
 	p, q := fo.Support()
 	return estimateSupport(acc.Support(), acc.N(), p, q, p, 1)
@@ -78,10 +84,57 @@ func estimateSupport(support []float64, n int, p, q, r, scale float64) []Estimat
 		c := scale * (s - nf*q) / (p - q)
 		// c estimates the number of holders of v (for padding-and-sampling too,
 		// where the oracle count is c/scale): the variance is evaluated there.
-		out[v] = newEstimate(c, scale*scale*supportVariance(nf, math.Min(math.Max(c, 0), nf), p, q, r))
+		e := newEstimate(c, scale*scale*supportVariance(nf, math.Min(math.Max(c, 0), nf), p, q, r))
+		if n > 0 {
+			lo, hi := ScoreInterval(s, nf)
+			e.Low, e.High = scale*nf*(lo-q)/(p-q), scale*nf*(hi-q)/(p-q)
+		}
+		out[v] = e
 	}
 	return out
 }
+
+// ScoreInterval is a 95% interval for the mean probability π of n
+// independent Bernoulli answers from the number s that came out 1 (an
+// item's support count): Wilson's score interval with continuity
+// correction (Newcombe, Statistics in Medicine 1998, method 4), the set of
+// π with (|s/n − π| − 1/(2n))² ≤ z²·π(1−π)/n. The correction keeps the
+// coverage at or above 95% where the plain score interval's oscillates
+// down to ~93% (n = 50); it widens the interval by about 1/(2n). The
+// interval is conservative when the answers' own probabilities differ
+// (holders and non-holders of an item): their sum's variance is at most
+// n·π(1−π). Near the ends a count of 1, 2 or 3 (or n minus that) widens
+// it further to the exact Poisson bound λₛ/n when that is wider (Brown,
+// Cai, DasGupta, Statistical Science 2001, §4.1.2). EstimateCounts maps
+// it through the estimator, which is increasing in s, so a count's
+// interval is never the impossible symmetric ±1.96·sd around a count near
+// 0 or n.
+func ScoreInterval(s, n float64) (lo, hi float64) {
+	if !(n > 0) {
+		return math.Inf(-1), math.Inf(1)
+	}
+	ph, z, z2 := math.Min(math.Max(s/n, 0), 1), Z95, Z95*Z95
+	den := 2 * (n + z2)
+	lo, hi = 0, 1
+	if ph > 0 {
+		lo = (2*n*ph + z2 - 1 - z*math.Sqrt(math.Max(z2-2-1/n+4*ph*(n*(1-ph)+1), 0))) / den
+	}
+	if ph < 1 {
+		hi = (2*n*ph + z2 + 1 + z*math.Sqrt(math.Max(z2+2-1/n+4*ph*(n*(1-ph)-1), 0))) / den
+	}
+	lo, hi = math.Max(lo, 0), math.Min(hi, 1)
+	if k := int(math.Round(s)); k >= 1 && k <= 3 {
+		lo = math.Min(lo, poissonLower[k]/n)
+	}
+	if k := int(math.Round(n - s)); k >= 1 && k <= 3 {
+		hi = math.Max(hi, 1-poissonLower[k]/n)
+	}
+	return lo, hi
+}
+
+// poissonLower[k] is the λ with P[Poisson(λ) ≥ k] = 0.025: the exact
+// two-sided 95% lower bound of a Poisson mean after k events.
+var poissonLower = [4]float64{0, 0.0253178, 0.2422093, 0.6186721}
 
 // CountVariance is Var[ĉ(v)] for n reports of which c hold v (Wang et al.
 // 2017, Eq. 2, without dropping the c term):

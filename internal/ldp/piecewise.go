@@ -86,6 +86,13 @@ func (m Piecewise) Decode(answer []byte) (float64, error) {
 // Variance implements MeanMechanism: the mechanism's exact variance plus
 // the bound h²/4 on what rounding to the 256 levels adds.
 func (m Piecewise) Variance(x float64) float64 {
+	a, b := m.VarianceCoefficients()
+	return a*x*x + b
+}
+
+// VarianceCoefficients implements MeanMechanism: Variance = a·x² + b with
+// a = 1/(t−1), b = (t+3)/(3(t−1)²) + h²/4.
+func (m Piecewise) VarianceCoefficients() (a, b float64) {
 	t, h := m.t(), 2*m.c()/pmLevels
-	return x*x/(t-1) + (t+3)/(3*(t-1)*(t-1)) + h*h/4
+	return 1 / (t - 1), (t+3)/(3*(t-1)*(t-1)) + h*h/4
 }

@@ -40,6 +40,22 @@ func NewSetSampler(m Mechanism, epsilon float64, d, l int) (SetSampler, error) {
 	return SetSampler{fo: fo, d: d, l: l}, nil
 }
 
+// NewLongitudinalSetSampler is NewSetSampler with two-layer answers
+// (Longitudinal over d+l items, permanent ε∞ = epsPerm, per-report
+// ε1 = epsReport). The sampled item is part of the permanent layer: a
+// device memoizes Oracle().(*Longitudinal).Permanent of Sample(set), and
+// every report is Instant of that, so re-sends never re-sample the set.
+func NewLongitudinalSetSampler(m Mechanism, epsPerm, epsReport float64, d, l int) (SetSampler, error) {
+	if l < 1 || l > d {
+		return SetSampler{}, fmt.Errorf("%w: set length L = %d, want 1…%d", ErrDomain, l, d)
+	}
+	fo, err := NewLongitudinal(m, epsPerm, epsReport, d+l)
+	if err != nil {
+		return SetSampler{}, err
+	}
+	return SetSampler{fo: fo, d: d, l: l}, nil
+}
+
 // Oracle is the underlying frequency oracle over d+L items; its Params give
 // the report's Mechanism and answer size.
 func (s SetSampler) Oracle() FrequencyOracle { return s.fo }
@@ -50,10 +66,21 @@ func (s SetSampler) L() int { return s.l }
 // AppendRandomized appends the answer for the owner's set of distinct items
 // in [0, d). An empty set is allowed (it reports a dummy item).
 func (s SetSampler) AppendRandomized(dst []byte, set []int, rng *rand.Rand) ([]byte, error) {
+	item, err := s.Sample(set, rng)
+	if err != nil {
+		return dst, err
+	}
+	return s.fo.AppendRandomized(dst, item, rng)
+}
+
+// Sample pads the owner's set of distinct items in [0, d) to L items and
+// returns one of them uniformly: the oracle's input (an item ≥ d is a
+// dummy).
+func (s SetSampler) Sample(set []int, rng *rand.Rand) (int, error) {
 	seen := make(map[int]bool, len(set))
 	for _, v := range set {
 		if v < 0 || v >= s.d || seen[v] {
-			return dst, fmt.Errorf("%w: set item %d (d = %d, items must be distinct)", ErrValue, v, s.d)
+			return 0, fmt.Errorf("%w: set item %d (d = %d, items must be distinct)", ErrValue, v, s.d)
 		}
 		seen[v] = true
 	}
@@ -65,7 +92,7 @@ func (s SetSampler) AppendRandomized(dst []byte, set []int, rng *rand.Rand) ([]b
 	} else if i < len(set) {
 		item = set[i]
 	}
-	return s.fo.AppendRandomized(dst, item, rng)
+	return item, nil
 }
 
 // Estimate returns, for each of the d real items, the unbiased estimate of

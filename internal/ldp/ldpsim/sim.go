@@ -109,6 +109,21 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 		tasks = append(tasks, ts...)
 	}
+	out, err := runTasks(ctx, cfg, tasks)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{Config: cfg}
+	for i, t := range tasks {
+		rep.Results = append(rep.Results, summarize(t.row, out[i]))
+	}
+	rep.Choices = checkChoices(rep.Results)
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// runTasks runs every task's repeats on cfg.Workers goroutines.
+func runTasks(ctx context.Context, cfg Config, tasks []task) ([][]trial, error) {
 	type job struct{ t, r int }
 	jobs := make(chan job)
 	out := make([][]trial, len(tasks))
@@ -151,18 +166,12 @@ feed:
 	close(jobs)
 	wg.Wait()
 	if firstErr != nil {
-		return Report{}, firstErr
+		return nil, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return Report{}, err
+		return nil, err
 	}
-	rep := Report{Config: cfg}
-	for i, t := range tasks {
-		rep.Results = append(rep.Results, summarize(t.row, out[i]))
-	}
-	rep.Choices = checkChoices(rep.Results)
-	rep.Seconds = time.Since(start).Seconds()
-	return rep, nil
+	return out, nil
 }
 
 // summarize turns the repeats into a row. The per-repeat MSEs are

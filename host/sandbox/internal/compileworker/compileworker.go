@@ -290,6 +290,11 @@ var versionDir = sync.OnceValue(func() string {
 	return "wazero-" + v + "-" + runtime.GOARCH + "-" + runtime.GOOS
 })
 
+// VersionDir is the name of wazero's cache subdirectory for the running
+// binary, "wazero-<version>-<GOARCH>-<GOOS>": it changes with the wazero
+// version, so callers can key their own caches of wazero's verdicts by it.
+func VersionDir() string { return versionDir() }
+
 // indexPath names the file recording which cache entry an earlier Compile
 // produced for these bytes and settings, so a warm restart starts no child.
 // It sits in wazero's version directory, so a new wazero starts afresh.

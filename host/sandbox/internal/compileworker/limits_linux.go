@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // self is the running binary. /proc/self/exe survives the file being
@@ -63,15 +64,38 @@ func setLimits(as uint64, cpuSeconds uint64, onCPULimit func()) error {
 			return fmt.Errorf("setrlimit RLIMIT_CPU: %w", err)
 		}
 	}
-	if as > 0 {
-		base, err := vmSize()
-		if err != nil {
-			return err
-		}
-		as += base
-		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as}); err != nil {
-			return fmt.Errorf("setrlimit RLIMIT_AS: %w", err)
-		}
+	return setAddressSpace(as)
+}
+
+func setAddressSpace(as uint64) error {
+	if as == 0 {
+		return nil
+	}
+	base, err := vmSize()
+	if err != nil {
+		return err
+	}
+	as += base
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as}); err != nil {
+		return fmt.Errorf("setrlimit RLIMIT_AS: %w", err)
+	}
+	return nil
+}
+
+func setCPUFromNow(d time.Duration) error {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return fmt.Errorf("getrusage: %w", err)
+	}
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	secs := uint64((used + d + time.Second - 1) / time.Second)
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_CPU, &lim); err != nil {
+		return fmt.Errorf("getrlimit RLIMIT_CPU: %w", err)
+	}
+	lim.Cur = min(secs, lim.Max)
+	if err := syscall.Setrlimit(syscall.RLIMIT_CPU, &lim); err != nil {
+		return fmt.Errorf("setrlimit RLIMIT_CPU: %w", err)
 	}
 	return nil
 }

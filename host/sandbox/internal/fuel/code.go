@@ -35,6 +35,9 @@ const (
 	bulkMemory = iota // n >> MemoryByteShift
 	bulkTable         // n * TableElemCost
 	bulkGrow          // n * GrowPageCost
+	// growAfter follows a memory.grow: a result of -1 stores the pages
+	// asked for (still in the scratch local) in the growfail global.
+	growAfter
 )
 
 // instrumentCode rewrites every function body in the code section. params
@@ -72,7 +75,8 @@ func instrumentCode(body []byte, g *globalIdx, params []uint32) ([]byte, error) 
 }
 
 type globalIdx struct {
-	fuel, stop, n uint32 // n: the original module's global count
+	fuel, stop, growFail uint32
+	n                    uint32 // the original module's global count
 }
 
 // frame is one open control construct while scanning a body.
@@ -84,12 +88,14 @@ type frame struct {
 }
 
 // point is an insertion in the body: a region check (cost, after the
-// instruction ending at at) or a run-time bulk charge (before the
-// instruction starting at at).
+// instruction ending at at), a run-time bulk charge (before the
+// instruction starting at at) or a memory.grow's result check (after it;
+// mem is the grow's memory index immediate, copied to a memory.size).
 type point struct {
 	at     int
-	region int // region index, or -1 for a bulk charge
+	region int // region index, or -1 for a bulk charge or a grow check
 	bulk   int
+	mem    []byte
 }
 
 type funcScratch struct {
@@ -171,7 +177,8 @@ func instrumentFunc(out, code []byte, g *globalIdx, nParams uint32, s *funcScrat
 				}
 			}
 		case op == 0x40: // memory.grow
-			points = append(points, point{at: in.At, region: -1, bulk: bulkGrow})
+			points = append(points, point{at: in.At, region: -1, bulk: bulkGrow},
+				point{at: r.Off, region: -1, bulk: growAfter, mem: code[in.At+1 : r.Off]})
 			hasBulk = true
 		case op == 0xFC:
 			switch in.Sub {
@@ -238,7 +245,9 @@ emit:
 	for _, p := range points {
 		out = append(out, code[prev:p.at]...)
 		prev = p.at
-		if p.region < 0 {
+		if p.region < 0 && p.bulk == growAfter {
+			out = appendGrowCheck(out, p.mem, scratchIdx, g)
+		} else if p.region < 0 {
 			out = appendBulk(out, p.bulk, scratchIdx, g)
 		} else if c := costs[p.region]; c > 0 {
 			out = appendCheck(out, c, g)
@@ -296,4 +305,27 @@ func appendBulk(out []byte, kind int, scratch uint32, g *globalIdx) []byte {
 	}
 	out = append(out, 0x7D) // i64.sub
 	return appendStore(out, g)
+}
+
+// appendGrowCheck emits, after a memory.grow whose page count the bulk
+// charge left in scratch, with the grow's result on top of the stack and
+// left there:
+//
+//	if result == -1 { growfail = pages; -1 } else { memory.size - pages }
+//
+// The else arm recomputes the old size the grow returned (it succeeded, so
+// the memory is now pages larger), so the sequence is stack-neutral with a
+// single scratch local. The host reads growfail to tell a call that failed
+// after hitting its memory limit (sandbox.ErrMemoryLimit).
+func appendGrowCheck(out, mem []byte, scratch uint32, g *globalIdx) []byte {
+	out = append(out, 0x41, 0x7F, 0x46, 0x04, 0x7F) // i32.const -1; i32.eq; if (result i32)
+	out = append(out, 0x20)                         // local.get scratch
+	out = appendU32(out, scratch)
+	out = append(out, 0xAD, 0x24) // i64.extend_i32_u; global.set growfail
+	out = appendU32(out, g.growFail)
+	out = append(out, 0x41, 0x7F, 0x05, 0x3F) // i32.const -1; else; memory.size mem
+	out = append(out, mem...)
+	out = append(out, 0x20) // local.get scratch
+	out = appendU32(out, scratch)
+	return append(out, 0x6B, 0x0B) // i32.sub; end
 }

@@ -2,8 +2,9 @@
 // interrupt its work without wazero's context checks (which cost 1–2 µs per
 // call and 12–60× on tight loops; see docs/BENCHMARKS.md).
 //
-// Instrument appends two mutable i64 globals, exported as FuelExport and
-// StopExport, and inserts at the start of every region (below):
+// Instrument appends three mutable i64 globals, exported as FuelExport,
+// StopExport and GrowFailExport, and inserts at the start of every region
+// (below):
 //
 //	fuel -= cost_of_region
 //	if fuel < stop { unreachable }
@@ -48,7 +49,13 @@
 // in a scratch local added to the function): n >> MemoryByteShift for the
 // memory operations, n × TableElemCost for the table ones, pages ×
 // GrowPageCost for memory.grow, then the same check. The check traps before
-// the operation runs. The costs are measured in code.go.
+// the operation runs. The costs are measured in code.go. After memory.grow,
+// a result of -1 stores the pages asked for in the GrowFailExport global
+// (the host resets it before each call): a call that fails after a refused
+// grow is then reported as hitting its memory limit. The inserted code
+// (an if/else recomputing the grow's result) runs once per grow and is not
+// charged; it is constant-size work after an instruction charged 65,536
+// units per page.
 //
 // # Start functions
 //

@@ -13,9 +13,14 @@ import (
 const (
 	FuelExport     = "wisp$fuel"
 	StopExport     = "wisp$stop"
+	GrowFailExport = "wisp$growfail"
 	StartExport    = "wisp$start"
 	ReservedPrefix = "wisp$"
 )
+
+// Version names what Instrument emits: caches of its output must be keyed
+// by it. Bump it whenever the rewriting changes.
+const Version = "fuel-v4"
 
 // ErrMalformed reports a module Instrument cannot parse or refuses.
 var ErrMalformed = errors.New("fuel: cannot instrument module")
@@ -121,18 +126,22 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 			start = i
 		}
 	}
-	fuelIdx, stopIdx := nGlobals, nGlobals+1
-	g := &globalIdx{fuel: fuelIdx, stop: stopIdx, n: nGlobals}
+	fuelIdx, stopIdx, growIdx := nGlobals, nGlobals+1, nGlobals+2
+	g := &globalIdx{fuel: fuelIdx, stop: stopIdx, growFail: growIdx, n: nGlobals}
 	globals := []byte{0x7E, 0x01, 0x42} // i64 mut, i64.const initial, end
 	globals = appendS64(globals, initial)
-	globals = append(globals, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B) // i64 mut, i64.const 0, end
+	globals = append(globals, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B) // stop: i64 mut, i64.const 0, end
+	globals = append(globals, 0x7E, 0x01, 0x42, 0x00, 0x0B)       // growfail: the same
 	exports := appendName(nil, FuelExport)
 	exports = append(exports, 0x03)
 	exports = appendU32(exports, fuelIdx)
 	exports = appendName(exports, StopExport)
 	exports = append(exports, 0x03)
 	exports = appendU32(exports, stopIdx)
-	nExports := uint32(2)
+	exports = appendName(exports, GrowFailExport)
+	exports = append(exports, 0x03)
+	exports = appendU32(exports, growIdx)
+	nExports := uint32(3)
 	if start >= 0 {
 		exports = appendName(exports, StartExport)
 		exports = append(exports, 0x00)
@@ -147,7 +156,7 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 		switch secs[i].id {
 		case secGlobal:
 			haveGlobal = true
-			secs[i].body, err = appendToVec(secs[i].body, 2, globals, nil)
+			secs[i].body, err = appendToVec(secs[i].body, 3, globals, nil)
 		case secExport:
 			haveExport = true
 			secs[i].body, err = appendToVec(secs[i].body, nExports, exports, func(r *reader) error { return checkExport(r, nGlobals) })
@@ -159,7 +168,7 @@ func instrument(wasm []byte, initial int64) ([]byte, error) {
 		}
 	}
 	if !haveGlobal {
-		secs = insertSection(secs, section{secGlobal, append([]byte{2}, globals...)})
+		secs = insertSection(secs, section{secGlobal, append([]byte{3}, globals...)})
 	}
 	if !haveExport {
 		secs = insertSection(secs, section{secExport, append(appendU32(nil, nExports), exports...)})

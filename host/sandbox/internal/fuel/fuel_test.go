@@ -124,3 +124,45 @@ func FuzzInstrument(f *testing.F) {
 		}
 	})
 }
+
+// TestGrowFailRecorded: after instrumenting, memory.grow still returns the
+// old size when it succeeds and -1 when it fails, and a failure stores the
+// pages asked for in the growfail global.
+func TestGrowFailRecorded(t *testing.T) {
+	ctx := context.Background()
+	// (module (memory (export "mem") 1 4)
+	//   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
+	wasm := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x06\x01\x60\x01\x7f\x01\x7f" + // type: i32 -> i32
+		"\x03\x02\x01\x00" + // func 0: type 0
+		"\x05\x04\x01\x01\x01\x04" + // memory 1..4
+		"\x07\x0e\x02\x03mem\x02\x00\x04grow\x00\x00" + // exports
+		"\x0a\x08\x01\x06\x00\x20\x00\x40\x00\x0b") // local.get 0; memory.grow 0; end
+	out, err := fuel.Instrument(wasm, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grow := mod.ExportedFunction("grow")
+	failed := mod.ExportedGlobal(fuel.GrowFailExport).(api.MutableGlobal)
+	for _, tc := range []struct {
+		pages      uint32
+		want       int32
+		wantFailed uint64
+	}{
+		{1, 1, 0}, {0, 2, 0}, {5, -1, 5}, {2, 2, 5}, {1, -1, 1},
+	} {
+		res, err := grow.Call(ctx, uint64(tc.pages))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int32(res[0]); got != tc.want || failed.Get() != tc.wantFailed {
+			t.Fatalf("grow(%d) = %d, growfail %d; want %d, %d", tc.pages, got, failed.Get(), tc.want, tc.wantFailed)
+		}
+	}
+}

@@ -5,6 +5,11 @@ import (
 	"fmt"
 )
 
+// Version names the checks Check makes (not the limit values, which a
+// cache key can take from Default): bump it when Check starts refusing
+// something it accepted.
+const Version = "wasmlimits-v1"
+
 // ErrLimit is wrapped by every error Check returns for a module that
 // exceeds a limit.
 var ErrLimit = errors.New("wasmlimits: module exceeds an implementation limit")

@@ -25,40 +25,70 @@ type Options struct {
 	Epsilons string
 	// Plot, if set, is where to write a PNG plot of error vs ε.
 	Plot string
+	// CoverageTrials is how many populations measure each cell of the
+	// interval-coverage grid (a fifth of it at n = 10⁴); 0 skips the grid.
+	CoverageTrials int
+}
+
+// CoverageNs and CoverageEpsilons span the coverage grid (issue 14, item
+// 9): small populations, where intervals are hardest to get right, up to
+// 10⁴, and ε up to 8.
+var (
+	CoverageNs       = []int{50, 100, 1000, 10_000}
+	CoverageEpsilons = []float64{0.5, 1, 2, 4, 8}
+)
+
+// Report is the simulation's report and, when measured, the coverage of
+// nominal 95% intervals, worst cell first.
+type Report struct {
+	ldpsim.Report
+	Coverage []ldpsim.CoverageCell `json:"coverage,omitempty"`
 }
 
 // DefaultOptions is the full benchmark: ldpsim.DefaultConfig at ε = 0.5, 1,
-// 2 and 4.
+// 2 and 4, and the coverage grid at 300 populations per cell.
 func DefaultOptions() Options {
-	return Options{Config: ldpsim.DefaultConfig(), Epsilons: "0.5,1,2,4"}
+	return Options{Config: ldpsim.DefaultConfig(), Epsilons: "0.5,1,2,4", CoverageTrials: 300}
 }
 
 // Run simulates the populations (and writes the plot if asked).
-func Run(ctx context.Context, opts Options) (ldpsim.Report, error) {
+func Run(ctx context.Context, opts Options) (Report, error) {
 	cfg := opts.Config
 	if opts.Quick {
 		cfg.N, cfg.Repeats = 100_000, 6
 	}
 	eps, err := ParseEpsilons(opts.Epsilons)
 	if err != nil {
-		return ldpsim.Report{}, err
+		return Report{}, err
 	}
 	cfg.Epsilons = eps
-	rep, err := ldpsim.Run(ctx, cfg)
+	sim, err := ldpsim.Run(ctx, cfg)
 	if err != nil {
-		return ldpsim.Report{}, err
+		return Report{}, err
+	}
+	rep := Report{Report: sim}
+	if opts.CoverageTrials > 0 {
+		trials := func(n int) int {
+			if n >= 10_000 {
+				return max(1, opts.CoverageTrials/5)
+			}
+			return opts.CoverageTrials
+		}
+		if rep.Coverage, err = ldpsim.CoverageGrid(ctx, CoverageNs, CoverageEpsilons, trials, cfg.Seed); err != nil {
+			return Report{}, err
+		}
 	}
 	if opts.Plot != "" {
 		f, err := os.Create(opts.Plot)
 		if err != nil {
-			return ldpsim.Report{}, err
+			return Report{}, err
 		}
-		if err := ldpsim.PlotPNG(f, rep); err != nil {
+		if err := ldpsim.PlotPNG(f, rep.Report); err != nil {
 			f.Close()
-			return ldpsim.Report{}, err
+			return Report{}, err
 		}
 		if err := f.Close(); err != nil {
-			return ldpsim.Report{}, err
+			return Report{}, err
 		}
 	}
 	return rep, nil
@@ -79,7 +109,7 @@ func ParseEpsilons(s string) ([]float64, error) {
 
 // WriteText prints rep as `wisp bench privacy` does: the table, then
 // whether each automatic choice was the best measured, and why.
-func WriteText(w io.Writer, rep ldpsim.Report) {
+func WriteText(w io.Writer, rep Report) {
 	c := rep.Config
 	fmt.Fprintf(w, "n = %d devices, d = %d, Zipf s = %g, %d populations per row, seed %d\n\n", c.N, c.D, c.Zipf, c.Repeats, c.Seed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -104,6 +134,12 @@ func WriteText(w io.Writer, rep ldpsim.Report) {
 		}
 		fmt.Fprintf(w, "%-9s ε=%-3g chose %-9s %s — %s\n", ch.Kind, ch.Epsilon, ch.Chosen, verdict, ch.Reason)
 		fmt.Fprintf(w, "          rule: %s\n", ch.Rule)
+	}
+	if len(rep.Coverage) > 0 {
+		fmt.Fprintf(w, "\ncoverage of nominal 95%% intervals over %d cells (n × ε × mechanism × true value); worst:\n", len(rep.Coverage))
+		for _, c := range rep.Coverage[:min(5, len(rep.Coverage))] {
+			fmt.Fprintf(w, "  %.3f  %-9s ε=%-3g n=%-5d true value %g (%d populations)\n", c.Coverage, c.Mechanism, c.Epsilon, c.N, c.TrueValue, c.Trials)
+		}
 	}
 	fmt.Fprintf(w, "\n%.1f s\n", rep.Seconds)
 }

@@ -457,6 +457,8 @@ func sortedKeys(m map[uint32]float32) []uint32 {
 func Explain(err error, l sandbox.Limits) error {
 	var hint string
 	switch {
+	case errors.Is(err, sandbox.ErrMemoryLimit):
+		hint = fmt.Sprintf("the plugin asked for more memory than its cap of %d pages (%d KiB) and then failed: raise limits.memory_pages in manifest.json, or use less", l.MemoryPages, 64*l.MemoryPages)
 	case errors.Is(err, sandbox.ErrPluginFailed):
 		hint = "wisp_score returned a negative number, which the ABI reads as the plugin's own error; the host keeps the previous scores"
 	case errors.Is(err, sandbox.ErrOutOfFuel):
@@ -466,7 +468,7 @@ func Explain(err error, l sandbox.Limits) error {
 	case errors.Is(err, sandbox.ErrTimeout):
 		hint = fmt.Sprintf("the call was stopped (deadline %v, fuel %d)", l.Deadline, l.Fuel)
 	case errors.Is(err, sandbox.ErrTrap):
-		hint = fmt.Sprintf("a WebAssembly runtime error: unreachable (also what a failed allocation does when memory is capped at %d pages = %d KiB: raise limits.memory_pages), an out-of-bounds access, or a division by zero", l.MemoryPages, 64*l.MemoryPages)
+		hint = "a WebAssembly runtime error: unreachable (a panic or abort), an out-of-bounds access, a division by zero or a stack overflow"
 	case errors.Is(err, sandbox.ErrBadOutput):
 		hint = "scores must be finite, in [0, 1], for declared categories, each once"
 	case errors.Is(err, sandbox.ErrTooManyEvents):

@@ -104,12 +104,13 @@ func TestPluginErrorsExplained(t *testing.T) {
 		{"errcode", "the plugin's own error"},
 		{"loop", "endless loop"},
 		{"trap", "WebAssembly runtime error"},
+		{"memcapcode", "raise limits.memory_pages"},
 	} {
 		wasm, err := os.ReadFile("../../testdata/plugins/hostile/" + tc.module + ".wasm")
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := plugintest.New(t, wasm, sandbox.Manifest{Name: tc.module, Categories: []uint32{706}})
+		h := plugintest.New(t, wasm, sandbox.Manifest{Name: tc.module, Categories: []uint32{706}, Limits: sandbox.Limits{MemoryPages: 16}})
 		var r recorder
 		h.Run(&r, []plugintest.Fixture{{Name: "one", Events: []abi.Event{{Kind: 1, Value: 1}}, Only: true}})
 		if len(r.errs) != 2 || !strings.Contains(r.errs[0], tc.want) {

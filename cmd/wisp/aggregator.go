@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
@@ -58,6 +59,9 @@ type aggOptions struct {
 	maxBody                            int64
 	kekFile                            string
 	requireOHTTP                       bool
+	// existing refuses a store that does not exist yet (the admin
+	// commands: a typo in --store must not create an empty store).
+	existing bool
 }
 
 // aggKEKFlag adds --key-encryption-key-file to cmd.
@@ -105,6 +109,11 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.existing {
+		if err := mustExist(o.store); err != nil {
+			return nil, nil, err
+		}
+	}
 	st, err := store.Open(ctx, o.store)
 	if err != nil {
 		return nil, nil, err
@@ -134,6 +143,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
 	var addr string
+	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the aggregator's HTTP API until interrupted",
@@ -141,27 +151,46 @@ func newAggregatorServeCmd() *cobra.Command {
 new connections, lets requests in flight finish (up to 30 s) and closes the
 store: a report acknowledged before shutdown is stored; one in flight is
 either acknowledged and stored or not acknowledged (devices retry).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-				return err
+				return fmt.Errorf("--log-level wants debug, info, warn or error, not %q; e.g. --log-level warn", o.logLevel)
+			}
+			for _, e := range []struct {
+				d    time.Duration
+				secs *int64
+				name string
+			}{{minEpoch, &o.policy.MinEpochSeconds, "min-epoch"}, {maxEpoch, &o.policy.MaxEpochSeconds, "max-epoch"}} {
+				if e.d < 0 || (e.d > 0 && e.d%time.Second != 0) {
+					return fmt.Errorf("--%s wants a positive whole number of seconds, not %s; e.g. --%s 6h", e.name, e.d, e.name)
+				}
+				if e.d > 0 {
+					*e.secs = int64(e.d / time.Second)
+				}
 			}
 			log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// Listen before touching the store, and remove a store this
+			// start created if it fails: a failed start leaves nothing.
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
+			}
+			defer ln.Close()
+			undo := undoNewStore(o.store)
 			srv, st, err := o.open(ctx, log)
 			if err != nil {
+				undo()
 				return err
 			}
 			defer st.Close()
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return err
-			}
 			hs := aggregator.NewHTTPServer(srv.Handler(), aggregator.HTTPOptions{})
 			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: http://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
+				ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			go releaseEvery(ctx, srv, time.Minute, log)
@@ -191,17 +220,22 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f := cmd.Flags()
 	f.Float64Var(&o.policy.MaxEpsilon, "max-epsilon", 0, "policy: largest ε a marketer may set (0: 8)")
-	f.Int64Var(&o.policy.MinEpochSeconds, "min-epoch-seconds", 0, "policy: shortest epoch (0: 3600)")
-	f.Int64Var(&o.policy.MaxEpochSeconds, "max-epoch-seconds", 0, "policy: longest epoch (0: 90 days)")
+	durationVar(f, &minEpoch, "min-epoch", 0, "policy: shortest epoch a marketer may set, e.g. 1h (0: 1h)")
+	durationVar(f, &maxEpoch, "max-epoch", 0, "policy: longest epoch a marketer may set, e.g. 90d (0: 90d)")
+	// The old integer-seconds spellings, kept working for scripts.
+	f.Int64Var(&o.policy.MinEpochSeconds, "min-epoch-seconds", 0, "policy: shortest epoch in seconds")
+	f.Int64Var(&o.policy.MaxEpochSeconds, "max-epoch-seconds", 0, "policy: longest epoch in seconds")
+	f.MarkDeprecated("min-epoch-seconds", "use --min-epoch, a duration (1h)")
+	f.MarkDeprecated("max-epoch-seconds", "use --max-epoch, a duration (90d)")
 	f.IntVar(&o.policy.MinK, "min-k", 0, "policy: smallest k a marketer may set (0: 50)")
-	f.DurationVar(&o.policy.ClockSkew, "clock-skew", 0, "reports accepted this long before their epoch starts (0: 5m)")
-	f.DurationVar(&o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h)")
-	f.DurationVar(&o.rotation.Every, "rotate-every", 0, "key rotation: make a successor after the active key is this old (0: 720h)")
-	f.DurationVar(&o.rotation.Pending, "rotate-pending", 0, "key rotation: time pending before active (0: 1h)")
-	f.DurationVar(&o.rotation.Overlap, "rotate-overlap", 0, "key rotation: old key still accepted this long (0: 24h)")
+	durationVar(f, &o.policy.ClockSkew, "clock-skew", 0, "reports accepted this long before their epoch starts (0: 5m)")
+	durationVar(f, &o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h)")
+	durationVar(f, &o.rotation.Every, "rotate-every", 0, "key rotation: make a successor after the active key is this old (0: 720h)")
+	durationVar(f, &o.rotation.Pending, "rotate-pending", 0, "key rotation: time pending before active (0: 1h)")
+	durationVar(f, &o.rotation.Overlap, "rotate-overlap", 0, "key rotation: old key still accepted this long (0: 24h)")
 	f.IntVar(&o.ingest.Concurrent, "ingest-concurrent", 0, "batches processed at once (0: 2 × cores)")
 	f.IntVar(&o.ingest.Queue, "ingest-queue", 0, "batches waiting before 429 (0: 4 × concurrent)")
-	f.DurationVar(&o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
+	durationVar(f, &o.ingest.Wait, "ingest-wait", 0, "longest wait in the queue before 429 (0: 2s)")
 	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
 	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
@@ -234,4 +268,13 @@ func storeKind(spec string) string {
 		}
 	}
 	return spec
+}
+
+// storeKindOrPath is the spec to repeat to the operator: a SQLite path in
+// full, a PostgreSQL DSN (which may hold a password) as "postgres:…".
+func storeKindOrPath(spec string) string {
+	if sqlitePath(spec) != "" {
+		return spec
+	}
+	return storeKind(spec) + ":…"
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,12 +25,12 @@ import (
 func newAggregatorKeysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
 	var spec, kekFile string
-	var force bool
+	var force, keysJSON bool
 	var rot aggregator.Rotation
 	list := &cobra.Command{
-		Use: "list", Short: "List HPKE keys and their states", Args: cobra.NoArgs,
+		Use: "list", Short: "List HPKE keys and their states", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -37,10 +39,17 @@ func newAggregatorKeysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if keysJSON {
+				if infos == nil {
+					infos = []api.KeyInfo{}
+				}
+				return printJSON(cmd.OutOrStdout(), infos)
+			}
 			printKeys(cmd.OutOrStdout(), infos)
 			return nil
 		},
 	}
+	list.Flags().BoolVar(&keysJSON, "json", false, "print the keys as a JSON array")
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Run one rotation step: pending → active → expired (run it from cron)",
@@ -48,9 +57,9 @@ func newAggregatorKeysCmd() *cobra.Command {
 --force), activates a key that has been pending long enough for every node to
 know it, and expires older active keys once the newer one has been advertised
 long enough for devices to have fetched it.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -74,17 +83,20 @@ long enough for devices to have fetched it.`,
 		},
 	}
 	rotate.Flags().BoolVar(&force, "force", false, "make a new pending key now")
-	rotate.Flags().DurationVar(&rot.Every, "every", 0, "make a successor after the active key is this old (0: 720h)")
-	rotate.Flags().DurationVar(&rot.Pending, "pending", 0, "time pending before active (0: 1h)")
-	rotate.Flags().DurationVar(&rot.Overlap, "overlap", 0, "old key still accepted this long after its successor became active (0: 24h)")
+	durationVar(rotate.Flags(), &rot.Every, "every", 0, "make a successor after the active key is this old (0: 720h)")
+	durationVar(rotate.Flags(), &rot.Pending, "pending", 0, "time pending before active (0: 1h)")
+	durationVar(rotate.Flags(), &rot.Overlap, "overlap", 0, "old key still accepted this long after its successor became active (0: 24h)")
 	expire := &cobra.Command{
-		Use: "expire ID", Short: "Expire a key at once (a compromised key)", Args: cobra.ExactArgs(1),
+		Use:     "expire ID",
+		Example: "  wisp aggregator keys expire 3",
+		Short:   "Expire a key at once (a compromised key)",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 8)
 			if err != nil {
-				return fmt.Errorf("key id %q: %w", args[0], err)
+				return fmt.Errorf("key id %q: want a number 0–255 from `wisp aggregator keys list`; e.g. wisp aggregator keys expire 3", args[0])
 			}
-			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -115,13 +127,13 @@ func newAggregatorTokensCmd() *cobra.Command {
 	var spec string
 	var req api.CreateTokenRequest
 	var role string
-	var asJSON bool
+	var asJSON, listJSON bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a token and print its secret (shown once)",
 		Example: `  wisp aggregator tokens create --role operator --name alice
   wisp aggregator tokens create --role marketer --tenant acme --name acme-dashboard`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), spec)
 			if err != nil {
@@ -147,9 +159,9 @@ func newAggregatorTokensCmd() *cobra.Command {
 	create.Flags().StringVar(&req.Name, "name", "", "a label for the token")
 	create.Flags().BoolVar(&asJSON, "json", false, "print the token as JSON")
 	list := &cobra.Command{
-		Use: "list", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
+		Use: "list", Short: "List tokens (never their secrets)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := store.Open(cmd.Context(), spec)
+			st, err := openExisting(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
@@ -157,6 +169,13 @@ func newAggregatorTokensCmd() *cobra.Command {
 			list, err := st.Tokens(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if listJSON {
+				infos := []api.TokenInfo{}
+				for _, t := range list {
+					infos = append(infos, api.TokenInfo{ID: hex.EncodeToString(t.Hash), Role: t.Role, Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt})
+				}
+				return printJSON(cmd.OutOrStdout(), infos)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "id\trole\ttenant\tname\tcreated")
@@ -166,21 +185,47 @@ func newAggregatorTokensCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	list.Flags().BoolVar(&listJSON, "json", false, "print the tokens as a JSON array (ids, never secrets)")
 	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke a token by its id", Args: cobra.ExactArgs(1),
+		Use:     "revoke ID",
+		Example: "  wisp aggregator tokens revoke 9f86d0   (the id or a unique prefix of it)",
+		Short:   "Revoke a token by its id",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var hash []byte
-			if _, err := fmt.Sscanf(args[0], "%x", &hash); err != nil || len(hash) != 32 {
-				return fmt.Errorf("token id %q: want 64 hex digits", args[0])
+			id := strings.ToLower(args[0])
+			if strings.Trim(id, "0123456789abcdef") != "" || len(id) < 6 || len(id) > 64 {
+				return fmt.Errorf("token id %q: want its 64 hex digits or a unique prefix of at least 6, as `wisp aggregator tokens list` shows; e.g. wisp aggregator tokens revoke 9f86d0", args[0])
 			}
-			st, err := store.Open(cmd.Context(), spec)
+			st, err := openExisting(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			return st.DeleteToken(cmd.Context(), hash)
+			list, err := st.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var match [][]byte
+			for _, t := range list {
+				if strings.HasPrefix(hex.EncodeToString(t.Hash), id) {
+					match = append(match, t.Hash)
+				}
+			}
+			switch len(match) {
+			case 0:
+				return fmt.Errorf("no token has an id starting %s (see wisp aggregator tokens list)", id)
+			case 1:
+			default:
+				return fmt.Errorf("%d tokens have ids starting %s: give more digits", len(match), id)
+			}
+			if err := st.DeleteToken(cmd.Context(), match[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked token %x\n", match[0])
+			return nil
 		},
 	}
+	revoke.ValidArgsFunction = completeTokenIDs(&spec)
 	for _, c := range []*cobra.Command{create, list, revoke} {
 		aggStoreFlag(c, &spec)
 		tokens.AddCommand(c)
@@ -206,8 +251,9 @@ func newAggregatorReleaseCmd() *cobra.Command {
 		Long: `release stores the result of every closed, settled epoch not yet released and
 deletes released epochs' reports (unless --keep-reports), exactly as a serving
 node's background pass does. Reading results never releases them.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.existing = true
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			srv, st, err := o.open(cmd.Context(), log)
 			if err != nil {
@@ -228,7 +274,7 @@ node's background pass does. Reading results never releases them.`,
 	aggStoreFlag(cmd, &o.store)
 	aggKEKFlag(cmd, &o.kekFile)
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
-	cmd.Flags().DurationVar(&o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h); an epoch is released after it")
+	durationVar(cmd.Flags(), &o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h); an epoch is released after it")
 	cmd.Flags().BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released")
 	return cmd
 }

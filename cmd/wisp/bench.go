@@ -8,7 +8,7 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 	}
 	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd())
 	return cmd

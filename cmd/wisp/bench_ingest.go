@@ -26,7 +26,7 @@ func newBenchIngestCmd() *cobra.Command {
   population_end_to_end --population reports uploaded, stored, released and estimated: wall time.
 Reports are sealed before each timing starts (sealing is the devices' cost). The uploading
 clients run in the same process and share its cores. The goal is end to end ≥ 0.8 × the bound.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := os.MkdirTemp("", "wisp-bench-ingest-")
 			if err != nil {

@@ -24,7 +24,7 @@ loaded. It also measures the design wazero offers out of the box
 (WithCloseOnContextDone plus a context deadline) next to Wisp's fuel metering,
 which is why the host uses the latter. Medians of several runs; the machine's
 noise shows in the spread, so compare ratios, not absolute times.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if child != "" {
 				return pluginbench.Child(cmd.Context(), child, cmd.OutOrStdout())

@@ -21,7 +21,7 @@ sets, and the Duchi and piecewise mean mechanisms), reports the measured mean
 squared error against the exact theoretical variance, the median time to decode
 n answers, the answer size, and whether the automatic choice (ldp.Choose) was
 the best measured. --quick runs 100,000 devices in a few seconds.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var bar *progressbar.ProgressBar
 			opts.Progress = func(done, total int) {

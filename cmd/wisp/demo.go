@@ -25,8 +25,14 @@ demo campaigns (thresholds, a top-3 histogram, a mean) with ε-LDP mechanisms, s
 HTTP, and prints each segment's true size beside its estimate and 95% interval.
 With --serve the aggregator and its marketer dashboard keep running afterwards
 so you can open the dashboard and look at the segments.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Devices < 1 {
+				return fmt.Errorf("--devices wants at least 1 device, not %d; e.g. wisp demo --devices 1000", opts.Devices)
+			}
+			if opts.Workers < 1 {
+				return fmt.Errorf("--workers wants at least 1, not %d; e.g. wisp demo --workers 4", opts.Workers)
+			}
 			bar := newProgressBar(opts.Devices, "simulating devices")
 			opts.Progress = func(int) { bar.Add(1) }
 			show := func(res demo.Result) error {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ import (
 // device.json beside the device's databases.
 type deviceFlags struct {
 	dir string
+	// pluginLog, if set, receives the plugins' wisp.log lines (device run -v).
+	pluginLog *slog.Logger
 }
 
 // newDeviceCmd groups the device commands.
@@ -85,10 +88,13 @@ func readDeviceSettings(dir string) (deviceSettings, error) {
 }
 
 // config turns the settings into a host.DeviceConfig.
-func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
+func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceConfig, error) {
 	cfg := host.NewDeviceConfig().WithUnsignedPlugins(s.AllowUnsigned).WithDailyBudget(s.DailyEpsilon).
 		WithDummyReports(s.DummyRate)
 	rc := sandbox.NewRuntimeConfig()
+	if pluginLog != nil {
+		rc = rc.WithLogger(pluginLog)
+	}
 	if s.TrustFile != "" {
 		path := s.TrustFile
 		if !filepath.IsAbs(path) {
@@ -125,9 +131,9 @@ func (s deviceSettings) config(dir string) (host.DeviceConfig, error) {
 		if d.text == "" {
 			continue
 		}
-		v, err := time.ParseDuration(d.text)
+		v, err := parseDuration(d.text)
 		if err != nil {
-			return cfg, err
+			return cfg, fmt.Errorf("%s: %w", filepath.Join(dir, deviceSettingsFile), err)
 		}
 		d.set(v)
 	}
@@ -140,7 +146,7 @@ func (f *deviceFlags) open(ctx context.Context) (*host.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := s.config(f.dir)
+	cfg, err := s.config(f.dir, f.pluginLog)
 	if err != nil {
 		return nil, err
 	}
@@ -160,18 +166,39 @@ func (f *deviceFlags) withDevice(cmd *cobra.Command, fn func(context.Context, *h
 
 // newDeviceInitCmd is wisp device init.
 func newDeviceInitCmd(df *deviceFlags) *cobra.Command {
-	s := deviceSettings{SendDelay: "1h", DailyEpsilon: 4, Retention: "720h"}
+	s := deviceSettings{DailyEpsilon: 4}
+	var sendDelay, retention time.Duration
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a device data directory and its settings",
 		Long: `init creates --dir with the device's database and ledger and writes its settings to
-device.json. Everything is off until the owner grants consent.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+device.json. Everything is off until the owner grants consent. Every setting is
+checked (and the aggregator's key fetched) before anything is written; if init
+fails, it leaves nothing behind.`,
+		Example: "  wisp device init --aggregator http://127.0.0.1:8080 --allow-unsigned --retention 30d",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if _, err := os.Stat(filepath.Join(df.dir, deviceSettingsFile)); err == nil {
 				return fmt.Errorf("%s already holds a device", df.dir)
 			}
-			if err := os.MkdirAll(df.dir, 0o700); err != nil {
+			if s.DailyEpsilon <= 0 {
+				return fmt.Errorf("--daily-epsilon wants a positive ε, not %g; e.g. --daily-epsilon 4", s.DailyEpsilon)
+			}
+			if s.DummyRate < 0 || s.DummyRate > 1 {
+				return fmt.Errorf("--dummy-rate wants a probability in [0, 1], not %g; e.g. --dummy-rate 0.1", s.DummyRate)
+			}
+			if retention <= 0 || sendDelay < 0 {
+				return fmt.Errorf("--retention wants a positive duration and --send-delay one ≥ 0; e.g. --retention 30d --send-delay 1h")
+			}
+			s.SendDelay, s.Retention = sendDelay.String(), retention.String()
+			if s.TrustFile != "" {
+				// Relative to where the command runs, as a shell user expects
+				// (device.json records the absolute path).
+				if s.TrustFile, err = filepath.Abs(s.TrustFile); err != nil {
+					return err
+				}
+			}
+			if _, err := s.config(df.dir, nil); err != nil {
 				return err
 			}
 			if s.CampaignKey == "" && s.Aggregator != "" {
@@ -182,7 +209,16 @@ device.json. Everything is off until the owner grants consent.`,
 				s.CampaignKey = k
 				fmt.Fprintf(cmd.OutOrStdout(), "pinned the aggregator's campaign-signing key %s\n  (fetched from %s: compare it with the key its operator publishes)\n", k, s.Aggregator)
 			}
-			if _, err := s.config(df.dir); err != nil {
+			if _, err := s.config(df.dir, nil); err != nil {
+				return err
+			}
+			undo := undoNewDir(df.dir)
+			defer func() {
+				if err != nil {
+					undo()
+				}
+			}()
+			if err := os.MkdirAll(df.dir, 0o700); err != nil {
 				return err
 			}
 			b, _ := json.MarshalIndent(s, "", "  ")
@@ -200,12 +236,12 @@ device.json. Everything is off until the owner grants consent.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&s.Aggregator, "aggregator", "", "aggregator base URL, e.g. http://127.0.0.1:8080")
-	f.StringVar(&s.TrustFile, "trust", "", "trust store file of plugin author keys (one alg:base64 key per line)")
+	f.StringVar(&s.TrustFile, "trust", "", "trust store file of plugin author keys (one alg:base64 key per line), relative to the working directory")
 	f.StringVar(&s.CampaignKey, "campaign-key", "", "the aggregator's campaign-signing Ed25519 key, base64 (default: fetched from --aggregator now and pinned)")
 	f.BoolVar(&s.AllowUnsigned, "allow-unsigned", false, "accept unsigned plugins (development only)")
-	f.StringVar(&s.SendDelay, "send-delay", s.SendDelay, "largest random delay before a report is sent")
+	durationVar(f, &sendDelay, "send-delay", time.Hour, "largest random delay before a report is sent")
 	f.Float64Var(&s.DailyEpsilon, "daily-epsilon", s.DailyEpsilon, "device-wide privacy budget in any 24 hours")
-	f.StringVar(&s.Retention, "retention", s.Retention, "how long events are kept")
+	durationVar(f, &retention, "retention", 30*24*time.Hour, "how long events are kept, e.g. 30d or 720h")
 	f.Float64Var(&s.DummyRate, "dummy-rate", 0, "probability of a dummy report with each answer")
 	return cmd
 }

@@ -21,9 +21,10 @@ differentially private reports). Revoking stops egress at once, dropping reports
 already queued; --erase also erases a plugin's events and interests.`,
 	}
 	grant := &cobra.Command{
-		Use:   "grant <plugin:NAME | campaign:ID>...",
-		Short: "Opt in to purposes",
-		Args:  cobra.MinimumNArgs(1),
+		Use:     "grant <plugin:NAME | campaign:ID>...",
+		Example: "  wisp device consent grant plugin:fitness campaign:runners",
+		Short:   "Opt in to purposes",
+		Args:    minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.consentEach(cmd, args, "granted", func(ctx context.Context, d *host.Device, p host.Purpose) error {
 				return d.Grant(ctx, p)
@@ -32,25 +33,35 @@ already queued; --erase also erases a plugin's events and interests.`,
 	}
 	var erase bool
 	revoke := &cobra.Command{
-		Use:   "revoke <plugin:NAME | campaign:ID>...",
-		Short: "Opt out of purposes, effective at once",
-		Args:  cobra.MinimumNArgs(1),
+		Use:     "revoke <plugin:NAME | campaign:ID>...",
+		Example: "  wisp device consent revoke campaign:runners",
+		Short:   "Opt out of purposes, effective at once",
+		Args:    minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.consentEach(cmd, args, "revoked", func(ctx context.Context, d *host.Device, p host.Purpose) error {
 				return d.Revoke(ctx, p, erase)
 			})
 		},
 	}
+	grant.ValidArgsFunction = f.completeDevice(purposes(false))
+	revoke.ValidArgsFunction = f.completeDevice(purposes(true))
 	revoke.Flags().BoolVar(&erase, "erase", false, "also erase the plugin's events and interests")
+	var asJSON bool
 	history := &cobra.Command{
 		Use:   "history",
 		Short: "Show every consent decision with its time",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				h, err := d.ConsentHistory(ctx)
 				if err != nil {
 					return err
+				}
+				if asJSON {
+					if h == nil {
+						h = []host.ConsentChange{}
+					}
+					return printJSON(cmd.OutOrStdout(), h)
 				}
 				for _, c := range h {
 					verb := "granted"
@@ -66,6 +77,7 @@ already queued; --erase also erases a plugin's events and interests.`,
 			})
 		},
 	}
+	history.Flags().BoolVar(&asJSON, "json", false, "print the decisions as a JSON array, oldest first")
 	consent.AddCommand(grant, revoke, history)
 	return consent
 }

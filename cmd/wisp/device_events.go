@@ -31,8 +31,9 @@ type importedEvent struct {
 func newDeviceEventsCmd(f *deviceFlags) *cobra.Command {
 	events := &cobra.Command{Use: "events", Short: "Record local events (for trying Wisp out)"}
 	imp := &cobra.Command{
-		Use:   "import <file.jsonl | ->",
-		Short: "Record events from a JSON Lines file",
+		Use:     "import <file.jsonl | ->",
+		Example: "  wisp device events import events.jsonl",
+		Short:   "Record events from a JSON Lines file",
 		Long: `import records events from a JSON Lines file ("-" reads stdin), one event a line:
 
   {"plugin": "fitness", "kind": 3, "code": 1, "ago": "48h", "value": 45}
@@ -41,7 +42,7 @@ func newDeviceEventsCmd(f *deviceFlags) *cobra.Command {
 kind, code and value are the plugin's vocabulary (fitness: kind 1 steps/day,
 2 heart rate, 3 workout with code 1 run, 2 ride, 3 swim, 4 yoga, 5 strength,
 6 walk and value in minutes). Events need the plugin's consent.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r io.Reader = os.Stdin
 			if args[0] != "-" {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wisp-project/wisp/cmd/wisp/internal/plugindir"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/plugins"
@@ -19,18 +21,40 @@ import (
 // newDeviceInstallCmd is wisp device install.
 func newDeviceInstallCmd(f *deviceFlags) *cobra.Command {
 	var manifestPath string
+	var downgrade bool
 	install := &cobra.Command{
-		Use:   "install <plugin.wasm | fitness>",
-		Short: "Install a plugin (signed, unless the device allows unsigned ones)",
+		Use:     "install <plugin.wasm | fitness>",
+		Example: "  wisp device install tv/tv.wasm --manifest tv/tv.manifest.json",
+		Short:   "Install a plugin (signed, unless the device allows unsigned ones)",
 		Long: `install verifies and installs a plugin. Give the module and its manifest file:
 a signed manifest is checked against the device's trust store; a bare manifest
 installs only on a device initialized with --allow-unsigned. "fitness" installs
 the built-in wearable plugin (unsigned). The plugin does nothing until the
-owner grants it consent.`,
-		Args: cobra.ExactArgs(1),
+owner grants it consent. Installing a newer version of an installed plugin
+keeps its data and the owner's consent; an older version is refused unless
+--allow-downgrade.`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
-				info, err := installPlugin(ctx, d, args[0], manifestPath)
+				installed, err := d.Plugins(ctx)
+				if err != nil {
+					return err
+				}
+				var old *host.PluginInfo
+				check := func(m sandbox.Manifest) error {
+					for i := range installed {
+						if installed[i].Name != m.Name {
+							continue
+						}
+						old = &installed[i]
+						if compareVersions(m.Version, old.Version) < 0 && !downgrade {
+							return fmt.Errorf("%s %s is older than the installed %s: a downgrade may bring back fixed bugs; pass --allow-downgrade to install it anyway",
+								m.Name, m.Version, old.Version)
+						}
+					}
+					return nil
+				}
+				info, err := installPlugin(ctx, d, args[0], manifestPath, check)
 				if err != nil {
 					return err
 				}
@@ -38,22 +62,54 @@ owner grants it consent.`,
 				if info.Signed {
 					signer = "signed by " + info.Author
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "installed %s %s (%s); it is off until you run: wisp device consent grant plugin:%s\n",
-					info.Name, info.Version, signer, info.Name)
+				st, err := d.Status(ctx)
+				if err != nil {
+					return err
+				}
+				on := false
+				for _, p := range st.Plugins {
+					if p.Name == info.Name {
+						on = p.Consent
+					}
+				}
+				w := cmd.OutOrStdout()
+				verb := "installed"
+				if old != nil {
+					switch c := compareVersions(info.Version, old.Version); {
+					case c > 0:
+						verb = "upgraded " + info.Name + " from " + old.Version + " to"
+					case c < 0:
+						verb = "downgraded " + info.Name + " from " + old.Version + " to"
+					default:
+						verb = "reinstalled"
+						fmt.Fprintf(cmd.ErrOrStderr(), "wisp: note: %s %s was already installed; a changed module should carry a new version\n", info.Name, info.Version)
+					}
+				}
+				if strings.HasPrefix(verb, "installed") || verb == "reinstalled" {
+					verb += " " + info.Name
+				}
+				if on {
+					fmt.Fprintf(w, "%s %s (%s); the owner's consent is kept: it is on\n", verb, info.Version, signer)
+				} else {
+					fmt.Fprintf(w, "%s %s (%s); it is off until you run: wisp device consent grant plugin:%s\n", verb, info.Version, signer, info.Name)
+				}
 				return nil
 			})
 		},
 	}
 	install.Flags().StringVar(&manifestPath, "manifest", "", "the plugin's manifest file (signed or bare)")
+	install.Flags().BoolVar(&downgrade, "allow-downgrade", false, "install a version older than the installed one")
 	return install
 }
 
 // newDeviceRemoveCmd is wisp device remove.
 func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "remove <plugin>",
-		Short: "Uninstall a plugin and erase its events and interests",
-		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
+		Use:               "remove <plugin>",
+		Example:           "  wisp device remove fitness",
+		Short:             "Uninstall a plugin and erase its events and interests",
+		Args:              exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if err := d.Remove(ctx, args[0]); err != nil {
@@ -69,10 +125,13 @@ func newDeviceRemoveCmd(f *deviceFlags) *cobra.Command {
 // newDevicePluginsCmd is wisp device plugins.
 func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	var retention time.Duration
+	var asJSON bool
 	list := &cobra.Command{
-		Use:   "plugins",
-		Short: "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
-		Args:  cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
+		Use:               "plugins [plugin]",
+		Example:           "  wisp device plugins fitness --retention 30d",
+		Short:             "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
+		Args:              maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if len(args) == 1 && retention > 0 {
@@ -83,6 +142,12 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 				list, err := d.Plugins(ctx)
 				if err != nil {
 					return err
+				}
+				if asJSON {
+					if list == nil {
+						list = []host.PluginInfo{}
+					}
+					return printJSON(cmd.OutOrStdout(), list)
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "name\tversion\tauthor\tretention\trunning")
@@ -97,13 +162,19 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 			})
 		},
 	}
-	list.Flags().DurationVar(&retention, "retention", 0, "new retention for the named plugin's events")
+	durationVar(list.Flags(), &retention, "retention", 0, "new retention for the named plugin's events")
+	list.Flags().BoolVar(&asJSON, "json", false, "print the plugins as a JSON array (retention_ns in nanoseconds)")
 	return list
 }
 
-func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string) (host.PluginInfo, error) {
+// installPlugin installs what (a module, or "fitness") with its manifest,
+// after check has accepted the manifest.
+func installPlugin(ctx context.Context, d *host.Device, what, manifestPath string, check func(sandbox.Manifest) error) (host.PluginInfo, error) {
 	if what == "fitness" && manifestPath == "" {
 		m := sandbox.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}
+		if err := check(m); err != nil {
+			return host.PluginInfo{}, err
+		}
 		return d.InstallUnsigned(ctx, m, plugins.Fitness)
 	}
 	if manifestPath == "" {
@@ -117,12 +188,49 @@ func installPlugin(ctx context.Context, d *host.Device, what, manifestPath strin
 	if err != nil {
 		return host.PluginInfo{}, err
 	}
+	m, err := plugindir.ParseManifest(mb)
+	if err != nil {
+		return host.PluginInfo{}, fmt.Errorf("%s: %w", manifestPath, err)
+	}
+	if err := plugindir.CheckCategories(m); err != nil {
+		return host.PluginInfo{}, err
+	}
+	if err := check(m); err != nil {
+		return host.PluginInfo{}, err
+	}
 	if strings.Contains(string(mb), `"signature"`) {
 		return d.Install(ctx, mb, wasm)
 	}
-	m, err := sandbox.ParseManifest(mb)
-	if err != nil {
-		return host.PluginInfo{}, err
-	}
 	return d.InstallUnsigned(ctx, m, wasm)
+}
+
+// compareVersions compares dotted versions ("1.2.10" > "1.2.9"), part by
+// part, numerically where both parts are numbers; -1, 0 or 1.
+func compareVersions(a, b string) int {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		x, y := "0", "0"
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		switch {
+		case ex == nil && ey == nil && nx != ny:
+			return cmpInt(nx, ny)
+		case (ex != nil || ey != nil) && x != y:
+			return strings.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+func cmpInt(a, b int) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,7 +20,7 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // newDeviceRunCmd is wisp device run.
 func newDeviceRunCmd(f *deviceFlags) *cobra.Command {
-	var flush, loop bool
+	var flush, loop, verbose bool
 	var every time.Duration
 	run := &cobra.Command{
 		Use:   "run",
@@ -30,10 +31,13 @@ campaigns from the aggregator, answer each consented campaign once per epoch
 (spending the privacy budget first), and send reports whose random delay has
 passed, retrying with backoff when the aggregator is unreachable. --flush also
 sends reports still inside their random delay (for trying Wisp out).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if verbose {
+				f.pluginLog = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 			return f.withDevice(cmd, func(_ context.Context, d *host.Device) error {
 				pass := d.RunOnce
 				if flush {
@@ -61,9 +65,10 @@ sends reports still inside their random delay (for trying Wisp out).`,
 			})
 		},
 	}
+	run.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the plugins' wisp.log lines (on stderr)")
 	run.Flags().BoolVar(&flush, "flush", false, "send queued reports now, ignoring their random send delay")
 	run.Flags().BoolVar(&loop, "loop", false, "keep running, one pass every --every")
-	run.Flags().DurationVar(&every, "every", time.Minute, "time between passes with --loop")
+	durationVar(run.Flags(), &every, "every", time.Minute, "time between passes with --loop")
 	return run
 }
 
@@ -73,7 +78,7 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show the owner's view: plugins, interests, campaigns answered, budget, queued and sent reports, consent",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				st, err := d.Status(ctx)
@@ -95,9 +100,11 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 func newDeviceForgetCmd(f *deviceFlags) *cobra.Command {
 	var all bool
 	forget := &cobra.Command{
-		Use:   "forget [plugin]",
-		Short: "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
-		Args:  cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
+		Use:               "forget [plugin]",
+		Example:           "  wisp device forget fitness",
+		Short:             "Erase one plugin's data, or (--all) everything derived from the owner, and show the proof",
+		Args:              maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == all {
 				return fmt.Errorf("name one plugin, or pass --all")

@@ -17,14 +17,15 @@ import (
 func newDeviceCatalogueCmd(f *deviceFlags) *cobra.Command {
 	var sigPath string
 	catalogue := &cobra.Command{
-		Use:   "catalogue <catalogue.json>",
-		Short: "Install a creative catalogue for on-device targeting",
+		Use:     "catalogue <catalogue.json>",
+		Example: "  wisp device catalogue catalogue.json --signature catalogue.sig",
+		Short:   "Install a creative catalogue for on-device targeting",
 		Long: `catalogue installs the creatives the device may show, with their targeting
 (categories, min_score), per-campaign frequency caps, a global cap and quiet hours.
 With --signature (base64 Ed25519 by the aggregator's campaign-signing key over
 "wisp creative catalogue v1\0" || the file) it is verified first; without, the
 device maker vouches for it. Matching runs on the device; nobody learns it.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
@@ -66,7 +67,7 @@ func newDevicePickCmd(f *deviceFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pick",
 		Short: "Show what the device would display now (relevance, frequency caps, quiet hours), and record it",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				matches, err := d.Relevant(ctx)

@@ -33,8 +33,11 @@ func newRootCmd() *cobra.Command {
 		Short:         "Privacy-first personalization on smart devices",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
-	root.AddCommand(newAggregatorCmd(), newBenchCmd(), newDemoCmd(), newDeviceCmd(), newPluginCmd(), newRelayCmd())
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newAggregatorCmd(), newBenchCmd(), newDemoCmd(), newDeviceCmd(), newPluginCmd(), newRelayCmd(), newVersionCmd())
+	setDefaults(root)
 	return root
 }
 

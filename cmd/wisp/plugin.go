@@ -41,7 +41,7 @@ func pluginKeygenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keygen",
 		Short: "Make a plugin author key pair; prints the public key for device trust stores",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := sandbox.GenerateKey(sandbox.SigAlg(alg), nil)
 			if err != nil {
@@ -63,12 +63,16 @@ func pluginKeygenCmd() *cobra.Command {
 func pluginSignCmd() *cobra.Command {
 	var keyPath, wasmPath, out string
 	cmd := &cobra.Command{
-		Use:   "sign <plugin dir>",
-		Short: "Sign a plugin's manifest, binding it to the built .wasm",
-		Args:  cobra.ExactArgs(1),
+		Use:     "sign <plugin dir>",
+		Example: "  wisp plugin sign tv --key author.key",
+		Short:   "Sign a plugin's manifest, binding it to the built .wasm",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := plugindir.Read(args[0])
 			if err != nil {
+				return err
+			}
+			if err := plugindir.CheckCategories(d.Manifest); err != nil {
 				return err
 			}
 			keyText, err := os.ReadFile(keyPath)
@@ -105,9 +109,10 @@ func pluginSignCmd() *cobra.Command {
 func pluginVerifyCmd() *cobra.Command {
 	var trustPath string
 	cmd := &cobra.Command{
-		Use:   "verify <signed manifest> <wasm>",
-		Short: "Check a plugin as a device would: signature, trust, digest, ABI, and that it loads",
-		Args:  cobra.ExactArgs(2),
+		Use:     "verify <signed manifest> <wasm>",
+		Example: "  wisp plugin verify --trust trust.txt tv/tv.manifest.json tv/tv.wasm",
+		Short:   "Check a plugin as a device would: signature, trust, digest, ABI, and that it loads",
+		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			trustText, err := os.ReadFile(trustPath)
 			if err != nil {
@@ -137,6 +142,9 @@ func pluginVerifyCmd() *cobra.Command {
 			}
 			defer p.Close(ctx)
 			m := p.Manifest()
+			if err := plugindir.CheckCategories(m); err != nil {
+				return fmt.Errorf("REFUSED: %w", err)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "OK: %s %s by %s, ABI v%d, %d categories, limits %s\n",
 				m.Name, m.Version, m.Author, m.ABI, len(m.Categories), limitsString(p.Limits()))
 			return nil
@@ -155,19 +163,24 @@ func pluginInspectCmd() *cobra.Command {
 	var manifestPath string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "inspect <wasm>",
-		Short: "Show a module's exports, imports, ABI version and digest, and its manifest's limits and categories",
-		Args:  cobra.ExactArgs(1),
+		Use:     "inspect <wasm>",
+		Example: "  wisp plugin inspect tv/tv.wasm --manifest tv/manifest.json",
+		Short:   "Show a module's exports, imports, ABI version and digest, and its manifest's limits and categories",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := inspect.Inspect(cmd.Context(), args[0], manifestPath)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), in)
+				err = printJSON(cmd.OutOrStdout(), in)
+			} else {
+				inspect.WriteText(cmd.OutOrStdout(), in)
 			}
-			inspect.WriteText(cmd.OutOrStdout(), in)
-			return nil
+			if err == nil && len(in.Problems) > 0 {
+				err = fmt.Errorf("%s: %d problems a device would refuse (listed above)", args[0], len(in.Problems))
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&manifestPath, "manifest", "", "a manifest (bare or signed) to show and check against the module")
@@ -179,9 +192,10 @@ func pluginTestCmd() *cobra.Command {
 	var wasmPath, manifestPath, fixturesPath string
 	var verbose bool
 	cmd := &cobra.Command{
-		Use:   "test [plugin dir]",
-		Short: "Run a plugin against its event fixtures in the real host sandbox",
-		Args:  cobra.MaximumNArgs(1),
+		Use:     "test [plugin dir]",
+		Example: "  wisp plugin test tv",
+		Short:   "Run a plugin against its event fixtures in the real host sandbox",
+		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			wasm, manifest, fixtures := wasmPath, manifestPath, fixturesPath
 			if len(args) == 1 {

@@ -11,9 +11,10 @@ import (
 func pluginBuildCmd() *cobra.Command {
 	var sdkDir string
 	cmd := &cobra.Command{
-		Use:   "build <plugin dir>",
-		Short: "Build a plugin directory to <dir>/<name>.wasm (Go: go; C: clang + wasm-ld; WAT: wat2wasm)",
-		Args:  cobra.ExactArgs(1),
+		Use:     "build <plugin dir>",
+		Example: "  wisp plugin build tv",
+		Short:   "Build a plugin directory to <dir>/<name>.wasm (Go: go; C: clang + wasm-ld; WAT: wat2wasm)",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := plugindir.Read(args[0])
 			if err != nil {

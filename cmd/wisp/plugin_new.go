@@ -11,11 +11,15 @@ import (
 func pluginNewCmd() *cobra.Command {
 	var opts scaffold.Options
 	cmd := &cobra.Command{
-		Use:   "new <name>",
-		Short: "Scaffold a plugin directory (go, c or wat) that builds and passes its fixtures as is",
-		Args:  cobra.ExactArgs(1),
+		Use:     "new <name>",
+		Example: "  wisp plugin new tv --lang wat",
+		Short:   "Scaffold a plugin directory (go, c or wat) that builds and passes its fixtures as is",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			if opts.Lang == "" {
+				opts.Lang = scaffold.DefaultLang(opts.Parent)
+			}
 			dir, err := scaffold.New(opts)
 			if err != nil {
 				return err
@@ -24,7 +28,7 @@ func pluginNewCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.Lang, "lang", "c", "go, c or wat")
+	cmd.Flags().StringVar(&opts.Lang, "lang", "", "go, c or wat (default: go inside a Wisp checkout, else wat if wat2wasm is installed)")
 	cmd.Flags().StringVar(&opts.Parent, "dir", ".", "where to create the plugin directory")
 	cmd.Flags().StringVar(&opts.SDK, "sdk", "", "the Wisp checkout's sdk directory a Go plugin builds against (default: found from --dir or the working directory)")
 	return cmd

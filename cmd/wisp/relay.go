@@ -46,7 +46,7 @@ Content-Length only: no client header survives, none is added) and passes the
 gateway's status, Content-Type, Cache-Control and Retry-After back. Anything
 else is refused. Bodies and client addresses are never logged. It stops on
 SIGINT or SIGTERM after the requests in flight (30 s at most).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			u, err := url.Parse(gateway)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -2,6 +2,7 @@ package plugintest_test
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/wisp-project/wisp/host/plugintest"
@@ -55,5 +56,12 @@ func TestRunReportsWrongScores(t *testing.T) {
 	h.Run(&r, fx.Cases)
 	if len(r.errs) != 2 { // "wrong", in both rounds
 		t.Fatalf("errors %q, want the wrong case twice", r.errs)
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

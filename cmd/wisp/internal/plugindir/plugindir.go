@@ -14,10 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/wisp-project/wisp/host/plugintest"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/sdk/abi"
 )
 
@@ -55,17 +57,43 @@ func ReadManifest(path string) (sandbox.Manifest, error) {
 	if err != nil {
 		return sandbox.Manifest{}, err
 	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return sandbox.Manifest{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ParseManifest parses a bare or a signed manifest (not verified).
+func ParseManifest(b []byte) (sandbox.Manifest, error) {
 	var env struct {
 		Manifest json.RawMessage `json:"manifest"`
 	}
 	if json.Unmarshal(b, &env) == nil && len(env.Manifest) > 0 {
 		b = env.Manifest
 	}
-	m, err := sandbox.ParseManifest(b)
-	if err != nil {
-		return sandbox.Manifest{}, fmt.Errorf("%s: %w", path, err)
+	return sandbox.ParseManifest(b)
+}
+
+// CheckCategories refuses a manifest whose categories are not all ids of
+// the IAB Audience Taxonomy 1.1 (the sandbox checks their count and range,
+// not the taxonomy: it links no taxonomy). Every `wisp plugin` and
+// `wisp device install` step runs it, so a typo fails at the first.
+func CheckCategories(m sandbox.Manifest) error {
+	t := taxonomy.Default()
+	var bad []string
+	for _, c := range m.Categories {
+		if _, ok := t.Lookup(c); !ok {
+			bad = append(bad, strconv.FormatUint(uint64(c), 10))
+		}
 	}
-	return m, nil
+	switch len(bad) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("plugin %s: category %s is not an IAB Audience Taxonomy 1.1 id (the manifest's categories must be, e.g. 706 Fitness Activity)", m.Name, bad[0])
+	}
+	return fmt.Errorf("plugin %s: categories %s are not IAB Audience Taxonomy 1.1 ids (the manifest's categories must be, e.g. 706 Fitness Activity)", m.Name, strings.Join(bad, ", "))
 }
 
 // Lang guesses a plugin directory's language from its sources.
@@ -141,7 +169,8 @@ func FindSDK(dir string) (string, error) {
 			d = parent
 		}
 	}
-	return "", errors.New("cannot find sdk/c/wisp.h: run inside a Wisp checkout or pass --sdk")
+	return "", errors.New("cannot find a Wisp checkout's sdk/ directory (Go plugins build against sdk/guest, C ones include sdk/c/wisp.h): " +
+		"run inside a checkout, pass --sdk PATH/TO/wisp/sdk, or use --lang wat, which needs only wat2wasm")
 }
 
 // reporter is plugintest.TB for the command line.
@@ -168,6 +197,9 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 	if err != nil {
 		return err
 	}
+	if err := CheckCategories(m); err != nil {
+		return err
+	}
 	fx, err := plugintest.ReadFile(fixturesPath)
 	if err != nil {
 		return err
@@ -186,13 +218,21 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 		return err
 	}
 	defer h.Close()
+	if err := h.Match(fx); err != nil {
+		return fmt.Errorf("%s: %w", fixturesPath, err)
+	}
 	var r reporter
 	h.Run(&r, fx.Cases)
 	for _, f := range r.failures {
 		fmt.Fprintln(w, "FAIL", f)
 	}
 	if len(r.failures) > 0 {
-		return fmt.Errorf("%d of %d fixture checks failed", len(r.failures), 2*len(fx.Cases))
+		failed := map[string]bool{}
+		for _, f := range r.failures {
+			name, _, _ := strings.Cut(f, " (round ")
+			failed[name] = true
+		}
+		return fmt.Errorf("%d of %d fixtures failed (%d problems over two rounds; listed above)", len(failed), len(fx.Cases), len(r.failures))
 	}
 	fmt.Fprintf(w, "ok  %s: %d fixtures, each run twice, in the host sandbox (ABI v%d)\n", m.Name, len(fx.Cases), abi.Version)
 	return nil

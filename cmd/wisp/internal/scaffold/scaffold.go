@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -31,6 +32,27 @@ var templates embed.FS
 var langs = []string{"go", "c", "wat"}
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+
+// DefaultLang is the language `wisp plugin new` picks without --lang: Go
+// when a Wisp sdk/ is found from parent and go is installed (the
+// friendliest, and the SDK it builds against is there), else WAT when
+// wat2wasm is installed (it needs nothing else), else C, else WAT.
+func DefaultLang(parent string) string {
+	if _, err := exec.LookPath("go"); err == nil {
+		if _, err := plugindir.FindSDK(parent); err == nil {
+			return "go"
+		}
+	}
+	if _, err := exec.LookPath("wat2wasm"); err == nil {
+		return "wat"
+	}
+	if _, err := exec.LookPath("clang"); err == nil {
+		if _, err := plugindir.FindSDK(parent); err == nil {
+			return "c"
+		}
+	}
+	return "wat"
+}
 
 // Options say what to scaffold.
 type Options struct {

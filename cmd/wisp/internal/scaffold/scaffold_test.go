@@ -61,3 +61,13 @@ func TestNewWritesTheTemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultLang: inside this checkout with go installed, the default is Go.
+func TestDefaultLang(t *testing.T) {
+	if got := scaffold.DefaultLang("."); got != "go" {
+		t.Errorf("DefaultLang in the checkout = %q, want go", got)
+	}
+	if got := scaffold.DefaultLang(t.TempDir()); got == "c" {
+		t.Errorf("DefaultLang outside a checkout = c, which needs the checkout's wisp.h")
+	}
+}

@@ -143,20 +143,9 @@ func roundedMeanTask(m ldp.MeanMechanism, g ldp.Grid, pop *population, groups in
 			}
 		}
 		start := time.Now()
-		var sq float64
-		for gi := range groups {
-			lo, hi := gi*pop.n/groups, (gi+1)*pop.n/groups
-			acc := ldp.NewRoundedMeanAccumulator(m, g)
-			var truth float64
-			for i := lo; i < hi; i++ {
-				if err := acc.Add(buf[i*size : (i+1)*size]); err != nil {
-					return trial{}, err
-				}
-				truth += pop.values[i]
-			}
-			w := float64(hi-lo) / n
-			e := acc.Estimate().Value - truth/float64(hi-lo)
-			sq += w * w * e * e
+		sq, err := groupedMeanError(pop, buf, size, groups, n, func() *ldp.MeanAccumulator { return ldp.NewRoundedMeanAccumulator(m, g) })
+		if err != nil {
+			return trial{}, err
 		}
 		return trial{sq: sq, decode: time.Since(start)}, nil
 	}}

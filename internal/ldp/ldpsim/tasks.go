@@ -194,21 +194,33 @@ func meanTask(m ldp.MeanMechanism, pop *population, groups int, chosen bool) tas
 			}
 		}
 		start := time.Now()
-		var sq float64
-		for g := range groups {
-			lo, hi := g*pop.n/groups, (g+1)*pop.n/groups
-			acc := ldp.NewMeanAccumulator(m)
-			var truth float64
-			for i := lo; i < hi; i++ {
-				if err := acc.Add(buf[i*size : (i+1)*size]); err != nil {
-					return trial{}, err
-				}
-				truth += pop.values[i]
-			}
-			w := float64(hi-lo) / n
-			e := acc.Estimate().Value - truth/float64(hi-lo)
-			sq += w * w * e * e
+		sq, err := groupedMeanError(pop, buf, size, groups, n, func() *ldp.MeanAccumulator { return ldp.NewMeanAccumulator(m) })
+		if err != nil {
+			return trial{}, err
 		}
 		return trial{sq: sq, decode: time.Since(start)}, nil
 	}}
+}
+
+// groupedMeanError decodes buf (size bytes per device of pop) in groups
+// contiguous groups, each with a fresh accumulator, and returns the
+// population-weighted squared error of the groups' means against their
+// true means (n is the population size as a float).
+func groupedMeanError(pop *population, buf []byte, size, groups int, n float64, newAcc func() *ldp.MeanAccumulator) (float64, error) {
+	var sq float64
+	for g := range groups {
+		lo, hi := g*pop.n/groups, (g+1)*pop.n/groups
+		acc := newAcc()
+		var truth float64
+		for i := lo; i < hi; i++ {
+			if err := acc.Add(buf[i*size : (i+1)*size]); err != nil {
+				return 0, err
+			}
+			truth += pop.values[i]
+		}
+		w := float64(hi-lo) / n
+		e := acc.Estimate().Value - truth/float64(hi-lo)
+		sq += w * w * e * e
+	}
+	return sq, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -155,6 +156,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("err-epsilon")))
 	shot(t, ctx, "form-errors")
+	axe(t, ctx, "new campaign form with errors")
 	errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].map(e => [e.id, e.textContent]))`)
 	for _, f := range []string{"err-id", "err-name", "err-category", "err-epsilon", "err-k"} {
 		if errs[f] == "" {
@@ -189,6 +191,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('err-id').textContent !== ''`, chromedp.WithPollingTimeout(10*time.Second)))
+	if taken := eval[string](t, ctx, `document.getElementById('err-id').textContent`); strings.Contains(taken, "store:") || !strings.Contains(taken, "already exists") {
+		t.Errorf("a taken id reads %q: want plain words, no internal error text", taken)
+	}
 
 	// The other question types: a top_k over two categories, then a mean.
 	run(t, ctx, "create a top_k campaign", // a fresh form: the page is still on #/new
@@ -250,6 +255,18 @@ func TestDashboardEndToEnd(t *testing.T) {
 	run(t, ctx, "campaign page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	shot(t, ctx, "campaign")
+	axe(t, ctx, "campaign page")
+	// Epochs read as dates, not epoch numbers.
+	if when := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
+		t.Errorf("release dates %q, want e.g. Mon 30 Nov 14:00–15:00", when)
+	}
+	// 400 px wide: nothing off screen, chart text readable.
+	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	checkNarrow(t, ctx, "campaign page")
+	run(t, ctx, "narrow campaigns", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS("#overview svg")))
+	checkNarrow(t, ctx, "campaigns page")
+	axe(t, ctx, "campaigns page")
+	run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	type chart struct{ Bars, ErrorBars, Suppressed, Rows, SuppressedRows int }
 	got := eval[chart](t, ctx, `({
 		Bars: document.querySelectorAll('#epochs rect.bar:not(.suppressed)').length,
@@ -308,13 +325,15 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Errorf("operator's row %q does not name the tenant", tenants)
 	}
 	shot(t, ctx, "operator")
+	axe(t, ctx, "operator campaigns page")
 	run(t, ctx, "health page", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("reports-per-epoch")))
 	shot(t, ctx, "health")
+	axe(t, ctx, "health page")
 	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 3 {
 		t.Errorf("health page lists %d epochs, want 3", n)
 	}
-	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "replay7" {
-		t.Errorf("health page's replay row %q, want replay, 7", replays)
+	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
+		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)
 	}
 }
 

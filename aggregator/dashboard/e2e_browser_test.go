@@ -289,7 +289,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}),
 		chromedp.Click(chromedp.CSS(`#exports button[data-format="csv"]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById('export-status').textContent.startsWith('Downloaded')`, chromedp.WithPollingTimeout(10*time.Second)))
-	rows := readCSV(t, filepath.Join(dir, "acme-runners.csv"))
+	// The file is named for the campaign and the day.
+	rows := readCSV(t, filepath.Join(dir, "acme-runners-"+time.Now().Format("2006-01-02")+".csv"))
 	if len(rows) != 4 {
 		t.Fatalf("CSV has %d rows, want a header and 3 epochs: %q", len(rows), rows)
 	}
@@ -315,6 +316,11 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// Another tenant's marketer sees neither the campaign nor its results.
 	signIn(t, ctx, agg.url, globex)
 	run(t, ctx, "globex campaigns", chromedp.WaitVisible(chromedp.ID("no-campaigns")))
+	// Node-wide ingest counters (every tenant's devices) are for operators.
+	run(t, ctx, "globex health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("ingest-operators-only")))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
+		t.Errorf("a marketer sees the node's ingest counters")
+	}
 	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
 		chromedp.WaitVisible(chromedp.ID("not-found")))
 

@@ -295,6 +295,18 @@ func TestErrorsAndForecastInBrowser(t *testing.T) {
 	}
 	axe(t, ctx, "new campaign form")
 
+	// Many matches say how many more there are; a word starting the
+	// category's own name ranks first.
+	run(t, ctx, "broad search", setValue("category-search", "e"), chromedp.WaitVisible(chromedp.ID("category-more")))
+	if more := eval[string](t, ctx, `document.getElementById('category-more').textContent`); !regexp.MustCompile(`^\d+ more match`).MatchString(more) {
+		t.Errorf("more matches: %q", more)
+	}
+	run(t, ctx, "search running", setValue("category-search", "running"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)))
+	if first := eval[string](t, ctx, `document.querySelector('#category-results li[data-id]').dataset.id`); first != "410" {
+		t.Errorf("search running: first hit %s, want 410 Running and Jogging", first)
+	}
+	run(t, ctx, "clear search", setValue("category-search", ""))
+
 	// A server refusal in words, marked on its field for assistive technology.
 	run(t, ctx, "taken id",
 		setValue("f-id", "runners"), setValue("f-name", "Runners"),

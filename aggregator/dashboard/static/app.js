@@ -634,7 +634,7 @@
     }
     const lastTop = [...list].reverse().find((sg) => sg.top_k);
     if (lastTop) charts.push(topKView(lastTop, state.taxonomy));
-    const chart = list.length ? charts : h('p', { class: 'muted', id: 'no-reports' }, 'No reports yet.');
+    const chart = list.length ? charts : h('p', { class: 'muted', id: 'no-reports' }, noResultsYet(c));
     const topOf = (sg) => sg.top_k.categories.reduce((a, b) => (b.estimate > a.estimate ? b : a), sg.top_k.categories[0] || {});
     const estCell = (sg) => {
       if (sg.suppressed) return '–';
@@ -662,6 +662,19 @@
       list.length ? h('div', { class: 'scroll' }, table) : null);
   }
 
+  // noResultsYet says when a campaign without results will have its first:
+  // the aggregator counts nothing before an epoch closes, so the page says
+  // when the current epoch closes and what it needs.
+  function noResultsYet(c) {
+    if (!c.epoch_seconds) return 'No results yet.';
+    const now = Date.now() / 1000, e = Math.floor(now / c.epoch_seconds);
+    const sg = { epoch: e };
+    const end = new Date((e + 1) * c.epoch_seconds * 1000);
+    return `No results yet. The current epoch (${epochRange(sg, c.epoch_seconds)}) closes ${dayOf(end)} ${timeOf(end)}; ` +
+      `its result is released then if at least k = ${fmt(c.k)} devices reported, otherwise it is shown as below k. ` +
+      'Reports are not counted before an epoch closes, so there is no progress to show until then.';
+  }
+
   function fmtDuration(sec) {
     if (!sec) return '–';
     if (sec % 86400 === 0) return (sec / 86400) + ' d';
@@ -675,14 +688,30 @@
     const formats = [['csv', 'Download CSV', 'text/csv'], ['openrtb', 'Download OpenRTB', 'application/json'], ['json', 'Download JSON', 'application/json']];
     const status = h('span', { class: 'muted', id: 'export-status' });
     return h('div', { class: 'actions', id: 'exports' }, formats.map(([f, text]) =>
-      h('button', { class: 'secondary', 'data-format': f, onclick: () => download(exportURL(c.id, f), `${c.id}.${f === 'openrtb' ? 'openrtb.json' : f}`, status) }, text)), status);
+      h('button', { class: 'secondary', 'data-format': f, onclick: () => download(exportURL(c.id, f), exportName(c.id, f), status, f) }, text)), status);
+  }
+
+  // exportName is the downloaded file's name: the campaign and today's
+  // date, so exports of different days do not overwrite each other.
+  function exportName(id, format) {
+    const d = new Date();
+    const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    return `${id}-${day}.${format === 'openrtb' ? 'openrtb.json' : format}`;
+  }
+
+  // hasSegments tells whether an OpenRTB user.data export holds any segment.
+  function hasSegments(v) {
+    if (Array.isArray(v)) return v.some(hasSegments);
+    if (!v || typeof v !== 'object') return false;
+    if (Array.isArray(v.segment) && v.segment.length) return true;
+    return Object.values(v).some(hasSegments);
   }
 
   function exportURL(id, format) {
     return `/v1/campaigns/${encodeURIComponent(id)}/results?format=${format}`;
   }
 
-  async function download(url, name, status) {
+  async function download(url, name, status, format) {
     status.textContent = '';
     try {
       const resp = await fetch(url, { headers: { Authorization: 'Bearer ' + token() } });
@@ -691,11 +720,14 @@
         throw new APIError(resp.status, p);
       }
       const blob = await resp.blob();
+      let empty = false;
+      if (format === 'openrtb') { try { empty = !hasSegments(JSON.parse(await blob.text())); } catch (e) { empty = false; } }
       const a = h('a', { href: URL.createObjectURL(blob), download: name });
       document.body.append(a);
       a.click();
       setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-      status.textContent = 'Downloaded ' + name;
+      status.className = empty ? 'warn' : 'muted';
+      status.textContent = empty ? `Downloaded ${name}, but it holds no segment: mean results are not exported to OpenRTB, suppressed epochs are left out, and top k categories below a 5% share are dropped.` : 'Downloaded ' + name;
     } catch (e) {
       status.textContent = 'Export failed: ' + plainMessage(e);
       status.className = 'error';
@@ -805,9 +837,17 @@
     const search = () => {
       const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
       if (!words.length) { list.replaceChildren(); expanded(); highlight([], -1); return; }
-      const hits = tax.filter((c) => words.every((w) => c.name.toLowerCase().includes(w))).slice(0, 30);
+      // Rank: a word starting the category's own (last) name first, then
+      // inside it, then anywhere in its path; shorter paths first.
+      const rank = (c) => {
+        const leaf = c.name.toLowerCase().split(' | ').pop();
+        return words.reduce((a, w) => a + (new RegExp('(^|[^a-z])' + w.replace(/[^a-z0-9]/g, '')).test(leaf) ? 0 : leaf.includes(w) ? 1 : 2), 0) * 10 + c.name.split(' | ').length;
+      };
+      const all = tax.filter((c) => words.every((w) => c.name.toLowerCase().includes(w))).map((c) => [rank(c), c]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+      const hits = all.slice(0, 30);
       list.replaceChildren(...(hits.length ? hits.map((c) => h('li', { role: 'option', id: 'cat-opt-' + c.id, 'aria-selected': 'false', 'data-id': c.id, onclick: () => choose(c) },
-        c.name.replace(/^Interest \| /, ''), h('span', { class: 'muted' }, ' #' + c.id))) : [h('li', { class: 'muted', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false' }, 'No Interest category matches.')]));
+        c.name.replace(/^Interest \| /, ''), h('span', { class: 'muted' }, ' #' + c.id))).concat(all.length > hits.length ? [h('li', { class: 'muted more', id: 'category-more', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false' }, `${all.length - hits.length} more match: type more to narrow the search.`)] : [])
+        : [h('li', { class: 'muted', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false' }, 'No Interest category matches.')]));
       expanded();
       highlight([...list.querySelectorAll('li[data-id]')], 0);
     };
@@ -962,7 +1002,8 @@
     let campaigns, segs, ingest = null;
     try {
       [campaigns, segs] = await Promise.all([api.campaigns(), api.segments()]);
-      ingest = await api.ingest().catch(() => null);
+      // Node-wide counters cover every tenant's devices: operators only.
+      if (isOperator()) ingest = await api.ingest().catch(() => null);
     } catch (e) { render(h('h1', {}, 'Ingest health'), errorBox(e)); return; }
     const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
     const per = bySegment(segs);
@@ -976,6 +1017,7 @@
       rows.length ? h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', {}, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows))
         : h('p', { class: 'muted' }, 'No epoch has been released yet: results appear once an epoch has closed.'),
       h('h2', {}, 'This node since it started'),
+      !isOperator() ? h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Accepted and rejected report counts cover every tenant on this aggregator, so only operators see them here.') :
       !ingest ? h('p', { class: 'muted' }, 'This aggregator does not publish its metrics here.') : [
         h('p', { id: 'ingest-totals' }, `${fmt(ingest.accepted)} reports accepted · ${fmt(Object.values(ingest.rejects).reduce((a, b) => a + b, 0))} rejected · ${fmt(ingest.overloaded)} batches turned away (429) · ${fmt(ingest.queue)} batches queued`),
         rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Rejected because'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))

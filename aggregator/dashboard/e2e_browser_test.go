@@ -182,6 +182,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 		setValue("f-k", "100"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
+	if txt := eval[string](t, ctx, `document.getElementById('no-reports').textContent`); !strings.Contains(txt, "closes") || !strings.Contains(txt, "k = 100") {
+		t.Errorf("a new campaign says %q: want when its first epoch closes and the k it needs", txt)
+	}
 
 	// The server is the authority: a taken id comes back as an error in place.
 	run(t, ctx, "create it again",
@@ -267,6 +270,14 @@ func TestDashboardEndToEnd(t *testing.T) {
 	checkNarrow(t, ctx, "campaigns page")
 	axe(t, ctx, "campaigns page")
 	run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	// Duplicate: the form starts as a copy with a new id.
+	run(t, ctx, "duplicate", chromedp.Click(chromedp.ID("duplicate")), chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)))
+	type dup struct{ ID, Name, Eps, Epoch, Unit, K, Forecast string }
+	if d := eval[dup](t, ctx, `(() => { const v = (id) => document.getElementById(id).value; return {ID: v('f-id'), Name: v('f-name'), Eps: v('f-epsilon'), Epoch: v('f-epoch'), Unit: v('f-epoch_unit'), K: v('f-k'),
+		Forecast: document.getElementById('forecast').textContent}; })()`); d.ID != "acme-runners-copy" || d.Eps != "1" || d.Epoch != "1" || d.Unit != "3600" || d.K != "100" || !strings.Contains(d.Forecast, "±") {
+		t.Errorf("duplicated form: %+v", d)
+	}
+	run(t, ctx, "back", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	type chart struct{ Bars, ErrorBars, Suppressed, Rows, SuppressedRows int }
 	got := eval[chart](t, ctx, `({
 		Bars: document.querySelectorAll('#epochs rect.bar:not(.suppressed)').length,

@@ -657,7 +657,9 @@
         h('td', { class: 'num' }, ciCell(sg)),
         h('td', { class: 'num' }, sg.epsilon),
         h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
-    render(h('h1', {}, c.name || c.id), facts, exportsBar(c), chart,
+    const lifecycle = h('div', { class: 'actions', id: 'lifecycle' },
+      h('a', { class: 'button secondary', id: 'duplicate', href: '#/new?from=' + encodeURIComponent(c.id) }, 'Duplicate as a new campaign'));
+    render(h('h1', {}, c.name || c.id), facts, lifecycle, exportsBar(c), chart,
       list.length ? h('p', { class: 'muted' }, `Each epoch's release costs every reporting device ε = ${c.epsilon} (one ε-LDP report per device per epoch, suppressed epochs included); a device that answered in all ${list.length} epoch(s) shown has spent ε = ${Math.round(spent * 100) / 100} on this campaign in total.`) : null,
       list.length ? h('div', { class: 'scroll' }, table) : null);
   }
@@ -879,14 +881,18 @@
     const el = h('div', { class: 'picker' }, input, list, chips);
     // setMax changes how many may be chosen, dropping the latest beyond it.
     const setMax = (n) => { max = n; chosen = chosen.slice(0, n); redraw(); };
-    return { el, input, setMax, ids: () => chosen.map((c) => c.id) };
+    // preset chooses ids (a duplicated campaign's categories).
+    const preset = (ids) => { chosen = ids.map((id) => tax.find((c) => c.id === id)).filter(Boolean).slice(0, max); redraw(); };
+    return { el, input, setMax, preset, ids: () => chosen.map((c) => c.id) };
   }
 
-  async function viewNew() {
+  // viewNew is the create form; from names a campaign to duplicate: the
+  // form starts with its question, ε, epoch and k, and a new id.
+  async function viewNew(from) {
     render(h('h1', {}, 'New campaign'), h('p', { class: 'muted' }, 'Loading…'));
-    let tax, policy = null;
+    let tax, policy = null, src = null;
     try {
-      [tax, policy] = await Promise.all([api.taxonomy(), api.policy()]);
+      [tax, policy, src] = await Promise.all([api.taxonomy(), api.policy(), from ? api.get('/v1/campaigns/' + encodeURIComponent(from)).then(campaignOf) : null]);
     } catch (e) { render(h('h1', {}, 'New campaign'), errorBox(e)); return; }
     const inp = (id, attrs) => h('input', Object.assign({ id: 'f-' + id, name: id }, attrs));
     const f = {
@@ -991,7 +997,25 @@
     h('div', { class: 'card forecast-card' }, h('div', { class: 'row' }, h('div', {}, field('devices', 'Devices expected per epoch', f.devices, 'for the forecast only'))), forecastOut),
     formErr, h('p', {}, submit));
     render(h('h1', {}, 'New campaign'), intro, h('div', { class: 'card' }, form));
+    if (src) { // duplicate: copy everything but the id
+      const q = src.question || {};
+      f.id.value = (src.id + '-copy').slice(0, 64);
+      f.name.value = (src.name || src.id) + ' (copy)';
+      f.type.value = q.type || 'threshold';
+      if (q.min_score !== undefined) f.min_score.value = String(q.min_score);
+      if (q.k !== undefined) f.top.value = String(q.k);
+      f.epsilon.value = String(src.epsilon);
+      const byDay = src.epoch_seconds % 86400 === 0;
+      unit.value = byDay ? '86400' : '3600';
+      f.epoch.value = String(src.epoch_seconds / (byDay ? 86400 : 3600));
+      f.k.value = String(src.k);
+    }
     onType();
+    if (src) {
+      const q = src.question || {};
+      const ids = q.categories || (q.category !== undefined ? [q.category] : []);
+      picker.preset(q.type === 'top_k' && ids.length >= tax.length ? [] : ids); // every Interest category: none chosen
+    }
     updateForecast();
   }
 
@@ -1040,6 +1064,7 @@
     let m;
     if ((m = hash.match(/^#\/campaign\/(.+)$/))) return viewCampaign(decodeURIComponent(m[1]));
     if (hash === '#/new') return viewNew();
+    if ((m = hash.match(/^#\/new\?from=(.+)$/))) return viewNew(decodeURIComponent(m[1]));
     if (hash === '#/health') return viewHealth();
     return viewCampaigns();
   }

@@ -305,6 +305,10 @@ func TestErrorsAndForecastInBrowser(t *testing.T) {
 	if first := eval[string](t, ctx, `document.querySelector('#category-results li[data-id]').dataset.id`); first != "410" {
 		t.Errorf("search running: first hit %s, want 410 Running and Jogging", first)
 	}
+	// Everyday words find the taxonomy's wording.
+	for q, id := range map[string]string{"coffee": "377", "sneakers": "676"} {
+		run(t, ctx, "search "+q, setValue("category-search", q), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="`+id+`"]`)))
+	}
 	run(t, ctx, "clear search", setValue("category-search", ""))
 
 	// A server refusal in words, marked on its field for assistive technology.

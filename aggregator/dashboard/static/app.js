@@ -572,7 +572,11 @@
       let latest = h('span', { class: 'muted' }, 'no reports yet');
       if (last && last.suppressed) latest = h('span', { class: 'badge suppressed' }, 'suppressed (< k)');
       else if (last && last.mean) latest = ['mean ' + fmt3(last.mean.mean), h('span', { class: 'muted' }, ` [${fmt3(last.mean.ci_low)}, ${fmt3(last.mean.ci_high)}]`)];
-      else if (last && last.top_k) latest = h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, `top ${last.top_k.k} of ${last.top_k.categories.length} categories`);
+      else if (last && last.top_k) {
+        const t = last.top_k.categories.reduce((a, b) => (b.estimate > a.estimate ? b : a), last.top_k.categories[0] || {});
+        latest = h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, t.category === undefined ? 'top k: no category' :
+          `top: ${categoryName(t.category, t.category_name).split(' | ').pop()} ${fmt(t.estimate)} (of ${last.top_k.categories.length})`);
+      }
       else if (last) latest = [fmt(last.estimate), h('span', { class: 'muted' }, ` [${fmt(last.ci_low)}, ${fmt(last.ci_high)}]`)];
       return h('tr', { 'data-campaign': c.id },
         h('td', {}, h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, c.name || c.id), h('div', { class: 'muted' }, c.id)),
@@ -816,6 +820,17 @@
       input, h('div', { class: 'field-error', id: 'err-' + name, role: 'status' }));
   }
 
+  // SYNONYMS maps everyday words to the taxonomy's wording, so a search for
+  // "coffee" or "sneakers" finds the category a marketer means.
+  const SYNONYMS = {
+    coffee: ['non-alcoholic beverages'], tea: ['non-alcoholic beverages'], juice: ['non-alcoholic beverages'], soda: ['non-alcoholic beverages'],
+    beer: ['alcoholic beverages'], wine: ['alcoholic beverages', 'wine'], spirits: ['alcoholic beverages'],
+    sneakers: ['style & fashion', 'fitness'], shoes: ['style & fashion'], clothes: ['clothing', 'style & fashion'], fashion: ['style & fashion'],
+    car: ['automotive'], cars: ['automotive'], vehicle: ['automotive'], bike: ['cycling', 'motorcycles'], bicycle: ['cycling'],
+    gym: ['fitness', 'weightlifting'], jogging: ['running'], jog: ['running'], workout: ['fitness'], diet: ['healthy living', 'nutrition'],
+    holiday: ['travel'], vacation: ['travel'], phone: ['smartphones', 'mobile'], game: ['gaming'], games: ['gaming'], film: ['movies'], tv: ['television'],
+  };
+
   // categoryPicker searches the taxonomy names as one types; Enter or a
   // click chooses. max bounds how many may be chosen.
   function categoryPicker(tax, max) {
@@ -845,7 +860,8 @@
         const leaf = c.name.toLowerCase().split(' | ').pop();
         return words.reduce((a, w) => a + (new RegExp('(^|[^a-z])' + w.replace(/[^a-z0-9]/g, '')).test(leaf) ? 0 : leaf.includes(w) ? 1 : 2), 0) * 10 + c.name.split(' | ').length;
       };
-      const all = tax.filter((c) => words.every((w) => c.name.toLowerCase().includes(w))).map((c) => [rank(c), c]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+      const matches = (name, w) => name.includes(w) || (SYNONYMS[w] || []).some((x) => name.includes(x));
+      const all = tax.filter((c) => words.every((w) => matches(c.name.toLowerCase(), w))).map((c) => [rank(c), c]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
       const hits = all.slice(0, 30);
       list.replaceChildren(...(hits.length ? hits.map((c) => h('li', { role: 'option', id: 'cat-opt-' + c.id, 'aria-selected': 'false', 'data-id': c.id, onclick: () => choose(c) },
         c.name.replace(/^Interest \| /, ''), h('span', { class: 'muted' }, ' #' + c.id))).concat(all.length > hits.length ? [h('li', { class: 'muted more', id: 'category-more', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false' }, `${all.length - hits.length} more match: type more to narrow the search.`)] : [])

@@ -102,6 +102,35 @@ func (a *testAggregator) ingest(t *testing.T, c *campaign.Campaign, epoch uint32
 	return batch
 }
 
+// ingestTopK sends n simulated devices' reports for the top_k campaign c:
+// a third hold 410 (Running and Jogging) above 625 (Cycling), the rest the
+// other way round.
+func (a *testAggregator) ingestTopK(t *testing.T, c *campaign.Campaign, epoch uint32, n int) {
+	t.Helper()
+	ctx := context.Background()
+	client := &host.Client{BaseURL: a.url}
+	configs, err := client.KeyConfigs(ctx)
+	if err != nil || len(configs.Configs) == 0 {
+		t.Fatalf("key configs: %v", err)
+	}
+	rep := host.Reporter{Key: configs.Configs[0]}
+	batch := make([]wire.Envelope, 0, n)
+	for i := range n {
+		scores := map[uint32]float32{410: 0.2, 625: 0.8}
+		if i%3 == 0 {
+			scores = map[uint32]float32{410: 0.9, 625: 0.3}
+		}
+		e, err := rep.Report(c, epoch, scores)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, e)
+	}
+	if resp, err := client.Upload(ctx, batch); err != nil || resp.Accepted != n {
+		t.Fatalf("top_k epoch %d: %v, %+v", epoch, err, resp)
+	}
+}
+
 // setValue sets a form control's value as typing would, firing input.
 func setValue(id, value string) chromedp.Action[chromedp.Void] {
 	b, _ := json.Marshal([]string{id, value})
@@ -215,7 +244,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="625"]`)),
 		chromedp.Click(chromedp.CSS(`#category-results li[data-id="625"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="625"]`)),
-		setValue("f-top", "1"), setValue("f-k", "100"), chromedp.Click(chromedp.ID("create")),
+		setValue("f-top", "1"), setValue("f-k", "100"), setValue("f-epoch", "1"), setValue("f-epoch_unit", "3600"), chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
 	run(t, ctx, "create a mean campaign",
 		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")),
@@ -243,6 +272,10 @@ func TestDashboardEndToEnd(t *testing.T) {
 		e := e0 + uint32(i)
 		agg.setClock(epochStart(e).Add(10 * time.Minute))
 		batch := agg.ingest(t, c, e, n, n/4)
+		if i == 0 {
+			top := agg.campaign(t, acme, "acme-top-sport")
+			agg.ingestTopK(t, &top, e, 300)
+		}
 		if i == 2 { // a device resends: replays are rejected, and counted
 			resp, err := (&host.Client{BaseURL: agg.url}).Upload(context.Background(), batch[:7])
 			if err != nil || resp.Rejected != 7 {
@@ -266,10 +299,23 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// 400 px wide: nothing off screen, chart text readable.
 	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	checkNarrow(t, ctx, "campaign page")
+	shot(t, ctx, "narrow-campaign")
 	run(t, ctx, "narrow campaigns", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS("#overview svg")))
 	checkNarrow(t, ctx, "campaigns page")
+	shot(t, ctx, "narrow-campaigns")
 	axe(t, ctx, "campaigns page")
 	run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	// A top k campaign's page: the table, at 400 px too.
+	run(t, ctx, "top k page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), chromedp.WaitVisible(chromedp.ID("top-k-table")))
+	shot(t, ctx, "top-k")
+	if names := eval[[]string](t, ctx, `[...document.querySelectorAll('#top-k-table tbody th')].map(e => e.textContent)`); len(names) != 2 || !strings.Contains(names[0], "Cycling") || !strings.Contains(names[1], "Running and Jogging") {
+		t.Errorf("top k table rows %q, want Cycling (2 of 3 devices) above Running and Jogging", names)
+	}
+	axe(t, ctx, "top k page")
+	run(t, ctx, "narrow top k", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("top-k-table")))
+	checkNarrow(t, ctx, "top k page")
+	run(t, ctx, "wide top k", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+
 	// Duplicate: the form starts as a copy with a new id.
 	run(t, ctx, "duplicate", chromedp.Click(chromedp.ID("duplicate")), chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)))
 	type dup struct{ ID, Name, Eps, Epoch, Unit, K, Forecast string }
@@ -346,8 +392,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 	run(t, ctx, "health page", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("reports-per-epoch")))
 	shot(t, ctx, "health")
 	axe(t, ctx, "health page")
-	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 3 {
-		t.Errorf("health page lists %d epochs, want 3", n)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 4 {
+		t.Errorf("health page lists %d epochs, want 4 (3 of acme-runners, 1 of acme-top-sport)", n)
 	}
 	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
 		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)

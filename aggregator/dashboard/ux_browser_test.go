@@ -340,6 +340,8 @@ func TestErrorsAndForecastInBrowser(t *testing.T) {
 		t.Errorf("the chip's × button is named %q", e.Chip)
 	}
 	axe(t, ctx, "form with errors")
+	run(t, ctx, "narrow form", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("forecast")))
+	checkNarrow(t, ctx, "new campaign form")
 }
 
 // checkNarrow sets a 400 px wide viewport and checks that nothing the
@@ -359,7 +361,7 @@ func checkNarrow(t *testing.T, ctx context.Context, page string) {
 	got := eval[result](t, ctx, `(() => {
 		const vw = document.documentElement.clientWidth;
 		const outside = [];
-		for (const el of document.querySelectorAll('header, header *, main h1, main .card, svg.chart, #signout, #nav a, .actions button')) {
+		for (const el of document.querySelectorAll('header, header *, main h1, main .card, svg.chart, #signout, #nav a, .actions button, main input, main select, main table')) {
 			const r = el.getBoundingClientRect();
 			if (r.width === 0 && r.height === 0) continue;
 			if (r.left < -0.5 || r.right > vw + 0.5) outside.push({What: el.id || el.tagName + '.' + el.className.baseVal + el.className, Left: r.left, Right: r.right});

@@ -377,6 +377,15 @@
 
   // ---- views -----------------------------------------------------------
 
+  // stack marks a wide table to be laid out as one block per row on a
+  // narrow screen: each cell gets its column's name to show beside it.
+  function stack(table) {
+    const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+    for (const tr of table.querySelectorAll('tbody tr')) [...tr.children].forEach((td, i) => { if (heads[i]) td.setAttribute('data-label', heads[i]); });
+    table.classList.add('stack');
+    return table;
+  }
+
   const main = () => document.getElementById('main');
 
   function render(...kids) {
@@ -610,7 +619,7 @@
       }
     }
     render(h('h1', {}, 'Campaigns'),
-      campaigns.length ? h('div', { class: 'scroll' }, table) : h('p', { class: 'muted', id: 'no-campaigns' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create one.')),
+      campaigns.length ? h('div', { class: 'scroll' }, stack(table)) : h('p', { class: 'muted', id: 'no-campaigns' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create one.')),
       charts);
   }
 
@@ -665,7 +674,7 @@
       h('a', { class: 'button secondary', id: 'duplicate', href: '#/new?from=' + encodeURIComponent(c.id) }, 'Duplicate as a new campaign'));
     render(h('h1', {}, c.name || c.id), facts, lifecycle, exportsBar(c), chart,
       list.length ? h('p', { class: 'muted' }, `Each epoch's release costs every reporting device ε = ${c.epsilon} (one ε-LDP report per device per epoch, suppressed epochs included); a device that answered in all ${list.length} epoch(s) shown has spent ε = ${Math.round(spent * 100) / 100} on this campaign in total.`) : null,
-      list.length ? h('div', { class: 'scroll' }, table) : null);
+      list.length ? h('div', { class: 'scroll' }, stack(table)) : null);
   }
 
   // noResultsYet says when a campaign without results will have its first:
@@ -1054,7 +1063,7 @@
       .map(([reason, n]) => h('tr', { 'data-reason': reason }, h('td', {}, reasonText(reason)), h('td', { class: 'num' }, fmt(n)))) : [];
     render(h('h1', {}, 'Ingest health'),
       h('h2', {}, 'Reports per epoch'),
-      rows.length ? h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', {}, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows))
+      rows.length ? stack(h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', {}, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows)))
         : h('p', { class: 'muted' }, 'No epoch has been released yet: results appear once an epoch has closed.'),
       h('h2', {}, 'This node since it started'),
       !isOperator() ? h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Accepted and rejected report counts cover every tenant on this aggregator, so only operators see them here.') :

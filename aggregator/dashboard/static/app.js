@@ -283,7 +283,10 @@
         // not a bar of some height that could be read as one.
         const hh = H - m.top - m.bottom;
         g.append(s('rect', { class: 'bar suppressed', x: cx - bw / 2, y: m.top, width: bw, height: hh }));
-        g.append(s('text', { class: 'label-suppressed', x: cx, y: m.top + hh / 2, 'text-anchor': 'middle', text: 'below k' }));
+        // Written along the band when the band is too narrow for the words.
+        const cy = m.top + hh / 2, along = bw < 56;
+        g.append(s('text', { class: 'label-suppressed', x: cx, y: cy + (along ? 0 : 4), 'text-anchor': 'middle', 'dominant-baseline': along ? 'central' : null,
+          transform: along ? `rotate(-90 ${cx} ${cy})` : null, text: 'below k' }));
       } else {
         const top0 = y(Math.max(p.estimate, 0));
         g.append(s('rect', { class: 'bar', x: cx - bw / 2, y: top0, width: bw, height: Math.max(y(0) - top0, 0) }));

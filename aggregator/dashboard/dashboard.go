@@ -20,6 +20,10 @@ var static embed.FS
 type Category struct {
 	ID   uint32 `json:"id"`
 	Name string `json:"name"`
+	// Parent is the parent category's id; a top-tier category's parent
+	// is the Interest root, which the list leaves out but a top_k over
+	// every Interest category counts, so the page can still name it.
+	Parent uint32 `json:"parent,omitempty"`
 }
 
 // Handler serves the dashboard. Mount it on the aggregator's mux at Prefix:
@@ -80,7 +84,7 @@ func headers(h http.Handler) http.Handler {
 }
 
 // InterestJSON renders the Interest subtree of tax as the JSON array the
-// campaign form searches: [{"id": 410, "name": "Interest | Sports | Running and Jogging"}, …].
+// campaign form searches: [{"id": 410, "name": "Interest | Sports | Running and Jogging", "parent": 386}, …].
 func InterestJSON(tax *taxonomy.Taxonomy) ([]byte, error) {
 	cats := tax.Under("Interest")
 	out := make([]Category, 0, len(cats))
@@ -88,7 +92,7 @@ func InterestJSON(tax *taxonomy.Taxonomy) ([]byte, error) {
 		if c.Parent == 0 {
 			continue // the root itself is not a useful segment
 		}
-		out = append(out, Category{ID: c.ID, Name: c.Name()})
+		out = append(out, Category{ID: c.ID, Name: c.Name(), Parent: c.Parent})
 	}
 	return json.Marshal(out)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -101,6 +102,35 @@ func (a *testAggregator) ingest(t *testing.T, c *campaign.Campaign, epoch uint32
 	return batch
 }
 
+// ingestTopK sends n simulated devices' reports for the top_k campaign c:
+// a third hold 410 (Running and Jogging) above 625 (Cycling), the rest the
+// other way round.
+func (a *testAggregator) ingestTopK(t *testing.T, c *campaign.Campaign, epoch uint32, n int) {
+	t.Helper()
+	ctx := context.Background()
+	client := &host.Client{BaseURL: a.url}
+	configs, err := client.KeyConfigs(ctx)
+	if err != nil || len(configs.Configs) == 0 {
+		t.Fatalf("key configs: %v", err)
+	}
+	rep := host.Reporter{Key: configs.Configs[0]}
+	batch := make([]wire.Envelope, 0, n)
+	for i := range n {
+		scores := map[uint32]float32{410: 0.2, 625: 0.8}
+		if i%3 == 0 {
+			scores = map[uint32]float32{410: 0.9, 625: 0.3}
+		}
+		e, err := rep.Report(c, epoch, scores)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, e)
+	}
+	if resp, err := client.Upload(ctx, batch); err != nil || resp.Accepted != n {
+		t.Fatalf("top_k epoch %d: %v, %+v", epoch, err, resp)
+	}
+}
+
 // setValue sets a form control's value as typing would, firing input.
 func setValue(id, value string) chromedp.Action[chromedp.Void] {
 	b, _ := json.Marshal([]string{id, value})
@@ -155,6 +185,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("err-epsilon")))
 	shot(t, ctx, "form-errors")
+	axe(t, ctx, "new campaign form with errors")
 	errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].map(e => [e.id, e.textContent]))`)
 	for _, f := range []string{"err-id", "err-name", "err-category", "err-epsilon", "err-k"} {
 		if errs[f] == "" {
@@ -180,6 +211,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 		setValue("f-k", "100"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
+	if txt := eval[string](t, ctx, `document.getElementById('no-reports').textContent`); !strings.Contains(txt, "closes") || !strings.Contains(txt, "k = 100") {
+		t.Errorf("a new campaign says %q: want when its first epoch closes and the k it needs", txt)
+	}
 
 	// The server is the authority: a taken id comes back as an error in place.
 	run(t, ctx, "create it again",
@@ -189,6 +223,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('err-id').textContent !== ''`, chromedp.WithPollingTimeout(10*time.Second)))
+	if taken := eval[string](t, ctx, `document.getElementById('err-id').textContent`); strings.Contains(taken, "store:") || !strings.Contains(taken, "already exists") {
+		t.Errorf("a taken id reads %q: want plain words, no internal error text", taken)
+	}
 
 	// The other question types: a top_k over two categories, then a mean.
 	run(t, ctx, "create a top_k campaign", // a fresh form: the page is still on #/new
@@ -207,7 +244,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="625"]`)),
 		chromedp.Click(chromedp.CSS(`#category-results li[data-id="625"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="625"]`)),
-		setValue("f-top", "1"), setValue("f-k", "100"), chromedp.Click(chromedp.ID("create")),
+		setValue("f-top", "1"), setValue("f-k", "100"), setValue("f-epoch", "1"), setValue("f-epoch_unit", "3600"), chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
 	run(t, ctx, "create a mean campaign",
 		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")),
@@ -235,6 +272,10 @@ func TestDashboardEndToEnd(t *testing.T) {
 		e := e0 + uint32(i)
 		agg.setClock(epochStart(e).Add(10 * time.Minute))
 		batch := agg.ingest(t, c, e, n, n/4)
+		if i == 0 {
+			top := agg.campaign(t, acme, "acme-top-sport")
+			agg.ingestTopK(t, &top, e, 300)
+		}
 		if i == 2 { // a device resends: replays are rejected, and counted
 			resp, err := (&host.Client{BaseURL: agg.url}).Upload(context.Background(), batch[:7])
 			if err != nil || resp.Rejected != 7 {
@@ -250,6 +291,47 @@ func TestDashboardEndToEnd(t *testing.T) {
 	run(t, ctx, "campaign page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	shot(t, ctx, "campaign")
+	axe(t, ctx, "campaign page")
+	// Epochs read as dates, not epoch numbers.
+	if when := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
+		t.Errorf("release dates %q, want e.g. Mon 30 Nov 14:00–15:00", when)
+	}
+	// 400 px wide: nothing off screen, chart text readable.
+	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	checkNarrow(t, ctx, "campaign page")
+	shot(t, ctx, "narrow-campaign")
+	run(t, ctx, "narrow campaigns", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS("#overview svg")))
+	checkNarrow(t, ctx, "campaigns page")
+	shot(t, ctx, "narrow-campaigns")
+	axe(t, ctx, "campaigns page")
+	run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	// A top k campaign's page: the table, at 400 px too.
+	run(t, ctx, "top k page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), chromedp.WaitVisible(chromedp.ID("top-k-table")))
+	shot(t, ctx, "top-k")
+	// Both categories by full name, largest estimate first (the estimates
+	// are noisy: which one leads is not asserted).
+	type topRow struct {
+		Name string
+		Est  float64
+	}
+	rowsK := eval[[]topRow](t, ctx, `[...document.querySelectorAll('#top-k-table tbody tr')].map(r => ({Name: r.querySelector('th').textContent, Est: +r.querySelector('td.est').textContent.replace(/,/g, '')}))`)
+	if len(rowsK) != 2 || rowsK[0].Est < rowsK[1].Est || !strings.Contains(rowsK[0].Name+rowsK[1].Name, "Sports | Cycling") ||
+		!strings.Contains(rowsK[0].Name+rowsK[1].Name, "Healthy Living | Fitness and Exercise | Running and Jogging") {
+		t.Errorf("top k table rows %+v, want Cycling and Running and Jogging by full name, largest first", rowsK)
+	}
+	axe(t, ctx, "top k page")
+	run(t, ctx, "narrow top k", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("top-k-table")))
+	checkNarrow(t, ctx, "top k page")
+	run(t, ctx, "wide top k", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+
+	// Duplicate: the form starts as a copy with a new id.
+	run(t, ctx, "duplicate", chromedp.Click(chromedp.ID("duplicate")), chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)))
+	type dup struct{ ID, Name, Eps, Epoch, Unit, K, Forecast string }
+	if d := eval[dup](t, ctx, `(() => { const v = (id) => document.getElementById(id).value; return {ID: v('f-id'), Name: v('f-name'), Eps: v('f-epsilon'), Epoch: v('f-epoch'), Unit: v('f-epoch_unit'), K: v('f-k'),
+		Forecast: document.getElementById('forecast').textContent}; })()`); d.ID != "acme-runners-copy" || d.Eps != "1" || d.Epoch != "1" || d.Unit != "3600" || d.K != "100" || !strings.Contains(d.Forecast, "±") {
+		t.Errorf("duplicated form: %+v", d)
+	}
+	run(t, ctx, "back", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	type chart struct{ Bars, ErrorBars, Suppressed, Rows, SuppressedRows int }
 	got := eval[chart](t, ctx, `({
 		Bars: document.querySelectorAll('#epochs rect.bar:not(.suppressed)').length,
@@ -272,7 +354,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}),
 		chromedp.Click(chromedp.CSS(`#exports button[data-format="csv"]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById('export-status').textContent.startsWith('Downloaded')`, chromedp.WithPollingTimeout(10*time.Second)))
-	rows := readCSV(t, filepath.Join(dir, "acme-runners.csv"))
+	// The file is named for the campaign and the day.
+	rows := readCSV(t, filepath.Join(dir, "acme-runners-"+time.Now().Format("2006-01-02")+".csv"))
 	if len(rows) != 4 {
 		t.Fatalf("CSV has %d rows, want a header and 3 epochs: %q", len(rows), rows)
 	}
@@ -298,6 +381,11 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// Another tenant's marketer sees neither the campaign nor its results.
 	signIn(t, ctx, agg.url, globex)
 	run(t, ctx, "globex campaigns", chromedp.WaitVisible(chromedp.ID("no-campaigns")))
+	// Node-wide ingest counters (every tenant's devices) are for operators.
+	run(t, ctx, "globex health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("ingest-operators-only")))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
+		t.Errorf("a marketer sees the node's ingest counters")
+	}
 	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
 		chromedp.WaitVisible(chromedp.ID("not-found")))
 
@@ -308,13 +396,15 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Errorf("operator's row %q does not name the tenant", tenants)
 	}
 	shot(t, ctx, "operator")
+	axe(t, ctx, "operator campaigns page")
 	run(t, ctx, "health page", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("reports-per-epoch")))
 	shot(t, ctx, "health")
-	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 3 {
-		t.Errorf("health page lists %d epochs, want 3", n)
+	axe(t, ctx, "health page")
+	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 4 {
+		t.Errorf("health page lists %d epochs, want 4 (3 of acme-runners, 1 of acme-top-sport)", n)
 	}
-	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "replay7" {
-		t.Errorf("health page's replay row %q, want replay, 7", replays)
+	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
+		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)
 	}
 }
 

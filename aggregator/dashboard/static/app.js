@@ -158,13 +158,46 @@
 
   function fmtEps(e) { return 'ε ' + (Math.round(e * 100) / 100).toString(); }
 
-  // epochDate is when an epoch starts, in UTC: a date, with the hour for
-  // epochs shorter than a day.
-  function epochDate(epoch, seconds) {
-    if (!seconds) return '';
-    const iso = new Date(epoch * seconds * 1000).toISOString();
-    return seconds % 86400 === 0 ? iso.slice(0, 10) : iso.slice(0, 10) + ' ' + iso.slice(11, 16) + ' UTC';
+  // epochSpan is when an epoch runs, [start, end) as Dates: from the
+  // released result's epoch_start/epoch_end, or else epoch × its length.
+  function epochSpan(sg, seconds) {
+    if (sg && sg.epoch_start && sg.epoch_end) return [new Date(sg.epoch_start), new Date(sg.epoch_end)];
+    if (!seconds || !sg) return null;
+    return [new Date(sg.epoch * seconds * 1000), new Date((sg.epoch + 1) * seconds * 1000)];
   }
+
+  const DAY = { weekday: 'short', day: 'numeric', month: 'short' };
+  const TIME = { hour: '2-digit', minute: '2-digit', hour12: false };
+  const localMidnight = (d) => d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0;
+  const dayOf = (d) => d.toLocaleDateString('en-GB', DAY).replace(',', '');
+  const timeOf = (d) => d.toLocaleTimeString('en-GB', TIME);
+
+  // epochRange says an epoch's span in the viewer's time zone: whole days
+  // as "Mon 30 Nov – Sun 6 Dec" (the end day inclusive), otherwise with
+  // the hours, "Mon 30 Nov 14:00–15:00".
+  function epochRange(sg, seconds) {
+    const span = epochSpan(sg, seconds);
+    if (!span) return '';
+    const [a, b] = span;
+    if (localMidnight(a) && localMidnight(b)) {
+      const last = new Date(b.getTime() - 1);
+      return dayOf(a) === dayOf(last) ? dayOf(a) : dayOf(a) + ' – ' + dayOf(last);
+    }
+    const sameDay = a.toDateString() === new Date(b.getTime() - 1).toDateString();
+    return sameDay ? `${dayOf(a)} ${timeOf(a)}–${timeOf(b)}` : `${dayOf(a)} ${timeOf(a)} – ${dayOf(b)} ${timeOf(b)}`;
+  }
+
+  // epochTick is a short axis label for an epoch's start: "30 Nov", with
+  // the hour when the epoch does not start at midnight.
+  function epochTick(sg, seconds) {
+    const span = epochSpan(sg, seconds);
+    if (!span) return sg ? 'epoch ' + sg.epoch : '';
+    const d = span[0];
+    const day = d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' });
+    return localMidnight(d) && localMidnight(span[1]) ? day : day + ' ' + timeOf(d);
+  }
+
+  const zoneName = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time'; } catch (e) { return 'local time'; } };
 
   // ---- charts ----------------------------------------------------------
 
@@ -185,6 +218,35 @@
       s('rect', { width: 6, height: 6, fill: '#fff4e5' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#f0b36b', 'stroke-width': 2 })));
   }
 
+  // chartWidth is the width a chart is drawn at: the page's width, so its
+  // text keeps its size (11 px) on a phone instead of shrinking with a
+  // scaled-down 720-wide drawing.
+  function chartWidth() {
+    const el = main();
+    if (!el || !el.clientWidth) return 720;
+    const cs = getComputedStyle(el);
+    // The content box, less a card's padding and border, less room for a
+    // scroll bar that may appear once the page is drawn.
+    const w = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 34 - 16;
+    return Math.round(Math.max(280, Math.min(720, w)));
+  }
+
+  // Redraw when the width changes enough to matter for the charts.
+  let drawnWidth = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(window.__wispResize);
+    window.__wispResize = setTimeout(() => {
+      const w = chartWidth();
+      if (drawnWidth && Math.abs(w - drawnWidth) > 24 && document.querySelector('svg.chart')) { drawnWidth = w; route(); }
+    }, 200);
+  });
+
+  function yTitle(svg, text, m, H) {
+    if (!text) return;
+    const cy = m.top + (H - m.top - m.bottom) / 2;
+    svg.append(s('text', { class: 'ytitle', x: 12, y: cy, 'text-anchor': 'middle', transform: `rotate(-90 12 ${cy})`, text }));
+  }
+
   function yAxis(g, ticks, y, x0, x1) {
     const axis = s('g', { class: 'axis' });
     for (const t of ticks) {
@@ -200,8 +262,8 @@
   // Suppressed points get a hatched placeholder bar and no error bar.
   function barChart(points, opts) {
     opts = opts || {};
-    const W = opts.width || 720, H = opts.height || 280;
-    const m = { top: 16, right: 16, bottom: 48, left: 64 };
+    const W = opts.width || (drawnWidth = chartWidth()), H = opts.height || 280;
+    const m = { top: 16, right: 12, bottom: 48, left: 70 };
     const released = points.filter((p) => !p.suppressed);
     const max = Math.max(1, ...released.map((p) => Math.max(p.high, p.estimate)));
     const ticks = opts.fraction ? [0, 0.2, 0.4, 0.6, 0.8, 1] : niceTicks(max);
@@ -211,17 +273,26 @@
     const bw = Math.min(64, band * 0.6);
     const svg = s('svg', { class: 'chart bars', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': opts.label || 'segment sizes' }, defs());
     yAxis(svg, ticks, y, m.left, W - m.right);
+    yTitle(svg, opts.yTitle === undefined ? (opts.fraction ? 'mean score' : 'devices (estimate)') : opts.yTitle, m, H);
     points.forEach((p, i) => {
       const cx = m.left + band * (i + 0.5);
       const g = s('g', { class: 'point' + (p.suppressed ? ' suppressed' : ''), 'data-index': i });
       if (p.title) g.append(s('title', { text: p.title }));
       if (p.suppressed) {
-        const hh = (H - m.top - m.bottom) * 0.25;
-        g.append(s('rect', { class: 'bar suppressed', x: cx - bw / 2, y: y(0) - hh, width: bw, height: hh }));
-        g.append(s('text', { class: 'label-suppressed', x: cx, y: y(0) - hh - 6, 'text-anchor': 'middle', text: 'suppressed (< k)' }));
+        // A hatched band the full height of the plot: "no value here",
+        // not a bar of some height that could be read as one.
+        const hh = H - m.top - m.bottom;
+        g.append(s('rect', { class: 'bar suppressed', x: cx - bw / 2, y: m.top, width: bw, height: hh }));
+        // Written along the band when the band is too narrow for the words.
+        const cy = m.top + hh / 2, along = bw < 56;
+        g.append(s('text', { class: 'label-suppressed', x: cx, y: cy + (along ? 0 : 4), 'text-anchor': 'middle', 'dominant-baseline': along ? 'central' : null,
+          transform: along ? `rotate(-90 ${cx} ${cy})` : null, text: 'below k' }));
       } else {
         const top0 = y(Math.max(p.estimate, 0));
         g.append(s('rect', { class: 'bar', x: cx - bw / 2, y: top0, width: bw, height: Math.max(y(0) - top0, 0) }));
+        if (p.estimate < 0) { // clamped to 0 on the axis, and said so
+          g.append(s('text', { class: 'note-negative', x: cx, y: y(0) - 6, 'text-anchor': 'middle', text: `${opts.fraction ? fmt3(p.estimate) : fmt(p.estimate)}: read as 0` }));
+        }
         const lo = y(p.low), hi = y(p.high), cap = bw / 4;
         g.append(s('g', { class: 'errorbar' },
           s('line', { x1: cx, x2: cx, y1: lo, y2: hi }),
@@ -241,8 +312,8 @@
   // series: [{name, points: [{epoch, estimate, low, high, suppressed}]}].
   function trendChart(series, opts) {
     opts = opts || {};
-    const W = opts.width || 720, H = opts.height || 260;
-    const m = { top: 16, right: 16, bottom: 36, left: 64 };
+    const W = opts.width || (drawnWidth = chartWidth()), H = opts.height || 260;
+    const m = { top: 16, right: 12, bottom: 36, left: 70 };
     const epochs = [...new Set(series.flatMap((se) => se.points.map((p) => p.epoch)))].sort((a, b) => a - b);
     const all = series.flatMap((se) => se.points.filter((p) => !p.suppressed));
     const ticks = niceTicks(Math.max(1, ...all.map((p) => Math.max(p.high, p.estimate))));
@@ -255,7 +326,15 @@
     };
     const svg = s('svg', { class: 'chart trend', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': opts.label || 'trend across epochs' });
     yAxis(svg, ticks, y, m.left, W - m.right);
-    for (const e of epochs) svg.append(s('text', { x: x(e), y: H - m.bottom + 16, 'text-anchor': 'middle', text: String(e) }));
+    yTitle(svg, opts.yTitle === undefined ? 'devices (estimate)' : opts.yTitle, m, H);
+    // The x axis says dates: each epoch's start (from any series that has
+    // that epoch), at most as many as fit.
+    const tickOf = new Map();
+    for (const se of series) for (const p of se.points) if (!tickOf.has(p.epoch)) tickOf.set(p.epoch, p.tick || String(p.epoch));
+    const every = Math.max(1, Math.ceil(epochs.length / Math.max(1, Math.floor((W - m.left - m.right) / 64))));
+    epochs.forEach((e, i) => {
+      if (i % every === 0) svg.append(s('text', { class: 'xtick', x: x(e), y: H - m.bottom + 16, 'text-anchor': 'middle', text: tickOf.get(e) }));
+    });
     series.forEach((se, i) => {
       const color = COLORS[i % COLORS.length];
       const pts = se.points.filter((p) => !p.suppressed).sort((a, b) => a.epoch - b.epoch);
@@ -268,11 +347,11 @@
       }
       for (const p of se.points.filter((q) => q.suppressed)) {
         g.append(s('path', { class: 'suppressed-mark', d: `M${x(p.epoch) - 5},${y(0) - 1}l5,-8l5,8Z`, fill: 'none', stroke: color },
-          s('title', { text: `${se.name}, epoch ${p.epoch}: suppressed (fewer than k reports)` })));
+          s('title', { text: `${se.name}, ${p.when || 'epoch ' + p.epoch}: suppressed (fewer than k reports)` })));
       }
       for (const p of pts) {
         g.append(s('circle', { cx: x(p.epoch), cy: y(p.estimate), r: 3.5, fill: color },
-          s('title', { text: `${se.name}, epoch ${p.epoch}: ${fmt(p.estimate)} [${fmt(p.low)}, ${fmt(p.high)}]` })));
+          s('title', { text: `${se.name}, ${p.when || 'epoch ' + p.epoch}: ${fmt(p.estimate)} [${fmt(p.low)}, ${fmt(p.high)}]` })));
       }
       svg.append(g);
     });
@@ -283,8 +362,8 @@
     return h('div', { class: 'legend' }, names.map((n, i) => h('span', {}, h('i', { class: 'swatch-' + (i % COLORS.length) }), n)));
   }
 
-  function segmentPoint(seg, label, sublabel) {
-    const p = { label, sublabel, epoch: seg.epoch, suppressed: !!seg.suppressed };
+  function segmentPoint(seg, label, sublabel, seconds) {
+    const p = { label, sublabel, epoch: seg.epoch, suppressed: !!seg.suppressed, tick: epochTick(seg, seconds), when: epochRange(seg, seconds) };
     if (!p.suppressed && seg.mean) {
       Object.assign(p, { estimate: seg.mean.mean, low: seg.mean.ci_low, high: seg.mean.ci_high,
         title: `${label}: mean ${fmt3(seg.mean.mean)} (95% CI ${fmt3(seg.mean.ci_low)} – ${fmt3(seg.mean.ci_high)}), ${fmt(seg.reports)} reports, ${fmtEps(seg.epsilon)}` });
@@ -301,6 +380,15 @@
 
   // ---- views -----------------------------------------------------------
 
+  // stack marks a wide table to be laid out as one block per row on a
+  // narrow screen: each cell gets its column's name to show beside it.
+  function stack(table) {
+    const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+    for (const tr of table.querySelectorAll('tbody tr')) [...tr.children].forEach((td, i) => { if (heads[i]) td.setAttribute('data-label', heads[i]); });
+    table.classList.add('stack');
+    return table;
+  }
+
   const main = () => document.getElementById('main');
 
   function render(...kids) {
@@ -309,14 +397,48 @@
     append(el, kids);
   }
 
+  // plainMessage says what went wrong in words a marketer can act on:
+  // never a Go error chain ("store: add_campaign: …") nor a browser's
+  // "Failed to fetch".
+  function plainMessage(err) {
+    if (!err) return 'Something went wrong.';
+    if (!(err instanceof APIError)) return 'Can\'t reach the aggregator. Check your connection, then retry.';
+    const p = err.problem || {};
+    const raw = String(p.detail || p.title || '');
+    if (/already exists|\btaken\b/i.test(raw) || err.status === 409) return 'A campaign with this id already exists: choose another id.';
+    if (err.status === 403) return 'This token may not do that.';
+    if (err.status === 404) return 'Not found (or not something this token may see).';
+    if (err.status === 429) return 'The aggregator is busy. Wait a moment, then retry.';
+    if (err.status >= 500) return `The aggregator had a problem (HTTP ${err.status}). Retry; if it keeps failing, tell its operator.`;
+    // A 4xx detail is meant for the caller: keep its last, human part.
+    const tail = raw.split(/:\s+(?=[^:]*$)/).pop().replace(/\bcampaign "[^"]*":?\s*/g, '').trim();
+    return tail ? tail.charAt(0).toUpperCase() + tail.slice(1) + (/[.!?]$/.test(tail) ? '' : '.') : `The aggregator refused the request (HTTP ${err.status}).`;
+  }
+
   function errorBox(err) {
     if (err && err.status === 401) { // revoked or unknown: back to sign-in
       signOut();
       setTimeout(() => viewSignIn('Your token is no longer accepted; sign in again.'));
       return h('p', { class: 'error' }, 'Your token is no longer accepted.');
     }
-    return h('p', { class: 'error', role: 'alert' }, 'Error: ' + (err && err.message ? err.message : String(err)));
+    return h('div', { class: 'error-box', role: 'alert' }, h('p', { class: 'error', id: 'error-message' }, plainMessage(err)),
+      h('button', { type: 'button', id: 'retry', onclick: () => route() }, 'Retry'));
   }
+
+  // REASONS says each ingest reject reason in words.
+  const REASONS = {
+    malformed: 'malformed report',
+    unsupported_version: 'unsupported report version',
+    unknown_campaign: 'unknown campaign',
+    unknown_key: 'sealed to an unknown key',
+    decrypt_failure: 'could not be decrypted',
+    bad_answer: 'answer out of range',
+    replay: 'sent twice (replay)',
+    key_expired: 'sealed to an expired key',
+    epoch_too_early: 'epoch not started yet',
+    epoch_too_late: 'epoch already closed',
+  };
+  const reasonText = (r) => REASONS[r] || String(r).replace(/_/g, ' ');
 
   function viewSignIn(message) {
     document.getElementById('nav').hidden = true;
@@ -333,7 +455,7 @@
         route();
       } catch (e) {
         sessionStorage.removeItem(TOKEN_KEY);
-        err.textContent = e.status === 401 || e.status === 403 ? 'This token is not valid.' : 'Cannot sign in: ' + e.message;
+        err.textContent = e.status === 401 || e.status === 403 ? 'This token is not valid.' : 'Cannot sign in: ' + plainMessage(e);
       }
     } },
     h('label', { for: 'token' }, 'API token'), input, err,
@@ -382,14 +504,62 @@
     return m;
   }
 
+  // categoryName is a category's full name without the "Interest | "
+  // every one shares: from the result when it names it, else from the
+  // taxonomy the page loaded, else its id said as such.
+  function categoryName(id, given, tax) {
+    const list = tax || state.taxonomy || [];
+    const name = given || (list.find((x) => x.id === id) || {}).name;
+    if (name && name !== 'Interest') return name.replace(/^Interest \| /, '');
+    // The Interest root itself: the list leaves it out, its children name it.
+    if (name === 'Interest' || list.some((x) => x.parent === id && x.name.split(' | ').length === 2)) return 'Interest (any, the taxonomy’s root)';
+    return `category ${id} (not in the taxonomy)`;
+  }
+
+  // categoryLabel names a campaign's categories: all of them when few, a
+  // count otherwise (a top k of every Interest category has 497).
   function categoryLabel(c) {
     const q = c.question || {};
     const ids = q.categories || (q.category !== undefined ? [q.category] : []);
     const tax = state.taxonomy || [];
-    return ids.map((id) => {
-      const t = tax.find((x) => x.id === id);
-      return t ? t.name.replace(/^Interest \| /, '') : '#' + id;
-    }).join(', ');
+    const names = ids.map((id) => categoryName(id, null, tax));
+    if (names.length <= 3) return names.join(', ');
+    if (tax.length && ids.length >= tax.length) return `all ${ids.length} Interest categories`;
+    return `${names.slice(0, 2).join(', ')} and ${ids.length - 2} more categories`;
+  }
+
+  const TOP_ROWS = 10; // rows a top-k table shows before "Show all"
+
+  // topKView is a top_k result as a table, largest first: each category's
+  // full name, the estimated devices with that category in their top k,
+  // its 95% interval, and a small bar with the interval drawn to scale.
+  // Beyond TOP_ROWS rows the rest are behind a "Show all" button.
+  function topKView(sg, tax) {
+    const rows = sg.top_k.categories.map((ce) => ({ id: ce.category, name: categoryName(ce.category, ce.category_name, tax),
+      estimate: ce.estimate, low: ce.ci_low, high: ce.ci_high }))
+      .sort((a, b) => (b.estimate - a.estimate) || (a.id - b.id));
+    const max = Math.max(1, ...rows.map((r) => Math.max(r.high || 0, r.estimate || 0)));
+    const sx = (v) => 100 * Math.max(0, Math.min(v, max)) / max;
+    const bar = (r) => s('svg', { class: 'hbar', viewBox: '0 0 100 10', preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' },
+      s('rect', { class: 'bar', x: 0, y: 2, width: sx(r.estimate), height: 6 }),
+      s('line', { class: 'ci', x1: sx(r.low), x2: sx(r.high), y1: 5, y2: 5 }));
+    const tr = (r, i) => h('tr', { 'data-category': r.id, hidden: i >= TOP_ROWS },
+      h('td', { class: 'num' }, i + 1), h('th', { scope: 'row', class: 'cat' }, r.name),
+      h('td', { class: 'num est' }, fmt(r.estimate)), h('td', { class: 'num ci' }, `${fmt(r.low)} – ${fmt(r.high)}`), h('td', { class: 'barcell' }, bar(r)));
+    const trs = rows.map(tr);
+    const table = h('table', { id: 'top-k-table', class: 'topk' },
+      h('caption', {}, `Devices with each category among their top ${sg.top_k.k}` + (sg.epoch_start ? ', ' + epochRange(sg) : ', epoch ' + sg.epoch)),
+      h('thead', {}, h('tr', {}, h('th', { class: 'num', scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Category'),
+        h('th', { class: 'num', scope: 'col' }, 'Devices'), h('th', { class: 'num', scope: 'col' }, '95% interval'), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Bar: estimate and interval')))),
+      h('tbody', {}, trs));
+    const more = rows.length > TOP_ROWS ? h('button', { type: 'button', class: 'secondary', id: 'top-k-all', 'aria-controls': 'top-k-table', 'aria-expanded': 'false', onclick: (ev) => {
+      const open = ev.currentTarget.getAttribute('aria-expanded') !== 'true';
+      trs.forEach((el, i) => { if (i >= TOP_ROWS) el.hidden = !open; });
+      ev.currentTarget.setAttribute('aria-expanded', String(open));
+      ev.currentTarget.textContent = open ? `Show the top ${TOP_ROWS} only` : `Show all ${rows.length} categories`;
+    } }, `Show all ${rows.length} categories`) : null;
+    return h('div', { class: 'card', id: 'top-k' }, h('h2', {}, `Top ${sg.top_k.k} interests` + (rows.length > TOP_ROWS ? ` — the ${TOP_ROWS} largest of ${rows.length} categories` : '')),
+      h('div', { class: 'scroll' }, table), more ? h('p', {}, more) : null);
   }
 
   // latestOf is the latest released, unsuppressed result of a campaign, or
@@ -414,7 +584,11 @@
       let latest = h('span', { class: 'muted' }, 'no reports yet');
       if (last && last.suppressed) latest = h('span', { class: 'badge suppressed' }, 'suppressed (< k)');
       else if (last && last.mean) latest = ['mean ' + fmt3(last.mean.mean), h('span', { class: 'muted' }, ` [${fmt3(last.mean.ci_low)}, ${fmt3(last.mean.ci_high)}]`)];
-      else if (last && last.top_k) latest = h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, `top ${last.top_k.k} of ${last.top_k.categories.length} categories`);
+      else if (last && last.top_k) {
+        const t = last.top_k.categories.reduce((a, b) => (b.estimate > a.estimate ? b : a), last.top_k.categories[0] || {});
+        latest = h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, t.category === undefined ? 'top k: no category' :
+          `top: ${categoryName(t.category, t.category_name).split(' | ').pop()} ${fmt(t.estimate)} (of ${last.top_k.categories.length})`);
+      }
       else if (last) latest = [fmt(last.estimate), h('span', { class: 'muted' }, ` [${fmt(last.ci_low)}, ${fmt(last.ci_high)}]`)];
       return h('tr', { 'data-campaign': c.id },
         h('td', {}, h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, c.name || c.id), h('div', { class: 'muted' }, c.id)),
@@ -422,13 +596,13 @@
         h('td', {}, categoryLabel(c)),
         h('td', { class: 'num' }, c.epsilon),
         h('td', { class: 'num' }, c.k),
-        h('td', { class: 'num' }, last ? last.epoch : '–'),
+        h('td', { class: 'when' }, last ? epochRange(last, c.epoch_seconds) : '–'),
         h('td', { class: 'num' }, last ? fmt(last.reports) : '–'),
         h('td', { class: 'num' }, latest));
     });
     const table = h('table', { id: 'campaigns' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), showTenant ? h('th', {}, 'Tenant') : null, h('th', {}, 'Category'),
-        h('th', { class: 'num' }, 'ε'), h('th', { class: 'num' }, 'k'), h('th', { class: 'num' }, 'Epoch'),
+        h('th', { class: 'num' }, 'ε'), h('th', { class: 'num' }, 'k'), h('th', {}, 'Latest epoch'),
         h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Audience (95% CI)'))),
       h('tbody', {}, rows));
     // The overview charts compare segment sizes, so they show the
@@ -438,17 +612,17 @@
     if (withData.length) {
       const pts = withData.map((c) => {
         const l = latestOf(per.get(c.id));
-        return segmentPoint(l, c.name || c.id, `${fmtEps(l.epsilon)} · epoch ${l.epoch}`);
+        return segmentPoint(l, c.name || c.id, epochTick(l, c.epoch_seconds), c.epoch_seconds);
       });
       charts.push(h('div', { class: 'card', id: 'overview' }, h('h2', {}, 'Latest audience size per campaign'),
         barChart(pts, { label: 'latest audience size per campaign' })));
       if (withData.some((c) => per.get(c.id).length > 1)) {
-        const series = withData.map((c) => ({ name: c.name || c.id, points: per.get(c.id).map((sg) => segmentPoint(sg, String(sg.epoch))) }));
+        const series = withData.map((c) => ({ name: c.name || c.id, points: per.get(c.id).map((sg) => segmentPoint(sg, String(sg.epoch), '', c.epoch_seconds)) }));
         charts.push(h('div', { class: 'card', id: 'trend' }, h('h2', {}, 'Trend across epochs'), trendChart(series), legend(series.map((x) => x.name))));
       }
     }
     render(h('h1', {}, 'Campaigns'),
-      campaigns.length ? table : h('p', { class: 'muted', id: 'no-campaigns' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create one.')),
+      campaigns.length ? h('div', { class: 'scroll' }, stack(table)) : h('p', { class: 'muted', id: 'no-campaigns' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create one.')),
       charts);
   }
 
@@ -467,7 +641,7 @@
     const list = (res.segments || []).slice().sort((a, b) => a.epoch - b.epoch);
     const q = c.question || {};
     const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · ${q.type === 'threshold' || !q.type ? 'score ≥ ' + q.min_score : q.type.replace('_', ' ')} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.tenant ? ` · tenant ${c.tenant}` : ''));
-    const pts = list.filter((sg) => kindOf(sg) !== 'top_k').map((sg) => segmentPoint(sg, 'epoch ' + sg.epoch, fmtEps(sg.epsilon) + (c.epoch_seconds ? ' · ' + epochDate(sg.epoch, c.epoch_seconds) : '')));
+    const pts = list.filter((sg) => kindOf(sg) !== 'top_k').map((sg) => segmentPoint(sg, epochTick(sg, c.epoch_seconds), fmtEps(sg.epsilon), c.epoch_seconds));
     const isMean = list.some((sg) => sg.mean);
     const charts = [];
     if (pts.length) {
@@ -475,29 +649,48 @@
         barChart(pts, { label: isMean ? 'mean score per epoch' : 'audience size per epoch', fraction: isMean })));
     }
     const lastTop = [...list].reverse().find((sg) => sg.top_k);
-    if (lastTop) {
-      const cats = lastTop.top_k.categories.map((ce) => ({ label: (ce.category_name || '#' + ce.category).split(' | ').pop(), sublabel: '#' + ce.category,
-        estimate: ce.estimate, low: ce.ci_low, high: ce.ci_high,
-        title: `${ce.category_name}: ${fmt(ce.estimate)} (95% CI ${fmt(ce.ci_low)} – ${fmt(ce.ci_high)})` }));
-      charts.push(h('div', { class: 'card', id: 'top-k' }, h('h2', {}, `Devices with each category in their top ${lastTop.top_k.k}, epoch ${lastTop.epoch} (95% CI)`),
-        barChart(cats, { label: 'top-k histogram' })));
-    }
-    const chart = list.length ? charts : h('p', { class: 'muted', id: 'no-reports' }, 'No reports yet.');
-    const estCell = (sg) => sg.suppressed ? '–' : sg.mean ? fmt3(sg.mean.mean) : sg.top_k ? `${sg.top_k.categories.length} categories` : fmt(sg.estimate);
-    const ciCell = (sg) => sg.suppressed || sg.top_k ? '–' : sg.mean ? `${fmt3(sg.mean.ci_low)} – ${fmt3(sg.mean.ci_high)}` : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`;
+    if (lastTop) charts.push(topKView(lastTop, state.taxonomy));
+    const chart = list.length ? charts : h('p', { class: 'muted', id: 'no-reports' }, noResultsYet(c));
+    const topOf = (sg) => sg.top_k.categories.reduce((a, b) => (b.estimate > a.estimate ? b : a), sg.top_k.categories[0] || {});
+    const estCell = (sg) => {
+      if (sg.suppressed) return '–';
+      if (sg.mean) return fmt3(sg.mean.mean);
+      if (sg.top_k) { const t = topOf(sg); return t.category === undefined ? '–' : `top: ${categoryName(t.category, t.category_name)} ${fmt(t.estimate)}`; }
+      return fmt(sg.estimate);
+    };
+    const ciCell = (sg) => {
+      if (sg.suppressed) return '–';
+      if (sg.top_k) { const t = topOf(sg); return t.category === undefined ? '–' : `${fmt(t.ci_low)} – ${fmt(t.ci_high)}`; }
+      return sg.mean ? `${fmt3(sg.mean.ci_low)} – ${fmt3(sg.mean.ci_high)}` : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`;
+    };
     const spent = list.reduce((a, sg) => a + sg.epsilon, 0);
     const table = h('table', { id: 'releases' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, 'Starts'), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, `Dates (${zoneName()})`), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
         h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
       h('tbody', {}, list.map((sg) => h('tr', { 'data-epoch': sg.epoch },
-        h('td', {}, sg.epoch), h('td', {}, epochDate(sg.epoch, c.epoch_seconds)), h('td', { class: 'num' }, fmt(sg.reports)),
+        h('td', { class: 'muted' }, sg.epoch), h('td', { class: 'when' }, epochRange(sg, c.epoch_seconds)), h('td', { class: 'num' }, fmt(sg.reports)),
         h('td', { class: 'num' }, estCell(sg)),
         h('td', { class: 'num' }, ciCell(sg)),
         h('td', { class: 'num' }, sg.epsilon),
         h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
-    render(h('h1', {}, c.name || c.id), facts, exportsBar(c), chart,
+    const lifecycle = h('div', { class: 'actions', id: 'lifecycle' },
+      h('a', { class: 'button secondary', id: 'duplicate', href: '#/new?from=' + encodeURIComponent(c.id) }, 'Duplicate as a new campaign'));
+    render(h('h1', {}, c.name || c.id), facts, lifecycle, exportsBar(c), chart,
       list.length ? h('p', { class: 'muted' }, `Each epoch's release costs every reporting device ε = ${c.epsilon} (one ε-LDP report per device per epoch, suppressed epochs included); a device that answered in all ${list.length} epoch(s) shown has spent ε = ${Math.round(spent * 100) / 100} on this campaign in total.`) : null,
-      list.length ? table : null);
+      list.length ? h('div', { class: 'scroll' }, stack(table)) : null);
+  }
+
+  // noResultsYet says when a campaign without results will have its first:
+  // the aggregator counts nothing before an epoch closes, so the page says
+  // when the current epoch closes and what it needs.
+  function noResultsYet(c) {
+    if (!c.epoch_seconds) return 'No results yet.';
+    const now = Date.now() / 1000, e = Math.floor(now / c.epoch_seconds);
+    const sg = { epoch: e };
+    const end = new Date((e + 1) * c.epoch_seconds * 1000);
+    return `No results yet. The current epoch (${epochRange(sg, c.epoch_seconds)}) closes ${dayOf(end)} ${timeOf(end)}; ` +
+      `its result is released then if at least k = ${fmt(c.k)} devices reported, otherwise it is shown as below k. ` +
+      'Reports are not counted before an epoch closes, so there is no progress to show until then.';
   }
 
   function fmtDuration(sec) {
@@ -513,14 +706,30 @@
     const formats = [['csv', 'Download CSV', 'text/csv'], ['openrtb', 'Download OpenRTB', 'application/json'], ['json', 'Download JSON', 'application/json']];
     const status = h('span', { class: 'muted', id: 'export-status' });
     return h('div', { class: 'actions', id: 'exports' }, formats.map(([f, text]) =>
-      h('button', { class: 'secondary', 'data-format': f, onclick: () => download(exportURL(c.id, f), `${c.id}.${f === 'openrtb' ? 'openrtb.json' : f}`, status) }, text)), status);
+      h('button', { class: 'secondary', 'data-format': f, onclick: () => download(exportURL(c.id, f), exportName(c.id, f), status, f) }, text)), status);
+  }
+
+  // exportName is the downloaded file's name: the campaign and today's
+  // date, so exports of different days do not overwrite each other.
+  function exportName(id, format) {
+    const d = new Date();
+    const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    return `${id}-${day}.${format === 'openrtb' ? 'openrtb.json' : format}`;
+  }
+
+  // hasSegments tells whether an OpenRTB user.data export holds any segment.
+  function hasSegments(v) {
+    if (Array.isArray(v)) return v.some(hasSegments);
+    if (!v || typeof v !== 'object') return false;
+    if (Array.isArray(v.segment) && v.segment.length) return true;
+    return Object.values(v).some(hasSegments);
   }
 
   function exportURL(id, format) {
     return `/v1/campaigns/${encodeURIComponent(id)}/results?format=${format}`;
   }
 
-  async function download(url, name, status) {
+  async function download(url, name, status, format) {
     status.textContent = '';
     try {
       const resp = await fetch(url, { headers: { Authorization: 'Bearer ' + token() } });
@@ -529,13 +738,16 @@
         throw new APIError(resp.status, p);
       }
       const blob = await resp.blob();
+      let empty = false;
+      if (format === 'openrtb') { try { empty = !hasSegments(JSON.parse(await blob.text())); } catch (e) { empty = false; } }
       const a = h('a', { href: URL.createObjectURL(blob), download: name });
       document.body.append(a);
       a.click();
       setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-      status.textContent = 'Downloaded ' + name;
+      status.className = empty ? 'warn' : 'muted';
+      status.textContent = empty ? `Downloaded ${name}, but it holds no segment: mean results are not exported to OpenRTB, suppressed epochs are left out, and top k categories below a 5% share are dropped.` : 'Downloaded ' + name;
     } catch (e) {
-      status.textContent = 'Export failed: ' + e.message;
+      status.textContent = 'Export failed: ' + plainMessage(e);
       status.className = 'error';
     }
   }
@@ -595,38 +807,86 @@
     const d = ((problem.detail || '') + ' ' + (problem.title || '')).replace(/campaign "[^"]*"/g, '');
     const keys = [['top', /top_k k|top k/i], ['epsilon', /epsilon|ε/i], ['epoch_seconds', /epoch/i], ['k', /\bk\b/], ['min_score', /min_score|score/i],
       ['category', /categor/i], ['tenant', /tenant/i], ['id', /\bid\b|taken|exists|conflict/i], ['name', /\bname\b/i]];
-    for (const [f, re] of keys) if (re.test(d)) { out[f] = problem.detail || problem.title; break; }
+    for (const [f, re] of keys) if (re.test(d)) { out[f] = plainMessage(new APIError(problem.status || 400, problem)); break; }
     return out;
   }
 
+  // forecast is the 95% half-width of one epoch's result before any report
+  // arrives, for n reporting devices at ε: threshold (binary randomized
+  // response) Var = n·e^ε/(e^ε−1)², in devices; mean (Duchi et al. on
+  // scores in [0, 1]) Var = ((e^ε+1)/(e^ε−1))² / (4n), in score units.
+  // top_k has no forecast here (null).
+  function forecast(type, eps, n) {
+    if (!(eps > 0) || !(n >= 1)) return null;
+    const e = Math.exp(eps);
+    if (type === 'threshold') return 1.96 * Math.sqrt(n * e / ((e - 1) * (e - 1)));
+    if (type === 'mean') return 1.96 * ((e + 1) / (e - 1)) / (2 * Math.sqrt(n));
+    return null;
+  }
+
   function field(name, labelText, input, hint) {
-    return h('div', { class: 'field', 'data-field': name }, h('label', { for: input.id || (input.querySelector('input') || {}).id }, labelText, hint ? h('span', { class: 'hint' }, hint) : null),
+    const control = input.matches('input, select') ? input : input.querySelector('input, select');
+    const hintEl = hint ? h('span', { class: 'hint', id: 'hint-' + name }, hint) : null;
+    if (control) control.setAttribute('aria-describedby', ('err-' + name + (hint ? ' hint-' + name : '')));
+    return h('div', { class: 'field', 'data-field': name }, h('label', { for: control && control.id }, labelText, hintEl),
       input, h('div', { class: 'field-error', id: 'err-' + name, role: 'status' }));
   }
+
+  // SYNONYMS maps everyday words to the taxonomy's wording, so a search for
+  // "coffee" or "sneakers" finds the category a marketer means.
+  const SYNONYMS = {
+    coffee: ['non-alcoholic beverages'], tea: ['non-alcoholic beverages'], juice: ['non-alcoholic beverages'], soda: ['non-alcoholic beverages'],
+    beer: ['alcoholic beverages'], wine: ['alcoholic beverages', 'wine'], spirits: ['alcoholic beverages'],
+    sneakers: ['style & fashion', 'fitness'], shoes: ['style & fashion'], clothes: ['clothing', 'style & fashion'], fashion: ['style & fashion'],
+    car: ['automotive'], cars: ['automotive'], vehicle: ['automotive'], bike: ['cycling', 'motorcycles'], bicycle: ['cycling'],
+    gym: ['fitness', 'weightlifting'], jogging: ['running'], jog: ['running'], workout: ['fitness'], diet: ['healthy living', 'nutrition'],
+    holiday: ['travel'], vacation: ['travel'], phone: ['smartphones', 'mobile'], game: ['gaming'], games: ['gaming'], film: ['movies'], tv: ['television'],
+  };
 
   // categoryPicker searches the taxonomy names as one types; Enter or a
   // click chooses. max bounds how many may be chosen.
   function categoryPicker(tax, max) {
     let chosen = [];
-    const input = h('input', { id: 'category-search', type: 'search', placeholder: 'Search Interest categories, e.g. “running”', autocomplete: 'off' });
-    const list = h('ul', { id: 'category-results', role: 'listbox' });
+    const input = h('input', { id: 'category-search', type: 'search', placeholder: 'Search Interest categories, e.g. “running”', autocomplete: 'off',
+      role: 'combobox', 'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': 'category-results', 'aria-describedby': 'err-category' });
+    const list = h('ul', { id: 'category-results', role: 'listbox', 'aria-label': 'Matching Interest categories' });
+    // highlight marks option i as the active one, for the eye and for
+    // assistive technology (aria-activedescendant).
+    const highlight = (items, i) => {
+      items.forEach((li, j) => { li.classList.toggle('hl', j === i); li.setAttribute('aria-selected', String(j === i)); });
+      if (items[i]) input.setAttribute('aria-activedescendant', items[i].id); else input.removeAttribute('aria-activedescendant');
+    };
+    const expanded = () => input.setAttribute('aria-expanded', String(list.children.length > 0));
     const chips = h('div', { class: 'chips', id: 'category-chosen' });
     const redraw = () => {
       chips.replaceChildren(...chosen.map((c) => h('span', { class: 'chip', 'data-id': c.id }, c.name.replace(/^Interest \| /, ''),
-        h('button', { type: 'button', title: 'remove', onclick: () => { chosen = chosen.filter((x) => x !== c); redraw(); } }, '×'))));
+        h('button', { type: 'button', title: 'Remove', 'aria-label': 'Remove ' + c.name.replace(/^Interest \| /, ''), onclick: () => { chosen = chosen.filter((x) => x !== c); redraw(); } }, '×'))));
       input.disabled = chosen.length >= max;
     };
     const search = () => {
       const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      if (!words.length) { list.replaceChildren(); return; }
-      const hits = tax.filter((c) => words.every((w) => c.name.toLowerCase().includes(w))).slice(0, 30);
-      list.replaceChildren(...(hits.length ? hits.map((c, i) => h('li', { role: 'option', class: i === 0 ? 'hl' : '', 'data-id': c.id, onclick: () => choose(c) },
-        c.name.replace(/^Interest \| /, ''), h('span', { class: 'muted' }, ' #' + c.id))) : [h('li', { class: 'muted' }, 'No Interest category matches.')]));
+      if (!words.length) { list.replaceChildren(); expanded(); highlight([], -1); return; }
+      // Rank: a word starting the category's own (last) name first, then
+      // inside it, then anywhere in its path; shorter paths first.
+      const rank = (c) => {
+        const leaf = c.name.toLowerCase().split(' | ').pop();
+        return words.reduce((a, w) => a + (new RegExp('(^|[^a-z])' + w.replace(/[^a-z0-9]/g, '')).test(leaf) ? 0 : leaf.includes(w) ? 1 : 2), 0) * 10 + c.name.split(' | ').length;
+      };
+      const matches = (name, w) => name.includes(w) || (SYNONYMS[w] || []).some((x) => name.includes(x));
+      const all = tax.filter((c) => words.every((w) => matches(c.name.toLowerCase(), w))).map((c) => [rank(c), c]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+      const hits = all.slice(0, 30);
+      list.replaceChildren(...(hits.length ? hits.map((c) => h('li', { role: 'option', id: 'cat-opt-' + c.id, 'aria-selected': 'false', 'data-id': c.id, onclick: () => choose(c) },
+        c.name.replace(/^Interest \| /, ''), h('span', { class: 'muted' }, ' #' + c.id))).concat(all.length > hits.length ? [h('li', { class: 'muted more', id: 'category-more', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false' }, `${all.length - hits.length} more match: type more to narrow the search.`)] : [])
+        : [h('li', { class: 'muted', role: 'option', 'aria-disabled': 'true', 'aria-selected': 'false' }, 'No Interest category matches.')]));
+      expanded();
+      highlight([...list.querySelectorAll('li[data-id]')], 0);
     };
     const choose = (c) => {
       if (!chosen.some((x) => x.id === c.id) && chosen.length < max) chosen.push(c);
       input.value = '';
       list.replaceChildren();
+      expanded();
+      highlight([], -1);
       redraw();
     };
     input.addEventListener('input', search);
@@ -638,7 +898,7 @@
         ev.preventDefault();
         if (!items.length) return;
         const next = Math.max(0, Math.min(items.length - 1, at + (ev.key === 'ArrowDown' ? 1 : -1)));
-        items.forEach((li, i) => li.classList.toggle('hl', i === next));
+        highlight(items, next);
         items[next].scrollIntoView({ block: 'nearest' });
       } else if (ev.key === 'Enter') {
         ev.preventDefault();
@@ -649,14 +909,18 @@
     const el = h('div', { class: 'picker' }, input, list, chips);
     // setMax changes how many may be chosen, dropping the latest beyond it.
     const setMax = (n) => { max = n; chosen = chosen.slice(0, n); redraw(); };
-    return { el, input, setMax, ids: () => chosen.map((c) => c.id) };
+    // preset chooses ids (a duplicated campaign's categories).
+    const preset = (ids) => { chosen = ids.map((id) => tax.find((c) => c.id === id)).filter(Boolean).slice(0, max); redraw(); };
+    return { el, input, setMax, preset, ids: () => chosen.map((c) => c.id) };
   }
 
-  async function viewNew() {
+  // viewNew is the create form; from names a campaign to duplicate: the
+  // form starts with its question, ε, epoch and k, and a new id.
+  async function viewNew(from) {
     render(h('h1', {}, 'New campaign'), h('p', { class: 'muted' }, 'Loading…'));
-    let tax, policy = null;
+    let tax, policy = null, src = null;
     try {
-      [tax, policy] = await Promise.all([api.taxonomy(), api.policy()]);
+      [tax, policy, src] = await Promise.all([api.taxonomy(), api.policy(), from ? api.get('/v1/campaigns/' + encodeURIComponent(from)).then(campaignOf) : null]);
     } catch (e) { render(h('h1', {}, 'New campaign'), errorBox(e)); return; }
     const inp = (id, attrs) => h('input', Object.assign({ id: 'f-' + id, name: id }, attrs));
     const f = {
@@ -669,7 +933,20 @@
       epsilon: inp('epsilon', { type: 'number', step: '0.1', min: '0', max: String(policy.max_epsilon || 8), value: '1' }),
       epoch: inp('epoch', { type: 'number', step: '1', min: '1', value: '7' }),
       k: inp('k', { type: 'number', step: '1', min: String(policy.min_k || 1), value: String(Math.max(policy.min_k || 0, 100)) }),
+      devices: inp('devices', { type: 'number', step: '1000', min: '1', value: '100000' }),
     };
+    const forecastOut = h('p', { id: 'forecast', class: 'forecast', 'aria-live': 'polite' });
+    const updateForecast = () => {
+      const type = f.type.value, eps = Number(f.epsilon.value), n = Math.round(Number(f.devices.value));
+      const hw = forecast(type, eps, n);
+      if (hw === null) {
+        forecastOut.textContent = type === 'top_k' ? 'No precision forecast for top k questions yet: their interval depends on how the devices\' interests spread.' : 'Enter ε and how many devices you expect to report.';
+        return;
+      }
+      const at = `At ${fmtEps(eps)} and ~${fmt(n)} devices per epoch: `;
+      forecastOut.textContent = type === 'mean' ? at + `mean score ±${fmt3(hw)} (95%).` : at + `±${fmt(hw)} devices (95%), whatever the true audience.`;
+    };
+    for (const el of [f.type, f.epsilon, f.devices]) { el.addEventListener('input', updateForecast); el.addEventListener('change', updateForecast); }
     const unit = h('select', { id: 'f-epoch_unit', name: 'epoch_unit', 'aria-label': 'epoch unit' },
       h('option', { value: '3600' }, 'hours'), h('option', { value: '86400', selected: true }, 'days'));
     const tenant = isOperator() ? inp('tenant', { placeholder: 'tenant the campaign belongs to' }) : null;
@@ -687,6 +964,7 @@
     const show = (errs) => {
       for (const el of document.querySelectorAll('.field-error')) el.textContent = '';
       for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+      for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
       for (const [k, msg] of Object.entries(errs)) {
         const name = k === 'epoch_seconds' ? 'epoch' : k;
         const slot = document.getElementById('err-' + name);
@@ -694,6 +972,8 @@
           slot.textContent = msg;
           const input = k === 'category' ? picker.el : f[name] || tenant;
           if (input) input.classList.add('invalid');
+          const control = k === 'category' ? picker.input : f[name] || (k === 'tenant' ? tenant : null);
+          if (control) control.setAttribute('aria-invalid', 'true');
         } else {
           formErr.textContent = msg;
         }
@@ -730,7 +1010,7 @@
       } catch (e) {
         const fe = serverFieldErrors(e.problem || {});
         if (Object.keys(fe).length) show(fe);
-        else formErr.textContent = 'The aggregator refused the campaign: ' + e.message;
+        else formErr.textContent = (e instanceof APIError ? 'The aggregator refused the campaign: ' : '') + plainMessage(e);
       } finally { submit.disabled = false; }
     } },
     h('div', { class: 'row' }, h('div', {}, field('id', 'Campaign id', f.id, 'a–z, 0–9, “-”')), h('div', {}, field('name', 'Name', f.name))),
@@ -742,9 +1022,29 @@
       h('div', {}, field('epsilon', 'ε per report', f.epsilon, `≤ ${policy.max_epsilon || 8}; smaller is more private, noisier`)),
       h('div', {}, field('epoch', 'Epoch', h('div', { class: 'inline' }, f.epoch, unit), `${fmtDuration(policy.min_epoch_seconds)} – ${fmtDuration(policy.max_epoch_seconds)}`)),
       h('div', {}, field('k', 'k', f.k, `fewest reports to release, ≥ ${policy.min_k}`))),
+    h('div', { class: 'card forecast-card' }, h('div', { class: 'row' }, h('div', {}, field('devices', 'Devices expected per epoch', f.devices, 'for the forecast only'))), forecastOut),
     formErr, h('p', {}, submit));
     render(h('h1', {}, 'New campaign'), intro, h('div', { class: 'card' }, form));
+    if (src) { // duplicate: copy everything but the id
+      const q = src.question || {};
+      f.id.value = (src.id + '-copy').slice(0, 64);
+      f.name.value = (src.name || src.id) + ' (copy)';
+      f.type.value = q.type || 'threshold';
+      if (q.min_score !== undefined) f.min_score.value = String(q.min_score);
+      if (q.k !== undefined) f.top.value = String(q.k);
+      f.epsilon.value = String(src.epsilon);
+      const byDay = src.epoch_seconds % 86400 === 0;
+      unit.value = byDay ? '86400' : '3600';
+      f.epoch.value = String(src.epoch_seconds / (byDay ? 86400 : 3600));
+      f.k.value = String(src.k);
+    }
     onType();
+    if (src) {
+      const q = src.question || {};
+      const ids = q.categories || (q.category !== undefined ? [q.category] : []);
+      picker.preset(q.type === 'top_k' && ids.length >= tax.length ? [] : ids); // every Interest category: none chosen
+    }
+    updateForecast();
   }
 
   // ---- ingest health ---------------------------------------------------
@@ -754,20 +1054,22 @@
     let campaigns, segs, ingest = null;
     try {
       [campaigns, segs] = await Promise.all([api.campaigns(), api.segments()]);
-      ingest = await api.ingest().catch(() => null);
+      // Node-wide counters cover every tenant's devices: operators only.
+      if (isOperator()) ingest = await api.ingest().catch(() => null);
     } catch (e) { render(h('h1', {}, 'Ingest health'), errorBox(e)); return; }
     const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
     const per = bySegment(segs);
     const rows = [];
-    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'num' }, sg.epoch), h('td', { class: 'num' }, fmt(sg.reports)),
+    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'when' }, epochRange(sg)), h('td', { class: 'num' }, fmt(sg.reports)),
       h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, 'suppressed (< k)') : h('span', { class: 'badge' }, 'released'))));
     const rejectRows = ingest ? Object.entries(ingest.rejects).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
-      .map(([reason, n]) => h('tr', { 'data-reason': reason }, h('td', {}, reason), h('td', { class: 'num' }, fmt(n)))) : [];
+      .map(([reason, n]) => h('tr', { 'data-reason': reason }, h('td', {}, reasonText(reason)), h('td', { class: 'num' }, fmt(n)))) : [];
     render(h('h1', {}, 'Ingest health'),
       h('h2', {}, 'Reports per epoch'),
-      rows.length ? h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', { class: 'num' }, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows))
+      rows.length ? stack(h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', {}, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows)))
         : h('p', { class: 'muted' }, 'No epoch has been released yet: results appear once an epoch has closed.'),
       h('h2', {}, 'This node since it started'),
+      !isOperator() ? h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Accepted and rejected report counts cover every tenant on this aggregator, so only operators see them here.') :
       !ingest ? h('p', { class: 'muted' }, 'This aggregator does not publish its metrics here.') : [
         h('p', { id: 'ingest-totals' }, `${fmt(ingest.accepted)} reports accepted · ${fmt(Object.values(ingest.rejects).reduce((a, b) => a + b, 0))} rejected · ${fmt(ingest.overloaded)} batches turned away (429) · ${fmt(ingest.queue)} batches queued`),
         rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Rejected because'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))
@@ -779,20 +1081,26 @@
   async function route() {
     if (!token()) { viewSignIn(); return; }
     if (!document.getElementById('identity')) {
-      try { await startSession(); } catch (e) { signOut(); viewSignIn(e.status === 401 ? 'Your session ended; sign in again.' : 'Cannot sign in: ' + e.message); return; }
+      try { await startSession(); } catch (e) {
+        if (e.status === 401) { signOut(); viewSignIn('Your session ended; sign in again.'); return; }
+        render(h('h1', {}, 'Wisp'), errorBox(e)); // keep the token: a retry may reach the aggregator
+        return;
+      }
     }
     const hash = location.hash || '#/';
     for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.getAttribute('href') === hash);
     let m;
     if ((m = hash.match(/^#\/campaign\/(.+)$/))) return viewCampaign(decodeURIComponent(m[1]));
     if (hash === '#/new') return viewNew();
+    if ((m = hash.match(/^#\/new\?from=(.+)$/))) return viewNew(decodeURIComponent(m[1]));
     if (hash === '#/health') return viewHealth();
     return viewCampaigns();
   }
 
   // Exposed for the browser tests, which call the chart and validation code
   // directly as well as driving the page.
-  window.Wisp = { barChart, trendChart, niceTicks, validateCampaign, serverFieldErrors, segmentPoint, parseMetrics, campaignOf };
+  window.Wisp = { barChart, trendChart, niceTicks, validateCampaign, serverFieldErrors, segmentPoint, parseMetrics, campaignOf,
+    topKView, epochRange, epochTick, plainMessage, APIError, reasonText, forecast, categoryLabel };
 
   window.addEventListener('hashchange', route);
   document.addEventListener('DOMContentLoaded', route);

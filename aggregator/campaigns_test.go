@@ -148,7 +148,8 @@ func TestBelowKSuppressedInEveryFormat(t *testing.T) {
 		t.Errorf("suppressed segment exported to OpenRTB: %s", body)
 	}
 	_, body = f.do(t, "GET", "/v1/segments?format=csv", f.operator, nil)
-	if !strings.Contains(string(body), ",2,true,,,,,,") {
+	// The count is withheld too (issue 14, item 8): empty, then suppressed.
+	if !strings.Contains(string(body), ",,true,,,,,,") {
 		t.Errorf("csv row of a suppressed segment: %s", body)
 	}
 }

@@ -126,7 +126,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) 
 				for _, c := range g.TopK.Categories {
 					cw.Write([]string{csvText(g.Campaign), csvText(g.Name), strconv.FormatUint(uint64(c.Category), 10), csvText(c.CategoryName),
 						strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
-						csvText(g.Mechanism), num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed),
+						csvText(g.Mechanism), num(g.Epsilon), reportsCell(g), strconv.FormatBool(g.Suppressed),
 						num(c.Estimate), num(c.CILow), num(c.CIHigh), num(c.Variance), num(c.Consistent),
 						g.ReleasedAt.Format(time.RFC3339), csvText(g.Question.String()), num(c.Share)})
 				}
@@ -134,7 +134,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) 
 			}
 			row := []string{csvText(g.Campaign), csvText(g.Name), strconv.FormatUint(uint64(g.Category), 10), csvText(g.CategoryName),
 				strconv.FormatUint(uint64(g.Epoch), 10), g.EpochStart.Format(time.RFC3339), g.EpochEnd.Format(time.RFC3339),
-				csvText(g.Mechanism), num(g.Epsilon), strconv.Itoa(g.Reports), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
+				csvText(g.Mechanism), num(g.Epsilon), reportsCell(g), strconv.FormatBool(g.Suppressed), "", "", "", "", "",
 				g.ReleasedAt.Format(time.RFC3339), csvText(g.Question.String()), ""}
 			if e := g.SizeEstimate; e != nil {
 				row[11], row[12], row[13], row[14], row[15] = num(e.Estimate), num(e.CILow), num(e.CIHigh), num(e.Variance), num(e.Consistent)
@@ -148,4 +148,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, segs []Segment) 
 	default:
 		s.fail(w, errorf(EInvalid, "format must be json, csv or openrtb, not "+strconv.Quote(f)))
 	}
+}
+
+// reportsCell is a segment's report count for the CSV: empty when the
+// release is suppressed (the count is withheld, see Segment.Reports).
+func reportsCell(g Segment) string {
+	if g.Suppressed {
+		return ""
+	}
+	return strconv.Itoa(g.Reports)
 }

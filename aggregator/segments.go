@@ -28,9 +28,12 @@ type Segment struct {
 	Mechanism       string       `json:"mechanism"`
 	MechanismReason string       `json:"mechanism_reason,omitempty"`
 	Epsilon         float64      `json:"epsilon"`
-	Reports         int          `json:"reports"`
-	// Suppressed is true when fewer than k reports arrived; no estimate is
-	// released then and the estimate fields are absent.
+	// Reports is how many reports the estimate used. It is absent when
+	// Suppressed: an exact small count says how few devices took part
+	// (one report is one device answering), which k exists to hide.
+	Reports int `json:"reports,omitempty"`
+	// Suppressed is true when fewer than k reports arrived; no estimate and
+	// no count are released then and the estimate fields are absent.
 	Suppressed bool `json:"suppressed"`
 	// A threshold campaign's estimate: its fields appear inline.
 	*SizeEstimate
@@ -184,7 +187,7 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 		return Segment{}, fmt.Errorf("aggregator: campaign %q epoch %d: %w", r.ID, epoch, err)
 	}
 	if seg.Reports < r.K {
-		seg.Suppressed = true
+		seg.Suppressed, seg.Reports = true, 0
 		return seg, nil
 	}
 	t.finish(&seg)
@@ -257,6 +260,9 @@ func (s *Server) results(ctx context.Context, r *registered) ([]Segment, error) 
 		var seg Segment
 		if err := json.Unmarshal(rel.Body, &seg); err != nil {
 			return nil, fmt.Errorf("aggregator: release %s/%d: %w", r.ID, rel.Epoch, err)
+		}
+		if seg.Suppressed { // releases stored before counts were withheld
+			seg.Reports = 0
 		}
 		segs = append(segs, seg)
 	}

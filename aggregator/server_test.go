@@ -143,6 +143,15 @@ func TestSegmentBelowKSuppressed(t *testing.T) {
 	if len(segs) != 1 || !segs[0].Suppressed || segs[0].SizeEstimate != nil {
 		t.Fatalf("2 reports with k=3: %+v", segs)
 	}
+	// Nor how many took part (issue 14, item 8): no count in any format.
+	if segs[0].Reports != 0 {
+		t.Errorf("suppressed release publishes %d reports", segs[0].Reports)
+	}
+	for _, path := range []string{"/v1/segments", "/v1/segments?format=csv", "/v1/segments?format=openrtb"} {
+		if _, b := f.do(t, "GET", path, f.operator, nil); bytes.Contains(b, []byte(`"reports"`)) || bytes.Contains(b, []byte(",2,true,")) {
+			t.Errorf("GET %s shows the suppressed count: %s", path, b)
+		}
+	}
 }
 
 // TestReleasedReportsDeleted: once an epoch's result is stored, its reports

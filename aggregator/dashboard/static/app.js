@@ -144,6 +144,9 @@
     }
   }
 
+  // reportsText is a release's report count; a suppressed release
+  // publishes none (fewer than k would say how few took part).
+  function reportsText(sg) { return sg.suppressed ? 'below k' : fmt(sg.reports); }
   function fmt(x) {
     if (x === undefined || x === null || !isFinite(x)) return '–';
     return Math.round(x).toLocaleString('en-US');
@@ -373,7 +376,7 @@
       p.high = seg.ci_high;
       p.title = `${label}: ${fmt(seg.estimate)} (95% CI ${fmt(seg.ci_low)} – ${fmt(seg.ci_high)}), ${fmt(seg.reports)} reports, ${fmtEps(seg.epsilon)}`;
     } else {
-      p.title = `${label}: suppressed, ${fmt(seg.reports)} reports is below k`;
+      p.title = `${label}: suppressed, fewer than k reports (the count is not published)`;
     }
     return p;
   }
@@ -597,7 +600,7 @@
         h('td', { class: 'num' }, c.epsilon),
         h('td', { class: 'num' }, c.k),
         h('td', { class: 'when' }, last ? epochRange(last, c.epoch_seconds) : '–'),
-        h('td', { class: 'num' }, last ? fmt(last.reports) : '–'),
+        h('td', { class: 'num' }, last ? reportsText(last) : '–'),
         h('td', { class: 'num' }, latest));
     });
     const table = h('table', { id: 'campaigns' },
@@ -668,7 +671,7 @@
       h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, `Dates (${zoneName()})`), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
         h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
       h('tbody', {}, list.map((sg) => h('tr', { 'data-epoch': sg.epoch },
-        h('td', { class: 'muted' }, sg.epoch), h('td', { class: 'when' }, epochRange(sg, c.epoch_seconds)), h('td', { class: 'num' }, fmt(sg.reports)),
+        h('td', { class: 'muted' }, sg.epoch), h('td', { class: 'when' }, epochRange(sg, c.epoch_seconds)), h('td', { class: 'num' }, reportsText(sg)),
         h('td', { class: 'num' }, estCell(sg)),
         h('td', { class: 'num' }, ciCell(sg)),
         h('td', { class: 'num' }, sg.epsilon),
@@ -1060,7 +1063,7 @@
     const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
     const per = bySegment(segs);
     const rows = [];
-    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'when' }, epochRange(sg)), h('td', { class: 'num' }, fmt(sg.reports)),
+    for (const [id, list] of per) for (const sg of list) rows.push(h('tr', {}, h('td', {}, names.get(id) || id), h('td', { class: 'when' }, epochRange(sg)), h('td', { class: 'num' }, reportsText(sg)),
       h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, 'suppressed (< k)') : h('span', { class: 'badge' }, 'released'))));
     const rejectRows = ingest ? Object.entries(ingest.rejects).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])
       .map(([reason, n]) => h('tr', { 'data-reason': reason }, h('td', {}, reasonText(reason)), h('td', { class: 'num' }, fmt(n)))) : [];

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cloudflare/circl/sign/ed25519"
@@ -76,6 +77,36 @@ func (s *Server) checkPolicy(c *Campaign) error {
 		return errorf(EPolicy, fmt.Sprintf("epoch_seconds %d is outside the operator's range [%d, %d]", c.EpochSeconds, p.MinEpochSeconds, p.MaxEpochSeconds))
 	case c.K < p.MinK:
 		return errorf(EPolicy, fmt.Sprintf("k %d is below the operator's minimum %d", c.K, p.MinK))
+	}
+	return s.checkSensitive(c)
+}
+
+// checkSensitive refuses a question that depends on a category under one of
+// the policy's sensitive subtrees: a threshold or mean on it, or a top_k
+// set that contains it (an empty set is every Interest category).
+func (s *Server) checkSensitive(c *Campaign) error {
+	cats := c.Question.Categories
+	switch {
+	case c.Question.Type != campaign.QuestionTopK:
+		cats = []uint32{c.Question.Category}
+	case len(cats) == 0 && len(s.policy.SensitiveCategories) > 0:
+		return refuse(ReasonSensitive, "a top_k question over every category includes special categories of data (health, politics, religion) the operator does not allow; list the categories to rank")
+	}
+	for _, id := range cats {
+		for at := id; at != 0; {
+			if slices.Contains(s.policy.SensitiveCategories, at) {
+				name := fmt.Sprint(at)
+				if sc, ok := s.tax.Lookup(at); ok {
+					name = sc.Name()
+				}
+				return refuse(ReasonSensitive, fmt.Sprintf("category %d is under %q, a special category of data (GDPR Art. 9) the operator does not allow campaigns to ask about", id, name))
+			}
+			node, ok := s.tax.Lookup(at)
+			if !ok {
+				break
+			}
+			at = node.Parent
+		}
 	}
 	return nil
 }

@@ -602,3 +602,44 @@ func TestCampaignLimits(t *testing.T) {
 		t.Errorf("/v1/campaign-configs is %d bytes", len(b))
 	}
 }
+
+// TestSensitiveCategoriesRefused (issue 14, item 7): a marketer cannot ask
+// about health, politics or religion — not directly, not under a child
+// category, not inside a top_k set — and gets a clear problem; an operator
+// policy with no sensitive subtrees lets the same campaign through.
+func TestSensitiveCategoriesRefused(t *testing.T) {
+	f := newFixture(t)
+	acme := f.srv.Token(t, api.RoleMarketer, "acme")
+	create := func(f *fixture, c campaign.Campaign) (int, string) {
+		raw, _ := json.Marshal(c)
+		status, b := f.do(t, "POST", "/v1/campaigns", acme, api.CreateCampaignRequest{Campaign: raw})
+		if status == http.StatusCreated {
+			return status, ""
+		}
+		_, reason := problemOf(t, b)
+		return status, reason
+	}
+	camp := func(id string, q campaign.Question) campaign.Campaign {
+		return campaign.Campaign{ID: id, Name: id, Question: q, Epsilon: 1, EpochSeconds: 3600, K: 50}
+	}
+	refused := []campaign.Campaign{
+		camp("conditions", campaign.Question{Type: "threshold", Category: 550, MinScore: 0.5}),
+		camp("elections", campaign.Question{Type: "threshold", Category: 530, MinScore: 0.5}), // under 529 Politics
+		camp("religious-music", campaign.Question{Type: "mean", Category: 503}),
+		camp("mixed-top", campaign.Question{Type: "top_k", Categories: []uint32{410, 551}, K: 1}), // 551 under 550 Conditions
+		camp("all-top", campaign.Question{Type: "top_k", K: 3}),
+	}
+	for _, c := range refused {
+		if status, reason := create(f, c); status != http.StatusUnprocessableEntity || aggregator.ProblemReason(reason) != aggregator.ReasonSensitive {
+			t.Errorf("%s: status %d reason %q, want 422 sensitive_category", c.ID, status, reason)
+		}
+	}
+	if status, reason := create(f, camp("runners-2", campaign.Question{Type: "threshold", Category: 410, MinScore: 0.5})); status != http.StatusCreated {
+		t.Errorf("Running (Healthy Living) refused: %d %q", status, reason)
+	}
+	open := newFixture(t, func(c *aggregator.Config) { c.Policy.SensitiveCategories = []uint32{} })
+	acme = open.srv.Token(t, api.RoleMarketer, "acme")
+	if status, reason := create(open, refused[0]); status != http.StatusCreated {
+		t.Errorf("with no sensitive subtrees: %d %q, want 201", status, reason)
+	}
+}

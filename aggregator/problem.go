@@ -33,6 +33,7 @@ const (
 	ReasonNameTooLong       ProblemReason = "name_too_long"       // longer than Policy.MaxNameBytes
 	ReasonTooManyCategories ProblemReason = "too_many_categories" // more than Policy.MaxCategories
 	ReasonCampaignQuota     ProblemReason = "campaign_quota"      // the tenant has Policy.MaxCampaignsPerTenant
+	ReasonSensitive         ProblemReason = "sensitive_category"  // asks about Policy.SensitiveCategories
 )
 
 // Error is an application error with a code and a message safe to show,

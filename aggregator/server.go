@@ -91,7 +91,22 @@ type Policy struct {
 	// signed config, so this is what one marketer token can make them
 	// fetch.
 	MaxCampaignsPerTenant int
+	// SensitiveCategories are taxonomy subtrees no API campaign may ask
+	// about (a question on one of them, or a top_k set containing one);
+	// nil means DefaultSensitiveCategories, an empty non-nil slice none.
+	SensitiveCategories []uint32
 }
+
+// DefaultSensitiveCategories are the IAB Audience Taxonomy 1.1 Interest
+// subtrees that amount to special categories of personal data (GDPR
+// Art. 9): health (381 Health and Medical Services, 466 Medical Health,
+// 550 Pharmaceuticals, Conditions, and Symptoms, 627 Disabled Sports),
+// political opinions (529 Politics) and religious beliefs (503 Religious
+// music). IAB 1.1 has no subtree for sexual orientation, ethnicity or trade
+// union membership. Fitness (406 Healthy Living) is a lifestyle, not a
+// health condition, and stays allowed. LDP alone does not make such a
+// question acceptable; the two-aggregator mode may lift this later.
+var DefaultSensitiveCategories = []uint32{381, 466, 503, 529, 550, 627}
 
 func (p Policy) withDefaults() Policy {
 	if p.MaxEpsilon == 0 {
@@ -120,6 +135,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxCampaignsPerTenant == 0 {
 		p.MaxCampaignsPerTenant = 100
+	}
+	if p.SensitiveCategories == nil {
+		p.SensitiveCategories = DefaultSensitiveCategories
 	}
 	return p
 }

@@ -15,8 +15,6 @@ import (
 // daily campaign would never be answered. In fair order every campaign
 // gets its turn.
 func TestGreedyCampaignCannotStarveOthers(t *testing.T) {
-	ctx := context.Background()
-	clock := newFakeClock()
 	campaigns := []campaign.Campaign{
 		{ID: "000-greedy", Name: "Hourly", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5},
 			Epsilon: 1, EpochSeconds: 3600, K: 1},
@@ -25,34 +23,8 @@ func TestGreedyCampaignCannotStarveOthers(t *testing.T) {
 		{ID: "daily-b", Name: "Runners today", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.3},
 			Epsilon: 1, EpochSeconds: 86400, K: 1},
 	}
-	agg := startTestAggregatorWith(t, clock, campaigns)
-	a := newAuthor(t)
-	d := testDevice(t, t.TempDir(), clock, a, agg, func(c DeviceConfig) DeviceConfig { return c.WithDailyBudget(2) })
-	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []Purpose{PluginPurpose("workouts"), CampaignPurpose("000-greedy"), CampaignPurpose("daily-a"), CampaignPurpose("daily-b")} {
-		if err := d.Grant(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recordRuns(t, d, clock.Now(), 5, 40)
-
 	const days = 6
-	for range days * 24 { // a pass an hour
-		if _, err := d.RunOnce(ctx); err != nil {
-			t.Fatal(err)
-		}
-		clock.Advance(time.Hour)
-	}
-	answers, err := d.store.Answers(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := map[string]int{}
-	for _, r := range answers {
-		n[r.Campaign]++
-	}
+	n := answersOverDays(t, campaigns, days, true)
 	total := n["000-greedy"] + n["daily-a"] + n["daily-b"]
 	t.Logf("answers over %d days: %v", days, n)
 	// Two answers per 24 hours: about 12, four each.
@@ -75,27 +47,47 @@ func TestGreedyCampaignCannotStarveOthers(t *testing.T) {
 // take the ε freed as its own old spends leave the window, and the large
 // one would never fit; the campaign first in line keeps its turn instead.
 func TestLargeCampaignKeepsItsTurn(t *testing.T) {
-	ctx := context.Background()
-	clock := newFakeClock()
 	campaigns := []campaign.Campaign{
 		{ID: "000-greedy", Name: "Hourly", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5},
 			Epsilon: 1, EpochSeconds: 3600, K: 1},
 		{ID: "large", Name: "Cyclists today", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 625, MinScore: 0.5},
 			Epsilon: 2, EpochSeconds: 86400, K: 1},
 	}
+	const days = 6
+	n := answersOverDays(t, campaigns, days, false)
+	t.Logf("answers over %d days: %v", days, n)
+	if n["large"] < days/2-1 || n["000-greedy"] < days/2-1 {
+		t.Errorf("answers over %d days: %v; want each campaign answered at least %d times", days, n, days/2-1)
+	}
+}
+
+// answersOverDays runs a device consenting to the workouts plugin and every
+// campaign, with a 24-hour budget of ε 2, one pass an hour for days, and
+// counts its answers per campaign. withEvents records the owner's runs
+// first.
+func answersOverDays(t *testing.T, campaigns []campaign.Campaign, days int, withEvents bool) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	clock := newFakeClock()
 	agg := startTestAggregatorWith(t, clock, campaigns)
 	a := newAuthor(t)
 	d := testDevice(t, t.TempDir(), clock, a, agg, func(c DeviceConfig) DeviceConfig { return c.WithDailyBudget(2) })
 	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []Purpose{PluginPurpose("workouts"), CampaignPurpose("000-greedy"), CampaignPurpose("large")} {
+	purposes := []Purpose{PluginPurpose("workouts")}
+	for _, c := range campaigns {
+		purposes = append(purposes, CampaignPurpose(c.ID))
+	}
+	for _, p := range purposes {
 		if err := d.Grant(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const days = 6
-	for range days * 24 {
+	if withEvents {
+		recordRuns(t, d, clock.Now(), 5, 40)
+	}
+	for range days * 24 { // a pass an hour
 		if _, err := d.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -109,8 +101,5 @@ func TestLargeCampaignKeepsItsTurn(t *testing.T) {
 	for _, r := range answers {
 		n[r.Campaign]++
 	}
-	t.Logf("answers over %d days: %v", days, n)
-	if n["large"] < days/2-1 || n["000-greedy"] < days/2-1 {
-		t.Errorf("answers over %d days: %v; want each campaign answered at least %d times", days, n, days/2-1)
-	}
+	return n
 }

@@ -49,7 +49,11 @@ let buf: usize = 0;
 // memory and a larger request extends the same region in place.
 export function wisp_buffer(size: i32): i32 {
   if (size < 0) return 0;
-  if (buf == 0) buf = <usize>memory.size() << 16;
+  if (buf == 0) {
+    // Page 0 may hold the module's data, or not exist (no data: 0 pages).
+    if (memory.grow(0) == 0 && memory.grow(1) < 0) return 0;
+    buf = <usize>memory.size() << 16;
+  }
   const end = buf + <usize>size;
   const have = <usize>memory.size() << 16;
   if (end > have && memory.grow(<i32>((end - have + 0xffff) >>> 16)) < 0) return 0;

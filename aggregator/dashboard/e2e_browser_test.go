@@ -363,7 +363,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	for i, h := range rows[0] {
 		col[h] = i
 	}
-	for _, h := range []string{"campaign", "epoch", "reports", "suppressed", "estimate", "ci_low", "ci_high", "epsilon"} {
+	for _, h := range []string{"campaign", "epoch_start", "reports", "suppressed", "estimate", "ci95_low", "ci95_high", "share", "epsilon"} {
 		if _, ok := col[h]; !ok {
 			t.Errorf("CSV header %q lacks %q", rows[0], h)
 		}

@@ -296,6 +296,12 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if when := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
 		t.Errorf("release dates %q, want e.g. Mon 30 Nov 14:00–15:00", when)
 	}
+	// Reach: each released epoch's audience as a share of its reporters,
+	// with the interval; the suppressed epoch has none.
+	reach := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.reach')].map(e => e.textContent)`)
+	if len(reach) != 3 || !regexp.MustCompile(`^-?\d+(\.\d)?% \(-?\d+(\.\d)?% – -?\d+(\.\d)?%\)$`).MatchString(reach[0]) || reach[2] != "–" {
+		t.Errorf("reach cells %q, want e.g. 48%% (41%% – 55%%) for released epochs and – for the suppressed one", reach)
+	}
 	// 400 px wide: nothing off screen, chart text readable.
 	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	checkNarrow(t, ctx, "campaign page")

@@ -152,6 +152,12 @@
     return Math.round(x).toLocaleString('en-US');
   }
 
+  // pct formats a share of reporters as a percentage, 1 decimal below 10%.
+  function pct(x) {
+    if (x === undefined || x === null || !isFinite(x)) return '–';
+    const v = x * 100;
+    return (Math.abs(v) < 10 ? Math.round(v * 10) / 10 : Math.round(v)) + '%';
+  }
   function fmt3(x) { return x === undefined || x === null || !isFinite(x) ? '–' : (Math.round(x * 1000) / 1000).toString(); }
 
   // kindOf tells what a released result holds: a segment size ("count",
@@ -666,14 +672,23 @@
       if (sg.top_k) { const t = topOf(sg); return t.category === undefined ? '–' : `${fmt(t.ci_low)} – ${fmt(t.ci_high)}`; }
       return sg.mean ? `${fmt3(sg.mean.ci_low)} – ${fmt3(sg.mean.ci_high)}` : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`;
     };
+    // reachCell: the audience as a share of the devices that reported
+    // (a threshold campaign's reach, a top-k category's share of top-k
+    // sets), with its interval; a mean has none.
+    const reachCell = (sg) => {
+      if (sg.suppressed || sg.mean || !sg.reports) return '–';
+      if (sg.top_k) { const t = topOf(sg); return t.category === undefined ? '–' : pct(t.share); }
+      return `${pct(sg.estimate / sg.reports)} (${pct(sg.ci_low / sg.reports)} – ${pct(sg.ci_high / sg.reports)})`;
+    };
     const spent = list.reduce((a, sg) => a + sg.epsilon, 0);
     const table = h('table', { id: 'releases' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, `Dates (${zoneName()})`), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
-        h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
+        h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'Reach (of reporters)'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
       h('tbody', {}, list.map((sg) => h('tr', { 'data-epoch': sg.epoch },
         h('td', { class: 'muted' }, sg.epoch), h('td', { class: 'when' }, epochRange(sg, c.epoch_seconds)), h('td', { class: 'num' }, reportsText(sg)),
         h('td', { class: 'num' }, estCell(sg)),
         h('td', { class: 'num' }, ciCell(sg)),
+        h('td', { class: 'num reach' }, reachCell(sg)),
         h('td', { class: 'num' }, sg.epsilon),
         h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
     const lifecycle = h('div', { class: 'actions', id: 'lifecycle' },

@@ -412,6 +412,56 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
 		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)
 	}
+
+	// Lifecycle: pause withdraws the campaign from devices, resume brings
+	// it back, archive (two clicks) ends it and takes it off the list.
+	stateIs := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](`(document.getElementById('campaign-state') || {}).textContent === '`+want+`'`, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	served := func() bool {
+		resp, err := http.Get(agg.url + "/v1/campaign-configs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list api.SignedCampaignList
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range list.Campaigns {
+			var c campaign.Campaign
+			if err := json.Unmarshal(sc.Config, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.ID == "acme-top-sport" {
+				return true
+			}
+		}
+		return false
+	}
+	run(t, ctx, "top k page as operator", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), stateIs("active"))
+	if !served() {
+		t.Fatal("acme-top-sport is not served to devices before the pause")
+	}
+	run(t, ctx, "pause", chromedp.Click(chromedp.ID("pause")), stateIs("paused"), chromedp.WaitVisible(chromedp.ID("resume")))
+	axe(t, ctx, "paused campaign page")
+	if served() {
+		t.Error("a paused campaign is still served to devices")
+	}
+	run(t, ctx, "resume", chromedp.Click(chromedp.ID("resume")), stateIs("active"))
+	if !served() {
+		t.Error("a resumed campaign is not served to devices")
+	}
+	run(t, ctx, "archive", chromedp.Click(chromedp.ID("archive")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('archive').textContent.includes('again')`, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Click(chromedp.ID("archive")), stateIs("archived"))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#pause, #resume, #archive').length`); n != 0 {
+		t.Errorf("an archived campaign still offers %d lifecycle buttons", n)
+	}
+	run(t, ctx, "list without the archived", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#campaigns tr[data-campaign="acme-top-sport"]').length`); n != 0 {
+		t.Error("the archived campaign is still listed")
+	}
 }
 
 func readCSV(t *testing.T, path string) [][]string {

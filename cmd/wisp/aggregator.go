@@ -194,6 +194,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
 			go releaseEvery(ctx, srv, time.Minute, log)
+			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
 			select {
 			case err := <-errc:
 				return err

@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/hex"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,7 +97,7 @@ for --overlap. For a compromised key use expire ID --replace instead.`,
 the change; see docs/AGGREGATOR.md, "Compromised key"). Expiring the only
 active key is refused unless --replace, which stores a new active key in the
 same transaction, so /v1/hpke-config never goes empty.`,
-		Args:    exactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseUint(args[0], 10, 8)
 			if err != nil {

@@ -25,13 +25,14 @@ import (
 // newAggregatorKeysCmd is wisp aggregator keys list, rotate and expire.
 func newAggregatorKeysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
-	var spec, kekFile string
+	var spec string
+	var kek kekOptions
 	var force, now, replace, keysJSON bool
 	var rot aggregator.Rotation
 	list := &cobra.Command{
 		Use: "list", Short: "List HPKE keys and their states", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kek: kek, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -64,7 +65,7 @@ get it first from their next config fetch, and older active keys stay accepted
 for --overlap. For a compromised key use expire ID --replace instead.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			srv, st, err := (&aggOptions{store: spec, rotation: rot, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, rotation: rot, kek: kek, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -103,7 +104,7 @@ same transaction, so /v1/hpke-config never goes empty.`,
 			if err != nil {
 				return fmt.Errorf("key id %q: want a number 0–255 from `wisp aggregator keys list`; e.g. wisp aggregator keys expire 3", args[0])
 			}
-			srv, st, err := (&aggOptions{store: spec, kekFile: kekFile, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
+			srv, st, err := (&aggOptions{store: spec, kek: kek, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -121,7 +122,7 @@ same transaction, so /v1/hpke-config never goes empty.`,
 	expire.Flags().BoolVar(&replace, "replace", false, "store a new active key in the same transaction (needed when ID is the only active key)")
 	for _, c := range []*cobra.Command{list, rotate, expire} {
 		aggStoreFlag(c, &spec)
-		aggKEKFlag(c, &kekFile)
+		aggKEKFlag(c, &kek)
 		keys.AddCommand(c)
 	}
 	return keys
@@ -303,7 +304,7 @@ node's background pass does. Reading results never releases them.`,
 		},
 	}
 	aggStoreFlag(cmd, &o.store)
-	aggKEKFlag(cmd, &o.kekFile)
+	aggKEKFlag(cmd, &o.kek)
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
 	durationVar(cmd.Flags(), &o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h); an epoch is released after it")
 	cmd.Flags().BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released")

@@ -48,9 +48,12 @@ type Config struct {
 	// triggers an early reload before it is rejected, shared by the
 	// requests that miss at once (at most ten a second).
 	Refresh time.Duration
-	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys and the
-	// campaign signing key before they are stored (AES-256-GCM); nil
-	// stores them in the clear. Every node needs the same one.
+	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys, the
+	// campaign signing key and the OHTTP key before they are stored
+	// (AES-256-GCM, bound to what each is); keys an older store holds in
+	// the clear are sealed at start, in one transaction. nil stores them
+	// in the clear: the serve command generates or requires a key and does
+	// that only with --insecure-plaintext-keys. Every node needs the same.
 	KeyEncryptionKey []byte
 	// RequireOHTTP refuses report uploads (403) that do not come through
 	// the Oblivious HTTP gateway, POST /v1/ohttp, i.e. through a relay.
@@ -227,6 +230,9 @@ func New(cfg Config) (*Server, error) {
 
 // bootstrap stores the configured keys and campaigns and loads the state.
 func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
+	if err := s.sealAtRest(ctx); err != nil {
+		return err
+	}
 	var err error
 	if s.signer, err = loadSigner(ctx, s.store, s.wrap); err != nil {
 		return err

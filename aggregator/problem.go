@@ -36,6 +36,10 @@ const (
 	ReasonSensitive         ProblemReason = "sensitive_category"  // asks about Policy.SensitiveCategories
 )
 
+// ReasonTokenExpired: the bearer token's expiry (tokens create --ttl) has
+// passed (401).
+const ReasonTokenExpired ProblemReason = "token_expired"
+
 // Error is an application error with a code and a message safe to show,
 // and maybe a reason code.
 type Error struct {

@@ -64,17 +64,21 @@ type CreateTokenRequest struct {
 	Role   Role   `json:"role"`
 	Tenant string `json:"tenant,omitempty"` // required for marketers
 	Name   string `json:"name"`
+	// TTLSeconds makes the token expire this long after its creation;
+	// 0 never.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
 
 // TokenInfo describes a token; the secret itself is shown once, on
 // creation.
 type TokenInfo struct {
-	ID        string    `json:"id"` // hex SHA-256 of the secret: how to revoke it
-	Role      Role      `json:"role"`
-	Tenant    string    `json:"tenant,omitempty"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	Token     string    `json:"token,omitempty"` // only in the creation response
+	ID        string     `json:"id"` // hex SHA-256 of the secret: how to revoke it
+	Role      Role       `json:"role"`
+	Tenant    string     `json:"tenant,omitempty"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // absent: never
+	Token     string     `json:"token,omitempty"`      // only in the creation response
 }
 
 // KeyState is where an HPKE key is in its rotation: pending (accepted, not

@@ -39,6 +39,11 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.batches.WithLabelValues(label).Inc()
 	}()
+	if err := requireContentType(r, "application/cbor"); err != nil {
+		status = http.StatusUnsupportedMediaType
+		s.fail(w, err)
+		return
+	}
 	body, held, err := s.readBody(w, r)
 	defer s.admit.giveBytes(held)
 	if err != nil {
@@ -221,12 +226,16 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 			}
 		}
 	}
-	for _, res := range resp.Results {
+	snap = s.state.Load()
+	for i, res := range resp.Results {
 		if res.Accepted {
 			resp.Accepted++
 		} else {
 			resp.Rejected++
 			s.metrics.rejected.WithLabelValues(string(res.Reason)).Inc()
+		}
+		if c, ok := snap.campaigns[reports[i].Campaign]; ok {
+			s.metrics.countCampaign(c.ID, c.tenant, res.Reason)
 		}
 	}
 	s.metrics.accepted.Add(float64(resp.Accepted))
@@ -286,6 +295,7 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 	id := hex.EncodeToString(e.ID[:])
 	withID := func(rep store.Report, res api.Result) (store.Report, api.Result) {
 		res.ReportID = id
+		rep.Campaign = e.Campaign // for the per-campaign counts, even of a rejected report
 		return rep, res
 	}
 	c, ok := snap.campaigns[e.Campaign]

@@ -2,6 +2,9 @@ package aggregator
 
 import (
 	"net/http"
+	"sort"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,6 +27,20 @@ type metrics struct {
 	inflight   prometheus.Gauge
 	storeTx    *prometheus.HistogramVec
 	openSecs   prometheus.Histogram
+
+	// perCampaign are the counts a tenant's marketers may see (GET
+	// /v1/metrics), kept beside the node-wide series only operators see.
+	// Keys are registered campaigns only, so their number is bounded by
+	// the campaign quota.
+	since       time.Time
+	mu          sync.Mutex
+	perCampaign map[string]*campaignCount
+}
+
+type campaignCount struct {
+	tenant   string
+	accepted int64
+	rejected map[api.Reason]int64
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -32,7 +49,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	m := &metrics{
-		reg: reg,
+		reg: reg, since: time.Now().UTC(), perCampaign: map[string]*campaignCount{},
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "wisp_ingest_reports_accepted_total",
 			Help: "Reports stored durably and acknowledged (rate() of this is the ingest rate)."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wisp_ingest_reports_rejected_total",
@@ -58,6 +75,42 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		m.rejected.WithLabelValues(string(r)) // every reason present from the start, at 0
 	}
 	return m
+}
+
+// countCampaign adds a report's outcome (reason "" is accepted) to the
+// count of its campaign, of tenant.
+func (m *metrics) countCampaign(id, tenant string, reason api.Reason) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.perCampaign[id]
+	if c == nil {
+		c = &campaignCount{tenant: tenant, rejected: map[api.Reason]int64{}}
+		m.perCampaign[id] = c
+	}
+	if reason == "" {
+		c.accepted++
+	} else {
+		c.rejected[reason]++
+	}
+}
+
+// ingestFor is the per-campaign counts of the campaigns p may see, by id.
+func (m *metrics) ingestFor(p Principal) api.IngestMetrics {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := api.IngestMetrics{Since: m.since, Campaigns: []api.CampaignIngest{}}
+	for id, c := range m.perCampaign {
+		if !p.sees(c.tenant) {
+			continue
+		}
+		rejected := make(map[api.Reason]int64, len(c.rejected))
+		for r, n := range c.rejected {
+			rejected[r] = n
+		}
+		out.Campaigns = append(out.Campaigns, api.CampaignIngest{Campaign: id, Tenant: c.tenant, Accepted: c.accepted, Rejected: rejected})
+	}
+	sort.Slice(out.Campaigns, func(i, j int) bool { return out.Campaigns[i].Campaign < out.Campaigns[j].Campaign })
+	return out
 }
 
 func (m *metrics) handler() http.Handler {

@@ -142,7 +142,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 // newAggregatorServeCmd is wisp aggregator serve.
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
-	var addr, tlsCert, tlsKey string
+	var addr, metricsAddr, tlsCert, tlsKey string
 	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -196,6 +196,13 @@ is logged and the one in use stays.`,
 				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
 			}
 			defer ln.Close()
+			var mln net.Listener
+			if metricsAddr != "" {
+				if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+					return fmt.Errorf("--metrics-addr %s: %w; e.g. --metrics-addr 127.0.0.1:9090", metricsAddr, err)
+				}
+				defer mln.Close()
+			}
 			undo := undoNewStore(o.store)
 			srv, st, err := o.open(ctx, log)
 			if err != nil {
@@ -216,8 +223,18 @@ is logged and the one in use stays.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on %s://%s\n", scheme, ln.Addr())
 			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: %s://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
 				scheme, ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
-			errc := make(chan error, 1)
+			errc := make(chan error, 2)
 			go func() { errc <- hs.Serve(ln) }()
+			if mln != nil {
+				ms := aggregator.NewHTTPServer(srv.MetricsHandler(), aggregator.HTTPOptions{})
+				defer ms.Close()
+				go func() {
+					if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+						errc <- err
+					}
+				}()
+				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
+			}
 			go releaseEvery(ctx, srv, time.Minute, log)
 			select {
 			case err := <-errc:
@@ -239,6 +256,7 @@ is logged and the one in use stays.`,
 	aggStoreFlag(cmd, &o.store)
 	aggKEKFlag(cmd, &o.kekFile)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "also serve Prometheus /metrics without credentials here, e.g. 127.0.0.1:9090 (on --addr it needs an operator token)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key; reloaded on SIGHUP)")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")

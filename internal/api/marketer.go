@@ -117,6 +117,24 @@ type WhoAmI struct {
 	Name   string `json:"name"`
 }
 
+// IngestMetrics is the body of GET /v1/metrics: what one node ingested
+// since it started, per campaign the caller may see (a marketer: their
+// tenant's only). Reports that name no known campaign (garbage, another
+// aggregator's) belong to no tenant and appear only in the operator's
+// Prometheus /metrics.
+type IngestMetrics struct {
+	Since     time.Time        `json:"since"` // when this node started counting
+	Campaigns []CampaignIngest `json:"campaigns"`
+}
+
+// CampaignIngest counts one campaign's reports at one node.
+type CampaignIngest struct {
+	Campaign string           `json:"campaign"`
+	Tenant   string           `json:"tenant"`
+	Accepted int64            `json:"accepted"`
+	Rejected map[Reason]int64 `json:"rejected"` // by reason; absent reasons are 0
+}
+
 // Policy is the body of GET /v1/policy: the operator's limits on new
 // campaigns and the epoch rules, so a form can check before submitting.
 type Policy struct {

@@ -80,9 +80,10 @@
       return Object.assign({ max_epsilon: 8, min_epoch_seconds: 3600, max_epoch_seconds: 90 * 86400, min_k: 50 }, d || {});
     },
     // ingest reads the aggregator's Prometheus metrics for this node's
-    // accepted and rejected report counts.
+    // accepted and rejected report counts (operators only: they cover
+    // every tenant).
     async ingest() {
-      const resp = await fetch('/metrics');
+      const resp = await fetch('/metrics', { headers: { Authorization: 'Bearer ' + token() } });
       if (!resp.ok) return null;
       return parseMetrics(await resp.text());
     },

@@ -238,7 +238,7 @@ func (s *Server) conflictOrHidden(ctx context.Context, id, tenant string) error 
 		return err
 	}
 	if c, ok := s.state.Load().campaigns[id]; ok && c.tenant == tenant {
-		return errorf(EConflict, fmt.Sprintf("your tenant already has a campaign %q", id))
+		return errorf(EConflict, fmt.Sprintf("you already have a campaign %q: choose another id", id))
 	}
 	return errorf(ENotFound, fmt.Sprintf("campaign id %q is not available; choose another", id))
 }

@@ -87,7 +87,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	batch, err := wire.DecodeBatch(body)
+	batch, err := decodeBatch(body)
 	if err != nil {
 		status = http.StatusBadRequest
 		s.problem(w, status, "malformed batch", err)
@@ -239,6 +239,7 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 		}
 	}
 	s.metrics.accepted.Add(float64(resp.Accepted))
+	capDetails(&resp)
 	return resp, nil
 }
 
@@ -304,6 +305,9 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 	}
 	if reason, err := s.epochRule(&c.Campaign, e.Epoch, now); reason != "" {
 		return withID(reject(reason, err))
+	}
+	if err := checkSize(&c.Campaign, &e); err != nil {
+		return withID(reject(api.ReasonReportSize, err))
 	}
 	key, ok := snap.keys[e.KeyID]
 	switch {

@@ -129,3 +129,55 @@ func TestOpenAPIDescribesDeviceRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestGarbageBatchAnswerBounded: 10 KB of garbage gets an answer no
+// larger than itself — a whole-batch 400 when its items are too short to
+// be reports (it was 1.5 MB of per-report results), and per-report
+// results without repeated details when they are report-sized.
+func TestGarbageBatchAnswerBounded(t *testing.T) {
+	f := newFixture(t)
+	tiny := make([][]byte, 10000) // 10,000 one-byte items: CBOR 0
+	for i := range tiny {
+		tiny[i] = []byte{0}
+	}
+	junk := make([][]byte, 100) // 100 byte strings of 98 bytes: report-sized, not reports
+	for i := range junk {
+		junk[i] = append([]byte{0x58, 98}, bytes.Repeat([]byte{byte(i)}, 98)...)
+	}
+	for name, items := range map[string][][]byte{"tiny": tiny, "junk": junk} {
+		body, err := wire.EncodeRawBatch(items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _, b := post(t, f.srv.URL+"/v1/reports", "", "application/cbor", body)
+		if len(b) > len(body) {
+			t.Errorf("%s: %d-byte batch got a %d-byte answer (%d)", name, len(body), len(b), status)
+		}
+		if name == "tiny" && status != http.StatusBadRequest {
+			t.Errorf("tiny: %d %.200s, want 400", status, b)
+		}
+		if name == "junk" {
+			var resp api.IngestResponse
+			if err := json.Unmarshal(b, &resp); status != http.StatusOK || err != nil || resp.Rejected != 100 || resp.DetailsOmitted != 97 {
+				t.Errorf("junk: %d %v; rejected %d, details omitted %d; want 200, 100 rejected, 97 omitted", status, err, resp.Rejected, resp.DetailsOmitted)
+			}
+		}
+	}
+}
+
+// TestReportSizeEnforced: a report padded to another size than its
+// campaign's report_size is rejected (wrong_report_size), before
+// decryption; one of the right size is accepted.
+func TestReportSizeEnforced(t *testing.T) {
+	f := newFixture(t)
+	right := f.report(t, true)
+	f.campaign.ReportSize = 2 * f.campaign.PaddedSize() // what a device with another idea of the campaign would seal
+	wrong := f.report(t, true)
+	resp := f.upload(t, wrong, right)
+	if r := resp.Results[0]; r.Accepted || r.Reason != api.ReasonReportSize || !strings.Contains(r.Detail, "report_size 64") {
+		t.Errorf("wrong size: %+v", r)
+	}
+	if !resp.Results[1].Accepted {
+		t.Errorf("right size: %+v", resp.Results[1])
+	}
+}

@@ -441,6 +441,7 @@
     key_expired: 'sealed to an expired key',
     epoch_too_early: 'epoch not started yet',
     epoch_too_late: 'epoch already closed',
+    wrong_report_size: "not the campaign's report size",
   };
   const reasonText = (r) => REASONS[r] || String(r).replace(/_/g, ' ');
 

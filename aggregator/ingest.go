@@ -226,19 +226,16 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 			}
 		}
 	}
-	snap = s.state.Load()
-	for i, res := range resp.Results {
+	for _, res := range resp.Results {
 		if res.Accepted {
 			resp.Accepted++
 		} else {
 			resp.Rejected++
 			s.metrics.rejected.WithLabelValues(string(res.Reason)).Inc()
 		}
-		if c, ok := snap.campaigns[reports[i].Campaign]; ok {
-			s.metrics.countCampaign(c.ID, c.tenant, res.Reason)
-		}
 	}
 	s.metrics.accepted.Add(float64(resp.Accepted))
+	s.metrics.countCampaigns(s.state.Load(), reports, resp.Results)
 	capDetails(&resp)
 	return resp, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 )
 
@@ -77,20 +78,27 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
-// countCampaign adds a report's outcome (reason "" is accepted) to the
-// count of its campaign, of tenant.
-func (m *metrics) countCampaign(id, tenant string, reason api.Reason) {
+// countCampaigns adds a batch's outcomes to the counts of the campaigns
+// its reports name (reports[i].Campaign, also set for most rejected
+// ones), if snap has them: one lock per batch.
+func (m *metrics) countCampaigns(snap *snapshot, reports []store.Report, results []api.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := m.perCampaign[id]
-	if c == nil {
-		c = &campaignCount{tenant: tenant, rejected: map[api.Reason]int64{}}
-		m.perCampaign[id] = c
-	}
-	if reason == "" {
-		c.accepted++
-	} else {
-		c.rejected[reason]++
+	for i, res := range results {
+		r, ok := snap.campaigns[reports[i].Campaign]
+		if !ok {
+			continue
+		}
+		c := m.perCampaign[r.ID]
+		if c == nil {
+			c = &campaignCount{tenant: r.tenant, rejected: map[api.Reason]int64{}}
+			m.perCampaign[r.ID] = c
+		}
+		if res.Accepted {
+			c.accepted++
+		} else {
+			c.rejected[res.Reason]++
+		}
 	}
 }
 

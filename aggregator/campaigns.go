@@ -155,7 +155,12 @@ func (s *Server) checkQuota(ctx context.Context, tenant string) error {
 }
 
 func campaignInfo(r *registered) CampaignInfo {
-	return CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed}
+	info := CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed, State: string(r.lifecycle())}
+	if !r.since.IsZero() {
+		since := r.since.UTC()
+		info.StateChangedAt = &since
+	}
+	return info
 }
 
 // visible returns the campaign id if p may see it; another tenant's
@@ -175,8 +180,9 @@ func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	snap := s.current(r.Context())
 	list := []CampaignInfo{}
+	archived := r.URL.Query().Get("archived") == "true"
 	for _, id := range snap.order {
-		if c := snap.campaigns[id]; p.sees(c.tenant) {
+		if c := snap.campaigns[id]; p.sees(c.tenant) && (archived || c.lifecycle() != store.CampaignArchived) {
 			list = append(list, campaignInfo(c))
 		}
 	}
@@ -243,13 +249,16 @@ func (s *Server) conflictOrHidden(ctx context.Context, id, tenant string) error 
 	return errorf(ENotFound, fmt.Sprintf("campaign id %q is not available; choose another", id))
 }
 
-// handleSignedCampaigns serves every campaign's signed config to devices.
+// handleSignedCampaigns serves every active campaign's signed config to
+// devices (a paused or archived one is withdrawn: devices stop answering).
 // Devices verify each with the signing key they were provisioned with.
 func (s *Server) handleSignedCampaigns(w http.ResponseWriter, r *http.Request) {
 	snap := s.current(r.Context())
 	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
 	for _, id := range snap.order {
-		list.Campaigns = append(list.Campaigns, snap.campaigns[id].signed)
+		if c := snap.campaigns[id]; c.lifecycle() == store.CampaignActive {
+			list.Campaigns = append(list.Campaigns, c.signed)
+		}
 	}
 	w.Header().Set("Cache-Control", "max-age=300")
 	writeJSON(w, http.StatusOK, list)

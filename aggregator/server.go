@@ -48,9 +48,12 @@ type Config struct {
 	// triggers an early reload before it is rejected, shared by the
 	// requests that miss at once (at most ten a second).
 	Refresh time.Duration
-	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys and the
-	// campaign signing key before they are stored (AES-256-GCM); nil
-	// stores them in the clear. Every node needs the same one.
+	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys, the
+	// campaign signing key and the OHTTP key before they are stored
+	// (AES-256-GCM, bound to what each is); keys an older store holds in
+	// the clear are sealed at start, in one transaction. nil stores them
+	// in the clear: the serve command generates or requires a key and does
+	// that only with --insecure-plaintext-keys. Every node needs the same.
 	KeyEncryptionKey []byte
 	// RequireOHTTP refuses report uploads (403) that do not come through
 	// the Oblivious HTTP gateway, POST /v1/ohttp, i.e. through a relay.
@@ -227,6 +230,9 @@ func New(cfg Config) (*Server, error) {
 
 // bootstrap stores the configured keys and campaigns and loads the state.
 func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
+	if err := s.sealAtRest(ctx); err != nil {
+		return err
+	}
 	var err error
 	if s.signer, err = loadSigner(ctx, s.store, s.wrap); err != nil {
 		return err
@@ -308,6 +314,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
 	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
+	mux.Handle("POST /v1/campaigns/{id}/{action}", s.auth(anyRole, s.handleLifecycle))
 	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
 	mux.Handle("GET /v1/whoami", s.auth(anyRole, s.handleWhoAmI))
 	mux.Handle("GET /v1/policy", s.auth(anyRole, s.handlePolicy))
@@ -333,7 +340,7 @@ func (s *Server) Handler() http.Handler {
 // documentation).
 func Routes() []string {
 	return []string{
-		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results",
+		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results", "POST /v1/campaigns/{id}/{action}",
 		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/metrics", "GET /metrics", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
 	}
 }

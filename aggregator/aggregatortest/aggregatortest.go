@@ -55,6 +55,11 @@ func StartHTTP(t testing.TB, cfg aggregator.Config, opts aggregator.HTTPOptions,
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Like a serving node, it watches the store for key changes.
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() { defer close(watched); srv.WatchKeys(ctx) }()
+	t.Cleanup(func() { cancel(); <-watched })
 	h := srv.Handler()
 	if wrap != nil {
 		h = wrap(h)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,27 +59,76 @@ type aggOptions struct {
 	rotation                           aggregator.Rotation
 	ingest                             aggregator.Admission
 	maxBody                            int64
-	kekFile                            string
+	kek                                kekOptions
 	requireOHTTP                       bool
 	// existing refuses a store that does not exist yet (the admin
 	// commands: a typo in --store must not create an empty store).
 	existing bool
 }
 
-// aggKEKFlag adds --key-encryption-key-file to cmd.
-func aggKEKFlag(cmd *cobra.Command, path *string) {
-	cmd.Flags().StringVar(path, "key-encryption-key-file", os.Getenv("WISP_KEK_FILE"),
-		"file with a 32-byte key (raw or 64 hex digits) sealing private keys in the store; every node needs the same (env WISP_KEK_FILE)")
+// kekOptions say where the key encryption key comes from.
+type kekOptions struct {
+	file      string
+	plaintext bool // --insecure-plaintext-keys
+}
+
+// aggKEKFlag adds --key-encryption-key-file and --insecure-plaintext-keys to cmd.
+func aggKEKFlag(cmd *cobra.Command, k *kekOptions) {
+	cmd.Flags().StringVar(&k.file, "key-encryption-key-file", os.Getenv("WISP_KEK_FILE"),
+		"file with the 32-byte key (raw or 64 hex digits) sealing private keys in the store; every node needs the same (env WISP_KEK_FILE; default for sqlite:PATH: PATH.kek, made on first use)")
+	cmd.Flags().BoolVar(&k.plaintext, "insecure-plaintext-keys", false, "store private keys in the clear (whoever reads the store can open reports and sign campaigns)")
+}
+
+// resolve returns the key encryption key for the store spec: the file
+// given, or for a SQLite store the file PATH.kek beside it, which is made
+// (0600, 32 random bytes in hex) if it does not exist; created is that
+// new file, for the caller to remove if the start fails. A PostgreSQL
+// store's nodes share one key, so it must be given.
+func (k kekOptions) resolve(spec string, log *slog.Logger) (kek []byte, created string, err error) {
+	switch {
+	case k.plaintext && k.file != "":
+		return nil, "", fmt.Errorf("--insecure-plaintext-keys and --key-encryption-key-file: give one")
+	case k.plaintext:
+		return nil, "", nil
+	case k.file != "":
+		kek, err = readKEK(k.file, log)
+		return kek, "", err
+	}
+	p := sqliteFile(spec)
+	if p == "" {
+		return nil, "", fmt.Errorf("a %s store needs --key-encryption-key-file (or WISP_KEK_FILE): the same 32-byte key on every node, made e.g. with `umask 077; openssl rand -hex 32 > wisp.kek`; or --insecure-plaintext-keys to store private keys in the clear", storeKind(spec))
+	}
+	path := p + ".kek"
+	kek, err = readKEK(path, log)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return kek, "", err
+	}
+	kek = make([]byte, 32)
+	rand.Read(kek)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, "", fmt.Errorf("key encryption key: %w", err)
+	}
+	_, err = fmt.Fprintln(f, hex.EncodeToString(kek))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, "", fmt.Errorf("key encryption key: %w", err)
+	}
+	log.Info("made a key encryption key for the store's private keys; back it up apart from the store", "file", path)
+	return kek, path, nil
 }
 
 // readKEK reads a key encryption key file: 32 raw bytes or 64 hex digits.
-func readKEK(path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
+func readKEK(path string, log *slog.Logger) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key encryption key: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the key encryption key file is readable by other users; chmod 600 it", "file", path, "mode", fi.Mode().Perm().String())
 	}
 	if t := strings.TrimSpace(string(b)); len(t) == 64 {
 		if k, err := hex.DecodeString(t); err == nil {
@@ -105,27 +156,46 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 			return nil, nil, err
 		}
 	}
-	kek, err := readKEK(o.kekFile)
-	if err != nil {
-		return nil, nil, err
-	}
 	if o.existing {
 		if err := mustExist(o.store); err != nil {
 			return nil, nil, err
 		}
 	}
-	st, err := store.Open(ctx, o.store)
+	kek, created, err := o.kek.resolve(o.store, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	fail := func(err error) (*aggregator.Server, store.Store, error) {
+		if created != "" {
+			os.Remove(created)
+		}
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, o.store)
+	if err != nil {
+		return fail(err)
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
 		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
 		RequireOHTTP: o.requireOHTTP})
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return fail(o.kek.explain(err, created))
 	}
 	return srv, st, nil
+}
+
+// explain adds to a key encryption error what to do about it.
+func (k kekOptions) explain(err error, created string) error {
+	switch {
+	case !errors.Is(err, aggregator.ErrKeyEncryption):
+		return err
+	case k.plaintext:
+		return fmt.Errorf("%w (the store's keys are sealed: give its --key-encryption-key-file instead of --insecure-plaintext-keys)", err)
+	case created != "":
+		return fmt.Errorf("%w (there was no key encryption key file %s, so a new key was made, and removed again; give the one the store was sealed with, --key-encryption-key-file)", err, created)
+	}
+	return fmt.Errorf("%w (is --key-encryption-key-file the file the store was sealed with? every node needs the same)", err)
 }
 
 func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
@@ -210,6 +280,11 @@ is logged and the one in use stays.`,
 				return err
 			}
 			defer st.Close()
+			if p := sqliteFile(o.store); p != "" {
+				if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+					log.Warn("the store file is readable by other users (it holds reports and tokens); chmod 600 it", "file", p, "mode", fi.Mode().Perm().String())
+				}
+			}
 			hs := aggregator.NewHTTPServer(srv.Handler(), httpOpts)
 			if certs != nil {
 				// Registered before the address is printed: a SIGHUP
@@ -236,6 +311,7 @@ is logged and the one in use stays.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
 			}
 			go releaseEvery(ctx, srv, time.Minute, log)
+			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
 			select {
 			case err := <-errc:
 				return err
@@ -254,7 +330,7 @@ is logged and the one in use stays.`,
 		},
 	}
 	aggStoreFlag(cmd, &o.store)
-	aggKEKFlag(cmd, &o.kekFile)
+	aggKEKFlag(cmd, &o.kek)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "also serve Prometheus /metrics without credentials here, e.g. 127.0.0.1:9090 (on --addr it needs an operator token)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key; reloaded on SIGHUP)")

@@ -25,6 +25,9 @@ const (
 	// ReasonEpochTooLate: the report's epoch has closed; its result is or
 	// will be released and must not change.
 	ReasonEpochTooLate Reason = "epoch_too_late"
+	// ReasonCampaignPaused: the campaign was paused or archived before the
+	// report's epoch began; the device should stop answering it.
+	ReasonCampaignPaused Reason = "campaign_paused"
 	// ReasonReportSize: the sealed payload is not the campaign's
 	// report_size (every report of a campaign has the same size, so that
 	// the size tells nothing about the answer).
@@ -34,7 +37,7 @@ const (
 // AllReasons lists every reason, for metrics and documentation.
 func AllReasons() []Reason {
 	return []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
-		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate, ReasonReportSize}
+		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate, ReasonCampaignPaused, ReasonReportSize}
 }
 
 // IsValid reports whether r is a known reason.

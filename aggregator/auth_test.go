@@ -75,6 +75,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET /v1/segments", nil, nil, [5]int{401, 401, 200, 200, 200}},
 		{"GET /v1/whoami", nil, nil, [5]int{401, 401, 200, 200, 200}},
 		{"GET /v1/policy", nil, nil, [5]int{401, 401, 200, 200, 200}},
+		{"GET /v1/metrics", nil, nil, [5]int{401, 401, 200, 200, 200}},
+		{"GET /metrics", nil, nil, [5]int{401, 401, 200, 403, 403}},
 		{"GET /v1/keys", nil, nil, [5]int{401, 401, 200, 403, 403}},
 		{"POST /v1/keys/rotate", nil, nil, [5]int{401, 401, 200, 403, 403}},
 		{"GET /v1/tokens", nil, nil, [5]int{401, 401, 200, 403, 403}},

@@ -392,8 +392,18 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
 		t.Errorf("a marketer sees the node's ingest counters")
 	}
+	// … and their own campaigns' counts only: globex has none.
+	if n := eval[int](t, ctx, `document.querySelectorAll('#tenant-ingest tr[data-campaign]').length`); n != 0 {
+		t.Errorf("globex's ingest table lists %d campaigns, want none", n)
+	}
 	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
 		chromedp.WaitVisible(chromedp.ID("not-found")))
+	// acme's marketer sees their campaign's counts at this node.
+	signIn(t, ctx, agg.url, acme)
+	run(t, ctx, "acme health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("tenant-ingest")))
+	if accepted := eval[string](t, ctx, `(document.querySelector('#tenant-ingest tr[data-campaign="acme-runners"] td.num') || {}).textContent || ''`); accepted == "" || accepted == "0" {
+		t.Errorf("acme's ingest row says %q accepted, want its campaign acme-runners with its reports", accepted)
+	}
 
 	// The operator sees every tenant.
 	signIn(t, ctx, agg.url, operator)

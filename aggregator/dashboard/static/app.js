@@ -902,6 +902,31 @@
     holiday: ['travel'], vacation: ['travel'], phone: ['smartphones', 'mobile'], game: ['gaming'], games: ['gaming'], film: ['movies'], tv: ['television'],
   };
 
+  // categoryTree browses the Interest taxonomy tier by tier (a subtree is
+  // built when it is first opened: 497 nodes at once would be slow to
+  // draw); each category has an Add button that chooses it.
+  function categoryTree(tax, choose) {
+    const ids = new Set(tax.map((c) => c.id));
+    const kids = new Map();
+    for (const c of tax) {
+      const p = ids.has(c.parent) ? c.parent : 0;
+      if (!kids.has(p)) kids.set(p, []);
+      kids.get(p).push(c);
+    }
+    const leafName = (c) => c.name.split(' | ').pop();
+    const add = (c) => h('button', { type: 'button', class: 'secondary small', 'data-add': c.id, 'aria-label': 'Add ' + leafName(c), onclick: () => choose(c) }, 'Add');
+    const branch = (parent) => h('ul', { class: 'tree' }, (kids.get(parent) || []).map((c) => {
+      const sub = kids.get(c.id);
+      if (!sub) return h('li', { 'data-id': c.id }, h('span', {}, leafName(c)), ' ', add(c));
+      const d = h('details', {}, h('summary', {}, `${leafName(c)} (${sub.length})`), add(c));
+      d.addEventListener('toggle', () => { if (d.open && !d.querySelector('ul')) d.append(branch(c.id)); });
+      return h('li', { 'data-id': c.id }, d);
+    }));
+    const top = h('details', { id: 'category-tree' }, h('summary', {}, 'Browse all Interest categories'));
+    top.addEventListener('toggle', () => { if (top.open && !top.querySelector('ul')) top.append(branch(0)); });
+    return top;
+  }
+
   // categoryPicker searches the taxonomy names as one types; Enter or a
   // click chooses. max bounds how many may be chosen.
   function categoryPicker(tax, max) {
@@ -965,7 +990,7 @@
         if (li) choose(tax.find((c) => c.id === Number(li.dataset.id)));
       }
     });
-    const el = h('div', { class: 'picker' }, input, list, chips);
+    const el = h('div', { class: 'picker' }, input, list, chips, categoryTree(tax, (c) => choose(c)));
     // setMax changes how many may be chosen, dropping the latest beyond it.
     const setMax = (n) => { max = n; chosen = chosen.slice(0, n); redraw(); };
     // preset chooses ids (a duplicated campaign's categories).

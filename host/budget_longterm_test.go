@@ -13,7 +13,7 @@ import (
 
 // TestHostileOperatorHitsTheCategoryCap: an operator who defines every
 // campaign registers 100 threshold questions on one category (Running,
-// 410), each under its own id so no memo is shared, and gets the owner to
+// 410), each with its own min_score so no memo is shared, and gets the owner to
 // opt in to one more each day. The real scheduler answers while the
 // category's long-term budget lasts — 8 answers at ε = 1, though neither
 // the 24-hour cap nor any campaign's epoch budget would stop it — and then
@@ -26,7 +26,7 @@ func TestHostileOperatorHitsTheCategoryCap(t *testing.T) {
 	for i := range 100 {
 		hostile = append(hostile, campaign.Campaign{
 			ID: fmt.Sprintf("run-%03d", i), Name: "Runners?", Epsilon: 1, K: 1,
-			Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5},
+			Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: float64(i+1) / 100},
 			// One epoch covers the whole test (the next boundary is 220
 			// days after the clock's start): each id can ask only once.
 			EpochSeconds: 1000 * 86400,

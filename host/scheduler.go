@@ -194,17 +194,21 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 		return false, err
 	}
-	if err := d.spend(ctx, c, epoch); err != nil {
+	codec, err := c.Codec()
+	if err != nil {
+		return false, err
+	}
+	truth, memoKey, err := d.memoKey(ctx, codec, scores, false)
+	if err != nil {
+		return false, err
+	}
+	if err := d.spend(ctx, c, epoch, memoKey); err != nil {
 		return false, err
 	}
 	if err := d.step("after-spend"); err != nil {
 		return false, err
 	}
-	codec, err := c.Codec()
-	if err != nil {
-		return false, err
-	}
-	answer, err := d.memoized(ctx, codec, scores)
+	answer, err := d.memoized(ctx, codec, truth, memoKey)
 	if err != nil {
 		return false, err
 	}
@@ -232,37 +236,49 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	return dummy, nil
 }
 
-// memoized returns this epoch's answer to codec's question: fresh
-// instantaneous noise (Codec.Instant, at the campaign's report_epsilon) on
-// the permanent answer memoized for the true value. The memo is keyed by
-// the question's digest and the true value (the bit, the top-K set, a mean
-// score's α-rounded grid point), so the same question under any campaign
-// id, in any epoch, gets the same permanent answer and no fresh permanent
-// noise; a campaign signed before two layers keeps its memos under its id
-// and re-sends them as they are (Codec.Legacy). A mean score is rounded
-// with an offset drawn once per device and question and kept beside the
-// memos, so a drifting score re-randomizes only when it crosses a grid
-// point's threshold.
-func (d *Device) memoized(ctx context.Context, codec *Codec, scores map[uint32]float32) ([]byte, error) {
-	memo := ldp.Memo{Store: d.ledger}
+// memoKey returns the true value codec's question asks about and the key
+// of its memoized answer. The memo is keyed by the question's digest and
+// the true value (the bit, the top-K set, a mean score's α-rounded grid
+// point), so the same question under any campaign id, in any epoch, gets
+// the same permanent answer and no fresh permanent noise; a campaign
+// signed before two layers keeps its memos under its id (Codec.Legacy). A
+// mean score is rounded with an offset drawn once per device and question
+// and kept beside the memos (random, independent of the owner's data), so
+// a drifting score re-randomizes only when it crosses a grid point's
+// threshold. The key is known before the spend, so the ledger charges the
+// long-term caps once per memo. With readOnly, an offset not drawn yet is
+// not drawn, and the key is zero (no memo can exist without it).
+func (d *Device) memoKey(ctx context.Context, codec *Codec, scores map[uint32]float32, readOnly bool) (campaign.Truth, ldp.MemoKey, error) {
 	truth := codec.Truth(scores)
 	if codec.NeedsOffset() {
-		b, _, err := memo.Answer(ctx, codec.OffsetKey(), func() ([]byte, error) { return campaign.NewOffset(ldp.NewCryptoRand()), nil })
-		if err != nil {
-			return nil, err
+		b, ok, err := d.ledger.LoadMemo(ctx, codec.OffsetKey())
+		switch {
+		case err != nil || (!ok && readOnly):
+			return truth, ldp.MemoKey{}, err
+		case !ok:
+			memo := ldp.Memo{Store: d.ledger}
+			if b, _, err = memo.Answer(ctx, codec.OffsetKey(), func() ([]byte, error) { return campaign.NewOffset(ldp.NewCryptoRand()), nil }); err != nil {
+				return truth, ldp.MemoKey{}, err
+			}
 		}
 		alpha, err := campaign.Offset(b)
 		if err != nil {
-			return nil, err
+			return truth, ldp.MemoKey{}, err
 		}
 		if truth, err = codec.Round(truth, alpha); err != nil {
-			return nil, err
+			return truth, ldp.MemoKey{}, err
 		}
 	}
 	key, err := codec.MemoKey(truth)
-	if err != nil {
-		return nil, err
-	}
+	return truth, key, err
+}
+
+// memoized returns this epoch's answer to codec's question: fresh
+// instantaneous noise (Codec.Instant, at the campaign's report_epsilon) on
+// the permanent answer memoized under key for truth, drawn now if there is
+// none.
+func (d *Device) memoized(ctx context.Context, codec *Codec, truth campaign.Truth, key ldp.MemoKey) ([]byte, error) {
+	memo := ldp.Memo{Store: d.ledger}
 	perm, _, err := memo.Answer(ctx, key, func() ([]byte, error) { return codec.Permanent(truth, ldp.NewCryptoRand()) })
 	if err != nil {
 		return nil, err

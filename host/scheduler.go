@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -198,7 +199,9 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	if err != nil {
 		return false, err
 	}
-	truth, memoKey, err := d.memoKey(ctx, codec, scores, false)
+	// The memo key before the spend: the long-term caps charge a memo
+	// once (package answer).
+	truth, memoKey, err := answer.Key(ctx, d.ledger, codec, scores, ldp.NewCryptoRand(), false)
 	if err != nil {
 		return false, err
 	}
@@ -208,12 +211,12 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	if err := d.step("after-spend"); err != nil {
 		return false, err
 	}
-	answer, err := d.memoized(ctx, codec, truth, memoKey)
+	ans, _, err := answer.Draw(ctx, d.ledger, codec, truth, memoKey, ldp.NewCryptoRand())
 	if err != nil {
 		return false, err
 	}
 	rep := Reporter{Key: key, Entropy: entropyReader{d}}
-	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: answer})
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: ans})
 	if err != nil {
 		return false, err
 	}
@@ -234,56 +237,6 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 	}
 	return dummy, nil
-}
-
-// memoKey returns the true value codec's question asks about and the key
-// of its memoized answer. The memo is keyed by the question's digest and
-// the true value (the bit, the top-K set, a mean score's α-rounded grid
-// point), so the same question under any campaign id, in any epoch, gets
-// the same permanent answer and no fresh permanent noise; a campaign
-// signed before two layers keeps its memos under its id (Codec.Legacy). A
-// mean score is rounded with an offset drawn once per device and question
-// and kept beside the memos (random, independent of the owner's data), so
-// a drifting score re-randomizes only when it crosses a grid point's
-// threshold. The key is known before the spend, so the ledger charges the
-// long-term caps once per memo. With readOnly, an offset not drawn yet is
-// not drawn, and the key is zero (no memo can exist without it).
-func (d *Device) memoKey(ctx context.Context, codec *Codec, scores map[uint32]float32, readOnly bool) (campaign.Truth, ldp.MemoKey, error) {
-	truth := codec.Truth(scores)
-	if codec.NeedsOffset() {
-		b, ok, err := d.ledger.LoadMemo(ctx, codec.OffsetKey())
-		switch {
-		case err != nil || (!ok && readOnly):
-			return truth, ldp.MemoKey{}, err
-		case !ok:
-			memo := ldp.Memo{Store: d.ledger}
-			if b, _, err = memo.Answer(ctx, codec.OffsetKey(), func() ([]byte, error) { return campaign.NewOffset(ldp.NewCryptoRand()), nil }); err != nil {
-				return truth, ldp.MemoKey{}, err
-			}
-		}
-		alpha, err := campaign.Offset(b)
-		if err != nil {
-			return truth, ldp.MemoKey{}, err
-		}
-		if truth, err = codec.Round(truth, alpha); err != nil {
-			return truth, ldp.MemoKey{}, err
-		}
-	}
-	key, err := codec.MemoKey(truth)
-	return truth, key, err
-}
-
-// memoized returns this epoch's answer to codec's question: fresh
-// instantaneous noise (Codec.Instant, at the campaign's report_epsilon) on
-// the permanent answer memoized under key for truth, drawn now if there is
-// none.
-func (d *Device) memoized(ctx context.Context, codec *Codec, truth campaign.Truth, key ldp.MemoKey) ([]byte, error) {
-	memo := ldp.Memo{Store: d.ledger}
-	perm, _, err := memo.Answer(ctx, key, func() ([]byte, error) { return codec.Permanent(truth, ldp.NewCryptoRand()) })
-	if err != nil {
-		return nil, err
-	}
-	return codec.Instant(perm, ldp.NewCryptoRand())
 }
 
 func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy bool, now time.Time) error {

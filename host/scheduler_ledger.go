@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -114,7 +115,7 @@ func (d *Device) pendingMemo(ctx context.Context, c *Campaign, scores map[uint32
 	if err != nil {
 		return ldp.MemoKey{}, nil // never answered either; priced as fresh
 	}
-	_, key, err := d.memoKey(ctx, codec, scores, true)
+	_, key, err := answer.Key(ctx, d.ledger, codec, scores, nil, true)
 	return key, err
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/ledger"
-	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
 )
 
@@ -74,23 +73,17 @@ func (e *BudgetError) Plain() string {
 	return fmt.Sprintf("the campaign has already spent ε %.2f of its %.2f this epoch", e.Spent, e.Limit)
 }
 
-// charge is what one answer to c in epoch, drawn from memo, costs: the
-// campaign's ε∞, within its per-epoch budget (one answer per epoch) and
-// the 24-hour cap, and — once per memo and long-term period — against the
-// long-term caps of the device and of every category the answer depends
-// on: a threshold's or a mean's category, each candidate of a top_k
-// question (a top-k set says something about each).
+// charge is answer.Charge; a top_k question that names no categories
+// (never a validated config) is charged to every Interest category, never
+// to none.
 func (d *Device) charge(c *Campaign, epoch uint32, memo ldp.MemoKey) ledger.Charge {
-	cats := []uint32{c.Question.Category}
-	if c.Question.Type == campaign.QuestionTopK {
-		cats = c.Question.Categories // Validate fills in the list of an "all categories" question
-		if len(cats) == 0 {
-			for _, cat := range d.tax.Under("Interest") { // never on a validated config; never charge nothing
-				cats = append(cats, cat.ID)
-			}
+	ch := answer.Charge(c, epoch, memo)
+	if len(ch.Categories) == 0 {
+		for _, cat := range d.tax.Under("Interest") {
+			ch.Categories = append(ch.Categories, cat.ID)
 		}
 	}
-	return ledger.Charge{Campaign: c.ID, Epoch: epoch, Epsilon: c.Epsilon, EpochBudget: c.Epsilon, Categories: cats, Memo: memo}
+	return ch
 }
 
 // spend charges one answer drawn from memo to the ledger (charge). It

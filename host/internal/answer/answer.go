@@ -8,9 +8,25 @@ import (
 	"context"
 	"math/rand/v2"
 
+	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
 )
+
+// Charge is what one answer to c in epoch, drawn from memo, costs: the
+// campaign's ε∞, within its per-epoch budget (one answer per epoch) and
+// the 24-hour cap, and — once per memo and long-term period — against the
+// long-term caps of the device and of every category the answer depends
+// on: a threshold's or a mean's category, each candidate of a top_k
+// question (a top-k set says something about each; Validate fills in the
+// list of an "all categories" question).
+func Charge(c *campaign.Campaign, epoch uint32, memo ldp.MemoKey) ledger.Charge {
+	cats := []uint32{c.Question.Category}
+	if c.Question.Type == campaign.QuestionTopK {
+		cats = c.Question.Categories
+	}
+	return ledger.Charge{Campaign: c.ID, Epoch: epoch, Epsilon: c.Epsilon, EpochBudget: c.Epsilon, Categories: cats, Memo: memo}
+}
 
 // Key returns the true value codec's question asks about in scores and
 // the key of its memoized answer. The memo is keyed by the question's

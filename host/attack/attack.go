@@ -60,6 +60,9 @@ type Result struct {
 	// drawn per device.
 	FreshMedian float64 `json:"fresh_median"`
 	FreshMax    int     `json:"fresh_max"`
+	// MedianError is, for the score attacks, the median over devices of
+	// |estimate − score|.
+	MedianError float64 `json:"median_error,omitempty"`
 	// Detail says what the secret and the attack were.
 	Detail string `json:"detail"`
 }
@@ -236,6 +239,7 @@ func Thresholds(ctx context.Context, cfg Config) (Result, error) {
 	p1 := math.Exp(camps[0].ReportEpsilon) / (1 + math.Exp(camps[0].ReportEpsilon)) // one report: RR at ε1
 	right := 0
 	var fresh []int
+	var errs []float64
 	for dev := range cfg.Devices {
 		rng := ldp.NewSeededRand(cfg.Seed*2_000_003 + uint64(dev))
 		score := rng.Float64()
@@ -273,9 +277,11 @@ func Thresholds(ctx context.Context, cfg Config) (Result, error) {
 		if bin(best) == bin(score) {
 			right++
 		}
+		errs = append(errs, math.Abs(best-score))
 		fresh = append(fresh, d.fresh)
 	}
 	res.finish(right, fresh, rf, scoreBins)
+	res.MedianError = median(errs)
 	return res, nil
 }
 
@@ -298,6 +304,7 @@ func DailyMean(ctx context.Context, cfg Config) (Result, error) {
 	}
 	right, worst, worstFresh := 0, 0, -1
 	var fresh []int
+	var errs []float64
 	var devices []*device
 	s0s := make([]float64, cfg.Devices)
 	for dev := range cfg.Devices {
@@ -316,10 +323,11 @@ func DailyMean(ctx context.Context, cfg Config) (Result, error) {
 			}
 			sum += x
 		}
-		est := ((sum/MeanEpochs + 1) / 2) / decay
+		est := math.Min(math.Max(((sum/MeanEpochs+1)/2)/decay, 0), 1) // s0 is in [0, 1]
 		if bin(est) == bin(s0s[dev]) {
 			right++
 		}
+		errs = append(errs, math.Abs(est-s0s[dev]))
 		fresh = append(fresh, d.fresh)
 		if d.fresh > worstFresh {
 			worst, worstFresh = dev, d.fresh
@@ -338,6 +346,7 @@ func DailyMean(ctx context.Context, cfg Config) (Result, error) {
 		return res, fmt.Errorf("attack: the reference device's ledger allowed %d of %d daily means: the simulation assumes all", len(rf.slots), MeanEpochs)
 	}
 	res.finish(right, fresh, rf, scoreBins)
+	res.MedianError = median(errs)
 	return res, nil
 }
 
@@ -484,6 +493,12 @@ func (r *Result) finish(right int, fresh []int, ref ref, m int) {
 		r.FreshMax = fresh[len(fresh)-1]
 		r.FreshMedian = float64(fresh[(len(fresh)-1)/2]+fresh[len(fresh)/2]) / 2
 	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
 
 func bin(score float64) int { return min(max(int(score*scoreBins), 0), scoreBins-1) }

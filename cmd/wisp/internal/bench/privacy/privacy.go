@@ -160,8 +160,12 @@ func WriteText(w io.Writer, rep Report) {
 	if len(rep.Attacks) > 0 {
 		fmt.Fprintf(w, "\nlifetime attacks on one device (default budgets; %d simulated devices each):\n", rep.Attacks[0].Devices)
 		for _, a := range rep.Attacks {
-			fmt.Fprintf(w, "  %-22s attacker success %.3f, bound %.3g (long-term ε %g); %d answers, %d refused; fresh randomizations per device median %g, max %d\n",
+			fmt.Fprintf(w, "  %-22s attacker success %.3f, bound %.3g (long-term ε %g); %d answers, %d refused; fresh randomizations per device median %g, max %d",
 				a.Attack, a.AttackerSuccess, a.Bound, a.Epsilon, a.Answers, a.Refused, a.FreshMedian, a.FreshMax)
+			if a.MedianError > 0 {
+				fmt.Fprintf(w, "; median error %.3f", a.MedianError)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	fmt.Fprintf(w, "\n%.1f s\n", rep.Seconds)

@@ -59,7 +59,7 @@ func TestRootCommandTwice(t *testing.T) {
 		t.Fatalf("second run (no --json) printed JSON:\n%s", second)
 	}
 	// The default seed (2026), not the first run's 5; ε = 2 rows only.
-	want := "n = 3000 devices, d = 16, Zipf s = 1, 2 populations per row, seed 2026\n"
+	want := "n = 3000 devices, d = 16, Zipf s = 1, one population randomized 2 times per row, seed 2026\n"
 	if !strings.HasPrefix(second, want) || !strings.Contains(second, "\n  2 ") || strings.Contains(second, "\n  1 ") || strings.Contains(second, "coverage") {
 		t.Fatalf("second run printed:\n%s\nwant it to start %q with ε = 2 rows only", second, want)
 	}

@@ -127,7 +127,7 @@ func ParseEpsilons(s string) ([]float64, error) {
 // whether each automatic choice was the best measured, and why.
 func WriteText(w io.Writer, rep Report) {
 	c := rep.Config
-	fmt.Fprintf(w, "n = %d devices, d = %d, Zipf s = %g, %d populations per row, seed %d\n\n", c.N, c.D, c.Zipf, c.Repeats, c.Seed)
+	fmt.Fprintf(w, "n = %d devices, d = %d, Zipf s = %g, one population randomized %d times per row, seed %d\n\n", c.N, c.D, c.Zipf, c.Repeats, c.Seed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "ε\tmechanism\tkind\tbytes\tMSE\ttheory\tratio\t±se\tdecode s\tchosen\t")
 	for _, r := range rep.Results {

@@ -53,14 +53,26 @@ func withinBound(t *testing.T, r attack.Result) {
 	}
 }
 
-// attackDevice is a device with the workouts plugin, a week of running
-// (Running scores high), consent to the plugin and to camps, talking to
-// a real aggregator serving camps.
+// attackDevice is a workoutsDevice that consents to camps, talking to a
+// real aggregator serving them.
 func attackDevice(t *testing.T, camps []campaign.Campaign) (*Device, *testAggregator, *fakeClock) {
 	t.Helper()
-	ctx := context.Background()
 	clock := newFakeClock()
 	agg := startTestAggregatorWith(t, clock, camps)
+	d := workoutsDevice(t, clock, agg)
+	for _, c := range camps {
+		if err := d.Grant(context.Background(), CampaignPurpose(c.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d, agg, clock
+}
+
+// workoutsDevice is a device with the workouts plugin, consent to it and a
+// week of running (Running scores high), talking to agg.
+func workoutsDevice(t *testing.T, clock *fakeClock, agg *testAggregator) *Device {
+	t.Helper()
+	ctx := context.Background()
 	a := newAuthor(t)
 	d := testDevice(t, t.TempDir(), clock, a, agg)
 	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
@@ -69,13 +81,8 @@ func attackDevice(t *testing.T, camps []campaign.Campaign) (*Device, *testAggreg
 	if err := d.Grant(ctx, PluginPurpose("workouts")); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range camps {
-		if err := d.Grant(ctx, CampaignPurpose(c.ID)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	recordRuns(t, d, clock.Now(), 5, 40)
-	return d, agg, clock
+	return d
 }
 
 // daily runs one pass a day for days, the owner running 40 minutes

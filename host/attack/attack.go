@@ -237,6 +237,7 @@ func Thresholds(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	p1 := math.Exp(camps[0].ReportEpsilon) / (1 + math.Exp(camps[0].ReportEpsilon)) // one report: RR at ε1
+	agree, disagree := math.Log(p1), math.Log(1-p1)
 	right := 0
 	var fresh []int
 	var errs []float64
@@ -265,9 +266,9 @@ func Thresholds(ctx context.Context, cfg Config) (Result, error) {
 			ll := 0.0
 			for _, o := range seen {
 				if (float64(float32(s)) >= o.min) == o.yes {
-					ll += math.Log(p1)
+					ll += agree
 				} else {
-					ll += math.Log(1 - p1)
+					ll += disagree
 				}
 			}
 			if ll > bestLL {
@@ -305,7 +306,7 @@ func DailyMean(ctx context.Context, cfg Config) (Result, error) {
 	right, worst, worstFresh := 0, 0, -1
 	var fresh []int
 	var errs []float64
-	var devices []*device
+	var worstMemos *memoStore // the memos (and rounding offset) of the device that drew most
 	s0s := make([]float64, cfg.Devices)
 	for dev := range cfg.Devices {
 		rng := ldp.NewSeededRand(cfg.Seed*3_000_003 + uint64(dev))
@@ -330,15 +331,14 @@ func DailyMean(ctx context.Context, cfg Config) (Result, error) {
 		errs = append(errs, math.Abs(est-s0s[dev]))
 		fresh = append(fresh, d.fresh)
 		if d.fresh > worstFresh {
-			worst, worstFresh = dev, d.fresh
+			worst, worstFresh, worstMemos = dev, d.fresh, d.memos
 		}
-		devices = append(devices, d)
 	}
 	// The ledger's decisions depend on the device only through how many
 	// memos it drew: the device that drew most is the reference.
 	rf, err := reference(ctx, cfg, camps, codecs, MeanEpochs, func(t int) map[uint32]float32 {
 		return map[uint32]float32{Running: float32(DecayedScore(s0s[worst], t))}
-	}, devices[worst].offsets)
+	}, worstMemos)
 	if err != nil {
 		return res, err
 	}
@@ -421,9 +421,9 @@ type slot struct{ campaign, day int }
 // every campaign, for campaigns whose epoch is a day — is charged as
 // answer.Charge does, with the memo key the device's answer path gives
 // for scores(day). It returns the allowed slots and the long-term spend
-// at the end. offsets, if given, are the rounding offsets the device
-// drew (so the reference uses its memo keys).
-func reference(ctx context.Context, cfg Config, camps []campaign.Campaign, codecs []*campaign.Codec, days int, scores func(day int) map[uint32]float32, offsets ...*memoStore) (ref, error) {
+// at the end. memos, if given, are a simulated device's (a copy is used),
+// so the reference draws its memo keys with that device's rounding offset.
+func reference(ctx context.Context, cfg Config, camps []campaign.Campaign, codecs []*campaign.Codec, days int, scores func(day int) map[uint32]float32, memos ...*memoStore) (ref, error) {
 	dir, err := os.MkdirTemp("", "wisp-attack-")
 	if err != nil {
 		return ref{}, err
@@ -438,8 +438,8 @@ func reference(ctx context.Context, cfg Config, camps []campaign.Campaign, codec
 	}
 	defer l.Close()
 	store := newMemoStore()
-	if len(offsets) > 0 {
-		store = offsets[0].clone()
+	if len(memos) > 0 {
+		store = memos[0].clone()
 	}
 	done := make([]bool, len(camps))
 	var r ref
@@ -508,15 +508,9 @@ type device struct {
 	memos *memoStore
 	rng   *rand.Rand
 	fresh int // permanent answers drawn
-	// offsets is memos, for a reference ledger that must see the
-	// device's rounding offsets.
-	offsets *memoStore
 }
 
-func newDevice(rng *rand.Rand) *device {
-	m := newMemoStore()
-	return &device{memos: m, rng: rng, offsets: m}
-}
+func newDevice(rng *rand.Rand) *device { return &device{memos: newMemoStore(), rng: rng} }
 
 // answer is one report's answer to codec's question, through the
 // device's answer path.
@@ -557,8 +551,7 @@ func (s *memoStore) StoreMemo(_ context.Context, k ldp.MemoKey, b []byte) error 
 	return nil
 }
 
-// clone copies the store (the reference ledger's memo keys need the
-// offsets, not the answers, but a copy keeps the device's store its own).
+// clone copies the store.
 func (s *memoStore) clone() *memoStore {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -166,6 +166,14 @@ func (c DeviceConfig) WithDailyBudget(epsilon float64) DeviceConfig {
 	return c
 }
 
+// The long-term budgets' defaults (WithLifetimeBudget; docs/PRIVACY.md,
+// "Long-term budgets", justifies them).
+const (
+	DefaultCategoryEpsilon = ledger.DefaultCategoryCap // ε per category over the window
+	DefaultLifetimeEpsilon = ledger.DefaultDeviceCap   // ε of all answers over the window
+	DefaultLifetimeWindow  = ledger.DefaultLongWindow  // 365 days
+)
+
 // WithLifetimeBudget sets the long-term privacy budgets: over any window
 // (365 days by default), at most perCategory ε on the answers that depend
 // on any one taxonomy category — a threshold or a mean of it, a top_k

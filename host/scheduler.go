@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -194,22 +195,28 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 		return false, err
 	}
-	if err := d.spend(ctx, c, epoch); err != nil {
+	codec, err := c.Codec()
+	if err != nil {
+		return false, err
+	}
+	// The memo key before the spend: the long-term caps charge a memo
+	// once (package answer).
+	truth, memoKey, err := answer.Key(ctx, d.ledger, codec, scores, ldp.NewCryptoRand(), false)
+	if err != nil {
+		return false, err
+	}
+	if err := d.spend(ctx, c, epoch, memoKey); err != nil {
 		return false, err
 	}
 	if err := d.step("after-spend"); err != nil {
 		return false, err
 	}
-	codec, err := c.Codec()
-	if err != nil {
-		return false, err
-	}
-	answer, err := d.memoized(ctx, codec, scores)
+	ans, _, err := answer.Draw(ctx, d.ledger, codec, truth, memoKey, ldp.NewCryptoRand())
 	if err != nil {
 		return false, err
 	}
 	rep := Reporter{Key: key, Entropy: entropyReader{d}}
-	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: answer})
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: ans})
 	if err != nil {
 		return false, err
 	}
@@ -230,44 +237,6 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 	}
 	return dummy, nil
-}
-
-// memoized returns this epoch's answer to codec's question: fresh
-// instantaneous noise (Codec.Instant, at the campaign's report_epsilon) on
-// the permanent answer memoized for the true value. The memo is keyed by
-// the question's digest and the true value (the bit, the top-K set, a mean
-// score's α-rounded grid point), so the same question under any campaign
-// id, in any epoch, gets the same permanent answer and no fresh permanent
-// noise; a campaign signed before two layers keeps its memos under its id
-// and re-sends them as they are (Codec.Legacy). A mean score is rounded
-// with an offset drawn once per device and question and kept beside the
-// memos, so a drifting score re-randomizes only when it crosses a grid
-// point's threshold.
-func (d *Device) memoized(ctx context.Context, codec *Codec, scores map[uint32]float32) ([]byte, error) {
-	memo := ldp.Memo{Store: d.ledger}
-	truth := codec.Truth(scores)
-	if codec.NeedsOffset() {
-		b, _, err := memo.Answer(ctx, codec.OffsetKey(), func() ([]byte, error) { return campaign.NewOffset(ldp.NewCryptoRand()), nil })
-		if err != nil {
-			return nil, err
-		}
-		alpha, err := campaign.Offset(b)
-		if err != nil {
-			return nil, err
-		}
-		if truth, err = codec.Round(truth, alpha); err != nil {
-			return nil, err
-		}
-	}
-	key, err := codec.MemoKey(truth)
-	if err != nil {
-		return nil, err
-	}
-	perm, _, err := memo.Answer(ctx, key, func() ([]byte, error) { return codec.Permanent(truth, ldp.NewCryptoRand()) })
-	if err != nil {
-		return nil, err
-	}
-	return codec.Instant(perm, ldp.NewCryptoRand())
 }
 
 func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy bool, now time.Time) error {

@@ -202,6 +202,10 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 	if err != nil {
 		return nil, nil, err
 	}
+	scores, err := d.localScores(ctx, now)
+	if err != nil {
+		return nil, nil, err
+	}
 	last := map[string]time.Time{}
 	var log []AnswerRecord
 	for _, a := range answers {
@@ -223,7 +227,11 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 		consent := consents[CampaignPurpose(c.ID).String()]
 		var refused *BudgetError
 		if !this {
-			if err := d.checkBudget(ctx, &c.Campaign, c.Epoch(now)); !errors.As(err, &refused) && err != nil {
+			memo, err := d.pendingMemo(ctx, &c.Campaign, scores)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := d.checkBudget(ctx, &c.Campaign, c.Epoch(now), memo); !errors.As(err, &refused) && err != nil {
 				return nil, nil, err
 			}
 		}

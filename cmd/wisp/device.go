@@ -69,8 +69,15 @@ type deviceSettings struct {
 	AllowUnsigned bool    `json:"allow_unsigned,omitempty"`
 	SendDelay     string  `json:"send_delay"`
 	DailyEpsilon  float64 `json:"daily_epsilon"`
-	Retention     string  `json:"retention"`
-	DummyRate     float64 `json:"dummy_rate,omitempty"`
+	// CategoryEpsilon, LifetimeEpsilon and LifetimeWindow are the
+	// long-term budgets (host.DeviceConfig.WithLifetimeBudget); absent from
+	// a device.json written before they existed, which keeps host's
+	// defaults.
+	CategoryEpsilon float64 `json:"category_epsilon,omitempty"`
+	LifetimeEpsilon float64 `json:"lifetime_epsilon,omitempty"`
+	LifetimeWindow  string  `json:"lifetime_window,omitempty"`
+	Retention       string  `json:"retention"`
+	DummyRate       float64 `json:"dummy_rate,omitempty"`
 }
 
 const deviceSettingsFile = "device.json"
@@ -130,12 +137,20 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 		}
 		cfg = cfg.WithCampaignKey(k)
 	}
+	perCategory, perDevice, window := host.DefaultCategoryEpsilon, host.DefaultLifetimeEpsilon, host.DefaultLifetimeWindow
+	if s.CategoryEpsilon != 0 {
+		perCategory = s.CategoryEpsilon
+	}
+	if s.LifetimeEpsilon != 0 {
+		perDevice = s.LifetimeEpsilon
+	}
 	for _, d := range []struct {
 		text string
 		set  func(time.Duration)
 	}{
 		{s.SendDelay, func(v time.Duration) { cfg = cfg.WithSendDelay(v) }},
 		{s.Retention, func(v time.Duration) { cfg = cfg.WithRetention(v) }},
+		{s.LifetimeWindow, func(v time.Duration) { window = v }},
 	} {
 		if d.text == "" {
 			continue
@@ -146,7 +161,7 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 		}
 		d.set(v)
 	}
-	return cfg, nil
+	return cfg.WithLifetimeBudget(perCategory, perDevice, window), nil
 }
 
 // rootCAs reads ca_file (relative to dir); nil without one: the system's
@@ -197,7 +212,7 @@ func (f *deviceFlags) withDevice(cmd *cobra.Command, fn func(context.Context, *h
 // newDeviceInitCmd is wisp device init.
 func newDeviceInitCmd(df *deviceFlags) *cobra.Command {
 	s := deviceSettings{DailyEpsilon: 4}
-	var sendDelay, retention time.Duration
+	var sendDelay, retention, lifetimeWindow time.Duration
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a device data directory and its settings",
@@ -220,7 +235,10 @@ fails, it leaves nothing behind.`,
 			if retention <= 0 || sendDelay < 0 {
 				return fmt.Errorf("--retention wants a positive duration and --send-delay one ≥ 0; e.g. --retention 30d --send-delay 1h")
 			}
-			s.SendDelay, s.Retention = sendDelay.String(), retention.String()
+			if !(s.CategoryEpsilon > 0) || !(s.LifetimeEpsilon > 0) || lifetimeWindow <= 0 {
+				return fmt.Errorf("--category-epsilon and --lifetime-epsilon want a positive ε and --lifetime-window a positive duration; e.g. --category-epsilon 8 --lifetime-epsilon 64 --lifetime-window 365d")
+			}
+			s.SendDelay, s.Retention, s.LifetimeWindow = sendDelay.String(), retention.String(), lifetimeWindow.String()
 			// Relative to where the command runs, as a shell user expects
 			// (device.json records the absolute paths).
 			for _, p := range []*string{&s.TrustFile, &s.CAFile} {
@@ -278,6 +296,9 @@ fails, it leaves nothing behind.`,
 	f.BoolVar(&s.AllowUnsigned, "allow-unsigned", false, "accept unsigned plugins (development only)")
 	durationVar(f, &sendDelay, "send-delay", time.Hour, "largest random delay before a report is sent")
 	f.Float64Var(&s.DailyEpsilon, "daily-epsilon", s.DailyEpsilon, "device-wide privacy budget in any 24 hours")
+	f.Float64Var(&s.CategoryEpsilon, "category-epsilon", host.DefaultCategoryEpsilon, "long-term privacy budget of the answers about any one topic, over --lifetime-window")
+	f.Float64Var(&s.LifetimeEpsilon, "lifetime-epsilon", host.DefaultLifetimeEpsilon, "long-term privacy budget of all answers together, over --lifetime-window")
+	durationVar(f, &lifetimeWindow, "lifetime-window", host.DefaultLifetimeWindow, "the long-term budgets' sliding window (erasing everything starts it again)")
 	durationVar(f, &retention, "retention", 30*24*time.Hour, "how long events are kept, e.g. 30d or 720h")
 	f.Float64Var(&s.DummyRate, "dummy-rate", 0, "probability of a dummy report with each answer")
 	return cmd

@@ -144,23 +144,12 @@ func TestRelayVerifiesGatewayCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, trust := range []bool{true, false} {
-		args := []string{"relay", "serve", "--addr", "127.0.0.1:0", "--gateway", agg.URL + "/v1/ohttp"}
+		args := []string{"--gateway", agg.URL + "/v1/ohttp"}
 		if trust {
 			args = append(args, "--gateway-ca-file", caFile)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() {
-			done <- runAggregatorCLI(t, ctx, pw, args...)
-			pw.Close()
-		}()
-		line, err := bufio.NewReader(pr).ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		go io.Copy(io.Discard, pr)
-		relayURL := strings.Fields(strings.TrimPrefix(line, "relaying on "))[0]
+		relayURL, done := startRelay(t, ctx, args...)
 		// The device trusts the CA for its direct key fetch either way.
 		c := &host.Client{BaseURL: agg.URL, Relay: relayURL, HTTP: host.NewHTTPClient(ca.Pool)}
 		_, err = c.KeyConfigs(ctx)

@@ -174,13 +174,22 @@ func (s deviceSettings) rootCAs(dir string) (*x509.CertPool, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
 	}
-	b, err := os.ReadFile(path)
+	pool, err := readCAFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("ca_file: %w", err)
 	}
+	return pool, nil
+}
+
+// readCAFile reads a PEM file of CA certificates into a pool.
+func readCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", path)
+		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
 	}
 	return pool, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/aggregatortest"
+	"github.com/wisp-project/wisp/host"
 )
 
 // cliEnv makes this test binary run as the wisp command (its arguments
@@ -121,5 +124,44 @@ func TestServeTLSReloadsOnSIGHUP(t *testing.T) {
 	}
 	if err := srv.Wait(); err != nil {
 		t.Errorf("serve after SIGTERM: %v", err)
+	}
+}
+
+// TestRelayVerifiesGatewayCertificate: `wisp relay serve` forwards to an
+// HTTPS gateway only if it trusts the gateway's CA (--gateway-ca-file);
+// without it the system's roots refuse the test CA and nothing gets through.
+func TestRelayVerifiesGatewayCertificate(t *testing.T) {
+	ca := aggregatortest.NewCA(t, "operator CA")
+	dir := t.TempDir()
+	certFile, keyFile, _ := ca.Issue(t, dir)
+	certs, err := aggregator.LoadCertFiles(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := aggregatortest.StartHTTP(t, aggregator.Config{}, aggregator.HTTPOptions{TLS: certs.TLSConfig()}, nil)
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, trust := range []bool{true, false} {
+		args := []string{"--gateway", agg.URL + "/v1/ohttp"}
+		if trust {
+			args = append(args, "--gateway-ca-file", caFile)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		relayURL, done := startRelay(t, ctx, args...)
+		// The device trusts the CA for its direct key fetch either way.
+		c := &host.Client{BaseURL: agg.URL, Relay: relayURL, HTTP: host.NewHTTPClient(ca.Pool)}
+		_, err = c.KeyConfigs(ctx)
+		if trust && err != nil {
+			t.Errorf("relay trusting the gateway's CA: %v", err)
+		}
+		if !trust && (err == nil || !strings.Contains(err.Error(), "502")) {
+			t.Errorf("relay trusting the system's roots: %v, want its 502 (the gateway's certificate refused)", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("relay serve: %v", err)
+		}
 	}
 }

@@ -144,3 +144,24 @@ func refusedBy(t testing.TB, f *fixture, next func() wire.Envelope) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestExpireReplaceOfExpiredKey: --replace on a key already expired is
+// refused, rather than making a key under that id and expiring it.
+func TestExpireReplaceOfExpiredKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.agg.ExpireKey(ctx, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	for range 254 { // walk the ids round to 1 again
+		if _, err := f.agg.ExpireKey(ctx, advertised(t, f)[0].ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.agg.ExpireKey(ctx, 1, true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("replacing expired key 1: %v, want ErrNotFound", err)
+	}
+	if list := advertised(t, f); len(list) != 1 {
+		t.Fatalf("advertised %v, want one active key", list)
+	}
+}

@@ -154,7 +154,12 @@ func (s *Server) checkQuota(ctx context.Context, tenant string) error {
 }
 
 func campaignInfo(r *registered) CampaignInfo {
-	return CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed}
+	info := CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed, State: string(r.lifecycle())}
+	if !r.since.IsZero() {
+		since := r.since.UTC()
+		info.StateChangedAt = &since
+	}
+	return info
 }
 
 // visible returns the campaign id if p may see it; another tenant's
@@ -174,8 +179,9 @@ func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	snap := s.current(r.Context())
 	list := []CampaignInfo{}
+	archived := r.URL.Query().Get("archived") == "true"
 	for _, id := range snap.order {
-		if c := snap.campaigns[id]; p.sees(c.tenant) {
+		if c := snap.campaigns[id]; p.sees(c.tenant) && (archived || c.lifecycle() != store.CampaignArchived) {
 			list = append(list, campaignInfo(c))
 		}
 	}
@@ -225,13 +231,16 @@ func (s *Server) handleCreateCampaign(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, info)
 }
 
-// handleSignedCampaigns serves every campaign's signed config to devices.
+// handleSignedCampaigns serves every active campaign's signed config to
+// devices (a paused or archived one is withdrawn: devices stop answering).
 // Devices verify each with the signing key they were provisioned with.
 func (s *Server) handleSignedCampaigns(w http.ResponseWriter, r *http.Request) {
 	snap := s.current(r.Context())
 	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
 	for _, id := range snap.order {
-		list.Campaigns = append(list.Campaigns, snap.campaigns[id].signed)
+		if c := snap.campaigns[id]; c.lifecycle() == store.CampaignActive {
+			list.Campaigns = append(list.Campaigns, c.signed)
+		}
 	}
 	w.Header().Set("Cache-Control", "max-age=300")
 	writeJSON(w, http.StatusOK, list)

@@ -295,6 +295,9 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 	if reason, err := s.epochRule(&c.Campaign, e.Epoch, now); reason != "" {
 		return withID(reject(reason, err))
 	}
+	if err := c.acceptsEpoch(e.Epoch); err != nil {
+		return withID(reject(api.ReasonCampaignPaused, err))
+	}
 	key, ok := snap.keys[e.KeyID]
 	switch {
 	case !ok:

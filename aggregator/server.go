@@ -313,6 +313,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
 	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
+	mux.Handle("POST /v1/campaigns/{id}/{action}", s.auth(anyRole, s.handleLifecycle))
 	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
 	mux.Handle("GET /v1/whoami", s.auth(anyRole, s.handleWhoAmI))
 	mux.Handle("GET /v1/policy", s.auth(anyRole, s.handlePolicy))
@@ -335,7 +336,7 @@ func (s *Server) Handler() http.Handler {
 // documentation).
 func Routes() []string {
 	return []string{
-		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results",
+		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results", "POST /v1/campaigns/{id}/{action}",
 		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
 	}
 }

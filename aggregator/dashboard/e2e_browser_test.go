@@ -296,6 +296,12 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if when := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
 		t.Errorf("release dates %q, want e.g. Mon 30 Nov 14:00–15:00", when)
 	}
+	// Reach: each released epoch's audience as a share of its reporters,
+	// with the interval; the suppressed epoch has none.
+	reach := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.reach')].map(e => e.textContent)`)
+	if len(reach) != 3 || !regexp.MustCompile(`^-?\d+(\.\d)?% \(-?\d+(\.\d)?% – -?\d+(\.\d)?%\)$`).MatchString(reach[0]) || reach[2] != "–" {
+		t.Errorf("reach cells %q, want e.g. 48%% (41%% – 55%%) for released epochs and – for the suppressed one", reach)
+	}
 	// 400 px wide: nothing off screen, chart text readable.
 	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	checkNarrow(t, ctx, "campaign page")
@@ -363,7 +369,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	for i, h := range rows[0] {
 		col[h] = i
 	}
-	for _, h := range []string{"campaign", "epoch", "reports", "suppressed", "estimate", "ci_low", "ci_high", "epsilon"} {
+	for _, h := range []string{"campaign", "epoch_start", "reports", "suppressed", "estimate", "ci95_low", "ci95_high", "share", "epsilon"} {
 		if _, ok := col[h]; !ok {
 			t.Errorf("CSV header %q lacks %q", rows[0], h)
 		}
@@ -405,6 +411,56 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
 		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)
+	}
+
+	// Lifecycle: pause withdraws the campaign from devices, resume brings
+	// it back, archive (two clicks) ends it and takes it off the list.
+	stateIs := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](`(document.getElementById('campaign-state') || {}).textContent === '`+want+`'`, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	served := func() bool {
+		resp, err := http.Get(agg.url + "/v1/campaign-configs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list api.SignedCampaignList
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range list.Campaigns {
+			var c campaign.Campaign
+			if err := json.Unmarshal(sc.Config, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.ID == "acme-top-sport" {
+				return true
+			}
+		}
+		return false
+	}
+	run(t, ctx, "top k page as operator", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), stateIs("active"))
+	if !served() {
+		t.Fatal("acme-top-sport is not served to devices before the pause")
+	}
+	run(t, ctx, "pause", chromedp.Click(chromedp.ID("pause")), stateIs("paused"), chromedp.WaitVisible(chromedp.ID("resume")))
+	axe(t, ctx, "paused campaign page")
+	if served() {
+		t.Error("a paused campaign is still served to devices")
+	}
+	run(t, ctx, "resume", chromedp.Click(chromedp.ID("resume")), stateIs("active"))
+	if !served() {
+		t.Error("a resumed campaign is not served to devices")
+	}
+	run(t, ctx, "archive", chromedp.Click(chromedp.ID("archive")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('archive').textContent.includes('again')`, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Click(chromedp.ID("archive")), stateIs("archived"))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#pause, #resume, #archive').length`); n != 0 {
+		t.Errorf("an archived campaign still offers %d lifecycle buttons", n)
+	}
+	run(t, ctx, "list without the archived", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#campaigns tr[data-campaign="acme-top-sport"]').length`); n != 0 {
+		t.Error("the archived campaign is still listed")
 	}
 }
 

@@ -189,20 +189,39 @@ func (s *Postgres) Campaigns(ctx context.Context) ([]Campaign, error) {
 	var list []Campaign
 	err := s.tx(ctx, "campaigns", func(tx pgx.Tx) error {
 		list = nil
-		rows, err := tx.Query(ctx, `SELECT id, tenant, config, signature, created_at FROM campaigns ORDER BY id`)
+		rows, err := tx.Query(ctx, `SELECT id, tenant, config, signature, created_at, state, state_changed_at FROM campaigns ORDER BY id`)
 		if err != nil {
 			return err
 		}
 		var c Campaign
-		_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.Tenant, &c.Config, &c.Signature, &c.CreatedAt}, func() error {
+		var changed *time.Time
+		_, err = pgx.ForEachRow(rows, []any{&c.ID, &c.Tenant, &c.Config, &c.Signature, &c.CreatedAt, &c.State, &changed}, func() error {
 			c.CreatedAt = c.CreatedAt.UTC()
+			if changed != nil {
+				c.StateChangedAt = changed.UTC()
+			}
 			list = append(list, c)
-			c = Campaign{}
+			c, changed = Campaign{}, nil
 			return nil
 		})
 		return err
 	})
 	return list, err
+}
+
+// SetCampaignState implements Store.
+func (s *Postgres) SetCampaignState(ctx context.Context, id string, from []CampaignState, state CampaignState, at time.Time) error {
+	return s.tx(ctx, "set_campaign_state", func(tx pgx.Tx) error {
+		var now CampaignState
+		if err := tx.QueryRow(ctx, `SELECT state FROM campaigns WHERE id = $1 FOR UPDATE`, id).Scan(&now); err != nil {
+			return campaignMissing(err, pgx.ErrNoRows, id)
+		}
+		if err := checkCampaignMove(id, now, from); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaigns SET state = $1, state_changed_at = $2 WHERE id = $3`, state, at, id)
+		return err
+	})
 }
 
 // Release implements Store.

@@ -181,23 +181,41 @@ func (s *SQLite) AddCampaign(ctx context.Context, c Campaign) error {
 func (s *SQLite) Campaigns(ctx context.Context) ([]Campaign, error) {
 	var list []Campaign
 	err := s.tx(ctx, "campaigns", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, tenant, config, signature, created_at FROM campaigns ORDER BY id`)
+		rows, err := tx.QueryContext(ctx, `SELECT id, tenant, config, signature, created_at, state, state_changed_at FROM campaigns ORDER BY id`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var c Campaign
-			var created int64
-			if err := rows.Scan(&c.ID, &c.Tenant, &c.Config, &c.Signature, &created); err != nil {
+			var created, changed int64
+			if err := rows.Scan(&c.ID, &c.Tenant, &c.Config, &c.Signature, &created, &c.State, &changed); err != nil {
 				return err
 			}
 			c.CreatedAt = fromNanos(created)
+			if changed != 0 {
+				c.StateChangedAt = fromNanos(changed)
+			}
 			list = append(list, c)
 		}
 		return rows.Err()
 	})
 	return list, err
+}
+
+// SetCampaignState implements Store.
+func (s *SQLite) SetCampaignState(ctx context.Context, id string, from []CampaignState, state CampaignState, at time.Time) error {
+	return s.tx(ctx, "set_campaign_state", func(tx *sql.Tx) error {
+		var now CampaignState
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM campaigns WHERE id = ?`, id).Scan(&now); err != nil {
+			return campaignMissing(err, sql.ErrNoRows, id)
+		}
+		if err := checkCampaignMove(id, now, from); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = ?, state_changed_at = ? WHERE id = ?`, state, nanos(at), id)
+		return err
+	})
 }
 
 // Release implements Store.

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wisp-project/wisp/internal/api"
@@ -54,14 +55,34 @@ type Key struct {
 }
 
 // Campaign is a registered campaign: its canonical config bytes (JSON of
-// campaign.Campaign) and the aggregator's signature over them.
+// campaign.Campaign), the aggregator's signature over them, and where it
+// is in its life.
 type Campaign struct {
 	ID        string
 	Tenant    string
 	Config    []byte
 	Signature []byte
 	CreatedAt time.Time
+	State     CampaignState // "" reads as CampaignActive
+	// StateChangedAt is when the campaign entered State (zero for one
+	// active since it was created).
+	StateChangedAt time.Time
 }
+
+// CampaignState is where a campaign is in its life: active → paused ⇄
+// active, and paused or active → archived, for good.
+type CampaignState string
+
+// Campaign states.
+const (
+	// CampaignActive: devices fetch its config and answer it.
+	CampaignActive CampaignState = "active"
+	// CampaignPaused: its config is withdrawn from devices; reports for
+	// epochs after the pause are refused; it may be resumed.
+	CampaignPaused CampaignState = "paused"
+	// CampaignArchived: paused for good; its released results stay.
+	CampaignArchived CampaignState = "archived"
+)
 
 // Release is the immutable published result of one (campaign, epoch).
 type Release struct {
@@ -130,6 +151,10 @@ type Store interface {
 	AddCampaign(ctx context.Context, c Campaign) error
 	// Campaigns lists every registered campaign, by id.
 	Campaigns(ctx context.Context) ([]Campaign, error)
+	// SetCampaignState moves campaign id from one of the states in from to
+	// state at at; ErrNotFound if there is no such campaign, ErrConflict if
+	// it is in none of from (another node moved it first).
+	SetCampaignState(ctx context.Context, id string, from []CampaignState, state CampaignState, at time.Time) error
 
 	// Release stores r unless (r.Campaign, r.Epoch) is already released,
 	// and returns what is stored: the first release wins, on every node.
@@ -167,6 +192,15 @@ var (
 	ErrLastActiveKey = errors.New("store: that is the only active key")
 )
 
+// checkCampaignMove refuses to move campaign id out of state now unless
+// now is one of from.
+func checkCampaignMove(id string, now CampaignState, from []CampaignState) error {
+	if !slices.Contains(from, now) {
+		return fmt.Errorf("%w: campaign %q is %s", ErrConflict, id, now)
+	}
+	return nil
+}
+
 // keyChange checks moving key id, found in state was (if found), to state
 // while others other keys are active.
 func keyChange(found bool, was KeyState, others int, state KeyState, id uint8) error {
@@ -179,6 +213,15 @@ func keyChange(found bool, was KeyState, others int, state KeyState, id uint8) e
 		return fmt.Errorf("%w: key %d", ErrLastActiveKey, id)
 	}
 	return nil
+}
+
+// campaignMissing maps a lookup's no-rows error (the driver's noRows) to
+// ErrNotFound.
+func campaignMissing(err, noRows error, id string) error {
+	if errors.Is(err, noRows) {
+		return fmt.Errorf("%w: campaign %q", ErrNotFound, id)
+	}
+	return err
 }
 
 // stored is a row Rewrap reads: a key id or secret name, and its bytes.

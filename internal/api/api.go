@@ -25,12 +25,15 @@ const (
 	// ReasonEpochTooLate: the report's epoch has closed; its result is or
 	// will be released and must not change.
 	ReasonEpochTooLate Reason = "epoch_too_late"
+	// ReasonCampaignPaused: the campaign was paused or archived before the
+	// report's epoch began; the device should stop answering it.
+	ReasonCampaignPaused Reason = "campaign_paused"
 )
 
 // AllReasons lists every reason, for metrics and documentation.
 func AllReasons() []Reason {
 	return []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
-		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate}
+		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate, ReasonCampaignPaused}
 }
 
 // IsValid reports whether r is a known reason.

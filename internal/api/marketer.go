@@ -30,6 +30,11 @@ type CampaignInfo struct {
 	Tenant    string          `json:"tenant"`
 	CreatedAt time.Time       `json:"created_at"`
 	Signed    SignedCampaign  `json:"signed"`
+	// State is "active", "paused" or "archived" (POST
+	// /v1/campaigns/{id}/pause, /resume, /archive); StateChangedAt is when
+	// it entered that state (absent while active since creation).
+	State          string     `json:"state"`
+	StateChangedAt *time.Time `json:"state_changed_at,omitempty"`
 }
 
 // CreateCampaignRequest is the body of POST /v1/campaigns: the campaign,

@@ -462,8 +462,38 @@ func testCampaigns(t *testing.T, spec string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.State, b.State = store.CampaignActive, store.CampaignActive
 	if want := []store.Campaign{a, b}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("campaigns = %v, want %v", got, want)
+	}
+
+	// Lifecycle: active → paused → active → archived; a move from a state
+	// the campaign is not in is a conflict, an unknown id not found.
+	t1 := t0.Add(time.Hour)
+	for _, step := range []struct {
+		from []store.CampaignState
+		to   store.CampaignState
+		err  error
+	}{
+		{[]store.CampaignState{store.CampaignActive}, store.CampaignPaused, nil},
+		{[]store.CampaignState{store.CampaignActive}, store.CampaignPaused, store.ErrConflict},
+		{[]store.CampaignState{store.CampaignPaused}, store.CampaignActive, nil},
+		{[]store.CampaignState{store.CampaignActive, store.CampaignPaused}, store.CampaignArchived, nil},
+		{[]store.CampaignState{store.CampaignActive, store.CampaignPaused}, store.CampaignActive, store.ErrConflict},
+	} {
+		if err := s.SetCampaignState(ctx, "a", step.from, step.to, t1); !errors.Is(err, step.err) || (err == nil) != (step.err == nil) {
+			t.Fatalf("a %v → %s: %v, want %v", step.from, step.to, err, step.err)
+		}
+	}
+	if err := s.SetCampaignState(ctx, "nope", []store.CampaignState{store.CampaignActive}, store.CampaignPaused, t1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown campaign: %v, want ErrNotFound", err)
+	}
+	got, err = s.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].State != store.CampaignArchived || !got[0].StateChangedAt.Equal(t1) || got[1].State != store.CampaignActive || !got[1].StateChangedAt.IsZero() {
+		t.Errorf("after the moves: %+v", got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -223,12 +224,29 @@ func (s *Server) handleCreateCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.CreateCampaign(r.Context(), c, tenant)
+	if errors.Is(err, store.ErrConflict) && p.Role != api.RoleOperator {
+		err = s.conflictOrHidden(r.Context(), c.ID, tenant)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/campaigns/"+c.ID)
 	writeJSON(w, http.StatusCreated, info)
+}
+
+// conflictOrHidden is the error for a marketer of tenant whose campaign id
+// is taken: 409 when their own tenant has it, and 404 — what reading it
+// answers — when another tenant does, so a create does not tell "taken by
+// someone else" apart from "yours".
+func (s *Server) conflictOrHidden(ctx context.Context, id, tenant string) error {
+	if err := s.reloadState(ctx); err != nil {
+		return err
+	}
+	if c, ok := s.state.Load().campaigns[id]; ok && c.tenant == tenant {
+		return errorf(EConflict, fmt.Sprintf("you already have a campaign %q: choose another id", id))
+	}
+	return errorf(ENotFound, fmt.Sprintf("campaign id %q is not available; choose another", id))
 }
 
 // handleSignedCampaigns serves every active campaign's signed config to
@@ -250,8 +268,12 @@ func (s *Server) handleSigningKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.SigningKey{Algorithm: "Ed25519", PublicKey: s.signer.pub})
 }
 
-// decodeJSON reads a JSON request body of at most 1 MiB, strictly.
+// decodeJSON reads a JSON request body (Content-Type application/json,
+// else 415) of at most 1 MiB, strictly.
 func decodeJSON(r *http.Request, v any) error {
+	if err := requireContentType(r, "application/json"); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"crypto/x509"
 	"io"
 	"net/http"
 	"time"
@@ -17,6 +18,7 @@ type DeviceConfig struct {
 	cacheDirSet   bool
 	aggregatorURL string
 	httpClient    *http.Client
+	rootCAs       *x509.CertPool
 	relayURL      string
 	campaignKey   []byte
 	now           func() time.Time
@@ -95,6 +97,16 @@ func (c DeviceConfig) WithTaxonomy(t *Taxonomy) DeviceConfig {
 // 30 s timeout).
 func (c DeviceConfig) WithAggregator(baseURL string, client *http.Client) DeviceConfig {
 	c.aggregatorURL, c.httpClient = baseURL, client
+	return c
+}
+
+// WithRootCAs makes the device trust only pool's certificate authorities
+// for the aggregator's (and the relay's) TLS certificate, instead of the
+// system's: a private CA, or a test's. It configures the default HTTP
+// client; a client given to WithAggregator brings its own TLS settings,
+// and Open refuses both at once.
+func (c DeviceConfig) WithRootCAs(pool *x509.CertPool) DeviceConfig {
+	c.rootCAs = pool
 	return c
 }
 

@@ -240,9 +240,13 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].filter(e => e.textContent).map(e => [e.id, e.textContent]))`); errs["err-category"] == "" || errs["err-top"] == "" {
 		t.Errorf("top_k with one category and k 5: errors %v, want err-category and err-top", errs)
 	}
+	// Cycling chosen by browsing the taxonomy tree: Sports, then its Add.
 	run(t, ctx, "fix the top_k campaign",
-		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="625"]`)),
-		chromedp.Click(chromedp.CSS(`#category-results li[data-id="625"]`)),
+		chromedp.Click(chromedp.CSS(`#category-tree > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#category-tree li[data-id="607"] > details > summary`)),
+		chromedp.Click(chromedp.CSS(`#category-tree li[data-id="607"] > details > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#category-tree button[data-add="625"]`)),
+		chromedp.Click(chromedp.CSS(`#category-tree button[data-add="625"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="625"]`)),
 		setValue("f-top", "1"), setValue("f-k", "100"), setValue("f-epoch", "1"), setValue("f-epoch_unit", "3600"), chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
@@ -392,8 +396,18 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
 		t.Errorf("a marketer sees the node's ingest counters")
 	}
+	// … and their own campaigns' counts only: globex has none.
+	if n := eval[int](t, ctx, `document.querySelectorAll('#tenant-ingest tr[data-campaign]').length`); n != 0 {
+		t.Errorf("globex's ingest table lists %d campaigns, want none", n)
+	}
 	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
 		chromedp.WaitVisible(chromedp.ID("not-found")))
+	// acme's marketer sees their campaign's counts at this node.
+	signIn(t, ctx, agg.url, acme)
+	run(t, ctx, "acme health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("tenant-ingest")))
+	if accepted := eval[string](t, ctx, `(document.querySelector('#tenant-ingest tr[data-campaign="acme-runners"] td.num') || {}).textContent || ''`); accepted == "" || accepted == "0" {
+		t.Errorf("acme's ingest row says %q accepted, want its campaign acme-runners with its reports", accepted)
+	}
 
 	// The operator sees every tenant.
 	signIn(t, ctx, agg.url, operator)

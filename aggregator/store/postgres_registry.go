@@ -263,8 +263,12 @@ func (s *Postgres) Releases(ctx context.Context, campaign string) ([]Release, er
 // AddToken implements Store.
 func (s *Postgres) AddToken(ctx context.Context, t Token) error {
 	return s.tx(ctx, "add_token", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO tokens (hash, role, tenant, name, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (hash) DO NOTHING`, t.Hash, t.Role, t.Tenant, t.Name, t.CreatedAt)
+		var expires *time.Time // NULL: never
+		if !t.ExpiresAt.IsZero() {
+			expires = &t.ExpiresAt
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO tokens (hash, role, tenant, name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (hash) DO NOTHING`, t.Hash, t.Role, t.Tenant, t.Name, t.CreatedAt, expires)
 		return pgOne(tag, err, ErrConflict, "token")
 	})
 }
@@ -273,11 +277,13 @@ func (s *Postgres) AddToken(ctx context.Context, t Token) error {
 func (s *Postgres) Token(ctx context.Context, hash []byte) (Token, error) {
 	var t Token
 	err := s.tx(ctx, "token", func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT hash, role, tenant, name, created_at FROM tokens WHERE hash = $1`, hash).
-			Scan(&t.Hash, &t.Role, &t.Tenant, &t.Name, &t.CreatedAt)
+		var expires *time.Time
+		err := tx.QueryRow(ctx, `SELECT hash, role, tenant, name, created_at, expires_at FROM tokens WHERE hash = $1`, hash).
+			Scan(&t.Hash, &t.Role, &t.Tenant, &t.Name, &t.CreatedAt, &expires)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: token", ErrNotFound)
 		}
+		t.ExpiresAt = pgExpiry(expires)
 		return err
 	})
 	t.CreatedAt = t.CreatedAt.UTC()
@@ -289,13 +295,14 @@ func (s *Postgres) Tokens(ctx context.Context) ([]Token, error) {
 	var list []Token
 	err := s.tx(ctx, "tokens", func(tx pgx.Tx) error {
 		list = nil
-		rows, err := tx.Query(ctx, `SELECT hash, role, tenant, name, created_at FROM tokens ORDER BY created_at, hash`)
+		rows, err := tx.Query(ctx, `SELECT hash, role, tenant, name, created_at, expires_at FROM tokens ORDER BY created_at, hash`)
 		if err != nil {
 			return err
 		}
 		var t Token
-		_, err = pgx.ForEachRow(rows, []any{&t.Hash, &t.Role, &t.Tenant, &t.Name, &t.CreatedAt}, func() error {
-			t.CreatedAt = t.CreatedAt.UTC()
+		var expires *time.Time
+		_, err = pgx.ForEachRow(rows, []any{&t.Hash, &t.Role, &t.Tenant, &t.Name, &t.CreatedAt, &expires}, func() error {
+			t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), pgExpiry(expires)
 			list = append(list, t)
 			t = Token{}
 			return nil
@@ -303,6 +310,14 @@ func (s *Postgres) Tokens(ctx context.Context) ([]Token, error) {
 		return err
 	})
 	return list, err
+}
+
+// pgExpiry is a token's expires_at: NULL is never (the zero time).
+func pgExpiry(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // DeleteToken implements Store.

@@ -15,6 +15,21 @@ import (
 func nanos(t time.Time) int64     { return t.UnixNano() }
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// A token's expiry is 0 for never.
+func expiryNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return nanos(t)
+}
+
+func fromExpiryNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return fromNanos(n)
+}
+
 // Keys implements Store.
 func (s *SQLite) Keys(ctx context.Context) ([]Key, error) {
 	var keys []Key
@@ -264,8 +279,8 @@ func (s *SQLite) Releases(ctx context.Context, campaign string) ([]Release, erro
 // AddToken implements Store.
 func (s *SQLite) AddToken(ctx context.Context, t Token) error {
 	return s.tx(ctx, "add_token", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (hash, role, tenant, name, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (hash) DO NOTHING`, t.Hash, t.Role, t.Tenant, t.Name, nanos(t.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (hash, role, tenant, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (hash) DO NOTHING`, t.Hash, t.Role, t.Tenant, t.Name, nanos(t.CreatedAt), expiryNanos(t.ExpiresAt))
 		return conflictUnlessOne(res, err, "token")
 	})
 }
@@ -274,13 +289,13 @@ func (s *SQLite) AddToken(ctx context.Context, t Token) error {
 func (s *SQLite) Token(ctx context.Context, hash []byte) (Token, error) {
 	var t Token
 	err := s.tx(ctx, "token", func(tx *sql.Tx) error {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT hash, role, tenant, name, created_at FROM tokens WHERE hash = ?`, hash).
-			Scan(&t.Hash, &t.Role, &t.Tenant, &t.Name, &created)
+		var created, expires int64
+		err := tx.QueryRowContext(ctx, `SELECT hash, role, tenant, name, created_at, expires_at FROM tokens WHERE hash = ?`, hash).
+			Scan(&t.Hash, &t.Role, &t.Tenant, &t.Name, &created, &expires)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: token", ErrNotFound)
 		}
-		t.CreatedAt = fromNanos(created)
+		t.CreatedAt, t.ExpiresAt = fromNanos(created), fromExpiryNanos(expires)
 		return err
 	})
 	return t, err
@@ -290,18 +305,18 @@ func (s *SQLite) Token(ctx context.Context, hash []byte) (Token, error) {
 func (s *SQLite) Tokens(ctx context.Context) ([]Token, error) {
 	var list []Token
 	err := s.tx(ctx, "tokens", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT hash, role, tenant, name, created_at FROM tokens ORDER BY created_at, hash`)
+		rows, err := tx.QueryContext(ctx, `SELECT hash, role, tenant, name, created_at, expires_at FROM tokens ORDER BY created_at, hash`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var t Token
-			var created int64
-			if err := rows.Scan(&t.Hash, &t.Role, &t.Tenant, &t.Name, &created); err != nil {
+			var created, expires int64
+			if err := rows.Scan(&t.Hash, &t.Role, &t.Tenant, &t.Name, &created, &expires); err != nil {
 				return err
 			}
-			t.CreatedAt = fromNanos(created)
+			t.CreatedAt, t.ExpiresAt = fromNanos(created), fromExpiryNanos(expires)
 			list = append(list, t)
 		}
 		return rows.Err()

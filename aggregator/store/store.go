@@ -99,6 +99,7 @@ type Token struct {
 	Tenant    string
 	Name      string
 	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
 }
 
 // Store is durable aggregator state. Implementations are safe for

@@ -212,7 +212,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 // newAggregatorServeCmd is wisp aggregator serve.
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
-	var addr string
+	var addr, metricsAddr, tlsCert, tlsKey string
 	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -220,7 +220,12 @@ func newAggregatorServeCmd() *cobra.Command {
 		Long: `serve listens on --addr and answers until SIGINT or SIGTERM, then stops taking
 new connections, lets requests in flight finish (up to 30 s) and closes the
 store: a report acknowledged before shutdown is stored; one in flight is
-either acknowledged and stored or not acknowledged (devices retry).`,
+either acknowledged and stored or not acknowledged (devices retry).
+
+With --tls-cert and --tls-key it serves HTTPS (TLS 1.2 or 1.3, AEAD suites
+only, HSTS) and reads both files again on SIGHUP: renew the certificate by
+replacing the files, then kill -HUP the process. A pair that fails to load
+is logged and the one in use stays.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -244,11 +249,30 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 			defer stop()
 			// Listen before touching the store, and remove a store this
 			// start created if it fails: a failed start leaves nothing.
+			if (tlsCert == "") != (tlsKey == "") {
+				return errors.New("--tls-cert and --tls-key go together: a PEM certificate chain and its PEM private key")
+			}
+			var certs *aggregator.CertFiles
+			httpOpts, scheme := aggregator.HTTPOptions{}, "http"
+			if tlsCert != "" {
+				var err error
+				if certs, err = aggregator.LoadCertFiles(tlsCert, tlsKey); err != nil {
+					return err
+				}
+				httpOpts.TLS, scheme = certs.TLSConfig(), "https"
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
 			}
 			defer ln.Close()
+			var mln net.Listener
+			if metricsAddr != "" {
+				if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+					return fmt.Errorf("--metrics-addr %s: %w; e.g. --metrics-addr 127.0.0.1:9090", metricsAddr, err)
+				}
+				defer mln.Close()
+			}
 			undo := undoNewStore(o.store)
 			srv, st, err := o.open(ctx, log)
 			if err != nil {
@@ -261,13 +285,31 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 					log.Warn("the store file is readable by other users (it holds reports and tokens); chmod 600 it", "file", p, "mode", fi.Mode().Perm().String())
 				}
 			}
-			hs := aggregator.NewHTTPServer(srv.Handler(), aggregator.HTTPOptions{})
-			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
-			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
-			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: http://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
-				ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
-			errc := make(chan error, 1)
+			hs := aggregator.NewHTTPServer(srv.Handler(), httpOpts)
+			if certs != nil {
+				// Registered before the address is printed: a SIGHUP
+				// from then on reloads, never kills.
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				go reloadOn(ctx, hup, certs, log)
+			}
+			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store), "tls", certs != nil)
+			fmt.Fprintf(cmd.OutOrStdout(), "listening on %s://%s\n", scheme, ln.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: %s://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
+				scheme, ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
+			errc := make(chan error, 2)
 			go func() { errc <- hs.Serve(ln) }()
+			if mln != nil {
+				ms := aggregator.NewHTTPServer(srv.MetricsHandler(), aggregator.HTTPOptions{})
+				defer ms.Close()
+				go func() {
+					if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+						errc <- err
+					}
+				}()
+				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
+			}
 			go releaseEvery(ctx, srv, time.Minute, log)
 			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
 			select {
@@ -290,6 +332,9 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	aggStoreFlag(cmd, &o.store)
 	aggKEKFlag(cmd, &o.kek)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "also serve Prometheus /metrics without credentials here, e.g. 127.0.0.1:9090 (on --addr it needs an operator token)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key; reloaded on SIGHUP)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
 	cmd.Flags().StringVar(&o.campaigns, "campaigns", "", "JSON file of operator-configured campaigns to register at start")
 	cmd.Flags().StringVar(&o.tenant, "tenant", "default", "tenant that owns the --campaigns")
@@ -316,6 +361,23 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
 	return cmd
+}
+
+// reloadOn reads the TLS certificate files again on every signal on hup
+// until ctx ends.
+func reloadOn(ctx context.Context, hup <-chan os.Signal, certs *aggregator.CertFiles, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				log.Error("TLS certificate reload failed; still serving the previous one", "err", err)
+			} else {
+				log.Info("TLS certificate reloaded")
+			}
+		}
+	}
 }
 
 // releaseEvery releases closed epochs (and deletes their reports) every

@@ -159,14 +159,19 @@ func newAggregatorTokensCmd() *cobra.Command {
 	var spec string
 	var req api.CreateTokenRequest
 	var role string
+	var ttl time.Duration
 	var asJSON, listJSON bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a token and print its secret (shown once)",
 		Example: `  wisp aggregator tokens create --role operator --name alice
-  wisp aggregator tokens create --role marketer --tenant acme --name acme-dashboard`,
+  wisp aggregator tokens create --role marketer --tenant acme --name acme-dashboard --ttl 720h`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ttl < 0 || ttl%time.Second != 0 {
+				return fmt.Errorf("--ttl wants a positive whole number of seconds, not %s; e.g. --ttl 720h (0: never expires)", ttl)
+			}
+			req.TTLSeconds = int64(ttl / time.Second)
 			st, err := store.Open(cmd.Context(), spec)
 			if err != nil {
 				return err
@@ -181,8 +186,8 @@ func newAggregatorTokensCmd() *cobra.Command {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(info)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", info.Token)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (role %s%s); the secret above is not stored and cannot be shown again\n",
-				info.ID, info.Role, tenantSuffix(info.Tenant))
+			fmt.Fprintf(cmd.ErrOrStderr(), "token id %s (role %s%s%s); the secret above is not stored and cannot be shown again\n",
+				info.ID, info.Role, tenantSuffix(info.Tenant), expirySuffix(info.ExpiresAt))
 			return nil
 		},
 	}
@@ -190,6 +195,7 @@ func newAggregatorTokensCmd() *cobra.Command {
 	create.Flags().StringVar(&req.Tenant, "tenant", "", "the marketer's tenant")
 	create.Flags().StringVar(&req.Name, "name", "", "a label for the token")
 	create.Flags().BoolVar(&asJSON, "json", false, "print the token as JSON")
+	durationVar(create.Flags(), &ttl, "ttl", 0, "the token expires this long after now, e.g. 720h or 30d (0: never)")
 	list := &cobra.Command{
 		Use: "list", Short: "List tokens (never their secrets)", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -205,14 +211,18 @@ func newAggregatorTokensCmd() *cobra.Command {
 			if listJSON {
 				infos := []api.TokenInfo{}
 				for _, t := range list {
-					infos = append(infos, api.TokenInfo{ID: hex.EncodeToString(t.Hash), Role: t.Role, Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt})
+					infos = append(infos, aggregator.TokenInfoOf(t))
 				}
 				return printJSON(cmd.OutOrStdout(), infos)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "id\trole\ttenant\tname\tcreated")
+			fmt.Fprintln(tw, "id\trole\ttenant\tname\tcreated\texpires")
 			for _, t := range list {
-				fmt.Fprintf(tw, "%x\t%s\t%s\t%s\t%s\n", t.Hash, t.Role, t.Tenant, t.Name, t.CreatedAt.Format(time.RFC3339))
+				expires := "never"
+				if !t.ExpiresAt.IsZero() {
+					expires = t.ExpiresAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%x\t%s\t%s\t%s\t%s\t%s\n", t.Hash, t.Role, t.Tenant, t.Name, t.CreatedAt.Format(time.RFC3339), expires)
 			}
 			return tw.Flush()
 		},
@@ -263,6 +273,13 @@ func newAggregatorTokensCmd() *cobra.Command {
 		tokens.AddCommand(c)
 	}
 	return tokens
+}
+
+func expirySuffix(at *time.Time) string {
+	if at == nil {
+		return ""
+	}
+	return ", expires " + at.Format(time.RFC3339)
 }
 
 func tenantSuffix(t string) string {

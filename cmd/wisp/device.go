@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -63,6 +64,7 @@ See docs/DEVICE.md for the walk-through.`,
 type deviceSettings struct {
 	Aggregator    string  `json:"aggregator,omitempty"`
 	TrustFile     string  `json:"trust_file,omitempty"`
+	CAFile        string  `json:"ca_file,omitempty"`      // PEM CAs trusted for the aggregator's TLS certificate instead of the system's
 	CampaignKey   string  `json:"campaign_key,omitempty"` // base64 Ed25519, pinned at init
 	AllowUnsigned bool    `json:"allow_unsigned,omitempty"`
 	SendDelay     string  `json:"send_delay"`
@@ -114,6 +116,13 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 	if s.Aggregator != "" {
 		cfg = cfg.WithAggregator(s.Aggregator, nil)
 	}
+	roots, err := s.rootCAs(dir)
+	if err != nil {
+		return cfg, err
+	}
+	if roots != nil {
+		cfg = cfg.WithRootCAs(roots)
+	}
 	if s.CampaignKey != "" {
 		k, err := base64.StdEncoding.DecodeString(s.CampaignKey)
 		if err != nil {
@@ -138,6 +147,27 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 		d.set(v)
 	}
 	return cfg, nil
+}
+
+// rootCAs reads ca_file (relative to dir); nil without one: the system's
+// roots.
+func (s deviceSettings) rootCAs(dir string) (*x509.CertPool, error) {
+	if s.CAFile == "" {
+		return nil, nil
+	}
+	path := s.CAFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
 
 // open opens the device in --dir with its saved settings.
@@ -191,18 +221,24 @@ fails, it leaves nothing behind.`,
 				return fmt.Errorf("--retention wants a positive duration and --send-delay one ≥ 0; e.g. --retention 30d --send-delay 1h")
 			}
 			s.SendDelay, s.Retention = sendDelay.String(), retention.String()
-			if s.TrustFile != "" {
-				// Relative to where the command runs, as a shell user expects
-				// (device.json records the absolute path).
-				if s.TrustFile, err = filepath.Abs(s.TrustFile); err != nil {
-					return err
+			// Relative to where the command runs, as a shell user expects
+			// (device.json records the absolute paths).
+			for _, p := range []*string{&s.TrustFile, &s.CAFile} {
+				if *p != "" {
+					if *p, err = filepath.Abs(*p); err != nil {
+						return err
+					}
 				}
 			}
 			if _, err := s.config(df.dir, nil); err != nil {
 				return err
 			}
 			if s.CampaignKey == "" && s.Aggregator != "" {
-				k, err := fetchCampaignKey(cmd.Context(), s.Aggregator)
+				roots, err := s.rootCAs(df.dir)
+				if err != nil {
+					return err
+				}
+				k, err := fetchCampaignKey(cmd.Context(), s.Aggregator, roots)
 				if err != nil {
 					return fmt.Errorf("fetch the aggregator's campaign-signing key (or pass --campaign-key): %w", err)
 				}
@@ -236,6 +272,7 @@ fails, it leaves nothing behind.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&s.Aggregator, "aggregator", "", "aggregator base URL, e.g. http://127.0.0.1:8080")
+	f.StringVar(&s.CAFile, "ca-file", "", "PEM file of the CAs to trust for the aggregator's HTTPS certificate instead of the system's (a private CA)")
 	f.StringVar(&s.TrustFile, "trust", "", "trust store file of plugin author keys (one alg:base64 key per line), relative to the working directory")
 	f.StringVar(&s.CampaignKey, "campaign-key", "", "the aggregator's campaign-signing Ed25519 key, base64 (default: fetched from --aggregator now and pinned)")
 	f.BoolVar(&s.AllowUnsigned, "allow-unsigned", false, "accept unsigned plugins (development only)")
@@ -256,14 +293,14 @@ func deviceOrNone(s string) string {
 // fetchCampaignKey reads GET /v1/campaign-signing-key once, at init: the
 // device then trusts that key and no other (trust on first use, made
 // explicit and shown to the person provisioning the device).
-func fetchCampaignKey(ctx context.Context, baseURL string) (string, error) {
+func fetchCampaignKey(ctx context.Context, baseURL string, roots *x509.CertPool) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/campaign-signing-key", nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := host.NewHTTPClient(roots).Do(req)
 	if err != nil {
 		return "", err
 	}

@@ -80,9 +80,10 @@
       return Object.assign({ max_epsilon: 8, min_epoch_seconds: 3600, max_epoch_seconds: 90 * 86400, min_k: 50 }, d || {});
     },
     // ingest reads the aggregator's Prometheus metrics for this node's
-    // accepted and rejected report counts.
+    // accepted and rejected report counts (operators only: they cover
+    // every tenant).
     async ingest() {
-      const resp = await fetch('/metrics');
+      const resp = await fetch('/metrics', { headers: { Authorization: 'Bearer ' + token() } });
       if (!resp.ok) return null;
       return parseMetrics(await resp.text());
     },
@@ -447,6 +448,7 @@
     epoch_too_early: 'epoch not started yet',
     epoch_too_late: 'epoch already closed',
     campaign_paused: 'campaign paused before the epoch began',
+    wrong_report_size: "not the campaign's report size",
   };
   const reasonText = (r) => REASONS[r] || String(r).replace(/_/g, ' ');
 
@@ -900,6 +902,31 @@
     holiday: ['travel'], vacation: ['travel'], phone: ['smartphones', 'mobile'], game: ['gaming'], games: ['gaming'], film: ['movies'], tv: ['television'],
   };
 
+  // categoryTree browses the Interest taxonomy tier by tier (a subtree is
+  // built when it is first opened: 497 nodes at once would be slow to
+  // draw); each category has an Add button that chooses it.
+  function categoryTree(tax, choose) {
+    const ids = new Set(tax.map((c) => c.id));
+    const kids = new Map();
+    for (const c of tax) {
+      const p = ids.has(c.parent) ? c.parent : 0;
+      if (!kids.has(p)) kids.set(p, []);
+      kids.get(p).push(c);
+    }
+    const leafName = (c) => c.name.split(' | ').pop();
+    const add = (c) => h('button', { type: 'button', class: 'secondary small', 'data-add': c.id, 'aria-label': 'Add ' + leafName(c), onclick: () => choose(c) }, 'Add');
+    const branch = (parent) => h('ul', { class: 'tree' }, (kids.get(parent) || []).map((c) => {
+      const sub = kids.get(c.id);
+      if (!sub) return h('li', { 'data-id': c.id }, h('span', {}, leafName(c)), ' ', add(c));
+      const d = h('details', {}, h('summary', {}, `${leafName(c)} (${sub.length})`), add(c));
+      d.addEventListener('toggle', () => { if (d.open && !d.querySelector('ul')) d.append(branch(c.id)); });
+      return h('li', { 'data-id': c.id }, d);
+    }));
+    const top = h('details', { id: 'category-tree' }, h('summary', {}, 'Browse all Interest categories'));
+    top.addEventListener('toggle', () => { if (top.open && !top.querySelector('ul')) top.append(branch(0)); });
+    return top;
+  }
+
   // categoryPicker searches the taxonomy names as one types; Enter or a
   // click chooses. max bounds how many may be chosen.
   function categoryPicker(tax, max) {
@@ -963,7 +990,7 @@
         if (li) choose(tax.find((c) => c.id === Number(li.dataset.id)));
       }
     });
-    const el = h('div', { class: 'picker' }, input, list, chips);
+    const el = h('div', { class: 'picker' }, input, list, chips, categoryTree(tax, (c) => choose(c)));
     // setMax changes how many may be chosen, dropping the latest beyond it.
     const setMax = (n) => { max = n; chosen = chosen.slice(0, n); redraw(); };
     // preset chooses ids (a duplicated campaign's categories).
@@ -1108,11 +1135,13 @@
 
   async function viewHealth() {
     render(h('h1', {}, 'Ingest health'), h('p', { class: 'muted' }, 'Loading…'));
-    let campaigns, segs, ingest = null;
+    let campaigns, segs, ingest = null, mine = null;
     try {
       [campaigns, segs] = await Promise.all([api.campaigns(), api.segments()]);
       // Node-wide counters cover every tenant's devices: operators only.
+      // A marketer gets their own campaigns' counts (GET /v1/metrics).
       if (isOperator()) ingest = await api.ingest().catch(() => null);
+      else mine = await api.get('/v1/metrics').catch(() => null);
     } catch (e) { render(h('h1', {}, 'Ingest health'), errorBox(e)); return; }
     const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
     const per = bySegment(segs);
@@ -1126,7 +1155,11 @@
       rows.length ? stack(h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', {}, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows)))
         : h('p', { class: 'muted' }, 'No epoch has been released yet: results appear once an epoch has closed.'),
       h('h2', {}, 'This node since it started'),
-      !isOperator() ? h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Accepted and rejected report counts cover every tenant on this aggregator, so only operators see them here.') :
+      !isOperator() ? [h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Totals cover every tenant on this aggregator, so only operators see them; these are your campaigns\u2019 reports.'),
+        (mine && mine.campaigns.length ? h('table', { id: 'tenant-ingest' }, h('thead', {}, h('tr', {}, h('th', {}, 'Your campaign'), h('th', { class: 'num' }, 'Accepted'), h('th', { class: 'num' }, 'Rejected'))),
+          h('tbody', {}, mine.campaigns.map((c) => h('tr', { 'data-campaign': c.campaign }, h('td', {}, names.get(c.campaign) || c.campaign), h('td', { class: 'num' }, fmt(c.accepted)),
+            h('td', { class: 'num' }, fmt(Object.values(c.rejected || {}).reduce((a, b) => a + b, 0)))))))
+          : h('p', { class: 'muted', id: 'tenant-ingest' }, 'No report for your campaigns has reached this node since it started.'))] :
       !ingest ? h('p', { class: 'muted' }, 'This aggregator does not publish its metrics here.') : [
         h('p', { id: 'ingest-totals' }, `${fmt(ingest.accepted)} reports accepted · ${fmt(Object.values(ingest.rejects).reduce((a, b) => a + b, 0))} rejected · ${fmt(ingest.overloaded)} batches turned away (429) · ${fmt(ingest.queue)} batches queued`),
         rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Rejected because'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))

@@ -545,8 +545,18 @@ func testTokens(t *testing.T, spec string) {
 	if _, err := s.Token(ctx, []byte{9}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown token: %v, want ErrNotFound", err)
 	}
-	if list, err := s.Tokens(ctx); err != nil || len(list) != 1 {
-		t.Fatalf("tokens = %v, %v", list, err)
+	// An expiring token keeps its expiry, to the microsecond (PostgreSQL's
+	// resolution); the one without stays without.
+	expiring := store.Token{Hash: []byte{4, 5, 6}, Role: "operator", Name: "ttl", CreatedAt: t0.Add(time.Second),
+		ExpiresAt: t0.Add(720*time.Hour + 123456*time.Microsecond)}
+	if err := s.AddToken(ctx, expiring); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx, expiring.Hash); err != nil || !got.ExpiresAt.Equal(expiring.ExpiresAt) {
+		t.Fatalf("expiring token = %v, %v; want expiry %v", got, err, expiring.ExpiresAt)
+	}
+	if list, err := s.Tokens(ctx); err != nil || len(list) != 2 || !list[0].ExpiresAt.IsZero() || !list[1].ExpiresAt.Equal(expiring.ExpiresAt) {
+		t.Fatalf("tokens = %v, %v; want %v, %v", list, err, tok, expiring)
 	}
 	if err := s.DeleteToken(ctx, tok.Hash); err != nil {
 		t.Fatal(err)

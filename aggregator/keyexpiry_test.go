@@ -165,3 +165,51 @@ func TestExpireReplaceOfExpiredKey(t *testing.T) {
 		t.Fatalf("advertised %v, want one active key", list)
 	}
 }
+
+// BenchmarkKeyExpiryPropagation measures how long after node a commits a
+// key's expiry node b first refuses a report sealed to it (ms/expiry;
+// b polls every 5 ms). Each iteration makes a key active on a, expires
+// the one before it and waits for b.
+func BenchmarkKeyExpiryPropagation(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		spec func(t testing.TB) string
+	}{
+		{"postgres", func(t testing.TB) string { return "postgres:" + storetest.PostgresDSN(t) }},
+		{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			spec := tc.spec(b)
+			ctx := context.Background()
+			clk := newClock()
+			slow := func(c *aggregator.Config) { c.Refresh = time.Hour }
+			na := newNode(b, storetest.Open(b, spec), clk, slow, func(c *aggregator.Config) { c.Campaigns = []campaign.Campaign{runners} })
+			nb := newNode(b, storetest.Open(b, spec), clk, slow)
+			var total time.Duration
+			for b.Loop() {
+				old := advertised(b, na)[0]
+				clk.Add(time.Second)
+				if _, err := na.agg.RotateNow(ctx); err != nil {
+					b.Fatal(err)
+				}
+				r := host.Reporter{Key: old}
+				start := time.Now()
+				if _, err := na.agg.ExpireKey(ctx, old.ID, false); err != nil {
+					b.Fatal(err)
+				}
+				for {
+					e, err := r.Report(&nb.campaign, nb.campaign.Epoch(clk.Now()), map[uint32]float32{410: 0.9})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res := nb.upload(b, e).Results[0]; res.Reason == api.ReasonKeyExpired {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/expiry")
+		})
+	}
+}

@@ -29,15 +29,18 @@ const expiryWithin = time.Second + 2*time.Second
 // unless it is replaced in the same step, so /v1/hpke-config never goes
 // empty; rotate --now advertises a new key at once.
 func TestKeyExpiryReachesEveryNode(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		spec func(t testing.TB) string
-	}{
-		{"postgres", func(t testing.TB) string { return "postgres:" + storetest.PostgresDSN(t) }},
-		{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
-	} {
+	for _, tc := range sharedStores {
 		t.Run(tc.name, func(t *testing.T) { testKeyExpiry(t, tc.spec(t)) })
 	}
+}
+
+// sharedStores name a fresh store several nodes can share.
+var sharedStores = []struct {
+	name string
+	spec func(t testing.TB) string
+}{
+	{"postgres", func(t testing.TB) string { return "postgres:" + storetest.PostgresDSN(t) }},
+	{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
 }
 
 func testKeyExpiry(t *testing.T, spec string) {
@@ -171,13 +174,7 @@ func TestExpireReplaceOfExpiredKey(t *testing.T) {
 // b polls every 5 ms). Each iteration makes a key active on a, expires
 // the one before it and waits for b.
 func BenchmarkKeyExpiryPropagation(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		spec func(t testing.TB) string
-	}{
-		{"postgres", func(t testing.TB) string { return "postgres:" + storetest.PostgresDSN(t) }},
-		{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
-	} {
+	for _, tc := range sharedStores {
 		b.Run(tc.name, func(b *testing.B) {
 			spec := tc.spec(b)
 			ctx := context.Background()

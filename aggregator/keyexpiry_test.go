@@ -29,15 +29,18 @@ const expiryWithin = time.Second + 2*time.Second
 // unless it is replaced in the same step, so /v1/hpke-config never goes
 // empty; rotate --now advertises a new key at once.
 func TestKeyExpiryReachesEveryNode(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		spec func(t testing.TB) string
-	}{
-		{"postgres", func(t testing.TB) string { return "postgres:" + storetest.PostgresDSN(t) }},
-		{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
-	} {
+	for _, tc := range sharedStores {
 		t.Run(tc.name, func(t *testing.T) { testKeyExpiry(t, tc.spec(t)) })
 	}
+}
+
+// sharedStores name a fresh store several nodes can share.
+var sharedStores = []struct {
+	name string
+	spec func(t testing.TB) string
+}{
+	{"postgres", func(t testing.TB) string { return "postgres:" + storetest.PostgresDSN(t) }},
+	{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
 }
 
 func testKeyExpiry(t *testing.T, spec string) {
@@ -142,5 +145,68 @@ func refusedBy(t testing.TB, f *fixture, next func() wire.Envelope) {
 			t.Fatalf("an expired key still accepted by the other node after %v", expiryWithin)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestExpireReplaceOfExpiredKey: --replace on a key already expired is
+// refused, rather than making a key under that id and expiring it.
+func TestExpireReplaceOfExpiredKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.agg.ExpireKey(ctx, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	for range 254 { // walk the ids round to 1 again
+		if _, err := f.agg.ExpireKey(ctx, advertised(t, f)[0].ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.agg.ExpireKey(ctx, 1, true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("replacing expired key 1: %v, want ErrNotFound", err)
+	}
+	if list := advertised(t, f); len(list) != 1 {
+		t.Fatalf("advertised %v, want one active key", list)
+	}
+}
+
+// BenchmarkKeyExpiryPropagation measures how long after node a commits a
+// key's expiry node b first refuses a report sealed to it (ms/expiry;
+// b polls every 5 ms). Each iteration makes a key active on a, expires
+// the one before it and waits for b.
+func BenchmarkKeyExpiryPropagation(b *testing.B) {
+	for _, tc := range sharedStores {
+		b.Run(tc.name, func(b *testing.B) {
+			spec := tc.spec(b)
+			ctx := context.Background()
+			clk := newClock()
+			slow := func(c *aggregator.Config) { c.Refresh = time.Hour }
+			na := newNode(b, storetest.Open(b, spec), clk, slow, func(c *aggregator.Config) { c.Campaigns = []campaign.Campaign{runners} })
+			nb := newNode(b, storetest.Open(b, spec), clk, slow)
+			var total time.Duration
+			for b.Loop() {
+				old := advertised(b, na)[0]
+				clk.Add(time.Second)
+				if _, err := na.agg.RotateNow(ctx); err != nil {
+					b.Fatal(err)
+				}
+				r := host.Reporter{Key: old}
+				start := time.Now()
+				if _, err := na.agg.ExpireKey(ctx, old.ID, false); err != nil {
+					b.Fatal(err)
+				}
+				for {
+					e, err := r.Report(&nb.campaign, nb.campaign.Epoch(clk.Now()), map[uint32]float32{410: 0.9})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res := nb.upload(b, e).Results[0]; res.Reason == api.ReasonKeyExpired {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/expiry")
+		})
 	}
 }

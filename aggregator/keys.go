@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -224,6 +225,14 @@ func (s *Server) RotateNow(ctx context.Context) ([]string, error) {
 func (s *Server) ExpireKey(ctx context.Context, id uint8, replace bool) ([]string, error) {
 	changes := []string{}
 	if replace {
+		// The new key must not reuse id itself, which it could once id is expired.
+		keys, err := s.store.Keys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if i := slices.IndexFunc(keys, func(k store.Key) bool { return k.ID == id }); i < 0 || keys[i].State == store.KeyExpired {
+			return nil, fmt.Errorf("%w: key %d is not pending or active; for a new key rotate now", store.ErrNotFound, id)
+		}
 		fresh, err := s.newKey(ctx, store.KeyActive, func(k store.Key) error { return s.store.ReplaceKey(ctx, k, id) })
 		if err != nil {
 			return nil, err

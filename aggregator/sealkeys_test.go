@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/aggregator/store/storetest"
 	"github.com/wisp-project/wisp/internal/sqlitedb"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -132,5 +134,62 @@ func TestOldPlaintextStoreIsSealed(t *testing.T) {
 	_, err = aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), KeyEncryptionKey: kek})
 	if !errors.Is(err, aggregator.ErrKeyEncryption) || !strings.Contains(err.Error(), "hpke-key/9") {
 		t.Fatalf("a key in the clear in a sealed store: %v, want ErrKeyEncryption naming hpke-key/9", err)
+	}
+}
+
+// TestPlaintextPostgresSealedByTwoNodesAtOnce: two nodes given the key
+// encryption key start together on a PostgreSQL store whose keys are in
+// the clear (written without one): both start, with the same keys, and
+// every private value ends up sealed once.
+func TestPlaintextPostgresSealedByTwoNodesAtOnce(t *testing.T) {
+	spec := "postgres:" + storetest.PostgresDSN(t)
+	ctx := context.Background()
+	first, err := aggregator.New(aggregator.Config{Store: storetest.Open(t, spec), Taxonomy: mustTax(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek := bytes.Repeat([]byte{7}, 32)
+	nodes := make([]*aggregator.Server, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		st := storetest.Open(t, spec)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i], errs[i] = aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), KeyEncryptionKey: kek})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		if !bytes.Equal(nodes[i].SigningKey(), first.SigningKey()) || !bytes.Equal(nodes[i].OHTTPKeyConfigs(), first.OHTTPKeyConfigs()) {
+			t.Errorf("node %d has other keys than the store had", i)
+		}
+	}
+	st := storetest.Open(t, spec)
+	n := 0
+	err = st.Rewrap(ctx, func(id uint8, v []byte) ([]byte, error) {
+		n++
+		if !bytes.HasPrefix(v, []byte("wisp-kek1:")) {
+			t.Errorf("key %d is not sealed", id)
+		}
+		return nil, nil
+	}, func(name string, v []byte) ([]byte, error) {
+		n++
+		if !bytes.HasPrefix(v, []byte("wisp-kek1:")) {
+			t.Errorf("secret %s is not sealed", name)
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sealed once, not twice: a value sealed twice would not open to a
+	// key, and the nodes would have failed or differed above.
+	if n != 4 { // key 1, signing seed, OHTTP key, marker
+		t.Errorf("%d private values, want 4", n)
 	}
 }

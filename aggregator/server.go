@@ -44,7 +44,8 @@ type Config struct {
 	// Ingest bounds concurrent work; beyond it clients get 429.
 	Ingest Admission
 	// Refresh is how often a node reloads keys and campaigns other nodes may
-	// have changed; 0 means 10 s. A report naming an unknown key or campaign
+	// have changed; 0 means 10 s. Key changes arrive sooner, through
+	// Server.WatchKeys. A report naming an unknown key or campaign
 	// triggers an early reload before it is rejected, shared by the
 	// requests that miss at once (at most ten a second).
 	Refresh time.Duration

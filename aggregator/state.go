@@ -15,9 +15,10 @@ import (
 
 // snapshot is a node's immutable view of the keys and campaigns in the
 // store. Ingest reads it without locks; a reload swaps in a new one. Nodes
-// coordinate only through the store, so a key rotated or a campaign created
-// on one node reaches the others within Config.Refresh (or at once, when a
-// report names something the snapshot lacks).
+// coordinate only through the store, so a campaign created on one node
+// reaches the others within Config.Refresh (or at once, when a report names
+// something the snapshot lacks), and a key change within a second
+// (Server.WatchKeys).
 type snapshot struct {
 	loaded    time.Time
 	keys      map[uint8]keyEntry

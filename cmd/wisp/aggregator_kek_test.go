@@ -125,3 +125,32 @@ func TestServeSealsKeysByDefault(t *testing.T) {
 		t.Errorf("with --insecure-plaintext-keys key 1 is stored as %d bytes, want the 32 in the clear", len(v))
 	}
 }
+
+// TestKeysExpireAndRotateNow: expiring the only active key is refused
+// with the way out, --replace does it in one step, rotate --now makes an
+// active key at once.
+func TestKeysExpireAndRotateNow(t *testing.T) {
+	spec := "sqlite:" + filepath.Join(t.TempDir(), "agg.db")
+	serveOnce(t, "--store", spec)
+	_, err := runErr(t, "aggregator", "keys", "expire", "1", "--store", spec)
+	if err == nil || !strings.Contains(err.Error(), "only active key") || !strings.Contains(err.Error(), "keys expire 1 --replace") {
+		t.Fatalf("expiring the only active key: %v, want a refusal naming --replace", err)
+	}
+	out, err := runErr(t, "aggregator", "keys", "expire", "1", "--replace", "--store", spec)
+	if err != nil || !strings.Contains(out, "key 2: new, active") || !strings.Contains(out, "key 1: expired") {
+		t.Fatalf("expire --replace: %v\n%s", err, out)
+	}
+	out, err = runErr(t, "aggregator", "keys", "rotate", "--now", "--store", spec)
+	if err != nil || !strings.Contains(out, "key 3: new, active") {
+		t.Fatalf("rotate --now: %v\n%s", err, out)
+	}
+	var list bytes.Buffer
+	if err := runAggregatorCLI(t, context.Background(), &list, "aggregator", "keys", "list", "--json", "--store", spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"id": 1,`, `"state": "expired"`, `"id": 3,`, `"state": "active"`} {
+		if !strings.Contains(list.String(), want) {
+			t.Errorf("keys list --json lacks %s:\n%s", want, list.String())
+		}
+	}
+}

@@ -64,11 +64,12 @@ With --now it only makes a new key active at once (no pending hour): devices
 get it first from their next config fetch, and older active keys stay accepted
 for --overlap. For a compromised key use expire ID --replace instead.
 
-With --ohttp it rotates the Oblivious HTTP gateway key instead, with the same
-timings: a new key (when the advertised one is older than --every, or with
---force) is accepted at once but advertised at /v1/ohttp-keys only after
---pending, and the previous one is accepted for --overlap more, then retired.
-Every node follows within its refresh interval; no restart.`,
+With --ohttp it rotates the Oblivious HTTP gateway key instead: a new key (when
+the advertised one is older than --every, or with --force) is accepted at once
+but advertised at /v1/ohttp-keys only after the serving nodes' pending time
+(serve --rotate-pending), and the previous one is accepted for their overlap
+(--rotate-overlap) more, then retired. Every node follows within its refresh
+interval; no restart.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			srv, st, err := (&aggOptions{store: spec, rotation: rot, kek: kek, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))

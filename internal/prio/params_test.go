@@ -3,6 +3,7 @@ package prio
 import (
 	"encoding/hex"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,24 @@ func TestParamsEncoding(t *testing.T) {
 		if _, err := DecodeParams(raw); !errors.Is(err, ErrParams) {
 			t.Errorf("%s (%x): err %v, want ErrParams", name, raw, err)
 		}
+	}
+}
+
+// TestNoiseVariance: 2·2q/(1−q)², q = e^(−ε/Δ), for the scales that are
+// exact in binary (ε = 1 and ½; Δ = 1 and 3).
+func TestNoiseVariance(t *testing.T) {
+	for _, tt := range []struct {
+		p   Params
+		eps float64
+	}{{ForThreshold(), 1}, {ForThreshold(), 0.5}, {ForTopK(10, 3), 1}} {
+		q := math.Exp(-tt.eps / float64(tt.p.Sensitivity()))
+		want := 4 * q / ((1 - q) * (1 - q))
+		got, err := tt.p.NoiseVariance(tt.eps)
+		if err != nil || math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%v at ε=%g: %v (%v), want %v", tt.p.VDAF, tt.eps, got, err, want)
+		}
+	}
+	if _, err := ForThreshold().NoiseVariance(0); err == nil {
+		t.Error("ε = 0 has a noise variance")
 	}
 }

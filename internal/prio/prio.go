@@ -325,6 +325,22 @@ func (s *AggShare) Reports() uint64 { return s.n }
 // Noised reports whether AddNoise has run on this share.
 func (s *AggShare) Noised() bool { return s.noised }
 
+// NoiseVariance is the exact variance of one released coordinate's noise
+// at epsilon: both aggregators' discrete Laplace draws of scale Δ/ε
+// (AddNoise), 2·Var(Lap_ℤ(LaplaceScale(Δ, ε))). It is what a release's
+// interval is computed from.
+func (p Params) NoiseVariance(epsilon float64) (float64, error) {
+	scale, err := dpnoise.LaplaceScale(p.Sensitivity(), epsilon)
+	if err != nil {
+		return 0, err
+	}
+	lap, err := dpnoise.NewLaplace(scale)
+	if err != nil {
+		return 0, err
+	}
+	return 2 * lap.Variance(), nil
+}
+
 // AddNoise adds central noise to every coordinate, in the field: an
 // independent discrete Laplace of scale Δ/ε (Δ = p.Sensitivity()), a
 // negative draw x entering as p − |x|. Each aggregator calls it once on its

@@ -233,7 +233,7 @@ func rrTwoLayerRow(name string, n, c, eps, eps1 float64) (Result, error) {
 		return Result{}, err
 	}
 	p, q := fo.Support()
-	return Result{Name: name, Mode: "ldp", Mechanism: fmt.Sprintf("rr (two layers, ε∞=%g ε1=%g, as Wisp's LDP campaigns answer)", eps, eps1),
+	return Result{Name: name, Mode: "ldp", Mechanism: fmt.Sprintf("rr (two layers, ε∞=%g ε1=%g, as deployed)", eps, eps1),
 		Unit: "devices", Variance: ((n-c)*q*(1-q) + c*p*(1-p)) / ((p - q) * (p - q))}, nil
 }
 

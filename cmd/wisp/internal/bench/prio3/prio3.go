@@ -1,8 +1,9 @@
-// Package prio3 runs the accuracy part of `wisp bench prio3`: the 95%
+// Package prio3 runs the device side of `wisp bench prio3`: the 95%
 // interval half-width of a segment estimate at one ε and population size,
 // two-aggregator Prio3 with central noise against the best local-DP
 // mechanism, from the exact variances, with a simulation check of the
-// exact figures through the code that produces them.
+// exact figures through the code that produces them; and what one report
+// costs a device, and its size, per instance.
 package prio3
 
 import (
@@ -12,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"text/tabwriter"
+	"time"
 
 	"github.com/wisp-project/wisp/internal/dpnoise"
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -31,12 +33,15 @@ type Options struct {
 	// randomized-response row (0 skips a check).
 	Releases, Populations int
 	Seed                  uint64
+	// CostTime is how long each device-cost row runs (0 skips them).
+	CostTime time.Duration
 }
 
 // DefaultOptions are the issue's figures: ε = 1, 10⁶ devices, a segment
 // of 10%, the 497 Interest categories.
 func DefaultOptions() Options {
-	return Options{N: 1_000_000, Epsilon: 1, Share: 0.1, D: 497, Releases: 20_000, Populations: 20, Seed: 1}
+	return Options{N: 1_000_000, Epsilon: 1, Share: 0.1, D: 497, Releases: 20_000, Populations: 20, Seed: 1,
+		CostTime: time.Second}
 }
 
 // Result is one row: one question answered in one mode.
@@ -64,6 +69,12 @@ type Result struct {
 	SimulatedSD float64 `json:"simulated_sd,omitempty"`
 	Coverage    float64 `json:"coverage,omitempty"`
 	Trials      int     `json:"trials,omitempty"`
+	// SecondsPerReport is a device-cost row's CPU time per report,
+	// WallSecondsPerReport its elapsed time, ReportBytes the encoded
+	// report's size (Trials reports measured).
+	SecondsPerReport     float64 `json:"seconds_per_report,omitempty"`
+	WallSecondsPerReport float64 `json:"wall_seconds_per_report,omitempty"`
+	ReportBytes          int     `json:"report_bytes,omitempty"`
 }
 
 // Report is the run's rows.
@@ -135,6 +146,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	// A score s maps to x = 2s − 1 in [−1, 1]: Var(ŝ) = Var(x̂)/4.
 	err = add(Result{Name: mean, Mode: "ldp", Mechanism: m.Params().Mechanism.String() + " (worst case)", Unit: "score",
 		Variance: ldp.WorstVariance(m, ldp.MeanGrid(m.Params().Mechanism)) / 4 / n}, nil)
+	if err != nil || o.CostTime == 0 {
+		return rep, err
+	}
+	cost, err := costRows(ctx, o)
+	rep.Results = append(rep.Results, cost...)
 	return rep, err
 }
 
@@ -272,6 +288,9 @@ func WriteText(w io.Writer, rep Report) {
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "question\tmode\tmechanism\tn\tε\t95% CI ±\tsd (exact)\tsd (simulated)\tcoverage\t")
 	for _, r := range rep.Results {
+		if r.SecondsPerReport > 0 {
+			continue
+		}
 		sim, cov := "-", "-"
 		if r.Trials > 0 {
 			sim, cov = fmt.Sprintf("%.4g (%d)", r.SimulatedSD, r.Trials), fmt.Sprintf("%.3f", r.Coverage)
@@ -280,6 +299,16 @@ func WriteText(w io.Writer, rep Report) {
 			r.CIHalfWidth, r.Unit, math.Sqrt(r.Variance), sim, cov)
 	}
 	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "device cost\tmode\tinstance\tCPU per report\twall per report\treport size\t")
+	for _, r := range rep.Results {
+		if r.SecondsPerReport > 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f µs\t%.0f µs\t%d B\t\n", r.Name, r.Mode, r.Mechanism, r.SecondsPerReport*1e6, r.WallSecondsPerReport*1e6, r.ReportBytes)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 	best := map[string]float64{}
 	for _, r := range rep.Results {
 		if r.Mode == "ldp" && (best[r.Name] == 0 || r.CIHalfWidth < best[r.Name]) {

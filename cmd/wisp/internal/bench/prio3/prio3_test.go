@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRun: at ε = 1 the prio3 count's interval is ±4 devices whatever n
@@ -14,7 +15,7 @@ import (
 // sd; every LDP row is wider than its question's prio3 row.
 func TestRun(t *testing.T) {
 	o := DefaultOptions()
-	o.N, o.D, o.Releases, o.Populations = 20_000, 20, 4_000, 200
+	o.N, o.D, o.Releases, o.Populations, o.CostTime = 20_000, 20, 4_000, 200, 0
 	rep, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -53,5 +54,28 @@ func TestRun(t *testing.T) {
 	WriteText(&text, rep)
 	if !strings.Contains(text.String(), "segment count (threshold): prio3 ±4 vs best LDP") {
 		t.Errorf("text output:\n%s", text.String())
+	}
+}
+
+// TestCostRows: one row per instance and one LDP row, each with a CPU
+// time, a wall time and the size of a report that was really made.
+func TestCostRows(t *testing.T) {
+	o := DefaultOptions()
+	o.CostTime = 20 * time.Millisecond
+	rows, err := costRows(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 {
+		t.Fatalf("%d cost rows, want 6", len(rows))
+	}
+	for _, r := range rows {
+		if r.SecondsPerReport <= 0 || r.WallSecondsPerReport <= 0 || r.ReportBytes < 100 || r.Trials < 10 {
+			t.Errorf("cost row %+v", r)
+		}
+	}
+	// A Histogram's report carries a longer leader share than a Count's.
+	if rows[1].ReportBytes <= rows[0].ReportBytes {
+		t.Errorf("Histogram(10) report %d B, Count %d B", rows[1].ReportBytes, rows[0].ReportBytes)
 	}
 }

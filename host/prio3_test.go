@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -295,5 +296,61 @@ func TestPrio3ConsentCoversHelper(t *testing.T) {
 	// stay valid.
 	if got := hex.EncodeToString(digest(ldpTwin)); got != ldpTwinDigest {
 		t.Errorf("an LDP campaign's question digest changed: %s", got)
+	}
+}
+
+// TestPrio3CrashAfterSpend: the ledger entry is durable before a prio3
+// report exists. A crash after the spend loses that epoch's report and
+// never answers it twice; a crash after the report is queued sends it
+// once after the device restarts. Either way the ε is spent exactly once.
+func TestPrio3CrashAfterSpend(t *testing.T) {
+	for _, tt := range []struct {
+		step    string
+		reports int
+	}{{"after-spend", 0}, {"after-enqueue", 1}} {
+		t.Run(tt.step, func(t *testing.T) {
+			ctx := context.Background()
+			clock := newFakeClock()
+			agg := startTestAggregator(t, clock)
+			helperKey, err := wire.GenerateKeyPair(7, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			camps := prio3Campaigns(t, helperKey)[3:] // p3-null: answered whatever the plugins score
+			agg.serve(t, camps...)
+			dir := t.TempDir()
+			d, a := readyDevice(t, dir, clock, agg)
+			if err := d.Grant(ctx, CampaignPurpose(camps[0].ID)); err != nil {
+				t.Fatal(err)
+			}
+			crashed := false
+			d.fault = func(step string) error {
+				if step == tt.step && !crashed {
+					crashed = true
+					return errCrash
+				}
+				return nil
+			}
+			if _, err := d.Flush(ctx); !errors.Is(err, errCrash) {
+				t.Fatalf("Flush = %v, want the injected crash", err)
+			}
+			d.Close(ctx)
+			d = testDevice(t, dir, clock, a, agg)
+			for range 2 {
+				if _, err := d.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := len(prio3Uploads(t, agg, 0)[camps[0].ID]); got != tt.reports {
+				t.Errorf("%d reports left, want %d", got, tt.reports)
+			}
+			spent, err := d.spentPerCampaign(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spent[camps[0].ID] != 0.5 {
+				t.Errorf("ε spent %v, want exactly the central ε 0.5", spent[camps[0].ID])
+			}
+		})
 	}
 }

@@ -211,6 +211,9 @@ func TestPrio3DeviceAnswers(t *testing.T) {
 	if !reflect.DeepEqual(charged, wantCharged) {
 		t.Errorf("ledger charged %v, want %v", charged, wantCharged)
 	}
+	if _, err := (&Reporter{Key: agg.pair.Config}).Report(&camps[0], epoch, scores); err == nil {
+		t.Error("Reporter randomized a prio3 campaign's answer")
+	}
 	if n, err := d.ledger.MemoCount(ctx); err != nil || n != 0 {
 		t.Errorf("%d memos stored (%v): a prio3 answer is not memoized", n, err)
 	}

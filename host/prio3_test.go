@@ -38,6 +38,28 @@ func prio3Campaigns(t testing.TB, helper *wire.KeyPair) []campaign.Campaign {
 	}
 }
 
+func newHelperKey(t *testing.T) *wire.KeyPair {
+	t.Helper()
+	k, err := wire.GenerateKeyPair(7, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// prio3Device is readyDevice with camps served by agg and consented to.
+func prio3Device(t *testing.T, dir string, clock *fakeClock, agg *testAggregator, camps []campaign.Campaign) (*Device, author) {
+	t.Helper()
+	agg.serve(t, camps...)
+	d, a := readyDevice(t, dir, clock, agg)
+	for _, c := range camps {
+		if err := d.Grant(context.Background(), CampaignPurpose(c.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d, a
+}
+
 // prio3Uploads decodes every Prio3 report the aggregator received from
 // the upload at index from on, by campaign.
 func prio3Uploads(t *testing.T, agg *testAggregator, from int) map[string][]wire.Prio3Report {
@@ -147,18 +169,9 @@ func TestPrio3DeviceAnswers(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	agg := startTestAggregator(t, clock)
-	helperKey, err := wire.GenerateKeyPair(7, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	helperKey := newHelperKey(t)
 	camps := prio3Campaigns(t, helperKey)
-	agg.serve(t, camps...)
-	d, _ := readyDevice(t, t.TempDir(), clock, agg)
-	for _, c := range camps {
-		if err := d.Grant(ctx, CampaignPurpose(c.ID)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d, _ := prio3Device(t, t.TempDir(), clock, agg, camps)
 	sum, err := d.Flush(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -271,10 +284,7 @@ func TestPrio3DeviceAnswers(t *testing.T) {
 const ldpTwinDigest = "7d5cbd99237b9221c4097e32104c1239936acc40fd78ba82eadb3aea44677da1"
 
 func TestPrio3ConsentCoversHelper(t *testing.T) {
-	helperKey, err := wire.GenerateKeyPair(7, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	helperKey := newHelperKey(t)
 	base := prio3Campaigns(t, helperKey)[0]
 	digest := func(c campaign.Campaign) []byte {
 		if err := c.Validate(DefaultTaxonomy()); err != nil {
@@ -315,17 +325,10 @@ func TestPrio3CrashAfterSpend(t *testing.T) {
 			ctx := context.Background()
 			clock := newFakeClock()
 			agg := startTestAggregator(t, clock)
-			helperKey, err := wire.GenerateKeyPair(7, rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
+			helperKey := newHelperKey(t)
 			camps := prio3Campaigns(t, helperKey)[3:] // p3-null: answered whatever the plugins score
-			agg.serve(t, camps...)
 			dir := t.TempDir()
-			d, a := readyDevice(t, dir, clock, agg)
-			if err := d.Grant(ctx, CampaignPurpose(camps[0].ID)); err != nil {
-				t.Fatal(err)
-			}
+			d, a := prio3Device(t, dir, clock, agg, camps)
 			crashed := false
 			d.fault = func(step string) error {
 				if step == tt.step && !crashed {

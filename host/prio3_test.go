@@ -329,14 +329,7 @@ func TestPrio3CrashAfterSpend(t *testing.T) {
 			camps := prio3Campaigns(t, helperKey)[3:] // p3-null: answered whatever the plugins score
 			dir := t.TempDir()
 			d, a := prio3Device(t, dir, clock, agg, camps)
-			crashed := false
-			d.fault = func(step string) error {
-				if step == tt.step && !crashed {
-					crashed = true
-					return errCrash
-				}
-				return nil
-			}
+			d.fault = crashOnceAt(tt.step)
 			if _, err := d.Flush(ctx); !errors.Is(err, errCrash) {
 				t.Fatalf("Flush = %v, want the injected crash", err)
 			}

@@ -73,6 +73,9 @@ type CampaignStatus struct {
 	// OverBudget is why the campaign's next answer would be refused by a
 	// privacy budget now (nil: it fits, or was answered this epoch).
 	OverBudget *BudgetError `json:"over_budget,omitempty"`
+	// Question is the kind of question: threshold (a yes/no), mean (a
+	// number) or top_k (a pick among categories).
+	Question campaign.QuestionType `json:"question_type"`
 }
 
 // AnswerRecord is one answer the device gave: which campaign, which
@@ -233,7 +236,7 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
 			Version: c.Version, QuestionDigest: hex.EncodeToString(c.digest),
 			ConsentOutdated: consent && !agreedTo(agreed, c), RefusedChange: c.refusedAt,
-			OverBudget: refused,
+			OverBudget: refused, Question: c.Question.Type,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -198,7 +198,7 @@ func asks(c host.CampaignStatus) string {
 }
 
 func campaignState(c host.CampaignStatus, paused bool) string {
-	cost := fmt.Sprintf(" Each answer uses %s privacy units.", units(c.Epsilon))
+	cost := fmt.Sprintf(" Each answer uses %s.", unitWords(c.Epsilon))
 	switch {
 	case !c.Consent:
 		return "Not answered: you have not allowed it." + cost
@@ -211,7 +211,7 @@ func campaignState(c host.CampaignStatus, paused bool) string {
 	case c.OverBudget != nil:
 		return "Not answered for now: " + c.OverBudget.Plain() + "."
 	case !c.LastAnswered.IsZero():
-		return fmt.Sprintf("Answered, last on %s; %s units used on it so far.", day(c.LastAnswered), units(c.Spent)) + cost
+		return fmt.Sprintf("Answered, last on %s; %s used on it so far.", day(c.LastAnswered), unitWords(c.Spent)) + cost
 	}
 	return "Allowed; not answered yet." + cost
 }
@@ -239,6 +239,15 @@ func budget(b host.BudgetStatus) budgetView {
 // units prints a privacy amount as people write numbers: 3, 0.5, 1.25.
 func units(eps float64) string {
 	return strconv.FormatFloat(float64(int64(eps*100+0.5))/100, 'f', -1, 64)
+}
+
+// unitWords is an amount of privacy units in words: "1 privacy unit",
+// "2.5 privacy units".
+func unitWords(eps float64) string {
+	if u := units(eps); u != "1" {
+		return u + " privacy units"
+	}
+	return "1 privacy unit"
 }
 
 func strength(score float64) string {

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"io"
 	"log/slog"
 	"os"
@@ -43,16 +45,30 @@ sends reports still inside their random delay (for trying Wisp out).`,
 				if flush {
 					pass = d.Flush
 				}
-				if err := d.Sync(ctx); err != nil { // a shell user expects the aggregator's latest campaigns
-					fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run: campaigns not refreshed:", err)
+				// A shell user expects the aggregator's latest campaigns.
+				syncErr := d.Sync(ctx)
+				if syncErr != nil && !unreachable(syncErr) {
+					fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run: campaigns not refreshed:", syncErr)
 				}
 				for {
 					sum, err := pass(ctx)
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: scored %d plugins, answered %d campaigns, sent %d reports, %d rejected, %d deferred, %d queued, %d old events deleted\n",
-						time.Now().Format(time.TimeOnly), sum.PluginsScored, sum.Answered, sum.Sent, sum.Rejected, sum.Deferred, sum.Remaining, sum.EventsExpired)
+					if unreachable(err) || (err == nil && unreachable(syncErr)) {
+						// Deferring is the designed behaviour, not a failure:
+						// one plain line, and the run succeeds.
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: the aggregator at %s could not be reached; %d reports wait on this device and will be sent at a later run (scored %d plugins, answered %d campaigns)\n",
+							time.Now().Format(time.TimeOnly), d.AggregatorURL(), sum.Remaining, sum.PluginsScored, sum.Answered)
+						err = nil
+					} else {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: scored %d plugins, answered %d campaigns, sent %d reports, %d rejected, %d deferred, %d queued, %d old events deleted\n",
+							time.Now().Format(time.TimeOnly), sum.PluginsScored, sum.Answered, sum.Sent, sum.Rejected, sum.Deferred, sum.Remaining, sum.EventsExpired)
+					}
+					if paused, _, perr := d.SharingPaused(ctx); perr == nil && paused {
+						fmt.Fprintf(cmd.OutOrStdout(), "sharing is paused: nothing was fetched, answered or sent (resume it on the page `%s` serves)\n", f.hint(cmd, "serve"))
+					}
 					if err != nil {
 						fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run:", err)
 					}
+					syncErr = nil
 					if !loop {
 						return err
 					}
@@ -88,12 +104,45 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), st)
 				}
-				return st.WriteText(cmd.OutOrStdout())
+				if err := st.WriteText(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+				return f.writeStatusFooter(cmd, ctx, d)
 			})
 		},
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
 	return status
+}
+
+// writeStatusFooter ends the owner's status with what ε means (once, in
+// plain words) and how to stop.
+func (f *deviceFlags) writeStatusFooter(cmd *cobra.Command, ctx context.Context, d *host.Device) error {
+	w := cmd.OutOrStdout()
+	if paused, since, err := d.SharingPaused(ctx); err != nil {
+		return err
+	} else if paused {
+		fmt.Fprintf(w, "\nAll sharing is paused since %s: nothing leaves this device.\n", since.Format("2006-01-02 15:04 UTC"))
+	}
+	fmt.Fprintf(w, `
+What ε means: ε (epsilon) measures how much answers can reveal about you. Every
+answer is randomized and spends some ε; the more ε spent on a topic, the more
+all the answers together could tell about it. When a budget is used up, this
+device stops answering. Smaller is more private.
+
+To stop sharing at once:              %s
+To erase everything derived from you: %s
+To see and change all this in a browser: %s
+`, f.hint(cmd, "consent revoke --all"), f.hint(cmd, "forget --all"), f.hint(cmd, "serve"))
+	return nil
+}
+
+// unreachable reports whether err means the aggregator could not be
+// reached or turned the device away for load: the outbox keeps the
+// reports and retries, as designed.
+func unreachable(err error) bool {
+	var ue *url.Error
+	return err != nil && (errors.As(err, &ue) || errors.Is(err, host.ErrBusy))
 }
 
 // newDeviceForgetCmd is wisp device forget.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -135,7 +136,13 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
 				if cmd.Flags().Changed("retention") {
-					return f.setRetention(cmd, ctx, d, args, retention)
+					w := cmd.OutOrStdout()
+					if asJSON {
+						w = cmd.ErrOrStderr() // keep stdout one JSON value
+					}
+					if err := f.setRetention(cmd, ctx, d, w, args, retention); err != nil {
+						return err
+					}
 				}
 				list, err := d.Plugins(ctx)
 				if err != nil {
@@ -168,7 +175,7 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 // setRetention changes one named plugin's retention and says what that
 // deleted. Retention is per plugin: without a name it refuses rather than
 // guess which plugin's data to delete.
-func (f *deviceFlags) setRetention(cmd *cobra.Command, ctx context.Context, d *host.Device, args []string, keep time.Duration) error {
+func (f *deviceFlags) setRetention(cmd *cobra.Command, ctx context.Context, d *host.Device, w io.Writer, args []string, keep time.Duration) error {
 	if keep <= 0 {
 		return fmt.Errorf("--retention wants a positive duration, e.g. --retention 30d")
 	}
@@ -203,7 +210,7 @@ func (f *deviceFlags) setRetention(cmd *cobra.Command, ctx context.Context, d *h
 		}
 		return 0
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: events are now kept for %s; deleted %d older events (%d → %d kept).\n",
+	fmt.Fprintf(w, "%s: events are now kept for %s; deleted %d older events (%d → %d kept).\n",
 		args[0], days(keep), n(before)-n(after), n(before), n(after))
 	return nil
 }

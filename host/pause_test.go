@@ -77,17 +77,7 @@ func TestPauseSharingHoldsQueuedReports(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	agg := startTestAggregator(t, clock)
-	a := newAuthor(t)
-	d := testDevice(t, t.TempDir(), clock, a, agg, func(c DeviceConfig) DeviceConfig { return c.WithSendDelay(time.Hour) })
-	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []Purpose{PluginPurpose("workouts"), CampaignPurpose("runners"), CampaignPurpose("cyclists")} {
-		if err := d.Grant(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recordRuns(t, d, clock.Now(), 5, 40)
+	d := delayedDevice(t, clock, agg)
 	if sum, err := d.RunOnce(ctx); err != nil || sum.Answered != 2 {
 		t.Fatalf("first pass: %+v, %v; want 2 answered and queued", sum, err)
 	}
@@ -116,17 +106,7 @@ func TestForgetInterest(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	agg := startTestAggregator(t, clock)
-	a := newAuthor(t)
-	d := testDevice(t, t.TempDir(), clock, a, agg, func(c DeviceConfig) DeviceConfig { return c.WithSendDelay(time.Hour) })
-	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []Purpose{PluginPurpose("workouts"), CampaignPurpose("runners"), CampaignPurpose("cyclists")} {
-		if err := d.Grant(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recordRuns(t, d, clock.Now(), 5, 40)
+	d := delayedDevice(t, clock, agg)
 	if err := d.RecordEvent(ctx, "workouts", Event{Kind: kindWorkout, Code: codeRide, Time: clock.Now(), Value: 60}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,4 +131,22 @@ func TestForgetInterest(t *testing.T) {
 	if len(st.Queued) != 1 || st.Queued[0].Campaign != "cyclists" {
 		t.Errorf("queued %+v, want the cyclists report only", st.Queued)
 	}
+}
+
+// delayedDevice is readyDevice with a send delay of up to an hour, so
+// that a pass queues its reports rather than sending them.
+func delayedDevice(t *testing.T, clock *fakeClock, agg *testAggregator) *Device {
+	t.Helper()
+	a := newAuthor(t)
+	d := testDevice(t, t.TempDir(), clock, a, agg, func(c DeviceConfig) DeviceConfig { return c.WithSendDelay(time.Hour) })
+	if _, err := d.Install(context.Background(), a.signedManifest, workoutsWasm); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Purpose{PluginPurpose("workouts"), CampaignPurpose("runners"), CampaignPurpose("cyclists")} {
+		if err := d.Grant(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recordRuns(t, d, clock.Now(), 5, 40)
+	return d
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // TestOwnerPageInBrowser drives the page as the owner does, in headless
-// Chromium: sign in with the link, read the interests, what left and the
+// Chromium: without the link it shows nothing, nor under a rebound DNS
+// name; sign in with the link, read the interests, what left and the
 // budget; a page on another origin tries to pause sharing and is refused;
 // pause all sharing, after which a real aggregator receives nothing
 // however the device runs, until the owner resumes; delete an interest;
@@ -28,6 +29,17 @@ func TestOwnerPageInBrowser(t *testing.T) {
 	ctx := newBrowser(t, exe)
 	aggHost := strings.TrimPrefix(w.agg.URL, "http://")
 
+	run(t, ctx, "without the link", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS("body")))
+	if body := text(t, ctx, "body"); !strings.Contains(body, "Open this page with the link") || strings.Contains(body, "Running") {
+		t.Errorf("the page without the session secret shows %q", body)
+	}
+	// DNS rebinding: evil.example resolves to 127.0.0.1 (the browser's
+	// resolver is told so), the page's port answers, its Host is refused.
+	rebound := strings.Replace(w.url, "127.0.0.1", "evil.example", 1)
+	run(t, ctx, "a rebound name", chromedp.Navigate(rebound+w.page.LoginPath()), chromedp.WaitVisible(chromedp.CSS("body")))
+	if body := text(t, ctx, "body"); !strings.Contains(body, "answers only on this device's own address") {
+		t.Errorf("the page under a rebound name shows %q", body)
+	}
 	run(t, ctx, "sign in", chromedp.Navigate(w.url+w.page.LoginPath()), chromedp.WaitVisible(chromedp.CSS("#interests")))
 	if loc := eval[string](t, ctx, `location.href`); loc != w.url {
 		t.Errorf("after sign-in the address is %s, want %s (the secret out of the address bar)", loc, w.url)
@@ -176,7 +188,7 @@ func newBrowser(t *testing.T, exe string) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
 	bctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	if err := chromedp.Do(bctx); err != nil {
 		cancelTab()

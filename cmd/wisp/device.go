@@ -57,7 +57,7 @@ See docs/DEVICE.md for the walk-through.`,
 	cmd.PersistentFlags().StringVar(&f.dir, "dir", def, "the device's data directory (WISP_DEVICE)")
 	cmd.AddCommand(newDeviceInitCmd(f), newDeviceInstallCmd(f), newDeviceRemoveCmd(f), newDevicePluginsCmd(f),
 		newDeviceConsentCmd(f), newDeviceEventsCmd(f), newDeviceRunCmd(f), newDeviceStatusCmd(f), newDeviceForgetCmd(f),
-		newDeviceCatalogueCmd(f), newDevicePickCmd(f), newDeviceServeCmd(f))
+		newDeviceCatalogueCmd(f), newDevicePickCmd(f), newDeviceServeCmd(f), newDeviceSharingCmd(f))
 	return cmd
 }
 

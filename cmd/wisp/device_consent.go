@@ -151,6 +151,11 @@ func (f *deviceFlags) knownPurposes(cmd *cobra.Command, ctx context.Context, d *
 				p.ID, orNone(pluginNames(ctx, st, "")), f.hint(cmd, "install "+p.ID))
 		}
 		if p.Kind == host.PurposeCampaign && !slices.Contains(campaignIDs(st), p.ID) {
+			if paused, _, err := d.SharingPaused(ctx); err != nil {
+				return nil, err
+			} else if paused {
+				return nil, fmt.Errorf("this device does not know campaign %q, and while sharing is paused it does not ask the aggregator; resume first: %s", p.ID, f.hint(cmd, "sharing resume"))
+			}
 			if !synced {
 				synced, syncErr = true, d.Sync(ctx)
 				if st, err = d.Status(ctx); err != nil {

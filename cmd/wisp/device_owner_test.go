@@ -268,3 +268,31 @@ func TestDeviceServe(t *testing.T) {
 		t.Errorf("serve after interruption: %v", err)
 	}
 }
+
+// TestDeviceSharingPause: while sharing is paused nothing is answered or
+// sent, and a grant that would need the aggregator says to resume first;
+// after resume the report leaves.
+func TestDeviceSharingPause(t *testing.T) {
+	dev, _ := ownerDevice(t)
+	runWisp(t, "device", "--dir", dev, "consent", "grant", "campaign:runners")
+	if out := runWisp(t, "device", "--dir", dev, "sharing", "pause"); !strings.Contains(out, "until you run wisp device sharing resume --dir") {
+		t.Errorf("pause says %q", out)
+	}
+	out := runWisp(t, "device", "--dir", dev, "run", "--flush")
+	if !strings.Contains(out, "answered 0 campaigns, sent 0 reports") || !strings.Contains(out, "sharing is paused: nothing was fetched, answered or sent") {
+		t.Errorf("a paused run says:\n%s", out)
+	}
+	if st := deviceStatus(t, dev); len(st.Sent) != 0 || len(st.Queued) != 0 || st.Budget.SpentToday != 0 {
+		t.Errorf("paused: sent %v, queued %v, ε %.2f spent; want nothing", st.Sent, st.Queued, st.Budget.SpentToday)
+	}
+	if status := runWisp(t, "device", "--dir", dev, "status"); !strings.Contains(status, "All sharing is paused since") {
+		t.Errorf("status does not say sharing is paused:\n%s", status)
+	}
+	if _, err := runErr(t, "device", "--dir", dev, "consent", "grant", "campaign:later"); err == nil || !strings.Contains(err.Error(), "while sharing is paused it does not ask the aggregator; resume first") {
+		t.Errorf("a grant of an unknown campaign while paused: %v", err)
+	}
+	runWisp(t, "device", "--dir", dev, "sharing", "resume")
+	if out := runWisp(t, "device", "--dir", dev, "run", "--flush"); !strings.Contains(out, "answered 1 campaigns, sent 1 reports") {
+		t.Errorf("after resume: %s", out)
+	}
+}

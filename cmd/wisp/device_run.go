@@ -63,7 +63,7 @@ sends reports still inside their random delay (for trying Wisp out).`,
 							time.Now().Format(time.TimeOnly), sum.PluginsScored, sum.Answered, sum.Sent, sum.Rejected, sum.Deferred, sum.Remaining, sum.EventsExpired)
 					}
 					if paused, _, perr := d.SharingPaused(ctx); perr == nil && paused {
-						fmt.Fprintf(cmd.OutOrStdout(), "sharing is paused: nothing was fetched, answered or sent (resume it on the page `%s` serves)\n", f.hint(cmd, "serve"))
+						fmt.Fprintf(cmd.OutOrStdout(), "sharing is paused: nothing was fetched, answered or sent (%s resumes it)\n", f.hint(cmd, "sharing resume"))
 					}
 					if err != nil {
 						fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run:", err)

@@ -19,23 +19,7 @@ import (
 	"github.com/wisp-project/wisp/host/sandbox"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
-	"github.com/wisp-project/wisp/plugins"
-	"github.com/wisp-project/wisp/plugins/fitness/scorer"
 )
-
-// cacheDir keeps the plugin's compiled code across the package's tests.
-var cacheDir string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ownerpage-cache")
-	if err != nil {
-		panic(err)
-	}
-	cacheDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 // clock is a clock the test moves by hand; it starts on Monday 2026-11-23
 // 09:00 UTC, within a weekly epoch.
@@ -48,16 +32,22 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
-// campaigns are weekly yes/no questions the fitness plugin can answer.
+// The categories the workouts plugin scores.
+const (
+	running = 410 // Interest | Healthy Living | Fitness and Exercise | Running and Jogging
+	cycling = 625 // Interest | Sports | Cycling
+)
+
+// campaigns are weekly yes/no questions the workouts plugin can answer.
 var campaigns = []campaign.Campaign{
-	{ID: "runners", Name: "Running shoes", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: scorer.Running, MinScore: 0.5},
+	{ID: "runners", Name: "Running shoes", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: running, MinScore: 0.5},
 		Epsilon: 1, EpochSeconds: 7 * 86400, K: 1},
-	{ID: "cyclists", Name: "Bike fitting", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: scorer.Cycling, MinScore: 0.5},
+	{ID: "cyclists", Name: "Bike fitting", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: cycling, MinScore: 0.5},
 		Epsilon: 1, EpochSeconds: 7 * 86400, K: 1},
 }
 
 // world is a real aggregator (counting every request that reaches it), a
-// device with the fitness plugin that answered both campaigns once, and
+// device with the workouts plugin that answered both campaigns once, and
 // the owner's page served on 127.0.0.1.
 type world struct {
 	clock    *clock
@@ -83,16 +73,22 @@ func newWorld(t *testing.T) *world {
 				h.ServeHTTP(rw, r)
 			})
 		})
-	cfg := host.NewDeviceConfig().WithRuntime(sandbox.NewRuntimeConfig().WithCompilationCacheDir(cacheDir)).WithUnsignedPlugins(true).WithClock(w.clock.Now).WithSendDelay(0).
+	cfg := host.NewDeviceConfig().WithUnsignedPlugins(true).WithClock(w.clock.Now).WithSendDelay(0).
 		WithAggregator(w.agg.URL, &http.Client{Timeout: 5 * time.Second}).WithCampaignKey(w.agg.SigningKey())
 	if w.dev, err = host.Open(ctx, t.TempDir(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.dev.Close(ctx) })
-	if _, err := w.dev.InstallUnsigned(ctx, sandbox.Manifest{Name: "fitness", Version: "1.0.0", Categories: scorer.Categories}, plugins.Fitness); err != nil {
+	// The host's tests' WAT plugin: it scores Running (410) and Cycling
+	// (625) from workouts, and compiles in milliseconds.
+	wasm, err := os.ReadFile("../testdata/device_workouts.wasm")
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []host.Purpose{host.PluginPurpose("fitness"), host.CampaignPurpose("runners"), host.CampaignPurpose("cyclists")} {
+	if _, err := w.dev.InstallUnsigned(ctx, sandbox.Manifest{Name: "workouts", Version: "1.0.0", Categories: []uint32{running, cycling}}, wasm); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []host.Purpose{host.PluginPurpose("workouts"), host.CampaignPurpose("runners"), host.CampaignPurpose("cyclists")} {
 		if err := w.dev.Grant(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +97,7 @@ func newWorld(t *testing.T) *world {
 	for i := range 5 { // five runs of 45 minutes, one a day
 		events = append(events, host.Event{Kind: 3, Code: 1, Time: w.clock.Now().Add(-time.Duration(i) * 24 * time.Hour), Value: 45})
 	}
-	if err := w.dev.RecordEvents(ctx, "fitness", events); err != nil {
+	if err := w.dev.RecordEvents(ctx, "workouts", events); err != nil {
 		t.Fatal(err)
 	}
 	if sum, err := w.dev.RunOnce(ctx); err != nil || sum.Answered != 2 || sum.Sent != 2 {

@@ -62,7 +62,7 @@ func (d *Device) sharingPaused(ctx context.Context) (bool, time.Time, error) {
 	}
 	ms, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
-		return true, time.Time{}, nil // paused, at an unreadable time: still paused
+		return true, time.UnixMilli(0).UTC(), nil // paused at an unreadable time: still paused
 	}
 	return true, time.UnixMilli(ms).UTC(), nil
 }

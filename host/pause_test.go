@@ -38,6 +38,9 @@ func TestPauseSharingStopsEgress(t *testing.T) {
 	if n := agg.uploads.Load(); n != 0 {
 		t.Errorf("the aggregator received %d uploads while sharing was paused", n)
 	}
+	if !st.PausedSince.Equal(clock.Now()) {
+		t.Errorf("Status shows the pause since %v, want %v", st.PausedSince, clock.Now())
+	}
 	if len(st.Campaigns) != 0 || st.Budget.SpentToday != 0 || len(st.Interests) == 0 {
 		t.Errorf("paused: %d campaigns fetched, ε %.2f spent, %d interests; want none fetched, none spent, scoring going on",
 			len(st.Campaigns), st.Budget.SpentToday, len(st.Interests))

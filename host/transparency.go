@@ -30,6 +30,9 @@ type Status struct {
 	// hours (on-device targeting; never reported anywhere).
 	Shown   map[string]int `json:"shown_24h"`
 	Answers []AnswerRecord `json:"answers"`
+	// PausedSince is when the owner paused all sharing (PauseSharing);
+	// zero while sharing runs.
+	PausedSince time.Time `json:"sharing_paused_since,omitzero"`
 }
 
 // PluginStatus is an installed plugin and the owner's decision about it.
@@ -179,6 +182,9 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	if s.Shown, err = d.store.Impressions(ctx, now.Add(-24*time.Hour)); err != nil {
+		return Status{}, err
+	}
+	if _, s.PausedSince, err = d.sharingPaused(ctx); err != nil {
 		return Status{}, err
 	}
 	return s, nil

@@ -13,6 +13,9 @@ func (s Status) WriteText(w io.Writer) error {
 	p := &printer{w: w}
 	when := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 	p.f("Wisp on this device, %s\n\n", when(s.At))
+	if !s.PausedSince.IsZero() {
+		p.f("ALL SHARING IS PAUSED since %s: nothing leaves this device (no campaign fetched, answered or sent).\n\n", when(s.PausedSince))
+	}
 
 	p.f("Plugins (%d installed)\n", len(s.Plugins))
 	if len(s.Plugins) == 0 {

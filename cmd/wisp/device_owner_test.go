@@ -282,10 +282,10 @@ func TestDeviceSharingPause(t *testing.T) {
 	if !strings.Contains(out, "answered 0 campaigns, sent 0 reports") || !strings.Contains(out, "sharing is paused: nothing was fetched, answered or sent") {
 		t.Errorf("a paused run says:\n%s", out)
 	}
-	if st := deviceStatus(t, dev); len(st.Sent) != 0 || len(st.Queued) != 0 || st.Budget.SpentToday != 0 {
-		t.Errorf("paused: sent %v, queued %v, ε %.2f spent; want nothing", st.Sent, st.Queued, st.Budget.SpentToday)
+	if st := deviceStatus(t, dev); len(st.Sent) != 0 || len(st.Queued) != 0 || st.Budget.SpentToday != 0 || st.PausedSince.IsZero() {
+		t.Errorf("paused: sent %v, queued %v, ε %.2f spent, paused since %v; want nothing, and the pause shown", st.Sent, st.Queued, st.Budget.SpentToday, st.PausedSince)
 	}
-	if status := runWisp(t, "device", "--dir", dev, "status"); !strings.Contains(status, "All sharing is paused since") {
+	if status := runWisp(t, "device", "--dir", dev, "status"); !strings.Contains(status, "ALL SHARING IS PAUSED since") {
 		t.Errorf("status does not say sharing is paused:\n%s", status)
 	}
 	if _, err := runErr(t, "device", "--dir", dev, "consent", "grant", "campaign:later"); err == nil || !strings.Contains(err.Error(), "while sharing is paused it does not ask the aggregator; resume first") {

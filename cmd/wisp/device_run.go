@@ -107,7 +107,7 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 				if err := st.WriteText(cmd.OutOrStdout()); err != nil {
 					return err
 				}
-				return f.writeStatusFooter(cmd, ctx, d)
+				return f.writeStatusFooter(cmd)
 			})
 		},
 	}
@@ -117,14 +117,8 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 
 // writeStatusFooter ends the owner's status with what ε means (once, in
 // plain words) and how to stop.
-func (f *deviceFlags) writeStatusFooter(cmd *cobra.Command, ctx context.Context, d *host.Device) error {
-	w := cmd.OutOrStdout()
-	if paused, since, err := d.SharingPaused(ctx); err != nil {
-		return err
-	} else if paused {
-		fmt.Fprintf(w, "\nAll sharing is paused since %s: nothing leaves this device.\n", since.Format("2006-01-02 15:04 UTC"))
-	}
-	fmt.Fprintf(w, `
+func (f *deviceFlags) writeStatusFooter(cmd *cobra.Command) error {
+	fmt.Fprintf(cmd.OutOrStdout(), `
 What ε means: ε (epsilon) measures how much answers can reveal about you. Every
 answer is randomized and spends some ε; the more ε spent on a topic, the more
 all the answers together could tell about it. When a budget is used up, this

@@ -95,15 +95,12 @@ func (p *Page) view(ctx context.Context, doneKey string) (view, error) {
 	if err != nil {
 		return view{}, err
 	}
-	paused, since, err := p.dev.SharingPaused(ctx)
-	if err != nil {
-		return view{}, err
-	}
+	paused := !st.PausedSince.IsZero()
 	sent, err := p.dev.SentLog(ctx, 50)
 	if err != nil {
 		return view{}, err
 	}
-	v := view{CSRF: p.csrf, Done: done[doneKey], Paused: paused, PausedSince: day(since), Aggregator: aggregatorName(p.dev.AggregatorURL())}
+	v := view{CSRF: p.csrf, Done: done[doneKey], Paused: paused, PausedSince: day(st.PausedSince), Aggregator: aggregatorName(p.dev.AggregatorURL())}
 	for _, in := range st.Interests {
 		v.Interests = append(v.Interests, interestView{Category: in.Category, Name: leaf(in.Name), Path: in.Name,
 			Strength: strength(in.Score), Plugins: strings.Join(in.Plugins, ", ")})

@@ -97,6 +97,9 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 // a campaign the owner agreed to under another question (questionDigest)
 // is not answered until the owner agrees again.
 func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return 0, 0, err // nothing is answered (or spent) while sharing is paused
+	}
 	list, err := d.campaigns(ctx)
 	if err != nil || len(list) == 0 {
 		return 0, 0, err

@@ -77,7 +77,7 @@ func (s Status) WriteText(w io.Writer) error {
 			}
 		case !c.LastAnswered.IsZero():
 			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
-			if c.Consent && !c.Answerable {
+			if c.Consent && !c.Answerable && len(c.SharedWith) == 0 { // a prio3 campaign is answered with a zero then
 				p.f("    not answerable now: no plugin you allowed scores this interest.\n")
 			} else if c.Consent && longTerm {
 				p.f("    not answered again for now: %s.\n", c.OverBudget.Plain())

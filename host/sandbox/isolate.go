@@ -409,9 +409,9 @@ func (iso *isolated) result(w *workerProc, b []byte, l Limits, scores *[]abi.Sco
 		return fmt.Errorf("%w: worker: %s", ErrTrap, msg)
 	case stFailed:
 		if mem != nil {
-			return fmt.Errorf("%w: code %d: %w: worker: %s", ErrPluginFailed, code, mem, msg)
+			return fmt.Errorf("%w: %s: %w: worker: %s", ErrPluginFailed, codeText(code), mem, msg)
 		}
-		return fmt.Errorf("%w: code %d", ErrPluginFailed, code)
+		return fmt.Errorf("%w: %s", ErrPluginFailed, codeText(code))
 	case stBadOutput:
 		if mem != nil {
 			return fmt.Errorf("%w: %w: worker: %s", ErrBadOutput, mem, msg)

@@ -1,7 +1,9 @@
 package plugintest_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -132,6 +134,45 @@ func TestPluginErrorsExplained(t *testing.T) {
 		}
 		if tc.is == sandbox.ErrTimeout && strings.Contains(r.errs[0], "wasm error") {
 			t.Errorf("%s: %q shows the stop mechanism's wasm error", tc.module, r.errs[0])
+		}
+	}
+}
+
+// TestStoppedCallsReadPlainly: a call the host stopped says so once, in
+// process and in a worker process alike, without the stop mechanism's
+// "wasm error: unreachable" or a repeated sentinel text.
+func TestStoppedCallsReadPlainly(t *testing.T) {
+	for _, isolated := range []bool{false, true} {
+		rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithProcessIsolation(isolated))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rt.Close(context.Background()) })
+		for _, tc := range []struct {
+			module string
+			is     error
+			want   string
+		}{
+			// 100ms: the worker's own timer stops the call, or (under load)
+			// its parent kills it; both say the deadline.
+			{"loop", sandbox.ErrDeadline, "100ms"},
+			{"growbomb", sandbox.ErrOutOfFuel, "the call used its budget of"},
+		} {
+			wasm, err := os.ReadFile("../../testdata/plugins/hostile/" + tc.module + ".wasm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := plugintest.Load(context.Background(), rt, wasm, sandbox.Manifest{Name: tc.module, Categories: []uint32{706}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.Score([]abi.Event{{Kind: 1, Value: 1}})
+			h.Close()
+			msg := fmt.Sprint(err)
+			if !errors.Is(err, tc.is) || !strings.Contains(msg, tc.want) || strings.Contains(msg, "wasm error") ||
+				strings.Count(msg, "timed out") != 1 {
+				t.Errorf("%s (isolated %v): %q, want %v saying %q once, without the wasm error", tc.module, isolated, msg, tc.is, tc.want)
+			}
 		}
 	}
 }

@@ -398,10 +398,10 @@ func (iso *isolated) result(w *workerProc, b []byte, l Limits, scores *[]abi.Sco
 		}
 		*scores = s
 		return nil
-	case stOutOfFuel:
-		return fmt.Errorf("%w (budget %d): worker: %s", ErrOutOfFuel, l.Fuel, msg)
+	case stOutOfFuel: // msg is the worker's classify text, which names the budget
+		return fmt.Errorf("%w: %s (in the worker process)", ErrOutOfFuel, strings.TrimPrefix(msg, ErrOutOfFuel.Error()+": "))
 	case stDeadline:
-		return fmt.Errorf("%w (%v): worker: %s", ErrDeadline, l.Deadline, msg)
+		return fmt.Errorf("%w: %s (in the worker process)", ErrDeadline, strings.TrimPrefix(msg, ErrDeadline.Error()+": "))
 	case stTrap:
 		if mem != nil {
 			return fmt.Errorf("%w: %w: worker: %s", ErrTrap, mem, msg)

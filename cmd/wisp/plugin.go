@@ -208,7 +208,8 @@ func pluginTestCmd() *cobra.Command {
 				fixtures = cmp(fixtures, d.FixturesPath())
 			}
 			if wasm == "" || manifest == "" || fixtures == "" {
-				return errors.New("give a plugin directory, or --wasm, --manifest and --fixtures")
+				return errors.New("give a plugin directory, or all of --wasm, --manifest and --fixtures; e.g. wisp plugin test tv, " +
+					"or wisp plugin test --wasm tv.wasm --manifest manifest.json --fixtures testdata/fixtures.json")
 			}
 			return plugindir.Test(cmd.Context(), cmd.OutOrStdout(), wasm, manifest, fixtures, opt)
 		},

@@ -43,6 +43,8 @@ func TestWrongInvocations(t *testing.T) {
 		{[]string{"plugin", "test", "a", "b"}, []string{"at most 1 argument"}},
 		{[]string{"plugin", "test"}, []string{"a plugin directory", "--wasm, --manifest and --fixtures"}},
 		{[]string{"plugin", "test", "--wasm", "x.wasm"}, []string{"--manifest and --fixtures"}},
+		{[]string{"plugin", "test", dir}, []string{"not a plugin directory", "no manifest.json", "wisp plugin new"}},
+		{[]string{"plugin", "sign", dir}, []string{"not a plugin directory"}},
 		{[]string{"plugin", "new"}, []string{"<name>"}},
 		{[]string{"plugin", "build"}, []string{"<plugin dir>"}},
 		{[]string{"device", "--dir", dir, "consent", "grant"}, []string{"at least 1 argument", "plugin:NAME"}},

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -45,6 +46,9 @@ func (d Dir) FixturesPath() string { return filepath.Join(d.Path, "testdata", "f
 // Read reads the plugin directory dir.
 func Read(dir string) (Dir, error) {
 	m, err := ReadManifest(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Dir{}, fmt.Errorf("%s is not a plugin directory: it has no manifest.json; e.g. wisp plugin new %s makes one", dir, filepath.Base(filepath.Clean(dir)))
+	}
 	if err != nil {
 		return Dir{}, err
 	}

@@ -98,7 +98,7 @@ func TestPluginTestRawEventsAndVerbose(t *testing.T) {
 	const logLine = "summaryonly: a raw batch, refused"
 
 	out, err := runPlugin(t, "test", dir)
-	if err != nil || !strings.Contains(out, "as a device sends them") {
+	if err != nil || !strings.Contains(out, "ok  summaryonly: 1 fixture, run twice") || !strings.Contains(out, "as a device sends them") {
 		t.Fatalf("plugin test: %v\n%s", err, out)
 	}
 	out, err = runPlugin(t, "test", dir, "--raw-events")

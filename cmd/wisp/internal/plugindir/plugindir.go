@@ -291,6 +291,10 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 		}
 		return fmt.Errorf("%d of %d fixtures failed (%d problems over two rounds; listed above)", len(failed), len(fx.Cases), len(r.failures))
 	}
-	fmt.Fprintf(w, "ok  %s: %d fixtures, each run twice, in the host sandbox (ABI v%d), %s\n", m.Name, len(fx.Cases), abi.Version, mode)
+	cases := fmt.Sprintf("%d fixtures, each", len(fx.Cases))
+	if len(fx.Cases) == 1 {
+		cases = "1 fixture,"
+	}
+	fmt.Fprintf(w, "ok  %s: %s run twice, in the host sandbox (ABI v%d), %s\n", m.Name, cases, abi.Version, mode)
 	return nil
 }

@@ -105,8 +105,8 @@ func (d *Device) checkBudget(ctx context.Context, c *Campaign, epoch uint32, mem
 // drawn), which Check prices as a fresh answer.
 func (d *Device) pendingMemo(ctx context.Context, c *Campaign, scores map[uint32]float32) (ldp.MemoKey, error) {
 	codec, err := c.Codec()
-	if err != nil {
-		return ldp.MemoKey{}, nil // never answered either; priced as fresh
+	if err != nil || c.IsPrio3() {
+		return ldp.MemoKey{}, nil // never answered, or never memoized (prio3): priced as fresh
 	}
 	_, key, err := answer.Key(ctx, d.ledger, codec, scores, nil, true)
 	return key, err

@@ -140,6 +140,7 @@ same transaction, so /v1/hpke-config never goes empty.`,
 			return printChanges(cmd, srv, changes)
 		},
 	}
+	expire.ValidArgsFunction = completeKeyIDs(&spec)
 	expire.Flags().BoolVar(&replace, "replace", false, "store a new active key in the same transaction (needed when ID is the only active key)")
 	for _, c := range []*cobra.Command{list, rotate, expire} {
 		aggStoreFlag(c, &spec)

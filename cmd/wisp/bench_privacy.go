@@ -57,6 +57,7 @@ the best measured. --quick runs 100,000 devices in a few seconds.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
 	f.StringVar(&opts.Plot, "plot", "", "also write a PNG plot of error vs ε per mechanism to this file")
 	f.IntVar(&opts.CoverageTrials, "coverage-trials", opts.CoverageTrials, "populations per cell of the 95%-interval coverage grid (a fifth at n = 10⁴); 0 skips it")
+	f.IntVar(&opts.CoverageTrialsLarge, "coverage-trials-large", 0, "populations per cell at n = 10⁴ (default: a fifth of --coverage-trials)")
 	f.IntVar(&opts.AttackDevices, "attack-devices", opts.AttackDevices, "simulated devices per lifetime attack (an operator defining every campaign); 0 skips them")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,6 +47,7 @@ for trying Wisp out and for device makers' bring-up:
   wisp device events import events.jsonl
   wisp device run --flush
   wisp device status
+  wisp device serve        # the owner's privacy page on 127.0.0.1
 
 See docs/DEVICE.md for the walk-through.`,
 	}
@@ -56,7 +58,7 @@ See docs/DEVICE.md for the walk-through.`,
 	cmd.PersistentFlags().StringVar(&f.dir, "dir", def, "the device's data directory (WISP_DEVICE)")
 	cmd.AddCommand(newDeviceInitCmd(f), newDeviceInstallCmd(f), newDeviceRemoveCmd(f), newDevicePluginsCmd(f),
 		newDeviceConsentCmd(f), newDeviceEventsCmd(f), newDeviceRunCmd(f), newDeviceStatusCmd(f), newDeviceForgetCmd(f),
-		newDeviceCatalogueCmd(f), newDevicePickCmd(f))
+		newDeviceCatalogueCmd(f), newDevicePickCmd(f), newDeviceServeCmd(f), newDeviceSharingCmd(f))
 	return cmd
 }
 
@@ -205,6 +207,24 @@ func (f *deviceFlags) open(ctx context.Context) (*host.Device, error) {
 		return nil, err
 	}
 	return host.Open(ctx, f.dir, cfg)
+}
+
+// hint is a wisp device command line to suggest, carrying the --dir the
+// user gave so that it works when pasted.
+func (f *deviceFlags) hint(cmd *cobra.Command, args string) string {
+	s := "wisp device " + args
+	if fl := cmd.Flag("dir"); fl != nil && fl.Changed {
+		s += " --dir " + shellQuote(f.dir)
+	}
+	return s
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // withDevice runs fn on the open device and closes it.

@@ -452,15 +452,16 @@ func sortedKeys(m map[uint32]float32) []uint32 {
 }
 
 // Explain adds to a sandbox error from Score what it means for the
-// plugin's author and what to try: the sandbox's own texts are written for
-// a device's log ("code -2", "deadline exceeded: wasm error: unreachable").
+// plugin's author and what to try, on a line of its own (a trap's text
+// ends in the runtime's stack trace): the sandbox's own texts say what
+// happened, written for a device's log.
 func Explain(err error, l sandbox.Limits) error {
 	var hint string
 	switch {
 	case errors.Is(err, sandbox.ErrMemoryLimit):
 		hint = fmt.Sprintf("the plugin asked for more memory than its cap of %d pages (%d KiB) and then failed: raise limits.memory_pages in manifest.json, or use less", l.MemoryPages, 64*l.MemoryPages)
 	case errors.Is(err, sandbox.ErrPluginFailed):
-		hint = "wisp_score returned a negative number, which the ABI reads as the plugin's own error; the host keeps the previous scores"
+		hint = fmt.Sprintf("wisp_score returned a negative number, the plugin's own error (sdk/ABI.md section 5; out_cap is limits.max_scores, %d here); a device keeps the previous scores", l.MaxScores)
 	case errors.Is(err, sandbox.ErrOutOfFuel):
 		hint = fmt.Sprintf("the call used more than its fuel (%d): an endless loop, or too much work per event; the manifest's limits cannot raise it past the device's policy", l.Fuel)
 	case errors.Is(err, sandbox.ErrDeadline):
@@ -476,5 +477,5 @@ func Explain(err error, l sandbox.Limits) error {
 	default:
 		return err
 	}
-	return fmt.Errorf("%w (%s)", err, hint)
+	return fmt.Errorf("%w\n\thint: %s", err, hint)
 }

@@ -176,11 +176,11 @@ func (inst *instance) classify(ctx context.Context, err error, l Limits) error {
 	case inst.closing.Load():
 		return fmt.Errorf("%w during the call: %w", ErrClosed, err)
 	case int64(inst.fuel.Get()) < 0:
-		return fmt.Errorf("%w (budget %d): %w", ErrOutOfFuel, l.Fuel, err)
+		return fmt.Errorf("%w: %w", ErrOutOfFuel, stopped{fmt.Sprintf("the call used its budget of %d units and was stopped", l.Fuel), err})
 	case inst.stopped.Load() && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return ctx.Err() // the caller cancelled; not the plugin's fault
 	case inst.stopped.Load():
-		return fmt.Errorf("%w (%v): %w", ErrDeadline, l.Deadline, err)
+		return fmt.Errorf("%w: %w", ErrDeadline, stopped{fmt.Sprintf("the call ran past %v and was stopped", l.Deadline), err})
 	}
 	if mem := inst.memoryLimit(l); mem != nil {
 		return fmt.Errorf("%w: %w: %w", ErrTrap, mem, err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -45,6 +46,9 @@ func (d Dir) FixturesPath() string { return filepath.Join(d.Path, "testdata", "f
 // Read reads the plugin directory dir.
 func Read(dir string) (Dir, error) {
 	m, err := ReadManifest(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Dir{}, fmt.Errorf("%s is not a plugin directory: it has no manifest.json; e.g. wisp plugin new %s makes one", dir, filepath.Base(filepath.Clean(dir)))
+	}
 	if err != nil {
 		return Dir{}, err
 	}
@@ -218,13 +222,33 @@ func (r *reporter) Errorf(format string, args ...any) {
 }
 func (r *reporter) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
 
+// TestOptions are `wisp plugin test`'s switches.
+type TestOptions struct {
+	// Verbose writes the plugin's wisp.log lines.
+	Verbose bool
+	// RawEvents sends a plugin that opts into summary batches raw event
+	// batches instead (plugintest.RawEvents), to test the path it must
+	// still accept.
+	RawEvents bool
+}
+
 // Test runs the fixtures file against the module and manifest in the real
 // host sandbox, each fixture twice, and writes each failure (and, verbose,
 // the plugin's log lines) to w.
-func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath string, verbose bool) error {
+func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath string, opt TestOptions) error {
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		return err
+	}
+	mode := "as a device sends them"
+	if opt.RawEvents {
+		if wasm, err = plugintest.RawEvents(wasm); err != nil {
+			if errors.Is(err, plugintest.ErrNoSummaries) {
+				return fmt.Errorf("%s does not export %s, so it gets raw events already: run it without --raw-events", wasmPath, abi.SummaryExport)
+			}
+			return fmt.Errorf("%s: %w", wasmPath, err)
+		}
+		mode = "as raw events (--raw-events), not the summaries a device sends"
 	}
 	m, err := ReadManifest(manifestPath)
 	if err != nil {
@@ -238,7 +262,7 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 		return err
 	}
 	cfg := sandbox.NewRuntimeConfig()
-	if verbose {
+	if opt.Verbose {
 		cfg = cfg.WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	rt, err := sandbox.NewRuntimeWithConfig(cfg)
@@ -267,6 +291,10 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 		}
 		return fmt.Errorf("%d of %d fixtures failed (%d problems over two rounds; listed above)", len(failed), len(fx.Cases), len(r.failures))
 	}
-	fmt.Fprintf(w, "ok  %s: %d fixtures, each run twice, in the host sandbox (ABI v%d)\n", m.Name, len(fx.Cases), abi.Version)
+	cases := fmt.Sprintf("%d fixtures, each", len(fx.Cases))
+	if len(fx.Cases) == 1 {
+		cases = "1 fixture,"
+	}
+	fmt.Fprintf(w, "ok  %s: %s run twice, in the host sandbox (ABI v%d), %s\n", m.Name, cases, abi.Version, mode)
 	return nil
 }

@@ -29,6 +29,8 @@ type Options struct {
 	// CoverageTrials is how many populations measure each cell of the
 	// interval-coverage grid (a fifth of it at n = 10⁴); 0 skips the grid.
 	CoverageTrials int
+	// CoverageTrialsLarge, if positive, replaces the fifth at n = 10⁴.
+	CoverageTrialsLarge int
 	// AttackDevices is how many simulated devices each lifetime attack
 	// (host/attack) runs on; 0 skips them.
 	AttackDevices int
@@ -78,7 +80,10 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	rep := Report{Report: sim}
 	if opts.CoverageTrials > 0 {
 		trials := func(n int) int {
-			if n >= 10_000 {
+			switch {
+			case n >= 10_000 && opts.CoverageTrialsLarge > 0:
+				return opts.CoverageTrialsLarge
+			case n >= 10_000:
 				return max(1, opts.CoverageTrials/5)
 			}
 			return opts.CoverageTrials

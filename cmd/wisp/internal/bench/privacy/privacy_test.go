@@ -32,9 +32,18 @@ func TestRunSmall(t *testing.T) {
 	opts.N, opts.D, opts.Repeats, opts.MeanGroups, opts.Epsilons = 2000, 16, 2, 10, "1"
 	opts.Plot = filepath.Join(t.TempDir(), "plot.png")
 	opts.AttackDevices = 20
+	opts.CoverageTrials, opts.CoverageTrialsLarge = 5, 2
 	rep, err := privacy.Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Coverage) != 420 {
+		t.Fatalf("%d coverage cells, want 420", len(rep.Coverage))
+	}
+	for _, c := range rep.Coverage {
+		if want := map[bool]int{true: 2, false: 5}[c.N >= 10_000]; c.Trials != want {
+			t.Fatalf("cell %+v: %d trials, want %d", c, c.Trials, want)
+		}
 	}
 	if len(rep.Results) == 0 || rep.Config.N != 2000 {
 		t.Fatalf("report %+v", rep)

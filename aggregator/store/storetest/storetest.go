@@ -34,6 +34,8 @@ func Run(t *testing.T, newSpec func(t testing.TB) string) {
 		{"Tokens", testTokens},
 		{"SecretFirstWins", testSecret},
 		{"Closed", testClosed},
+		{"Prio3Leader", testPrio3Leader},
+		{"Prio3HelperConcurrent", testPrio3Helper},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newSpec(t)) })

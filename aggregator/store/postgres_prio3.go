@@ -231,3 +231,16 @@ func (s *Postgres) CollectPrio3(ctx context.Context, campaign string, epoch uint
 	}
 	return a, nil
 }
+
+// LookupSecret implements Store.
+func (s *Postgres) LookupSecret(ctx context.Context, name string) ([]byte, error) {
+	var got []byte
+	err := s.tx(ctx, "lookup_secret", func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&got)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: secret %q", ErrNotFound, name)
+		}
+		return err
+	})
+	return got, err
+}

@@ -257,3 +257,16 @@ func (s *SQLite) CollectPrio3(ctx context.Context, campaign string, epoch uint32
 	}
 	return a, nil
 }
+
+// LookupSecret implements Store.
+func (s *SQLite) LookupSecret(ctx context.Context, name string) ([]byte, error) {
+	var got []byte
+	err := s.tx(ctx, "lookup_secret", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: secret %q", ErrNotFound, name)
+		}
+		return err
+	})
+	return got, err
+}

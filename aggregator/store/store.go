@@ -131,6 +131,9 @@ type Store interface {
 	// there is none: the first writer wins, so every node gets the same
 	// (used for the campaign signing key).
 	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// LookupSecret returns the value stored under name; ErrNotFound if
+	// there is none (a prio3 helper reads the verify key its leader gave).
+	LookupSecret(ctx context.Context, name string) ([]byte, error)
 
 	// InsertPrio3 stores reports the prio3 leader accepted, pending, in one
 	// transaction. fresh[i] is false when a report with reports[i].ID is

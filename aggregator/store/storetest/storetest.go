@@ -359,6 +359,12 @@ func testSecret(t *testing.T, spec string) {
 	if string(a) != "A" || string(b) != "A" {
 		t.Errorf("secret = %q, %q; want the first writer's on both nodes", a, b)
 	}
+	if got, err := nodes[1].LookupSecret(ctx, "signing"); err != nil || string(got) != "A" {
+		t.Errorf("LookupSecret = %q, %v; want A", got, err)
+	}
+	if _, err := nodes[0].LookupSecret(ctx, "other"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LookupSecret of a missing secret: %v, want ErrNotFound", err)
+	}
 }
 
 func testClosed(t *testing.T, spec string) {

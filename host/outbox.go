@@ -10,7 +10,6 @@ import (
 
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/api"
-	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // QueuedReport is a report waiting in the outbox, as the owner sees it:
@@ -195,7 +194,7 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 	for _, r := range batch {
 		// The stored bytes are sent as they are; the check only keeps a
 		// record the disk corrupted from leaving.
-		if _, err := wire.DecodeEnvelope(r.Envelope); err != nil {
+		if err := checkStored(r.Envelope); err != nil {
 			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
 				Outcome: OutcomeDropped, Cause: DropCorrupt})
 			continue

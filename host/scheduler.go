@@ -126,8 +126,8 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	var first error
 	for i := range list {
 		c := &list[i]
-		if !agreedTo(agreed, c) || !coversQuestion(covered, c.Question) {
-			continue // not opted in (to this question), or no consented plugin can tell
+		if !agreedTo(agreed, c) || !c.IsPrio3() && !coversQuestion(covered, c.Question) {
+			continue // not opted in (to this question), or no consented plugin can tell (prio3: a null report)
 		}
 		dummy, err := d.answerOne(ctx, &c.Campaign, key, scores, now)
 		switch {
@@ -199,6 +199,9 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	}
 	if err := d.step("after-spend"); err != nil {
 		return false, err
+	}
+	if c.IsPrio3() {
+		return false, d.answerPrio3(ctx, c, key, epoch, scores, now) // prio3.go
 	}
 	codec, err := c.Codec()
 	if err != nil {
@@ -275,11 +278,17 @@ func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy b
 	if err != nil {
 		return err
 	}
+	return d.enqueueBytes(ctx, c, env.ID, env.Epoch, b, dummy, now)
+}
+
+// enqueueBytes queues an encoded report (an LDP envelope or a Prio3
+// report) with a random send delay; the outbox sends the bytes as they are.
+func (d *Device) enqueueBytes(ctx context.Context, c *Campaign, id wire.ReportID, epoch uint32, b []byte, dummy bool, now time.Time) error {
 	delay, err := d.uniform(d.cfg.maxSendDelay)
 	if err != nil {
 		return err
 	}
-	expires := time.Unix(int64(env.Epoch+1)*c.EpochSeconds, 0).Add(d.cfg.reportValidity)
+	expires := time.Unix(int64(epoch+1)*c.EpochSeconds, 0).Add(d.cfg.reportValidity)
 	// The delay may use at most half of the time left, leaving the rest
 	// for retries.
 	if left := expires.Sub(now) / 2; delay > left {
@@ -290,7 +299,7 @@ func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy b
 		category = devicestore.AnyCategory // dropped when any plugin is revoked or erased
 	}
 	r := devicestore.Report{
-		ID: env.ID, Campaign: c.ID, Epoch: env.Epoch, Category: category, Envelope: b, Dummy: dummy,
+		ID: id, Campaign: c.ID, Epoch: epoch, Category: category, Envelope: b, Dummy: dummy,
 		Created: now, NotBefore: now.Add(delay), Expires: expires,
 	}
 	if err := d.store.Enqueue(ctx, r, c.Epsilon); err != nil {

@@ -73,6 +73,12 @@ type CampaignStatus struct {
 	// OverBudget is why the campaign's next answer would be refused by a
 	// privacy budget now (nil: it fits, or was answered this epoch).
 	OverBudget *BudgetError `json:"over_budget,omitempty"`
+	// Mode is "prio3" for a campaign answered with a secret-shared true
+	// answer, empty for a randomized (LDP) one.
+	Mode string `json:"mode,omitempty"`
+	// SharedWith names, for a prio3 campaign, the two aggregators that
+	// each receive one share: the leader and the helper.
+	SharedWith []string `json:"shared_with,omitempty"`
 }
 
 // AnswerRecord is one answer the device gave: which campaign, which
@@ -233,7 +239,7 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
 			Version: c.Version, QuestionDigest: hex.EncodeToString(c.digest),
 			ConsentOutdated: consent && !agreedTo(agreed, c), RefusedChange: c.refusedAt,
-			OverBudget: refused,
+			OverBudget: refused, Mode: c.Mode, SharedWith: d.sharedWith(&c.Campaign),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -182,6 +182,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, 
 // ingest opens, checks and stores raw envelopes. It returns an error only
 // when the store failed, and then nothing is acknowledged.
 func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+	if prio3 := prio3Indexes(raw); prio3 != nil {
+		return s.ingestMixed(ctx, raw, prio3) // prio3_ingest.go
+	}
 	start := time.Now()
 	snap := s.current(ctx)
 	now := s.now()

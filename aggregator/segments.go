@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,6 +22,9 @@ type Segment struct {
 	Category     uint32 `json:"category"`
 	CategoryName string `json:"category_name"`
 	Epoch        uint32 `json:"epoch"`
+	// Mode is "prio3" for a two-aggregator campaign (central noise; the
+	// intervals are exact quantiles of the noise); absent for LDP.
+	Mode string `json:"mode,omitempty"`
 	// Question is the campaign's question type ("threshold", "top_k",
 	// "mean"); Mechanism is its LDP mechanism and MechanismReason why it
 	// was chosen (from the signed campaign config).
@@ -292,12 +296,17 @@ func (s *Server) dropReleased(ctx context.Context, campaign string, epoch uint32
 // releases (a GET does not write), so results appear at the next pass.
 func (s *Server) ReleaseDue(ctx context.Context) error {
 	snap := s.current(ctx)
+	var prio3 []error // a prio3 batch waiting for its helper holds up no other release
 	for _, id := range snap.order {
+		if r := snap.campaigns[id]; isPrio3(r) {
+			prio3 = append(prio3, s.releasePrio3(ctx, r))
+			continue
+		}
 		if err := s.release(ctx, snap.campaigns[id]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(prio3...)
 }
 
 // Segments returns the released results of every campaign p may see.

@@ -59,6 +59,9 @@ type Config struct {
 	// registry of its own. /metrics serves the registry either way when it
 	// is a *prometheus.Registry.
 	Registry *prometheus.Registry
+	// Prio3 sets the server's role in the two-aggregator mode (prio3.go);
+	// the zero value is a single LDP aggregator.
+	Prio3 Prio3Options
 }
 
 // Policy is the operator's limits on campaigns created through the API,
@@ -170,6 +173,8 @@ type Server struct {
 	gateway      *ohttp.GatewayHandler // ohttp.go
 	ohttpKeys    []byte
 	requireOHTTP bool
+
+	prio3 *prio3Server // prio3.go
 }
 
 // ErrConfig reports an unusable Config.
@@ -209,6 +214,9 @@ func New(cfg Config) (*Server, error) {
 		s.tenant = "default"
 	}
 	var err error
+	if s.prio3, err = newPrio3Server(cfg.Prio3); err != nil {
+		return nil, err
+	}
 	if s.wrap, err = newKeyWrapper(cfg.KeyEncryptionKey); err != nil {
 		return nil, err
 	}
@@ -314,6 +322,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/tokens", s.auth(operatorOnly, s.handleListTokens))
 	mux.Handle("POST /v1/tokens", s.auth(operatorOnly, s.handleCreateToken))
 	mux.Handle("DELETE /v1/tokens/{id}", s.auth(operatorOnly, s.handleDeleteToken))
+	s.prio3Routes(mux) // POST /v1/prio3/…: leader ↔ helper, peer token
 	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -1,0 +1,568 @@
+package aggregator_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloudflare/circl/vdaf/prio3/arith/fp64"
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/dpnoise"
+	"github.com/wisp-project/wisp/internal/prio"
+	"github.com/wisp-project/wisp/internal/wire"
+)
+
+const peerToken = "peer-token-for-tests-0123456789abcdef"
+
+// node is one aggregator of a prio3 pair: a real server on a real SQLite
+// file and a real 127.0.0.1 listener, which the test can stop and start
+// again on the same address and file (a restart).
+type node struct {
+	t      *testing.T
+	role   aggregator.Prio3Role
+	path   string
+	addr   string
+	clk    *clock
+	camps  []campaign.Campaign
+	srv    *aggregator.Server
+	st     store.Store
+	hs     *aggregator.HTTPServer
+	wrap   func(http.Handler) http.Handler
+	jobs   atomic.Int64 // aggregation jobs the node answered (helper)
+	silent atomic.Int64 // jobs to run and then answer 502, as if the connection died
+}
+
+func startNode(t *testing.T, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign) *node {
+	n := &node{t: t, role: role, path: filepath.Join(t.TempDir(), string(role)+".db"), clk: clk, camps: camps}
+	n.start()
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *node) url() string { return "http://" + n.addr }
+
+func (n *node) start() {
+	t := n.t
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), n.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), Now: n.clk.Now, Campaigns: n.camps, Tenant: "acme",
+		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: 25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := n.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.addr = ln.Addr().String()
+	h := srv.Handler()
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/prio3/aggregate" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		n.jobs.Add(1)
+		if n.silent.Load() > 0 {
+			n.silent.Add(-1)
+			h.ServeHTTP(httptest.NewRecorder(), r) // the helper does the work …
+			http.Error(w, "connection lost", http.StatusBadGateway)
+			return // … and its answer never arrives
+		}
+		h.ServeHTTP(w, r)
+	})
+	n.srv, n.st = srv, st
+	n.hs = aggregator.NewHTTPServer(counted, aggregator.HTTPOptions{})
+	go n.hs.Serve(ln)
+}
+
+func (n *node) stop() {
+	if n.hs == nil {
+		return
+	}
+	n.hs.Close()
+	n.st.Close()
+	n.hs = nil
+}
+
+// pair is a leader and a helper with one prio3 threshold campaign.
+type pair struct {
+	leader, helper *node
+	clk            *clock
+	camp           campaign.Campaign
+	params         prio.Params
+	client         *prio.Client
+}
+
+func newPair(t *testing.T) *pair {
+	clk := newClock()
+	helper := startNode(t, aggregator.RoleHelper, clk, nil)
+	keys := getBytes(t, helper.url()+"/v1/hpke-config")
+	params := prio.ForThreshold()
+	enc, err := prio.EncodeParams(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	camp := campaign.Campaign{ID: "runners-p3", Name: "Runners (prio3)", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.6},
+		EpochSeconds: 3600, K: 3, Mode: campaign.ModePrio3,
+		Prio3: &campaign.Prio3{Params: enc, CentralEpsilon: 1, MinBatch: 5, HelperURL: helper.url(), HelperKeys: keys}}
+	leader := startNode(t, aggregator.RoleLeader, clk, []campaign.Campaign{camp})
+	c, err := prio.NewClient(params, prio.AppContext(camp.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pair{leader: leader, helper: helper, clk: clk, camp: camp, params: params, client: c}
+}
+
+func getBytes(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s %v", url, resp.StatusCode, b, err)
+	}
+	return b
+}
+
+func firstKey(t *testing.T, list []byte) wire.KeyConfig {
+	t.Helper()
+	l, err := wire.DecodeKeyConfigList(list)
+	if err != nil || len(l.Configs) == 0 {
+		t.Fatalf("key configs: %v %v", l, err)
+	}
+	return l.Configs[0]
+}
+
+// device makes one prio3 report as a device does: shard, seal each share to
+// its aggregator. tamper, if not nil, changes the report before sealing.
+func (p *pair) device(t *testing.T, epoch uint32, m prio.Measurement, tamper func(*prio.Report)) []byte {
+	t.Helper()
+	rep, err := p.client.Shard(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tamper != nil {
+		tamper(&rep)
+	}
+	id := wire.ReportID(rep.Nonce)
+	lk := firstKey(t, getBytes(t, p.leader.url()+"/v1/hpke-config"))
+	hk := firstKey(t, p.camp.Prio3.HelperKeys)
+	ls, err := wire.SealShare(lk, wire.ShareAAD(p.camp.ID, epoch, id, prio.Leader, rep.Public), rep.Leader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := wire.SealShare(hk, wire.ShareAAD(p.camp.ID, epoch, id, prio.Helper, rep.Public), rep.Helper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := wire.EncodePrio3Report(&wire.Prio3Report{Version: wire.Version, Mode: wire.ModePrio3, Campaign: p.camp.ID, Epoch: epoch, ID: id,
+		Public: rep.Public, Leader: ls, Helper: hs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// upload posts a batch of encoded reports to the leader.
+func (p *pair) upload(t *testing.T, raw ...[]byte) api.IngestResponse {
+	t.Helper()
+	body, err := wire.EncodeRawBatch(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(p.leader.url()+"/v1/reports", "application/cbor", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out api.IngestResponse
+	if err := decodeJSONBody(resp, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func decodeJSONBody(resp *http.Response, v any) error {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status + ": " + string(b))
+	}
+	return json.Unmarshal(b, v)
+}
+
+// population uploads yes true and no false reports for epoch and returns
+// their encodings.
+func (p *pair) population(t *testing.T, epoch uint32, yes, no int) [][]byte {
+	t.Helper()
+	var raw [][]byte
+	for i := range yes + no {
+		raw = append(raw, p.device(t, epoch, prio.Bit(i < yes), nil))
+	}
+	if res := p.upload(t, raw...); res.Accepted != yes+no {
+		t.Fatalf("honest reports: %+v", res)
+	}
+	return raw
+}
+
+func (p *pair) epoch() uint32 { return p.camp.Epoch(p.clk.Now()) }
+
+// closeEpoch moves past the epoch's release time (grace and settle).
+func (p *pair) closeEpoch() { p.clk.Add(time.Hour + 2*time.Hour) }
+
+func (p *pair) batches(t *testing.T, n *node) []store.Prio3Batch {
+	t.Helper()
+	b, err := n.st.Prio3Batches(context.Background(), p.camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// noNoise: collections in this test add no central noise (exact counts).
+func noNoise(*prio.AggShare, float64) error { return nil }
+
+func seededNoise(seed uint64) func(*prio.AggShare, float64) error {
+	var mu sync.Mutex
+	src := dpnoise.SeededSource(seed)
+	return func(a *prio.AggShare, eps float64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return a.AddNoise(src, eps)
+	}
+}
+
+// raiseFirst adds 1 to the first measurement element of a Count leader
+// share after sharding: a device claiming 2 (or 1 for 0) under a proof of
+// its true answer.
+func raiseFirst(t *testing.T) func(*prio.Report) {
+	return func(r *prio.Report) {
+		var e, one fp64.Fp
+		if err := e.UnmarshalBinary(r.Leader[:8]); err != nil {
+			t.Fatal(err)
+		}
+		one.SetOne()
+		e.AddAssign(&one)
+		b, _ := e.MarshalBinary()
+		r.Leader = append(append([]byte{}, b...), r.Leader[8:]...)
+	}
+}
+
+// TestPrio3EndToEnd: devices → leader → jobs with the helper → release.
+// Exact counts without noise; poisoned, tampered and replayed reports are
+// counted by neither aggregator; collection refuses an open epoch and a
+// second collection; a batch below min_batch is suppressed; with (seeded)
+// noise the count lies within its exact 95% interval.
+func TestPrio3EndToEnd(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	epoch := p.epoch()
+	honest := p.population(t, epoch, 23, 37)
+
+	// Replay at the leader.
+	if res := p.upload(t, honest[0]); res.Accepted != 0 || res.Results[0].Reason != api.ReasonReplay {
+		t.Fatalf("replayed report: %+v", res)
+	}
+	// A device raising its leader share (claiming 2): the proof fails when
+	// the helper decides it. A helper share changed in transit: the helper
+	// cannot open it. The leader accepted both.
+	poisoned := p.device(t, epoch, prio.Bit(true), raiseFirst(t))
+	tampered := p.device(t, epoch, prio.Bit(true), func(r *prio.Report) {})
+	var tr wire.Prio3Report
+	if err := cbor.Unmarshal(tampered, &tr); err != nil {
+		t.Fatal(err)
+	}
+	tr.Helper.Sealed[0] ^= 1
+	tampered, _ = wire.EncodePrio3Report(&tr)
+	if res := p.upload(t, poisoned, tampered); res.Accepted != 2 {
+		t.Fatalf("leader refused what only preparation can: %+v", res)
+	}
+
+	// Collection refuses an epoch still open.
+	if _, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch); err == nil {
+		t.Fatal("collected an open epoch")
+	}
+	if err := p.leader.srv.RunPrio3Jobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Prio3Batch{{Epoch: epoch, Aggregated: 60, Rejected: 2}}
+	for _, n := range []*node{p.leader, p.helper} {
+		if got := p.batches(t, n); !equalBatches(got, want) {
+			t.Errorf("%s batches = %+v, want %+v", n.role, got, want)
+		}
+	}
+
+	p.closeEpoch()
+	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
+	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
+	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seg.Mode != "prio3" || seg.Reports != 60 || seg.SizeEstimate == nil || seg.Estimate != 23 {
+		t.Fatalf("released %+v, want exactly 23 of 60 (mode prio3)", seg)
+	}
+	if _, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch); !errors.Is(err, aggregator.ErrReleased) {
+		t.Errorf("second collection: %v, want ErrReleased", err)
+	}
+	// The helper gives its share once: the same bytes again, never fresh
+	// noise, and nothing for a batch of another size.
+	first := postPeer(t, p.helper.url()+"/v1/prio3/collect", peerToken, map[int]any{1: 1, 2: p.camp.ID, 3: epoch, 4: 60})
+	again := postPeer(t, p.helper.url()+"/v1/prio3/collect", peerToken, map[int]any{1: 1, 2: p.camp.ID, 3: epoch, 4: 60})
+	if first.status != http.StatusOK || !bytes.Equal(first.body, again.body) {
+		t.Errorf("repeated helper collection: %d %x / %x", first.status, first.body, again.body)
+	}
+	if r := postPeer(t, p.helper.url()+"/v1/prio3/collect", peerToken, map[int]any{1: 1, 2: p.camp.ID, 3: epoch, 4: 61}); r.status != http.StatusConflict {
+		t.Errorf("collection with another count: %d %s, want 409", r.status, r.body)
+	}
+	if r := postPeer(t, p.helper.url()+"/v1/prio3/collect", "wrong-token-0123456789abcdef0123456789", map[int]any{1: 1, 2: p.camp.ID, 3: epoch, 4: 60}); r.status != http.StatusUnauthorized {
+		t.Errorf("collection with a wrong peer token: %d, want 401", r.status)
+	}
+
+	// Below min_batch: suppressed, and the helper refuses to collect it.
+	small := p.epoch()
+	p.population(t, small, 2, 2)
+	if err := p.leader.srv.RunPrio3Jobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.closeEpoch()
+	if r := postPeer(t, p.helper.url()+"/v1/prio3/collect", peerToken, map[int]any{1: 1, 2: p.camp.ID, 3: small, 4: 4}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("collection below min_batch: %d %s, want 422", r.status, r.body)
+	}
+	seg, err = p.leader.srv.CollectPrio3(ctx, p.camp.ID, small)
+	if err != nil || !seg.Suppressed || seg.SizeEstimate != nil || seg.Reports != 0 {
+		t.Errorf("batch below min_batch released as %+v, %v; want suppressed", seg, err)
+	}
+
+	// With noise (seeded here; CryptoSource in production), through the
+	// release loop: within the exact interval, variance of both draws.
+	aggregator.SetPrio3Noise(p.leader.srv, seededNoise(1))
+	aggregator.SetPrio3Noise(p.helper.srv, seededNoise(2))
+	noisy := p.epoch()
+	p.population(t, noisy, 40, 10)
+	p.closeEpoch()
+	if err := p.leader.srv.ReleaseDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := p.leader.srv.Segments(ctx, aggregator.Principal{Role: aggregator.RoleOperator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *aggregator.Segment
+	for i := range segs {
+		if segs[i].Epoch == noisy {
+			got = &segs[i]
+		}
+	}
+	scale, _ := dpnoise.LaplaceScale(1, 1)
+	lap, _ := dpnoise.NewLaplace(scale)
+	half := aggregator.NoiseHalfWidth(scale, 0.95)
+	if got == nil || got.SizeEstimate == nil {
+		t.Fatalf("noisy epoch not released: %+v", segs)
+	}
+	t.Logf("noisy release: %v (true 40), variance %.3f, 95%% interval [%v, %v]", got.Estimate, got.Variance, got.CILow, got.CIHigh)
+	if math.Abs(got.Variance-2*lap.Variance()) > 1e-9 || got.CILow != got.Estimate-half || got.CIHigh != got.Estimate+half ||
+		got.CILow > 40 || got.CIHigh < 40 || got.Epsilon != 1 || got.Reports != 50 {
+		t.Errorf("noisy release %+v: want variance %v, interval ±%v around the estimate covering 40", got.SizeEstimate, 2*lap.Variance(), half)
+	}
+}
+
+func equalBatches(a, b []store.Prio3Batch) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type peerResp struct {
+	status int
+	body   []byte
+}
+
+// postPeer posts a CBOR peer message (integer-keyed map) with token.
+func postPeer(t *testing.T, url, token string, msg any) peerResp {
+	t.Helper()
+	b, err := wire.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return peerResp{resp.StatusCode, body}
+}
+
+// TestPrio3HelperDown: the helper answers a job it stored but the answer
+// is lost, then it is down, then it restarts. Nothing is released while it
+// is down, nothing is lost, nothing is counted twice.
+func TestPrio3HelperDown(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	epoch := p.epoch()
+	p.population(t, epoch, 30, 20) // two jobs of 25
+
+	p.helper.silent.Store(1) // the first job's answer is lost
+	if err := p.leader.srv.RunPrio3Jobs(ctx); err == nil {
+		t.Fatal("a lost answer went unnoticed")
+	}
+	if got := p.batches(t, p.leader); len(got) != 1 || got[0].Pending != 50 {
+		t.Fatalf("leader after a lost answer: %+v, want all 50 pending", got)
+	}
+	if got := p.batches(t, p.helper); len(got) != 1 || got[0].Aggregated != 25 {
+		t.Fatalf("helper after a lost answer: %+v, want the first job's 25 stored", got)
+	}
+
+	p.helper.stop()
+	p.closeEpoch()
+	if err := p.leader.srv.ReleaseDue(ctx); err == nil {
+		t.Error("release pass with the helper down reported no problem")
+	}
+	if _, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch); !errors.Is(err, aggregator.ErrHelper) {
+		t.Errorf("collection with the helper down: %v, want ErrHelper", err)
+	}
+	if segs, _ := p.leader.srv.Segments(ctx, aggregator.Principal{Role: aggregator.RoleOperator}); len(segs) != 0 {
+		t.Fatalf("released with the helper down: %+v", segs)
+	}
+
+	p.helper.start() // restart on the same file and address
+	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
+	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
+	jobs := p.helper.jobs.Load()
+	if err := p.leader.srv.ReleaseDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.helper.jobs.Load() == jobs {
+		t.Error("the release pass ran no job")
+	}
+	segs, err := p.leader.srv.Segments(ctx, aggregator.Principal{Role: aggregator.RoleOperator})
+	if err != nil || len(segs) != 1 || segs[0].Estimate != 30 || segs[0].Reports != 50 {
+		t.Fatalf("after recovery: %+v, %v; want exactly 30 of 50", segs, err)
+	}
+	for _, n := range []*node{p.leader, p.helper} {
+		if got := p.batches(t, n); len(got) != 1 || got[0].Aggregated != 50 || got[0].Pending != 0 || !got[0].Collected {
+			t.Errorf("%s after recovery: %+v", n.role, got)
+		}
+	}
+}
+
+// TestPrio3ReplayAtHelper: a job sent again (a leader retrying, or
+// replaying) gets the same answers and changes no count; the same reports
+// in another batch are refused as replays.
+func TestPrio3ReplayAtHelper(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	epoch := p.epoch()
+	p.population(t, epoch, 3, 7)
+	var jobBody []byte
+	aggregator.SetPrio3Client(p.leader.srv, &http.Client{Transport: recordingTransport(&jobBody)})
+	if err := p.leader.srv.RunPrio3Jobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := p.batches(t, p.helper)
+	again := postRaw(t, p.helper.url()+"/v1/prio3/aggregate", jobBody)
+	if again.status != http.StatusOK {
+		t.Fatalf("repeated job: %d %s", again.status, again.body)
+	}
+	var res map[int]any
+	if err := cbor.Unmarshal(again.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res[2].([]any) {
+		if r.(map[any]any)[uint64(2)] != uint64(1) {
+			t.Errorf("repeated job: a report the helper aggregated now answered %v", r)
+		}
+	}
+	if after := p.batches(t, p.helper); !equalBatches(before, after) {
+		t.Errorf("repeated job changed the helper's batch: %+v → %+v", before, after)
+	}
+	// The same reports claimed for another epoch: replays.
+	var job map[int]any
+	if err := cbor.Unmarshal(jobBody, &job); err != nil {
+		t.Fatal(err)
+	}
+	job[3] = uint64(epoch + 1)
+	moved, _ := wire.Marshal(job)
+	r := postRaw(t, p.helper.url()+"/v1/prio3/aggregate", moved)
+	if err := cbor.Unmarshal(r.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range res[2].([]any) {
+		m := x.(map[any]any)
+		if m[uint64(2)] != uint64(2) || m[uint64(4)] != string(api.ReasonReplay) {
+			t.Errorf("a report moved to another batch answered %v, want a replay rejection", m)
+		}
+	}
+	if got := p.batches(t, p.helper); len(got) != 2 || got[1].Aggregated != 0 {
+		t.Errorf("helper batches after replays: %+v", got)
+	}
+}
+
+func postRaw(t *testing.T, url string, body []byte) peerResp {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+peerToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return peerResp{resp.StatusCode, b}
+}
+
+// recordingTransport keeps the body of the last aggregation job sent.
+func recordingTransport(last *[]byte) http.RoundTripper {
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/v1/prio3/aggregate" {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				return nil, err
+			}
+			*last = b
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

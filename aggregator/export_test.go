@@ -11,7 +11,9 @@ import (
 // turn the central noise off or seed it.
 
 // SetPrio3Noise replaces how s adds its central noise at collection.
-func SetPrio3Noise(s *Server, add func(a *prio.AggShare, epsilon float64) error) { s.prio3.addNoise = add }
+func SetPrio3Noise(s *Server, add func(a *prio.AggShare, epsilon float64) error) {
+	s.prio3.addNoise = add
+}
 
 // NoiseHalfWidth is noiseHalfWidth.
 func NoiseHalfWidth(scale dpnoise.Rat, level float64) float64 { return noiseHalfWidth(scale, level) }

@@ -43,7 +43,6 @@ type node struct {
 	srv    *aggregator.Server
 	st     store.Store
 	hs     *aggregator.HTTPServer
-	wrap   func(http.Handler) http.Handler
 	jobs   atomic.Int64 // aggregation jobs the node answered (helper)
 	silent atomic.Int64 // jobs to run and then answer 502, as if the connection died
 }

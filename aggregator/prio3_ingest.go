@@ -73,17 +73,27 @@ func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.In
 	now := s.now()
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	reports := make([]store.Prio3Report, len(raw))
-	reloaded := false
-	for i := range raw {
-		reports[i], resp.Results[i] = s.openPrio3(snap, now, raw[i])
-		if r := resp.Results[i].Reason; !reloaded && (r == api.ReasonUnknownCampaign || r == api.ReasonUnknownKey) {
-			// A key or campaign another node just added: reload once.
-			reloaded = true
-			if s.reloadAfter(ctx, time.Now()) {
-				snap = s.state.Load()
-				reports[i], resp.Results[i] = s.openPrio3(snap, now, raw[i])
-			}
+	openAll := func(only []int) {
+		inParallel(len(only), func() (struct{}, error) { return struct{}{}, nil }, func(_ struct{}, j int) {
+			i := only[j]
+			reports[i], resp.Results[i] = s.openPrio3(snap, now, raw[i])
+		})
+	}
+	all := make([]int, len(raw))
+	for i := range all {
+		all[i] = i
+	}
+	openAll(all)
+	// A key or campaign another node just added: reload once and retry those.
+	var retry []int
+	for i, res := range resp.Results {
+		if res.Reason == api.ReasonUnknownCampaign || res.Reason == api.ReasonUnknownKey {
+			retry = append(retry, i)
 		}
+	}
+	if len(retry) > 0 && s.reloadAfter(ctx, time.Now()) {
+		snap = s.state.Load()
+		openAll(retry)
 	}
 	var opened []store.Prio3Report
 	var where []int

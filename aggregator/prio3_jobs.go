@@ -88,21 +88,33 @@ func (s *Server) runJob(ctx context.Context, r *registered, epoch uint32, pendin
 	states := make([]*prio.PrepState, len(pending))
 	outs := make([]*prio.OutShare, len(pending))
 	job := prio3Job{Version: prio3PeerVersion, Campaign: r.ID, Epoch: epoch}
+	prepShares := make([][]byte, len(pending))
+	helpers := make([]wire.SealedShare, len(pending))
+	bad := make([]error, len(pending))
+	err = inParallel(len(pending), func() (*prio.Aggregator, error) {
+		a, _, err := s.newPrio3Aggregator(ctx, r, prio.Leader)
+		return a, err
+	}, func(a *prio.Aggregator, i int) {
+		rep := &pending[i]
+		if bad[i] = peerDec.Unmarshal(rep.Helper, &helpers[i]); bad[i] == nil {
+			states[i], prepShares[i], _ = a.PrepInit(prio.Nonce(rep.ID), rep.Public, rep.Leader)
+		}
+	})
+	if err != nil {
+		return err
+	}
 	var sent []int
 	for i := range pending {
 		rep := &pending[i]
 		outcomes[i] = store.Prio3Outcome{ID: rep.ID, State: store.Prio3Rejected}
-		var helper wire.SealedShare
-		if err := peerDec.Unmarshal(rep.Helper, &helper); err != nil {
-			return fmt.Errorf("aggregator: stored helper share of a prio3 report: %w", err)
+		if bad[i] != nil {
+			return fmt.Errorf("aggregator: stored helper share of a prio3 report: %w", bad[i])
 		}
-		st, prepShare, err := agg.PrepInit(prio.Nonce(rep.ID), rep.Public, rep.Leader)
-		if err != nil {
+		if states[i] == nil { // PrepInit refused the leader's share
 			s.metrics.rejected.WithLabelValues(string(api.ReasonBadAnswer)).Inc()
 			continue
 		}
-		states[i] = st
-		job.Reports = append(job.Reports, prio3JobReport{ID: rep.ID, Public: rep.Public, Share: helper, LeaderPrep: prepShare})
+		job.Reports = append(job.Reports, prio3JobReport{ID: rep.ID, Public: rep.Public, Share: helpers[i], LeaderPrep: prepShares[i]})
 		sent = append(sent, i)
 	}
 	if len(sent) > 0 {
@@ -286,7 +298,7 @@ func (s *Server) handlePrio3Aggregate(w http.ResponseWriter, req *http.Request) 
 
 // prepareJob runs the helper's side of a job.
 func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (prio3JobResult, error) {
-	agg, p, err := s.newPrio3Aggregator(ctx, r, prio.Helper)
+	p, err := prio3Params(r)
 	if err != nil {
 		return prio3JobResult{}, err
 	}
@@ -300,18 +312,27 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 	}
 	snap := s.current(ctx)
 	results := make([]prio3PrepResult, len(job.Reports))
-	var outcomes []store.Prio3Outcome
-	var outs []*prio.OutShare
 	var where []int
 	for i := range job.Reports {
-		jr := &job.Reports[i]
-		if o, ok := known[jr.ID]; ok { // a repeated job: the stored answer
+		if o, ok := known[ids[i]]; ok { // a repeated job: the stored answer
 			results[i] = resultOf(o, "")
-			continue
+		} else {
+			where = append(where, i)
 		}
-		o, out, reason := s.helperPrep(agg, snap, r, job.Epoch, jr)
-		results[i] = resultOf(o, reason)
-		outcomes, outs, where = append(outcomes, o), append(outs, out), append(where, i)
+	}
+	outcomes := make([]store.Prio3Outcome, len(where))
+	outs := make([]*prio.OutShare, len(where))
+	err = inParallel(len(where), func() (*prio.Aggregator, error) {
+		a, _, err := s.newPrio3Aggregator(ctx, r, prio.Helper)
+		return a, err
+	}, func(agg *prio.Aggregator, j int) {
+		i := where[j]
+		var reason string
+		outcomes[j], outs[j], reason = s.helperPrep(agg, snap, r, job.Epoch, &job.Reports[i])
+		results[i] = resultOf(outcomes[j], reason)
+	})
+	if err != nil {
+		return prio3JobResult{}, err
 	}
 	if len(outcomes) == 0 {
 		return prio3JobResult{Version: prio3PeerVersion, Results: results}, nil

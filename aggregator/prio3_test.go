@@ -34,12 +34,13 @@ const peerToken = "peer-token-for-tests-0123456789abcdef"
 // file and a real 127.0.0.1 listener, which the test can stop and start
 // again on the same address and file (a restart).
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	role   aggregator.Prio3Role
 	path   string
 	addr   string
 	clk    *clock
 	camps  []campaign.Campaign
+	job    int // reports per aggregation job
 	srv    *aggregator.Server
 	st     store.Store
 	hs     *aggregator.HTTPServer
@@ -47,8 +48,8 @@ type node struct {
 	silent atomic.Int64 // jobs to run and then answer 502, as if the connection died
 }
 
-func startNode(t *testing.T, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign) *node {
-	n := &node{t: t, role: role, path: filepath.Join(t.TempDir(), string(role)+".db"), clk: clk, camps: camps}
+func startNode(t testing.TB, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign, job int) *node {
+	n := &node{t: t, role: role, path: filepath.Join(t.TempDir(), string(role)+".db"), clk: clk, camps: camps, job: job}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
@@ -64,7 +65,7 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), Now: n.clk.Now, Campaigns: n.camps, Tenant: "acme",
-		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: 25}})
+		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,29 +114,35 @@ type pair struct {
 	camp           campaign.Campaign
 	params         prio.Params
 	client         *prio.Client
+	leaderKey      wire.KeyConfig // what devices seal the leader's share to
 }
 
-func newPair(t *testing.T) *pair {
+func newPair(t testing.TB) *pair {
+	return newPairFor(t, prio.ForThreshold(), campaign.Question{Type: "threshold", Category: 410, MinScore: 0.6}, 25)
+}
+
+// newPairFor is newPair with another question and its instance.
+func newPairFor(t testing.TB, params prio.Params, q campaign.Question, job int) *pair {
 	clk := newClock()
-	helper := startNode(t, aggregator.RoleHelper, clk, nil)
+	helper := startNode(t, aggregator.RoleHelper, clk, nil, job)
 	keys := getBytes(t, helper.url()+"/v1/hpke-config")
-	params := prio.ForThreshold()
 	enc, err := prio.EncodeParams(params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	camp := campaign.Campaign{ID: "runners-p3", Name: "Runners (prio3)", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.6},
+	camp := campaign.Campaign{ID: "runners-p3", Name: "Runners (prio3)", Question: q,
 		EpochSeconds: 3600, K: 3, Mode: campaign.ModePrio3,
 		Prio3: &campaign.Prio3{Params: enc, CentralEpsilon: 1, MinBatch: 5, HelperURL: helper.url(), HelperKeys: keys}}
-	leader := startNode(t, aggregator.RoleLeader, clk, []campaign.Campaign{camp})
+	leader := startNode(t, aggregator.RoleLeader, clk, []campaign.Campaign{camp}, job)
 	c, err := prio.NewClient(params, prio.AppContext(camp.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pair{leader: leader, helper: helper, clk: clk, camp: camp, params: params, client: c}
+	return &pair{leader: leader, helper: helper, clk: clk, camp: camp, params: params, client: c,
+		leaderKey: firstKey(t, getBytes(t, leader.url()+"/v1/hpke-config"))}
 }
 
-func getBytes(t *testing.T, url string) []byte {
+func getBytes(t testing.TB, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -149,7 +156,7 @@ func getBytes(t *testing.T, url string) []byte {
 	return b
 }
 
-func firstKey(t *testing.T, list []byte) wire.KeyConfig {
+func firstKey(t testing.TB, list []byte) wire.KeyConfig {
 	t.Helper()
 	l, err := wire.DecodeKeyConfigList(list)
 	if err != nil || len(l.Configs) == 0 {
@@ -160,7 +167,7 @@ func firstKey(t *testing.T, list []byte) wire.KeyConfig {
 
 // device makes one prio3 report as a device does: shard, seal each share to
 // its aggregator. tamper, if not nil, changes the report before sealing.
-func (p *pair) device(t *testing.T, epoch uint32, m prio.Measurement, tamper func(*prio.Report)) []byte {
+func (p *pair) device(t testing.TB, epoch uint32, m prio.Measurement, tamper func(*prio.Report)) []byte {
 	t.Helper()
 	rep, err := p.client.Shard(m)
 	if err != nil {
@@ -170,9 +177,11 @@ func (p *pair) device(t *testing.T, epoch uint32, m prio.Measurement, tamper fun
 		tamper(&rep)
 	}
 	id := wire.ReportID(rep.Nonce)
-	lk := firstKey(t, getBytes(t, p.leader.url()+"/v1/hpke-config"))
-	hk := firstKey(t, p.camp.Prio3.HelperKeys)
-	ls, err := wire.SealShare(lk, wire.ShareAAD(p.camp.ID, epoch, id, prio.Leader, rep.Public), rep.Leader)
+	hk, err := p.camp.Prio3.HelperKeyConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := wire.SealShare(p.leaderKey, wire.ShareAAD(p.camp.ID, epoch, id, prio.Leader, rep.Public), rep.Leader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +198,7 @@ func (p *pair) device(t *testing.T, epoch uint32, m prio.Measurement, tamper fun
 }
 
 // upload posts a batch of encoded reports to the leader.
-func (p *pair) upload(t *testing.T, raw ...[]byte) api.IngestResponse {
+func (p *pair) upload(t testing.TB, raw ...[]byte) api.IngestResponse {
 	t.Helper()
 	body, err := wire.EncodeRawBatch(raw)
 	if err != nil {
@@ -220,7 +229,7 @@ func decodeJSONBody(resp *http.Response, v any) error {
 
 // population uploads yes true and no false reports for epoch and returns
 // their encodings.
-func (p *pair) population(t *testing.T, epoch uint32, yes, no int) [][]byte {
+func (p *pair) population(t testing.TB, epoch uint32, yes, no int) [][]byte {
 	t.Helper()
 	var raw [][]byte
 	for i := range yes + no {
@@ -237,7 +246,7 @@ func (p *pair) epoch() uint32 { return p.camp.Epoch(p.clk.Now()) }
 // closeEpoch moves past the epoch's release time (grace and settle).
 func (p *pair) closeEpoch() { p.clk.Add(time.Hour + 2*time.Hour) }
 
-func (p *pair) batches(t *testing.T, n *node) []store.Prio3Batch {
+func (p *pair) batches(t testing.TB, n *node) []store.Prio3Batch {
 	t.Helper()
 	b, err := n.st.Prio3Batches(context.Background(), p.camp.ID)
 	if err != nil {
@@ -262,7 +271,7 @@ func seededNoise(seed uint64) func(*prio.AggShare, float64) error {
 // raiseFirst adds 1 to the first measurement element of a Count leader
 // share after sharding: a device claiming 2 (or 1 for 0) under a proof of
 // its true answer.
-func raiseFirst(t *testing.T) func(*prio.Report) {
+func raiseFirst(t testing.TB) func(*prio.Report) {
 	return func(r *prio.Report) {
 		var e, one fp64.Fp
 		if err := e.UnmarshalBinary(r.Leader[:8]); err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/aggregator/store/storetest"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/dpnoise"
@@ -36,7 +37,7 @@ const peerToken = "peer-token-for-tests-0123456789abcdef"
 type node struct {
 	t      testing.TB
 	role   aggregator.Prio3Role
-	path   string
+	spec   string // the store
 	addr   string
 	clk    *clock
 	camps  []campaign.Campaign
@@ -49,10 +50,16 @@ type node struct {
 }
 
 func startNode(t testing.TB, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign, job int) *node {
-	n := &node{t: t, role: role, path: filepath.Join(t.TempDir(), string(role)+".db"), clk: clk, camps: camps, job: job}
+	n := &node{t: t, role: role, spec: storeSpec(t, string(role)), clk: clk, camps: camps, job: job}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
+}
+
+// storeSpec is a fresh SQLite file for name, or with usePostgres set a
+// fresh schema in the test PostgreSQL.
+var storeSpec = func(t testing.TB, name string) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), name+".db")
 }
 
 func (n *node) url() string { return "http://" + n.addr }
@@ -60,7 +67,7 @@ func (n *node) url() string { return "http://" + n.addr }
 func (n *node) start() {
 	t := n.t
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), n.path)
+	st, err := store.Open(context.Background(), n.spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,3 +581,57 @@ func recordingTransport(last *[]byte) http.RoundTripper {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPrio3PostgresAndTopK runs a top-k campaign through leader and helper
+// on PostgreSQL: exact counts per category without noise, a share raised
+// after sharding refused by the leader's own PrepInit (the public share's
+// commitment no longer matches) and counted nowhere.
+func TestPrio3PostgresAndTopK(t *testing.T) {
+	spec := storeSpec
+	storeSpec = func(t testing.TB, _ string) string { return "postgres:" + storetest.PostgresDSN(t) }
+	defer func() { storeSpec = spec }()
+	cats := []uint32{408, 410, 415, 625}
+	p := newPairFor(t, prio.ForTopK(len(cats), 2), campaign.Question{Type: campaign.QuestionTopK, Categories: cats, K: 2}, 4)
+	ctx := context.Background()
+	epoch := p.epoch()
+	sets := [][]int{{0, 1}, {1}, {}, {1, 3}, {0, 3}, {1, 2}, {}} // null reports count in n, add nothing
+	want := make([]float64, len(cats))
+	var raw [][]byte
+	for _, set := range sets {
+		raw = append(raw, p.device(t, epoch, prio.MultiHot(len(cats), set...), nil))
+		for _, i := range set {
+			want[i]++
+		}
+	}
+	raw = append(raw, p.device(t, epoch, prio.MultiHot(len(cats), 0, 1), func(r *prio.Report) {
+		r.Leader = append([]byte{}, r.Leader...)
+		r.Leader[0] ^= 1 // a changed leader share: weight and proof no longer match the commitment
+	}))
+	if res := p.upload(t, raw...); res.Accepted != len(raw) {
+		t.Fatalf("upload: %+v", res)
+	}
+	if err := p.leader.srv.RunPrio3Jobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.batches(t, p.leader); len(got) != 1 || got[0].Aggregated != int64(len(sets)) || got[0].Rejected != 1 {
+		t.Errorf("leader batches %+v", got)
+	}
+	if got := p.batches(t, p.helper); len(got) != 1 || got[0].Aggregated != int64(len(sets)) || got[0].Rejected != 0 {
+		t.Errorf("helper batches %+v (a report the leader refused is never sent)", got)
+	}
+	p.closeEpoch()
+	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
+	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
+	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seg.TopK == nil || len(seg.TopK.Categories) != len(cats) || seg.Reports != len(sets) {
+		t.Fatalf("released %+v", seg)
+	}
+	for i, c := range seg.TopK.Categories {
+		if c.Category != cats[i] || c.Estimate != want[i] || c.Share != want[i]/float64(len(sets)) {
+			t.Errorf("category %d: %+v, want %v", i, c, want[i])
+		}
+	}
+}

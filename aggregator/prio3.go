@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator/store"
@@ -264,37 +263,4 @@ func (s *Server) prio3Routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/prio3/campaigns", s.peerAuth(RoleHelper, s.handlePrio3Provision))
 	mux.Handle("POST /v1/prio3/aggregate", s.peerAuth(RoleHelper, s.handlePrio3Aggregate))
 	mux.Handle("POST /v1/prio3/collect", s.peerAuth(RoleHelper, s.handlePrio3Collect))
-}
-
-// inParallel runs fn(w, i) for every i in [0, n) on all cores, in chunks
-// of openChunk, each worker with its own w from newWorker: circl's Prio3
-// instances are not safe for concurrent use, and HPKE opens and
-// preparation are what bound a job.
-func inParallel[W any](n int, newWorker func() (W, error), fn func(w W, i int)) error {
-	ws := make([]W, min(defaultWorkers(), (n+openChunk-1)/openChunk))
-	for k := range ws {
-		var err error
-		if ws[k], err = newWorker(); err != nil {
-			return err
-		}
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for _, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(openChunk)) - openChunk
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+openChunk, n); i++ {
-					fn(w, i)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return nil
 }

@@ -74,7 +74,7 @@ func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.In
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	reports := make([]store.Prio3Report, len(raw))
 	openAll := func(only []int) {
-		inParallel(len(only), func() (struct{}, error) { return struct{}{}, nil }, func(_ struct{}, j int) {
+		inParallel(len(only), noWorker, func(_ struct{}, j int) {
 			i := only[j]
 			reports[i], resp.Results[i] = s.openPrio3(snap, now, raw[i])
 		})
@@ -95,35 +95,9 @@ func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.In
 		snap = s.state.Load()
 		openAll(retry)
 	}
-	var opened []store.Prio3Report
-	var where []int
-	for i := range resp.Results {
-		if resp.Results[i].Reason == "" {
-			opened, where = append(opened, reports[i]), append(where, i)
-		}
+	if err := commitOpened(ctx, s, &resp, reports, s.store.InsertPrio3); err != nil {
+		return api.IngestResponse{}, err
 	}
-	if len(opened) > 0 {
-		fresh, err := s.store.InsertPrio3(ctx, opened)
-		if err != nil {
-			return api.IngestResponse{}, err
-		}
-		for j, i := range where {
-			if fresh[j] {
-				resp.Results[i].Accepted = true
-			} else {
-				resp.Results[i].Reason = api.ReasonReplay
-			}
-		}
-	}
-	for _, res := range resp.Results {
-		if res.Accepted {
-			resp.Accepted++
-		} else {
-			resp.Rejected++
-			s.metrics.rejected.WithLabelValues(string(res.Reason)).Inc()
-		}
-	}
-	s.metrics.accepted.Add(float64(resp.Accepted))
 	return resp, nil
 }
 

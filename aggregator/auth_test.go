@@ -64,6 +64,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [5]int{401, 401, 201, 201, 201}},
 		{"GET /v1/campaigns/{id}", func() string { return "/v1/campaigns/runners" }, nil, [5]int{401, 401, 200, 200, 404}},
 		{"GET /v1/campaigns/{id}/results", func() string { return "/v1/campaigns/runners/results" }, nil, [5]int{401, 401, 200, 200, 404}},
+		{"GET /v1/campaigns/{id}/batches", func() string { return "/v1/campaigns/runners/batches" }, nil, [5]int{401, 401, 200, 200, 404}},
 		{"GET /v1/segments", nil, nil, [5]int{401, 401, 200, 200, 200}},
 		{"GET /v1/whoami", nil, nil, [5]int{401, 401, 200, 200, 200}},
 		{"GET /v1/policy", nil, nil, [5]int{401, 401, 200, 200, 200}},

@@ -60,6 +60,7 @@ type prio3Server struct {
 	addNoise func(a *prio.AggShare, epsilon float64) error
 
 	provisioned sync.Map // campaign id → true once the helper has it (leader)
+	blocked     sync.Map // "campaign/epoch" → why its last collection failed (prio3_status.go)
 	jobs        sync.Mutex
 }
 

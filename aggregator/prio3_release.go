@@ -222,7 +222,9 @@ func (s *Server) releasePrio3(ctx context.Context, r *registered) error {
 		if have[b.Epoch] || !s.releasable(&r.Campaign, b.Epoch, s.now()) {
 			continue
 		}
-		if _, err := s.CollectPrio3(ctx, r.ID, b.Epoch); err != nil {
+		_, err := s.CollectPrio3(ctx, r.ID, b.Epoch)
+		s.noteBatch(r.ID, b.Epoch, err)
+		if err != nil {
 			s.log.Warn("prio3 batch not released", "campaign", r.ID, "epoch", b.Epoch, "err", err)
 			errs = append(errs, err)
 		}

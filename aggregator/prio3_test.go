@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -476,6 +477,28 @@ func TestPrio3HelperDown(t *testing.T) {
 	if segs, _ := p.leader.srv.Segments(ctx, aggregator.Principal{Role: aggregator.RoleOperator}); len(segs) != 0 {
 		t.Fatalf("released with the helper down: %+v", segs)
 	}
+	op, err := p.leader.srv.CreateToken(ctx, aggregator.CreateTokenRequest{Role: aggregator.RoleOperator, Name: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func() aggregator.Prio3Batch {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, p.leader.url()+"/v1/campaigns/"+p.camp.ID+"/batches", nil)
+		req.Header.Set("Authorization", "Bearer "+op.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Batches []aggregator.Prio3Batch }
+		if err := decodeJSONBody(resp, &body); err != nil || len(body.Batches) != 1 {
+			t.Fatalf("batches: %+v, %v", body, err)
+		}
+		return body.Batches[0]
+	}
+	if st := status(); st.Status != "blocked" || !strings.Contains(st.Error, "prio3 helper") || st.Pending != 50 {
+		t.Errorf("status with the helper down: %+v, want blocked by the helper with 50 pending", st)
+	}
 
 	p.helper.start() // restart on the same file and address
 	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
@@ -490,6 +513,9 @@ func TestPrio3HelperDown(t *testing.T) {
 	segs, err := p.leader.srv.Segments(ctx, aggregator.Principal{Role: aggregator.RoleOperator})
 	if err != nil || len(segs) != 1 || segs[0].Estimate != 30 || segs[0].Reports != 50 {
 		t.Fatalf("after recovery: %+v, %v; want exactly 30 of 50", segs, err)
+	}
+	if st := status(); st.Status != "released" || st.Error != "" || st.Aggregated != 50 {
+		t.Errorf("status after recovery: %+v", st)
 	}
 	for _, n := range []*node{p.leader, p.helper} {
 		if got := p.batches(t, n); len(got) != 1 || got[0].Aggregated != 50 || got[0].Pending != 0 || !got[0].Collected {

@@ -292,6 +292,7 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 //	POST   /v1/campaigns              register a campaign                        marketer, operator
 //	GET    /v1/campaigns/{id}         one campaign                               marketer (own), operator
 //	GET    /v1/campaigns/{id}/results released results (?format=json|csv|openrtb) marketer (own), operator
+//	GET    /v1/campaigns/{id}/batches a prio3 campaign's batches and their status marketer (own), operator
 //	GET    /v1/segments               all released results the caller may see    marketer, operator
 //	GET    /v1/whoami                 the token's role and tenant                marketer, operator
 //	GET    /v1/policy                 the operator's campaign limits             marketer, operator
@@ -314,6 +315,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
 	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
+	mux.Handle("GET /v1/campaigns/{id}/batches", s.auth(anyRole, s.handlePrio3Batches))
 	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
 	mux.Handle("GET /v1/whoami", s.auth(anyRole, s.handleWhoAmI))
 	mux.Handle("GET /v1/policy", s.auth(anyRole, s.handlePolicy))
@@ -338,7 +340,7 @@ func (s *Server) Handler() http.Handler {
 func Routes() []string {
 	return []string{
 		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results",
-		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
+		"GET /v1/campaigns/{id}/batches", "GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
 	}
 }
 

@@ -78,12 +78,8 @@ func sealPrio3(c *Campaign, epoch uint32, leader KeyConfig, m prio.Measurement, 
 	if err != nil {
 		return fail(err)
 	}
-	r := wire.Prio3Report{Version: wire.Version, Mode: wire.ModePrio3, Campaign: c.ID, Epoch: epoch,
-		ID: wire.ReportID(rep.Nonce), Public: rep.Public}
-	if r.Leader, err = wire.SealShare(leader, r.AAD(prio.Leader), rep.Leader); err != nil {
-		return fail(err)
-	}
-	if r.Helper, err = wire.SealShare(helper, r.AAD(prio.Helper), rep.Helper); err != nil {
+	r, err := wire.SealPrio3(c.ID, epoch, rep, leader, helper)
+	if err != nil {
 		return fail(err)
 	}
 	return r, nil

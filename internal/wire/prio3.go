@@ -90,6 +90,22 @@ func SealShare(kc KeyConfig, aad, plaintext []byte) (SealedShare, error) {
 	return SealedShare{KeyID: kc.ID, Enc: enc, Sealed: sealed}, nil
 }
 
+// SealPrio3 makes the report of one sharded measurement for campaign and
+// epoch: the report id is the Prio3 nonce, the public share travels in
+// clear, the leader's input share is sealed to leader and the helper's to
+// helper, each under its ShareAAD.
+func SealPrio3(campaign string, epoch uint32, rep prio.Report, leader, helper KeyConfig) (Prio3Report, error) {
+	r := Prio3Report{Version: Version, Mode: ModePrio3, Campaign: campaign, Epoch: epoch, ID: ReportID(rep.Nonce), Public: rep.Public}
+	var err error
+	if r.Leader, err = SealShare(leader, r.AAD(prio.Leader), rep.Leader); err != nil {
+		return Prio3Report{}, err
+	}
+	if r.Helper, err = SealShare(helper, r.AAD(prio.Helper), rep.Helper); err != nil {
+		return Prio3Report{}, err
+	}
+	return r, nil
+}
+
 // OpenShare opens s with k, which must be the key s names.
 func (k *KeyPair) OpenShare(s SealedShare, aad []byte) ([]byte, error) {
 	if s.KeyID != k.Config.ID {

@@ -23,13 +23,12 @@ func prio3Report(t testing.TB, leader, helper *wire.KeyPair) (wire.Prio3Report, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := wire.Prio3Report{Version: wire.Version, Mode: wire.ModePrio3, Campaign: "runners", Epoch: 7,
-		ID: wire.ReportID(rep.Nonce), Public: rep.Public}
-	if r.Leader, err = wire.SealShare(leader.Config, r.AAD(prio.Leader), rep.Leader); err != nil {
+	r, err := wire.SealPrio3("runners", 7, rep, leader.Config, helper.Config)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Helper, err = wire.SealShare(helper.Config, r.AAD(prio.Helper), rep.Helper); err != nil {
-		t.Fatal(err)
+	if r.ID != wire.ReportID(rep.Nonce) || r.Version != wire.Version || r.Mode != wire.ModePrio3 || r.Epoch != 7 {
+		t.Fatalf("report %+v", r)
 	}
 	return r, rep
 }

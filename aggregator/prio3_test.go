@@ -184,21 +184,15 @@ func (p *pair) device(t testing.TB, epoch uint32, m prio.Measurement, tamper fun
 	if tamper != nil {
 		tamper(&rep)
 	}
-	id := wire.ReportID(rep.Nonce)
 	hk, err := p.camp.Prio3.HelperKeyConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := wire.SealShare(p.leaderKey, wire.ShareAAD(p.camp.ID, epoch, id, prio.Leader, rep.Public), rep.Leader)
+	r, err := wire.SealPrio3(p.camp.ID, epoch, rep, p.leaderKey, hk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs, err := wire.SealShare(hk, wire.ShareAAD(p.camp.ID, epoch, id, prio.Helper, rep.Public), rep.Helper)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := wire.EncodePrio3Report(&wire.Prio3Report{Version: wire.Version, Mode: wire.ModePrio3, Campaign: p.camp.ID, Epoch: epoch, ID: id,
-		Public: rep.Public, Leader: ls, Helper: hs})
+	b, err := wire.EncodePrio3Report(&r)
 	if err != nil {
 		t.Fatal(err)
 	}

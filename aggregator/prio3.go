@@ -94,6 +94,16 @@ func isPrio3(r *registered) bool { return isPrio3Config(&r.Campaign) }
 
 func isPrio3Config(c *Campaign) bool { return c.IsPrio3() && c.Prio3 != nil }
 
+// checkRoleFor refuses a prio3 campaign on an aggregator that is not a
+// leader: only a leader takes its reports (a helper gets its campaigns from
+// its leader, never from the API or its own --campaigns).
+func (s *Server) checkRoleFor(c *Campaign) error {
+	if c.IsPrio3() && s.prio3.role != RoleLeader {
+		return errorf(EInvalid, fmt.Sprintf("campaign %q is a prio3 campaign: register it on a prio3 leader (this aggregator is a %s)", c.ID, s.prio3.role))
+	}
+	return nil
+}
+
 // prio3Params is r's Prio3 instance (validated with the campaign).
 func prio3Params(r *registered) (prio.Params, error) { return r.Instance() }
 

@@ -655,3 +655,32 @@ func TestPrio3PostgresAndTopK(t *testing.T) {
 		}
 	}
 }
+
+// TestPrio3CampaignNeedsLeader: only a leader registers a prio3 campaign,
+// from its --campaigns or the API; a single aggregator or a helper refuses
+// it, and a single aggregator refuses prio3 reports.
+func TestPrio3CampaignNeedsLeader(t *testing.T) {
+	p := newPair(t)
+	for _, role := range []aggregator.Prio3Role{aggregator.RoleSingle, aggregator.RoleHelper} {
+		_, err := aggregator.New(aggregator.Config{Store: sqliteStore(t), Taxonomy: mustTax(t), Campaigns: []campaign.Campaign{p.camp},
+			Prio3: aggregator.Prio3Options{Role: role, PeerToken: peerToken}})
+		if !errors.Is(err, aggregator.ErrConfig) {
+			t.Errorf("%s with a prio3 campaign configured: %v, want ErrConfig", role, err)
+		}
+	}
+	single := newFixture(t)
+	c := p.camp
+	c.ID = "runners-p3-api"
+	if _, err := single.agg.CreateCampaign(context.Background(), c, "acme"); err == nil || !strings.Contains(err.Error(), "register it on a prio3 leader") {
+		t.Errorf("a single aggregator registering a prio3 campaign through the API: %v", err)
+	}
+	body, _ := wire.EncodeRawBatch([][]byte{p.device(t, p.epoch(), prio.Bit(true), nil)})
+	resp, err := http.Post(single.srv.URL+"/v1/reports", "application/cbor", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res api.IngestResponse
+	if err := decodeJSONBody(resp, &res); err != nil || res.Accepted != 0 || !strings.Contains(res.Results[0].Detail, "not a prio3 leader") {
+		t.Errorf("a single aggregator answered a prio3 report with %+v, %v", res, err)
+	}
+}

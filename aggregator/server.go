@@ -253,6 +253,9 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 		if err := c.Validate(cfg.Taxonomy); err != nil {
 			return fmt.Errorf("aggregator: %w", err)
 		}
+		if err := s.checkRoleFor(&c); err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
 		if seen[c.ID] {
 			return fmt.Errorf("%w: duplicate campaign %q", ErrConfig, c.ID)
 		}

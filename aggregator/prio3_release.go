@@ -54,7 +54,10 @@ func (s *Server) CollectPrio3(ctx context.Context, campaignID string, epoch uint
 	if !s.releasable(&r.Campaign, epoch, s.now()) {
 		return Segment{}, errorf(EConflict, fmt.Sprintf("epoch %d of %q is not closed yet", epoch, r.ID))
 	}
-	if err := s.drainBatch(ctx, r, epoch); err != nil {
+	s.prio3.jobs.Lock() // the job loop may be on this batch: let it finish (a second runner would only repeat its jobs)
+	err = s.drainBatch(ctx, r, epoch)
+	s.prio3.jobs.Unlock()
+	if err != nil {
 		return Segment{}, fmt.Errorf("campaign %q epoch %d: reports kept pending: %w", r.ID, epoch, err)
 	}
 	p, err := prio3Params(r)

@@ -684,3 +684,32 @@ func TestPrio3CampaignNeedsLeader(t *testing.T) {
 		t.Errorf("a single aggregator answered a prio3 report with %+v, %v", res, err)
 	}
 }
+
+// TestPrio3Mean: a mean question (Sum of 8-bit values): the exact mean
+// score without noise, and the variance of both draws scaled to it.
+func TestPrio3Mean(t *testing.T) {
+	p := newPairFor(t, prio.ForMean(8), campaign.Question{Type: campaign.QuestionMean, Category: 410}, 25)
+	ctx := context.Background()
+	epoch := p.epoch()
+	var raw [][]byte
+	for _, v := range []uint64{0, 51, 102, 204, 255} {
+		raw = append(raw, p.device(t, epoch, prio.Value(v), nil))
+	}
+	if res := p.upload(t, raw...); res.Accepted != len(raw) {
+		t.Fatalf("upload: %+v", res)
+	}
+	p.closeEpoch()
+	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
+	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
+	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale, _ := dpnoise.LaplaceScale(255, 1)
+	lap, _ := dpnoise.NewLaplace(scale)
+	d := 5.0 * 255
+	if seg.Mean == nil || math.Abs(seg.Mean.Mean-612/d) > 1e-12 || math.Abs(seg.Mean.Variance-2*lap.Variance()/(d*d)) > 1e-12 ||
+		math.Abs(seg.Mean.CIHigh-seg.Mean.Mean-aggregator.NoiseHalfWidth(scale, 0.95)/d) > 1e-12 {
+		t.Errorf("mean release %+v, want mean %v", seg.Mean, 612/d)
+	}
+}

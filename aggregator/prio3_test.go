@@ -429,15 +429,21 @@ func postPeer(t *testing.T, url, token string, msg any) peerResp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	return postBody(t, url, token, b)
+}
+
+// postBody posts an encoded peer message with token.
+func postBody(t *testing.T, url, token string, body []byte) peerResp {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return peerResp{resp.StatusCode, body}
+	b, _ := io.ReadAll(resp.Body)
+	return peerResp{resp.StatusCode, b}
 }
 
 // TestPrio3HelperDown: the helper answers a job it stored but the answer
@@ -532,7 +538,7 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := p.batches(t, p.helper)
-	again := postRaw(t, p.helper.url()+"/v1/prio3/aggregate", jobBody)
+	again := postBody(t, p.helper.url()+"/v1/prio3/aggregate", peerToken, jobBody)
 	if again.status != http.StatusOK {
 		t.Fatalf("repeated job: %d %s", again.status, again.body)
 	}
@@ -555,7 +561,7 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 	}
 	job[3] = uint64(epoch + 1)
 	moved, _ := wire.Marshal(job)
-	r := postRaw(t, p.helper.url()+"/v1/prio3/aggregate", moved)
+	r := postBody(t, p.helper.url()+"/v1/prio3/aggregate", peerToken, moved)
 	if err := cbor.Unmarshal(r.body, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -568,19 +574,6 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 	if got := p.batches(t, p.helper); len(got) != 2 || got[1].Aggregated != 0 {
 		t.Errorf("helper batches after replays: %+v", got)
 	}
-}
-
-func postRaw(t *testing.T, url string, body []byte) peerResp {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+peerToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return peerResp{resp.StatusCode, b}
 }
 
 // recordingTransport keeps the body of the last aggregation job sent.

@@ -61,6 +61,7 @@ type prio3Server struct {
 
 	provisioned sync.Map // campaign id → true once the helper has it (leader)
 	blocked     sync.Map // "campaign/epoch" → why its last collection failed (prio3_status.go)
+	verifyKeys  sync.Map // campaign id → prio.VerifyKey, once read from the store (it never changes)
 	jobs        sync.Mutex
 }
 
@@ -133,6 +134,9 @@ var errNotProvisioned = errors.New("aggregator: prio3 campaign not provisioned")
 // leader provisions (given), and refuses a different one later. With
 // given nil a helper without a key gets errNotProvisioned.
 func (s *Server) verifyKey(ctx context.Context, campaign string, given []byte) (prio.VerifyKey, error) {
+	if k, ok := s.prio3.verifyKeys.Load(campaign); ok && given == nil {
+		return k.(prio.VerifyKey), nil
+	}
 	label := verifyKeyLabel(campaign)
 	var stored []byte
 	var err error
@@ -166,6 +170,7 @@ func (s *Server) verifyKey(ctx context.Context, campaign string, given []byte) (
 	if given != nil && subtle.ConstantTimeCompare(key, given) != 1 {
 		return prio.VerifyKey{}, errorf(EConflict, fmt.Sprintf("campaign %q already has another verify key", campaign))
 	}
+	s.prio3.verifyKeys.Store(campaign, prio.VerifyKey(key))
 	return prio.VerifyKey(key), nil
 }
 

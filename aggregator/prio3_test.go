@@ -574,6 +574,21 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 	if got := p.batches(t, p.helper); len(got) != 2 || got[1].Aggregated != 0 {
 		t.Errorf("helper batches after replays: %+v", got)
 	}
+
+	// The helper keeps the first verify key and config it was given.
+	var list api.SignedCampaignList
+	if err := json.Unmarshal(getBytes(t, p.leader.url()+"/v1/campaign-configs"), &list); err != nil || len(list.Campaigns) != 1 {
+		t.Fatalf("campaign configs: %+v %v", list, err)
+	}
+	sc := list.Campaigns[0]
+	other := bytes.Repeat([]byte{7}, 32)
+	if r := postPeer(t, p.helper.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: []byte(sc.Config), 4: sc.Signature, 5: other}); r.status != http.StatusConflict || !bytes.Contains(r.body, []byte("another verify key")) {
+		t.Errorf("provisioning another verify key: %d %s, want 409", r.status, r.body)
+	}
+	changed := bytes.Replace(sc.Config, []byte(`"min_batch":5`), []byte(`"min_batch":6`), 1)
+	if r := postPeer(t, p.helper.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: changed, 4: sc.Signature, 5: other}); r.status != http.StatusConflict || !bytes.Contains(r.body, []byte("another config")) {
+		t.Errorf("provisioning another config under the same id: %d %s, want 409", r.status, r.body)
+	}
 }
 
 // recordingTransport keeps the body of the last aggregation job sent.

@@ -3,7 +3,6 @@ package aggregator
 import (
 	"net/http"
 
-	"github.com/wisp-project/wisp/internal/dpnoise"
 	"github.com/wisp-project/wisp/internal/prio"
 )
 
@@ -14,9 +13,6 @@ import (
 func SetPrio3Noise(s *Server, add func(a *prio.AggShare, epsilon float64) error) {
 	s.prio3.addNoise = add
 }
-
-// NoiseHalfWidth is noiseHalfWidth.
-func NoiseHalfWidth(scale dpnoise.Rat, level float64) float64 { return noiseHalfWidth(scale, level) }
 
 // SetPrio3Client replaces the client a leader calls its helper with.
 func SetPrio3Client(s *Server, c *http.Client) { s.prio3.client = c }

@@ -11,7 +11,6 @@ import (
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/dpnoise"
 	"github.com/wisp-project/wisp/internal/prio"
 )
 
@@ -251,19 +250,18 @@ func (s *Server) prio3SegmentBase(r *registered, epoch uint32, p prio.Params) Se
 // prio3Estimate writes the estimate of the noised totals into seg. Each
 // total carries two independent discrete Laplace draws of scale Δ/ε (one
 // per aggregator): its variance is twice one draw's, and its 95% interval
-// is the exact quantile of their sum (noiseHalfWidth), not a normal
+// is the exact quantile of their sum (prio.Params.NoiseHalfWidth), not a normal
 // approximation.
 func (s *Server) prio3Estimate(seg *Segment, r *registered, p prio.Params, totals []int64) error {
-	scale, err := dpnoise.LaplaceScale(p.Sensitivity(), r.Prio3.CentralEpsilon)
+	variance, err := p.NoiseVariance(r.Prio3.CentralEpsilon)
 	if err != nil {
 		return err
 	}
-	lap, err := dpnoise.NewLaplace(scale)
+	h, err := p.NoiseHalfWidth(r.Prio3.CentralEpsilon, 0.95)
 	if err != nil {
 		return err
 	}
-	variance := 2 * lap.Variance()
-	half := noiseHalfWidth(scale, 0.95)
+	half := float64(h)
 	n := float64(seg.Reports)
 	switch r.Question.Type {
 	case campaign.QuestionThreshold:
@@ -296,39 +294,4 @@ func (s *Server) prio3Estimate(seg *Segment, r *registered, p prio.Params, total
 		return fmt.Errorf("aggregator: campaign %q: no prio3 estimate for question %q", r.ID, r.Question.Type)
 	}
 	return nil
-}
-
-// noiseHalfWidth is the smallest h with P(|X + Y| ≤ h) ≥ level for X, Y
-// independent discrete Laplace of the given scale t (pmf ∝ q^|x|,
-// q = e^(−1/t)). With c = (1−q)/(1+q) and a = 2q²/(1−q²), the sum has
-// P(S = k) = c²·q^|k|·(|k| + 1 + a), so its upper tail is
-// T(m) = P(S ≥ m) = c²·q^m·((m + 1 + a)/(1 − q) + q/(1 − q)²), and the
-// search is over T(h + 1) ≤ (1 − level)/2.
-func noiseHalfWidth(scale dpnoise.Rat, level float64) float64 {
-	u := float64(scale.Den) / float64(scale.Num) // 1/t
-	q := math.Exp(-u)
-	oneMinusQ := -math.Expm1(-u)
-	c := oneMinusQ / (1 + q)
-	a := 2 * q * q / (oneMinusQ * (1 + q))
-	tail := func(m float64) float64 {
-		return c * c * math.Exp(-u*m) * ((m+1+a)/oneMinusQ + q/(oneMinusQ*oneMinusQ))
-	}
-	target := (1 - level) / 2
-	hi := 1.0
-	for tail(hi+1) > target {
-		hi *= 2
-	}
-	lo := 0.0 // tail(lo+1) > target unless lo is the answer
-	if tail(1) <= target {
-		return 0
-	}
-	for hi-lo > 1 {
-		mid := math.Floor((lo + hi) / 2)
-		if tail(mid+1) <= target {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi
 }

@@ -394,7 +394,8 @@ func TestPrio3EndToEnd(t *testing.T) {
 	}
 	scale, _ := dpnoise.LaplaceScale(1, 1)
 	lap, _ := dpnoise.NewLaplace(scale)
-	half := aggregator.NoiseHalfWidth(scale, 0.95)
+	h, _ := p.params.NoiseHalfWidth(1, 0.95)
+	half := float64(h)
 	if got == nil || got.SizeEstimate == nil {
 		t.Fatalf("noisy epoch not released: %+v", segs)
 	}
@@ -717,7 +718,14 @@ func TestPrio3Mean(t *testing.T) {
 	lap, _ := dpnoise.NewLaplace(scale)
 	d := 5.0 * 255
 	if seg.Mean == nil || math.Abs(seg.Mean.Mean-612/d) > 1e-12 || math.Abs(seg.Mean.Variance-2*lap.Variance()/(d*d)) > 1e-12 ||
-		math.Abs(seg.Mean.CIHigh-seg.Mean.Mean-aggregator.NoiseHalfWidth(scale, 0.95)/d) > 1e-12 {
+		math.Abs(seg.Mean.CIHigh-seg.Mean.Mean-float64(must(p.params.NoiseHalfWidth(1, 0.95)))/d) > 1e-12 {
 		t.Errorf("mean release %+v, want mean %v", seg.Mean, 612/d)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

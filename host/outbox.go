@@ -139,6 +139,9 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 	}
 	d.egress.Lock()
 	defer d.egress.Unlock()
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return err // checked under the egress lock, so PauseSharing is at once
+	}
 	spread := !ignoreDelay && d.cfg.maxSendDelay > 0
 	for {
 		one, err := d.store.Claim(ctx, now, 1, ignoreDelay)

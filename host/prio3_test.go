@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -35,6 +36,28 @@ func prio3Campaigns(t testing.TB, helper *wire.KeyPair) []campaign.Campaign {
 		p3("p3-mean", campaign.Question{Type: campaign.QuestionMean, Category: 410}),
 		p3("p3-null", campaign.Question{Type: campaign.QuestionThreshold, Category: 408, MinScore: 0.5}),
 	}
+}
+
+func newHelperKey(t *testing.T) *wire.KeyPair {
+	t.Helper()
+	k, err := wire.GenerateKeyPair(7, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// prio3Device is readyDevice with camps served by agg and consented to.
+func prio3Device(t *testing.T, dir string, clock *fakeClock, agg *testAggregator, camps []campaign.Campaign) (*Device, author) {
+	t.Helper()
+	agg.serve(t, camps...)
+	d, a := readyDevice(t, dir, clock, agg)
+	for _, c := range camps {
+		if err := d.Grant(context.Background(), CampaignPurpose(c.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d, a
 }
 
 // prio3Uploads decodes every Prio3 report the aggregator received from
@@ -146,18 +169,9 @@ func TestPrio3DeviceAnswers(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	agg := startTestAggregator(t, clock)
-	helperKey, err := wire.GenerateKeyPair(7, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	helperKey := newHelperKey(t)
 	camps := prio3Campaigns(t, helperKey)
-	agg.serve(t, camps...)
-	d, _ := readyDevice(t, t.TempDir(), clock, agg)
-	for _, c := range camps {
-		if err := d.Grant(ctx, CampaignPurpose(c.ID)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d, _ := prio3Device(t, t.TempDir(), clock, agg, camps)
 	sum, err := d.Flush(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +223,9 @@ func TestPrio3DeviceAnswers(t *testing.T) {
 	wantCharged := map[string][]uint32{"p3-runners": {410}, "p3-top": {408, 410, 625}, "p3-mean": {410}, "p3-null": {408}}
 	if !reflect.DeepEqual(charged, wantCharged) {
 		t.Errorf("ledger charged %v, want %v", charged, wantCharged)
+	}
+	if _, err := (&Reporter{Key: agg.pair.Config}).Report(&camps[0], epoch, scores); err == nil {
+		t.Error("Reporter randomized a prio3 campaign's answer")
 	}
 	if n, err := d.ledger.MemoCount(ctx); err != nil || n != 0 {
 		t.Errorf("%d memos stored (%v): a prio3 answer is not memoized", n, err)
@@ -267,10 +284,7 @@ func TestPrio3DeviceAnswers(t *testing.T) {
 const ldpTwinDigest = "7d5cbd99237b9221c4097e32104c1239936acc40fd78ba82eadb3aea44677da1"
 
 func TestPrio3ConsentCoversHelper(t *testing.T) {
-	helperKey, err := wire.GenerateKeyPair(7, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	helperKey := newHelperKey(t)
 	base := prio3Campaigns(t, helperKey)[0]
 	digest := func(c campaign.Campaign) []byte {
 		if err := c.Validate(DefaultTaxonomy()); err != nil {
@@ -295,5 +309,47 @@ func TestPrio3ConsentCoversHelper(t *testing.T) {
 	// stay valid.
 	if got := hex.EncodeToString(digest(ldpTwin)); got != ldpTwinDigest {
 		t.Errorf("an LDP campaign's question digest changed: %s", got)
+	}
+}
+
+// TestPrio3CrashAfterSpend: the ledger entry is durable before a prio3
+// report exists. A crash after the spend loses that epoch's report and
+// never answers it twice; a crash after the report is queued sends it
+// once after the device restarts. Either way the ε is spent exactly once.
+func TestPrio3CrashAfterSpend(t *testing.T) {
+	for _, tt := range []struct {
+		step    string
+		reports int
+	}{{"after-spend", 0}, {"after-enqueue", 1}} {
+		t.Run(tt.step, func(t *testing.T) {
+			ctx := context.Background()
+			clock := newFakeClock()
+			agg := startTestAggregator(t, clock)
+			helperKey := newHelperKey(t)
+			camps := prio3Campaigns(t, helperKey)[3:] // p3-null: answered whatever the plugins score
+			dir := t.TempDir()
+			d, a := prio3Device(t, dir, clock, agg, camps)
+			d.fault = crashOnceAt(tt.step)
+			if _, err := d.Flush(ctx); !errors.Is(err, errCrash) {
+				t.Fatalf("Flush = %v, want the injected crash", err)
+			}
+			d.Close(ctx)
+			d = testDevice(t, dir, clock, a, agg)
+			for range 2 {
+				if _, err := d.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := len(prio3Uploads(t, agg, 0)[camps[0].ID]); got != tt.reports {
+				t.Errorf("%d reports left, want %d", got, tt.reports)
+			}
+			spent, err := d.spentPerCampaign(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spent[camps[0].ID] != 0.5 {
+				t.Errorf("ε spent %v, want exactly the central ε 0.5", spent[camps[0].ID])
+			}
+		})
 	}
 }

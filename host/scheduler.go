@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -96,6 +97,9 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 // a campaign the owner agreed to under another question (questionDigest)
 // is not answered until the owner agrees again.
 func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return 0, 0, err // nothing is answered (or spent) while sharing is paused
+	}
 	list, err := d.campaigns(ctx)
 	if err != nil || len(list) == 0 {
 		return 0, 0, err
@@ -194,7 +198,21 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 		return false, err
 	}
-	if err := d.spend(ctx, c, epoch); err != nil {
+	// The memo key before the spend: the long-term caps charge a memo
+	// once (package answer). A prio3 report has none: each is a fresh
+	// central-DP release, charged in full (zero key) before it is sharded.
+	var codec *campaign.Codec
+	var truth campaign.Truth
+	var memoKey ldp.MemoKey
+	if !c.IsPrio3() {
+		if codec, err = c.Codec(); err != nil {
+			return false, err
+		}
+		if truth, memoKey, err = answer.Key(ctx, d.ledger, codec, scores, ldp.NewCryptoRand(), false); err != nil {
+			return false, err
+		}
+	}
+	if err := d.spend(ctx, c, epoch, memoKey); err != nil {
 		return false, err
 	}
 	if err := d.step("after-spend"); err != nil {
@@ -203,16 +221,12 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	if c.IsPrio3() {
 		return false, d.answerPrio3(ctx, c, key, epoch, scores, now) // prio3.go
 	}
-	codec, err := c.Codec()
-	if err != nil {
-		return false, err
-	}
-	answer, err := d.memoized(ctx, codec, scores)
+	ans, _, err := answer.Draw(ctx, d.ledger, codec, truth, memoKey, ldp.NewCryptoRand())
 	if err != nil {
 		return false, err
 	}
 	rep := Reporter{Key: key, Entropy: entropyReader{d}}
-	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: answer})
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: ans})
 	if err != nil {
 		return false, err
 	}
@@ -233,44 +247,6 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 	}
 	return dummy, nil
-}
-
-// memoized returns this epoch's answer to codec's question: fresh
-// instantaneous noise (Codec.Instant, at the campaign's report_epsilon) on
-// the permanent answer memoized for the true value. The memo is keyed by
-// the question's digest and the true value (the bit, the top-K set, a mean
-// score's α-rounded grid point), so the same question under any campaign
-// id, in any epoch, gets the same permanent answer and no fresh permanent
-// noise; a campaign signed before two layers keeps its memos under its id
-// and re-sends them as they are (Codec.Legacy). A mean score is rounded
-// with an offset drawn once per device and question and kept beside the
-// memos, so a drifting score re-randomizes only when it crosses a grid
-// point's threshold.
-func (d *Device) memoized(ctx context.Context, codec *Codec, scores map[uint32]float32) ([]byte, error) {
-	memo := ldp.Memo{Store: d.ledger}
-	truth := codec.Truth(scores)
-	if codec.NeedsOffset() {
-		b, _, err := memo.Answer(ctx, codec.OffsetKey(), func() ([]byte, error) { return campaign.NewOffset(ldp.NewCryptoRand()), nil })
-		if err != nil {
-			return nil, err
-		}
-		alpha, err := campaign.Offset(b)
-		if err != nil {
-			return nil, err
-		}
-		if truth, err = codec.Round(truth, alpha); err != nil {
-			return nil, err
-		}
-	}
-	key, err := codec.MemoKey(truth)
-	if err != nil {
-		return nil, err
-	}
-	perm, _, err := memo.Answer(ctx, key, func() ([]byte, error) { return codec.Permanent(truth, ldp.NewCryptoRand()) })
-	if err != nil {
-		return nil, err
-	}
-	return codec.Instant(perm, ldp.NewCryptoRand())
 }
 
 func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy bool, now time.Time) error {

@@ -15,6 +15,9 @@ func (s Status) WriteText(w io.Writer) error {
 	p := &printer{w: w}
 	when := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 	p.f("Wisp on this device, %s\n\n", when(s.At))
+	if !s.PausedSince.IsZero() {
+		p.f("ALL SHARING IS PAUSED since %s: nothing leaves this device (no campaign fetched, answered or sent).\n\n", when(s.PausedSince))
+	}
 
 	p.f("Plugins (%d installed)\n", len(s.Plugins))
 	if len(s.Plugins) == 0 {
@@ -74,7 +77,9 @@ func (s Status) WriteText(w io.Writer) error {
 			}
 		case !c.LastAnswered.IsZero():
 			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
-			if c.Consent && longTerm {
+			if c.Consent && !c.Answerable {
+				p.f("    not answerable now: no plugin you allowed scores this interest.\n")
+			} else if c.Consent && longTerm {
 				p.f("    not answered again for now: %s.\n", c.OverBudget.Plain())
 			}
 		case c.Consent && !c.Answerable && c.Mode != campaign.ModePrio3:

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The prio3 tables of PostgreSQL (migration 0004). Batches of rows go in
+// The prio3 tables of PostgreSQL (migration 0005). Batches of rows go in
 // one statement each (unnest of arrays), as Insert does.
 
 // InsertPrio3 implements Store.

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The prio3 tables of SQLite (migration 0004).
+// The prio3 tables of SQLite (migration 0005).
 
 // InsertPrio3 implements Store.
 func (s *SQLite) InsertPrio3(ctx context.Context, reports []Prio3Report) ([]bool, error) {

@@ -28,7 +28,7 @@ func TestPluginWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}, {"go", "go"}} {
+	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}, {"go", "go"}, {"assemblyscript", "npm"}} {
 		t.Run(tc.lang, func(t *testing.T) {
 			if _, err := exec.LookPath(tc.tool); err != nil {
 				t.Skipf("%s not installed", tc.tool)

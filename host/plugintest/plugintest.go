@@ -470,7 +470,7 @@ func Explain(err error, l sandbox.Limits) error {
 	case errors.Is(err, sandbox.ErrTrap):
 		hint = "a WebAssembly runtime error: unreachable (a panic or abort), an out-of-bounds access, a division by zero or a stack overflow"
 	case errors.Is(err, sandbox.ErrBadOutput):
-		hint = "scores must be finite, in [0, 1], for declared categories, each once"
+		hint = "sdk/ABI.md section 5: wisp_buffer must return a non-zero address whose region fits inside memory; wisp_score must return at most out_cap records, each a declared category, once, with a finite score in [0, 1]"
 	case errors.Is(err, sandbox.ErrTooManyEvents):
 		hint = fmt.Sprintf("a fixture has more events than limits.max_events (%d)", l.MaxEvents)
 	default:

@@ -272,8 +272,8 @@ func (p *Plugin) run(ctx context.Context, inst *instance, in input, l Limits) ([
 	outCap := uint32(l.MaxScores)
 	need := outOff + outCap*abi.ScoreSize
 
-	disarm := inst.arm(ctx, l)
-	defer disarm()
+	inst.arm(ctx, l)
+	defer inst.disarm()
 	mem := inst.mod.Memory()
 	if need > inst.bufCap {
 		inst.stack[0] = uint64(need)

@@ -357,32 +357,24 @@ func (p Params) NoiseHalfWidth(epsilon, level float64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	lap, err := dpnoise.NewLaplace(scale)
-	if err != nil {
-		return 0, err
+	// With q = e^(−u), u = 1/τ, each draw has pmf c·q^|x|, c = (1−q)/(1+q),
+	// and the sum's upper tail has the closed form
+	// P(X + Y ≥ m) = c²·q^m·((m + 1 + a)/(1−q) + q/(1−q)²), a = 2q²/((1−q)(1+q)),
+	// for m ≥ 1; by symmetry P(|X + Y| > h) = 2·P(X + Y ≥ h + 1).
+	u := 1 / scale.Float64()
+	q, oneMinusQ := math.Exp(-u), -math.Expm1(-u)
+	c, a := oneMinusQ/(1+q), 2*q*q/(oneMinusQ*(1+q))
+	tail := func(m int64) float64 {
+		fm := float64(m)
+		return c * c * math.Exp(-u*fm) * ((fm+1+a)/oneMinusQ + q/(oneMinusQ*oneMinusQ))
 	}
-	tau := scale.Float64()
-	q := math.Exp(-1 / tau)
-	cdf := func(y int64) float64 { // P(Y ≤ y)
-		if y >= 0 {
-			return 1 - math.Pow(q, float64(y+1))/(1+q)
-		}
-		return math.Pow(q, float64(-y)) / (1 + q)
-	}
-	m := int64(math.Ceil(40 * tau)) // P(|X| > m) < e^−40
-	within := func(h int64) float64 {
-		sum := 0.0
-		for x := -m; x <= m; x++ {
-			sum += lap.PMF(x) * (cdf(h-x) - cdf(-h-x-1))
-		}
-		return sum
-	}
-	lo, hi := int64(-1), int64(1) // within(lo) < level ≤ within(hi)
-	for within(hi) < level {
+	target := (1 - level) / 2
+	lo, hi := int64(-1), int64(1) // tail(lo+1) > target ≥ tail(hi+1)
+	for tail(hi+1) > target {
 		lo, hi = hi, 2*hi
 	}
 	for hi-lo > 1 {
-		if mid := (lo + hi) / 2; within(mid) < level {
+		if mid := (lo + hi) / 2; tail(mid+1) > target {
 			lo = mid
 		} else {
 			hi = mid

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -98,12 +99,12 @@ func CheckCategories(m sandbox.Manifest) error {
 
 // Lang guesses a plugin directory's language from its sources.
 func Lang(dir string) (string, error) {
-	for _, probe := range []struct{ glob, lang string }{{"*.go", "go"}, {"*.c", "c"}, {"*.wat", "wat"}} {
+	for _, probe := range []struct{ glob, lang string }{{"*.go", "go"}, {"*.c", "c"}, {"*.wat", "wat"}, {"assembly/index.ts", "assemblyscript"}} {
 		if m, _ := filepath.Glob(filepath.Join(dir, probe.glob)); len(m) > 0 {
 			return probe.lang, nil
 		}
 	}
-	return "", fmt.Errorf("%s: no main.go, *.c or *.wat source", dir)
+	return "", fmt.Errorf("%s: no main.go, *.c, *.wat or assembly/index.ts source", dir)
 }
 
 // Build builds d to d.WasmPath() with the same commands as plugins/build.sh.
@@ -138,8 +139,13 @@ func Build(d Dir, lang, sdkDir string) error {
 		}
 		abs, _ := filepath.Abs(srcs[0])
 		c = exec.Command("wat2wasm", abs, "-o", out)
+	case "assemblyscript":
+		if err := installASC(d.Path); err != nil {
+			return err
+		}
+		c = exec.Command(filepath.Join("node_modules", ".bin", "asc"), slices.Concat([]string{"assembly/index.ts"}, ascFlags, []string{"-o", out})...)
 	default:
-		return fmt.Errorf("unknown language %q (go, c or wat)", lang)
+		return fmt.Errorf("unknown language %q (go, c, wat or assemblyscript)", lang)
 	}
 	c.Dir = d.Path
 	c.Stdout, c.Stderr = os.Stderr, os.Stderr
@@ -149,6 +155,33 @@ func Build(d Dir, lang, sdkDir string) error {
 			return fmt.Errorf("%s not found: install it (apt-get install clang lld wabt, or Go from go.dev)", c.Path)
 		}
 		return fmt.Errorf("%s: %w", strings.Join(c.Args, " "), err)
+	}
+	return nil
+}
+
+// ASCVersion is the AssemblyScript compiler the scaffold pins and
+// plugins/build.sh builds the example with; ascFlags are what the sandbox
+// needs of its output (sdk/ABI.md section 11): the stub runtime (no
+// collector running between calls) and no env.abort import.
+const ASCVersion = "0.28.20"
+
+var ascFlags = []string{"--runtime", "stub", "--use", "abort=", "-O3", "--noAssert"}
+
+// installASC installs the plugin's pinned compiler (package.json) with npm
+// when it is not there yet.
+func installASC(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", "asc")); err == nil {
+		return nil
+	}
+	c := exec.Command("npm", "install", "--no-audit", "--no-fund")
+	c.Dir = dir
+	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	if err := c.Run(); err != nil {
+		var notFound *exec.Error
+		if errors.As(err, &notFound) {
+			return fmt.Errorf("npm not found: an AssemblyScript plugin needs Node.js and npm (apt-get install npm)")
+		}
+		return fmt.Errorf("npm install in %s (the AssemblyScript compiler): %w", dir, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package privacy_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +31,7 @@ func TestRunSmall(t *testing.T) {
 	opts := privacy.DefaultOptions()
 	opts.N, opts.D, opts.Repeats, opts.MeanGroups, opts.Epsilons = 2000, 16, 2, 10, "1"
 	opts.Plot = filepath.Join(t.TempDir(), "plot.png")
+	opts.AttackDevices = 20
 	rep, err := privacy.Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +44,24 @@ func TestRunSmall(t *testing.T) {
 	}
 	var out bytes.Buffer
 	privacy.WriteText(&out, rep)
-	if !strings.Contains(out.String(), "n = 2000 devices, d = 16") {
+	if !strings.Contains(out.String(), "n = 2000 devices, d = 16") ||
+		!strings.Contains(out.String(), "lifetime attacks on one device (default budgets; 20 simulated devices each):\n  same-question-100-ids  attacker success") {
 		t.Errorf("text:\n%s", out.String())
+	}
+	b, _ := json.Marshal(rep)
+	var back struct {
+		Attacks []struct {
+			Attack          string   `json:"attack"`
+			AttackerSuccess *float64 `json:"attacker_success"`
+			Bound           *float64 `json:"bound"`
+		} `json:"attacks"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Attacks) != 4 {
+		t.Fatalf("attacks in JSON: %s (%v)", b, err)
+	}
+	for _, a := range back.Attacks {
+		if a.Attack == "" || a.AttackerSuccess == nil || a.Bound == nil || *a.AttackerSuccess > 1 || !(*a.Bound > 0) {
+			t.Errorf("attack item %+v", a)
+		}
 	}
 }

@@ -61,6 +61,8 @@ func (s *Server) ingestMixed(ctx context.Context, raw []cbor.RawMessage, prio3 [
 		}
 	}
 	resp.Accepted, resp.Rejected = ldp.Accepted+pr.Accepted, ldp.Rejected+pr.Rejected
+	resp.DetailsOmitted = ldp.DetailsOmitted
+	capDetails(&resp) // the LDP part is capped already; this caps the whole batch
 	return resp, nil
 }
 
@@ -98,6 +100,11 @@ func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.In
 	if err := commitOpened(ctx, s, &resp, reports, s.store.InsertPrio3); err != nil {
 		return api.IngestResponse{}, err
 	}
+	byCampaign := make([]store.Report, len(reports)) // what the per-campaign counters read
+	for i := range reports {
+		byCampaign[i].Campaign = reports[i].Campaign
+	}
+	s.metrics.countCampaigns(s.state.Load(), byCampaign, resp.Results)
 	return resp, nil
 }
 

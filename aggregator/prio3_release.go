@@ -41,14 +41,12 @@ func (s *Server) CollectPrio3(ctx context.Context, campaignID string, epoch uint
 	if err != nil {
 		return Segment{}, err
 	}
-	released, err := s.store.Releases(ctx, r.ID)
+	released, err := s.releasedEpochs(ctx, r.ID)
 	if err != nil {
 		return Segment{}, err
 	}
-	for _, rel := range released {
-		if rel.Epoch == epoch {
-			return Segment{}, fmt.Errorf("%w: %q epoch %d", ErrReleased, r.ID, epoch)
-		}
+	if released[epoch] {
+		return Segment{}, fmt.Errorf("%w: %q epoch %d", ErrReleased, r.ID, epoch)
 	}
 	if !s.releasable(&r.Campaign, epoch, s.now()) {
 		return Segment{}, errorf(EConflict, fmt.Sprintf("epoch %d of %q is not closed yet", epoch, r.ID))
@@ -211,13 +209,9 @@ func (s *Server) releasePrio3(ctx context.Context, r *registered) error {
 	if err != nil {
 		return err
 	}
-	released, err := s.store.Releases(ctx, r.ID)
+	have, err := s.releasedEpochs(ctx, r.ID)
 	if err != nil {
 		return err
-	}
-	have := map[uint32]bool{}
-	for _, rel := range released {
-		have[rel.Epoch] = true
 	}
 	var errs []error
 	for _, b := range batches {
@@ -232,6 +226,19 @@ func (s *Server) releasePrio3(ctx context.Context, r *registered) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// releasedEpochs is the set of campaign's released epochs.
+func (s *Server) releasedEpochs(ctx context.Context, campaign string) (map[uint32]bool, error) {
+	released, err := s.store.Releases(ctx, campaign)
+	if err != nil {
+		return nil, err
+	}
+	have := make(map[uint32]bool, len(released))
+	for _, rel := range released {
+		have[rel.Epoch] = true
+	}
+	return have, nil
 }
 
 // prio3SegmentBase is a prio3 segment without its estimate.

@@ -34,13 +34,9 @@ func (s *Server) Prio3Batches(ctx context.Context, p Principal, id string) ([]Pr
 	if err != nil {
 		return nil, err
 	}
-	released, err := s.store.Releases(ctx, r.ID)
+	done, err := s.releasedEpochs(ctx, r.ID)
 	if err != nil {
 		return nil, err
-	}
-	done := map[uint32]bool{}
-	for _, rel := range released {
-		done[rel.Epoch] = true
 	}
 	now := s.now()
 	list := make([]Prio3Batch, 0, len(batches))

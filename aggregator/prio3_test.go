@@ -257,6 +257,19 @@ func (p *pair) batches(t testing.TB, n *node) []store.Prio3Batch {
 	return b
 }
 
+// collectExact closes the epoch and collects it without central noise.
+func (p *pair) collectExact(t testing.TB, epoch uint32) aggregator.Segment {
+	t.Helper()
+	p.closeEpoch()
+	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
+	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
+	seg, err := p.leader.srv.CollectPrio3(context.Background(), p.camp.ID, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seg
+}
+
 // noNoise: collections in this test add no central noise (exact counts).
 func noNoise(*prio.AggShare, float64) error { return nil }
 
@@ -330,13 +343,7 @@ func TestPrio3EndToEnd(t *testing.T) {
 		}
 	}
 
-	p.closeEpoch()
-	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
-	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
-	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seg := p.collectExact(t, epoch)
 	if seg.Mode != "prio3" || seg.Reports != 60 || seg.SizeEstimate == nil || seg.Estimate != 23 {
 		t.Fatalf("released %+v, want exactly 23 of 60 (mode prio3)", seg)
 	}
@@ -367,7 +374,7 @@ func TestPrio3EndToEnd(t *testing.T) {
 	if r := postPeer(t, p.helper.url()+"/v1/prio3/collect", peerToken, map[int]any{1: 1, 2: p.camp.ID, 3: small, 4: 4}); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("collection below min_batch: %d %s, want 422", r.status, r.body)
 	}
-	seg, err = p.leader.srv.CollectPrio3(ctx, p.camp.ID, small)
+	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, small)
 	if err != nil || !seg.Suppressed || seg.SizeEstimate != nil || seg.Reports != 0 {
 		t.Errorf("batch below min_batch released as %+v, %v; want suppressed", seg, err)
 	}
@@ -648,13 +655,7 @@ func TestPrio3PostgresAndTopK(t *testing.T) {
 	if got := p.batches(t, p.helper); len(got) != 1 || got[0].Aggregated != int64(len(sets)) || got[0].Rejected != 0 {
 		t.Errorf("helper batches %+v (a report the leader refused is never sent)", got)
 	}
-	p.closeEpoch()
-	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
-	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
-	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seg := p.collectExact(t, epoch)
 	if seg.TopK == nil || len(seg.TopK.Categories) != len(cats) || seg.Reports != len(sets) {
 		t.Fatalf("released %+v", seg)
 	}
@@ -698,7 +699,6 @@ func TestPrio3CampaignNeedsLeader(t *testing.T) {
 // score without noise, and the variance of both draws scaled to it.
 func TestPrio3Mean(t *testing.T) {
 	p := newPairFor(t, prio.ForMean(8), campaign.Question{Type: campaign.QuestionMean, Category: 410}, 25)
-	ctx := context.Background()
 	epoch := p.epoch()
 	var raw [][]byte
 	for _, v := range []uint64{0, 51, 102, 204, 255} {
@@ -707,13 +707,7 @@ func TestPrio3Mean(t *testing.T) {
 	if res := p.upload(t, raw...); res.Accepted != len(raw) {
 		t.Fatalf("upload: %+v", res)
 	}
-	p.closeEpoch()
-	aggregator.SetPrio3Noise(p.leader.srv, noNoise)
-	aggregator.SetPrio3Noise(p.helper.srv, noNoise)
-	seg, err := p.leader.srv.CollectPrio3(ctx, p.camp.ID, epoch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seg := p.collectExact(t, epoch)
 	scale, _ := dpnoise.LaplaceScale(255, 1)
 	lap, _ := dpnoise.NewLaplace(scale)
 	d := 5.0 * 255

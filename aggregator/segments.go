@@ -211,13 +211,9 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 // a result never changes once anyone has seen it. Only ReleaseDue calls
 // it: reading results never writes.
 func (s *Server) release(ctx context.Context, r *registered) error {
-	released, err := s.store.Releases(ctx, r.ID)
+	have, err := s.releasedEpochs(ctx, r.ID)
 	if err != nil {
 		return err
-	}
-	have := map[uint32]bool{}
-	for _, rel := range released {
-		have[rel.Epoch] = true
 	}
 	epochs, err := s.store.Epochs(ctx, r.ID)
 	if err != nil {

@@ -65,6 +65,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [5]int{401, 401, 201, 201, 201}},
 		{"GET /v1/campaigns/{id}", func() string { return "/v1/campaigns/runners" }, nil, [5]int{401, 401, 200, 200, 404}},
 		{"GET /v1/campaigns/{id}/results", func() string { return "/v1/campaigns/runners/results" }, nil, [5]int{401, 401, 200, 200, 404}},
+		{"GET /v1/campaigns/{id}/batches", func() string { return "/v1/campaigns/runners/batches" }, nil, [5]int{401, 401, 200, 200, 404}},
 		{"POST /v1/campaigns/{id}/{action}", func() string {
 			// One call per caller, in order: the operator pauses, acme's
 			// marketer resumes, globex's is told there is no such campaign.

@@ -118,6 +118,9 @@ func (s *Server) CreateCampaign(ctx context.Context, c Campaign, tenant string) 
 	if err := c.Validate(s.tax); err != nil {
 		return CampaignInfo{}, err
 	}
+	if err := s.checkRoleFor(&c); err != nil {
+		return CampaignInfo{}, err
+	}
 	if err := s.checkPolicy(&c); err != nil {
 		return CampaignInfo{}, err
 	}

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -187,6 +185,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, 
 // ingest opens, checks and stores raw envelopes. It returns an error only
 // when the store failed, and then nothing is acknowledged.
 func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+	if prio3 := prio3Indexes(raw); prio3 != nil {
+		return s.ingestMixed(ctx, raw, prio3) // prio3_ingest.go
+	}
 	start := time.Now()
 	snap := s.current(ctx)
 	now := s.now()
@@ -205,7 +206,20 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 	}
 	s.metrics.openSecs.Observe(time.Since(start).Seconds())
 
-	var opened []store.Report
+	if err := commitOpened(ctx, s, &resp, reports, s.commits.insert); err != nil {
+		return api.IngestResponse{}, err
+	}
+	s.metrics.countCampaigns(s.state.Load(), reports, resp.Results)
+	capDetails(&resp)
+	return resp, nil
+}
+
+// commitOpened stores the reports whose result has no reason yet in one
+// transaction (insert), marks the fresh ones accepted and the others
+// replays, and counts the batch's results. Nothing is acknowledged if
+// insert fails.
+func commitOpened[R any](ctx context.Context, s *Server, resp *api.IngestResponse, reports []R, insert func(context.Context, []R) ([]bool, error)) error {
+	var opened []R
 	var where []int
 	for i := range resp.Results {
 		if resp.Results[i].Reason == "" {
@@ -214,9 +228,9 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 		}
 	}
 	if len(opened) > 0 {
-		fresh, err := s.commits.insert(ctx, opened)
+		fresh, err := insert(ctx, opened)
 		if err != nil {
-			return api.IngestResponse{}, err
+			return err
 		}
 		for j, i := range where {
 			if fresh[j] {
@@ -235,9 +249,7 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 		}
 	}
 	s.metrics.accepted.Add(float64(resp.Accepted))
-	s.metrics.countCampaigns(s.state.Load(), reports, resp.Results)
-	capDetails(&resp)
-	return resp, nil
+	return nil
 }
 
 // openChunk is how many reports one worker takes at a time.
@@ -256,26 +268,10 @@ func (s *Server) openAll(snap *snapshot, now time.Time, raw []cbor.RawMessage, r
 		}
 		return j
 	}
-	workers := min(defaultWorkers(), (n+openChunk-1)/openChunk)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(openChunk)) - openChunk
-				if lo >= n {
-					return
-				}
-				for j := lo; j < min(lo+openChunk, n); j++ {
-					i := index(j)
-					reports[i], results[i] = s.open(snap, now, raw[i])
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(n, noWorker, func(_ struct{}, j int) {
+		i := index(j)
+		reports[i], results[i] = s.open(snap, now, raw[i])
+	})
 }
 
 // open decodes, routes, checks and decrypts one report. Cheap checks on

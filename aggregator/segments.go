@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,6 +22,9 @@ type Segment struct {
 	Category     uint32 `json:"category"`
 	CategoryName string `json:"category_name"`
 	Epoch        uint32 `json:"epoch"`
+	// Mode is "prio3" for a two-aggregator campaign (central noise; the
+	// intervals are exact quantiles of the noise); absent for LDP.
+	Mode string `json:"mode,omitempty"`
 	// Question is the campaign's question type ("threshold", "top_k",
 	// "mean"); Mechanism is its LDP mechanism and MechanismReason why it
 	// was chosen (from the signed campaign config).
@@ -207,13 +211,9 @@ func (s *Server) estimate(ctx context.Context, r *registered, epoch uint32) (Seg
 // a result never changes once anyone has seen it. Only ReleaseDue calls
 // it: reading results never writes.
 func (s *Server) release(ctx context.Context, r *registered) error {
-	released, err := s.store.Releases(ctx, r.ID)
+	have, err := s.releasedEpochs(ctx, r.ID)
 	if err != nil {
 		return err
-	}
-	have := map[uint32]bool{}
-	for _, rel := range released {
-		have[rel.Epoch] = true
 	}
 	epochs, err := s.store.Epochs(ctx, r.ID)
 	if err != nil {
@@ -292,12 +292,17 @@ func (s *Server) dropReleased(ctx context.Context, campaign string, epoch uint32
 // releases (a GET does not write), so results appear at the next pass.
 func (s *Server) ReleaseDue(ctx context.Context) error {
 	snap := s.current(ctx)
+	var prio3 []error // a prio3 batch waiting for its helper holds up no other release
 	for _, id := range snap.order {
+		if r := snap.campaigns[id]; isPrio3(r) {
+			prio3 = append(prio3, s.releasePrio3(ctx, r))
+			continue
+		}
 		if err := s.release(ctx, snap.campaigns[id]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(prio3...)
 }
 
 // Segments returns the released results of every campaign p may see.

@@ -62,6 +62,9 @@ type Config struct {
 	// registry of its own. /metrics serves the registry either way when it
 	// is a *prometheus.Registry.
 	Registry *prometheus.Registry
+	// Prio3 sets the server's role in the two-aggregator mode (prio3.go);
+	// the zero value is a single LDP aggregator.
+	Prio3 Prio3Options
 }
 
 // Policy is the operator's limits on campaigns created through the API,
@@ -173,6 +176,8 @@ type Server struct {
 	gateway       atomic.Pointer[gatewayState] // ohttp.go
 	gatewayReload sync.Mutex
 	requireOHTTP  bool
+
+	prio3 *prio3Server // prio3.go
 }
 
 // ErrConfig reports an unusable Config.
@@ -212,6 +217,9 @@ func New(cfg Config) (*Server, error) {
 		s.tenant = "default"
 	}
 	var err error
+	if s.prio3, err = newPrio3Server(cfg.Prio3); err != nil {
+		return nil, err
+	}
 	if s.wrap, err = newKeyWrapper(cfg.KeyEncryptionKey); err != nil {
 		return nil, err
 	}
@@ -250,6 +258,9 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 		c := cfg.Campaigns[i]
 		if err := c.Validate(cfg.Taxonomy); err != nil {
 			return fmt.Errorf("aggregator: %w", err)
+		}
+		if err := s.checkRoleFor(&c); err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
 		}
 		if seen[c.ID] {
 			return fmt.Errorf("%w: duplicate campaign %q", ErrConfig, c.ID)
@@ -290,6 +301,7 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 //	POST   /v1/campaigns              register a campaign                        marketer, operator
 //	GET    /v1/campaigns/{id}         one campaign                               marketer (own), operator
 //	GET    /v1/campaigns/{id}/results released results (?format=json|csv|openrtb) marketer (own), operator
+//	GET    /v1/campaigns/{id}/batches a prio3 campaign's batches and their status marketer (own), operator
 //	GET    /v1/segments               all released results the caller may see    marketer, operator
 //	GET    /v1/whoami                 the token's role and tenant                marketer, operator
 //	GET    /v1/policy                 the operator's campaign limits             marketer, operator
@@ -314,6 +326,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
 	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
+	mux.Handle("GET /v1/campaigns/{id}/batches", s.auth(anyRole, s.handlePrio3Batches))
 	mux.Handle("POST /v1/campaigns/{id}/{action}", s.auth(anyRole, s.handleLifecycle))
 	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
 	mux.Handle("GET /v1/whoami", s.auth(anyRole, s.handleWhoAmI))
@@ -324,6 +337,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/tokens", s.auth(operatorOnly, s.handleListTokens))
 	mux.Handle("POST /v1/tokens", s.auth(operatorOnly, s.handleCreateToken))
 	mux.Handle("DELETE /v1/tokens/{id}", s.auth(operatorOnly, s.handleDeleteToken))
+	s.prio3Routes(mux) // POST /v1/prio3/…: leader ↔ helper, peer token
 	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
 	// Node-wide counts cover every tenant: operators only here, or
 	// MetricsHandler on a listener of their own (serve --metrics-addr).
@@ -341,7 +355,7 @@ func (s *Server) Handler() http.Handler {
 func Routes() []string {
 	return []string{
 		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results", "POST /v1/campaigns/{id}/{action}",
-		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/metrics", "GET /metrics", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
+		"GET /v1/campaigns/{id}/batches", "GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/metrics", "GET /metrics", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
 	}
 }
 

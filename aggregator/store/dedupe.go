@@ -11,17 +11,23 @@ import (
 // sorted by id so that concurrent transactions lock rows in one order and
 // cannot deadlock.
 func dedupe(reports []Report) (fresh []bool, unique []int) {
-	fresh = make([]bool, len(reports))
-	seen := make(map[[16]byte]struct{}, len(reports))
-	for i := range reports {
-		if _, dup := seen[reports[i].ID]; dup {
+	return dedupeIDs(len(reports), func(i int) ReportID { return reports[i].ID })
+}
+
+// dedupeIDs is dedupe over any n rows with the ids id(i).
+func dedupeIDs(n int, id func(i int) ReportID) (fresh []bool, unique []int) {
+	fresh = make([]bool, n)
+	seen := make(map[ReportID]struct{}, n)
+	for i := range n {
+		if _, dup := seen[id(i)]; dup {
 			continue
 		}
-		seen[reports[i].ID] = struct{}{}
+		seen[id(i)] = struct{}{}
 		unique = append(unique, i)
 	}
 	sort.Slice(unique, func(a, b int) bool {
-		return bytes.Compare(reports[unique[a]].ID[:], reports[unique[b]].ID[:]) < 0
+		x, y := id(unique[a]), id(unique[b])
+		return bytes.Compare(x[:], y[:]) < 0
 	})
 	return fresh, unique
 }
@@ -37,9 +43,14 @@ type idRows interface {
 // markFresh reads the ids an INSERT … RETURNING id returned and marks those
 // reports of chunk fresh. The caller closes rows.
 func markFresh(rows idRows, reports []Report, chunk []int, fresh []bool) error {
-	byID := make(map[[16]byte]int, len(chunk))
+	return markFreshIDs(rows, func(i int) ReportID { return reports[i].ID }, chunk, fresh)
+}
+
+// markFreshIDs is markFresh over any rows with the ids id(i).
+func markFreshIDs(rows idRows, idOf func(i int) ReportID, chunk []int, fresh []bool) error {
+	byID := make(map[ReportID]int, len(chunk))
 	for _, i := range chunk {
-		byID[reports[i].ID] = i
+		byID[idOf(i)] = i
 	}
 	for rows.Next() {
 		var id []byte
@@ -49,7 +60,7 @@ func markFresh(rows idRows, reports []Report, chunk []int, fresh []bool) error {
 		if len(id) != 16 {
 			return fmt.Errorf("insert returned an id of %d bytes", len(id))
 		}
-		i, ok := byID[[16]byte(id)]
+		i, ok := byID[ReportID(id)]
 		if !ok {
 			return fmt.Errorf("insert returned an id it was not given")
 		}

@@ -179,6 +179,39 @@ type Store interface {
 	// Secrets returns every secret whose name starts with prefix, by name
 	// (the OHTTP gateway keys: a rotation adds one).
 	Secrets(ctx context.Context, prefix string) (map[string][]byte, error)
+	// LookupSecret returns the value stored under name; ErrNotFound if
+	// there is none (a prio3 helper reads the verify key its leader gave).
+	LookupSecret(ctx context.Context, name string) ([]byte, error)
+
+	// InsertPrio3 stores reports the prio3 leader accepted, pending, in one
+	// transaction. fresh[i] is false when a report with reports[i].ID is
+	// already stored (a replay, as for Insert); such reports are not stored.
+	InsertPrio3(ctx context.Context, reports []Prio3Report) (fresh []bool, err error)
+	// PendingPrio3 returns up to limit pending reports of a batch, by id.
+	PendingPrio3(ctx context.Context, campaign string, epoch uint32, limit int) ([]Prio3Report, error)
+	// Prio3Outcomes returns the stored outcomes of those of ids that are
+	// prepared in the batch (a pending report, or one of another batch, has
+	// none).
+	Prio3Outcomes(ctx context.Context, campaign string, epoch uint32, ids []ReportID) (map[ReportID]Prio3Outcome, error)
+	// AggregatePrio3 records outcomes in the batch and updates its aggregate
+	// share, in one transaction. An outcome is recorded (fresh[i]) if its
+	// report is pending in this batch or not stored at all; one prepared
+	// before, or stored in another batch, is left as it is. add gets fresh,
+	// the current share and count (empty and 0 the first time) and returns
+	// the new ones; it may run more than once (retries) and must not have
+	// other effects. ErrCollected if the batch was collected: nothing is
+	// recorded then.
+	AggregatePrio3(ctx context.Context, campaign string, epoch uint32, outcomes []Prio3Outcome,
+		add func(fresh []bool, share []byte, reports int64) ([]byte, int64, error)) (fresh []bool, err error)
+	// Prio3Batches lists campaign's batches by epoch.
+	Prio3Batches(ctx context.Context, campaign string) ([]Prio3Batch, error)
+	// CollectPrio3 returns the batch's aggregate with its noised share. The
+	// first call stores noise(share, reports) as the noised share (noise may
+	// refuse, and may run more than once, as add); later calls return what is
+	// stored and never call noise: a batch is noised once. ErrNotFound if
+	// the batch has no aggregate.
+	CollectPrio3(ctx context.Context, campaign string, epoch uint32, at time.Time,
+		noise func(share []byte, reports int64) ([]byte, error)) (Prio3Aggregate, error)
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

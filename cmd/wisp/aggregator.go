@@ -61,6 +61,7 @@ type aggOptions struct {
 	maxBody                            int64
 	kek                                kekOptions
 	requireOHTTP                       bool
+	prio3                              aggregator.Prio3Options
 	// existing refuses a store that does not exist yet (the admin
 	// commands: a typo in --store must not create an empty store).
 	existing bool
@@ -177,7 +178,7 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
 		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
-		RequireOHTTP: o.requireOHTTP})
+		RequireOHTTP: o.requireOHTTP, Prio3: o.prio3})
 	if err != nil {
 		st.Close()
 		return fail(o.kek.explain(err, created))
@@ -311,6 +312,9 @@ is logged and the one in use stays.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
 			}
 			go releaseEvery(ctx, srv, time.Minute, log)
+			if o.prio3.Role == aggregator.RoleLeader {
+				go prio3JobsEvery(ctx, srv, 5*time.Second, log)
+			}
 			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
 			select {
 			case err := <-errc:
@@ -360,7 +364,29 @@ is logged and the one in use stays.`,
 	f.Int64Var(&o.maxBody, "max-body-bytes", 0, "largest report batch (0: 16 MiB)")
 	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
+	f.StringVar((*string)(&o.prio3.Role), "role", string(aggregator.RoleSingle),
+		"single (LDP only), leader (also takes prio3 reports and runs jobs with the helper) or helper (prepares the leader's jobs)")
+	f.StringVar(&o.prio3.PeerToken, "peer-token", os.Getenv("WISP_PEER_TOKEN"),
+		"leader ↔ helper bearer secret, ≥ 32 bytes, the same on both (env WISP_PEER_TOKEN; prefer the env: flags show in ps)")
 	return cmd
+}
+
+// prio3JobsEvery runs the leader's aggregation jobs every period until ctx
+// ends. While the helper is down the reports stay pending; errors are
+// logged and the next pass retries.
+func prio3JobsEvery(ctx context.Context, srv *aggregator.Server, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if err := srv.RunPrio3Jobs(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prio3 aggregation jobs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // reloadOn reads the TLS certificate files again on every signal on hup

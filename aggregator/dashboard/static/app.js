@@ -653,7 +653,7 @@
     learnTenant([c]);
     const list = (res.segments || []).slice().sort((a, b) => a.epoch - b.epoch);
     const q = c.question || {};
-    const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · ${q.type === 'threshold' || !q.type ? 'score ≥ ' + q.min_score : q.type.replace('_', ' ')} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.tenant ? ` · tenant ${c.tenant}` : ''));
+    const facts = h('p', { class: 'muted' }, `${categoryLabel(c)} · ${q.type === 'threshold' || !q.type ? 'score ≥ ' + q.min_score : q.type.replace('_', ' ')} · ${fmtEps(c.epsilon)} per report · epoch ${fmtDuration(c.epoch_seconds)} · k = ${c.k}` + (c.mode === 'prio3' ? ' · two aggregators (prio3, central noise)' : '') + (c.tenant ? ` · tenant ${c.tenant}` : ''));
     const pts = list.filter((sg) => kindOf(sg) !== 'top_k').map((sg) => segmentPoint(sg, epochTick(sg, c.epoch_seconds), fmtEps(sg.epsilon), c.epoch_seconds));
     const isMean = list.some((sg) => sg.mean);
     const charts = [];

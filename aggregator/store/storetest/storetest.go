@@ -41,6 +41,8 @@ func Run(t *testing.T, newSpec func(t testing.TB) string) {
 		{"SecretFirstWins", testSecret},
 		{"SecretsByPrefix", testSecrets},
 		{"Closed", testClosed},
+		{"Prio3Leader", testPrio3Leader},
+		{"Prio3HelperConcurrent", testPrio3Helper},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newSpec(t)) })
@@ -581,6 +583,12 @@ func testSecret(t *testing.T, spec string) {
 	}
 	if string(a) != "A" || string(b) != "A" {
 		t.Errorf("secret = %q, %q; want the first writer's on both nodes", a, b)
+	}
+	if got, err := nodes[1].LookupSecret(ctx, "signing"); err != nil || string(got) != "A" {
+		t.Errorf("LookupSecret = %q, %v; want A", got, err)
+	}
+	if _, err := nodes[0].LookupSecret(ctx, "other"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LookupSecret of a missing secret: %v, want ErrNotFound", err)
 	}
 }
 

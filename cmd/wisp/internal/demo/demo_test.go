@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
@@ -50,13 +51,12 @@ func population(t *testing.T, seed uint64) demo.Result {
 	t.Helper()
 	opts := demo.DefaultOptions()
 	opts.Devices, opts.Seed = 420, seed
+	var mu sync.Mutex
 	phases := map[demo.Phase]int{}
-	done := make(chan struct{}, 1)
-	done <- struct{}{}
 	opts.Progress = func(ph demo.Phase, n, total int) {
-		<-done
+		mu.Lock()
+		defer mu.Unlock()
 		phases[ph] = max(phases[ph], n)
-		done <- struct{}{}
 	}
 	res, err := demo.Run(context.Background(), opts)
 	if err != nil {
@@ -80,7 +80,9 @@ func TestPopulation(t *testing.T) {
 	for _, seed := range []uint64{1, 2} {
 		res := population(t, seed)
 		classes := 0
+		devices := map[string]int{}
 		for _, c := range res.DeviceClasses {
+			devices[c.Class] = c.Devices
 			if c.Devices == 0 || c.Reports < c.Devices {
 				t.Errorf("seed %d: class %s: %d devices sent %d reports: every class must run and answer", seed, c.Class, c.Devices, c.Reports)
 			}
@@ -103,6 +105,13 @@ func TestPopulation(t *testing.T) {
 				continue
 			}
 			answered[s.Campaign] = true
+			// The plugin scored: some of the class's devices, not all, clear a threshold.
+			if s.Question == "threshold" && (s.Truth <= 0 || s.Truth >= float64(devices[s.Class])) {
+				t.Errorf("seed %d: %s: truth %v of %d %s devices: want some but not all", seed, s.Campaign, s.Truth, devices[s.Class], s.Class)
+			}
+			if s.Reports != devices[s.Class] {
+				t.Errorf("seed %d: %s: %d reports, want one from each of the %d %s devices", seed, s.Campaign, s.Reports, devices[s.Class], s.Class)
+			}
 			// The interval is ±1.96 SE; 4 SE apart would be a 1-in-15,000 event.
 			se := (s.CIHigh - s.CILow) / 2 / 1.96
 			if !(se > 0) || math.Abs(s.Estimate-s.Truth) > 4*se {

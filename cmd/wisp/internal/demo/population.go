@@ -42,12 +42,13 @@ type population struct {
 	done        atomic.Int64
 	deviceNanos atomic.Int64 // time in scheduler passes, summed
 
-	mu      sync.Mutex
-	truth   [][]int64 // per campaign: see count
-	answers []int     // per campaign: devices whose plugin can answer it
-	classes map[sim.Class]*ClassOutcome
-	tallies map[sim.Class]*offerTally
-	push    PushOutcome
+	mu         sync.Mutex
+	truth      [][]int64   // per campaign: see count
+	answers    []int       // per campaign: devices that answered it
+	answeredBy []sim.Class // per campaign: the class whose devices answer it
+	classes    map[sim.Class]*ClassOutcome
+	tallies    map[sim.Class]*offerTally
+	push       PushOutcome
 }
 
 // offerTally is an offer's counts while devices run.
@@ -63,7 +64,7 @@ func newPopulation(ctx context.Context, opts Options, dir string, agg *aggregato
 		return nil, err
 	}
 	p := &population{opts: opts, devices: sim.Population(opts.Seed, opts.Devices), campaigns: campaigns, tax: tax, dir: dir,
-		now: time.Now().UTC(), catalogue: cat, signature: sig, truth: make([][]int64, len(campaigns)), answers: make([]int, len(campaigns)),
+		now: time.Now().UTC(), catalogue: cat, signature: sig, truth: make([][]int64, len(campaigns)), answers: make([]int, len(campaigns)), answeredBy: make([]sim.Class, len(campaigns)),
 		classes: map[sim.Class]*ClassOutcome{}, tallies: map[sim.Class]*offerTally{}}
 	for i := range campaigns {
 		codec, err := campaigns[i].Codec()
@@ -144,9 +145,14 @@ func (p *population) run(ctx context.Context) error {
 // clock is a device's clock, which the demo moves forward to each moment.
 type clock struct{ ns atomic.Int64 }
 
-func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
-func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.set(t)
+	return c
+}
+
+func (c *clock) now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
 
 // device lives one simulated device's week: the owner installs its plugin
 // and opts in to it and to the demo's campaigns, the device records the
@@ -201,6 +207,19 @@ func (p *population) device(ctx context.Context, i int) error {
 	for _, in := range interests {
 		scores[in.Category] = float32(in.Score)
 	}
+	// Which campaigns it answered, from the device's own log of what left
+	// (names and sizes only; the content never is).
+	sent, err := d.SentLog(ctx, 0)
+	if err != nil {
+		return err
+	}
+	answered := map[string]bool{}
+	for _, r := range sent {
+		if r.Outcome != host.OutcomeAccepted {
+			return fmt.Errorf("report for %s: %s", r.Campaign, r.OutcomeText())
+		}
+		answered[r.Campaign] = true
+	}
 	moments := sd.Moments(p.now)
 	tally, err := p.pickOffers(ctx, d, clk, moments)
 	if err != nil {
@@ -209,7 +228,7 @@ func (p *population) device(ctx context.Context, i int) error {
 	if q, err := d.Outbox(ctx); err != nil || len(q) > 0 {
 		return fmt.Errorf("showing offers left %d reports queued (%v): targeting must send nothing", len(q), err)
 	}
-	p.record(sd, class, scores, sum.Sent, moments, tally)
+	p.record(sd, answered, scores, moments, tally)
 	return nil
 }
 
@@ -256,20 +275,17 @@ func (p *population) pickOffers(ctx context.Context, d *host.Device, clk *clock,
 }
 
 // record adds one device to the tallies.
-func (p *population) record(sd sim.Device, class *deviceClass, scores map[uint32]float32, sent int, at []time.Time, outcomes []outcome) {
+func (p *population) record(sd sim.Device, answered map[string]bool, scores map[uint32]float32, at []time.Time, outcomes []outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cl := p.classes[sd.Class]
 	cl.Devices++
-	cl.Reports += sent
-	covered := map[uint32]bool{}
-	for _, c := range class.categories {
-		covered[c] = true
-	}
-	for j := range p.campaigns {
-		if answers(covered, p.campaigns[j].Question) {
+	cl.Reports += len(answered)
+	for j, c := range p.campaigns {
+		if answered[c.ID] {
 			p.answers[j]++
 			p.count(j, scores)
+			p.answeredBy[j] = sd.Class
 		}
 	}
 	o := p.tallies[sd.Class]
@@ -313,20 +329,6 @@ func (p *population) record(sd sim.Device, class *deviceClass, scores map[uint32
 	}
 }
 
-// answers reports whether a device whose plugins declare covered answers
-// q, by the scheduler's rule: its category, or any of a top_k's.
-func answers(covered map[uint32]bool, q campaign.Question) bool {
-	if q.Type == campaign.QuestionTopK {
-		for _, id := range q.Categories {
-			if covered[id] {
-				return true
-			}
-		}
-		return false
-	}
-	return covered[q.Category]
-}
-
 // count adds one device's true answer to campaign j's ground truth: the
 // bit of a threshold question, each category of a top_k set, the
 // quantized level of a mean question's score.
@@ -362,7 +364,7 @@ func (p *population) result(segs []aggregator.Segment) Result {
 		c := &p.campaigns[i]
 		out := outcomes(c, segs, p.truth[i], p.answers[i], p.tax)
 		for k := range out {
-			out[k].Class = string(p.classOfCampaign(c))
+			out[k].Class = string(p.answeredBy[i])
 		}
 		res.Segments = append(res.Segments, out...)
 	}
@@ -378,20 +380,6 @@ func (p *population) result(segs []aggregator.Segment) Result {
 	}
 	res.AisleFour = p.push
 	return res
-}
-
-// classOfCampaign is the device class whose plugin answers c.
-func (p *population) classOfCampaign(c *campaign.Campaign) sim.Class {
-	for _, cl := range deviceClasses {
-		covered := map[uint32]bool{}
-		for _, id := range cl.categories {
-			covered[id] = true
-		}
-		if answers(covered, c.Question) {
-			return cl.class
-		}
-	}
-	return ""
 }
 
 func classOf(c sim.Class) *deviceClass {

@@ -24,7 +24,7 @@ type deviceClass struct {
 
 var deviceClasses = []deviceClass{
 	{sim.Phone, "store", "C", plugins.Store, []uint32{258, 457, 606, 607, 676, 703}},
-	{sim.Wearable, "fitness", "Go (wasip1)", plugins.Fitness, scorer.Categories},
+	{sim.Wearable, "fitness", "Go, wasip1", plugins.Fitness, scorer.Categories},
 	{sim.Media, "tv", "WAT", plugins.TV, []uint32{467, 468, 470, 472, 473, 474, 476, 479, 481, 490, 493, 494, 495, 497, 499, 504, 516, 706, 707, 708, 709, 710, 711, 713, 714, 715, 718}},
 	{sim.Fridge, "fridge", "C", plugins.Fridge, []uint32{368, 369, 370, 371, 372, 376, 377, 378, 379, 380}},
 	{sim.Car, "car", "C", plugins.Car, []uint32{243, 252, 253, 256, 725, 726, 731}},

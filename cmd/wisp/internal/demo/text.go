@@ -78,7 +78,7 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 		p.Fprintln(w, "(--verbose: costs and why each campaign got its mechanism.)")
 		return
 	}
-	p.Fprintf(w, "\nCosts: %.0f µs of a device's scheduler pass per report (score, randomize, seal, queue, send); %.0f reports/s of aggregator ingest time.\n",
+	p.Fprintf(w, "\nCosts: %.0f µs of wall time in a device's scheduler pass per report (score, randomize, seal, queue, send); %.0f reports/s of aggregator ingest time.\n",
 		res.DevicePipelineMicros, res.IngestPerConnection)
 	p.Fprintln(w, "\nMechanisms:")
 	seen := map[string]bool{}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wisp-project/wisp/cmd/wisp/internal/sim"
+
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -19,7 +21,7 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 	p := message.NewPrinter(language.English) // thousands separators
 	households := 0
 	for _, c := range res.DeviceClasses {
-		if c.Class == "phone" { // every household has one
+		if c.Class == string(sim.Phone) { // every household has one
 			households = c.Devices
 		}
 	}

@@ -163,6 +163,9 @@ type SegmentOutcome struct {
 	CILow           float64 `json:"ci_low"`
 	CIHigh          float64 `json:"ci_high"`
 	Covered         bool    `json:"covered"`
+	// BelowK: fewer than the campaign's k devices answered, so nothing was
+	// released (Estimate and the interval are 0).
+	BelowK bool `json:"below_k,omitempty"`
 }
 
 // Run runs the demo and shuts the aggregator down before returning.
@@ -249,6 +252,7 @@ func outcomes(c *campaign.Campaign, segs []aggregator.Segment, truth []int64, de
 		}
 	}
 	cover := func(o *SegmentOutcome) { o.Covered = o.CILow <= o.Truth && o.Truth <= o.CIHigh }
+	base.BelowK = seg == nil
 	switch c.Question.Type {
 	case campaign.QuestionTopK:
 		var out []SegmentOutcome

@@ -47,6 +47,10 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 			if (s.Question == "mean") != mean {
 				continue
 			}
+			if s.BelowK {
+				p.Fprintf(tw, "%s\t%s\t%s\t%.1f\t"+num+"\t\tbelow k: not released\t\t\n", s.Campaign, s.Class, s.CategoryName, s.Epsilon, s.Truth)
+				continue
+			}
 			rows++
 			mark := "no"
 			if s.Covered {

@@ -18,7 +18,8 @@ func TestWriteText(t *testing.T) {
 			{Campaign: "runners", Question: "threshold", Category: 410, CategoryName: "Running and Jogging", Class: "wearable",
 				Mechanism: "rr", MechanismReason: "least variance", Epsilon: 1, Truth: 1, Estimate: 2, CILow: -1, CIHigh: 5, Covered: true},
 			{Campaign: "running-score", Question: "mean", Category: 410, CategoryName: "Running and Jogging", Class: "wearable",
-				Mechanism: "duchi", MechanismReason: "smaller worst case", Epsilon: 1, Truth: 0.25, Estimate: 0.3, CILow: 0.1, CIHigh: 0.5, Covered: true}},
+				Mechanism: "duchi", MechanismReason: "smaller worst case", Epsilon: 1, Truth: 0.25, Estimate: 0.3, CILow: 0.1, CIHigh: 0.5, Covered: true},
+			{Campaign: "bakers", Question: "threshold", Category: 372, CategoryName: "Desserts and Baking", Class: "fridge", Epsilon: 1, Truth: 2, BelowK: true}},
 		Offers: []demo.OfferOutcome{{Campaign: "running-shoes", Class: "wearable", CategoryName: "Running and Jogging", MinScore: 0.6,
 			Moments: 4, Shown: 1, Precision: 1, Recall: 1, SuppressedByThreshold: 1, SuppressedByCap: 1, SuppressedByQuietHours: 1}},
 		AisleFour: demo.PushOutcome{Passes: 2, SuppressedByThreshold: 2}}
@@ -34,7 +35,8 @@ func TestWriteText(t *testing.T) {
 	if counts < 0 || means < counts || strings.Contains(out[counts:means], "running-score") || !strings.Contains(out[means:], "0.300") {
 		t.Errorf("counts and means are not in their own sections with units:\n%s", out)
 	}
-	for _, want := range []string{"Running and Jogging", "running-shoes", "aisle 4 at 9:56 am", "membership: 0"} {
+	for _, want := range []string{"Running and Jogging", "running-shoes", "aisle 4 at 9:56 am", "membership: 0", "below k: not released",
+		"2 of 2 intervals cover"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -39,6 +39,11 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.batches.WithLabelValues(label).Inc()
 	}()
+	if err := requireContentType(r, "application/cbor"); err != nil {
+		status = http.StatusUnsupportedMediaType
+		s.fail(w, err)
+		return
+	}
 	body, held, err := s.readBody(w, r)
 	defer s.admit.giveBytes(held)
 	if err != nil {
@@ -82,7 +87,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	batch, err := wire.DecodeBatch(body)
+	batch, err := decodeBatch(body)
 	if err != nil {
 		status = http.StatusBadRequest
 		s.problem(w, status, "malformed batch", err)
@@ -230,6 +235,8 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 		}
 	}
 	s.metrics.accepted.Add(float64(resp.Accepted))
+	s.metrics.countCampaigns(s.state.Load(), reports, resp.Results)
+	capDetails(&resp)
 	return resp, nil
 }
 
@@ -286,6 +293,7 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 	id := hex.EncodeToString(e.ID[:])
 	withID := func(rep store.Report, res api.Result) (store.Report, api.Result) {
 		res.ReportID = id
+		rep.Campaign = e.Campaign // for the per-campaign counts, even of a rejected report
 		return rep, res
 	}
 	c, ok := snap.campaigns[e.Campaign]
@@ -294,6 +302,12 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 	}
 	if reason, err := s.epochRule(&c.Campaign, e.Epoch, now); reason != "" {
 		return withID(reject(reason, err))
+	}
+	if err := c.acceptsEpoch(e.Epoch); err != nil {
+		return withID(reject(api.ReasonCampaignPaused, err))
+	}
+	if err := checkSize(&c.Campaign, &e); err != nil {
+		return withID(reject(api.ReasonReportSize, err))
 	}
 	key, ok := snap.keys[e.KeyID]
 	switch {

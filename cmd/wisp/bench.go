@@ -7,9 +7,9 @@ import "github.com/spf13/cobra"
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput",
+		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput, prio3 accuracy",
 		Args:  noArgs,
 	}
-	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd())
+	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd(), newBenchPrio3Cmd())
 	return cmd
 }

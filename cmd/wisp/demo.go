@@ -22,7 +22,7 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run Wisp end to end on simulated households and compare estimates and offers with the truth",
 		Long: `demo starts an aggregator on a free 127.0.0.1 port and simulates households of
-smart devices (phones passing in-store beacons, wearables, TVs and speakers,
+smart devices (phones passing in-store beacons, wearables, TVs, smart speakers,
 fridges, cars). Each device runs its real plugin in the real device runtime:
 the owner's consent, local scoring, the privacy ledger, sealed ε-LDP reports
 over HTTP, and offers picked on the device from a signed catalogue (relevance

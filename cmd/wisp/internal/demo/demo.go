@@ -1,6 +1,6 @@
 // Package demo runs Wisp end to end on one machine: an aggregator on a free
 // 127.0.0.1 port with a SQLite store, a simulated population of households
-// whose phones, wearables, TVs and speakers, fridges and cars each run
+// whose phones, wearables, TVs, smart speakers, fridges and cars each run
 // their real plugin in the real device runtime (host.Device), sealed DP
 // reports over real HTTP, offers picked on the devices from a signed
 // catalogue, and both compared with what the simulation knows: the

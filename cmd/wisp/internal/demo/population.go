@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,9 +45,9 @@ type population struct {
 	deviceNanos atomic.Int64 // time in scheduler passes, summed
 
 	mu         sync.Mutex
-	truth      [][]int64   // per campaign: see count
-	answers    []int       // per campaign: devices that answered it
-	answeredBy []sim.Class // per campaign: the class whose devices answer it
+	truth      [][]int64     // per campaign: see count
+	answers    []int         // per campaign: devices that answered it
+	answeredBy [][]sim.Class // per campaign: the classes whose devices answer it
 	classes    map[sim.Class]*ClassOutcome
 	tallies    map[sim.Class]*offerTally
 	push       PushOutcome
@@ -64,7 +66,7 @@ func newPopulation(ctx context.Context, opts Options, dir string, agg *aggregato
 		return nil, err
 	}
 	p := &population{opts: opts, devices: sim.Population(opts.Seed, opts.Devices), campaigns: campaigns, tax: tax, dir: dir,
-		now: time.Now().UTC(), catalogue: cat, signature: sig, truth: make([][]int64, len(campaigns)), answers: make([]int, len(campaigns)), answeredBy: make([]sim.Class, len(campaigns)),
+		now: time.Now().UTC(), catalogue: cat, signature: sig, truth: make([][]int64, len(campaigns)), answers: make([]int, len(campaigns)), answeredBy: make([][]sim.Class, len(campaigns)),
 		classes: map[sim.Class]*ClassOutcome{}, tallies: map[sim.Class]*offerTally{}}
 	for i := range campaigns {
 		codec, err := campaigns[i].Codec()
@@ -285,7 +287,9 @@ func (p *population) record(sd sim.Device, answered map[string]bool, scores map[
 		if answered[c.ID] {
 			p.answers[j]++
 			p.count(j, scores)
-			p.answeredBy[j] = sd.Class
+			if !slices.Contains(p.answeredBy[j], sd.Class) {
+				p.answeredBy[j] = append(p.answeredBy[j], sd.Class)
+			}
 		}
 	}
 	o := p.tallies[sd.Class]
@@ -363,8 +367,13 @@ func (p *population) result(segs []aggregator.Segment) Result {
 	for i := range p.campaigns {
 		c := &p.campaigns[i]
 		out := outcomes(c, segs, p.truth[i], p.answers[i], p.tax)
+		var by []string
+		for _, c := range p.answeredBy[i] {
+			by = append(by, string(c))
+		}
+		slices.Sort(by)
 		for k := range out {
-			out[k].Class = string(p.answeredBy[i])
+			out[k].Class = strings.Join(by, "+")
 		}
 		res.Segments = append(res.Segments, out...)
 	}

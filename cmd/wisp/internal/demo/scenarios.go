@@ -28,6 +28,7 @@ var deviceClasses = []deviceClass{
 	{sim.Media, "tv", "WAT", plugins.TV, []uint32{467, 468, 470, 472, 473, 474, 476, 479, 481, 490, 493, 494, 495, 497, 499, 504, 516, 706, 707, 708, 709, 710, 711, 713, 714, 715, 718}},
 	{sim.Fridge, "fridge", "C", plugins.Fridge, []uint32{368, 369, 370, 371, 372, 376, 377, 378, 379, 380}},
 	{sim.Car, "car", "C", plugins.Car, []uint32{243, 252, 253, 256, 725, 726, 731}},
+	{sim.Speaker, "home", "AssemblyScript", plugins.Home, []uint32{371, 459, 465, 490, 493, 499, 504, 513}},
 }
 
 func (c *deviceClass) manifest() sandbox.Manifest {
@@ -59,6 +60,8 @@ var offers = []offer{
 		Content: "An item on your wish list is in this store"}, "Wish-list guidance in store", sim.Phone, sim.SportsShopper},
 	{host.Creative{ID: "concert-tickets", Campaign: "concert-tickets", Categories: []uint32{481}, MinScore: 0.3, Cap: perDay,
 		Content: "Concerts near you this month"}, "Concert tickets", sim.Media, sim.MusicFan},
+	{host.Creative{ID: "thermostat-bundle", Campaign: "smart-thermostat", Categories: []uint32{465}, MinScore: 0.5, Cap: perDay,
+		Content: "A smart thermostat that learns your schedule"}, "Smart-thermostat offer", sim.Speaker, sim.SmartHomer},
 }
 
 // quietHours are 21:00 to 08:00 on every device's clock.

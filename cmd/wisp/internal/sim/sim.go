@@ -1,6 +1,6 @@
 // Package sim makes the demo's synthetic households: each owner has hidden
 // interests (traits), each household a few smart devices (a phone, a
-// wearable, a TV or speaker, a fridge, a car) whose week of events follows
+// wearable, a TV, a fridge, a car, a smart speaker) whose week of events follows
 // from those traits, and the moments when a device may show an offer. It
 // is reproducible from a seed, so a whole population's ground truth is
 // known to the simulation and to nobody else.
@@ -22,7 +22,8 @@ type Class string
 const (
 	Phone    Class = "phone"    // passes in-store beacons; keeps a wish list
 	Wearable Class = "wearable" // steps, heart rate, workouts
-	Media    Class = "tv-speaker"
+	Media    Class = "tv"       // watched, and music on its soundbar
+	Speaker  Class = "speaker"  // a smart speaker and home assistant: lights, thermostat, timers
 	Fridge   Class = "fridge"
 	Car      Class = "car"
 )
@@ -32,7 +33,7 @@ const (
 var Ownership = []struct {
 	Class Class
 	Share float64
-}{{Phone, 1}, {Wearable, 0.8}, {Media, 0.8}, {Fridge, 0.6}, {Car, 0.6}}
+}{{Phone, 1}, {Wearable, 0.8}, {Media, 0.8}, {Fridge, 0.6}, {Car, 0.6}, {Speaker, 0.5}}
 
 // Trait is a hidden interest of an owner: what the simulation knows and
 // the devices can only infer from events.
@@ -52,13 +53,15 @@ const (
 	Baker                       //
 	RoadTripper                 // long drives this week
 	EVDriver                    // charges an electric car, drives in eco mode
-	MusicFan                    // hours of music on the speaker
+	MusicFan                    // hours of music on the soundbar
+	SmartHomer                  // automates the lights and the heating
 	nTraits
 )
 
 var traitShare = [nTraits]float64{
 	Runner: 0.25, Cyclist: 0.15, Swimmer: 0.10, Yogi: 0.15, Lifter: 0.20, Walker: 0.40,
 	FashionShopper: 0.25, GroceryRun: 0.40, Baker: 0.20, RoadTripper: 0.30, EVDriver: 0.25, MusicFan: 0.40,
+	SmartHomer: 0.35,
 }
 
 // Owner is a household's owner: the traits they hold.
@@ -181,6 +184,17 @@ func (d Device) Events(end time.Time) []abi.Event {
 			add(times(2, 4), func() abi.Event { return ev(carCharge, 0, between(15, 50)) })
 			add(times(2, 5), func() abi.Event { return ev(carMode, carEco, between(30, 120)) })
 		}
+	case Speaker:
+		add(times(1, 6), func() abi.Event { return ev(homeVoice, homeKitchenTimer, 1) })
+		if d.Owner.Has(SmartHomer) {
+			add(times(10, 25), func() abi.Event { return ev(homeLights, homeAutomation, 1) })
+			add(times(2, 6), func() abi.Event { return ev(homeThermostat, homeSchedule, 1) })
+		} else {
+			add(times(0, 3), func() abi.Event { return ev(homeLights, homeAutomation, 1) })
+			if rng.Float64() < occasional { // trying out a new routine
+				add(times(5, 8), func() abi.Event { return ev(homeLights, homeAutomation, 1) })
+			}
+		}
 	case Media:
 		add(times(3, 10), func() abi.Event { return ev(mediaTV, uint32(1+rng.IntN(8)), between(20, 90)) })
 		if d.Owner.Has(MusicFan) {
@@ -196,15 +210,17 @@ func (d Device) Events(end time.Time) []abi.Event {
 }
 
 // The plugins' event vocabularies (plugins/*/: store.c, fridge.c, car.c,
-// tv.wat).
+// tv.wat, home/assembly/index.ts).
 const (
-	storeBeacon, storeWished                      = 1, 2
-	storeSports, storeFashion, storeHome          = 1, 2, 3
-	fridgeStocked, fridgeRecipe, fridgeListed     = 1, 2, 3
-	fridgeDairy, fridgeBaking, fridgeRecipeBaking = 5, 7, 3
-	carTrip, carCharge, carMode                   = 1, 2, 3
-	carCommute, carLongTrip, carEco               = 1, 3, 2
-	mediaTV, mediaSpeaker                         = 1, 2
+	storeBeacon, storeWished                       = 1, 2
+	storeSports, storeFashion, storeHome           = 1, 2, 3
+	fridgeStocked, fridgeRecipe, fridgeListed      = 1, 2, 3
+	fridgeDairy, fridgeBaking, fridgeRecipeBaking  = 5, 7, 3
+	carTrip, carCharge, carMode                    = 1, 2, 3
+	carCommute, carLongTrip, carEco                = 1, 3, 2
+	mediaTV, mediaSpeaker                          = 1, 2
+	homeThermostat, homeLights, homeVoice          = 2, 3, 4
+	homeSchedule, homeAutomation, homeKitchenTimer = 1, 1, 1
 )
 
 var workoutOf = map[Trait]struct {
@@ -266,7 +282,7 @@ func IsAisleFour(t time.Time) bool { return t.UTC().Sub(t.UTC().Truncate(day)) =
 // Moments returns when the device may show an offer, in the two days
 // after the week ending at end, in order: a phone's beacon passes (the
 // first is AisleFour), a wearable's workouts' ends, a fridge door opened,
-// a car stopping, a TV or speaker turned on. About a quarter fall in the
+// a car stopping, a TV turned on, the speaker spoken to. About a quarter fall in the
 // evening or early morning.
 func (d Device) Moments(end time.Time) []time.Time {
 	rng := d.rng(2)

@@ -104,8 +104,8 @@ func TestOldPlaintextStoreIsSealed(t *testing.T) {
 			t.Errorf("%s: the sealed value contains the private key", name)
 		}
 	}
-	if len(after) != len(before)+1 {
-		t.Errorf("%d private values after, want the %d before and the sealed marker", len(after), len(before))
+	if _, ok := after["ohttp-key/1/since"]; len(after) != len(before)+2 || !ok {
+		t.Errorf("%d private values after, want the %d before, the sealed marker and the OHTTP key's time (stores before rotation had none)", len(after), len(before))
 	}
 	// Same HPKE keys: the active one is still advertised, and opens reports.
 	f := newNode(t, st, newClock(), func(c *aggregator.Config) { c.KeyEncryptionKey = kek; c.Campaigns = append(c.Campaigns, runners) })
@@ -189,7 +189,7 @@ func TestPlaintextPostgresSealedByTwoNodesAtOnce(t *testing.T) {
 	}
 	// Sealed once, not twice: a value sealed twice would not open to a
 	// key, and the nodes would have failed or differed above.
-	if n != 4 { // key 1, signing seed, OHTTP key, marker
-		t.Errorf("%d private values, want 4", n)
+	if n != 5 { // key 1, signing seed, OHTTP key and its time, marker
+		t.Errorf("%d private values, want 5", n)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/ohttp"
 )
 
 // Config is what a server needs. Only Store and Taxonomy are required.
@@ -171,9 +170,9 @@ type Server struct {
 	commits *groupCommit
 	metrics *metrics
 
-	gateway      *ohttp.GatewayHandler // ohttp.go
-	ohttpKeys    []byte
-	requireOHTTP bool
+	gateway       atomic.Pointer[gatewayState] // ohttp.go
+	gatewayReload sync.Mutex
+	requireOHTTP  bool
 }
 
 // ErrConfig reports an unusable Config.

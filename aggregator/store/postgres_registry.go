@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -338,6 +339,19 @@ func (s *Postgres) Secret(ctx context.Context, name string, value []byte) ([]byt
 		return tx.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&got)
 	})
 	return got, err
+}
+
+// Secrets implements Store.
+func (s *Postgres) Secrets(ctx context.Context, prefix string) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, value FROM secrets WHERE starts_with(name, $1)`, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	var name string
+	var value []byte
+	_, err = pgx.ForEachRow(rows, []any{&name, &value}, func() error { out[name] = bytes.Clone(value); return nil })
+	return out, err
 }
 
 func pgOne(tag pgconn.CommandTag, err error, sentinel error, what string) error {

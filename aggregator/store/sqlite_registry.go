@@ -344,6 +344,25 @@ func (s *SQLite) Secret(ctx context.Context, name string, value []byte) ([]byte,
 	return bytes.Clone(got), err
 }
 
+// Secrets implements Store.
+func (s *SQLite) Secrets(ctx context.Context, prefix string) (map[string][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, value FROM secrets WHERE substr(name, 1, ?) = ?`, len(prefix), prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var name string
+		var value []byte
+		if err := rows.Scan(&name, &value); err != nil {
+			return nil, err
+		}
+		out[name] = bytes.Clone(value)
+	}
+	return out, rows.Err()
+}
+
 func conflictUnlessOne(res sql.Result, err error, what string) error {
 	if err != nil {
 		return err

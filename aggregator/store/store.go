@@ -176,6 +176,9 @@ type Store interface {
 	// there is none: the first writer wins, so every node gets the same
 	// (used for the campaign signing key).
 	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// Secrets returns every secret whose name starts with prefix, by name
+	// (the OHTTP gateway keys: a rotation adds one).
+	Secrets(ctx context.Context, prefix string) (map[string][]byte, error)
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

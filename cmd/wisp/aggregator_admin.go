@@ -27,7 +27,7 @@ func newAggregatorKeysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Inspect and rotate the HPKE keys devices seal reports to"}
 	var spec string
 	var kek kekOptions
-	var force, now, replace, keysJSON bool
+	var force, now, replace, keysJSON, ohttpKey bool
 	var rot aggregator.Rotation
 	list := &cobra.Command{
 		Use: "list", Short: "List HPKE keys and their states", Args: noArgs,
@@ -62,7 +62,14 @@ long enough for devices to have fetched it.
 
 With --now it only makes a new key active at once (no pending hour): devices
 get it first from their next config fetch, and older active keys stay accepted
-for --overlap. For a compromised key use expire ID --replace instead.`,
+for --overlap. For a compromised key use expire ID --replace instead.
+
+With --ohttp it rotates the Oblivious HTTP gateway key instead: a new key (when
+the advertised one is older than --every, or with --force) is accepted at once
+but advertised at /v1/ohttp-keys only after the serving nodes' pending time
+(serve --rotate-pending), and the previous one is accepted for their overlap
+(--rotate-overlap) more, then retired. Every node follows within its refresh
+interval; no restart.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			srv, st, err := (&aggOptions{store: spec, rotation: rot, kek: kek, existing: true}).open(cmd.Context(), slog.New(slog.DiscardHandler))
@@ -74,6 +81,19 @@ for --overlap. For a compromised key use expire ID --replace instead.`,
 			switch {
 			case now && force:
 				return fmt.Errorf("--now and --force: give one (--now makes an active key, --force a pending one)")
+			case ohttpKey && now:
+				return fmt.Errorf("--ohttp and --now: an OHTTP key is always pending first; use --ohttp --force")
+			case ohttpKey:
+				if changes, err = srv.RotateOHTTPKeys(cmd.Context(), force); err != nil {
+					return err
+				}
+				if len(changes) == 0 {
+					changes = []string{"OHTTP key: no change (the advertised key is younger than --every; --force makes a new one)"}
+				}
+				for _, c := range changes {
+					fmt.Fprintln(cmd.OutOrStdout(), c)
+				}
+				return nil
 			case now:
 				changes, err = srv.RotateNow(cmd.Context())
 			default:
@@ -86,6 +106,7 @@ for --overlap. For a compromised key use expire ID --replace instead.`,
 		},
 	}
 	rotate.Flags().BoolVar(&force, "force", false, "make a new pending key now")
+	rotate.Flags().BoolVar(&ohttpKey, "ohttp", false, "rotate the OHTTP gateway key instead of the HPKE report keys")
 	rotate.Flags().BoolVar(&now, "now", false, "make a new key active at once; older active keys stay accepted for --overlap")
 	durationVar(rotate.Flags(), &rot.Every, "every", 0, "make a successor after the active key is this old (0: 720h)")
 	durationVar(rotate.Flags(), &rot.Pending, "pending", 0, "time pending before active (0: 1h)")

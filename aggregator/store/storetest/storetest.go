@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ func Run(t *testing.T, newSpec func(t testing.TB) string) {
 		{"ReleaseFirstWins", testReleases},
 		{"Tokens", testTokens},
 		{"SecretFirstWins", testSecret},
+		{"SecretsByPrefix", testSecrets},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
@@ -579,6 +581,33 @@ func testSecret(t *testing.T, spec string) {
 	}
 	if string(a) != "A" || string(b) != "A" {
 		t.Errorf("secret = %q, %q; want the first writer's on both nodes", a, b)
+	}
+}
+
+// testSecrets: the listing is by exact prefix — a LIKE wildcard in it
+// matches only itself — and sees other nodes' secrets.
+func testSecrets(t *testing.T, spec string) {
+	nodes := []store.Store{Open(t, spec), Open(t, spec)}
+	ctx := context.Background()
+	for _, name := range []string{"ohttp-key/1", "ohttp-key/2", "ohttp-keyx", "signing", "a_b/1", "axb/1"} {
+		if _, err := nodes[0].Secret(ctx, name, []byte("v-"+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for prefix, want := range map[string]string{"ohttp-key/": "ohttp-key/1 ohttp-key/2", "a_b/": "a_b/1", "none/": ""} {
+		got, err := nodes[1].Secrets(ctx, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := slices.Sorted(maps.Keys(got))
+		if strings.Join(names, " ") != want {
+			t.Errorf("Secrets(%q) = %v, want %s", prefix, names, want)
+		}
+		for _, n := range names {
+			if string(got[n]) != "v-"+n {
+				t.Errorf("Secrets(%q)[%s] = %q", prefix, n, got[n])
+			}
+		}
 	}
 }
 

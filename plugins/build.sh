@@ -43,6 +43,7 @@ gowasm fridge-go.wasm ./plugins/fridge/gowasm
 cwasm fridge.wasm plugins/fridge/c/fridge.c -DWISP_SUMMARY
 cwasm fridge-events.wasm plugins/fridge/c/fridge.c
 cwasm car.wasm plugins/car/c/car.c
+cwasm store.wasm plugins/store/c/store.c
 wat2wasm plugins/tv/tv.wat -o "$out/tv.wasm"
 ascwasm home.wasm plugins/home/assembly/index.ts
 wat2wasm sdk/wat/example.wat -o "$out/example.wasm"
@@ -50,7 +51,7 @@ sh plugins/hostile/build.sh "$fixtures/hostile"
 
 # Sign the example manifests with the committed test-only author key
 # (Ed25519 signatures are deterministic, so this is reproducible too).
-for p in fitness fridge tv car home; do
+for p in fitness fridge tv car home store; do
 	go run ./cmd/wisp plugin sign "plugins/$p" --key testdata/plugins/example-author.key \
 		--wasm "$out/$p.wasm" -o "$fixtures/$p.manifest.json" >/dev/null
 done

@@ -52,6 +52,12 @@ var Home []byte
 //go:embed dist/car.wasm
 var Car []byte
 
+// Store is the phone's in-store plugin (store/c/store.c): beacon passes
+// and the wish list in, shopping interests out.
+//
+//go:embed dist/store.wasm
+var Store []byte
+
 // Example is ../sdk/wat/example.wat, the ABI's worked example: it scores
 // Interest | Television (706) from watch minutes.
 //

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
@@ -15,14 +17,18 @@ import (
 // newDemoCmd is wisp demo.
 func newDemoCmd() *cobra.Command {
 	opts := demo.DefaultOptions()
-	var asJSON, serve bool
+	var asJSON, serve, verbose bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run Wisp end to end on simulated wearables and compare estimates with the truth",
-		Long: `demo starts an aggregator on a free 127.0.0.1 port, simulates a population of
-wearables that each run the real fitness plugin in the real sandbox, answers the
-demo campaigns (thresholds, a top-3 histogram, a mean) with ε-LDP mechanisms, sends HPKE-sealed reports over
-HTTP, and prints each segment's true size beside its estimate and 95% interval.
+		Short: "Run Wisp end to end on simulated households and compare estimates and offers with the truth",
+		Long: `demo starts an aggregator on a free 127.0.0.1 port and simulates households of
+smart devices (phones passing in-store beacons, wearables, TVs, smart speakers,
+fridges, cars). Each device runs its real plugin in the real device runtime:
+the owner's consent, local scoring, the privacy ledger, sealed ε-LDP reports
+over HTTP, and offers picked on the device from a signed catalogue (relevance
+threshold, frequency caps, quiet hours). It prints each segment's true size
+beside its estimate and 95% interval, and how well the offers matched the
+owners' hidden interests. --verbose adds why each campaign got its mechanism.
 With --serve the aggregator and its marketer dashboard keep running afterwards
 so you can open the dashboard and look at the segments.`,
 		Args: noArgs,
@@ -33,13 +39,13 @@ so you can open the dashboard and look at the segments.`,
 			if opts.Workers < 1 {
 				return fmt.Errorf("--workers wants at least 1, not %d; e.g. wisp demo --workers 4", opts.Workers)
 			}
-			bar := newProgressBar(opts.Devices, "simulating devices")
-			opts.Progress = func(int) { bar.Add(1) }
+			bars := newPhaseBars()
+			opts.Progress = bars.set
 			show := func(res demo.Result) error {
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), res)
 				}
-				demo.WriteText(cmd.OutOrStdout(), res)
+				demo.WriteText(cmd.OutOrStdout(), res, verbose)
 				return nil
 			}
 			ctx := cmd.Context()
@@ -48,7 +54,7 @@ so you can open the dashboard and look at the segments.`,
 				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				opts.Serve = func(ctx context.Context, res demo.Result, s demo.Serving) error {
-					bar.Finish()
+					bars.finish()
 					if err := show(res); err != nil {
 						return err
 					}
@@ -60,7 +66,7 @@ so you can open the dashboard and look at the segments.`,
 				}
 			}
 			res, err := demo.Run(ctx, opts)
-			bar.Finish()
+			bars.finish()
 			if err != nil || serve {
 				return err
 			}
@@ -71,6 +77,37 @@ so you can open the dashboard and look at the segments.`,
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the simulated population (device noise is always truly random)")
 	cmd.Flags().IntVar(&opts.Workers, "workers", opts.Workers, "devices simulated in parallel")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print why each campaign got its mechanism, and the per-report costs")
 	cmd.Flags().BoolVar(&serve, "serve", false, "keep the aggregator and its dashboard running after the simulation (until Ctrl-C); prints the URL and a token")
 	return cmd
+}
+
+// phaseBars draws one progress bar per phase of a demo run, the current
+// one replacing the last. Progress arrives from several goroutines.
+type phaseBars struct {
+	mu    sync.Mutex
+	phase demo.Phase
+	bar   *progressbar.ProgressBar
+}
+
+func newPhaseBars() *phaseBars { return &phaseBars{} }
+
+func (b *phaseBars) set(phase demo.Phase, done, total int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if phase != b.phase {
+		if b.bar != nil {
+			b.bar.Finish()
+		}
+		b.phase, b.bar = phase, newProgressBar(total, string(phase))
+	}
+	b.bar.Set(done)
+}
+
+func (b *phaseBars) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar != nil {
+		b.bar.Finish()
+	}
 }

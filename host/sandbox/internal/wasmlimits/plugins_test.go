@@ -19,6 +19,7 @@ var realPlugins = map[string][]byte{
 	"car":           plugins.Car,
 	"tv":            plugins.TV,
 	"home":          plugins.Home,
+	"store":         plugins.Store,
 	"example":       plugins.Example,
 }
 

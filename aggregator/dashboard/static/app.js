@@ -150,14 +150,14 @@
   function reportsText(sg) { return sg.suppressed ? 'below k' : fmt(sg.reports); }
   function fmt(x) {
     if (x === undefined || x === null || !isFinite(x)) return '–';
-    return Math.round(x).toLocaleString('en-US');
+    return (Math.round(x) + 0).toLocaleString('en-US'); // + 0: no "-0"
   }
 
   // pct formats a share of reporters as a percentage, 1 decimal below 10%.
   function pct(x) {
     if (x === undefined || x === null || !isFinite(x)) return '–';
     const v = x * 100;
-    return (Math.abs(v) < 10 ? Math.round(v * 10) / 10 : Math.round(v)) + '%';
+    return ((Math.abs(v) < 10 ? Math.round(v * 10) / 10 : Math.round(v)) + 0) + '%';
   }
   function fmt3(x) { return x === undefined || x === null || !isFinite(x) ? '–' : (Math.round(x * 1000) / 1000).toString(); }
 

@@ -88,7 +88,11 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, status, "malformed batch", err)
 		return
 	}
-	resp, err := s.ingest(r.Context(), batch.Reports)
+	ingest := s.ingest
+	if s.queue != nil {
+		ingest = s.enqueue // a front end: screen and queue (enqueue.go)
+	}
+	resp, err := ingest(r.Context(), batch.Reports)
 	if err != nil && r.Context().Err() != nil {
 		// The device hung up (or timed out) while its batch committed: not
 		// a store failure. The commit may still succeed; the device's
@@ -97,10 +101,21 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("client closed the connection during commit", "reports", len(batch.Reports))
 		return
 	}
+	if errors.Is(err, ErrQueueFull) {
+		status = http.StatusTooManyRequests
+		s.metrics.overloaded.Inc()
+		w.Header().Set("Retry-After", "5")
+		s.problem(w, status, "ingest queue full", errors.New("workers are behind; retry after the given seconds"))
+		return
+	}
 	if err != nil {
 		// Nothing of this batch is acknowledged; the device retries.
 		status = http.StatusServiceUnavailable
-		s.problem(w, status, "store unavailable", err)
+		title := "store unavailable"
+		if s.queue != nil {
+			title = "queue unavailable"
+		}
+		s.problem(w, status, title, err)
 		return
 	}
 	// Compact: a 1,000-report answer is read by a device, not a person.

@@ -1,0 +1,72 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/wisp-project/wisp/internal/api"
+)
+
+// Queue is where a front end (Config.Queue set) puts the reports it
+// accepts, for queue workers (IngestQueued) to open and store later: the
+// request path then makes only the cheap checks on the clear envelope — no
+// HPKE open, no store write. Package aggregator/queue implements it on a
+// NATS JetStream stream.
+type Queue interface {
+	// Enqueue stores every report durably (replicated, as the queue is
+	// configured) before it returns. duplicate[i] is true when the queue
+	// already held a report with reports[i].ID (a device's resend). On an
+	// error no report of the batch may be acknowledged; ErrQueueFull means
+	// the queue's limits are reached.
+	Enqueue(ctx context.Context, reports []Sealed) (duplicate []bool, err error)
+}
+
+// Sealed is a report as a front end enqueues it: the envelope as the
+// device sent it, with the id and campaign read from its clear part.
+type Sealed struct {
+	ID       [16]byte
+	Campaign string
+	Envelope []byte
+}
+
+// ErrQueueFull means the queue is at its limits (workers are behind):
+// devices are answered 429 with Retry-After and send again later.
+var ErrQueueFull = errors.New("aggregator: queue full")
+
+// enqueue screens raw envelopes and enqueues the good ones: accepted
+// means durably queued. It returns an error only when the queue failed,
+// and then nothing is acknowledged.
+func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+	now := s.now()
+	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
+	sealed := make([]Sealed, len(raw))
+	s.each(ctx, resp.Results, func(snap *snapshot, i int) {
+		e, _, _, res := s.screen(snap, now, raw[i])
+		sealed[i], resp.Results[i] = Sealed{ID: e.ID, Campaign: e.Campaign, Envelope: raw[i]}, res
+	})
+	var good []Sealed
+	var where []int
+	for i := range resp.Results {
+		if resp.Results[i].Reason == "" {
+			good = append(good, sealed[i])
+			where = append(where, i)
+		}
+	}
+	if len(good) > 0 {
+		dup, err := s.queue.Enqueue(ctx, good)
+		if err != nil {
+			return api.IngestResponse{}, err
+		}
+		for j, i := range where {
+			if dup[j] {
+				resp.Results[i].Reason = api.ReasonReplay
+			} else {
+				resp.Results[i].Accepted = true
+			}
+		}
+	}
+	s.count(&resp)
+	return resp, nil
+}

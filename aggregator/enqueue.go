@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -24,11 +25,13 @@ type Queue interface {
 }
 
 // Sealed is a report as a front end enqueues it: the envelope as the
-// device sent it, with the id and campaign read from its clear part.
+// device sent it, with the id and campaign read from its clear part, and
+// when the front end accepted it (by its clock, which judged the epoch).
 type Sealed struct {
-	ID       [16]byte
-	Campaign string
-	Envelope []byte
+	ID         [16]byte
+	Campaign   string
+	Envelope   []byte
+	AcceptedAt time.Time
 }
 
 // ErrQueueFull means the queue is at its limits (workers are behind):
@@ -44,7 +47,7 @@ func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage) (api.Ingest
 	sealed := make([]Sealed, len(raw))
 	s.each(ctx, resp.Results, func(snap *snapshot, i int) {
 		e, _, _, res := s.screen(snap, now, raw[i])
-		sealed[i], resp.Results[i] = Sealed{ID: e.ID, Campaign: e.Campaign, Envelope: raw[i]}, res
+		sealed[i], resp.Results[i] = Sealed{ID: e.ID, Campaign: e.Campaign, Envelope: raw[i], AcceptedAt: now}, res
 	})
 	var good []Sealed
 	var where []int
@@ -70,3 +73,8 @@ func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage) (api.Ingest
 	s.count(&resp)
 	return resp, nil
 }
+
+// ReleaseSettle is how long after an epoch's grace its result waits before
+// release. Where reports wait in a queue, a release pass is safe only while
+// the oldest waiting report was accepted less than this long ago.
+const ReleaseSettle = settle

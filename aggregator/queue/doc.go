@@ -16,7 +16,11 @@
 //   - A front end publishes each report with Nats-Msg-Id = its report id
 //     and acknowledges the device only after every publish of the batch
 //     is acknowledged by the stream (a quorum of an R3 stream). A resend
-//     within the dedup window is a duplicate, answered as a replay.
+//     within the dedup window is a duplicate, answered as a replay. A
+//     Wisp-Accepted-At header carries when the front end accepted the
+//     report: the worker judges its epoch as of then, so a report
+//     acknowledged within its epoch's grace is counted however long it
+//     waits.
 //   - Workers pull batches from one durable consumer, hand them to the
 //     aggregator's own ingest step (Server.IngestQueued: open, validate,
 //     replay check, one commit) and ack the messages only after the

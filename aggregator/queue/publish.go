@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 )
+
+// acceptedHeader carries when the front end accepted a report (Unix
+// nanoseconds by its clock): workers judge the epoch as of then.
+const acceptedHeader = "Wisp-Accepted-At"
 
 // Enqueue publishes reports asynchronously, each with Nats-Msg-Id = its
 // report id, and returns once the stream has acknowledged all of them
@@ -31,7 +36,8 @@ func (q *Queue) Enqueue(ctx context.Context, reports []aggregator.Sealed) (dupli
 		futures := make([]jetstream.PubAckFuture, len(todo))
 		for j, i := range todo {
 			r := &reports[i]
-			m := &nats.Msg{Subject: q.subject(r.Campaign, r.ID), Data: r.Envelope}
+			m := &nats.Msg{Subject: q.subject(r.Campaign, r.ID), Data: r.Envelope, Header: nats.Header{}}
+			m.Header.Set(acceptedHeader, strconv.FormatInt(r.AcceptedAt.UnixNano(), 10))
 			if futures[j], err = q.js.PublishMsgAsync(m, jetstream.WithMsgID(hex.EncodeToString(r.ID[:])), jetstream.WithExpectStream(q.cfg.Stream)); err != nil {
 				futures = futures[:j]
 				again, last = append(again, todo[j:]...), err

@@ -191,3 +191,21 @@ func (q *Queue) subject(campaign string, id [16]byte) string {
 	h.Write(id[:])
 	return q.cfg.Subject + "." + hex.EncodeToString(c[:8]) + "." + strconv.Itoa(int(h.Sum32()%uint32(q.cfg.Shards)))
 }
+
+// Backlog is how many reports wait in the stream for a worker's commit
+// and when the oldest of them was accepted (zero if none): with
+// work-queue retention a report leaves the stream when it is acked.
+func (q *Queue) Backlog(ctx context.Context) (n uint64, oldest time.Time, err error) {
+	st, err := q.js.Stream(ctx, q.cfg.Stream)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if info.State.Msgs == 0 {
+		return 0, time.Time{}, nil
+	}
+	return info.State.Msgs, info.State.FirstTime, nil
+}

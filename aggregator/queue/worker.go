@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -123,15 +124,10 @@ func (w *Worker) fetch() ([]jetstream.Msg, error) {
 func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 	reports := make([]aggregator.Queued, len(msgs))
 	for i, m := range msgs {
-		reports[i].Envelope = m.Data()
-		if md, err := m.Metadata(); err == nil {
-			reports[i].AcceptedAt = md.Timestamp
-			if i == len(msgs)-1 {
-				w.lag.Set(float64(md.NumPending))
-			}
-		} else {
-			reports[i].AcceptedAt = time.Now()
-		}
+		reports[i] = aggregator.Queued{Envelope: m.Data(), AcceptedAt: acceptedAt(m)}
+	}
+	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
+		w.lag.Set(float64(md.NumPending))
 	}
 	n, err := w.ingest(ctx, reports)
 	if err != nil {
@@ -142,6 +138,18 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 		m.Ack()
 	}
 	return nil
+}
+
+// acceptedAt is when m's front end accepted it: its header, else the
+// time the stream stored it.
+func acceptedAt(m jetstream.Msg) time.Time {
+	if ns, err := strconv.ParseInt(m.Headers().Get(acceptedHeader), 10, 64); err == nil {
+		return time.Unix(0, ns)
+	}
+	if md, err := m.Metadata(); err == nil {
+		return md.Timestamp
+	}
+	return time.Now()
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/aggregator"
@@ -36,7 +37,7 @@ Store specs: sqlite:PATH (embedded, one node) or postgres:DSN (scale-out),
 e.g. postgres:postgres://user@host:5432/db?sslmode=disable. WISP_STORE sets the
 default.`,
 	}
-	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorReleaseCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
+	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorWorkCmd(), newAggregatorReleaseCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
 	return cmd
 }
 
@@ -59,6 +60,8 @@ type aggOptions struct {
 	maxBody                            int64
 	kekFile                            string
 	requireOHTTP                       bool
+	queue                              aggregator.Queue     // serve --queue: a front end
+	registry                           *prometheus.Registry // nil: the server's own
 	// existing refuses a store that does not exist yet (the admin
 	// commands: a typo in --store must not create an empty store).
 	existing bool
@@ -120,7 +123,7 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
 		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
-		RequireOHTTP: o.requireOHTTP})
+		RequireOHTTP: o.requireOHTTP, Queue: o.queue, Registry: o.registry})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -142,6 +145,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 // newAggregatorServeCmd is wisp aggregator serve.
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
+	var qo queueOptions
 	var addr string
 	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
@@ -150,7 +154,12 @@ func newAggregatorServeCmd() *cobra.Command {
 		Long: `serve listens on --addr and answers until SIGINT or SIGTERM, then stops taking
 new connections, lets requests in flight finish (up to 30 s) and closes the
 store: a report acknowledged before shutdown is stored; one in flight is
-either acknowledged and stored or not acknowledged (devices retry).`,
+either acknowledged and stored or not acknowledged (devices retry).
+
+With --queue nats://… the node is an ingest front end: it checks each report's
+clear envelope (version, key, campaign, epoch), publishes it to a NATS
+JetStream stream and acknowledges it once the stream has; ` + "`wisp aggregator work`" + `
+processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -179,6 +188,17 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
 			}
 			defer ln.Close()
+			if qo.url != "" {
+				if err := needShared(o.store); err != nil {
+					return err
+				}
+				q, closeQ, err := qo.connect(ctx, "wisp-front-end")
+				if err != nil {
+					return err
+				}
+				defer closeQ()
+				o.queue = q
+			}
 			undo := undoNewStore(o.store)
 			srv, st, err := o.open(ctx, log)
 			if err != nil {
@@ -193,7 +213,9 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 				ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
-			go releaseEvery(ctx, srv, time.Minute, log)
+			if qo.url == "" { // with a queue, workers release (they know its backlog)
+				go releaseEvery(ctx, srv, time.Minute, log)
+			}
 			select {
 			case err := <-errc:
 				return err
@@ -213,6 +235,7 @@ either acknowledged and stored or not acknowledged (devices retry).`,
 	}
 	aggStoreFlag(cmd, &o.store)
 	aggKEKFlag(cmd, &o.kekFile)
+	aggQueueFlags(cmd, &qo, "be an ingest front end publishing to this NATS JetStream, e.g. nats://127.0.0.1:4222 (comma-separated for a cluster)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
 	cmd.Flags().StringVar(&o.campaigns, "campaigns", "", "JSON file of operator-configured campaigns to register at start")

@@ -25,9 +25,11 @@ type Config struct {
 	// MaxBytes bounds the stream (sealed reports waiting for workers);
 	// 0 means 1 GiB. Beyond it front ends answer 429.
 	MaxBytes int64
-	// MaxAge is how long a report may wait for a worker; 0 means 7 days.
+	// MaxAge is how long a report may wait for a worker; 0 means 24 h.
 	// JetStream removes older messages even with discard-new, so this
-	// must exceed the longest store outage to be survived.
+	// must exceed the longest store outage to be survived — and stay
+	// within the HPKE key overlap (aggregator.Rotation.Overlap, 24 h by
+	// default): a worker refuses a report whose key expired meanwhile.
 	MaxAge time.Duration
 	// MaxPerShard bounds the reports waiting on one subject; 0: no limit.
 	MaxPerShard int64
@@ -59,7 +61,7 @@ func (c Config) WithDefaults() Config {
 		c.MaxBytes = 1 << 30
 	}
 	if c.MaxAge <= 0 {
-		c.MaxAge = 7 * 24 * time.Hour
+		c.MaxAge = 24 * time.Hour
 	}
 	if c.Duplicates <= 0 {
 		c.Duplicates = 2 * time.Minute

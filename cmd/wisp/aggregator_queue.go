@@ -36,7 +36,7 @@ func aggQueueFlags(cmd *cobra.Command, o *queueOptions, usage string) {
 	f.StringVar(&o.url, "queue", os.Getenv("WISP_QUEUE"), usage+" (env WISP_QUEUE)")
 	f.IntVar(&o.cfg.Replicas, "queue-replicas", 1, "stream replicas: 1, or 3 on a JetStream cluster (acknowledged by a quorum)")
 	f.Int64Var(&o.cfg.MaxBytes, "queue-max-bytes", 0, "reports waiting in the stream before front ends answer 429 (0: 1 GiB)")
-	durationVar(f, &o.cfg.MaxAge, "queue-max-age", 0, "longest a report may wait for a worker; longer than any store outage to survive (0: 7d)")
+	durationVar(f, &o.cfg.MaxAge, "queue-max-age", 0, "longest a report may wait for a worker: longer than any store outage to survive, within --rotate-overlap (0: 24h)")
 }
 
 // connect dials the queue and creates or updates its stream and consumer.

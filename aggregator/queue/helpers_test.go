@@ -70,12 +70,7 @@ func childWorker(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	nc, err := queue.Connect(cs.URLs, "test-child-worker")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	q, err := queue.Open(ctx, nc, cs.Queue)
+	q, _, err := queue.Dial(ctx, cs.URLs, "test-child-worker", cs.Queue)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -171,17 +166,11 @@ func startFrontEnd(t *testing.T, st store.Store, urls string, cfg queue.Config, 
 
 func openQueue(t testing.TB, urls string, cfg queue.Config) *queue.Queue {
 	t.Helper()
-	nc, err := queue.Connect(urls, t.Name())
+	q, closeQ, err := queue.Dial(context.Background(), urls, t.Name(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	q, err := queue.Open(ctx, nc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(closeQ)
 	return q
 }
 

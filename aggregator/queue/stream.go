@@ -211,3 +211,19 @@ func (q *Queue) Backlog(ctx context.Context) (n uint64, oldest time.Time, err er
 	}
 	return info.State.Msgs, info.State.FirstTime, nil
 }
+
+// Dial connects to urls and opens cfg's stream and consumer (Connect,
+// then Open within a minute); closing drains the connection.
+func Dial(ctx context.Context, urls, name string, cfg Config) (q *Queue, closeFn func(), err error) {
+	nc, err := Connect(urls, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if q, err = Open(octx, nc, cfg); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return q, func() { nc.Drain() }, nil
+}

@@ -41,18 +41,7 @@ func aggQueueFlags(cmd *cobra.Command, o *queueOptions, usage string) {
 
 // connect dials the queue and creates or updates its stream and consumer.
 func (o *queueOptions) connect(ctx context.Context, name string) (*queue.Queue, func(), error) {
-	nc, err := queue.Connect(o.url, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	octx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	q, err := queue.Open(octx, nc, o.cfg)
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
-	return q, func() { nc.Drain() }, nil
+	return queue.Dial(ctx, o.url, name, o.cfg)
 }
 
 // needShared refuses a queue on an SQLite store: its workers are other

@@ -95,21 +95,12 @@ func runQueue(ctx context.Context, opts Options, key *wire.KeyPair, tax *taxonom
 // and returns wall and CPU seconds; with workers > 0 that many workers run
 // meanwhile and the timing ends when they have stored all n reports.
 func frontEndRun(ctx context.Context, spec, urls string, cfg queue.Config, key *wire.KeyPair, tax *taxonomy.Taxonomy, bodies [][]byte, n int, opts Options, workers int) (wall, cpu float64, _ error) {
-	q, closeQ, err := openQueue(ctx, urls, cfg)
+	fe, _, closeFe, err := queueNode(ctx, spec, urls, cfg, aggregator.Config{Taxonomy: tax, Keys: []*wire.KeyPair{key}, Campaigns: []campaign.Campaign{bench},
+		Ingest: aggregator.Admission{Queue: 4 * opts.Clients}}, true)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer closeQ()
-	st, err := store.Open(ctx, spec)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer st.Close()
-	fe, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Keys: []*wire.KeyPair{key}, Campaigns: []campaign.Campaign{bench},
-		Now: func() time.Time { return start }, Ingest: aggregator.Admission{Queue: 4 * opts.Clients}, Queue: q, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return 0, 0, err
-	}
+	defer closeFe()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, 0, err
@@ -142,20 +133,11 @@ func frontEndRun(ctx context.Context, spec, urls string, cfg queue.Config, key *
 // stored n reports, and returns the wall and CPU seconds since from (now,
 // if zero).
 func drainRun(ctx context.Context, spec, urls string, cfg queue.Config, tax *taxonomy.Taxonomy, n, workers int, from time.Time) (wall, cpu float64, _ error) {
-	q, closeQ, err := openQueue(ctx, urls, cfg)
+	srv, q, closeSrv, err := queueNode(ctx, spec, urls, cfg, aggregator.Config{Taxonomy: tax}, false)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer closeQ()
-	st, err := store.Open(ctx, spec)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer st.Close()
-	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Now: func() time.Time { return start }, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return 0, 0, err
-	}
+	defer closeSrv()
 	var stored atomic.Int64
 	all := make(chan struct{})
 	var once sync.Once
@@ -195,17 +177,28 @@ func drainRun(ctx context.Context, spec, urls string, cfg queue.Config, tax *tax
 	return wall, cpu, ctx.Err()
 }
 
-func openQueue(ctx context.Context, urls string, cfg queue.Config) (*queue.Queue, func(), error) {
-	nc, err := queue.Connect(urls, "wisp-bench")
+// queueNode opens the queue and the store on spec and builds an
+// aggregator of c on them, on the benchmark's clock; a front end (Queue
+// set) if frontEnd. closeFn closes both.
+func queueNode(ctx context.Context, spec, urls string, cfg queue.Config, c aggregator.Config, frontEnd bool) (_ *aggregator.Server, _ *queue.Queue, closeFn func(), _ error) {
+	q, closeQ, err := queue.Dial(ctx, urls, "wisp-bench", cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	octx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	q, err := queue.Open(octx, nc, cfg)
+	st, err := store.Open(ctx, spec)
 	if err != nil {
-		nc.Close()
-		return nil, nil, err
+		closeQ()
+		return nil, nil, nil, err
 	}
-	return q, nc.Close, nil
+	c.Store, c.Now, c.Logger = st, func() time.Time { return start }, slog.New(slog.DiscardHandler)
+	if frontEnd {
+		c.Queue = q
+	}
+	srv, err := aggregator.New(c)
+	if err != nil {
+		st.Close()
+		closeQ()
+		return nil, nil, nil, err
+	}
+	return srv, q, func() { st.Close(); closeQ() }, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/queue"
@@ -174,14 +175,16 @@ func openQueue(t testing.TB, urls string, cfg queue.Config) *queue.Queue {
 	return q
 }
 
-// startWorker runs an in-process worker on st until the test ends.
-func startWorker(t *testing.T, st store.Store, urls string, cfg queue.Config) *queue.Worker {
+// startWorker runs an in-process worker on st until the test ends; its
+// metrics go to the registry returned.
+func startWorker(t *testing.T, st store.Store, urls string, cfg queue.Config) *prometheus.Registry {
 	t.Helper()
+	reg := prometheus.NewRegistry()
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: aggregator.DefaultTaxonomy(), Tenant: "acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := queue.NewWorker(openQueue(t, urls, cfg), srv.IngestQueued, queue.WorkerOptions{Batch: 200})
+	w, err := queue.NewWorker(openQueue(t, urls, cfg), srv.IngestQueued, queue.WorkerOptions{Batch: 200, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +192,27 @@ func startWorker(t *testing.T, st store.Store, urls string, cfg queue.Config) *q
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return w
+	return reg
+}
+
+// metric is the value of the gauge or counter name in reg.
+func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 // sealReports makes n reports sealed to the key front end fe advertises.

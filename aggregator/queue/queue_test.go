@@ -149,7 +149,7 @@ func TestStoreOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	fe := startFrontEnd(t, storetest.Open(t, via), cl.URLs(), cfg, key)
-	startWorker(t, storetest.Open(t, via), cl.URLs(), cfg)
+	reg := startWorker(t, storetest.Open(t, via), cl.URLs(), cfg)
 	direct := storetest.Open(t, "postgres:"+dsn)
 
 	const n, before = 2000, 400
@@ -166,6 +166,14 @@ func TestStoreOutage(t *testing.T) {
 	}
 	if stored, _ := counts(t, direct); stored != before {
 		t.Fatalf("store down: %d reports stored, want the %d from before", stored, before)
+	}
+	// The worker keeps failing and fetching again; its lag shows the
+	// reports waiting beyond the batch it holds.
+	for deadline := time.Now().Add(time.Minute); metric(t, reg, "wisp_queue_batch_failures_total") == 0 || metric(t, reg, "wisp_queue_consumer_lag") == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("store down with %d reports queued: %v failed commits, consumer lag %v; want both > 0", n-before,
+				metric(t, reg, "wisp_queue_batch_failures_total"), metric(t, reg, "wisp_queue_consumer_lag"))
+		}
 	}
 	px.up(t)
 	drained(t, cl.URLs(), cfg, 2*time.Minute)

@@ -18,13 +18,20 @@ import (
 // nanoseconds by its clock): workers judge the epoch as of then.
 const acceptedHeader = "Wisp-Accepted-At"
 
+// enqueueTimeout bounds one batch's publishes and their retries: a stream
+// without quorum for longer is a 503, and the device sends again later.
+const enqueueTimeout = 10 * time.Second
+
 // Enqueue publishes reports asynchronously, each with Nats-Msg-Id = its
 // report id, and returns once the stream has acknowledged all of them
 // (aggregator.Queue). A publish that fails for a passing reason — a
 // stream leader lost or being elected, a reconnect — is sent again with
-// the same id until ctx ends, so a retry is never stored twice; a stream
-// at its limits is aggregator.ErrQueueFull at once.
+// the same id until ctx ends (at most enqueueTimeout), so a retry is
+// never stored twice; a stream at its limits is aggregator.ErrQueueFull
+// at once.
 func (q *Queue) Enqueue(ctx context.Context, reports []aggregator.Sealed) (duplicate []bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+	defer cancel()
 	duplicate = make([]bool, len(reports))
 	todo := make([]int, len(reports))
 	for i := range todo {

@@ -175,8 +175,16 @@ func TestStoreOutage(t *testing.T) {
 				metric(t, reg, "wisp_queue_batch_failures_total"), metric(t, reg, "wisp_queue_consumer_lag"))
 		}
 	}
+	// What the releasing worker reads: the backlog and its oldest report.
+	q := openQueue(t, cl.URLs(), cfg)
+	if waiting, oldest, err := q.Backlog(context.Background()); err != nil || waiting == 0 || oldest.IsZero() || time.Since(oldest) > time.Minute {
+		t.Errorf("store down: backlog %d, oldest %v, %v; want the queued reports, accepted just now", waiting, oldest, err)
+	}
 	px.up(t)
 	drained(t, cl.URLs(), cfg, 2*time.Minute)
+	if waiting, oldest, err := q.Backlog(context.Background()); err != nil || waiting != 0 || !oldest.IsZero() {
+		t.Errorf("drained: backlog %d, oldest %v, %v; want none", waiting, oldest, err)
+	}
 	stored, counted := counts(t, direct)
 	if stored != n || counted != n {
 		t.Fatalf("acknowledged %d, stored %d, counted %d: want all equal", n, stored, counted)

@@ -357,7 +357,8 @@ func uploadAll(ctx context.Context, client *http.Client, url string, bodies [][]
 }
 
 // upload posts one body and returns how many reports were accepted; it
-// retries on 429 as a device would.
+// retries on 429 and 503 as a device would (a queue's stream may be
+// electing a leader).
 func upload(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/reports", bytes.NewReader(body))
@@ -375,7 +376,7 @@ func upload(ctx context.Context, client *http.Client, url string, body []byte) (
 		err = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 			time.Sleep(10 * time.Millisecond)
 			continue
 		case resp.StatusCode != http.StatusOK:

@@ -63,6 +63,12 @@ func (s *Server) auth(need access, next http.HandlerFunc) http.Handler {
 			s.fail(w, err)
 			return
 		}
+		if !tok.ExpiresAt.IsZero() && !s.now().Before(tok.ExpiresAt) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wisp", error="invalid_token", error_description="expired"`)
+			s.fail(w, &Error{Code: EUnauthorized, Reason: ReasonTokenExpired,
+				Message: "token expired at " + tok.ExpiresAt.UTC().Format(time.RFC3339) + "; ask the operator for a new one"})
+			return
+		}
 		p := Principal{Role: tok.Role, Tenant: tok.Tenant, Name: tok.Name}
 		if need == operatorOnly && p.Role != api.RoleOperator {
 			s.fail(w, errorf(EForbidden, "operators only"))
@@ -84,6 +90,8 @@ func CreateToken(ctx context.Context, st store.Store, now time.Time, req CreateT
 		return TokenInfo{}, errorf(EInvalid, "operator tokens have no tenant")
 	case len(req.Name) > 200:
 		return TokenInfo{}, errorf(EInvalid, "name longer than 200 bytes")
+	case req.TTLSeconds < 0:
+		return TokenInfo{}, errorf(EInvalid, "ttl_seconds must be positive, or 0 for a token that never expires")
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -92,16 +100,24 @@ func CreateToken(ctx context.Context, st store.Store, now time.Time, req CreateT
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	hash := sha256.Sum256([]byte(secret))
 	t := store.Token{Hash: hash[:], Role: req.Role, Tenant: req.Tenant, Name: req.Name, CreatedAt: now.UTC()}
+	if req.TTLSeconds > 0 {
+		t.ExpiresAt = t.CreatedAt.Add(time.Duration(req.TTLSeconds) * time.Second)
+	}
 	if err := st.AddToken(ctx, t); err != nil {
 		return TokenInfo{}, err
 	}
-	info := tokenInfo(t)
+	info := TokenInfoOf(t)
 	info.Token = secret
 	return info, nil
 }
 
-func tokenInfo(t store.Token) TokenInfo {
-	return TokenInfo{ID: hex.EncodeToString(t.Hash), Role: t.Role, Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt}
+// TokenInfoOf describes t, without a secret (the store has none).
+func TokenInfoOf(t store.Token) TokenInfo {
+	info := TokenInfo{ID: hex.EncodeToString(t.Hash), Role: t.Role, Tenant: t.Tenant, Name: t.Name, CreatedAt: t.CreatedAt}
+	if !t.ExpiresAt.IsZero() {
+		info.ExpiresAt = &t.ExpiresAt
+	}
+	return info
 }
 
 func tenantPattern(t string) bool {
@@ -143,7 +159,7 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	infos := []TokenInfo{}
 	for _, t := range list {
-		infos = append(infos, tokenInfo(t))
+		infos = append(infos, TokenInfoOf(t))
 	}
 	writeJSON(w, http.StatusOK, infos)
 }

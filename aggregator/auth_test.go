@@ -18,6 +18,7 @@ import (
 // campaign's tenant and a marketer of another tenant.
 func TestAuthorizationMatrix(t *testing.T) {
 	f := newFixture(t) // runners belongs to tenant "acme"
+	lifecycleCalls := 0
 	ctx := context.Background()
 	token := func(role api.Role, tenant string) string {
 		info, err := f.agg.CreateToken(ctx, api.CreateTokenRequest{Role: role, Tenant: tenant, Name: string(role) + "-" + tenant})
@@ -64,9 +65,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [5]int{401, 401, 201, 201, 201}},
 		{"GET /v1/campaigns/{id}", func() string { return "/v1/campaigns/runners" }, nil, [5]int{401, 401, 200, 200, 404}},
 		{"GET /v1/campaigns/{id}/results", func() string { return "/v1/campaigns/runners/results" }, nil, [5]int{401, 401, 200, 200, 404}},
+		{"POST /v1/campaigns/{id}/{action}", func() string {
+			// One call per caller, in order: the operator pauses, acme's
+			// marketer resumes, globex's is told there is no such campaign.
+			action := []string{"pause", "pause", "pause", "resume", "pause"}[lifecycleCalls%5]
+			lifecycleCalls++
+			return "/v1/campaigns/runners/" + action
+		}, nil, [5]int{401, 401, 200, 200, 404}},
 		{"GET /v1/segments", nil, nil, [5]int{401, 401, 200, 200, 200}},
 		{"GET /v1/whoami", nil, nil, [5]int{401, 401, 200, 200, 200}},
 		{"GET /v1/policy", nil, nil, [5]int{401, 401, 200, 200, 200}},
+		{"GET /v1/metrics", nil, nil, [5]int{401, 401, 200, 200, 200}},
+		{"GET /metrics", nil, nil, [5]int{401, 401, 200, 403, 403}},
 		{"GET /v1/keys", nil, nil, [5]int{401, 401, 200, 403, 403}},
 		{"POST /v1/keys/rotate", nil, nil, [5]int{401, 401, 200, 403, 403}},
 		{"GET /v1/tokens", nil, nil, [5]int{401, 401, 200, 403, 403}},
@@ -76,6 +86,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
+		lifecycleCalls = 0
 		covered[tt.route] = true
 		method, path, _ := strings.Cut(tt.route, " ")
 		for i, c := range callers {

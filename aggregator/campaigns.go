@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -154,7 +155,12 @@ func (s *Server) checkQuota(ctx context.Context, tenant string) error {
 }
 
 func campaignInfo(r *registered) CampaignInfo {
-	return CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed}
+	info := CampaignInfo{Campaign: r.signed.Config, Tenant: r.tenant, CreatedAt: r.createdAt, Signed: r.signed, State: string(r.lifecycle())}
+	if !r.since.IsZero() {
+		since := r.since.UTC()
+		info.StateChangedAt = &since
+	}
+	return info
 }
 
 // visible returns the campaign id if p may see it; another tenant's
@@ -174,8 +180,9 @@ func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	snap := s.current(r.Context())
 	list := []CampaignInfo{}
+	archived := r.URL.Query().Get("archived") == "true"
 	for _, id := range snap.order {
-		if c := snap.campaigns[id]; p.sees(c.tenant) {
+		if c := snap.campaigns[id]; p.sees(c.tenant) && (archived || c.lifecycle() != store.CampaignArchived) {
 			list = append(list, campaignInfo(c))
 		}
 	}
@@ -217,6 +224,9 @@ func (s *Server) handleCreateCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, err := s.CreateCampaign(r.Context(), c, tenant)
+	if errors.Is(err, store.ErrConflict) && p.Role != api.RoleOperator {
+		err = s.conflictOrHidden(r.Context(), c.ID, tenant)
+	}
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -225,13 +235,30 @@ func (s *Server) handleCreateCampaign(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, info)
 }
 
-// handleSignedCampaigns serves every campaign's signed config to devices.
+// conflictOrHidden is the error for a marketer of tenant whose campaign id
+// is taken: 409 when their own tenant has it, and 404 — what reading it
+// answers — when another tenant does, so a create does not tell "taken by
+// someone else" apart from "yours".
+func (s *Server) conflictOrHidden(ctx context.Context, id, tenant string) error {
+	if err := s.reloadState(ctx); err != nil {
+		return err
+	}
+	if c, ok := s.state.Load().campaigns[id]; ok && c.tenant == tenant {
+		return errorf(EConflict, fmt.Sprintf("you already have a campaign %q: choose another id", id))
+	}
+	return errorf(ENotFound, fmt.Sprintf("campaign id %q is not available; choose another", id))
+}
+
+// handleSignedCampaigns serves every active campaign's signed config to
+// devices (a paused or archived one is withdrawn: devices stop answering).
 // Devices verify each with the signing key they were provisioned with.
 func (s *Server) handleSignedCampaigns(w http.ResponseWriter, r *http.Request) {
 	snap := s.current(r.Context())
 	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
 	for _, id := range snap.order {
-		list.Campaigns = append(list.Campaigns, snap.campaigns[id].signed)
+		if c := snap.campaigns[id]; c.lifecycle() == store.CampaignActive {
+			list.Campaigns = append(list.Campaigns, c.signed)
+		}
 	}
 	w.Header().Set("Cache-Control", "max-age=300")
 	writeJSON(w, http.StatusOK, list)
@@ -241,8 +268,12 @@ func (s *Server) handleSigningKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.SigningKey{Algorithm: "Ed25519", PublicKey: s.signer.pub})
 }
 
-// decodeJSON reads a JSON request body of at most 1 MiB, strictly.
+// decodeJSON reads a JSON request body (Content-Type application/json,
+// else 415) of at most 1 MiB, strictly.
 func decodeJSON(r *http.Request, v any) error {
+	if err := requireContentType(r, "application/json"); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

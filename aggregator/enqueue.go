@@ -7,6 +7,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 )
 
@@ -45,9 +46,11 @@ func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage) (api.Ingest
 	now := s.now()
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	sealed := make([]Sealed, len(raw))
+	campaigns := make([]store.Report, len(raw)) // only the campaign, for the per-campaign counts
 	s.each(ctx, resp.Results, func(snap *snapshot, i int) {
 		e, _, _, res := s.screen(snap, now, raw[i])
 		sealed[i], resp.Results[i] = Sealed{ID: e.ID, Campaign: e.Campaign, Envelope: raw[i], AcceptedAt: now}, res
+		campaigns[i].Campaign = e.Campaign
 	})
 	var good []Sealed
 	var where []int
@@ -70,7 +73,7 @@ func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage) (api.Ingest
 			}
 		}
 	}
-	s.count(&resp)
+	s.count(&resp, campaigns)
 	return resp, nil
 }
 

@@ -3,11 +3,13 @@ package aggregator
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -58,7 +60,7 @@ func FuzzIngest(f *testing.F) {
 	f.Add([]byte{0xa1, 0x01, 0x81, 0xa0})
 	f.Add([]byte{0xa1, 0x01, 0x9f, 0xff})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		batch, err := wire.DecodeBatch(body)
+		batch, err := decodeBatch(body)
 		if err != nil {
 			return
 		}
@@ -73,6 +75,11 @@ func FuzzIngest(f *testing.F) {
 			if r.Accepted == (r.Reason != "") || (!r.Accepted && !r.Reason.IsValid()) {
 				t.Fatalf("result %+v", r)
 			}
+		}
+		// The answer is bounded by the body: every item is report-sized,
+		// and only a few results per reason carry a detail (< 400 bytes).
+		if out, _ := json.Marshal(resp); len(out) > 2*len(body)+detailsPerReason*len(api.AllReasons())*400 {
+			t.Fatalf("%d-byte answer to a %d-byte body", len(out), len(body))
 		}
 	})
 }

@@ -102,7 +102,7 @@ func withLog(l *logBuffer) func(*aggregator.Config) {
 // from the node's /metrics; absent is 0.
 func (f *fixture) metric(t testing.TB, series string) float64 {
 	t.Helper()
-	_, b := f.do(t, "GET", "/metrics", "", nil)
+	_, b := f.do(t, "GET", "/metrics", f.operator, nil)
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		if name, v, ok := strings.Cut(sc.Text(), " "); ok && name == series {

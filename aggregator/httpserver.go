@@ -1,6 +1,9 @@
 package aggregator
 
 import (
+	"crypto/tls"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -28,6 +31,9 @@ type HTTPOptions struct {
 	// IdleTimeout closes a keep-alive connection idle this long; 0 means
 	// 2 minutes.
 	IdleTimeout time.Duration
+	// TLS, if set, serves HTTPS with it (CertFiles.TLSConfig) and sends
+	// HSTS; nil serves plain HTTP (behind a proxy that terminates TLS).
+	TLS *tls.Config
 }
 
 func (o HTTPOptions) withDefaults() HTTPOptions {
@@ -63,14 +69,19 @@ type HTTPServer struct {
 // limits of o.
 func NewHTTPServer(h http.Handler, o HTTPOptions) *HTTPServer {
 	o = o.withDefaults()
-	return &HTTPServer{Server: &http.Server{Handler: h, MaxHeaderBytes: o.MaxHeaderBytes, ReadHeaderTimeout: o.ReadHeaderTimeout,
-		ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout}, maxConns: o.MaxConns}
+	return &HTTPServer{Server: &http.Server{Handler: withHSTS(h), MaxHeaderBytes: o.MaxHeaderBytes, ReadHeaderTimeout: o.ReadHeaderTimeout,
+		ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout, TLSConfig: o.TLS,
+		ErrorLog: log.New(io.Discard, "", 0)}, maxConns: o.MaxConns} // its messages ("TLS handshake error from ADDR") carry client addresses
 }
 
 // Serve accepts connections on ln, at most MaxConns open at once, until
-// Shutdown or Close.
+// Shutdown or Close; with HTTPOptions.TLS, it speaks TLS on them.
 func (s *HTTPServer) Serve(ln net.Listener) error {
-	return s.Server.Serve(limitListener(ln, s.maxConns))
+	ln = limitListener(ln, s.maxConns)
+	if s.TLSConfig != nil {
+		return s.Server.ServeTLS(ln, "", "")
+	}
+	return s.Server.Serve(ln)
 }
 
 // limitListener accepts at most n connections at once: Accept waits for

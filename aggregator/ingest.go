@@ -39,6 +39,11 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.batches.WithLabelValues(label).Inc()
 	}()
+	if err := requireContentType(r, "application/cbor"); err != nil {
+		status = http.StatusUnsupportedMediaType
+		s.fail(w, err)
+		return
+	}
 	body, held, err := s.readBody(w, r)
 	defer s.admit.giveBytes(held)
 	if err != nil {
@@ -82,7 +87,7 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	batch, err := wire.DecodeBatch(body)
+	batch, err := decodeBatch(body)
 	if err != nil {
 		status = http.StatusBadRequest
 		s.problem(w, status, "malformed batch", err)
@@ -238,12 +243,14 @@ func (s *Server) ingestAt(ctx context.Context, raw []cbor.RawMessage, at []time.
 			}
 		}
 	}
-	s.count(&resp)
+	s.count(&resp, reports)
 	return resp, nil
 }
 
-// count totals resp's results and adds them to the metrics.
-func (s *Server) count(resp *api.IngestResponse) {
+// count totals resp's results, adds them to the metrics (per campaign
+// by reports[i].Campaign, set for rejected reports too) and caps the
+// details.
+func (s *Server) count(resp *api.IngestResponse, reports []store.Report) {
 	for _, res := range resp.Results {
 		if res.Accepted {
 			resp.Accepted++
@@ -253,6 +260,8 @@ func (s *Server) count(resp *api.IngestResponse) {
 		}
 	}
 	s.metrics.accepted.Add(float64(resp.Accepted))
+	s.metrics.countCampaigns(s.state.Load(), reports, resp.Results)
+	capDetails(resp)
 }
 
 // Queued is a sealed report a front end accepted into a queue, and when.
@@ -327,11 +336,12 @@ func (s *Server) parallel(snap *snapshot, n int, only []int, fn func(snap *snaps
 // open checks and decrypts one report.
 func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, api.Result) {
 	e, c, key, res := s.screen(snap, now, raw)
+	rejected := store.Report{Campaign: e.Campaign} // for the per-campaign counts, even of a rejected report
 	if res.Reason != "" {
-		return store.Report{}, res
+		return rejected, res
 	}
 	reject := func(reason api.Reason, err error) (store.Report, api.Result) {
-		return store.Report{}, api.Result{ReportID: res.ReportID, Reason: reason, Detail: err.Error()}
+		return rejected, api.Result{ReportID: res.ReportID, Reason: reason, Detail: err.Error()}
 	}
 	p, err := key.pair.Open(&e)
 	switch {
@@ -371,6 +381,12 @@ func (s *Server) screen(snap *snapshot, now time.Time, raw []byte) (wire.Envelop
 	}
 	if reason, err := s.epochRule(&c.Campaign, e.Epoch, now); reason != "" {
 		return withID(reject(reason, err))
+	}
+	if err := c.acceptsEpoch(e.Epoch); err != nil {
+		return withID(reject(api.ReasonCampaignPaused, err))
+	}
+	if err := checkSize(&c.Campaign, &e); err != nil {
+		return withID(reject(api.ReasonReportSize, err))
 	}
 	key, ok := snap.keys[e.KeyID]
 	switch {

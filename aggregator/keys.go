@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -103,9 +104,15 @@ func (s *Server) firstKey(ctx context.Context) error {
 	return nil // ErrConfig: another node's key 1 won the race
 }
 
-// addKey makes a fresh key in state under the next free id (one after the
-// newest key's, wrapping, skipping ids still pending or active).
+// addKey makes a fresh key in state under the next free id and stores it.
 func (s *Server) addKey(ctx context.Context, state store.KeyState) (uint8, error) {
+	return s.newKey(ctx, state, func(k store.Key) error { return s.store.AddKey(ctx, k) })
+}
+
+// newKey makes a fresh key in state under the next free id (one after the
+// newest key's, wrapping, skipping ids still pending or active) and hands
+// it, sealed, to put.
+func (s *Server) newKey(ctx context.Context, state store.KeyState, put func(store.Key) error) (uint8, error) {
 	keys, err := s.store.Keys(ctx)
 	if err != nil {
 		return 0, err
@@ -139,7 +146,7 @@ func (s *Server) addKey(ctx context.Context, state store.KeyState) (uint8, error
 			return 0, err
 		}
 		now := s.now()
-		if err := s.store.AddKey(ctx, store.Key{ID: id, Private: priv, State: state, CreatedAt: now, ChangedAt: now}); err != nil {
+		if err := put(store.Key{ID: id, Private: priv, State: state, CreatedAt: now, ChangedAt: now}); err != nil {
 			return 0, err // ErrConflict: another node took the id at the same moment; retry later
 		}
 		return id, nil
@@ -196,12 +203,75 @@ func (s *Server) RotateKeys(ctx context.Context, force bool) ([]string, error) {
 	return changes, s.reloadState(ctx)
 }
 
-// ExpireKey expires key id at once (a compromised key).
-func (s *Server) ExpireKey(ctx context.Context, id uint8) error {
-	if err := s.store.SetKeyState(ctx, id, store.KeyExpired, s.now()); err != nil {
-		return err
+// RotateNow makes a new key active at once, skipping the pending state
+// (an urgent rotation): it is advertised first from now on. Every node
+// learns it within a second (Server.WatchKeys), and a node that has not
+// yet reloads before it rejects a report naming it. Older active keys stay
+// accepted, and advertised after it, until it has been active for
+// Rotation.Overlap; then RotateKeys expires them as usual.
+func (s *Server) RotateNow(ctx context.Context) ([]string, error) {
+	id, err := s.addKey(ctx, store.KeyActive)
+	if err != nil {
+		return nil, err
 	}
-	return s.reloadState(ctx)
+	return []string{fmt.Sprintf("key %d: new, active", id)}, s.reloadState(ctx)
+}
+
+// ExpireKey expires key id at once (a compromised key): every node
+// refuses its reports within a second (Server.WatchKeys). Expiring the
+// only active key would leave devices none to seal to, so it is refused
+// (store.ErrLastActiveKey) unless replace, which stores a new active key
+// in the same transaction. It returns what changed, in words.
+func (s *Server) ExpireKey(ctx context.Context, id uint8, replace bool) ([]string, error) {
+	changes := []string{}
+	if replace {
+		// The new key must not reuse id itself, which it could once id is expired.
+		keys, err := s.store.Keys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if i := slices.IndexFunc(keys, func(k store.Key) bool { return k.ID == id }); i < 0 || keys[i].State == store.KeyExpired {
+			return nil, fmt.Errorf("%w: key %d is not pending or active; for a new key rotate now", store.ErrNotFound, id)
+		}
+		fresh, err := s.newKey(ctx, store.KeyActive, func(k store.Key) error { return s.store.ReplaceKey(ctx, k, id) })
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, fmt.Sprintf("key %d: new, active", fresh))
+	} else if err := s.store.SetKeyState(ctx, id, store.KeyExpired, s.now()); err != nil {
+		if errors.Is(err, store.ErrLastActiveKey) {
+			err = fmt.Errorf("%w: expiring it would leave /v1/hpke-config empty; replace it in the same step instead", err)
+		}
+		return nil, err
+	}
+	return append(changes, fmt.Sprintf("key %d: expired", id)), s.reloadState(ctx)
+}
+
+// WatchKeys keeps this node's keys current until ctx ends: the store
+// reports every key change (store.Store.WatchKeys — PostgreSQL
+// LISTEN/NOTIFY, SQLite polling), and the node reloads at once, so a key
+// expired on any node is refused here within a second, not at the next
+// Config.Refresh. Run it on every serving node. A lost watch is logged
+// and started again a second later; the periodic refresh goes on anyway.
+func (s *Server) WatchKeys(ctx context.Context) {
+	for {
+		err := s.store.WatchKeys(ctx, func() {
+			if err := s.reloadState(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("reloading keys after a key change", "err", err)
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("watching key changes; retrying in 1 s", "err", err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // KeyInfos lists the keys' public state.
@@ -234,7 +304,13 @@ func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRotateKeys(w http.ResponseWriter, r *http.Request) {
-	changes, err := s.RotateKeys(r.Context(), r.URL.Query().Get("force") == "true")
+	var changes []string
+	var err error
+	if r.URL.Query().Get("now") == "true" {
+		changes, err = s.RotateNow(r.Context())
+	} else {
+		changes, err = s.RotateKeys(r.Context(), r.URL.Query().Get("force") == "true")
+	}
 	if err != nil {
 		s.fail(w, err)
 		return

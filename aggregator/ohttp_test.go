@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/ohttp"
+	"github.com/wisp-project/wisp/internal/ohttp/relay"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -108,5 +112,92 @@ func TestOHTTPOptional(t *testing.T) {
 	c := &host.Client{BaseURL: f.srv.URL, HTTP: obliviousClient(t, f.srv.URL)}
 	if resp, err := c.Upload(context.Background(), []wire.Envelope{f.report(t, true)}); err != nil || !resp.Results[0].Accepted {
 		t.Fatalf("oblivious: %+v, %v", resp, err)
+	}
+}
+
+// TestOHTTPKeyRotation rotates the gateway key under two nodes on one
+// store, devices going through a real relay: the new key is accepted
+// while pending but not advertised, then advertised by every node while
+// the old one is still accepted for the overlap, then the old one is
+// refused with the ohttp-key problem, and a device holding it fetches the
+// new configuration and gets through.
+func TestOHTTPKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	st := sqliteStore(t)
+	clk := newClock()
+	rot := aggregator.Rotation{Pending: time.Hour, Overlap: 24 * time.Hour}
+	edit := func(c *aggregator.Config) {
+		c.RequireOHTTP, c.KeyEncryptionKey, c.Rotation = true, bytes.Repeat([]byte{7}, 32), rot
+		c.Refresh = time.Nanosecond // every request sees the store and the clock as they are
+		c.Campaigns = append(c.Campaigns, runners)
+	}
+	a, b := newNode(t, st, clk, edit), newNode(t, st, clk, edit)
+	relaySrv := httptest.NewServer(&relay.Handler{Gateway: b.srv.URL + "/v1/ohttp", Client: relay.NewClient()})
+	t.Cleanup(relaySrv.Close)
+	upload := func(c *host.Client) error {
+		t.Helper()
+		resp, err := c.Upload(ctx, []wire.Envelope{a.report(t, true)})
+		if err == nil && !resp.Results[0].Accepted {
+			err = fmt.Errorf("rejected: %+v", resp.Results[0])
+		}
+		return err
+	}
+	// pinned seals to the key of configs, whatever the gateway says.
+	pinned := func(configs []byte) *host.Client {
+		cs, err := ohttp.ParseKeyConfigs(configs)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("advertised %x: %v, want one config", configs, err)
+		}
+		keys := func(context.Context, bool) (ohttp.KeyConfig, error) { return cs[0], nil }
+		return &host.Client{BaseURL: b.srv.URL, HTTP: &http.Client{Transport: &ohttp.Transport{Relay: relaySrv.URL, Keys: keys}}}
+	}
+	device := &host.Client{BaseURL: b.srv.URL, Relay: relaySrv.URL}
+	if err := upload(device); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	old := a.agg.OHTTPKeyConfigs()
+
+	if changes, err := a.agg.RotateOHTTPKeys(ctx, false); err != nil || len(changes) != 0 {
+		t.Fatalf("rotation of a young key: %v, %v; want no change", changes, err)
+	}
+	changes, err := a.agg.RotateOHTTPKeys(ctx, true)
+	if err != nil || len(changes) != 1 || !strings.HasPrefix(changes[0], "OHTTP key 2: new, pending") {
+		t.Fatalf("forced rotation: %v, %v", changes, err)
+	}
+	if again, err := a.agg.RotateOHTTPKeys(ctx, true); err != nil || len(again) != 1 || !strings.Contains(again[0], "pending until") {
+		t.Fatalf("rotation with a key pending: %v, %v; want it left pending", again, err)
+	}
+	// Pending: not advertised by either node, but accepted. (Its config
+	// comes from a node whose clock is an hour ahead.)
+	ahead := newClock()
+	ahead.Set(clk.Now().Add(time.Hour))
+	next := newNode(t, st, ahead, edit).agg.OHTTPKeyConfigs()
+	if !bytes.Equal(a.agg.OHTTPKeyConfigs(), old) || !bytes.Equal(b.agg.OHTTPKeyConfigs(), old) || bytes.Equal(next, old) {
+		t.Fatal("the pending key is advertised, or is the old one")
+	}
+	if err := upload(pinned(next)); err != nil {
+		t.Fatalf("sealed to the pending key: %v", err)
+	}
+
+	clk.Add(time.Hour) // advertised
+	if !bytes.Equal(a.agg.OHTTPKeyConfigs(), next) || !bytes.Equal(b.agg.OHTTPKeyConfigs(), next) {
+		t.Fatal("after Pending the nodes do not advertise the new key")
+	}
+	if err := upload(pinned(old)); err != nil {
+		t.Fatalf("the old key in its overlap: %v", err)
+	}
+	if err := upload(device); err != nil { // still holding the old configuration
+		t.Fatalf("device in the overlap: %v", err)
+	}
+
+	clk.Add(24 * time.Hour) // retired
+	if err := upload(pinned(old)); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("the retired key: %v, want 400 (ohttp-key problem)", err)
+	}
+	if err := upload(pinned(next)); err != nil {
+		t.Fatalf("the new key: %v", err)
+	}
+	if err := upload(device); err != nil { // refused, fetches the new configuration, retries
+		t.Fatalf("device after the old key retired: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package aggregator
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -16,12 +18,13 @@ type Code string
 
 // Error codes.
 const (
-	EInvalid      Code = "invalid"      // 400
-	EUnauthorized Code = "unauthorized" // 401
-	EForbidden    Code = "forbidden"    // 403
-	ENotFound     Code = "not_found"    // 404
-	EConflict     Code = "conflict"     // 409
-	EPolicy       Code = "policy"       // 422: valid, but outside the operator's policy
+	EInvalid      Code = "invalid"                // 400
+	EUnauthorized Code = "unauthorized"           // 401
+	EForbidden    Code = "forbidden"              // 403
+	ENotFound     Code = "not_found"              // 404
+	EConflict     Code = "conflict"               // 409
+	EPolicy       Code = "policy"                 // 422: valid, but outside the operator's policy
+	EMediaType    Code = "unsupported_media_type" // 415: a body of another Content-Type
 )
 
 // ProblemReason is a stable, machine-readable code for why a request was
@@ -35,6 +38,10 @@ const (
 	ReasonCampaignQuota     ProblemReason = "campaign_quota"      // the tenant has Policy.MaxCampaignsPerTenant
 	ReasonSensitive         ProblemReason = "sensitive_category"  // asks about Policy.SensitiveCategories
 )
+
+// ReasonTokenExpired: the bearer token's expiry (tokens create --ttl) has
+// passed (401).
+const ReasonTokenExpired ProblemReason = "token_expired"
 
 // Error is an application error with a code and a message safe to show,
 // and maybe a reason code.
@@ -68,8 +75,22 @@ func (c Code) Status() int {
 		return http.StatusConflict
 	case EPolicy:
 		return http.StatusUnprocessableEntity
+	case EMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
+}
+
+// requireContentType refuses a request body whose Content-Type is not
+// want (parameters such as charset allowed): a client sending something
+// else has a bug worth telling it about, and a browser form posted across
+// sites (text/plain, no preflight) is not taken for an API call.
+func requireContentType(r *http.Request, want string) error {
+	got := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(got); err != nil || mt != want {
+		return errorf(EMediaType, fmt.Sprintf("Content-Type %q: this endpoint takes %s", got, want))
+	}
+	return nil
 }
 
 // fail writes err as a problem document.

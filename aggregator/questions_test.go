@@ -155,10 +155,12 @@ func TestQuestionTypesEndToEnd(t *testing.T) {
 		t.Fatalf("openrtb: %d %v", status, err)
 	}
 	found := map[string]bool{}
-	for _, s := range rtb.User.Data[0].Segment {
-		found[s.Ext.Campaign+"/"+s.ID] = true
-		if s.Ext.Campaign == "run-mean" {
-			t.Errorf("mean campaign exported as a segment: %+v", s)
+	for _, d := range rtb.User.Data {
+		for _, s := range d.Segment {
+			found[s.Ext.Campaign+"/"+s.ID] = true
+			if s.Ext.Campaign == "run-mean" || d.ID != "wisp:"+s.Ext.Campaign {
+				t.Errorf("data %q holds segment %+v", d.ID, s)
+			}
 		}
 	}
 	if !found["top-fitness/408"] || !found["top-fitness/410"] {

@@ -138,7 +138,7 @@ func TestOverloadAnswers429(t *testing.T) {
 	}
 	// Wait until one is admitted and one queued, as the metrics tell.
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		_, b := f.do(t, "GET", "/metrics", "", nil)
+		_, b := f.do(t, "GET", "/metrics", f.operator, nil)
 		if strings.Contains(string(b), "wisp_ingest_inflight 1") && strings.Contains(string(b), "wisp_ingest_queue_depth 1") {
 			break
 		}
@@ -167,7 +167,7 @@ func TestOverloadAnswers429(t *testing.T) {
 			t.Errorf("a held batch: %v", err)
 		}
 	}
-	if _, b := f.do(t, "GET", "/metrics", "", nil); !strings.Contains(string(b), "wisp_ingest_overloaded_total 2") {
+	if _, b := f.do(t, "GET", "/metrics", f.operator, nil); !strings.Contains(string(b), "wisp_ingest_overloaded_total 2") {
 		t.Errorf("overload not counted:\n%s", b)
 	}
 }
@@ -181,7 +181,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	if status, b := f.do(t, "GET", "/healthz", "", nil); status != 200 || string(b) != "ok\n" {
 		t.Errorf("healthz: %d %q", status, b)
 	}
-	_, b := f.do(t, "GET", "/metrics", "", nil)
+	_, b := f.do(t, "GET", "/metrics", f.operator, nil)
 	for _, want := range []string{
 		"wisp_ingest_reports_accepted_total 1",
 		`wisp_ingest_reports_rejected_total{reason="decrypt_failure"} 1`,

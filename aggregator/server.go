@@ -16,7 +16,6 @@ import (
 	"github.com/wisp-project/wisp/aggregator/dashboard"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
-	"github.com/wisp-project/wisp/internal/ohttp"
 )
 
 // Config is what a server needs. Only Store and Taxonomy are required.
@@ -44,13 +43,17 @@ type Config struct {
 	// Ingest bounds concurrent work; beyond it clients get 429.
 	Ingest Admission
 	// Refresh is how often a node reloads keys and campaigns other nodes may
-	// have changed; 0 means 10 s. A report naming an unknown key or campaign
+	// have changed; 0 means 10 s. Key changes arrive sooner, through
+	// Server.WatchKeys. A report naming an unknown key or campaign
 	// triggers an early reload before it is rejected, shared by the
 	// requests that miss at once (at most ten a second).
 	Refresh time.Duration
-	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys and the
-	// campaign signing key before they are stored (AES-256-GCM); nil
-	// stores them in the clear. Every node needs the same one.
+	// KeyEncryptionKey, 32 bytes, seals the HPKE private keys, the
+	// campaign signing key and the OHTTP key before they are stored
+	// (AES-256-GCM, bound to what each is); keys an older store holds in
+	// the clear are sealed at start, in one transaction. nil stores them
+	// in the clear: the serve command generates or requires a key and does
+	// that only with --insecure-plaintext-keys. Every node needs the same.
 	KeyEncryptionKey []byte
 	// RequireOHTTP refuses report uploads (403) that do not come through
 	// the Oblivious HTTP gateway, POST /v1/ohttp, i.e. through a relay.
@@ -172,10 +175,10 @@ type Server struct {
 	commits *groupCommit
 	metrics *metrics
 
-	gateway      *ohttp.GatewayHandler // ohttp.go
-	ohttpKeys    []byte
-	requireOHTTP bool
-	queue        Queue
+	gateway       atomic.Pointer[gatewayState] // ohttp.go
+	gatewayReload sync.Mutex
+	requireOHTTP  bool
+	queue         Queue
 }
 
 // ErrConfig reports an unusable Config.
@@ -234,6 +237,9 @@ func New(cfg Config) (*Server, error) {
 
 // bootstrap stores the configured keys and campaigns and loads the state.
 func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
+	if err := s.sealAtRest(ctx); err != nil {
+		return err
+	}
 	var err error
 	if s.signer, err = loadSigner(ctx, s.store, s.wrap); err != nil {
 		return err
@@ -294,13 +300,15 @@ func (s *Server) bootstrap(ctx context.Context, cfg Config) error {
 //	GET    /v1/segments               all released results the caller may see    marketer, operator
 //	GET    /v1/whoami                 the token's role and tenant                marketer, operator
 //	GET    /v1/policy                 the operator's campaign limits             marketer, operator
+//	GET    /v1/metrics                this node's ingest counts, per campaign    marketer (own), operator
 //	GET    /v1/keys                   HPKE key states                            operator
 //	POST   /v1/keys/rotate            one key rotation step                      operator
 //	GET    /v1/tokens                 API tokens (no secrets)                    operator
 //	POST   /v1/tokens                 create a token                             operator
 //	DELETE /v1/tokens/{id}            revoke a token                             operator
 //	GET    /v1/openapi.json           the API description
-//	GET    /metrics, /healthz         Prometheus metrics, health
+//	GET    /metrics                   Prometheus metrics (node-wide)             operator
+//	GET    /healthz                   health
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/hpke-config", s.handleKeyConfig)
@@ -313,16 +321,20 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/campaigns", s.auth(anyRole, s.handleCreateCampaign))
 	mux.Handle("GET /v1/campaigns/{id}", s.auth(anyRole, s.handleGetCampaign))
 	mux.Handle("GET /v1/campaigns/{id}/results", s.auth(anyRole, s.handleResults))
+	mux.Handle("POST /v1/campaigns/{id}/{action}", s.auth(anyRole, s.handleLifecycle))
 	mux.Handle("GET /v1/segments", s.auth(anyRole, s.handleSegments))
 	mux.Handle("GET /v1/whoami", s.auth(anyRole, s.handleWhoAmI))
 	mux.Handle("GET /v1/policy", s.auth(anyRole, s.handlePolicy))
+	mux.Handle("GET /v1/metrics", s.auth(anyRole, s.handleIngestMetrics))
 	mux.Handle("GET /v1/keys", s.auth(operatorOnly, s.handleListKeys))
 	mux.Handle("POST /v1/keys/rotate", s.auth(operatorOnly, s.handleRotateKeys))
 	mux.Handle("GET /v1/tokens", s.auth(operatorOnly, s.handleListTokens))
 	mux.Handle("POST /v1/tokens", s.auth(operatorOnly, s.handleCreateToken))
 	mux.Handle("DELETE /v1/tokens/{id}", s.auth(operatorOnly, s.handleDeleteToken))
 	mux.HandleFunc("GET /v1/openapi.json", handleOpenAPI)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	// Node-wide counts cover every tenant: operators only here, or
+	// MetricsHandler on a listener of their own (serve --metrics-addr).
+	mux.Handle("GET /metrics", s.auth(operatorOnly, s.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle(dashboard.Prefix, dashboard.HandlerFor(s.tax)) // the marketer dashboard (aggregator/dashboard)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -335,9 +347,25 @@ func (s *Server) Handler() http.Handler {
 // documentation).
 func Routes() []string {
 	return []string{
-		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results",
-		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
+		"GET /v1/campaigns", "POST /v1/campaigns", "GET /v1/campaigns/{id}", "GET /v1/campaigns/{id}/results", "POST /v1/campaigns/{id}/{action}",
+		"GET /v1/segments", "GET /v1/whoami", "GET /v1/policy", "GET /v1/metrics", "GET /metrics", "GET /v1/keys", "POST /v1/keys/rotate", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}",
 	}
+}
+
+// MetricsHandler serves the Prometheus metrics without credentials, for a
+// listener only the operator's scraper reaches (serve --metrics-addr); the
+// API's own /metrics asks for an operator token.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	return mux
+}
+
+// handleIngestMetrics is this node's ingest counts of the campaigns the
+// caller may see: what a marketer can know about their own campaigns'
+// reports, and nothing about other tenants'.
+func (s *Server) handleIngestMetrics(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.metrics.ingestFor(principalOf(r.Context())))
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -15,9 +15,10 @@ import (
 
 // snapshot is a node's immutable view of the keys and campaigns in the
 // store. Ingest reads it without locks; a reload swaps in a new one. Nodes
-// coordinate only through the store, so a key rotated or a campaign created
-// on one node reaches the others within Config.Refresh (or at once, when a
-// report names something the snapshot lacks).
+// coordinate only through the store, so a campaign created on one node
+// reaches the others within Config.Refresh (or at once, when a report names
+// something the snapshot lacks), and a key change within a second
+// (Server.WatchKeys).
 type snapshot struct {
 	loaded    time.Time
 	keys      map[uint8]keyEntry
@@ -38,7 +39,9 @@ type registered struct {
 	tenant    string
 	createdAt time.Time
 	signed    api.SignedCampaign
-	codec     *campaign.Codec // the campaign's mechanism, built once
+	state     store.CampaignState // lifecycle.go
+	since     time.Time           // when it entered state (zero: since creation)
+	codec     *campaign.Codec     // the campaign's mechanism, built once
 }
 
 // reloadState loads the snapshot from the store now.
@@ -95,7 +98,8 @@ func (s *Server) loadState(ctx context.Context) error {
 		return err
 	}
 	for _, c := range camps {
-		r := &registered{tenant: c.Tenant, createdAt: c.CreatedAt, signed: api.SignedCampaign{Config: c.Config, Signature: c.Signature}}
+		r := &registered{tenant: c.Tenant, createdAt: c.CreatedAt, signed: api.SignedCampaign{Config: c.Config, Signature: c.Signature},
+			state: c.State, since: c.StateChangedAt}
 		if err := json.Unmarshal(c.Config, &r.Campaign); err != nil {
 			return fmt.Errorf("aggregator: stored campaign %q: %w", c.ID, err)
 		}

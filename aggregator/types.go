@@ -37,6 +37,8 @@ type (
 	KeyState = api.KeyState
 	// TopKResult is a released top-k estimate.
 	TopKResult = api.TopKResult
+	// CategoryEstimate is one category of a top-k estimate.
+	CategoryEstimate = api.CategoryEstimate
 	// MeanResult is a released mean estimate.
 	MeanResult = api.MeanResult
 	// Reason is a machine-readable rejection reason.

@@ -3,18 +3,18 @@ package host
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/host/attack"
 )
 
 // TestHostileOperatorHitsTheCategoryCap: an operator who defines every
 // campaign registers 100 threshold questions on one category (Running,
-// 410), each under its own id so no memo is shared, and gets the owner to
-// opt in to one more each day. The real scheduler answers while the
+// 410), each with its own min_score so no memo is shared
+// (attack.ThresholdCampaigns: one epoch each, so each id asks once), and
+// gets the owner to opt in to one more each day. The real scheduler answers while the
 // category's long-term budget lasts — 8 answers at ε = 1, though neither
 // the 24-hour cap nor any campaign's epoch budget would stop it — and then
 // refuses, and Status says why in words. Erasing everything restarts the
@@ -22,26 +22,9 @@ import (
 func TestHostileOperatorHitsTheCategoryCap(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	var hostile []campaign.Campaign
-	for i := range 100 {
-		hostile = append(hostile, campaign.Campaign{
-			ID: fmt.Sprintf("run-%03d", i), Name: "Runners?", Epsilon: 1, K: 1,
-			Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5},
-			// One epoch covers the whole test (the next boundary is 220
-			// days after the clock's start): each id can ask only once.
-			EpochSeconds: 1000 * 86400,
-		})
-	}
+	hostile := attack.ThresholdCampaigns()
 	agg := startTestAggregatorWith(t, clock, hostile)
-	a := newAuthor(t)
-	d := testDevice(t, t.TempDir(), clock, a, agg)
-	if _, err := d.Install(ctx, a.signedManifest, workoutsWasm); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Grant(ctx, PluginPurpose("workouts")); err != nil {
-		t.Fatal(err)
-	}
-	recordRuns(t, d, clock.Now(), 5, 40)
+	d := workoutsDevice(t, clock, agg)
 	start := clock.Now()
 
 	answered := 0
@@ -102,7 +85,7 @@ func TestHostileOperatorHitsTheCategoryCap(t *testing.T) {
 	}
 	running := d.categoryName(410)
 	for _, want := range []string{
-		"run-099 — \"Runners?\" about " + running + ": you agreed to answer it.\n    not answered: answers about " + running +
+		"min-100 — \"Runners?\" about " + running + ": you agreed to answer it.\n    not answered: answers about " + running +
 			" have used ε 8.00 of 8.00 since 2026-03-03; this one costs 1.00 and 0.00 is left.\n",
 		"  All topics: ε 8.00 of 64.00 used, 56.00 left.\n",
 		"  " + running + ": ε 8.00 of 8.00 used, none left — questions about it wait until earlier answers are 365 days old, or you erase everything.\n",

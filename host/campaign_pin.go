@@ -19,7 +19,8 @@ import (
 // categories in their order, k), ε per answer, the epoch length (how
 // often ε is spent) and the mechanism. It leaves out what does not change
 // that: the name, the version, the release threshold k, the report size
-// and the mechanism's reason text. So a new version that only renames a
+// and the mechanism's reason text; a prio3 campaign adds its mode,
+// instance and helper (prio3Digest). So a new version that only renames a
 // campaign keeps the owner's consent, and one that asks anything else
 // does not. It is taken over the validated campaign (Validate fills in the
 // mechanism and a top_k question's full category list), so two configs
@@ -45,6 +46,7 @@ func questionDigest(c *Campaign) []byte {
 	u64(math.Float64bits(c.Epsilon))
 	u64(uint64(c.EpochSeconds))
 	str(c.MechanismName)
+	prio3Digest(c, str) // prio3.go; nothing for an LDP campaign
 	h.Write(b)
 	return h.Sum(nil)
 }

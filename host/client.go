@@ -3,6 +3,8 @@ package host
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +45,15 @@ type Client struct {
 	keys      *ohttp.KeyConfig
 	keysAt    time.Time
 	relayHTTP *http.Client
+}
+
+// NewHTTPClient is the HTTP client a device uses by default: a 30 s
+// timeout per request and TLS 1.2 or newer, verifying the server's
+// certificate against roots (nil: the system's roots).
+func NewHTTPClient(roots *x509.CertPool) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	return &http.Client{Timeout: 30 * time.Second, Transport: t}
 }
 
 // ohttpKeysMaxAge is how long a fetched gateway key configuration is used.

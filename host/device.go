@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -73,6 +72,9 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if cfg.now == nil {
 		return nil, errors.New("host: DeviceConfig is not initialized; start from NewDeviceConfig")
 	}
+	if cfg.httpClient != nil && cfg.rootCAs != nil {
+		return nil, errors.New("host: WithRootCAs and WithAggregator's own HTTP client: set RootCAs in that client's transport instead")
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("host: device dir: %w", err)
 	}
@@ -105,7 +107,7 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if cfg.aggregatorURL != "" {
 		hc := cfg.httpClient
 		if hc == nil {
-			hc = &http.Client{Timeout: 30 * time.Second}
+			hc = NewHTTPClient(cfg.rootCAs)
 		}
 		d.client = &Client{BaseURL: cfg.aggregatorURL, HTTP: hc, Relay: cfg.relayURL}
 	}

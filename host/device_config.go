@@ -1,6 +1,7 @@
 package host
 
 import (
+	"crypto/x509"
 	"io"
 	"net/http"
 	"time"
@@ -17,6 +18,7 @@ type DeviceConfig struct {
 	cacheDirSet   bool
 	aggregatorURL string
 	httpClient    *http.Client
+	rootCAs       *x509.CertPool
 	relayURL      string
 	campaignKey   []byte
 	now           func() time.Time
@@ -98,6 +100,16 @@ func (c DeviceConfig) WithAggregator(baseURL string, client *http.Client) Device
 	return c
 }
 
+// WithRootCAs makes the device trust only pool's certificate authorities
+// for the aggregator's (and the relay's) TLS certificate, instead of the
+// system's: a private CA, or a test's. It configures the default HTTP
+// client; a client given to WithAggregator brings its own TLS settings,
+// and Open refuses both at once.
+func (c DeviceConfig) WithRootCAs(pool *x509.CertPool) DeviceConfig {
+	c.rootCAs = pool
+	return c
+}
+
 // WithRelay sends every request to the aggregator through an Oblivious
 // HTTP relay (RFC 9458) at relayURL, sealed to the aggregator's gateway
 // key, so the aggregator never sees the device's address; the relay sees
@@ -153,6 +165,14 @@ func (c DeviceConfig) WithDailyBudget(epsilon float64) DeviceConfig {
 	c.dailyEpsilon = epsilon
 	return c
 }
+
+// The long-term budgets' defaults (WithLifetimeBudget; docs/PRIVACY.md,
+// "Long-term budgets", justifies them).
+const (
+	DefaultCategoryEpsilon = ledger.DefaultCategoryCap // ε per category over the window
+	DefaultLifetimeEpsilon = ledger.DefaultDeviceCap   // ε of all answers over the window
+	DefaultLifetimeWindow  = ledger.DefaultLongWindow  // 365 days
+)
 
 // WithLifetimeBudget sets the long-term privacy budgets: over any window
 // (365 days by default), at most perCategory ε on the answers that depend

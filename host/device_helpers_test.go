@@ -75,7 +75,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 // makes it unreachable, counting what reaches it.
 type testAggregator struct {
 	URL     string
-	key     []byte // the campaign-signing key devices are provisioned with
+	key     []byte        // the campaign-signing key devices are provisioned with
+	pair    *wire.KeyPair // the HPKE key it serves at /v1/hpke-config
 	store   store.Store
 	down    atomic.Bool
 	uploads atomic.Int64 // POST /v1/reports that reached the aggregator
@@ -93,6 +94,7 @@ type testAggregator struct {
 type post struct {
 	at      time.Time // the test clock when it arrived
 	reports int       // reports in the request
+	body    []byte    // the request body
 }
 
 // serve makes the aggregator serve these campaigns, signed with its
@@ -139,7 +141,7 @@ func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaig
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &testAggregator{}
+	a := &testAggregator{pair: key}
 	srv := aggregatortest.Start(t, aggregator.Config{Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Now: clock.Now},
 		func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +169,7 @@ func startTestAggregatorWith(t testing.TB, clock *fakeClock, campaigns []campaig
 						n = len(b.Reports)
 					}
 					a.mu.Lock()
-					a.posts = append(a.posts, post{at: clock.Now(), reports: n})
+					a.posts = append(a.posts, post{at: clock.Now(), reports: n, body: body})
 					a.mu.Unlock()
 				}
 				h.ServeHTTP(w, r)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/api"
-	"github.com/wisp-project/wisp/internal/wire"
 )
 
 // QueuedReport is a report waiting in the outbox, as the owner sees it:
@@ -140,6 +139,9 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 	}
 	d.egress.Lock()
 	defer d.egress.Unlock()
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return err // checked under the egress lock, so PauseSharing is at once
+	}
 	spread := !ignoreDelay && d.cfg.maxSendDelay > 0
 	for {
 		one, err := d.store.Claim(ctx, now, 1, ignoreDelay)
@@ -195,7 +197,7 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 	for _, r := range batch {
 		// The stored bytes are sent as they are; the check only keeps a
 		// record the disk corrupted from leaving.
-		if _, err := wire.DecodeEnvelope(r.Envelope); err != nil {
+		if err := checkStored(r.Envelope); err != nil {
 			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
 				Outcome: OutcomeDropped, Cause: DropCorrupt})
 			continue

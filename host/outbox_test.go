@@ -93,6 +93,19 @@ func TestOutboxSurvivesOutage(t *testing.T) {
 
 var errCrash = errors.New("injected crash")
 
+// crashOnceAt is a Device.fault hook that fails the first time the
+// pipeline reaches step, as a crash there would.
+func crashOnceAt(step string) func(string) error {
+	crashed := false
+	return func(s string) error {
+		if s == step && !crashed {
+			crashed = true
+			return errCrash
+		}
+		return nil
+	}
+}
+
 // TestOutboxCrashInjection crashes the device between every two steps of
 // answering and sending, reopens it, and checks the promises: the budget is
 // spent at most once per epoch, the aggregator stores at most one report
@@ -124,14 +137,7 @@ func TestOutboxCrashInjection(t *testing.T) {
 			if err := d.Revoke(ctx, CampaignPurpose("cyclists"), false); err != nil {
 				t.Fatal(err) // one campaign keeps the counts simple
 			}
-			crashed := false
-			d.fault = func(step string) error {
-				if step == tt.step && !crashed {
-					crashed = true
-					return errCrash
-				}
-				return nil
-			}
+			d.fault = crashOnceAt(tt.step)
 			if _, err := d.Flush(ctx); !errors.Is(err, errCrash) {
 				t.Fatalf("Flush = %v, want the injected crash", err)
 			}

@@ -24,7 +24,8 @@ type Reporter struct {
 // system's secure randomness, encode, pad and seal. It works for every
 // question type (threshold, top_k, mean); it does not memoize — a device
 // answering the same campaign every epoch goes through its scheduler,
-// which does.
+// which does. A prio3 campaign is not randomized: its scheduler shards the
+// true answer (prio3.go), and Report refuses it.
 func (r *Reporter) Report(c *Campaign, epoch uint32, scores map[uint32]float32) (Envelope, error) {
 	codec, err := c.Codec()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -96,6 +97,9 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 // a campaign the owner agreed to under another question (questionDigest)
 // is not answered until the owner agrees again.
 func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies int, err error) {
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return 0, 0, err // nothing is answered (or spent) while sharing is paused
+	}
 	list, err := d.campaigns(ctx)
 	if err != nil || len(list) == 0 {
 		return 0, 0, err
@@ -126,8 +130,8 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 	var first error
 	for i := range list {
 		c := &list[i]
-		if !agreedTo(agreed, c) || !coversQuestion(covered, c.Question) {
-			continue // not opted in (to this question), or no consented plugin can tell
+		if !agreedTo(agreed, c) || !c.IsPrio3() && !coversQuestion(covered, c.Question) {
+			continue // not opted in (to this question), or no consented plugin can tell (prio3: a null report)
 		}
 		dummy, err := d.answerOne(ctx, &c.Campaign, key, scores, now)
 		switch {
@@ -194,22 +198,35 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 		}
 		return false, err
 	}
-	if err := d.spend(ctx, c, epoch); err != nil {
+	// The memo key before the spend: the long-term caps charge a memo
+	// once (package answer). A prio3 report has none: each is a fresh
+	// central-DP release, charged in full (zero key) before it is sharded.
+	var codec *campaign.Codec
+	var truth campaign.Truth
+	var memoKey ldp.MemoKey
+	if !c.IsPrio3() {
+		if codec, err = c.Codec(); err != nil {
+			return false, err
+		}
+		if truth, memoKey, err = answer.Key(ctx, d.ledger, codec, scores, ldp.NewCryptoRand(), false); err != nil {
+			return false, err
+		}
+	}
+	if err := d.spend(ctx, c, epoch, memoKey); err != nil {
 		return false, err
 	}
 	if err := d.step("after-spend"); err != nil {
 		return false, err
 	}
-	codec, err := c.Codec()
-	if err != nil {
-		return false, err
+	if c.IsPrio3() {
+		return false, d.answerPrio3(ctx, c, key, epoch, scores, now) // prio3.go
 	}
-	answer, err := d.memoized(ctx, codec, scores)
+	ans, _, err := answer.Draw(ctx, d.ledger, codec, truth, memoKey, ldp.NewCryptoRand())
 	if err != nil {
 		return false, err
 	}
 	rep := Reporter{Key: key, Entropy: entropyReader{d}}
-	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: answer})
+	env, err := rep.seal(c, epoch, wire.Payload{Mechanism: codec.Mechanism(), Answer: ans})
 	if err != nil {
 		return false, err
 	}
@@ -232,54 +249,22 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	return dummy, nil
 }
 
-// memoized returns this epoch's answer to codec's question: fresh
-// instantaneous noise (Codec.Instant, at the campaign's report_epsilon) on
-// the permanent answer memoized for the true value. The memo is keyed by
-// the question's digest and the true value (the bit, the top-K set, a mean
-// score's α-rounded grid point), so the same question under any campaign
-// id, in any epoch, gets the same permanent answer and no fresh permanent
-// noise; a campaign signed before two layers keeps its memos under its id
-// and re-sends them as they are (Codec.Legacy). A mean score is rounded
-// with an offset drawn once per device and question and kept beside the
-// memos, so a drifting score re-randomizes only when it crosses a grid
-// point's threshold.
-func (d *Device) memoized(ctx context.Context, codec *Codec, scores map[uint32]float32) ([]byte, error) {
-	memo := ldp.Memo{Store: d.ledger}
-	truth := codec.Truth(scores)
-	if codec.NeedsOffset() {
-		b, _, err := memo.Answer(ctx, codec.OffsetKey(), func() ([]byte, error) { return campaign.NewOffset(ldp.NewCryptoRand()), nil })
-		if err != nil {
-			return nil, err
-		}
-		alpha, err := campaign.Offset(b)
-		if err != nil {
-			return nil, err
-		}
-		if truth, err = codec.Round(truth, alpha); err != nil {
-			return nil, err
-		}
-	}
-	key, err := codec.MemoKey(truth)
-	if err != nil {
-		return nil, err
-	}
-	perm, _, err := memo.Answer(ctx, key, func() ([]byte, error) { return codec.Permanent(truth, ldp.NewCryptoRand()) })
-	if err != nil {
-		return nil, err
-	}
-	return codec.Instant(perm, ldp.NewCryptoRand())
-}
-
 func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy bool, now time.Time) error {
 	b, err := wire.Marshal(&env)
 	if err != nil {
 		return err
 	}
+	return d.enqueueBytes(ctx, c, env.ID, env.Epoch, b, dummy, now)
+}
+
+// enqueueBytes queues an encoded report (an LDP envelope or a Prio3
+// report) with a random send delay; the outbox sends the bytes as they are.
+func (d *Device) enqueueBytes(ctx context.Context, c *Campaign, id wire.ReportID, epoch uint32, b []byte, dummy bool, now time.Time) error {
 	delay, err := d.uniform(d.cfg.maxSendDelay)
 	if err != nil {
 		return err
 	}
-	expires := time.Unix(int64(env.Epoch+1)*c.EpochSeconds, 0).Add(d.cfg.reportValidity)
+	expires := time.Unix(int64(epoch+1)*c.EpochSeconds, 0).Add(d.cfg.reportValidity)
 	// The delay may use at most half of the time left, leaving the rest
 	// for retries.
 	if left := expires.Sub(now) / 2; delay > left {
@@ -290,7 +275,7 @@ func (d *Device) enqueue(ctx context.Context, c *Campaign, env Envelope, dummy b
 		category = devicestore.AnyCategory // dropped when any plugin is revoked or erased
 	}
 	r := devicestore.Report{
-		ID: env.ID, Campaign: c.ID, Epoch: env.Epoch, Category: category, Envelope: b, Dummy: dummy,
+		ID: id, Campaign: c.ID, Epoch: epoch, Category: category, Envelope: b, Dummy: dummy,
 		Created: now, NotBefore: now.Add(delay), Expires: expires,
 	}
 	if err := d.store.Enqueue(ctx, r, c.Epsilon); err != nil {

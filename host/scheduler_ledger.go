@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wisp-project/wisp/host/internal/answer"
 	"github.com/wisp-project/wisp/host/internal/ledger"
-	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // LedgerDB is the name of the privacy budget ledger's database file in a
@@ -72,36 +73,43 @@ func (e *BudgetError) Plain() string {
 	return fmt.Sprintf("the campaign has already spent ε %.2f of its %.2f this epoch", e.Spent, e.Limit)
 }
 
-// charge is what one answer to c in epoch costs: the campaign's ε, within
-// its per-epoch budget (one answer per epoch), charged to every category
-// the answer depends on — a threshold's or a mean's category, each
-// candidate of a top_k question (a top-k set says something about each).
-func (d *Device) charge(c *Campaign, epoch uint32) ledger.Charge {
-	cats := []uint32{c.Question.Category}
-	if c.Question.Type == campaign.QuestionTopK {
-		cats = c.Question.Categories // Validate fills in the list of an "all categories" question
-		if len(cats) == 0 {
-			for _, cat := range d.tax.Under("Interest") { // never on a validated config; never charge nothing
-				cats = append(cats, cat.ID)
-			}
+// charge is answer.Charge; a top_k question that names no categories
+// (never a validated config) is charged to every Interest category, never
+// to none.
+func (d *Device) charge(c *Campaign, epoch uint32, memo ldp.MemoKey) ledger.Charge {
+	ch := answer.Charge(c, epoch, memo)
+	if len(ch.Categories) == 0 {
+		for _, cat := range d.tax.Under("Interest") {
+			ch.Categories = append(ch.Categories, cat.ID)
 		}
 	}
-	return ledger.Charge{Campaign: c.ID, Epoch: epoch, Epsilon: c.Epsilon, EpochBudget: c.Epsilon, Categories: cats}
+	return ch
 }
 
-// spend charges one answer to the ledger: the campaign's ε, within its
-// per-epoch budget, the device's 24-hour cap and the long-term caps of the
-// device and of every category the answer depends on. It returns a
-// *BudgetError (errors.Is ErrOverBudget) when a budget refuses.
-func (d *Device) spend(ctx context.Context, c *Campaign, epoch uint32) error {
-	_, err := d.ledger.Spend(ctx, d.charge(c, epoch))
+// spend charges one answer drawn from memo to the ledger (charge). It
+// returns a *BudgetError (errors.Is ErrOverBudget) when a budget refuses.
+func (d *Device) spend(ctx context.Context, c *Campaign, epoch uint32, memo ldp.MemoKey) error {
+	_, err := d.ledger.Spend(ctx, d.charge(c, epoch, memo))
 	return d.budgetError(c.ID, err)
 }
 
-// checkBudget is the refusal spend would return now, or nil; it spends
-// nothing.
-func (d *Device) checkBudget(ctx context.Context, c *Campaign, epoch uint32) error {
-	return d.budgetError(c.ID, d.ledger.Check(ctx, d.charge(c, epoch)))
+// checkBudget is the refusal spend would return now for an answer drawn
+// from memo (zero: a fresh one, as the owner's screen assumes), or nil; it
+// spends nothing.
+func (d *Device) checkBudget(ctx context.Context, c *Campaign, epoch uint32, memo ldp.MemoKey) error {
+	return d.budgetError(c.ID, d.ledger.Check(ctx, d.charge(c, epoch, memo)))
+}
+
+// pendingMemo is the memo c's answer would be drawn from now, for the
+// owner's screen: zero if the device cannot tell yet (no rounding offset
+// drawn), which Check prices as a fresh answer.
+func (d *Device) pendingMemo(ctx context.Context, c *Campaign, scores map[uint32]float32) (ldp.MemoKey, error) {
+	codec, err := c.Codec()
+	if err != nil || c.IsPrio3() {
+		return ldp.MemoKey{}, nil // never answered, or never memoized (prio3): priced as fresh
+	}
+	_, key, err := answer.Key(ctx, d.ledger, codec, scores, nil, true)
+	return key, err
 }
 
 // budgetError turns the ledger's refusal into the owner's words; other

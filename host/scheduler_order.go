@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/wisp-project/wisp/host/internal/devicestore"
-	"github.com/wisp-project/wisp/host/internal/ledger"
 )
 
 // metaOrderSeed is the device's secret for breaking ties in the answering
@@ -81,6 +80,6 @@ func (d *Device) orderSeed(ctx context.Context) ([]byte, error) {
 // ε a larger one is waiting for. A campaign whose ε exceeds the cap itself
 // (it can never be paid for) or that another scope refuses is skipped.
 func keepsItsTurn(err error) bool {
-	var be *ledger.BudgetError
-	return errors.As(err, &be) && be.Scope == "daily" && be.Want <= be.Limit
+	var be *BudgetError
+	return errors.As(err, &be) && be.Budget == BudgetDaily && be.Cost <= be.Limit
 }

@@ -21,7 +21,7 @@ const (
 // Sync fetches the aggregator's campaigns and HPKE configs now, instead of
 // at the next scheduler pass after the sync interval (6 hours by default).
 // Campaigns that do not verify under the campaign-signing key are dropped.
-// Without an aggregator it does nothing.
+// Without an aggregator, or while sharing is paused, it does nothing.
 func (d *Device) Sync(ctx context.Context) error {
 	if !d.gate.enter() {
 		return ErrDeviceClosed
@@ -42,6 +42,9 @@ func (d *Device) Sync(ctx context.Context) error {
 func (d *Device) sync(ctx context.Context, now time.Time, force bool) error {
 	if d.client == nil {
 		return nil
+	}
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return err // the owner paused sharing: not even a fetch leaves
 	}
 	if !force {
 		if b, err := d.store.Meta(ctx, metaSyncedAt); err == nil {

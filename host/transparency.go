@@ -30,6 +30,9 @@ type Status struct {
 	// hours (on-device targeting; never reported anywhere).
 	Shown   map[string]int `json:"shown_24h"`
 	Answers []AnswerRecord `json:"answers"`
+	// PausedSince is when the owner paused all sharing (PauseSharing);
+	// zero while sharing runs.
+	PausedSince time.Time `json:"sharing_paused_since,omitzero"`
 }
 
 // PluginStatus is an installed plugin and the owner's decision about it.
@@ -73,6 +76,15 @@ type CampaignStatus struct {
 	// OverBudget is why the campaign's next answer would be refused by a
 	// privacy budget now (nil: it fits, or was answered this epoch).
 	OverBudget *BudgetError `json:"over_budget,omitempty"`
+	// Mode is "prio3" for a campaign answered with a secret-shared true
+	// answer, empty for a randomized (LDP) one.
+	Mode string `json:"mode,omitempty"`
+	// SharedWith names, for a prio3 campaign, the two aggregators that
+	// each receive one share: the leader and the helper.
+	SharedWith []string `json:"shared_with,omitempty"`
+	// Question is the kind of question: threshold (a yes/no), mean (a
+	// number) or top_k (a pick among categories).
+	Question campaign.QuestionType `json:"question_type"`
 }
 
 // AnswerRecord is one answer the device gave: which campaign, which
@@ -178,6 +190,9 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 	if s.Shown, err = d.store.Impressions(ctx, now.Add(-24*time.Hour)); err != nil {
 		return Status{}, err
 	}
+	if _, s.PausedSince, err = d.sharingPaused(ctx); err != nil {
+		return Status{}, err
+	}
 	return s, nil
 }
 
@@ -202,6 +217,10 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 	if err != nil {
 		return nil, nil, err
 	}
+	scores, err := d.localScores(ctx, now)
+	if err != nil {
+		return nil, nil, err
+	}
 	last := map[string]time.Time{}
 	var log []AnswerRecord
 	for _, a := range answers {
@@ -223,7 +242,11 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 		consent := consents[CampaignPurpose(c.ID).String()]
 		var refused *BudgetError
 		if !this {
-			if err := d.checkBudget(ctx, &c.Campaign, c.Epoch(now)); !errors.As(err, &refused) && err != nil {
+			memo, err := d.pendingMemo(ctx, &c.Campaign, scores)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := d.checkBudget(ctx, &c.Campaign, c.Epoch(now), memo); !errors.As(err, &refused) && err != nil {
 				return nil, nil, err
 			}
 		}
@@ -233,7 +256,7 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
 			Version: c.Version, QuestionDigest: hex.EncodeToString(c.digest),
 			ConsentOutdated: consent && !agreedTo(agreed, c), RefusedChange: c.refusedAt,
-			OverBudget: refused,
+			OverBudget: refused, Mode: c.Mode, SharedWith: d.sharedWith(&c.Campaign), Question: c.Question.Type,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

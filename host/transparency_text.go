@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/campaign"
 )
 
 // WriteText prints the status in plain words for the device's owner.
@@ -13,6 +15,9 @@ func (s Status) WriteText(w io.Writer) error {
 	p := &printer{w: w}
 	when := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 	p.f("Wisp on this device, %s\n\n", when(s.At))
+	if !s.PausedSince.IsZero() {
+		p.f("ALL SHARING IS PAUSED since %s: nothing leaves this device (no campaign fetched, answered or sent).\n\n", when(s.PausedSince))
+	}
 
 	p.f("Plugins (%d installed)\n", len(s.Plugins))
 	if len(s.Plugins) == 0 {
@@ -60,6 +65,10 @@ func (s Status) WriteText(w io.Writer) error {
 		if !c.RefusedChange.IsZero() {
 			p.f("    on %s the aggregator offered a different version of this campaign under the same version number; this device refused it and keeps the one it verified first.\n", when(c.RefusedChange))
 		}
+		if len(c.SharedWith) == 2 {
+			p.f("    each answer is a secret-shared answer about %s, sent to %s and %s: each gets one share, which alone looks random, and only their noisy total over many devices is released. One report goes every epoch, a zero when no plugin you allowed scores this, so that sending one says nothing.\n",
+				c.Category, c.SharedWith[0], c.SharedWith[1])
+		}
 		longTerm := c.OverBudget != nil && (c.OverBudget.Budget == BudgetCategory || c.OverBudget.Budget == BudgetDevice)
 		switch {
 		case c.Consent && c.ConsentOutdated:
@@ -68,10 +77,12 @@ func (s Status) WriteText(w io.Writer) error {
 			}
 		case !c.LastAnswered.IsZero():
 			p.f("    last answered %s; privacy spent on it so far ε = %.2f (%.2f per answer).\n", when(c.LastAnswered), c.Spent, c.Epsilon)
-			if c.Consent && longTerm {
+			if c.Consent && !c.Answerable && len(c.SharedWith) == 0 { // a prio3 campaign is answered with a zero then
+				p.f("    not answerable now: no plugin you allowed scores this interest.\n")
+			} else if c.Consent && longTerm {
 				p.f("    not answered again for now: %s.\n", c.OverBudget.Plain())
 			}
-		case c.Consent && !c.Answerable:
+		case c.Consent && !c.Answerable && c.Mode != campaign.ModePrio3:
 			p.f("    not answered: no plugin you allowed scores this interest.\n")
 		case c.Consent && longTerm:
 			p.f("    not answered: %s.\n", c.OverBudget.Plain())

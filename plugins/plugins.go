@@ -41,6 +41,12 @@ var FridgeGo []byte
 //go:embed dist/tv.wasm
 var TV []byte
 
+// Home is the smart-speaker and home-assistant plugin, in AssemblyScript
+// (home/assembly/index.ts).
+//
+//go:embed dist/home.wasm
+var Home []byte
+
 // Car is the connected-car plugin (car/c/car.c).
 //
 //go:embed dist/car.wasm

@@ -36,7 +36,8 @@ func Start(t testing.TB, cfg aggregator.Config, wrap func(http.Handler) http.Han
 }
 
 // StartHTTP is Start with the HTTP server's limits (the defaults of
-// aggregator.NewHTTPServer, as the serve command uses, when zero).
+// aggregator.NewHTTPServer, as the serve command uses, when zero); with
+// opts.TLS the URL is https://.
 func StartHTTP(t testing.TB, cfg aggregator.Config, opts aggregator.HTTPOptions, wrap func(http.Handler) http.Handler) *Server {
 	t.Helper()
 	if cfg.Store == nil {
@@ -54,6 +55,11 @@ func StartHTTP(t testing.TB, cfg aggregator.Config, opts aggregator.HTTPOptions,
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Like a serving node, it watches the store for key changes.
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() { defer close(watched); srv.WatchKeys(ctx) }()
+	t.Cleanup(func() { cancel(); <-watched })
 	h := srv.Handler()
 	if wrap != nil {
 		h = wrap(h)
@@ -65,7 +71,11 @@ func StartHTTP(t testing.TB, cfg aggregator.Config, opts aggregator.HTTPOptions,
 	hs := aggregator.NewHTTPServer(h, opts)
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
-	return &Server{Server: srv, URL: "http://" + ln.Addr().String(), Store: cfg.Store}
+	scheme := "http://"
+	if opts.TLS != nil {
+		scheme = "https://"
+	}
+	return &Server{Server: srv, URL: scheme + ln.Addr().String(), Store: cfg.Store}
 }
 
 // Token creates a bearer token for role and tenant ("" for an operator).

@@ -240,9 +240,13 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].filter(e => e.textContent).map(e => [e.id, e.textContent]))`); errs["err-category"] == "" || errs["err-top"] == "" {
 		t.Errorf("top_k with one category and k 5: errors %v, want err-category and err-top", errs)
 	}
+	// Cycling chosen by browsing the taxonomy tree: Sports, then its Add.
 	run(t, ctx, "fix the top_k campaign",
-		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="625"]`)),
-		chromedp.Click(chromedp.CSS(`#category-results li[data-id="625"]`)),
+		chromedp.Click(chromedp.CSS(`#category-tree > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#category-tree li[data-id="607"] > details > summary`)),
+		chromedp.Click(chromedp.CSS(`#category-tree li[data-id="607"] > details > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#category-tree button[data-add="625"]`)),
+		chromedp.Click(chromedp.CSS(`#category-tree button[data-add="625"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="625"]`)),
 		setValue("f-top", "1"), setValue("f-k", "100"), setValue("f-epoch", "1"), setValue("f-epoch_unit", "3600"), chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
@@ -295,6 +299,12 @@ func TestDashboardEndToEnd(t *testing.T) {
 	// Epochs read as dates, not epoch numbers.
 	if when := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
 		t.Errorf("release dates %q, want e.g. Mon 30 Nov 14:00–15:00", when)
+	}
+	// Reach: each released epoch's audience as a share of its reporters,
+	// with the interval; the suppressed epoch has none.
+	reach := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.reach')].map(e => e.textContent)`)
+	if len(reach) != 3 || !regexp.MustCompile(`^-?\d+(\.\d)?% \(-?\d+(\.\d)?% – -?\d+(\.\d)?%\)$`).MatchString(reach[0]) || reach[2] != "–" {
+		t.Errorf("reach cells %q, want e.g. 48%% (41%% – 55%%) for released epochs and – for the suppressed one", reach)
 	}
 	// 400 px wide: nothing off screen, chart text readable.
 	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
@@ -363,7 +373,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	for i, h := range rows[0] {
 		col[h] = i
 	}
-	for _, h := range []string{"campaign", "epoch", "reports", "suppressed", "estimate", "ci_low", "ci_high", "epsilon"} {
+	for _, h := range []string{"campaign", "epoch_start", "reports", "suppressed", "estimate", "ci95_low", "ci95_high", "share", "epsilon"} {
 		if _, ok := col[h]; !ok {
 			t.Errorf("CSV header %q lacks %q", rows[0], h)
 		}
@@ -386,8 +396,18 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
 		t.Errorf("a marketer sees the node's ingest counters")
 	}
+	// … and their own campaigns' counts only: globex has none.
+	if n := eval[int](t, ctx, `document.querySelectorAll('#tenant-ingest tr[data-campaign]').length`); n != 0 {
+		t.Errorf("globex's ingest table lists %d campaigns, want none", n)
+	}
 	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
 		chromedp.WaitVisible(chromedp.ID("not-found")))
+	// acme's marketer sees their campaign's counts at this node.
+	signIn(t, ctx, agg.url, acme)
+	run(t, ctx, "acme health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("tenant-ingest")))
+	if accepted := eval[string](t, ctx, `(document.querySelector('#tenant-ingest tr[data-campaign="acme-runners"] td.num') || {}).textContent || ''`); accepted == "" || accepted == "0" {
+		t.Errorf("acme's ingest row says %q accepted, want its campaign acme-runners with its reports", accepted)
+	}
 
 	// The operator sees every tenant.
 	signIn(t, ctx, agg.url, operator)
@@ -405,6 +425,56 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
 		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)
+	}
+
+	// Lifecycle: pause withdraws the campaign from devices, resume brings
+	// it back, archive (two clicks) ends it and takes it off the list.
+	stateIs := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](`(document.getElementById('campaign-state') || {}).textContent === '`+want+`'`, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	served := func() bool {
+		resp, err := http.Get(agg.url + "/v1/campaign-configs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list api.SignedCampaignList
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range list.Campaigns {
+			var c campaign.Campaign
+			if err := json.Unmarshal(sc.Config, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.ID == "acme-top-sport" {
+				return true
+			}
+		}
+		return false
+	}
+	run(t, ctx, "top k page as operator", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), stateIs("active"))
+	if !served() {
+		t.Fatal("acme-top-sport is not served to devices before the pause")
+	}
+	run(t, ctx, "pause", chromedp.Click(chromedp.ID("pause")), stateIs("paused"), chromedp.WaitVisible(chromedp.ID("resume")))
+	axe(t, ctx, "paused campaign page")
+	if served() {
+		t.Error("a paused campaign is still served to devices")
+	}
+	run(t, ctx, "resume", chromedp.Click(chromedp.ID("resume")), stateIs("active"))
+	if !served() {
+		t.Error("a resumed campaign is not served to devices")
+	}
+	run(t, ctx, "archive", chromedp.Click(chromedp.ID("archive")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('archive').textContent.includes('again')`, chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.Click(chromedp.ID("archive")), stateIs("archived"))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#pause, #resume, #archive').length`); n != 0 {
+		t.Errorf("an archived campaign still offers %d lifecycle buttons", n)
+	}
+	run(t, ctx, "list without the archived", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#campaigns tr[data-campaign="acme-top-sport"]').length`); n != 0 {
+		t.Error("the archived campaign is still listed")
 	}
 }
 

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"sync"
 
@@ -29,6 +32,9 @@ type SQLite struct {
 // OpenSQLite opens (creating if needed) the database file at path and
 // brings its schema up to date.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	db, err := sqlitedb.Open(path, "foreign_keys(ON)", "temp_store(MEMORY)", "cache_size(-65536)")
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -39,6 +45,21 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// createPrivate creates the file at path, empty and readable by its owner
+// only (0600), unless it exists: it will hold reports and keys, and SQLite
+// gives its -wal and -shm files the database file's mode. An existing
+// file's mode is the operator's.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // migrate applies the embedded migrations.

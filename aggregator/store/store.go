@@ -18,6 +18,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/wisp-project/wisp/internal/api"
@@ -53,14 +55,34 @@ type Key struct {
 }
 
 // Campaign is a registered campaign: its canonical config bytes (JSON of
-// campaign.Campaign) and the aggregator's signature over them.
+// campaign.Campaign), the aggregator's signature over them, and where it
+// is in its life.
 type Campaign struct {
 	ID        string
 	Tenant    string
 	Config    []byte
 	Signature []byte
 	CreatedAt time.Time
+	State     CampaignState // "" reads as CampaignActive
+	// StateChangedAt is when the campaign entered State (zero for one
+	// active since it was created).
+	StateChangedAt time.Time
 }
+
+// CampaignState is where a campaign is in its life: active → paused ⇄
+// active, and paused or active → archived, for good.
+type CampaignState string
+
+// Campaign states.
+const (
+	// CampaignActive: devices fetch its config and answer it.
+	CampaignActive CampaignState = "active"
+	// CampaignPaused: its config is withdrawn from devices; reports for
+	// epochs after the pause are refused; it may be resumed.
+	CampaignPaused CampaignState = "paused"
+	// CampaignArchived: paused for good; its released results stay.
+	CampaignArchived CampaignState = "archived"
+)
 
 // Release is the immutable published result of one (campaign, epoch).
 type Release struct {
@@ -77,6 +99,7 @@ type Token struct {
 	Tenant    string
 	Name      string
 	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
 }
 
 // Store is durable aggregator state. Implementations are safe for
@@ -104,13 +127,35 @@ type Store interface {
 	// AddKey stores a new key. An existing key with the same id is replaced
 	// only if it is expired; otherwise ErrConflict.
 	AddKey(ctx context.Context, k Key) error
-	// SetKeyState moves key id to state; ErrNotFound if there is none.
+	// SetKeyState moves key id to state; ErrNotFound if there is none,
+	// ErrLastActiveKey (and no change) if it is the only active key and
+	// state is not active: devices would have no key to seal to.
 	SetKeyState(ctx context.Context, id uint8, state KeyState, at time.Time) error
+	// ReplaceKey stores k as AddKey does and expires key old, in one
+	// transaction: a compromised key stops being accepted the moment its
+	// successor is there to be advertised. ErrNotFound if old is missing.
+	ReplaceKey(ctx context.Context, k Key, old uint8) error
+	// WatchKeys calls changed once at start and then soon (well under a
+	// second) after any connection or process commits a change of key
+	// state or a new key, until ctx ends; it returns ctx's error, or
+	// another if it cannot watch at all. PostgreSQL pushes the change
+	// (LISTEN/NOTIFY); SQLite, one file on one machine, polls
+	// PRAGMA data_version, which costs no I/O while nothing commits.
+	WatchKeys(ctx context.Context, changed func()) error
+	// Rewrap rewrites, in one transaction, the private bytes of every HPKE
+	// key through key and the value of every secret through secret (to
+	// seal keys stored in the clear); a callback returning nil leaves its
+	// row as it is, and an error rolls every row back.
+	Rewrap(ctx context.Context, key func(id uint8, private []byte) ([]byte, error), secret func(name string, value []byte) ([]byte, error)) error
 
 	// AddCampaign registers c; ErrConflict if its id is taken.
 	AddCampaign(ctx context.Context, c Campaign) error
 	// Campaigns lists every registered campaign, by id.
 	Campaigns(ctx context.Context) ([]Campaign, error)
+	// SetCampaignState moves campaign id from one of the states in from to
+	// state at at; ErrNotFound if there is no such campaign, ErrConflict if
+	// it is in none of from (another node moved it first).
+	SetCampaignState(ctx context.Context, id string, from []CampaignState, state CampaignState, at time.Time) error
 
 	// Release stores r unless (r.Campaign, r.Epoch) is already released,
 	// and returns what is stored: the first release wins, on every node.
@@ -131,6 +176,9 @@ type Store interface {
 	// there is none: the first writer wins, so every node gets the same
 	// (used for the campaign signing key).
 	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// Secrets returns every secret whose name starts with prefix, by name
+	// (the OHTTP gateway keys: a rotation adds one).
+	Secrets(ctx context.Context, prefix string) (map[string][]byte, error)
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
@@ -144,4 +192,61 @@ var (
 	ErrConflict = errors.New("store: already exists")
 	ErrNotFound = errors.New("store: not found")
 	ErrSpec     = errors.New("store: bad store spec")
+	// ErrLastActiveKey refuses to leave the store without an active key.
+	ErrLastActiveKey = errors.New("store: that is the only active key")
 )
+
+// checkCampaignMove refuses to move campaign id out of state now unless
+// now is one of from.
+func checkCampaignMove(id string, now CampaignState, from []CampaignState) error {
+	if !slices.Contains(from, now) {
+		return fmt.Errorf("%w: campaign %q is %s", ErrConflict, id, now)
+	}
+	return nil
+}
+
+// keyChange checks moving key id, found in state was (if found), to state
+// while others other keys are active.
+func keyChange(found bool, was KeyState, others int, state KeyState, id uint8) error {
+	switch {
+	case !state.IsValid():
+		return fmt.Errorf("store: set key state: %q", state)
+	case !found:
+		return fmt.Errorf("%w: key %d", ErrNotFound, id)
+	case was == KeyActive && state != KeyActive && others == 0:
+		return fmt.Errorf("%w: key %d", ErrLastActiveKey, id)
+	}
+	return nil
+}
+
+// campaignMissing maps a lookup's no-rows error (the driver's noRows) to
+// ErrNotFound.
+func campaignMissing(err, noRows error, id string) error {
+	if errors.Is(err, noRows) {
+		return fmt.Errorf("%w: campaign %q", ErrNotFound, id)
+	}
+	return err
+}
+
+// stored is a row Rewrap reads: a key id or secret name, and its bytes.
+type stored[N any] struct {
+	Name  N
+	Value []byte
+}
+
+// rewrite passes each row through fn and stores with update what fn
+// changed (Rewrap's loop, for either store).
+func rewrite[N any](rows []stored[N], fn func(N, []byte) ([]byte, error), update func(N, []byte) error) error {
+	for _, r := range rows {
+		value, err := fn(r.Name, r.Value)
+		if err != nil {
+			return err
+		}
+		if value != nil {
+			if err := update(r.Name, value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,7 +60,7 @@ type aggOptions struct {
 	rotation                           aggregator.Rotation
 	ingest                             aggregator.Admission
 	maxBody                            int64
-	kekFile                            string
+	kek                                kekOptions
 	requireOHTTP                       bool
 	queue                              aggregator.Queue     // serve --queue: a front end
 	registry                           *prometheus.Registry // nil: the server's own
@@ -67,20 +69,69 @@ type aggOptions struct {
 	existing bool
 }
 
-// aggKEKFlag adds --key-encryption-key-file to cmd.
-func aggKEKFlag(cmd *cobra.Command, path *string) {
-	cmd.Flags().StringVar(path, "key-encryption-key-file", os.Getenv("WISP_KEK_FILE"),
-		"file with a 32-byte key (raw or 64 hex digits) sealing private keys in the store; every node needs the same (env WISP_KEK_FILE)")
+// kekOptions say where the key encryption key comes from.
+type kekOptions struct {
+	file      string
+	plaintext bool // --insecure-plaintext-keys
+}
+
+// aggKEKFlag adds --key-encryption-key-file and --insecure-plaintext-keys to cmd.
+func aggKEKFlag(cmd *cobra.Command, k *kekOptions) {
+	cmd.Flags().StringVar(&k.file, "key-encryption-key-file", os.Getenv("WISP_KEK_FILE"),
+		"file with the 32-byte key (raw or 64 hex digits) sealing private keys in the store; every node needs the same (env WISP_KEK_FILE; default for sqlite:PATH: PATH.kek, made on first use)")
+	cmd.Flags().BoolVar(&k.plaintext, "insecure-plaintext-keys", false, "store private keys in the clear (whoever reads the store can open reports and sign campaigns)")
+}
+
+// resolve returns the key encryption key for the store spec: the file
+// given, or for a SQLite store the file PATH.kek beside it, which is made
+// (0600, 32 random bytes in hex) if it does not exist; created is that
+// new file, for the caller to remove if the start fails. A PostgreSQL
+// store's nodes share one key, so it must be given.
+func (k kekOptions) resolve(spec string, log *slog.Logger) (kek []byte, created string, err error) {
+	switch {
+	case k.plaintext && k.file != "":
+		return nil, "", fmt.Errorf("--insecure-plaintext-keys and --key-encryption-key-file: give one")
+	case k.plaintext:
+		return nil, "", nil
+	case k.file != "":
+		kek, err = readKEK(k.file, log)
+		return kek, "", err
+	}
+	p := sqliteFile(spec)
+	if p == "" {
+		return nil, "", fmt.Errorf("a %s store needs --key-encryption-key-file (or WISP_KEK_FILE): the same 32-byte key on every node, made e.g. with `umask 077; openssl rand -hex 32 > wisp.kek`; or --insecure-plaintext-keys to store private keys in the clear", storeKind(spec))
+	}
+	path := p + ".kek"
+	kek, err = readKEK(path, log)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return kek, "", err
+	}
+	kek = make([]byte, 32)
+	rand.Read(kek)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, "", fmt.Errorf("key encryption key: %w", err)
+	}
+	_, err = fmt.Fprintln(f, hex.EncodeToString(kek))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, "", fmt.Errorf("key encryption key: %w", err)
+	}
+	log.Info("made a key encryption key for the store's private keys; back it up apart from the store", "file", path)
+	return kek, path, nil
 }
 
 // readKEK reads a key encryption key file: 32 raw bytes or 64 hex digits.
-func readKEK(path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
+func readKEK(path string, log *slog.Logger) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key encryption key: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the key encryption key file is readable by other users; chmod 600 it", "file", path, "mode", fi.Mode().Perm().String())
 	}
 	if t := strings.TrimSpace(string(b)); len(t) == 64 {
 		if k, err := hex.DecodeString(t); err == nil {
@@ -108,27 +159,46 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 			return nil, nil, err
 		}
 	}
-	kek, err := readKEK(o.kekFile)
-	if err != nil {
-		return nil, nil, err
-	}
 	if o.existing {
 		if err := mustExist(o.store); err != nil {
 			return nil, nil, err
 		}
 	}
-	st, err := store.Open(ctx, o.store)
+	kek, created, err := o.kek.resolve(o.store, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	fail := func(err error) (*aggregator.Server, store.Store, error) {
+		if created != "" {
+			os.Remove(created)
+		}
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, o.store)
+	if err != nil {
+		return fail(err)
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
 		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
 		RequireOHTTP: o.requireOHTTP, Queue: o.queue, Registry: o.registry})
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return fail(o.kek.explain(err, created))
 	}
 	return srv, st, nil
+}
+
+// explain adds to a key encryption error what to do about it.
+func (k kekOptions) explain(err error, created string) error {
+	switch {
+	case !errors.Is(err, aggregator.ErrKeyEncryption):
+		return err
+	case k.plaintext:
+		return fmt.Errorf("%w (the store's keys are sealed: give its --key-encryption-key-file instead of --insecure-plaintext-keys)", err)
+	case created != "":
+		return fmt.Errorf("%w (there was no key encryption key file %s, so a new key was made, and removed again; give the one the store was sealed with, --key-encryption-key-file)", err, created)
+	}
+	return fmt.Errorf("%w (is --key-encryption-key-file the file the store was sealed with? every node needs the same)", err)
 }
 
 func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
@@ -146,7 +216,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
 	var qo queueOptions
-	var addr string
+	var addr, metricsAddr, tlsCert, tlsKey string
 	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -155,6 +225,11 @@ func newAggregatorServeCmd() *cobra.Command {
 new connections, lets requests in flight finish (up to 30 s) and closes the
 store: a report acknowledged before shutdown is stored; one in flight is
 either acknowledged and stored or not acknowledged (devices retry).
+
+With --tls-cert and --tls-key it serves HTTPS (TLS 1.2 or 1.3, AEAD suites
+only, HSTS) and reads both files again on SIGHUP: renew the certificate by
+replacing the files, then kill -HUP the process. A pair that fails to load
+is logged and the one in use stays.
 
 With --queue nats://… the node is an ingest front end: it checks each report's
 clear envelope (version, key, campaign, epoch), publishes it to a NATS
@@ -183,6 +258,18 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 			defer stop()
 			// Listen before touching the store, and remove a store this
 			// start created if it fails: a failed start leaves nothing.
+			if (tlsCert == "") != (tlsKey == "") {
+				return errors.New("--tls-cert and --tls-key go together: a PEM certificate chain and its PEM private key")
+			}
+			var certs *aggregator.CertFiles
+			httpOpts, scheme := aggregator.HTTPOptions{}, "http"
+			if tlsCert != "" {
+				var err error
+				if certs, err = aggregator.LoadCertFiles(tlsCert, tlsKey); err != nil {
+					return err
+				}
+				httpOpts.TLS, scheme = certs.TLSConfig(), "https"
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
@@ -199,6 +286,13 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 				defer closeQ()
 				o.queue = q
 			}
+			var mln net.Listener
+			if metricsAddr != "" {
+				if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+					return fmt.Errorf("--metrics-addr %s: %w; e.g. --metrics-addr 127.0.0.1:9090", metricsAddr, err)
+				}
+				defer mln.Close()
+			}
 			undo := undoNewStore(o.store)
 			srv, st, err := o.open(ctx, log)
 			if err != nil {
@@ -206,16 +300,40 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 				return err
 			}
 			defer st.Close()
-			hs := aggregator.NewHTTPServer(srv.Handler(), aggregator.HTTPOptions{})
-			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store))
-			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
-			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: http://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
-				ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
-			errc := make(chan error, 1)
+			if p := sqliteFile(o.store); p != "" {
+				if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+					log.Warn("the store file is readable by other users (it holds reports and tokens); chmod 600 it", "file", p, "mode", fi.Mode().Perm().String())
+				}
+			}
+			hs := aggregator.NewHTTPServer(srv.Handler(), httpOpts)
+			if certs != nil {
+				// Registered before the address is printed: a SIGHUP
+				// from then on reloads, never kills.
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				go reloadOn(ctx, hup, certs, log)
+			}
+			log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(o.store), "tls", certs != nil)
+			fmt.Fprintf(cmd.OutOrStdout(), "listening on %s://%s\n", scheme, ln.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "  dashboard: %s://%s%s  (sign in with a token)\n  next:      wisp aggregator tokens create --role marketer --tenant TENANT --store %s\n",
+				scheme, ln.Addr(), dashboard.Prefix, storeKindOrPath(o.store))
+			errc := make(chan error, 2)
 			go func() { errc <- hs.Serve(ln) }()
+			if mln != nil {
+				ms := aggregator.NewHTTPServer(srv.MetricsHandler(), aggregator.HTTPOptions{})
+				defer ms.Close()
+				go func() {
+					if err := ms.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+						errc <- err
+					}
+				}()
+				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
+			}
 			if qo.url == "" { // with a queue, workers release (they know its backlog)
 				go releaseEvery(ctx, srv, time.Minute, log)
 			}
+			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
 			select {
 			case err := <-errc:
 				return err
@@ -234,9 +352,12 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 		},
 	}
 	aggStoreFlag(cmd, &o.store)
-	aggKEKFlag(cmd, &o.kekFile)
+	aggKEKFlag(cmd, &o.kek)
 	aggQueueFlags(cmd, &qo, "be an ingest front end publishing to this NATS JetStream, e.g. nats://127.0.0.1:4222 (comma-separated for a cluster)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "also serve Prometheus /metrics without credentials here, e.g. 127.0.0.1:9090 (on --addr it needs an operator token)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key; reloaded on SIGHUP)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	cmd.Flags().StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
 	cmd.Flags().StringVar(&o.campaigns, "campaigns", "", "JSON file of operator-configured campaigns to register at start")
 	cmd.Flags().StringVar(&o.tenant, "tenant", "default", "tenant that owns the --campaigns")
@@ -263,6 +384,23 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
 	return cmd
+}
+
+// reloadOn reads the TLS certificate files again on every signal on hup
+// until ctx ends.
+func reloadOn(ctx context.Context, hup <-chan os.Signal, certs *aggregator.CertFiles, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				log.Error("TLS certificate reload failed; still serving the previous one", "err", err)
+			} else {
+				log.Info("TLS certificate reloaded")
+			}
+		}
+	}
 }
 
 // releaseEvery releases closed epochs (and deletes their reports) every

@@ -115,6 +115,7 @@ belong to them. See docs/SCALE.md.`,
 			log.Info("working", "queue", strings.Split(qo.url, ",")[0], "workers", workers, "store", storeKind(o.store))
 			fmt.Fprintf(cmd.OutOrStdout(), "working: %d workers on the queue\n", workers)
 			go releaseSettled(ctx, srv, q, time.Minute, log)
+			go srv.WatchKeys(ctx) // as serve: a key expired on any node is refused here within a second
 			var wg sync.WaitGroup
 			for range workers {
 				wg.Add(1)
@@ -126,7 +127,7 @@ belong to them. See docs/SCALE.md.`,
 		},
 	}
 	aggStoreFlag(cmd, &o.store)
-	aggKEKFlag(cmd, &o.kekFile)
+	aggKEKFlag(cmd, &o.kek)
 	aggQueueFlags(cmd, &qo, "the front ends' NATS JetStream, e.g. nats://127.0.0.1:4222 (comma-separated for a cluster)")
 	f := cmd.Flags()
 	f.IntVar(&workers, "workers", 2, "batches pulled and committed at once (each opens on all cores)")

@@ -35,6 +35,10 @@ func TestAggregatorQueueMode(t *testing.T) {
 	if err := os.WriteFile(camps, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	kek := filepath.Join(t.TempDir(), "wisp.kek") // every node of a deployment needs the same
+	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := runAggregatorCLI(t, context.Background(), io.Discard, "aggregator", "work", "--store", "sqlite:"+filepath.Join(t.TempDir(), "x.db"), "--queue", nats); err == nil ||
 		!strings.Contains(err.Error(), "postgres") {
 		t.Errorf("work on SQLite: %v, want a refusal naming postgres", err)
@@ -44,7 +48,7 @@ func TestAggregatorQueueMode(t *testing.T) {
 	pr, pw := io.Pipe()
 	served := make(chan error, 1)
 	go func() {
-		served <- runAggregatorCLI(t, ctx, pw, "aggregator", "serve", "--store", spec, "--queue", nats, "--campaigns", camps, "--addr", "127.0.0.1:0", "--log-level", "error")
+		served <- runAggregatorCLI(t, ctx, pw, "aggregator", "serve", "--store", spec, "--key-encryption-key-file", kek, "--queue", nats, "--campaigns", camps, "--addr", "127.0.0.1:0", "--log-level", "error")
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -55,7 +59,7 @@ func TestAggregatorQueueMode(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 	worked := make(chan error, 1)
 	go func() {
-		worked <- runAggregatorCLI(t, ctx, io.Discard, "aggregator", "work", "--store", spec, "--queue", nats, "--log-level", "error")
+		worked <- runAggregatorCLI(t, ctx, io.Discard, "aggregator", "work", "--store", spec, "--key-encryption-key-file", kek, "--queue", nats, "--log-level", "error")
 	}()
 
 	client := &host.Client{BaseURL: url}

@@ -91,6 +91,19 @@ func TestAggregatorServeAndAdmin(t *testing.T) {
 	if !strings.Contains(out.String(), "new, pending") || !strings.Contains(out.String(), "active") {
 		t.Errorf("keys rotate printed:\n%s", out.String())
 	}
+	for _, want := range []string{"OHTTP key: no change", "OHTTP key 2: new, pending", "OHTTP key 2: pending until"} {
+		args := []string{"aggregator", "keys", "rotate", "--ohttp", "--store", spec}
+		if want != "OHTTP key: no change" {
+			args = append(args, "--force")
+		}
+		out.Reset()
+		if err := runAggregatorCLI(t, context.Background(), &out, args...); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.String(), want) {
+			t.Errorf("keys rotate --ohttp printed %q, want %q…", out.String(), want)
+		}
+	}
 }
 
 // TestAggregatorRelease: reports of an epoch that closed while no node was

@@ -3,13 +3,13 @@ package main
 import "github.com/spf13/cobra"
 
 // newBenchCmd is the parent of the benchmarks: wisp bench privacy, plugin,
-// ingest.
+// ingest, prio3, soak.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput",
+		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput, prio3 accuracy",
 		Args:  noArgs,
 	}
-	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd())
+	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd(), newBenchPrio3Cmd(), newBenchSoakCmd())
 	return cmd
 }

@@ -3,15 +3,17 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
 )
 
 // Dynamic shell completion: the values a command takes that live in the
-// device or the store (purposes, plugin names, token ids). Completion
+// device or the store (purposes, plugin names, token and key ids). Completion
 // reads only: a missing device or store completes nothing and creates
 // nothing.
 
@@ -71,6 +73,34 @@ func completeOnce(fn cobra.CompletionFunc) cobra.CompletionFunc {
 
 // completeTokenIDs completes token ids from an existing --store.
 func completeTokenIDs(spec *string) cobra.CompletionFunc {
+	return completeFromStore(spec, func(ctx context.Context, st store.Store) ([]string, error) {
+		list, err := st.Tokens(ctx)
+		var out []string
+		for _, t := range list {
+			out = append(out, hex.EncodeToString(t.Hash)+"\t"+string(t.Role)+" "+t.Tenant+" "+t.Name)
+		}
+		return out, err
+	})
+}
+
+// completeKeyIDs completes the ids of the keys not yet expired, from an
+// existing --store.
+func completeKeyIDs(spec *string) cobra.CompletionFunc {
+	return completeFromStore(spec, func(ctx context.Context, st store.Store) ([]string, error) {
+		list, err := st.Keys(ctx)
+		var out []string
+		for _, k := range list {
+			if k.State != store.KeyExpired {
+				out = append(out, strconv.Itoa(int(k.ID))+"\t"+string(k.State))
+			}
+		}
+		return out, err
+	})
+}
+
+// completeFromStore completes a command's one argument from the values
+// list reads from an existing --store (never creating one).
+func completeFromStore(spec *string, list func(context.Context, store.Store) ([]string, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -80,13 +110,9 @@ func completeTokenIDs(spec *string) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		defer st.Close()
-		list, err := st.Tokens(cmd.Context())
+		out, err := list(cmd.Context(), st)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		var out []string
-		for _, t := range list {
-			out = append(out, hex.EncodeToString(t.Hash)+"\t"+string(t.Role)+" "+t.Tenant+" "+t.Name)
 		}
 		return filterPrefix(out, nil, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}

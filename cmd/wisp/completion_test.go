@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestDynamicCompletion: purposes, plugin names and token ids complete
+// TestDynamicCompletion: purposes, plugin names, token and key ids complete
 // from the device and the store; a missing device completes nothing.
 func TestDynamicCompletion(t *testing.T) {
 	dir := t.TempDir()
@@ -45,5 +45,13 @@ func TestDynamicCompletion(t *testing.T) {
 	runWisp(t, "aggregator", "tokens", "create", "--store", spec, "--name", "dash", "--tenant", "acme")
 	if out := complete("aggregator", "tokens", "revoke", "--store", spec, ""); !strings.Contains(out, "\tmarketer acme dash") {
 		t.Errorf("token completion:\n%s", out)
+	}
+	runWisp(t, "aggregator", "keys", "rotate", "--force", "--store", spec)
+	if out := complete("aggregator", "keys", "expire", "--store", spec, ""); !strings.Contains(out, "1\tactive\n") || !strings.Contains(out, "2\tpending\n") {
+		t.Errorf("key id completion:\n%s", out)
+	}
+	runWisp(t, "aggregator", "keys", "expire", "2", "--store", spec)
+	if out := complete("aggregator", "keys", "expire", "--store", spec, ""); strings.Contains(out, "2\t") {
+		t.Errorf("key id completion offers an expired key:\n%s", out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,6 +47,7 @@ for trying Wisp out and for device makers' bring-up:
   wisp device events import events.jsonl
   wisp device run --flush
   wisp device status
+  wisp device serve        # the owner's privacy page on 127.0.0.1
 
 See docs/DEVICE.md for the walk-through.`,
 	}
@@ -55,7 +58,7 @@ See docs/DEVICE.md for the walk-through.`,
 	cmd.PersistentFlags().StringVar(&f.dir, "dir", def, "the device's data directory (WISP_DEVICE)")
 	cmd.AddCommand(newDeviceInitCmd(f), newDeviceInstallCmd(f), newDeviceRemoveCmd(f), newDevicePluginsCmd(f),
 		newDeviceConsentCmd(f), newDeviceEventsCmd(f), newDeviceRunCmd(f), newDeviceStatusCmd(f), newDeviceForgetCmd(f),
-		newDeviceCatalogueCmd(f), newDevicePickCmd(f))
+		newDeviceCatalogueCmd(f), newDevicePickCmd(f), newDeviceServeCmd(f), newDeviceSharingCmd(f))
 	return cmd
 }
 
@@ -63,12 +66,20 @@ See docs/DEVICE.md for the walk-through.`,
 type deviceSettings struct {
 	Aggregator    string  `json:"aggregator,omitempty"`
 	TrustFile     string  `json:"trust_file,omitempty"`
+	CAFile        string  `json:"ca_file,omitempty"`      // PEM CAs trusted for the aggregator's TLS certificate instead of the system's
 	CampaignKey   string  `json:"campaign_key,omitempty"` // base64 Ed25519, pinned at init
 	AllowUnsigned bool    `json:"allow_unsigned,omitempty"`
 	SendDelay     string  `json:"send_delay"`
 	DailyEpsilon  float64 `json:"daily_epsilon"`
-	Retention     string  `json:"retention"`
-	DummyRate     float64 `json:"dummy_rate,omitempty"`
+	// CategoryEpsilon, LifetimeEpsilon and LifetimeWindow are the
+	// long-term budgets (host.DeviceConfig.WithLifetimeBudget); absent from
+	// a device.json written before they existed, which keeps host's
+	// defaults.
+	CategoryEpsilon float64 `json:"category_epsilon,omitempty"`
+	LifetimeEpsilon float64 `json:"lifetime_epsilon,omitempty"`
+	LifetimeWindow  string  `json:"lifetime_window,omitempty"`
+	Retention       string  `json:"retention"`
+	DummyRate       float64 `json:"dummy_rate,omitempty"`
 }
 
 const deviceSettingsFile = "device.json"
@@ -114,6 +125,13 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 	if s.Aggregator != "" {
 		cfg = cfg.WithAggregator(s.Aggregator, nil)
 	}
+	roots, err := s.rootCAs(dir)
+	if err != nil {
+		return cfg, err
+	}
+	if roots != nil {
+		cfg = cfg.WithRootCAs(roots)
+	}
 	if s.CampaignKey != "" {
 		k, err := base64.StdEncoding.DecodeString(s.CampaignKey)
 		if err != nil {
@@ -121,12 +139,20 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 		}
 		cfg = cfg.WithCampaignKey(k)
 	}
+	perCategory, perDevice, window := host.DefaultCategoryEpsilon, host.DefaultLifetimeEpsilon, host.DefaultLifetimeWindow
+	if s.CategoryEpsilon != 0 {
+		perCategory = s.CategoryEpsilon
+	}
+	if s.LifetimeEpsilon != 0 {
+		perDevice = s.LifetimeEpsilon
+	}
 	for _, d := range []struct {
 		text string
 		set  func(time.Duration)
 	}{
 		{s.SendDelay, func(v time.Duration) { cfg = cfg.WithSendDelay(v) }},
 		{s.Retention, func(v time.Duration) { cfg = cfg.WithRetention(v) }},
+		{s.LifetimeWindow, func(v time.Duration) { window = v }},
 	} {
 		if d.text == "" {
 			continue
@@ -137,7 +163,37 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 		}
 		d.set(v)
 	}
-	return cfg, nil
+	return cfg.WithLifetimeBudget(perCategory, perDevice, window), nil
+}
+
+// rootCAs reads ca_file (relative to dir); nil without one: the system's
+// roots.
+func (s deviceSettings) rootCAs(dir string) (*x509.CertPool, error) {
+	if s.CAFile == "" {
+		return nil, nil
+	}
+	path := s.CAFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	pool, err := readCAFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	return pool, nil
+}
+
+// readCAFile reads a PEM file of CA certificates into a pool.
+func readCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
 
 // open opens the device in --dir with its saved settings.
@@ -151,6 +207,24 @@ func (f *deviceFlags) open(ctx context.Context) (*host.Device, error) {
 		return nil, err
 	}
 	return host.Open(ctx, f.dir, cfg)
+}
+
+// hint is a wisp device command line to suggest, carrying the --dir the
+// user gave so that it works when pasted.
+func (f *deviceFlags) hint(cmd *cobra.Command, args string) string {
+	s := "wisp device " + args
+	if fl := cmd.Flag("dir"); fl != nil && fl.Changed {
+		s += " --dir " + shellQuote(f.dir)
+	}
+	return s
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // withDevice runs fn on the open device and closes it.
@@ -167,7 +241,7 @@ func (f *deviceFlags) withDevice(cmd *cobra.Command, fn func(context.Context, *h
 // newDeviceInitCmd is wisp device init.
 func newDeviceInitCmd(df *deviceFlags) *cobra.Command {
 	s := deviceSettings{DailyEpsilon: 4}
-	var sendDelay, retention time.Duration
+	var sendDelay, retention, lifetimeWindow time.Duration
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a device data directory and its settings",
@@ -190,19 +264,28 @@ fails, it leaves nothing behind.`,
 			if retention <= 0 || sendDelay < 0 {
 				return fmt.Errorf("--retention wants a positive duration and --send-delay one ≥ 0; e.g. --retention 30d --send-delay 1h")
 			}
-			s.SendDelay, s.Retention = sendDelay.String(), retention.String()
-			if s.TrustFile != "" {
-				// Relative to where the command runs, as a shell user expects
-				// (device.json records the absolute path).
-				if s.TrustFile, err = filepath.Abs(s.TrustFile); err != nil {
-					return err
+			if !(s.CategoryEpsilon > 0) || !(s.LifetimeEpsilon > 0) || lifetimeWindow <= 0 {
+				return fmt.Errorf("--category-epsilon and --lifetime-epsilon want a positive ε and --lifetime-window a positive duration; e.g. --category-epsilon 8 --lifetime-epsilon 64 --lifetime-window 365d")
+			}
+			s.SendDelay, s.Retention, s.LifetimeWindow = sendDelay.String(), retention.String(), lifetimeWindow.String()
+			// Relative to where the command runs, as a shell user expects
+			// (device.json records the absolute paths).
+			for _, p := range []*string{&s.TrustFile, &s.CAFile} {
+				if *p != "" {
+					if *p, err = filepath.Abs(*p); err != nil {
+						return err
+					}
 				}
 			}
 			if _, err := s.config(df.dir, nil); err != nil {
 				return err
 			}
 			if s.CampaignKey == "" && s.Aggregator != "" {
-				k, err := fetchCampaignKey(cmd.Context(), s.Aggregator)
+				roots, err := s.rootCAs(df.dir)
+				if err != nil {
+					return err
+				}
+				k, err := fetchCampaignKey(cmd.Context(), s.Aggregator, roots)
 				if err != nil {
 					return fmt.Errorf("fetch the aggregator's campaign-signing key (or pass --campaign-key): %w", err)
 				}
@@ -236,11 +319,15 @@ fails, it leaves nothing behind.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&s.Aggregator, "aggregator", "", "aggregator base URL, e.g. http://127.0.0.1:8080")
+	f.StringVar(&s.CAFile, "ca-file", "", "PEM file of the CAs to trust for the aggregator's HTTPS certificate instead of the system's (a private CA)")
 	f.StringVar(&s.TrustFile, "trust", "", "trust store file of plugin author keys (one alg:base64 key per line), relative to the working directory")
 	f.StringVar(&s.CampaignKey, "campaign-key", "", "the aggregator's campaign-signing Ed25519 key, base64 (default: fetched from --aggregator now and pinned)")
 	f.BoolVar(&s.AllowUnsigned, "allow-unsigned", false, "accept unsigned plugins (development only)")
 	durationVar(f, &sendDelay, "send-delay", time.Hour, "largest random delay before a report is sent")
 	f.Float64Var(&s.DailyEpsilon, "daily-epsilon", s.DailyEpsilon, "device-wide privacy budget in any 24 hours")
+	f.Float64Var(&s.CategoryEpsilon, "category-epsilon", host.DefaultCategoryEpsilon, "long-term privacy budget of the answers about any one topic, over --lifetime-window")
+	f.Float64Var(&s.LifetimeEpsilon, "lifetime-epsilon", host.DefaultLifetimeEpsilon, "long-term privacy budget of all answers together, over --lifetime-window")
+	durationVar(f, &lifetimeWindow, "lifetime-window", host.DefaultLifetimeWindow, "the long-term budgets' sliding window (erasing everything starts it again)")
 	durationVar(f, &retention, "retention", 30*24*time.Hour, "how long events are kept, e.g. 30d or 720h")
 	f.Float64Var(&s.DummyRate, "dummy-rate", 0, "probability of a dummy report with each answer")
 	return cmd
@@ -256,14 +343,14 @@ func deviceOrNone(s string) string {
 // fetchCampaignKey reads GET /v1/campaign-signing-key once, at init: the
 // device then trusts that key and no other (trust on first use, made
 // explicit and shown to the person provisioning the device).
-func fetchCampaignKey(ctx context.Context, baseURL string) (string, error) {
+func fetchCampaignKey(ctx context.Context, baseURL string, roots *x509.CertPool) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/campaign-signing-key", nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := host.NewHTTPClient(roots).Do(req)
 	if err != nil {
 		return "", err
 	}

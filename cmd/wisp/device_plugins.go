@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -91,7 +92,7 @@ keeps its data and the owner's consent; an older version is refused unless
 				if on {
 					fmt.Fprintf(w, "%s %s (%s); the owner's consent is kept: it is on\n", verb, info.Version, signer)
 				} else {
-					fmt.Fprintf(w, "%s %s (%s); it is off until you run: wisp device consent grant plugin:%s\n", verb, info.Version, signer, info.Name)
+					fmt.Fprintf(w, "%s %s (%s); it is off until you run: %s\n", verb, info.Version, signer, f.hint(cmd, "consent grant plugin:"+info.Name))
 				}
 				return nil
 			})
@@ -130,12 +131,16 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 		ValidArgsFunction: completeOnce(f.completeDevice(pluginNames)),
 		Use:               "plugins [plugin]",
 		Example:           "  wisp device plugins fitness --retention 30d",
-		Short:             "List installed plugins (and with --retention on one plugin, change how long its events are kept)",
+		Short:             "List installed plugins (or, with --retention, change how long one named plugin's events are kept)",
 		Args:              maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withDevice(cmd, func(ctx context.Context, d *host.Device) error {
-				if len(args) == 1 && retention > 0 {
-					if err := d.SetRetention(ctx, args[0], retention); err != nil {
+				if cmd.Flags().Changed("retention") {
+					w := cmd.OutOrStdout()
+					if asJSON {
+						w = cmd.ErrOrStderr() // keep stdout one JSON value
+					}
+					if err := f.setRetention(cmd, ctx, d, w, args, retention); err != nil {
 						return err
 					}
 				}
@@ -165,6 +170,64 @@ func newDevicePluginsCmd(f *deviceFlags) *cobra.Command {
 	durationVar(list.Flags(), &retention, "retention", 0, "new retention for the named plugin's events")
 	list.Flags().BoolVar(&asJSON, "json", false, "print the plugins as a JSON array (retention_ns in nanoseconds)")
 	return list
+}
+
+// setRetention changes one named plugin's retention and says what that
+// deleted. Retention is per plugin: without a name it refuses rather than
+// guess which plugin's data to delete.
+func (f *deviceFlags) setRetention(cmd *cobra.Command, ctx context.Context, d *host.Device, w io.Writer, args []string, keep time.Duration) error {
+	if keep <= 0 {
+		return fmt.Errorf("--retention wants a positive duration, e.g. --retention 30d")
+	}
+	before, err := d.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		names := make([]string, 0, len(before.Plugins))
+		for _, p := range before.Plugins {
+			names = append(names, p.Name)
+		}
+		example := "<plugin>"
+		if len(names) > 0 {
+			example = names[0]
+		}
+		return fmt.Errorf("--retention changes one plugin's retention, and may delete its older events: name the plugin, e.g. %s (installed: %s)",
+			f.hint(cmd, "plugins "+example+" --retention "+days(keep)), orNone(names))
+	}
+	if err := d.SetRetention(ctx, args[0], keep); err != nil {
+		return err
+	}
+	after, err := d.Status(ctx)
+	if err != nil {
+		return err
+	}
+	n := func(st host.Status) int {
+		for _, p := range st.Plugins {
+			if p.Name == args[0] {
+				return p.Events
+			}
+		}
+		return 0
+	}
+	fmt.Fprintf(w, "%s: events are now kept for %s; deleted %d older events (%d → %d kept).\n",
+		args[0], days(keep), n(before)-n(after), n(before), n(after))
+	return nil
+}
+
+// days prints a duration in days when it is whole days ("30d"), else as Go does.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // installPlugin installs what (a module, or "fitness") with its manifest,

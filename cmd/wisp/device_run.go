@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,16 +45,30 @@ sends reports still inside their random delay (for trying Wisp out).`,
 				if flush {
 					pass = d.Flush
 				}
-				if err := d.Sync(ctx); err != nil { // a shell user expects the aggregator's latest campaigns
-					fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run: campaigns not refreshed:", err)
+				// A shell user expects the aggregator's latest campaigns.
+				syncErr := d.Sync(ctx)
+				if syncErr != nil && !unreachable(syncErr) {
+					fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run: campaigns not refreshed:", syncErr)
 				}
 				for {
 					sum, err := pass(ctx)
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: scored %d plugins, answered %d campaigns, sent %d reports, %d rejected, %d deferred, %d queued, %d old events deleted\n",
-						time.Now().Format(time.TimeOnly), sum.PluginsScored, sum.Answered, sum.Sent, sum.Rejected, sum.Deferred, sum.Remaining, sum.EventsExpired)
+					if unreachable(err) || (err == nil && unreachable(syncErr)) {
+						// Deferring is the designed behaviour, not a failure:
+						// one plain line, and the run succeeds.
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: the aggregator at %s could not be reached; %d reports wait on this device and will be sent at a later run (scored %d plugins, answered %d campaigns)\n",
+							time.Now().Format(time.TimeOnly), d.AggregatorURL(), sum.Remaining, sum.PluginsScored, sum.Answered)
+						err = nil
+					} else {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s: scored %d plugins, answered %d campaigns, sent %d reports, %d rejected, %d deferred, %d queued, %d old events deleted\n",
+							time.Now().Format(time.TimeOnly), sum.PluginsScored, sum.Answered, sum.Sent, sum.Rejected, sum.Deferred, sum.Remaining, sum.EventsExpired)
+					}
+					if paused, _, perr := d.SharingPaused(ctx); perr == nil && paused {
+						fmt.Fprintf(cmd.OutOrStdout(), "sharing is paused: nothing was fetched, answered or sent (%s resumes it)\n", f.hint(cmd, "sharing resume"))
+					}
 					if err != nil {
 						fmt.Fprintln(cmd.ErrOrStderr(), "wisp: device run:", err)
 					}
+					syncErr = nil
 					if !loop {
 						return err
 					}
@@ -88,12 +104,39 @@ func newDeviceStatusCmd(f *deviceFlags) *cobra.Command {
 				if asJSON {
 					return printJSON(cmd.OutOrStdout(), st)
 				}
-				return st.WriteText(cmd.OutOrStdout())
+				if err := st.WriteText(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+				return f.writeStatusFooter(cmd)
 			})
 		},
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
 	return status
+}
+
+// writeStatusFooter ends the owner's status with what ε means (once, in
+// plain words) and how to stop.
+func (f *deviceFlags) writeStatusFooter(cmd *cobra.Command) error {
+	fmt.Fprintf(cmd.OutOrStdout(), `
+What ε means: ε (epsilon) measures how much answers can reveal about you. Every
+answer is randomized and spends some ε; the more ε spent on a topic, the more
+all the answers together could tell about it. When a budget is used up, this
+device stops answering. Smaller is more private.
+
+To stop sharing at once:              %s
+To erase everything derived from you: %s
+To see and change all this in a browser: %s
+`, f.hint(cmd, "consent revoke --all"), f.hint(cmd, "forget --all"), f.hint(cmd, "serve"))
+	return nil
+}
+
+// unreachable reports whether err means the aggregator could not be
+// reached or turned the device away for load: the outbox keeps the
+// reports and retries, as designed.
+func unreachable(err error) bool {
+	var ue *url.Error
+	return err != nil && (errors.As(err, &ue) || errors.Is(err, host.ErrBusy))
 }
 
 // newDeviceForgetCmd is wisp device forget.

@@ -27,7 +27,7 @@ func execute(t *testing.T, args ...string) string {
 // process with different flags: each run gets its own flags, and nothing
 // the first set (--json, --seed, --n, --epsilons) leaks into the second.
 func TestRootCommandTwice(t *testing.T) {
-	first := execute(t, "bench", "privacy", "--n", "2000", "--d", "16", "--repeats", "2", "--epsilons", "1", "--seed", "5", "--json", "--coverage-trials", "3")
+	first := execute(t, "bench", "privacy", "--n", "2000", "--d", "16", "--repeats", "2", "--epsilons", "1", "--seed", "5", "--json", "--coverage-trials", "3", "--attack-devices", "10")
 	var rep ldpsim.Report
 	if err := json.Unmarshal([]byte(first), &rep); err != nil {
 		t.Fatalf("bench privacy --json printed no JSON (%v):\n%s", err, first)
@@ -53,13 +53,25 @@ func TestRootCommandTwice(t *testing.T) {
 			t.Errorf("coverage cell %v lacks %q", cov.Coverage[0], k)
 		}
 	}
+	// The attacks section (issue 14): the four lifetime attacks.
+	var att struct {
+		Attacks []map[string]any `json:"attacks"`
+	}
+	if err := json.Unmarshal([]byte(first), &att); err != nil || len(att.Attacks) != 4 {
+		t.Fatalf("first run: %d attacks (%v), want 4", len(att.Attacks), err)
+	}
+	for _, k := range []string{"attack", "attacker_success", "bound"} {
+		if _, ok := att.Attacks[0][k]; !ok {
+			t.Errorf("attack %v lacks %q", att.Attacks[0], k)
+		}
+	}
 
-	second := execute(t, "bench", "privacy", "--n", "3000", "--d", "16", "--repeats", "2", "--epsilons", "2", "--coverage-trials", "0")
+	second := execute(t, "bench", "privacy", "--n", "3000", "--d", "16", "--repeats", "2", "--epsilons", "2", "--coverage-trials", "0", "--attack-devices", "0")
 	if json.Valid([]byte(second)) {
 		t.Fatalf("second run (no --json) printed JSON:\n%s", second)
 	}
 	// The default seed (2026), not the first run's 5; ε = 2 rows only.
-	want := "n = 3000 devices, d = 16, Zipf s = 1, 2 populations per row, seed 2026\n"
+	want := "n = 3000 devices, d = 16, Zipf s = 1, one population randomized 2 times per row, seed 2026\n"
 	if !strings.HasPrefix(second, want) || !strings.Contains(second, "\n  2 ") || strings.Contains(second, "\n  1 ") || strings.Contains(second, "coverage") {
 		t.Fatalf("second run printed:\n%s\nwant it to start %q with ε = 2 rows only", second, want)
 	}

@@ -190,10 +190,10 @@ func pluginInspectCmd() *cobra.Command {
 
 func pluginTestCmd() *cobra.Command {
 	var wasmPath, manifestPath, fixturesPath string
-	var verbose bool
+	var opt plugindir.TestOptions
 	cmd := &cobra.Command{
 		Use:     "test [plugin dir]",
-		Example: "  wisp plugin test tv",
+		Example: "  wisp plugin test tv\n  wisp plugin test fridge --raw-events -v",
 		Short:   "Run a plugin against its event fixtures in the real host sandbox",
 		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -208,15 +208,17 @@ func pluginTestCmd() *cobra.Command {
 				fixtures = cmp(fixtures, d.FixturesPath())
 			}
 			if wasm == "" || manifest == "" || fixtures == "" {
-				return errors.New("give a plugin directory, or --wasm, --manifest and --fixtures")
+				return errors.New("give a plugin directory, or all of --wasm, --manifest and --fixtures; e.g. wisp plugin test tv, " +
+					"or wisp plugin test --wasm tv.wasm --manifest manifest.json --fixtures testdata/fixtures.json")
 			}
-			return plugindir.Test(cmd.Context(), cmd.OutOrStdout(), wasm, manifest, fixtures, verbose)
+			return plugindir.Test(cmd.Context(), cmd.OutOrStdout(), wasm, manifest, fixtures, opt)
 		},
 	}
 	cmd.Flags().StringVar(&wasmPath, "wasm", "", "the module (default <dir>/<name>.wasm)")
 	cmd.Flags().StringVar(&manifestPath, "manifest", "", "the manifest (default <dir>/manifest.json)")
 	cmd.Flags().StringVar(&fixturesPath, "fixtures", "", "the fixtures (default <dir>/testdata/fixtures.json)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the plugin's wisp.log lines")
+	cmd.Flags().BoolVarP(&opt.Verbose, "verbose", "v", false, "show the plugin's wisp.log lines")
+	cmd.Flags().BoolVar(&opt.RawEvents, "raw-events", false, "send a plugin that opts into summary batches raw events instead, the path it must still accept (sdk/ABI.md 3.1)")
 	return cmd
 }
 

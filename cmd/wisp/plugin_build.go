@@ -13,7 +13,7 @@ func pluginBuildCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "build <plugin dir>",
 		Example: "  wisp plugin build tv",
-		Short:   "Build a plugin directory to <dir>/<name>.wasm (Go: go; C: clang + wasm-ld; WAT: wat2wasm)",
+		Short:   "Build a plugin directory to <dir>/<name>.wasm (Go: go; C: clang + wasm-ld; WAT: wat2wasm; AssemblyScript: npm)",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := plugindir.Read(args[0])

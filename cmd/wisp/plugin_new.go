@@ -13,7 +13,7 @@ func pluginNewCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "new <name>",
 		Example: "  wisp plugin new tv --lang wat",
-		Short:   "Scaffold a plugin directory (go, c or wat) that builds and passes its fixtures as is",
+		Short:   "Scaffold a plugin directory (go, c, wat or assemblyscript) that builds and passes its fixtures as is",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -28,7 +28,7 @@ func pluginNewCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.Lang, "lang", "", "go, c or wat (default: go inside a Wisp checkout, else wat if wat2wasm is installed)")
+	cmd.Flags().StringVar(&opts.Lang, "lang", "", "go, c, wat or assemblyscript (default: go inside a Wisp checkout, else wat if wat2wasm is installed)")
 	cmd.Flags().StringVar(&opts.Parent, "dir", ".", "where to create the plugin directory")
 	cmd.Flags().StringVar(&opts.SDK, "sdk", "", "the Wisp checkout's sdk directory a Go plugin builds against (default: found from --dir or the working directory)")
 	return cmd

@@ -95,7 +95,7 @@ func TestPluginTestFixtureErrors(t *testing.T) {
 	}
 	dir := badPluginDir(t, goodFixtures)
 	must(t, os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"name":"bad","version":"1.0.0","abi":1,"categories":[706]}`), 0o644))
-	if out, err := runErr(t, "plugin", "test", dir); err != nil || !strings.Contains(out, "ok  bad: 1 fixtures") {
+	if out, err := runErr(t, "plugin", "test", dir); err != nil || !strings.Contains(out, "ok  bad: 1 fixture, run twice") {
 		t.Errorf("good fixtures: %v\n%s", err, out)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wisp-project/wisp/plugins"
 )
 
 // runPlugin runs `wisp plugin args...` in process.
@@ -28,7 +30,7 @@ func TestPluginWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}, {"go", "go"}} {
+	for _, tc := range []struct{ lang, tool string }{{"wat", "wat2wasm"}, {"c", "clang"}, {"go", "go"}, {"assemblyscript", "npm"}} {
 		t.Run(tc.lang, func(t *testing.T) {
 			if _, err := exec.LookPath(tc.tool); err != nil {
 				t.Skipf("%s not installed", tc.tool)
@@ -78,5 +80,38 @@ func TestPluginWorkflow(t *testing.T) {
 				t.Fatalf("verify of a changed module: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestPluginTestRawEventsAndVerbose: --raw-events runs a plugin that opts
+// into summaries on the raw path it must still accept (summaryonly fails
+// there, and passes as a device runs it); -v shows its wisp.log line; a
+// plugin without the opt-in is told it gets raw events already.
+func TestPluginTestRawEventsAndVerbose(t *testing.T) {
+	wasm, err := os.ReadFile("../../testdata/plugins/hostile/summaryonly.wasm")
+	must(t, err)
+	dir := filepath.Join(t.TempDir(), "summaryonly")
+	must(t, os.MkdirAll(filepath.Join(dir, "testdata"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"name":"summaryonly","version":"1.0.0","abi":1,"categories":[706]}`), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "summaryonly.wasm"), wasm, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "testdata", "fixtures.json"), []byte(`{"cases":[{"name":"one","events":[{"kind":1,"value":1}],"only":true}]}`), 0o644))
+	const logLine = "summaryonly: a raw batch, refused"
+
+	out, err := runPlugin(t, "test", dir)
+	if err != nil || !strings.Contains(out, "ok  summaryonly: 1 fixture, run twice") || !strings.Contains(out, "as a device sends them") {
+		t.Fatalf("plugin test: %v\n%s", err, out)
+	}
+	out, err = runPlugin(t, "test", dir, "--raw-events")
+	if err == nil || !strings.Contains(out, "ErrCodeBadInput") || strings.Contains(out, logLine) {
+		t.Fatalf("plugin test --raw-events: %v, want a failure naming ErrCodeBadInput and no log line\n%s", err, out)
+	}
+	out, err = runPlugin(t, "test", dir, "--raw-events", "-v")
+	if err == nil || !strings.Contains(out, logLine) {
+		t.Fatalf("plugin test --raw-events -v: %v, want the plugin's log line\n%s", err, out)
+	}
+
+	must(t, os.WriteFile(filepath.Join(dir, "summaryonly.wasm"), plugins.Example, 0o644))
+	if out, err := runPlugin(t, "test", dir, "--raw-events"); err == nil || !strings.Contains(err.Error(), "gets raw events already") {
+		t.Fatalf("plugin test --raw-events of a raw-events plugin: %v\n%s", err, out)
 	}
 }

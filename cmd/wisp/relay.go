@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,7 +35,7 @@ both can join address and report.`,
 
 // newRelayServeCmd is wisp relay serve.
 func newRelayServeCmd() *cobra.Command {
-	var addr, gateway string
+	var addr, gateway, gatewayCA string
 	var h relay.Handler
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -53,6 +54,14 @@ SIGINT or SIGTERM after the requests in flight (30 s at most).`,
 				return fmt.Errorf("--gateway: want an http(s) URL, got %q", gateway)
 			}
 			h.Gateway = u.String()
+			if gatewayCA != "" {
+				pool, err := readCAFile(gatewayCA)
+				if err != nil {
+					return fmt.Errorf("--gateway-ca-file: %w", err)
+				}
+				h.Client = relay.NewClient()
+				h.Client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+			}
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -85,6 +94,7 @@ SIGINT or SIGTERM after the requests in flight (30 s at most).`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "address to listen on")
 	cmd.Flags().StringVar(&gateway, "gateway", "", "the aggregator's gateway URL, e.g. https://aggregator.example/v1/ohttp (required)")
+	cmd.Flags().StringVar(&gatewayCA, "gateway-ca-file", "", "PEM file of the CAs to trust for the gateway's HTTPS certificate instead of the system's (a private CA)")
 	cmd.Flags().Int64Var(&h.MaxRequestBytes, "max-body-bytes", 0, "largest encapsulated request (0: 17 MiB)")
 	cmd.MarkFlagRequired("gateway")
 	return cmd

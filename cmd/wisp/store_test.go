@@ -105,7 +105,8 @@ func TestDurationsTakeDays(t *testing.T) {
 		t.Errorf("device.json:\n%s", b)
 	}
 	runWisp(t, "device", "--dir", dev, "install", "fitness")
-	out := runWisp(t, "device", "--dir", dev, "plugins", "fitness", "--retention", "7d", "--json")
+	runWisp(t, "device", "--dir", dev, "plugins", "fitness", "--retention", "7d") // says what it deleted (on stderr with --json)
+	out := runWisp(t, "device", "--dir", dev, "plugins", "--json")
 	var plugins []struct {
 		Name      string        `json:"name"`
 		Retention time.Duration `json:"retention_ns"`

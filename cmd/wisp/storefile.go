@@ -19,16 +19,23 @@ func sqlitePath(spec string) string {
 	return ""
 }
 
+// sqliteFile is the database file of a sqlite:PATH store spec without
+// its ?options, or "" for another kind or an in-memory database.
+func sqliteFile(spec string) string {
+	p, _, _ := strings.Cut(sqlitePath(spec), "?")
+	if p == ":memory:" {
+		return ""
+	}
+	return p
+}
+
 // mustExist refuses a SQLite store whose file does not exist, so a
 // command that only reads (tokens list, keys list) never creates one from
 // a typo. (A PostgreSQL database is created by its operator, not by us.)
 func mustExist(spec string) error {
-	p := sqlitePath(spec)
-	if p == "" || p == ":memory:" {
+	p := sqliteFile(spec)
+	if p == "" {
 		return nil
-	}
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
 	}
 	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no such store: %s (there is no file %s; `wisp aggregator serve --store %s` creates one)", spec, p, spec)

@@ -1,10 +1,13 @@
 package plugintest_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
 	"github.com/wisp-project/wisp/host/plugintest"
+	"github.com/wisp-project/wisp/plugins"
+	"github.com/wisp-project/wisp/sdk/abi"
 )
 
 // FuzzParse: any fixture file parses or fails with ErrFixture.
@@ -21,6 +24,23 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, c := range fx.Cases {
 			c.Check(map[uint32]float32{706: 0.5})
+		}
+	})
+}
+
+// FuzzRawEvents: any input is renamed or refused without a panic, and a
+// renamed module differs from its input only in the opt-in's name.
+func FuzzRawEvents(f *testing.F) {
+	f.Add(plugins.Fridge)
+	f.Add(plugins.Example)
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x07\x05\x01\x0fwisp"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := plugintest.RawEvents(b)
+		if err != nil {
+			return
+		}
+		if len(out) != len(b) || bytes.Count(out, []byte(abi.SummaryExport)) != bytes.Count(b, []byte(abi.SummaryExport))-1 {
+			t.Fatalf("RawEvents changed more than one %s", abi.SummaryExport)
 		}
 	})
 }

@@ -452,15 +452,16 @@ func sortedKeys(m map[uint32]float32) []uint32 {
 }
 
 // Explain adds to a sandbox error from Score what it means for the
-// plugin's author and what to try: the sandbox's own texts are written for
-// a device's log ("code -2", "deadline exceeded: wasm error: unreachable").
+// plugin's author and what to try, on a line of its own (a trap's text
+// ends in the runtime's stack trace): the sandbox's own texts say what
+// happened, written for a device's log.
 func Explain(err error, l sandbox.Limits) error {
 	var hint string
 	switch {
 	case errors.Is(err, sandbox.ErrMemoryLimit):
 		hint = fmt.Sprintf("the plugin asked for more memory than its cap of %d pages (%d KiB) and then failed: raise limits.memory_pages in manifest.json, or use less", l.MemoryPages, 64*l.MemoryPages)
 	case errors.Is(err, sandbox.ErrPluginFailed):
-		hint = "wisp_score returned a negative number, which the ABI reads as the plugin's own error; the host keeps the previous scores"
+		hint = fmt.Sprintf("wisp_score returned a negative number, the plugin's own error (sdk/ABI.md section 5; out_cap is limits.max_scores, %d here); a device keeps the previous scores", l.MaxScores)
 	case errors.Is(err, sandbox.ErrOutOfFuel):
 		hint = fmt.Sprintf("the call used more than its fuel (%d): an endless loop, or too much work per event; the manifest's limits cannot raise it past the device's policy", l.Fuel)
 	case errors.Is(err, sandbox.ErrDeadline):
@@ -470,11 +471,11 @@ func Explain(err error, l sandbox.Limits) error {
 	case errors.Is(err, sandbox.ErrTrap):
 		hint = "a WebAssembly runtime error: unreachable (a panic or abort), an out-of-bounds access, a division by zero or a stack overflow"
 	case errors.Is(err, sandbox.ErrBadOutput):
-		hint = "scores must be finite, in [0, 1], for declared categories, each once"
+		hint = "sdk/ABI.md section 5: wisp_buffer must return a non-zero address whose region fits inside memory; wisp_score must return at most out_cap records, each a declared category, once, with a finite score in [0, 1]"
 	case errors.Is(err, sandbox.ErrTooManyEvents):
 		hint = fmt.Sprintf("a fixture has more events than limits.max_events (%d)", l.MaxEvents)
 	default:
 		return err
 	}
-	return fmt.Errorf("%w (%s)", err, hint)
+	return fmt.Errorf("%w\n\thint: %s", err, hint)
 }

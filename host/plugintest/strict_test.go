@@ -1,7 +1,9 @@
 package plugintest_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -98,23 +100,79 @@ func TestNaNAndInfinityFixtures(t *testing.T) {
 }
 
 // TestPluginErrorsExplained: a plugin's failure is reported with what it
-// means, not only the sandbox's code.
+// means, not only the sandbox's code: an error code by its ABI name, a
+// stopped call without the stop mechanism's "wasm error: unreachable".
 func TestPluginErrorsExplained(t *testing.T) {
-	for _, tc := range []struct{ module, want string }{
-		{"errcode", "the plugin's own error"},
-		{"loop", "endless loop"},
-		{"trap", "WebAssembly runtime error"},
-		{"memcapcode", "raise limits.memory_pages"},
+	for _, tc := range []struct {
+		module string
+		want   []string
+		is     error
+	}{
+		{"errcode", []string{"code -1 (ErrCodeBadInput: the plugin could not decode the batch)", "the plugin's own error"}, sandbox.ErrPluginFailed},
+		{"loop", []string{"and was stopped", "endless loop"}, sandbox.ErrTimeout},
+		{"trap", []string{"wasm error: unreachable", "WebAssembly runtime error"}, sandbox.ErrTrap},
+		{"memcapcode", []string{"code -3 (ErrCodeInternal", "raise limits.memory_pages"}, sandbox.ErrMemoryLimit},
 	} {
 		wasm, err := os.ReadFile("../../testdata/plugins/hostile/" + tc.module + ".wasm")
 		if err != nil {
 			t.Fatal(err)
 		}
 		h := plugintest.New(t, wasm, sandbox.Manifest{Name: tc.module, Categories: []uint32{706}, Limits: sandbox.Limits{MemoryPages: 16}})
+		events := []abi.Event{{Kind: 1, Value: 1}}
+		if _, err := h.Score(events); !errors.Is(err, tc.is) {
+			t.Errorf("%s: Score error %v, want one wrapping %v", tc.module, err, tc.is)
+		}
 		var r recorder
-		h.Run(&r, []plugintest.Fixture{{Name: "one", Events: []abi.Event{{Kind: 1, Value: 1}}, Only: true}})
-		if len(r.errs) != 2 || !strings.Contains(r.errs[0], tc.want) {
-			t.Errorf("%s: %q, want two failures explaining %q", tc.module, r.errs, tc.want)
+		h.Run(&r, []plugintest.Fixture{{Name: "one", Events: events, Only: true}})
+		if len(r.errs) != 2 {
+			t.Fatalf("%s: %q, want two failures", tc.module, r.errs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.errs[0], w) {
+				t.Errorf("%s: %q, want it to say %q", tc.module, r.errs[0], w)
+			}
+		}
+		if tc.is == sandbox.ErrTimeout && strings.Contains(r.errs[0], "wasm error") {
+			t.Errorf("%s: %q shows the stop mechanism's wasm error", tc.module, r.errs[0])
+		}
+	}
+}
+
+// TestStoppedCallsReadPlainly: a call the host stopped says so once, in
+// process and in a worker process alike, without the stop mechanism's
+// "wasm error: unreachable" or a repeated sentinel text.
+func TestStoppedCallsReadPlainly(t *testing.T) {
+	for _, isolated := range []bool{false, true} {
+		rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithProcessIsolation(isolated))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rt.Close(context.Background()) })
+		for _, tc := range []struct {
+			module string
+			is     error
+			want   string
+		}{
+			// 100ms: the worker's own timer stops the call, or (under load)
+			// its parent kills it; both say the deadline.
+			{"loop", sandbox.ErrDeadline, "100ms"},
+			{"growbomb", sandbox.ErrOutOfFuel, "the call used its budget of"},
+		} {
+			wasm, err := os.ReadFile("../../testdata/plugins/hostile/" + tc.module + ".wasm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := plugintest.Load(context.Background(), rt, wasm, sandbox.Manifest{Name: tc.module, Categories: []uint32{706}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.Score([]abi.Event{{Kind: 1, Value: 1}})
+			h.Close()
+			msg := fmt.Sprint(err)
+			if !errors.Is(err, tc.is) || !strings.Contains(msg, tc.want) || strings.Contains(msg, "wasm error") ||
+				strings.Count(msg, "timed out") != 1 {
+				t.Errorf("%s (isolated %v): %q, want %v saying %q once, without the wasm error", tc.module, isolated, msg, tc.is, tc.want)
+			}
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // The speed goals (docs/BENCHMARKS.md, "Plugin platform") compare these:
 //
-//	go test -run XXX -bench . ./host/
+//	go test -run XXX -bench . ./host/sandbox/
 //
 // `wisp bench plugin` measures the same side by side in interleaved rounds.
 
@@ -129,5 +129,30 @@ func BenchmarkCallOverheadIsolated(b *testing.B) {
 		if _, err := p.Score(ctx, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEmptyCallAllocatesNothing: arming the fuel, the deadline and the
+// context hook for a call keeps its state in the instance, so a pooled
+// call of an empty batch allocates nothing (it allocated one closure per
+// call before; counted, not timed).
+func TestEmptyCallAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	p, err := sandbox.NewRuntime(sandbox.DefaultPolicy()).Load(ctx,
+		sandbox.Manifest{Name: "allocs", Categories: scorer.Categories, Limits: sandbox.Limits{MemoryPages: 5}}, plugins.Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if _, err := p.Score(ctx, nil); err != nil { // the first call makes the instance
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := p.Score(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("an empty call allocates %.1f objects, want 0", allocs)
 	}
 }

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+
+	"github.com/wisp-project/wisp/sdk/abi"
 )
 
 // Errors callers can test with errors.Is. Load errors wrap ErrRefused (and,
@@ -66,3 +68,28 @@ var (
 	// ErrBadKey: a key's text form does not parse.
 	ErrBadKey = errors.New("sandbox: malformed key")
 )
+
+// codeText names a wisp_score error code as sdk/ABI.md section 5 does, so
+// "code -2" says what it means.
+func codeText(n int32) string {
+	switch n {
+	case abi.ErrCodeBadInput:
+		return "code -1 (ErrCodeBadInput: the plugin could not decode the batch)"
+	case abi.ErrCodeOutputSpace:
+		return "code -2 (ErrCodeOutputSpace: out_cap was too small for the plugin's answer)"
+	case abi.ErrCodeInternal:
+		return "code -3 (ErrCodeInternal: the plugin's scorer failed)"
+	}
+	return fmt.Sprintf("code %d (not one the ABI defines; -1, -2 and -3 are)", n)
+}
+
+// stopped wraps the runtime's error for a call the host stopped: its text
+// ("wasm error: unreachable" and a stack trace) is the stop mechanism's,
+// not the plugin's, so only the cause is kept, for errors.Is and As.
+type stopped struct {
+	how   string
+	cause error
+}
+
+func (s stopped) Error() string { return s.how }
+func (s stopped) Unwrap() error { return s.cause }

@@ -27,6 +27,9 @@ type instance struct {
 	// memory.grow, 0 if none (reset by arm).
 	growFail api.MutableGlobal
 	timer    *time.Timer // raises stop at the deadline
+	// stopCtx unregisters the caller's context from raising stop (nil when
+	// the call's context cannot be cancelled); set by arm.
+	stopCtx func() bool
 	// stopped records, for the host's side, that stop was raised: the
 	// guest reads the global natively, the host reads this (race-free).
 	stopped atomic.Bool
@@ -101,8 +104,8 @@ const StartDeadline = time.Second
 // status 0: the instance is then closed and could serve no call) fails it.
 func (inst *instance) start(ctx context.Context, l Limits) error {
 	l.Deadline = max(l.Deadline, StartDeadline)
-	disarm := inst.arm(ctx, l)
-	defer disarm()
+	inst.arm(ctx, l)
+	defer inst.disarm()
 	for _, name := range startExports {
 		fn := inst.mod.ExportedFunction(name)
 		if fn == nil {
@@ -127,29 +130,34 @@ func (p *Plugin) discard(ctx context.Context, inst *instance) {
 	inst.mod.Close(ctx)
 }
 
-// arm gives the instance its fuel and deadline for one call and returns the
-// function that disarms them. Interruption is asynchronous: the timer (or
-// the caller's context) raises the stop global, which the instrumented code
-// checks at every function entry and loop header.
-func (inst *instance) arm(ctx context.Context, l Limits) func() {
+// arm gives the instance its fuel and deadline for one call; disarm takes
+// them back. Interruption is asynchronous: the timer (or the caller's
+// context) raises the stop global, which the instrumented code checks at
+// every function entry and loop header. The pair keeps its state in the
+// instance, not in a closure, so an armed call allocates nothing.
+func (inst *instance) arm(ctx context.Context, l Limits) {
 	inst.fuel.Set(uint64(l.Fuel))
 	if inst.growFail.Get() != 0 {
 		inst.growFail.Set(0)
 	}
 	inst.logged = 0
 	inst.timer.Reset(l.Deadline)
-	var stopCtx func() bool
+	inst.stopCtx = nil
 	if ctx.Done() != nil {
-		stopCtx = context.AfterFunc(ctx, inst.raiseStop)
+		inst.stopCtx = context.AfterFunc(ctx, inst.raiseStop)
 	}
-	return func() {
-		if !inst.timer.Stop() {
-			inst.tainted = true
-		}
-		if stopCtx != nil && !stopCtx() {
-			inst.tainted = true
-		}
+}
+
+// disarm stops the deadline and the context's hook; if either already
+// fired (or may be firing), the instance is tainted and not reused.
+func (inst *instance) disarm() {
+	if !inst.timer.Stop() {
+		inst.tainted = true
 	}
+	if inst.stopCtx != nil && !inst.stopCtx() {
+		inst.tainted = true
+	}
+	inst.stopCtx = nil
 }
 
 // raiseStop interrupts the running call (from the timer's or the context's
@@ -168,11 +176,11 @@ func (inst *instance) classify(ctx context.Context, err error, l Limits) error {
 	case inst.closing.Load():
 		return fmt.Errorf("%w during the call: %w", ErrClosed, err)
 	case int64(inst.fuel.Get()) < 0:
-		return fmt.Errorf("%w (budget %d): %w", ErrOutOfFuel, l.Fuel, err)
+		return fmt.Errorf("%w: %w", ErrOutOfFuel, stopped{fmt.Sprintf("the call used its budget of %d units and was stopped", l.Fuel), err})
 	case inst.stopped.Load() && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return ctx.Err() // the caller cancelled; not the plugin's fault
 	case inst.stopped.Load():
-		return fmt.Errorf("%w (%v): %w", ErrDeadline, l.Deadline, err)
+		return fmt.Errorf("%w: %w", ErrDeadline, stopped{fmt.Sprintf("the call ran past %v and was stopped", l.Deadline), err})
 	}
 	if mem := inst.memoryLimit(l); mem != nil {
 		return fmt.Errorf("%w: %w: %w", ErrTrap, mem, err)

@@ -398,10 +398,10 @@ func (iso *isolated) result(w *workerProc, b []byte, l Limits, scores *[]abi.Sco
 		}
 		*scores = s
 		return nil
-	case stOutOfFuel:
-		return fmt.Errorf("%w (budget %d): worker: %s", ErrOutOfFuel, l.Fuel, msg)
+	case stOutOfFuel: // msg is the worker's classify text, which names the budget
+		return fmt.Errorf("%w: %s (in the worker process)", ErrOutOfFuel, strings.TrimPrefix(msg, ErrOutOfFuel.Error()+": "))
 	case stDeadline:
-		return fmt.Errorf("%w (%v): worker: %s", ErrDeadline, l.Deadline, msg)
+		return fmt.Errorf("%w: %s (in the worker process)", ErrDeadline, strings.TrimPrefix(msg, ErrDeadline.Error()+": "))
 	case stTrap:
 		if mem != nil {
 			return fmt.Errorf("%w: %w: worker: %s", ErrTrap, mem, msg)
@@ -409,9 +409,9 @@ func (iso *isolated) result(w *workerProc, b []byte, l Limits, scores *[]abi.Sco
 		return fmt.Errorf("%w: worker: %s", ErrTrap, msg)
 	case stFailed:
 		if mem != nil {
-			return fmt.Errorf("%w: code %d: %w: worker: %s", ErrPluginFailed, code, mem, msg)
+			return fmt.Errorf("%w: %s: %w: worker: %s", ErrPluginFailed, codeText(code), mem, msg)
 		}
-		return fmt.Errorf("%w: code %d", ErrPluginFailed, code)
+		return fmt.Errorf("%w: %s", ErrPluginFailed, codeText(code))
 	case stBadOutput:
 		if mem != nil {
 			return fmt.Errorf("%w: %w: worker: %s", ErrBadOutput, mem, msg)

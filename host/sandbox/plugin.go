@@ -272,8 +272,8 @@ func (p *Plugin) run(ctx context.Context, inst *instance, in input, l Limits) ([
 	outCap := uint32(l.MaxScores)
 	need := outOff + outCap*abi.ScoreSize
 
-	disarm := inst.arm(ctx, l)
-	defer disarm()
+	inst.arm(ctx, l)
+	defer inst.disarm()
 	mem := inst.mod.Memory()
 	if need > inst.bufCap {
 		inst.stack[0] = uint64(need)
@@ -306,9 +306,9 @@ func (p *Plugin) run(ctx context.Context, inst *instance, in input, l Limits) ([
 	switch {
 	case n < 0:
 		if mem := inst.memoryLimit(l); mem != nil {
-			return nil, fmt.Errorf("%w: code %d: %w", ErrPluginFailed, n, mem)
+			return nil, fmt.Errorf("%w: %s: %w", ErrPluginFailed, codeText(n), mem)
 		}
-		return nil, fmt.Errorf("%w: code %d", ErrPluginFailed, n)
+		return nil, fmt.Errorf("%w: %s", ErrPluginFailed, codeText(n))
 	case uint32(n) > outCap:
 		return nil, fmt.Errorf("%w: %d scores for a capacity of %d", ErrBadOutput, n, outCap)
 	}

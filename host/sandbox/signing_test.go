@@ -175,7 +175,7 @@ func TestExamplePluginsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, wasm := range map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge, "tv": plugins.TV, "car": plugins.Car} {
+	for name, wasm := range map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge, "tv": plugins.TV, "car": plugins.Car, "home": plugins.Home} {
 		signed, err := testdata.PluginManifests.ReadFile("plugins/" + name + ".manifest.json")
 		if err != nil {
 			t.Fatal(err)

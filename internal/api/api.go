@@ -25,12 +25,19 @@ const (
 	// ReasonEpochTooLate: the report's epoch has closed; its result is or
 	// will be released and must not change.
 	ReasonEpochTooLate Reason = "epoch_too_late"
+	// ReasonCampaignPaused: the campaign was paused or archived before the
+	// report's epoch began; the device should stop answering it.
+	ReasonCampaignPaused Reason = "campaign_paused"
+	// ReasonReportSize: the sealed payload is not the campaign's
+	// report_size (every report of a campaign has the same size, so that
+	// the size tells nothing about the answer).
+	ReasonReportSize Reason = "wrong_report_size"
 )
 
 // AllReasons lists every reason, for metrics and documentation.
 func AllReasons() []Reason {
 	return []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
-		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate}
+		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate, ReasonCampaignPaused, ReasonReportSize}
 }
 
 // IsValid reports whether r is a known reason.
@@ -57,4 +64,8 @@ type IngestResponse struct {
 	Accepted int      `json:"accepted"`
 	Rejected int      `json:"rejected"`
 	Results  []Result `json:"results"`
+	// DetailsOmitted counts results whose detail was left out: a batch
+	// gets the detail of only the first few rejections of each reason, so
+	// a batch of garbage cannot make the answer many times its size.
+	DetailsOmitted int `json:"details_omitted,omitempty"`
 }

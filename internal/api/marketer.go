@@ -30,6 +30,11 @@ type CampaignInfo struct {
 	Tenant    string          `json:"tenant"`
 	CreatedAt time.Time       `json:"created_at"`
 	Signed    SignedCampaign  `json:"signed"`
+	// State is "active", "paused" or "archived" (POST
+	// /v1/campaigns/{id}/pause, /resume, /archive); StateChangedAt is when
+	// it entered that state (absent while active since creation).
+	State          string     `json:"state"`
+	StateChangedAt *time.Time `json:"state_changed_at,omitempty"`
 }
 
 // CreateCampaignRequest is the body of POST /v1/campaigns: the campaign,
@@ -64,17 +69,21 @@ type CreateTokenRequest struct {
 	Role   Role   `json:"role"`
 	Tenant string `json:"tenant,omitempty"` // required for marketers
 	Name   string `json:"name"`
+	// TTLSeconds makes the token expire this long after its creation;
+	// 0 never.
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
 
 // TokenInfo describes a token; the secret itself is shown once, on
 // creation.
 type TokenInfo struct {
-	ID        string    `json:"id"` // hex SHA-256 of the secret: how to revoke it
-	Role      Role      `json:"role"`
-	Tenant    string    `json:"tenant,omitempty"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	Token     string    `json:"token,omitempty"` // only in the creation response
+	ID        string     `json:"id"` // hex SHA-256 of the secret: how to revoke it
+	Role      Role       `json:"role"`
+	Tenant    string     `json:"tenant,omitempty"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // absent: never
+	Token     string     `json:"token,omitempty"`      // only in the creation response
 }
 
 // KeyState is where an HPKE key is in its rotation: pending (accepted, not
@@ -111,6 +120,24 @@ type WhoAmI struct {
 	Role   Role   `json:"role"`
 	Tenant string `json:"tenant,omitempty"`
 	Name   string `json:"name"`
+}
+
+// IngestMetrics is the body of GET /v1/metrics: what one node ingested
+// since it started, per campaign the caller may see (a marketer: their
+// tenant's only). Reports that name no known campaign (garbage, another
+// aggregator's) belong to no tenant and appear only in the operator's
+// Prometheus /metrics.
+type IngestMetrics struct {
+	Since     time.Time        `json:"since"` // when this node started counting
+	Campaigns []CampaignIngest `json:"campaigns"`
+}
+
+// CampaignIngest counts one campaign's reports at one node.
+type CampaignIngest struct {
+	Campaign string           `json:"campaign"`
+	Tenant   string           `json:"tenant"`
+	Accepted int64            `json:"accepted"`
+	Rejected map[Reason]int64 `json:"rejected"` // by reason; absent reasons are 0
 }
 
 // Policy is the body of GET /v1/policy: the operator's limits on new

@@ -61,6 +61,16 @@ type Campaign struct {
 	// the config and shown in the aggregator's results.
 	MechanismReason string `json:"mechanism_reason,omitempty"`
 
+	// Mode is how the campaign is answered: "" or "ldp" (ModeLDP), a
+	// locally randomized answer to one aggregator, or "prio3"
+	// (ModePrio3), the true answer secret-shared between a leader and a
+	// helper that add central noise. A prio3 campaign has no
+	// ReportEpsilon, MechanismName or ReportSize; its Epsilon is
+	// Prio3.CentralEpsilon.
+	Mode string `json:"mode,omitempty"`
+	// Prio3 is the two-aggregator config, present iff Mode is "prio3".
+	Prio3 *Prio3 `json:"prio3,omitempty"`
+
 	// legacy marks a config that Verify decoded without report_epsilon:
 	// Validate must not fill it in, or the device would answer in two
 	// layers what the aggregator decodes as one.
@@ -130,6 +140,9 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: campaign %q: %s", ErrInvalid, c.ID, fmt.Sprintf(format, args...))
 	}
+	if err := c.checkMode(); err != nil {
+		return bad("%v", err)
+	}
 	switch {
 	case !idPattern.MatchString(c.ID):
 		return bad("id must be 1-64 characters of a-z, 0-9 and '-'")
@@ -152,8 +165,10 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 		}
 		return nil
 	}
-	if err := c.checkReportEpsilon(); err != nil {
-		return bad("%v", err)
+	if !c.IsPrio3() {
+		if err := c.checkReportEpsilon(); err != nil {
+			return bad("%v", err)
+		}
 	}
 	q := &c.Question
 	switch q.Type {
@@ -197,6 +212,12 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 		}
 	default:
 		return bad("question type %q is not %q, %q or %q", q.Type, QuestionThreshold, QuestionTopK, QuestionMean)
+	}
+	if c.IsPrio3() {
+		if err := c.validatePrio3(); err != nil {
+			return bad("%v", err)
+		}
+		return nil
 	}
 	m, reason, err := choose(c)
 	if err != nil {
@@ -246,8 +267,12 @@ func (c *Campaign) twoLayer() bool {
 
 // Mechanism is the LDP mechanism the campaign's answers use: the one its
 // config names, or for a config stored before campaigns named one (all
-// threshold questions), randomized response.
+// threshold questions), randomized response; none (0) for a prio3
+// campaign.
 func (c *Campaign) Mechanism() ldp.Mechanism {
+	if c.IsPrio3() {
+		return 0
+	}
 	if m, err := ldp.ParseMechanism(c.MechanismName); err == nil {
 		return m
 	}

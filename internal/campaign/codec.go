@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/prio"
 )
 
 // MeanLevels is how finely a mean question's score was quantized on the
@@ -41,6 +42,7 @@ type Codec struct {
 	mean     ldp.MeanMechanism
 	grid     ldp.Grid
 	digest   [32]byte
+	prio3    *prio.Params   // a prio3 campaign's instance; nil for LDP
 	index    map[uint32]int // top_k: category → item
 	// check holds scratch accumulators of the top_k oracle: CheckAnswer
 	// validates an answer by adding it to one, which costs what decoding
@@ -51,6 +53,9 @@ type Codec struct {
 
 // Codec builds c's mechanism.
 func (c *Campaign) Codec() (*Codec, error) {
+	if c.IsPrio3() {
+		return c.prio3Codec()
+	}
 	k := &Codec{question: c.Question, mech: c.Mechanism(), legacy: c.ReportEpsilon == 0, id: c.ID}
 	var err error
 	switch c.Question.Type {
@@ -214,6 +219,9 @@ func (k *Codec) Round(t Truth, alpha float64) (Truth, error) {
 // campaign gets the same answer and no fresh permanent noise; for a
 // campaign signed before two layers, under its id, as before.
 func (k *Codec) MemoKey(t Truth) (ldp.MemoKey, error) {
+	if k.prio3 != nil {
+		return ldp.MemoKey{}, errPrio3
+	}
 	if t.Key == "" {
 		return ldp.MemoKey{}, fmt.Errorf("campaign %q: a mean score must be rounded (Codec.Round) before it is memoized", k.id)
 	}
@@ -253,6 +261,9 @@ func NewOffset(rng *rand.Rand) []byte {
 // under MemoKey(t): the first layer at Epsilon (ε∞). For a legacy
 // campaign it is the one-layer answer that is sent as is.
 func (k *Codec) Permanent(t Truth, rng *rand.Rand) ([]byte, error) {
+	if k.prio3 != nil {
+		return nil, errPrio3
+	}
 	switch k.question.Type {
 	case QuestionTopK:
 		if long, ok := k.set.Oracle().(*ldp.Longitudinal); ok {
@@ -278,6 +289,9 @@ func (k *Codec) Permanent(t Truth, rng *rand.Rand) ([]byte, error) {
 // answers are not byte-identical; the answer itself for a mean question
 // and for a legacy campaign.
 func (k *Codec) Instant(perm []byte, rng *rand.Rand) ([]byte, error) {
+	if k.prio3 != nil {
+		return nil, errPrio3
+	}
 	var long *ldp.Longitudinal
 	switch k.question.Type {
 	case QuestionTopK:
@@ -306,6 +320,9 @@ func (k *Codec) Randomize(t Truth, rng *rand.Rand) ([]byte, error) {
 // CheckAnswer reports whether a decrypted payload's mechanism and answer
 // are well-formed for the campaign; the aggregator rejects any other.
 func (k *Codec) CheckAnswer(mech ldp.Mechanism, answer []byte) error {
+	if k.prio3 != nil {
+		return errPrio3
+	}
 	if mech != k.mech {
 		return fmt.Errorf("mechanism %d answer of %d bytes for a %v campaign", mech, len(answer), k.mech)
 	}

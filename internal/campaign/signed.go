@@ -42,8 +42,9 @@ func Verify(pub ed25519.PublicKey, config, signature []byte, tax *taxonomy.Taxon
 		return Campaign{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	// A config signed before report_epsilon existed is answered in one
-	// layer, as the aggregator that signed it decodes it.
-	c.legacy = c.ReportEpsilon == 0
+	// layer, as the aggregator that signed it decodes it (a prio3 config
+	// has no report_epsilon and no layers).
+	c.legacy = c.ReportEpsilon == 0 && !c.IsPrio3()
 	if err := c.Validate(tax); err != nil {
 		return Campaign{}, err
 	}

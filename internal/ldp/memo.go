@@ -39,9 +39,10 @@ type MemoStore interface {
 // drawing fresh noise. Averaging a device's answers over epochs then
 // converges to its one memoized answer, not to the truth.
 //
-// Guarantee: across any number of epochs, what the campaign learns about a
-// device is at most one ε-LDP answer per distinct true value it ever held —
-// total loss ≤ ε·(number of distinct values), however long it reports.
+// Guarantee: across any number of epochs, what the reports of one memo
+// scope reveal about the values a device held is at most one ε-LDP answer
+// per distinct true value memoized — loss ≤ ε·(number of distinct values)
+// until the memos are erased; when the value changed is not covered.
 // Limits (see docs/PRIVACY.md): it does not hide changes of the value (a
 // new answer appears when the value changes); identical answers let
 // whoever sees them link a device's reports across epochs (RAPPOR adds an

@@ -3,8 +3,11 @@ package prio
 import (
 	"encoding/hex"
 	"errors"
+	"math"
 	"strings"
 	"testing"
+
+	"github.com/wisp-project/wisp/internal/dpnoise"
 )
 
 func TestParamsValidate(t *testing.T) {
@@ -90,5 +93,62 @@ func TestParamsEncoding(t *testing.T) {
 		if _, err := DecodeParams(raw); !errors.Is(err, ErrParams) {
 			t.Errorf("%s (%x): err %v, want ErrParams", name, raw, err)
 		}
+	}
+}
+
+// TestNoiseVariance: 2·2q/(1−q)², q = e^(−ε/Δ), for the scales that are
+// exact in binary (ε = 1 and ½; Δ = 1 and 3).
+func TestNoiseVariance(t *testing.T) {
+	for _, tt := range []struct {
+		p   Params
+		eps float64
+	}{{ForThreshold(), 1}, {ForThreshold(), 0.5}, {ForTopK(10, 3), 1}} {
+		q := math.Exp(-tt.eps / float64(tt.p.Sensitivity()))
+		want := 4 * q / ((1 - q) * (1 - q))
+		got, err := tt.p.NoiseVariance(tt.eps)
+		if err != nil || math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%v at ε=%g: %v (%v), want %v", tt.p.VDAF, tt.eps, got, err, want)
+		}
+	}
+	if _, err := ForThreshold().NoiseVariance(0); err == nil {
+		t.Error("ε = 0 has a noise variance")
+	}
+}
+
+// TestNoiseHalfWidth: against a direct convolution of the two draws'
+// pmfs, and the coverage the figure (±4 for a count at ε = 1)
+// has.
+func TestNoiseHalfWidth(t *testing.T) {
+	for _, tt := range []struct {
+		p    Params
+		eps  float64
+		want int64
+	}{{ForThreshold(), 1, 4}, {ForTopK(10, 3), 1, 0}, {ForMean(4), 0.5, 0}} {
+		h, err := tt.p.NoiseHalfWidth(tt.eps, 0.95)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.want != 0 && h != tt.want {
+			t.Errorf("%v: h = %d, want %d", tt.p.VDAF, h, tt.want)
+		}
+		scale, _ := dpnoise.LaplaceScale(tt.p.Sensitivity(), tt.eps)
+		lap, _ := dpnoise.NewLaplace(scale)
+		m := int64(60 * scale.Float64())
+		within := func(h int64) float64 { // Σ_{|z|≤h} Σ_x pmf(x)·pmf(z−x)
+			s := 0.0
+			for z := -h; z <= h; z++ {
+				for x := -m; x <= m; x++ {
+					s += lap.PMF(x) * lap.PMF(z-x)
+				}
+			}
+			return s
+		}
+		if in, below := within(h), within(h-1); in < 0.95 || below >= 0.95 {
+			t.Errorf("%v at ε=%g: P(|noise| ≤ %d) = %.4f, P(≤ %d) = %.4f; want the first ≥ 0.95 > the second",
+				tt.p.VDAF, tt.eps, h, in, h-1, below)
+		}
+	}
+	if _, err := ForThreshold().NoiseHalfWidth(1, 1); err == nil {
+		t.Error("a 100% interval has a half-width")
 	}
 }

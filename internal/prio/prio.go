@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/wisp-project/wisp/internal/dpnoise"
 )
@@ -324,6 +325,63 @@ func (s *AggShare) Reports() uint64 { return s.n }
 
 // Noised reports whether AddNoise has run on this share.
 func (s *AggShare) Noised() bool { return s.noised }
+
+// NoiseVariance is the exact variance of one released coordinate's noise
+// at epsilon: both aggregators' discrete Laplace draws of scale Δ/ε
+// (AddNoise), 2·Var(Lap_ℤ(LaplaceScale(Δ, ε))). It is what a release's
+// interval is computed from.
+func (p Params) NoiseVariance(epsilon float64) (float64, error) {
+	scale, err := dpnoise.LaplaceScale(p.Sensitivity(), epsilon)
+	if err != nil {
+		return 0, err
+	}
+	lap, err := dpnoise.NewLaplace(scale)
+	if err != nil {
+		return 0, err
+	}
+	return 2 * lap.Variance(), nil
+}
+
+// NoiseHalfWidth is the exact interval of a released coordinate's noise
+// at epsilon: the smallest integer h with P(|X + Y| ≤ h) ≥ level, X and
+// Y the two aggregators' discrete Laplace draws. A release's level
+// interval is its value ± h. The normal approximation 1.96·√NoiseVariance
+// undercovers here (the noise is discrete and heavier-tailed than a
+// Gaussian): for a count at ε = 1 it is ±3.76, which covers 92.7%
+// (P(|noise| ≤ 3)); h = 4 covers about 97%.
+func (p Params) NoiseHalfWidth(epsilon, level float64) (int64, error) {
+	if !(level > 0 && level < 1) {
+		return 0, fmt.Errorf("prio: interval level %v is not in (0, 1)", level)
+	}
+	scale, err := dpnoise.LaplaceScale(p.Sensitivity(), epsilon)
+	if err != nil {
+		return 0, err
+	}
+	// With q = e^(−u), u = 1/τ, each draw has pmf c·q^|x|, c = (1−q)/(1+q),
+	// and the sum's upper tail has the closed form
+	// P(X + Y ≥ m) = c²·q^m·((m + 1 + a)/(1−q) + q/(1−q)²), a = 2q²/((1−q)(1+q)),
+	// for m ≥ 1; by symmetry P(|X + Y| > h) = 2·P(X + Y ≥ h + 1).
+	u := 1 / scale.Float64()
+	q, oneMinusQ := math.Exp(-u), -math.Expm1(-u)
+	c, a := oneMinusQ/(1+q), 2*q*q/(oneMinusQ*(1+q))
+	tail := func(m int64) float64 {
+		fm := float64(m)
+		return c * c * math.Exp(-u*fm) * ((fm+1+a)/oneMinusQ + q/(oneMinusQ*oneMinusQ))
+	}
+	target := (1 - level) / 2
+	lo, hi := int64(-1), int64(1) // tail(lo+1) > target ≥ tail(hi+1)
+	for tail(hi+1) > target {
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1 {
+		if mid := (lo + hi) / 2; tail(mid+1) > target {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi, nil
+}
 
 // AddNoise adds central noise to every coordinate, in the field: an
 // independent discrete Laplace of scale Δ/ε (Δ = p.Sensitivity()), a

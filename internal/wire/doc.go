@@ -9,6 +9,12 @@
 // fails to open. The payload is padded to a fixed size per campaign so its
 // length says nothing about the answer.
 //
+// A prio3 campaign's report is a Prio3Report instead: the Prio3 public
+// share and report id (the Prio3 nonce) in clear, and two input shares,
+// each sealed to its own aggregator under associated data that binds the
+// campaign, epoch, report id, role and public share (ShareAAD). PeekMode
+// tells the two formats apart; a batch may mix them.
+//
 // Cipher suite (as IETF DAP): DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
 // AES-128-GCM. Every decoder here is bounded and fuzzed: reports are hostile
 // until they open.

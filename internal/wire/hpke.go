@@ -87,32 +87,42 @@ func (k *KeyPair) MarshalPrivateKey() ([]byte, error) { return k.private.Marshal
 // sets e's other clear fields first: they become associated data. The
 // payload is padded to size bytes before sealing.
 func Seal(cfg KeyConfig, e *Envelope, p Payload, size int, rand io.Reader) error {
-	if cfg.KEM != KEM || cfg.KDF != KDF || cfg.AEAD != AEAD {
-		return fmt.Errorf("%w: suite %v/%v/%v", ErrVersion, cfg.KEM, cfg.KDF, cfg.AEAD)
-	}
-	pk, err := KEM.Scheme().UnmarshalBinaryPublicKey(cfg.PublicKey)
-	if err != nil {
-		return fmt.Errorf("wire: key config %d: %w", cfg.ID, err)
-	}
 	plain, err := encodePayload(p, size)
 	if err != nil {
 		return err
 	}
-	sender, err := suite.NewSender(pk, info)
-	if err != nil {
-		return fmt.Errorf("wire: seal: %w", err)
-	}
-	enc, sealer, err := sender.Setup(rand)
-	if err != nil {
-		return fmt.Errorf("wire: seal: %w", err)
-	}
 	e.KeyID = cfg.ID
-	sealed, err := sealer.Seal(plain, e.aad())
+	enc, sealed, err := seal(cfg, info, e.aad(), plain, rand)
 	if err != nil {
-		return fmt.Errorf("wire: seal: %w", err)
+		return err
 	}
 	e.Enc, e.Sealed = enc, sealed
 	return nil
+}
+
+// seal is one HPKE base-mode seal to cfg under the info string and aad:
+// the suite code every sealed thing in Wisp goes through.
+func seal(cfg KeyConfig, info, aad, plain []byte, rand io.Reader) (enc, sealed []byte, err error) {
+	if cfg.KEM != KEM || cfg.KDF != KDF || cfg.AEAD != AEAD {
+		return nil, nil, fmt.Errorf("%w: suite %v/%v/%v", ErrVersion, cfg.KEM, cfg.KDF, cfg.AEAD)
+	}
+	pk, err := KEM.Scheme().UnmarshalBinaryPublicKey(cfg.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wire: key config %d: %w", cfg.ID, err)
+	}
+	sender, err := suite.NewSender(pk, info)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wire: seal: %w", err)
+	}
+	enc, sealer, err := sender.Setup(rand)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wire: seal: %w", err)
+	}
+	sealed, err = sealer.Seal(plain, aad)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wire: seal: %w", err)
+	}
+	return enc, sealed, nil
 }
 
 // Open decrypts e with k, which must be the key e names.
@@ -120,17 +130,26 @@ func (k *KeyPair) Open(e *Envelope) (Payload, error) {
 	if e.KeyID != k.Config.ID {
 		return Payload{}, fmt.Errorf("%w: %d", ErrUnknownKey, e.KeyID)
 	}
-	receiver, err := suite.NewReceiver(k.private, info)
+	plain, err := k.open(info, e.Enc, e.Sealed, e.aad())
 	if err != nil {
-		return Payload{}, fmt.Errorf("wire: open: %w", err)
-	}
-	opener, err := receiver.Setup(e.Enc)
-	if err != nil {
-		return Payload{}, fmt.Errorf("%w: encapsulated key: %v", ErrDecrypt, err)
-	}
-	plain, err := opener.Open(e.Sealed, e.aad())
-	if err != nil {
-		return Payload{}, fmt.Errorf("%w: %v", ErrDecrypt, err)
+		return Payload{}, err
 	}
 	return decodePayload(plain)
+}
+
+// open is seal's inverse with k's private key.
+func (k *KeyPair) open(info, enc, sealed, aad []byte) ([]byte, error) {
+	receiver, err := suite.NewReceiver(k.private, info)
+	if err != nil {
+		return nil, fmt.Errorf("wire: open: %w", err)
+	}
+	opener, err := receiver.Setup(enc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encapsulated key: %v", ErrDecrypt, err)
+	}
+	plain, err := opener.Open(sealed, aad)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	return plain, nil
 }

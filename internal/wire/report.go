@@ -21,12 +21,13 @@ const (
 	// ModeLDP payloads carry a locally randomized answer; the aggregator
 	// decrypts and estimates.
 	ModeLDP Mode = 1
-	// ModePrio3 is reserved for two-aggregator secret-shared reports.
+	// ModePrio3 reports (Prio3Report) carry two secret shares of the true
+	// answer, one sealed to each of two aggregators.
 	ModePrio3 Mode = 2
 )
 
 // IsValid reports whether m is a mode this version accepts.
-func (m Mode) IsValid() bool { return m == ModeLDP }
+func (m Mode) IsValid() bool { return m == ModeLDP || m == ModePrio3 }
 
 // ReportID is a random, single-use identifier; the aggregator rejects a
 // second report with the same id. It identifies the report, not the device.
@@ -87,8 +88,9 @@ var (
 )
 
 var (
-	encMode cbor.EncMode
-	decMode cbor.DecMode
+	encMode  cbor.EncMode
+	decMode  cbor.DecMode
+	peekMode cbor.DecMode // decMode that skips unknown keys (PeekMode)
 )
 
 func init() {
@@ -96,7 +98,7 @@ func init() {
 	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
 		panic(err)
 	}
-	decMode, err = cbor.DecOptions{
+	opts := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
 		IndefLength:       cbor.IndefLengthForbidden,
 		TagsMd:            cbor.TagsForbidden,
@@ -104,8 +106,12 @@ func init() {
 		MaxArrayElements:  MaxBatchReports,
 		MaxMapPairs:       16,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
+	}
+	if decMode, err = opts.DecMode(); err != nil {
+		panic(err)
+	}
+	opts.ExtraReturnErrors = cbor.ExtraDecErrorNone
+	if peekMode, err = opts.DecMode(); err != nil {
 		panic(err)
 	}
 }
@@ -157,7 +163,7 @@ func DecodeEnvelope(b []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	switch {
-	case e.Version != Version || !e.Mode.IsValid():
+	case e.Version != Version || e.Mode != ModeLDP:
 		return Envelope{}, fmt.Errorf("%w: version %d mode %d", ErrVersion, e.Version, e.Mode)
 	case e.Campaign == "" || len(e.Campaign) > MaxCampaignLen:
 		return Envelope{}, fmt.Errorf("%w: campaign id of %d bytes", ErrMalformed, len(e.Campaign))

@@ -43,7 +43,7 @@
     if (typeof c === 'string') {
       try { c = JSON.parse(atob(c)); } catch (e) { c = {}; }
     }
-    return Object.assign({}, c, { tenant: item.tenant || c.tenant, created_at: item.created_at });
+    return Object.assign({}, c, { tenant: item.tenant || c.tenant, created_at: item.created_at, state: item.state || 'active', state_changed_at: item.state_changed_at });
   }
 
   const api = {
@@ -80,9 +80,10 @@
       return Object.assign({ max_epsilon: 8, min_epoch_seconds: 3600, max_epoch_seconds: 90 * 86400, min_k: 50 }, d || {});
     },
     // ingest reads the aggregator's Prometheus metrics for this node's
-    // accepted and rejected report counts.
+    // accepted and rejected report counts (operators only: they cover
+    // every tenant).
     async ingest() {
-      const resp = await fetch('/metrics');
+      const resp = await fetch('/metrics', { headers: { Authorization: 'Bearer ' + token() } });
       if (!resp.ok) return null;
       return parseMetrics(await resp.text());
     },
@@ -152,6 +153,12 @@
     return Math.round(x).toLocaleString('en-US');
   }
 
+  // pct formats a share of reporters as a percentage, 1 decimal below 10%.
+  function pct(x) {
+    if (x === undefined || x === null || !isFinite(x)) return '–';
+    const v = x * 100;
+    return (Math.abs(v) < 10 ? Math.round(v * 10) / 10 : Math.round(v)) + '%';
+  }
   function fmt3(x) { return x === undefined || x === null || !isFinite(x) ? '–' : (Math.round(x * 1000) / 1000).toString(); }
 
   // kindOf tells what a released result holds: a segment size ("count",
@@ -440,6 +447,8 @@
     key_expired: 'sealed to an expired key',
     epoch_too_early: 'epoch not started yet',
     epoch_too_late: 'epoch already closed',
+    campaign_paused: 'campaign paused before the epoch began',
+    wrong_report_size: "not the campaign's report size",
   };
   const reasonText = (r) => REASONS[r] || String(r).replace(/_/g, ' ');
 
@@ -594,7 +603,8 @@
       }
       else if (last) latest = [fmt(last.estimate), h('span', { class: 'muted' }, ` [${fmt(last.ci_low)}, ${fmt(last.ci_high)}]`)];
       return h('tr', { 'data-campaign': c.id },
-        h('td', {}, h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, c.name || c.id), h('div', { class: 'muted' }, c.id)),
+        h('td', {}, h('a', { href: '#/campaign/' + encodeURIComponent(c.id) }, c.name || c.id), c.state === 'paused' ? [' ', h('span', { class: 'badge paused' }, 'paused')] : null,
+          h('div', { class: 'muted' }, c.id)),
         showTenant ? h('td', {}, c.tenant || '–') : null,
         h('td', {}, categoryLabel(c)),
         h('td', { class: 'num' }, c.epsilon),
@@ -666,21 +676,67 @@
       if (sg.top_k) { const t = topOf(sg); return t.category === undefined ? '–' : `${fmt(t.ci_low)} – ${fmt(t.ci_high)}`; }
       return sg.mean ? `${fmt3(sg.mean.ci_low)} – ${fmt3(sg.mean.ci_high)}` : `${fmt(sg.ci_low)} – ${fmt(sg.ci_high)}`;
     };
+    // reachCell: the audience as a share of the devices that reported
+    // (a threshold campaign's reach, a top-k category's share of top-k
+    // sets), with its interval; a mean has none.
+    const reachCell = (sg) => {
+      if (sg.suppressed || sg.mean || !sg.reports) return '–';
+      if (sg.top_k) { const t = topOf(sg); return t.category === undefined ? '–' : pct(t.share); }
+      return `${pct(sg.estimate / sg.reports)} (${pct(sg.ci_low / sg.reports)} – ${pct(sg.ci_high / sg.reports)})`;
+    };
     const spent = list.reduce((a, sg) => a + sg.epsilon, 0);
     const table = h('table', { id: 'releases' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Epoch'), h('th', {}, `Dates (${zoneName()})`), h('th', { class: 'num' }, 'Reports'), h('th', { class: 'num' }, 'Estimate'),
-        h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
+        h('th', { class: 'num' }, '95% CI'), h('th', { class: 'num' }, 'Reach (of reporters)'), h('th', { class: 'num' }, 'ε cost'), h('th', {}, 'Status'))),
       h('tbody', {}, list.map((sg) => h('tr', { 'data-epoch': sg.epoch },
         h('td', { class: 'muted' }, sg.epoch), h('td', { class: 'when' }, epochRange(sg, c.epoch_seconds)), h('td', { class: 'num' }, reportsText(sg)),
         h('td', { class: 'num' }, estCell(sg)),
         h('td', { class: 'num' }, ciCell(sg)),
+        h('td', { class: 'num reach' }, reachCell(sg)),
         h('td', { class: 'num' }, sg.epsilon),
         h('td', {}, sg.suppressed ? h('span', { class: 'badge suppressed' }, `suppressed: below k = ${c.k}`) : h('span', { class: 'badge' }, sg.released === false ? 'provisional' : 'released'))))));
-    const lifecycle = h('div', { class: 'actions', id: 'lifecycle' },
-      h('a', { class: 'button secondary', id: 'duplicate', href: '#/new?from=' + encodeURIComponent(c.id) }, 'Duplicate as a new campaign'));
+    const lifecycle = lifecycleBar(c, path);
     render(h('h1', {}, c.name || c.id), facts, lifecycle, exportsBar(c), chart,
       list.length ? h('p', { class: 'muted' }, `Each epoch's release costs every reporting device ε = ${c.epsilon} (one ε-LDP report per device per epoch, suppressed epochs included); a device that answered in all ${list.length} epoch(s) shown has spent ε = ${Math.round(spent * 100) / 100} on this campaign in total.`) : null,
       list.length ? h('div', { class: 'scroll' }, stack(table)) : null);
+  }
+
+  // lifecycleBar shows where the campaign is in its life and the moves it
+  // allows: pause (devices stop answering; the current epoch still
+  // counts), resume, archive (for good: asks for a second click), and
+  // duplicate.
+  function lifecycleBar(c, path) {
+    const status = h('p', { class: 'muted', id: 'lifecycle-status', 'aria-live': 'polite' });
+    const since = c.state_changed_at ? ' since ' + dayOf(new Date(c.state_changed_at)) + ' ' + timeOf(new Date(c.state_changed_at)) : '';
+    const words = {
+      active: 'Collecting: devices that opted in answer it every epoch.',
+      paused: `Paused${since}: devices no longer answer it; the epoch it was paused in still counts. Resume to collect again.`,
+      archived: `Archived${since}: it collects nothing, for good; its released results stay.`,
+    };
+    const act = (action) => async () => {
+      try {
+        await api.post(path + '/' + action);
+        route();
+      } catch (e) {
+        const p = (e && e.problem) || {};
+        status.textContent = e && e.status === 409 && p.detail ? String(p.detail).replace(/^.*: /, '') : plainMessage(e);
+        status.className = 'error';
+      }
+    };
+    const button = (id, text, onclick, cls) => h('button', { type: 'button', class: cls === undefined ? 'secondary' : cls, id, onclick }, text);
+    const archive = button('archive', 'Archive', null);
+    archive.onclick = () => {
+      if (archive.dataset.confirm) return act('archive')();
+      archive.dataset.confirm = '1';
+      archive.textContent = 'Archive for good? Click again';
+    };
+    const moves = c.state === 'active' ? [button('pause', 'Pause collection', act('pause')), archive]
+      : c.state === 'paused' ? [button('resume', 'Resume collection', act('resume'), ''), archive] : [];
+    return h('div', { class: 'card', id: 'lifecycle' },
+      h('p', {}, h('span', { class: 'badge state-' + c.state, id: 'campaign-state' }, c.state), ' ', words[c.state] || ''),
+      h('div', { class: 'actions' }, moves,
+        h('a', { class: 'button secondary', id: 'duplicate', href: '#/new?from=' + encodeURIComponent(c.id) }, 'Duplicate as a new campaign')),
+      status);
   }
 
   // noResultsYet says when a campaign without results will have its first:
@@ -846,6 +902,31 @@
     holiday: ['travel'], vacation: ['travel'], phone: ['smartphones', 'mobile'], game: ['gaming'], games: ['gaming'], film: ['movies'], tv: ['television'],
   };
 
+  // categoryTree browses the Interest taxonomy tier by tier (a subtree is
+  // built when it is first opened: 497 nodes at once would be slow to
+  // draw); each category has an Add button that chooses it.
+  function categoryTree(tax, choose) {
+    const ids = new Set(tax.map((c) => c.id));
+    const kids = new Map();
+    for (const c of tax) {
+      const p = ids.has(c.parent) ? c.parent : 0;
+      if (!kids.has(p)) kids.set(p, []);
+      kids.get(p).push(c);
+    }
+    const leafName = (c) => c.name.split(' | ').pop();
+    const add = (c) => h('button', { type: 'button', class: 'secondary small', 'data-add': c.id, 'aria-label': 'Add ' + leafName(c), onclick: () => choose(c) }, 'Add');
+    const branch = (parent) => h('ul', { class: 'tree' }, (kids.get(parent) || []).map((c) => {
+      const sub = kids.get(c.id);
+      if (!sub) return h('li', { 'data-id': c.id }, h('span', {}, leafName(c)), ' ', add(c));
+      const d = h('details', {}, h('summary', {}, `${leafName(c)} (${sub.length})`), add(c));
+      d.addEventListener('toggle', () => { if (d.open && !d.querySelector('ul')) d.append(branch(c.id)); });
+      return h('li', { 'data-id': c.id }, d);
+    }));
+    const top = h('details', { id: 'category-tree' }, h('summary', {}, 'Browse all Interest categories'));
+    top.addEventListener('toggle', () => { if (top.open && !top.querySelector('ul')) top.append(branch(0)); });
+    return top;
+  }
+
   // categoryPicker searches the taxonomy names as one types; Enter or a
   // click chooses. max bounds how many may be chosen.
   function categoryPicker(tax, max) {
@@ -909,7 +990,7 @@
         if (li) choose(tax.find((c) => c.id === Number(li.dataset.id)));
       }
     });
-    const el = h('div', { class: 'picker' }, input, list, chips);
+    const el = h('div', { class: 'picker' }, input, list, chips, categoryTree(tax, (c) => choose(c)));
     // setMax changes how many may be chosen, dropping the latest beyond it.
     const setMax = (n) => { max = n; chosen = chosen.slice(0, n); redraw(); };
     // preset chooses ids (a duplicated campaign's categories).
@@ -1054,11 +1135,13 @@
 
   async function viewHealth() {
     render(h('h1', {}, 'Ingest health'), h('p', { class: 'muted' }, 'Loading…'));
-    let campaigns, segs, ingest = null;
+    let campaigns, segs, ingest = null, mine = null;
     try {
       [campaigns, segs] = await Promise.all([api.campaigns(), api.segments()]);
       // Node-wide counters cover every tenant's devices: operators only.
+      // A marketer gets their own campaigns' counts (GET /v1/metrics).
       if (isOperator()) ingest = await api.ingest().catch(() => null);
+      else mine = await api.get('/v1/metrics').catch(() => null);
     } catch (e) { render(h('h1', {}, 'Ingest health'), errorBox(e)); return; }
     const names = new Map(campaigns.map((c) => [c.id, c.name || c.id]));
     const per = bySegment(segs);
@@ -1072,7 +1155,11 @@
       rows.length ? stack(h('table', { id: 'reports-per-epoch' }, h('thead', {}, h('tr', {}, h('th', {}, 'Campaign'), h('th', {}, 'Epoch'), h('th', { class: 'num' }, 'Reports'), h('th', {}, 'Release'))), h('tbody', {}, rows)))
         : h('p', { class: 'muted' }, 'No epoch has been released yet: results appear once an epoch has closed.'),
       h('h2', {}, 'This node since it started'),
-      !isOperator() ? h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Accepted and rejected report counts cover every tenant on this aggregator, so only operators see them here.') :
+      !isOperator() ? [h('p', { class: 'muted', id: 'ingest-operators-only' }, 'Totals cover every tenant on this aggregator, so only operators see them; these are your campaigns\u2019 reports.'),
+        (mine && mine.campaigns.length ? h('table', { id: 'tenant-ingest' }, h('thead', {}, h('tr', {}, h('th', {}, 'Your campaign'), h('th', { class: 'num' }, 'Accepted'), h('th', { class: 'num' }, 'Rejected'))),
+          h('tbody', {}, mine.campaigns.map((c) => h('tr', { 'data-campaign': c.campaign }, h('td', {}, names.get(c.campaign) || c.campaign), h('td', { class: 'num' }, fmt(c.accepted)),
+            h('td', { class: 'num' }, fmt(Object.values(c.rejected || {}).reduce((a, b) => a + b, 0)))))))
+          : h('p', { class: 'muted', id: 'tenant-ingest' }, 'No report for your campaigns has reached this node since it started.'))] :
       !ingest ? h('p', { class: 'muted' }, 'This aggregator does not publish its metrics here.') : [
         h('p', { id: 'ingest-totals' }, `${fmt(ingest.accepted)} reports accepted · ${fmt(Object.values(ingest.rejects).reduce((a, b) => a + b, 0))} rejected · ${fmt(ingest.overloaded)} batches turned away (429) · ${fmt(ingest.queue)} batches queued`),
         rejectRows.length ? h('table', { id: 'rejects' }, h('thead', {}, h('tr', {}, h('th', {}, 'Rejected because'), h('th', { class: 'num' }, 'Reports'))), h('tbody', {}, rejectRows))

@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,10 +31,15 @@ func Run(t *testing.T, newSpec func(t testing.TB) string) {
 		{"ConcurrentNodesNoDoubleCount", testConcurrentNodes},
 		{"Durable", testDurable},
 		{"KeyRotationStates", testKeys},
+		{"ReplaceKeyAtomic", testReplaceKey},
+		{"LastActiveKeyAcrossNodes", testLastActiveKey},
+		{"WatchKeysAcrossNodes", testWatchKeys},
+		{"RewrapOneTransaction", testRewrap},
 		{"CampaignRegistry", testCampaigns},
 		{"ReleaseFirstWins", testReleases},
 		{"Tokens", testTokens},
 		{"SecretFirstWins", testSecret},
+		{"SecretsByPrefix", testSecrets},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
@@ -239,14 +246,17 @@ func testKeys(t *testing.T, spec string) {
 		t.Fatalf("missing key: %v, want ErrNotFound", err)
 	}
 	t1 := t0.Add(time.Hour)
+	if err := s.SetKeyState(ctx, 1, store.KeyExpired, t1); !errors.Is(err, store.ErrLastActiveKey) {
+		t.Fatalf("expiring the only active key: %v, want ErrLastActiveKey", err)
+	}
+	if err := s.AddKey(ctx, store.Key{ID: 255, Private: []byte("k255"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetKeyState(ctx, 1, store.KeyExpired, t1); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AddKey(ctx, store.Key{ID: 1, Private: []byte("k1b"), State: store.KeyPending, CreatedAt: t1, ChangedAt: t1}); err != nil {
 		t.Fatalf("reusing an expired key's id: %v", err)
-	}
-	if err := s.AddKey(ctx, store.Key{ID: 255, Private: []byte("k255"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
-		t.Fatal(err)
 	}
 	keys, err := s.Keys(ctx)
 	if err != nil {
@@ -258,6 +268,181 @@ func testKeys(t *testing.T, spec string) {
 	}
 	if fmt.Sprint(keys) != fmt.Sprint(want) {
 		t.Errorf("keys = %v, want %v", keys, want)
+	}
+}
+
+func testReplaceKey(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	t1 := t0.Add(time.Minute)
+	if err := s.AddKey(ctx, store.Key{ID: 1, Private: []byte("k1"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceKey(ctx, store.Key{ID: 2, Private: []byte("k2"), State: store.KeyActive, CreatedAt: t1, ChangedAt: t1}, 9); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("replacing a missing key: %v, want ErrNotFound", err)
+	}
+	if keys := keyStates(t, s); keys != "1:active" {
+		t.Fatalf("after a failed replace: keys %s, want 1:active (nothing added)", keys)
+	}
+	if err := s.ReplaceKey(ctx, store.Key{ID: 2, Private: []byte("k2"), State: store.KeyActive, CreatedAt: t1, ChangedAt: t1}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if keys := keyStates(t, s); keys != "1:expired 2:active" {
+		t.Fatalf("after replacing 1 by 2: keys %s", keys)
+	}
+}
+
+// keyStates is "id:state …" of s's keys.
+func keyStates(t testing.TB, s store.Store) string {
+	t.Helper()
+	keys, err := s.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%d:%s", k.ID, k.State))
+	}
+	return strings.Join(out, " ")
+}
+
+// testLastActiveKey expires two active keys from two nodes at once: one
+// wins, the other is refused, and one key stays active.
+func testLastActiveKey(t *testing.T, spec string) {
+	nodes := []store.Store{Open(t, spec), Open(t, spec)}
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	survivor := -1
+	for round := range 5 {
+		pair := []uint8{uint8(2*round + 1), uint8(2*round + 2)}
+		for _, id := range pair {
+			if err := nodes[0].AddKey(ctx, store.Key{ID: id, Private: []byte{id}, State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if survivor >= 0 {
+			if err := nodes[0].SetKeyState(ctx, uint8(survivor), store.KeyExpired, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = n.SetKeyState(ctx, pair[i], store.KeyExpired, t0)
+			}()
+		}
+		wg.Wait()
+		refused := 0
+		for i, err := range errs {
+			switch {
+			case errors.Is(err, store.ErrLastActiveKey):
+				refused++
+				survivor = int(pair[i])
+			case err != nil:
+				t.Fatal(err)
+			}
+		}
+		if refused != 1 {
+			t.Fatalf("round %d: %d of 2 concurrent expiries refused, want 1 (keys %s)", round, refused, keyStates(t, nodes[0]))
+		}
+	}
+}
+
+// testWatchKeys watches keys on one node while another changes them: the
+// watcher hears each key change, not report inserts, and stops with its
+// context.
+func testWatchKeys(t *testing.T, spec string) {
+	watcher, writer := Open(t, spec), Open(t, spec)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() { done <- watcher.WatchKeys(ctx, func() { calls <- struct{}{} }) }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+		case err := <-done:
+			t.Fatalf("%s: watch ended: %v", what, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no call within 10 s", what)
+		}
+	}
+	wait("start")
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := writer.AddKey(ctx, store.Key{ID: 1, Private: []byte("k1"), State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	wait("a new key")
+	if err := writer.AddKey(ctx, store.Key{ID: 2, Private: []byte("k2"), State: store.KeyPending, CreatedAt: t0, ChangedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	wait("a second key")
+	if err := writer.SetKeyState(ctx, 2, store.KeyActive, t0); err != nil {
+		t.Fatal(err)
+	}
+	wait("a state change")
+	if _, err := writer.Insert(ctx, []store.Report{Report(1, "c", 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-calls:
+		t.Fatal("a report insert was taken for a key change")
+	case <-time.After(600 * time.Millisecond):
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("watch ended with %v, want context.Canceled", err)
+	}
+}
+
+// testRewrap rewrites some private values; a failing callback leaves
+// every row as it was.
+func testRewrap(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for id := uint8(1); id <= 2; id++ {
+		if err := s.AddKey(ctx, store.Key{ID: id, Private: []byte{'k', '0' + id}, State: store.KeyActive, CreatedAt: t0, ChangedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, err := s.Secret(ctx, name, []byte("s"+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("boom")
+	err := s.Rewrap(ctx, func(id uint8, v []byte) ([]byte, error) { return append([]byte("x"), v...), nil },
+		func(string, []byte) ([]byte, error) { return nil, boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("rewrap with a failing callback: %v, want it", err)
+	}
+	err = s.Rewrap(ctx, func(id uint8, v []byte) ([]byte, error) {
+		if id == 2 {
+			return nil, nil
+		}
+		return append([]byte("x"), v...), nil
+	}, func(name string, v []byte) ([]byte, error) {
+		if name == "b" {
+			return nil, nil
+		}
+		return append([]byte("x"), v...), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Secret(ctx, "a", []byte("?"))
+	b, _ := s.Secret(ctx, "b", []byte("?"))
+	if got := fmt.Sprintf("%s %s %s %s", keys[0].Private, keys[1].Private, a, b); got != "xk1 k2 xsa sb" {
+		t.Fatalf("after rewrap: %s, want xk1 k2 xsa sb (the failed one rolled back)", got)
 	}
 }
 
@@ -279,8 +464,38 @@ func testCampaigns(t *testing.T, spec string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.State, b.State = store.CampaignActive, store.CampaignActive
 	if want := []store.Campaign{a, b}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("campaigns = %v, want %v", got, want)
+	}
+
+	// Lifecycle: active → paused → active → archived; a move from a state
+	// the campaign is not in is a conflict, an unknown id not found.
+	t1 := t0.Add(time.Hour)
+	for _, step := range []struct {
+		from []store.CampaignState
+		to   store.CampaignState
+		err  error
+	}{
+		{[]store.CampaignState{store.CampaignActive}, store.CampaignPaused, nil},
+		{[]store.CampaignState{store.CampaignActive}, store.CampaignPaused, store.ErrConflict},
+		{[]store.CampaignState{store.CampaignPaused}, store.CampaignActive, nil},
+		{[]store.CampaignState{store.CampaignActive, store.CampaignPaused}, store.CampaignArchived, nil},
+		{[]store.CampaignState{store.CampaignActive, store.CampaignPaused}, store.CampaignActive, store.ErrConflict},
+	} {
+		if err := s.SetCampaignState(ctx, "a", step.from, step.to, t1); !errors.Is(err, step.err) || (err == nil) != (step.err == nil) {
+			t.Fatalf("a %v → %s: %v, want %v", step.from, step.to, err, step.err)
+		}
+	}
+	if err := s.SetCampaignState(ctx, "nope", []store.CampaignState{store.CampaignActive}, store.CampaignPaused, t1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown campaign: %v, want ErrNotFound", err)
+	}
+	got, err = s.Campaigns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].State != store.CampaignArchived || !got[0].StateChangedAt.Equal(t1) || got[1].State != store.CampaignActive || !got[1].StateChangedAt.IsZero() {
+		t.Errorf("after the moves: %+v", got)
 	}
 }
 
@@ -332,8 +547,18 @@ func testTokens(t *testing.T, spec string) {
 	if _, err := s.Token(ctx, []byte{9}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown token: %v, want ErrNotFound", err)
 	}
-	if list, err := s.Tokens(ctx); err != nil || len(list) != 1 {
-		t.Fatalf("tokens = %v, %v", list, err)
+	// An expiring token keeps its expiry, to the microsecond (PostgreSQL's
+	// resolution); the one without stays without.
+	expiring := store.Token{Hash: []byte{4, 5, 6}, Role: "operator", Name: "ttl", CreatedAt: t0.Add(time.Second),
+		ExpiresAt: t0.Add(720*time.Hour + 123456*time.Microsecond)}
+	if err := s.AddToken(ctx, expiring); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx, expiring.Hash); err != nil || !got.ExpiresAt.Equal(expiring.ExpiresAt) {
+		t.Fatalf("expiring token = %v, %v; want expiry %v", got, err, expiring.ExpiresAt)
+	}
+	if list, err := s.Tokens(ctx); err != nil || len(list) != 2 || !list[0].ExpiresAt.IsZero() || !list[1].ExpiresAt.Equal(expiring.ExpiresAt) {
+		t.Fatalf("tokens = %v, %v; want %v, %v", list, err, tok, expiring)
 	}
 	if err := s.DeleteToken(ctx, tok.Hash); err != nil {
 		t.Fatal(err)
@@ -356,6 +581,33 @@ func testSecret(t *testing.T, spec string) {
 	}
 	if string(a) != "A" || string(b) != "A" {
 		t.Errorf("secret = %q, %q; want the first writer's on both nodes", a, b)
+	}
+}
+
+// testSecrets: the listing is by exact prefix — a LIKE wildcard in it
+// matches only itself — and sees other nodes' secrets.
+func testSecrets(t *testing.T, spec string) {
+	nodes := []store.Store{Open(t, spec), Open(t, spec)}
+	ctx := context.Background()
+	for _, name := range []string{"ohttp-key/1", "ohttp-key/2", "ohttp-keyx", "signing", "a_b/1", "axb/1"} {
+		if _, err := nodes[0].Secret(ctx, name, []byte("v-"+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for prefix, want := range map[string]string{"ohttp-key/": "ohttp-key/1 ohttp-key/2", "a_b/": "a_b/1", "none/": ""} {
+		got, err := nodes[1].Secrets(ctx, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := slices.Sorted(maps.Keys(got))
+		if strings.Join(names, " ") != want {
+			t.Errorf("Secrets(%q) = %v, want %s", prefix, names, want)
+		}
+		for _, n := range names {
+			if string(got[n]) != "v-"+n {
+				t.Errorf("Secrets(%q)[%s] = %q", prefix, n, got[n])
+			}
+		}
 	}
 }
 

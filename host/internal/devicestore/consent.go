@@ -125,7 +125,7 @@ func (s *Store) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
 // ForgetAll erases everything derived from the owner that this store
 // holds: events, profile, queued reports, the record of answered campaigns
 // and targeting impressions (the memoized answers are the ledger's:
-// ledger.ForgetMemos). It keeps what protects or informs the owner: installed
+// ledger.Erase). It keeps what protects or informs the owner: installed
 // plugins, consent and its history, the privacy ledger (erasing it would
 // reset the budget and let the device over-spend) and the log of what
 // already left.

@@ -39,8 +39,9 @@ func crashConfig() ledger.Config {
 // crashCharges is the child's i-th charge: half to c0, whose epoch budget
 // fills first, the rest spread over campaigns whose budgets sum past the
 // daily cap; each depends on one of crashCategories categories (category
-// 0 most often, so it fills first), and every fifth is a top_k over all of
-// them.
+// 0 most often, so it fills first), every fifth is a top_k over all of
+// them, and every fourth (i ≡ 2) re-sends one memo on category 1, which
+// the long-term caps count once per period.
 func crashCharges(i int) ledger.Charge {
 	campaign := "c0"
 	if i%2 == 1 {
@@ -53,7 +54,11 @@ func crashCharges(i int) ledger.Charge {
 	if i%5 == 0 {
 		cats = []uint32{0, 1, 2, 3}
 	}
-	return ledger.Charge{Campaign: campaign, Epsilon: crashCharge, EpochBudget: crashBudget, Categories: cats}
+	var memo ldp.MemoKey
+	if i%4 == 2 {
+		cats, memo = []uint32{1}, ldp.MemoKey{Campaign: "q:resent", Value: "1"}
+	}
+	return ledger.Charge{Campaign: campaign, Epsilon: crashCharge, EpochBudget: crashBudget, Categories: cats, Memo: memo}
 }
 
 // TestCrashChild is the child process of TestKilledMidWriteNeverOverspends:
@@ -209,7 +214,8 @@ func checkLedger(t *testing.T, path string, acked map[int64]bool) float64 {
 
 // checkLongTerm recomputes the long-term caps from the entries alone:
 // between two erasures (all entries are inside the window), no category's
-// spend exceeds perCategory and the total does not exceed perDevice.
+// spend exceeds perCategory and the total does not exceed perDevice, each
+// memo counted once per period (at its largest ε) for its categories.
 func checkLongTerm(t *testing.T, es []ledger.Entry, erasures []ledger.Erasure, perCategory, perDevice float64) {
 	t.Helper()
 	period := func(id int64) int { // how many erasures came before the spend
@@ -225,13 +231,25 @@ func checkLongTerm(t *testing.T, es []ledger.Entry, erasures []ledger.Erasure, p
 		period   int
 		category uint32
 	}
+	type memoKey struct {
+		period int
+		memo   ldp.MemoKey
+		cats   string
+	}
 	perCat := map[key]float64{}
 	total := map[int]float64{}
+	memos := map[memoKey]float64{}
 	for _, e := range es {
 		p := period(e.ID)
-		total[p] += e.Epsilon
+		eps := e.Epsilon
+		if e.Memo.Campaign != "" {
+			k := memoKey{p, e.Memo, fmt.Sprint(e.Categories)}
+			eps = max(e.Epsilon-memos[k], 0)
+			memos[k] = max(memos[k], e.Epsilon)
+		}
+		total[p] += eps
 		for _, c := range e.Categories {
-			perCat[key{p, c}] += e.Epsilon
+			perCat[key{p, c}] += eps
 		}
 	}
 	for k, s := range perCat {

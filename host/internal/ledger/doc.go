@@ -14,6 +14,17 @@
 // transaction, so concurrent spenders — goroutines or processes — cannot
 // jointly pass a budget either.
 //
+// What is charged: one entry per answer, at the campaign's ε, on the
+// categories the answer depends on. For an LDP campaign that is ε∞, what
+// the memoized answer reveals. For a prio3 campaign (a secret-shared true
+// answer, no local noise) it is the central ε each aggregator's noise
+// gives every release that includes the report (Prio3.CentralEpsilon,
+// equal to the campaign's Epsilon), charged before the answer is sharded
+// and for null reports too — each epoch's report may be in a release, and
+// the device's caps bound the sum. That bound holds as long as the two
+// aggregators do not both collude with the collector; if they did, a
+// prio3 report would reveal the answer, which no ledger can charge for.
+//
 // ε is stored as integer nano-ε, charges rounded up and budgets down, so
 // float rounding can never let the total creep over a cap.
 //

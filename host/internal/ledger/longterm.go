@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // The long-term budgets: a cap on the ε spent on answers that depend on
@@ -72,11 +74,20 @@ type usage struct {
 	device   int64     // nano-ε spent in the period
 	legacy   int64     // of which spent before categories were recorded
 	sets     []setUsage
+	// memos is the nano-ε each memo, with the category set it was charged
+	// to, already counts in the period.
+	memos map[memoCharge]int64
 }
 
 type setUsage struct {
 	cats []uint32 // sorted
 	nano int64
+}
+
+// memoCharge is one memo's charge to one category set.
+type memoCharge struct {
+	memo ldp.MemoKey
+	set  string // encodeSet of the categories
 }
 
 // category is the nano-ε spent in the period on answers that depended on
@@ -91,12 +102,26 @@ func (u *usage) category(cat uint32) int64 {
 	return n
 }
 
+// newCharge is what a spend of want nano-ε drawn from memo (zero: none)
+// adds to the long-term caps: all of it, unless the memo already counts
+// in the period for the same categories — then only what its largest
+// earlier charge does not cover.
+func (u *usage) newCharge(memo ldp.MemoKey, cats []uint32, want int64) int64 {
+	if memo.Campaign == "" {
+		return want
+	}
+	return max(want-u.memos[memoCharge{memo, encodeSet(cats)}], 0)
+}
+
 // usage reads the long-term period and what was spent in it. A spend
 // counts if it is newer than the window (entries stamped in the future,
 // from a clock set back, keep counting) and was recorded after the last
-// erasure (by id, so no clock can move a spend across an erasure).
+// erasure (by id, so no clock can move a spend across an erasure). The
+// spends drawn from one memo for one category set count once, at their
+// largest ε; a spend drawn from no memo (or recorded before the ledger
+// kept memos) counts on its own.
 func (l *Ledger) usage(ctx context.Context, tx *sql.Tx, now time.Time) (usage, error) {
-	u := usage{since: now.Add(-l.cfg.longWindow)}
+	u := usage{since: now.Add(-l.cfg.longWindow), memos: map[memoCharge]int64{}}
 	var after, at int64
 	err := tx.QueryRowContext(ctx, `SELECT after_spend, at_unix_ns FROM erasure ORDER BY id DESC LIMIT 1`).Scan(&after, &at)
 	switch {
@@ -109,20 +134,22 @@ func (l *Ledger) usage(ctx context.Context, tx *sql.Tx, now time.Time) (usage, e
 		return u, err
 	}
 	rows, err := tx.QueryContext(ctx, `
-		SELECT s.category_set, COALESCE(cs.categories, ''), SUM(s.nano_eps)
+		SELECT s.category_set, COALESCE(cs.categories, ''), s.memo_scope, s.memo_value, MAX(s.nano_eps)
 		FROM spend s LEFT JOIN category_set cs ON cs.id = s.category_set
 		WHERE s.at_unix_ns > ? AND s.id > ?
-		GROUP BY s.category_set`,
+		GROUP BY s.category_set, COALESCE(s.memo_scope, 'spend:' || s.id), s.memo_value`,
 		now.Add(-l.cfg.longWindow).UnixNano(), after)
 	if err != nil {
 		return u, err
 	}
 	defer rows.Close()
+	perSet := map[string]int64{}
 	for rows.Next() {
 		var set sql.NullInt64
 		var key string
+		var scope, value sql.NullString
 		var n int64
-		if err := rows.Scan(&set, &key, &n); err != nil {
+		if err := rows.Scan(&set, &key, &scope, &value, &n); err != nil {
 			return u, err
 		}
 		u.device += n
@@ -130,13 +157,38 @@ func (l *Ledger) usage(ctx context.Context, tx *sql.Tx, now time.Time) (usage, e
 			u.legacy += n
 			continue
 		}
+		if scope.Valid {
+			u.memos[memoCharge{ldp.MemoKey{Campaign: scope.String, Value: value.String}, key}] = n
+		}
+		perSet[key] += n
+	}
+	if err := rows.Err(); err != nil {
+		return u, err
+	}
+	for key, n := range perSet {
 		cats, err := decodeSet(key)
 		if err != nil {
 			return u, err
 		}
 		u.sets = append(u.sets, setUsage{cats: cats, nano: n})
 	}
-	return u, rows.Err()
+	return u, nil
+}
+
+// memoScope and memoValue are a memo key's stored columns: NULL for no
+// memo.
+func memoScope(k ldp.MemoKey) any {
+	if k.Campaign == "" {
+		return nil
+	}
+	return k.Campaign
+}
+
+func memoValue(k ldp.MemoKey) any {
+	if k.Campaign == "" {
+		return nil
+	}
+	return k.Value
 }
 
 // LongTermSpend is what counts against the long-term caps now: the owner's

@@ -232,3 +232,85 @@ func TestLongTermConfigValidated(t *testing.T) {
 		t.Errorf("defaults %v %v %v", perCategory, perDevice, window)
 	}
 }
+
+// TestMemoChargedOncePerPeriod (issue 14, item 4): the long-term caps
+// charge a memo once per period — a re-send from it adds nothing, however
+// many campaigns or epochs send it — while the 24-hour cap and the epoch
+// budget charge every report. Another memo (another true value or
+// question) is charged afresh; so is the same memo once its first charge
+// has left the window, or after an erasure.
+func TestMemoChargedOncePerPeriod(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	start := clock.now()
+	l := mustOpen(t, filepath.Join(t.TempDir(), "ledger.db"),
+		ledger.NewConfig(2.5).WithLongTerm(3, 10, year).WithClock(clock.now))
+	memo := ldp.MemoKey{Campaign: "q:abc", Value: "1"}
+	send := func(campaign string, epoch uint32, key ldp.MemoKey) error {
+		_, err := l.Spend(ctx, ledger.Charge{Campaign: campaign, Epoch: epoch, Epsilon: 1, EpochBudget: 1,
+			Categories: []uint32{410}, Memo: key})
+		return err
+	}
+	longTerm := func() (total, cat float64) {
+		lt, err := l.LongTerm(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lt.Total, lt.Category(410)
+	}
+	// 100 campaign ids asking one question, two a day: one charge.
+	for i := range 100 {
+		if err := send("id-"+strconv.Itoa(i), 0, memo); err != nil {
+			t.Fatalf("re-send %d: %v", i, err)
+		}
+		if i%2 == 1 {
+			clock.advance(24 * time.Hour)
+		}
+	}
+	if total, cat := longTerm(); total != 1 || cat != 1 {
+		t.Fatalf("100 sends of one memo count %v (category %v), want 1", total, cat)
+	}
+	// The 24-hour cap counts every report: a third send today is refused.
+	send("today-1", 0, memo)
+	send("today-2", 0, memo)
+	wantRefusal(t, send("today-3", 0, memo), ledger.ScopeDaily, 0, 0.5)
+	// The epoch budget counts every report: one per campaign and epoch.
+	clock.advance(24 * time.Hour)
+	wantRefusal(t, send("id-0", 0, memo), ledger.ScopeCampaignEpoch, 0, 0)
+	// Other memos are charged afresh, up to the category's cap of 3.
+	if err := send("x", 0, ldp.MemoKey{Campaign: "q:abc", Value: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := send("y", 0, ldp.MemoKey{Campaign: "q:def", Value: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(24 * time.Hour)
+	wantRefusal(t, send("z", 0, ldp.MemoKey{Campaign: "q:ghi", Value: "1"}), ledger.ScopeCategory, 410, 0)
+	wantRefusal(t, send("none", 0, ldp.MemoKey{}), ledger.ScopeCategory, 410, 0) // no memo: a fresh answer
+	if err := send("again", 0, memo); err != nil {
+		t.Fatalf("a re-send at the cap: %v", err)
+	}
+	if total, cat := longTerm(); total != 3 || cat != 3 {
+		t.Fatalf("three memos count %v (category %v), want 3", total, cat)
+	}
+	// A year after its first charge the memo's later re-sends still count it:
+	// the window holds a spend of it, so it is charged once in the window.
+	clock.t.Store(start.Add(year + 24*time.Hour).UnixNano())
+	if total, _ := longTerm(); total != 3 {
+		t.Fatalf("after a year, %v counts; want 3 (the memos' latest sends are in the window)", total)
+	}
+	// After an erasure the period restarts: the memo is charged again.
+	if _, err := l.Erase(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := send("after", 0, memo); err != nil {
+		t.Fatal(err)
+	}
+	if total, _ := longTerm(); total != 1 {
+		t.Fatalf("after erasing, %v counts; want 1", total)
+	}
+	es, _ := l.Entries(ctx, time.Time{})
+	if last := es[len(es)-1]; last.Memo != memo || last.Epsilon != 1 {
+		t.Errorf("last entry %+v, want its memo %v", last, memo)
+	}
+}

@@ -79,17 +79,6 @@ func (l *Ledger) MemoCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// ForgetMemos erases every memoized answer, at the owner's request: a
-// memo's key reveals a true value once held. The spends stay — they, not
-// the memos, bound what the device reveals — so an erased value is
-// randomized afresh only within the budget that is left.
-func (l *Ledger) ForgetMemos(ctx context.Context) error {
-	return l.tx(ctx, "forget-memos", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM memo`)
-		return err
-	})
-}
-
 // nonNil keeps an empty answer from becoming NULL.
 func nonNil(b []byte) []byte {
 	if b == nil {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"math"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // Budget is what a campaign may still spend: the device owner's and
@@ -44,7 +46,7 @@ func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) 
 	var out []Entry
 	err := l.tx(ctx, "entries", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
-			SELECT s.id, s.campaign, s.epoch, s.nano_eps, s.at_unix_ns, cs.categories
+			SELECT s.id, s.campaign, s.epoch, s.nano_eps, s.at_unix_ns, cs.categories, s.memo_scope, s.memo_value
 			FROM spend s LEFT JOIN category_set cs ON cs.id = s.category_set
 			WHERE s.at_unix_ns >= ? ORDER BY s.id`, since.UnixNano())
 		if err != nil {
@@ -54,9 +56,12 @@ func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) 
 		for rows.Next() {
 			var e Entry
 			var epoch, n, at int64
-			var set sql.NullString
-			if err := rows.Scan(&e.ID, &e.Campaign, &epoch, &n, &at, &set); err != nil {
+			var set, scope, value sql.NullString
+			if err := rows.Scan(&e.ID, &e.Campaign, &epoch, &n, &at, &set, &scope, &value); err != nil {
 				return err
+			}
+			if scope.Valid {
+				e.Memo = ldp.MemoKey{Campaign: scope.String, Value: value.String}
 			}
 			e.Epoch, e.Epsilon, e.At = uint32(epoch), fromNano(n), time.Unix(0, at)
 			if set.Valid {

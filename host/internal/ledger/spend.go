@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/ldp"
 )
 
 // Charge is what one report will cost.
@@ -22,6 +24,15 @@ type Charge struct {
 	// against the long-term category cap; order and repeats do not matter.
 	// A charge naming none counts against the device's caps only.
 	Categories []uint32
+	// Memo is the memoized answer the report is drawn from (zero: none).
+	// The long-term caps charge a memo's Epsilon once per period, however
+	// many reports are drawn from it — each is a randomized function of
+	// the memo alone, so together they reveal no more than it — while the
+	// epoch budget and the 24-hour cap charge every report. The caller
+	// must never draw a second memo for the key within the period: memos
+	// are first-writer-wins and deleted only by Erase, which starts a new
+	// period.
+	Memo ldp.MemoKey
 }
 
 // Entry is one recorded spend.
@@ -34,6 +45,9 @@ type Entry struct {
 	// Categories the answer depended on (Charge.Categories, sorted); nil
 	// for a spend recorded before the ledger kept them.
 	Categories []uint32 `json:"categories,omitempty"`
+	// Memo is Charge.Memo (zero for a spend recorded before the ledger
+	// kept it).
+	Memo ldp.MemoKey `json:"memo,omitzero"`
 }
 
 // The scopes of a BudgetError, in the order Spend checks them.
@@ -111,7 +125,7 @@ func (l *Ledger) Spend(ctx context.Context, c Charge) (Entry, error) {
 	now := l.cfg.now()
 	want := nano(c.Epsilon, true)
 	cats := normalize(c.Categories)
-	e := Entry{Campaign: c.Campaign, Epoch: c.Epoch, Epsilon: c.Epsilon, At: now, Categories: cats}
+	e := Entry{Campaign: c.Campaign, Epoch: c.Epoch, Epsilon: c.Epsilon, At: now, Categories: cats, Memo: c.Memo}
 	err := l.tx(ctx, "spend", func(tx *sql.Tx) error {
 		if err := l.fault(StepRead); err != nil {
 			return err
@@ -130,8 +144,8 @@ func (l *Ledger) Spend(ctx context.Context, c Charge) (Entry, error) {
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO spend (campaign, epoch, nano_eps, at_unix_ns, category_set) VALUES (?, ?, ?, ?, ?)`,
-			c.Campaign, int64(c.Epoch), want, now.UnixNano(), set)
+			`INSERT INTO spend (campaign, epoch, nano_eps, at_unix_ns, category_set, memo_scope, memo_value) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.Campaign, int64(c.Epoch), want, now.UnixNano(), set, memoScope(c.Memo), memoValue(c.Memo))
 		if err != nil {
 			return err
 		}
@@ -166,15 +180,19 @@ func (l *Ledger) admit(ctx context.Context, tx *sql.Tx, c Charge, cats []uint32,
 	if err != nil {
 		return err
 	}
+	long := u.newCharge(c.Memo, cats, want)
+	if long == 0 {
+		return nil // a re-send of a memo already charged in this period
+	}
 	limit := nano(l.cfg.categoryCap, false)
 	for _, cat := range cats {
-		if n := u.category(cat); n+want > limit {
-			return &BudgetError{Scope: ScopeCategory, Spent: fromNano(n), Want: c.Epsilon, Limit: l.cfg.categoryCap,
+		if n := u.category(cat); n+long > limit {
+			return &BudgetError{Scope: ScopeCategory, Spent: fromNano(n), Want: fromNano(long), Limit: l.cfg.categoryCap,
 				Category: cat, Since: u.since}
 		}
 	}
-	if limit := nano(l.cfg.deviceCap, false); u.device+want > limit {
-		return &BudgetError{Scope: ScopeDevice, Spent: fromNano(u.device), Want: c.Epsilon, Limit: l.cfg.deviceCap, Since: u.since}
+	if limit := nano(l.cfg.deviceCap, false); u.device+long > limit {
+		return &BudgetError{Scope: ScopeDevice, Spent: fromNano(u.device), Want: fromNano(long), Limit: l.cfg.deviceCap, Since: u.since}
 	}
 	return nil
 }

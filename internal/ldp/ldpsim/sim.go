@@ -19,7 +19,7 @@ type Config struct {
 	D        int       `json:"d"`        // items (497 = the Interest subtree)
 	L        int       `json:"set_size"` // items per device for set-valued answers
 	Epsilons []float64 `json:"epsilons"`
-	Repeats  int       `json:"repeats"` // independent populations per row
+	Repeats  int       `json:"repeats"` // independent randomizations of the one population per row
 	Zipf     float64   `json:"zipf_s"`  // prevalence ∝ 1/rank^s
 	Seed     uint64    `json:"seed"`
 	// MeanGroups splits each population into this many equal groups for the

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +46,9 @@ func (d Dir) FixturesPath() string { return filepath.Join(d.Path, "testdata", "f
 // Read reads the plugin directory dir.
 func Read(dir string) (Dir, error) {
 	m, err := ReadManifest(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Dir{}, fmt.Errorf("%s is not a plugin directory: it has no manifest.json; e.g. wisp plugin new %s makes one", dir, filepath.Base(filepath.Clean(dir)))
+	}
 	if err != nil {
 		return Dir{}, err
 	}
@@ -98,12 +103,12 @@ func CheckCategories(m sandbox.Manifest) error {
 
 // Lang guesses a plugin directory's language from its sources.
 func Lang(dir string) (string, error) {
-	for _, probe := range []struct{ glob, lang string }{{"*.go", "go"}, {"*.c", "c"}, {"*.wat", "wat"}} {
+	for _, probe := range []struct{ glob, lang string }{{"*.go", "go"}, {"*.c", "c"}, {"*.wat", "wat"}, {"assembly/index.ts", "assemblyscript"}} {
 		if m, _ := filepath.Glob(filepath.Join(dir, probe.glob)); len(m) > 0 {
 			return probe.lang, nil
 		}
 	}
-	return "", fmt.Errorf("%s: no main.go, *.c or *.wat source", dir)
+	return "", fmt.Errorf("%s: no main.go, *.c, *.wat or assembly/index.ts source", dir)
 }
 
 // Build builds d to d.WasmPath() with the same commands as plugins/build.sh.
@@ -138,8 +143,13 @@ func Build(d Dir, lang, sdkDir string) error {
 		}
 		abs, _ := filepath.Abs(srcs[0])
 		c = exec.Command("wat2wasm", abs, "-o", out)
+	case "assemblyscript":
+		if err := installASC(d.Path); err != nil {
+			return err
+		}
+		c = exec.Command(filepath.Join("node_modules", ".bin", "asc"), slices.Concat([]string{"assembly/index.ts"}, ascFlags, []string{"-o", out})...)
 	default:
-		return fmt.Errorf("unknown language %q (go, c or wat)", lang)
+		return fmt.Errorf("unknown language %q (go, c, wat or assemblyscript)", lang)
 	}
 	c.Dir = d.Path
 	c.Stdout, c.Stderr = os.Stderr, os.Stderr
@@ -149,6 +159,33 @@ func Build(d Dir, lang, sdkDir string) error {
 			return fmt.Errorf("%s not found: install it (apt-get install clang lld wabt, or Go from go.dev)", c.Path)
 		}
 		return fmt.Errorf("%s: %w", strings.Join(c.Args, " "), err)
+	}
+	return nil
+}
+
+// ASCVersion is the AssemblyScript compiler the scaffold pins and
+// plugins/build.sh builds the example with; ascFlags are what the sandbox
+// needs of its output (sdk/ABI.md section 11): the stub runtime (no
+// collector running between calls) and no env.abort import.
+const ASCVersion = "0.28.20"
+
+var ascFlags = []string{"--runtime", "stub", "--use", "abort=", "-O3", "--noAssert"}
+
+// installASC installs the plugin's pinned compiler (package.json) with npm
+// when it is not there yet.
+func installASC(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", "asc")); err == nil {
+		return nil
+	}
+	c := exec.Command("npm", "install", "--no-audit", "--no-fund")
+	c.Dir = dir
+	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	if err := c.Run(); err != nil {
+		var notFound *exec.Error
+		if errors.As(err, &notFound) {
+			return fmt.Errorf("npm not found: an AssemblyScript plugin needs Node.js and npm (apt-get install npm)")
+		}
+		return fmt.Errorf("npm install in %s (the AssemblyScript compiler): %w", dir, err)
 	}
 	return nil
 }
@@ -185,13 +222,33 @@ func (r *reporter) Errorf(format string, args ...any) {
 }
 func (r *reporter) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
 
+// TestOptions are `wisp plugin test`'s switches.
+type TestOptions struct {
+	// Verbose writes the plugin's wisp.log lines.
+	Verbose bool
+	// RawEvents sends a plugin that opts into summary batches raw event
+	// batches instead (plugintest.RawEvents), to test the path it must
+	// still accept.
+	RawEvents bool
+}
+
 // Test runs the fixtures file against the module and manifest in the real
 // host sandbox, each fixture twice, and writes each failure (and, verbose,
 // the plugin's log lines) to w.
-func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath string, verbose bool) error {
+func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath string, opt TestOptions) error {
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		return err
+	}
+	mode := "as a device sends them"
+	if opt.RawEvents {
+		if wasm, err = plugintest.RawEvents(wasm); err != nil {
+			if errors.Is(err, plugintest.ErrNoSummaries) {
+				return fmt.Errorf("%s does not export %s, so it gets raw events already: run it without --raw-events", wasmPath, abi.SummaryExport)
+			}
+			return fmt.Errorf("%s: %w", wasmPath, err)
+		}
+		mode = "as raw events (--raw-events), not the summaries a device sends"
 	}
 	m, err := ReadManifest(manifestPath)
 	if err != nil {
@@ -205,7 +262,7 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 		return err
 	}
 	cfg := sandbox.NewRuntimeConfig()
-	if verbose {
+	if opt.Verbose {
 		cfg = cfg.WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	rt, err := sandbox.NewRuntimeWithConfig(cfg)
@@ -234,6 +291,10 @@ func Test(ctx context.Context, w io.Writer, wasmPath, manifestPath, fixturesPath
 		}
 		return fmt.Errorf("%d of %d fixtures failed (%d problems over two rounds; listed above)", len(failed), len(fx.Cases), len(r.failures))
 	}
-	fmt.Fprintf(w, "ok  %s: %d fixtures, each run twice, in the host sandbox (ABI v%d)\n", m.Name, len(fx.Cases), abi.Version)
+	cases := fmt.Sprintf("%d fixtures, each", len(fx.Cases))
+	if len(fx.Cases) == 1 {
+		cases = "1 fixture,"
+	}
+	fmt.Fprintf(w, "ok  %s: %s run twice, in the host sandbox (ABI v%d), %s\n", m.Name, cases, abi.Version, mode)
 	return nil
 }

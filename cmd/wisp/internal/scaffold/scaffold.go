@@ -1,6 +1,6 @@
 // Package scaffold writes the plugin directory `wisp plugin new` creates.
 // The templates are the files under templates/ (common/ for every
-// language, then go/, c/ or wat/), each NAME.tmpl rendered with
+// language, then go/, c/, wat/ or assemblyscript/), each NAME.tmpl rendered with
 // text/template, delimiters [[ ]], to NAME; a file's name is a template
 // too. Every scaffold scores one category, Interest | Television (706),
 // from kind-1 events' minutes, m / (m + 60), so a new plugin builds and
@@ -29,7 +29,7 @@ import (
 var templates embed.FS
 
 // langs are the languages a scaffold can be written in.
-var langs = []string{"go", "c", "wat"}
+var langs = []string{"go", "c", "wat", "assemblyscript"}
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
@@ -57,7 +57,7 @@ func DefaultLang(parent string) string {
 // Options say what to scaffold.
 type Options struct {
 	Name   string // the plugin's name: lowercase letters, digits, - and _
-	Lang   string // go, c or wat
+	Lang   string // go, c, wat or assemblyscript
 	Parent string // the directory to create the plugin directory in
 	// SDK is the Wisp checkout's sdk directory a Go plugin created outside
 	// the checkout builds against ("": found from Parent or the working
@@ -72,16 +72,16 @@ func New(opts Options) (string, error) {
 		return "", fmt.Errorf("plugin name %q: use lowercase letters, digits, - and _", opts.Name)
 	}
 	if !slices.Contains(langs, opts.Lang) {
-		return "", fmt.Errorf("--lang %q: want go, c or wat", opts.Lang)
+		return "", fmt.Errorf("--lang %q: want %s", opts.Lang, strings.Join(langs, ", "))
 	}
 	dir := filepath.Join(opts.Parent, opts.Name)
 	if _, err := os.Stat(dir); err == nil {
 		return "", fmt.Errorf("%s already exists", dir)
 	}
 	data := struct {
-		Name  string
-		Pages int
-	}{opts.Name, 16}
+		Name, Lang, ASCVersion string
+		Pages                  int
+	}{opts.Name, opts.Lang, plugindir.ASCVersion, 16}
 	if opts.Lang == "go" {
 		data.Pages = 256 // the Go runtime starts with about 40 pages
 	}

@@ -19,9 +19,10 @@ func TestNewWritesTheTemplates(t *testing.T) {
 	}
 	common := []string{".gitignore", "manifest.json", "testdata/fixtures.json"}
 	for lang, want := range map[string][]string{
-		"go":  {"go.mod", "go.sum", "main.go", "score.go", "score_test.go"},
-		"c":   {"tvish.c"},
-		"wat": {"tvish.wat"},
+		"go":             {"go.mod", "go.sum", "main.go", "score.go", "score_test.go"},
+		"c":              {"tvish.c"},
+		"wat":            {"tvish.wat"},
+		"assemblyscript": {"package.json", "assembly/index.ts"},
 	} {
 		parent := t.TempDir()
 		dir, err := scaffold.New(scaffold.Options{Name: "tvish", Lang: lang, Parent: parent, SDK: sdk})

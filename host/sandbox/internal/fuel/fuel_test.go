@@ -17,7 +17,7 @@ import (
 
 func modules(t testing.TB) map[string][]byte {
 	t.Helper()
-	m := map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge, "tv": plugins.TV, "car": plugins.Car}
+	m := map[string][]byte{"fitness": plugins.Fitness, "fridge": plugins.Fridge, "tv": plugins.TV, "car": plugins.Car, "home": plugins.Home}
 	paths, _ := filepath.Glob("../../../../testdata/plugins/hostile/*.wasm")
 	if len(paths) == 0 {
 		t.Fatal("no hostile modules found under testdata/plugins/hostile")

@@ -18,6 +18,7 @@ var realPlugins = map[string][]byte{
 	"fridge-go":     plugins.FridgeGo,
 	"car":           plugins.Car,
 	"tv":            plugins.TV,
+	"home":          plugins.Home,
 	"example":       plugins.Example,
 }
 

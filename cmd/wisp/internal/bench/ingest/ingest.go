@@ -120,7 +120,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		}
 	}()
 	if opts.PostgresURL != "" {
-		dsn, drop, err := freshSchema(ctx, opts.PostgresURL)
+		dsn, drop, err := FreshSchema(ctx, opts.PostgresURL)
 		if err != nil {
 			return rep, err
 		}
@@ -155,7 +155,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 			if opts.PostgresURL == "" {
 				return rep, fmt.Errorf("ingestbench: a postgres population needs a PostgreSQL URL")
 			}
-			dsn, drop, err := freshSchema(ctx, opts.PostgresURL)
+			dsn, drop, err := FreshSchema(ctx, opts.PostgresURL)
 			if err != nil {
 				return rep, err
 			}
@@ -409,9 +409,9 @@ func segment(ctx context.Context, client *http.Client, url, token string) (aggre
 	return out.Segments[0], nil
 }
 
-// freshSchema makes a schema for one run and returns a DSN using it and a
+// FreshSchema makes a schema for one run and returns a DSN using it and a
 // function that drops it.
-func freshSchema(ctx context.Context, base string) (string, func(), error) {
+func FreshSchema(ctx context.Context, base string) (string, func(), error) {
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return "", nil, fmt.Errorf("ingestbench: postgres (--postgres \"\" skips it): %w", err)

@@ -43,7 +43,7 @@ func runQueue(ctx context.Context, opts Options, key *wire.KeyPair, tax *taxonom
 		return nil, err
 	}
 	defer cl.Close()
-	dsn, drop, err := freshSchema(ctx, opts.PostgresURL)
+	dsn, drop, err := FreshSchema(ctx, opts.PostgresURL)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func runQueue(ctx context.Context, opts Options, key *wire.KeyPair, tax *taxonom
 
 	for _, k := range []int{1, 2} {
 		cfg := queue.Config{Stream: fmt.Sprintf("BENCH_E2E%d", k), Subject: fmt.Sprintf("bench.e2e%d", k), Consumer: "bench", Replicas: 3, MaxBytes: 8 << 30}
-		dsn, drop, err := freshSchema(ctx, opts.PostgresURL)
+		dsn, drop, err := FreshSchema(ctx, opts.PostgresURL)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wisp-project/wisp/host/attack"
 	"github.com/wisp-project/wisp/internal/ldp/ldpsim"
 )
 
@@ -28,6 +29,11 @@ type Options struct {
 	// CoverageTrials is how many populations measure each cell of the
 	// interval-coverage grid (a fifth of it at n = 10⁴); 0 skips the grid.
 	CoverageTrials int
+	// CoverageTrialsLarge, if positive, replaces the fifth at n = 10⁴.
+	CoverageTrialsLarge int
+	// AttackDevices is how many simulated devices each lifetime attack
+	// (host/attack) runs on; 0 skips them.
+	AttackDevices int
 }
 
 // CoverageNs and CoverageEpsilons span the coverage grid (issue 14, item
@@ -43,12 +49,17 @@ var (
 type Report struct {
 	ldpsim.Report
 	Coverage []ldpsim.CoverageCell `json:"coverage,omitempty"`
+	// Attacks are the lifetime attacks of an operator who defines every
+	// campaign (host/attack), with host's default budgets.
+	Attacks []attack.Result `json:"attacks,omitempty"`
 }
 
 // DefaultOptions is the full benchmark: ldpsim.DefaultConfig at ε = 0.5, 1,
-// 2 and 4, and the coverage grid at 300 populations per cell.
+// 2 and 4, the coverage grid at 300 populations per cell, and the
+// lifetime attacks on 2,000 devices each.
 func DefaultOptions() Options {
-	return Options{Config: ldpsim.DefaultConfig(), Epsilons: "0.5,1,2,4", CoverageTrials: 300}
+	return Options{Config: ldpsim.DefaultConfig(), Epsilons: "0.5,1,2,4", CoverageTrials: 300,
+		AttackDevices: attack.DefaultConfig().Devices}
 }
 
 // Run simulates the populations (and writes the plot if asked).
@@ -69,12 +80,22 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	rep := Report{Report: sim}
 	if opts.CoverageTrials > 0 {
 		trials := func(n int) int {
-			if n >= 10_000 {
+			switch {
+			case n >= 10_000 && opts.CoverageTrialsLarge > 0:
+				return opts.CoverageTrialsLarge
+			case n >= 10_000:
 				return max(1, opts.CoverageTrials/5)
 			}
 			return opts.CoverageTrials
 		}
 		if rep.Coverage, err = ldpsim.CoverageGrid(ctx, CoverageNs, CoverageEpsilons, trials, cfg.Seed); err != nil {
+			return Report{}, err
+		}
+	}
+	if opts.AttackDevices > 0 {
+		ac := attack.DefaultConfig()
+		ac.Devices, ac.Seed = opts.AttackDevices, cfg.Seed
+		if rep.Attacks, err = attack.Run(ctx, ac); err != nil {
 			return Report{}, err
 		}
 	}
@@ -111,7 +132,7 @@ func ParseEpsilons(s string) ([]float64, error) {
 // whether each automatic choice was the best measured, and why.
 func WriteText(w io.Writer, rep Report) {
 	c := rep.Config
-	fmt.Fprintf(w, "n = %d devices, d = %d, Zipf s = %g, %d populations per row, seed %d\n\n", c.N, c.D, c.Zipf, c.Repeats, c.Seed)
+	fmt.Fprintf(w, "n = %d devices, d = %d, Zipf s = %g, one population randomized %d times per row, seed %d\n\n", c.N, c.D, c.Zipf, c.Repeats, c.Seed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "ε\tmechanism\tkind\tbytes\tMSE\ttheory\tratio\t±se\tdecode s\tchosen\t")
 	for _, r := range rep.Results {
@@ -139,6 +160,17 @@ func WriteText(w io.Writer, rep Report) {
 		fmt.Fprintf(w, "\ncoverage of nominal 95%% intervals over %d cells (n × ε × mechanism × true value); worst:\n", len(rep.Coverage))
 		for _, c := range rep.Coverage[:min(5, len(rep.Coverage))] {
 			fmt.Fprintf(w, "  %.3f  %-9s ε=%-3g n=%-5d true value %g (%d populations)\n", c.Coverage, c.Mechanism, c.Epsilon, c.N, c.TrueValue, c.Trials)
+		}
+	}
+	if len(rep.Attacks) > 0 {
+		fmt.Fprintf(w, "\nlifetime attacks on one device (default budgets; %d simulated devices each):\n", rep.Attacks[0].Devices)
+		for _, a := range rep.Attacks {
+			fmt.Fprintf(w, "  %-22s attacker success %.3f, bound %.3g (long-term ε %g); %d answers, %d refused; fresh randomizations per device median %g, max %d",
+				a.Attack, a.AttackerSuccess, a.Bound, a.Epsilon, a.Answers, a.Refused, a.FreshMedian, a.FreshMax)
+			if a.MedianError > 0 {
+				fmt.Fprintf(w, "; median error %.3f", a.MedianError)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	fmt.Fprintf(w, "\n%.1f s\n", rep.Seconds)

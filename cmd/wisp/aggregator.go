@@ -331,7 +331,7 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
 			}
 			if qo.url == "" { // with a queue, workers release (they know its backlog)
-				go releaseEvery(ctx, srv, time.Minute, log)
+				go releaseEvery(ctx, srv, time.Minute, log, nil)
 			}
 			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
 			select {
@@ -405,13 +405,17 @@ func reloadOn(ctx context.Context, hup <-chan os.Signal, certs *aggregator.CertF
 
 // releaseEvery releases closed epochs (and deletes their reports) every
 // period until ctx ends, so results and data minimization do not wait for
-// a marketer to read them. Errors are logged: the next pass retries.
-func releaseEvery(ctx context.Context, srv *aggregator.Server, period time.Duration, log *slog.Logger) {
+// a marketer to read them. Errors are logged: the next pass retries. A
+// pass runs only when settled (nil: always) says nothing still waits to be
+// stored (queue mode, aggregator_queue.go).
+func releaseEvery(ctx context.Context, srv *aggregator.Server, period time.Duration, log *slog.Logger, settled func(context.Context) bool) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if err := srv.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error("releasing closed epochs", "err", err)
+		if settled == nil || settled(ctx) {
+			if err := srv.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
+				log.Error("releasing closed epochs", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -114,7 +114,7 @@ belong to them. See docs/SCALE.md.`,
 			}
 			log.Info("working", "queue", strings.Split(qo.url, ",")[0], "workers", workers, "store", storeKind(o.store))
 			fmt.Fprintf(cmd.OutOrStdout(), "working: %d workers on the queue\n", workers)
-			go releaseSettled(ctx, srv, q, time.Minute, log)
+			go releaseEvery(ctx, srv, time.Minute, log, settledQueue(q, log))
 			go srv.WatchKeys(ctx) // as serve: a key expired on any node is refused here within a second
 			var wg sync.WaitGroup
 			for range workers {
@@ -141,30 +141,22 @@ belong to them. See docs/SCALE.md.`,
 	return cmd
 }
 
-// releaseSettled is releaseEvery for queue mode: a pass runs only while
-// the stream's oldest waiting report was accepted less than a release's
-// settle time ago, so no epoch is released while reports accepted for it
-// still wait for a worker (a store outage delays releases, never loses
-// reports from them).
-func releaseSettled(ctx context.Context, srv *aggregator.Server, q *queue.Queue, period time.Duration, log *slog.Logger) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
+// settledQueue is releaseEvery's gate in queue mode: a pass runs only
+// while the stream's oldest waiting report was accepted less than a
+// release's settle time ago, so no epoch is released while reports
+// accepted for it still wait for a worker (a store outage delays
+// releases, never loses reports from them).
+func settledQueue(q *queue.Queue, log *slog.Logger) func(context.Context) bool {
+	return func(ctx context.Context) bool {
 		n, oldest, err := q.Backlog(ctx)
 		switch {
 		case err != nil:
 			log.Warn("queue backlog unknown; release deferred", "err", err)
+			return false
 		case n > 0 && time.Since(oldest) > aggregator.ReleaseSettle:
 			log.Warn("queue backlog behind; release deferred", "reports", n, "oldest", oldest)
-		default:
-			if err := srv.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
-				log.Error("releasing closed epochs", "err", err)
-			}
+			return false
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+		return true
 	}
 }

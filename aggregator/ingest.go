@@ -91,7 +91,11 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, status, "malformed batch", err)
 		return
 	}
-	resp, err := s.ingest(r.Context(), batch.Reports)
+	ingest := s.ingest
+	if s.queue != nil {
+		ingest = s.enqueue // a front end: screen and queue (enqueue.go)
+	}
+	resp, err := ingest(r.Context(), batch.Reports)
 	if err != nil && r.Context().Err() != nil {
 		// The device hung up (or timed out) while its batch committed: not
 		// a store failure. The commit may still succeed; the device's
@@ -100,10 +104,21 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("client closed the connection during commit", "reports", len(batch.Reports))
 		return
 	}
+	if errors.Is(err, ErrQueueFull) {
+		status = http.StatusTooManyRequests
+		s.metrics.overloaded.Inc()
+		w.Header().Set("Retry-After", "5")
+		s.problem(w, status, "ingest queue full", errors.New("workers are behind; retry after the given seconds"))
+		return
+	}
 	if err != nil {
 		// Nothing of this batch is acknowledged; the device retries.
 		status = http.StatusServiceUnavailable
-		s.problem(w, status, "store unavailable", err)
+		title := "store unavailable"
+		if s.queue != nil {
+			title = "queue unavailable"
+		}
+		s.problem(w, status, title, err)
 		return
 	}
 	// Compact: a 1,000-report answer is read by a device, not a person.
@@ -188,22 +203,24 @@ func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestR
 	if prio3 := prio3Indexes(raw); prio3 != nil {
 		return s.ingestMixed(ctx, raw, prio3) // prio3_ingest.go
 	}
+	return s.ingestAt(ctx, raw, nil)
+}
+
+// ingestAt is ingest of LDP envelopes with at[i] the time raw[i] was
+// accepted: a queue worker's reports were accepted by a front end earlier
+// and are judged by the epoch rules as of then. nil means now.
+func (s *Server) ingestAt(ctx context.Context, raw []cbor.RawMessage, at []time.Time) (api.IngestResponse, error) {
 	start := time.Now()
-	snap := s.current(ctx)
 	now := s.now()
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	reports := make([]store.Report, len(raw))
-	s.openAll(snap, now, raw, reports, resp.Results, nil)
-	// A key or campaign another node just added: reload once and retry those.
-	var retry []int
-	for i, res := range resp.Results {
-		if res.Reason == api.ReasonUnknownCampaign || res.Reason == api.ReasonUnknownKey {
-			retry = append(retry, i)
+	s.each(ctx, resp.Results, func(snap *snapshot, i int) {
+		when := now
+		if at != nil {
+			when = at[i]
 		}
-	}
-	if len(retry) > 0 && s.reloadAfter(ctx, time.Now()) {
-		s.openAll(s.state.Load(), now, raw, reports, resp.Results, retry)
-	}
+		reports[i], resp.Results[i] = s.open(snap, when, raw[i])
+	})
 	s.metrics.openSecs.Observe(time.Since(start).Seconds())
 
 	if err := commitOpened(ctx, s, &resp, reports, s.commits.insert); err != nil {
@@ -252,45 +269,98 @@ func commitOpened[R any](ctx context.Context, s *Server, resp *api.IngestRespons
 	return nil
 }
 
+// Queued is a sealed report a front end accepted into a queue, and when.
+type Queued struct {
+	Envelope   []byte
+	AcceptedAt time.Time
+}
+
+// IngestQueued is a queue worker's step: the same open, validation, replay
+// check and commit as POST /v1/reports, each report's epoch judged as of
+// when the front end accepted it. It returns how many reports were stored
+// now (replays and rejected reports are not) and an error only when the
+// store failed; then the batch must be delivered again.
+func (s *Server) IngestQueued(ctx context.Context, reports []Queued) (stored int, err error) {
+	raw := make([]cbor.RawMessage, len(reports))
+	at := make([]time.Time, len(reports))
+	for i, q := range reports {
+		raw[i], at[i] = q.Envelope, q.AcceptedAt
+	}
+	resp, err := s.ingestAt(ctx, raw, at)
+	return resp.Accepted, err
+}
+
 // openChunk is how many reports one worker takes at a time.
 const openChunk = 32
 
-// openAll opens raw[i] for every i in only (every i if only is nil), on
-// all cores: HPKE Open is the ingest bound.
-func (s *Server) openAll(snap *snapshot, now time.Time, raw []cbor.RawMessage, reports []store.Report, results []api.Result, only []int) {
-	n := len(raw)
-	if only != nil {
-		n = len(only)
+// each calls fn(snap, i) for every report of a batch, on all cores (HPKE
+// Open is the ingest bound); fn sets results[i]. Reports naming a key or
+// campaign another node just added are done once more after a reload.
+func (s *Server) each(ctx context.Context, results []api.Result, fn func(snap *snapshot, i int)) {
+	s.parallel(s.current(ctx), len(results), nil, fn)
+	var retry []int
+	for i, res := range results {
+		if res.Reason == api.ReasonUnknownCampaign || res.Reason == api.ReasonUnknownKey {
+			retry = append(retry, i)
+		}
 	}
+	if len(retry) > 0 && s.reloadAfter(ctx, time.Now()) {
+		s.parallel(s.state.Load(), len(retry), retry, fn)
+	}
+}
+
+// parallel calls fn for every i in only (every i < n if only is nil).
+func (s *Server) parallel(snap *snapshot, n int, only []int, fn func(snap *snapshot, i int)) {
 	index := func(j int) int {
 		if only != nil {
 			return only[j]
 		}
 		return j
 	}
-	inParallel(n, noWorker, func(_ struct{}, j int) {
-		i := index(j)
-		reports[i], results[i] = s.open(snap, now, raw[i])
-	})
+	inParallel(n, noWorker, func(_ struct{}, j int) { fn(snap, index(j)) })
 }
 
-// open decodes, routes, checks and decrypts one report. Cheap checks on
-// the clear envelope come before the decryption they can save.
+// open checks and decrypts one report.
 func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, api.Result) {
+	e, c, key, res := s.screen(snap, now, raw)
+	rejected := store.Report{Campaign: e.Campaign} // for the per-campaign counts, even of a rejected report
+	if res.Reason != "" {
+		return rejected, res
+	}
 	reject := func(reason api.Reason, err error) (store.Report, api.Result) {
-		return store.Report{}, api.Result{Reason: reason, Detail: err.Error()}
+		return rejected, api.Result{ReportID: res.ReportID, Reason: reason, Detail: err.Error()}
+	}
+	p, err := key.pair.Open(&e)
+	switch {
+	case errors.Is(err, wire.ErrDecrypt):
+		return reject(api.ReasonDecrypt, err)
+	case err != nil:
+		return reject(api.ReasonMalformed, err)
+	}
+	if err := c.codec.CheckAnswer(p.Mechanism, p.Answer); err != nil {
+		return reject(api.ReasonBadAnswer, err)
+	}
+	rep := store.Report{ID: e.ID, Campaign: e.Campaign, Epoch: e.Epoch, Mechanism: p.Mechanism, Answer: p.Answer}
+	return rep, res
+}
+
+// screen decodes and routes one report and makes the cheap checks on its
+// clear envelope — version, campaign, epoch window, key — that come before
+// the decryption they can save (and are all a queue front end does).
+func (s *Server) screen(snap *snapshot, now time.Time, raw []byte) (wire.Envelope, *registered, keyEntry, api.Result) {
+	reject := func(reason api.Reason, err error) api.Result {
+		return api.Result{Reason: reason, Detail: err.Error()}
 	}
 	e, err := wire.DecodeEnvelope(raw)
 	if errors.Is(err, wire.ErrVersion) {
-		return reject(api.ReasonVersion, err)
+		return e, nil, keyEntry{}, reject(api.ReasonVersion, err)
 	} else if err != nil {
-		return reject(api.ReasonMalformed, err)
+		return e, nil, keyEntry{}, reject(api.ReasonMalformed, err)
 	}
 	id := hex.EncodeToString(e.ID[:])
-	withID := func(rep store.Report, res api.Result) (store.Report, api.Result) {
+	withID := func(res api.Result) (wire.Envelope, *registered, keyEntry, api.Result) {
 		res.ReportID = id
-		rep.Campaign = e.Campaign // for the per-campaign counts, even of a rejected report
-		return rep, res
+		return e, nil, keyEntry{}, res
 	}
 	c, ok := snap.campaigns[e.Campaign]
 	if !ok {
@@ -312,16 +382,5 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 	case key.state == store.KeyExpired:
 		return withID(reject(api.ReasonKeyExpired, fmt.Errorf("key id %d was rotated out; fetch /v1/hpke-config and report again", e.KeyID)))
 	}
-	p, err := key.pair.Open(&e)
-	switch {
-	case errors.Is(err, wire.ErrDecrypt):
-		return withID(reject(api.ReasonDecrypt, err))
-	case err != nil:
-		return withID(reject(api.ReasonMalformed, err))
-	}
-	if err := c.codec.CheckAnswer(p.Mechanism, p.Answer); err != nil {
-		return withID(reject(api.ReasonBadAnswer, err))
-	}
-	rep := store.Report{ID: e.ID, Campaign: e.Campaign, Epoch: e.Epoch, Mechanism: p.Mechanism, Answer: p.Answer}
-	return rep, api.Result{ReportID: id}
+	return e, c, key, api.Result{ReportID: id}
 }

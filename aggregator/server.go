@@ -58,6 +58,11 @@ type Config struct {
 	// RequireOHTTP refuses report uploads (403) that do not come through
 	// the Oblivious HTTP gateway, POST /v1/ohttp, i.e. through a relay.
 	RequireOHTTP bool
+	// Queue, if set, makes this node a front end: report uploads are
+	// screened (version, key, campaign, epoch) and put into the queue,
+	// acknowledged once it holds them, and opened and stored by queue
+	// workers (IngestQueued) — see docs/SCALE.md.
+	Queue Queue
 	// Registry receives the server's Prometheus metrics; nil means a new
 	// registry of its own. /metrics serves the registry either way when it
 	// is a *prometheus.Registry.
@@ -176,6 +181,7 @@ type Server struct {
 	gateway       atomic.Pointer[gatewayState] // ohttp.go
 	gatewayReload sync.Mutex
 	requireOHTTP  bool
+	queue         Queue
 
 	prio3 *prio3Server // prio3.go
 }
@@ -200,6 +206,7 @@ func New(cfg Config) (*Server, error) {
 		tenant:   cfg.Tenant,
 
 		requireOHTTP: cfg.RequireOHTTP,
+		queue:        cfg.Queue,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

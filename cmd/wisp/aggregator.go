@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-project/wisp/aggregator"
@@ -38,7 +39,7 @@ Store specs: sqlite:PATH (embedded, one node) or postgres:DSN (scale-out),
 e.g. postgres:postgres://user@host:5432/db?sslmode=disable. WISP_STORE sets the
 default.`,
 	}
-	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorReleaseCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
+	cmd.AddCommand(newAggregatorServeCmd(), newAggregatorWorkCmd(), newAggregatorReleaseCmd(), newAggregatorKeysCmd(), newAggregatorTokensCmd())
 	return cmd
 }
 
@@ -62,6 +63,8 @@ type aggOptions struct {
 	kek                                kekOptions
 	requireOHTTP                       bool
 	prio3                              aggregator.Prio3Options
+	queue                              aggregator.Queue     // serve --queue: a front end
+	registry                           *prometheus.Registry // nil: the server's own
 	// existing refuses a store that does not exist yet (the admin
 	// commands: a typo in --store must not create an empty store).
 	existing bool
@@ -178,7 +181,7 @@ func (o *aggOptions) open(ctx context.Context, log *slog.Logger) (*aggregator.Se
 	}
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: tax, Campaigns: camps, Tenant: o.tenant, Logger: log,
 		Policy: o.policy, Rotation: o.rotation, Ingest: o.ingest, MaxBodyBytes: o.maxBody, KeyEncryptionKey: kek,
-		RequireOHTTP: o.requireOHTTP, Prio3: o.prio3})
+		RequireOHTTP: o.requireOHTTP, Prio3: o.prio3, Queue: o.queue, Registry: o.registry})
 	if err != nil {
 		st.Close()
 		return fail(o.kek.explain(err, created))
@@ -213,6 +216,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 // newAggregatorServeCmd is wisp aggregator serve.
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
+	var qo queueOptions
 	var addr, metricsAddr, tlsCert, tlsKey string
 	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
@@ -226,7 +230,12 @@ either acknowledged and stored or not acknowledged (devices retry).
 With --tls-cert and --tls-key it serves HTTPS (TLS 1.2 or 1.3, AEAD suites
 only, HSTS) and reads both files again on SIGHUP: renew the certificate by
 replacing the files, then kill -HUP the process. A pair that fails to load
-is logged and the one in use stays.`,
+is logged and the one in use stays.
+
+With --queue nats://… the node is an ingest front end: it checks each report's
+clear envelope (version, key, campaign, epoch), publishes it to a NATS
+JetStream stream and acknowledges it once the stream has; ` + "`wisp aggregator work`" + `
+processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -267,6 +276,17 @@ is logged and the one in use stays.`,
 				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
 			}
 			defer ln.Close()
+			if qo.url != "" {
+				if err := needShared(o.store); err != nil {
+					return err
+				}
+				q, closeQ, err := qo.connect(ctx, "wisp-front-end")
+				if err != nil {
+					return err
+				}
+				defer closeQ()
+				o.queue = q
+			}
 			var mln net.Listener
 			if metricsAddr != "" {
 				if mln, err = net.Listen("tcp", metricsAddr); err != nil {
@@ -311,7 +331,9 @@ is logged and the one in use stays.`,
 				}()
 				fmt.Fprintf(cmd.OutOrStdout(), "  metrics:   http://%s/metrics  (no credentials: keep it private)\n", mln.Addr())
 			}
-			go releaseEvery(ctx, srv, time.Minute, log)
+			if qo.url == "" { // with a queue, workers release (they know its backlog)
+				go releaseEvery(ctx, srv, time.Minute, log, nil)
+			}
 			if o.prio3.Role == aggregator.RoleLeader {
 				go prio3JobsEvery(ctx, srv, 5*time.Second, log)
 			}
@@ -335,6 +357,7 @@ is logged and the one in use stays.`,
 	}
 	aggStoreFlag(cmd, &o.store)
 	aggKEKFlag(cmd, &o.kek)
+	aggQueueFlags(cmd, &qo, "be an ingest front end publishing to this NATS JetStream, e.g. nats://127.0.0.1:4222 (comma-separated for a cluster)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "also serve Prometheus /metrics without credentials here, e.g. 127.0.0.1:9090 (on --addr it needs an operator token)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key; reloaded on SIGHUP)")
@@ -408,13 +431,17 @@ func reloadOn(ctx context.Context, hup <-chan os.Signal, certs *aggregator.CertF
 
 // releaseEvery releases closed epochs (and deletes their reports) every
 // period until ctx ends, so results and data minimization do not wait for
-// a marketer to read them. Errors are logged: the next pass retries.
-func releaseEvery(ctx context.Context, srv *aggregator.Server, period time.Duration, log *slog.Logger) {
+// a marketer to read them. Errors are logged: the next pass retries. A
+// pass runs only when settled (nil: always) says nothing still waits to be
+// stored (queue mode, aggregator_queue.go).
+func releaseEvery(ctx context.Context, srv *aggregator.Server, period time.Duration, log *slog.Logger, settled func(context.Context) bool) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if err := srv.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error("releasing closed epochs", "err", err)
+		if settled == nil || settled(ctx) {
+			if err := srv.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
+				log.Error("releasing closed epochs", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

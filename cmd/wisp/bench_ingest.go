@@ -23,7 +23,11 @@ func newBenchIngestCmd() *cobra.Command {
   hpke_open            HPKE Open per core (per CPU-second) on all cores — the bound: every report must be opened;
   ingest_sqlite        end to end per core: HTTP → decode → open → validate → durable SQLite commit;
   ingest_postgres      the same on PostgreSQL (--postgres "" skips it);
-  population_end_to_end --population reports uploaded, stored, released and estimated: wall time.
+  population_end_to_end --population reports uploaded, stored, released and estimated: wall time;
+with --queue, on an in-process 3-node NATS JetStream cluster (R3 stream) and PostgreSQL:
+  queue_front_end      reports/s a serve --queue front end acknowledges into the stream (wall);
+  queue_worker         one worker draining the stream, per core, and its ratio to the bound;
+  queue_end_to_end_Nw  front end and N = 1, 2 workers at once, until all is stored (wall).
 Reports are sealed before each timing starts (sealing is the devices' cost). The uploading
 clients run in the same process and share its cores. The goal is end to end ≥ 0.8 × the bound.`,
 		Args: noArgs,
@@ -72,6 +76,7 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 	f.StringVar(&opts.PostgresURL, "postgres", opts.PostgresURL, `PostgreSQL URL (a schema is created and dropped); "" skips PostgreSQL`)
 	f.IntVar(&opts.Batch, "batch", opts.Batch, "reports per upload")
 	f.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent uploading clients")
+	f.BoolVar(&opts.Queue, "queue", false, "also measure the queue mode (front end, worker, end to end) on an in-process 3-node JetStream cluster")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
 	return cmd
 }

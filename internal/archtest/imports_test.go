@@ -37,6 +37,7 @@ var rules = []rule{
 	{From: "sdk/", Forbid: []string{"host/", "aggregator/", "internal/", "cmd/"}, Why: "the SDK builds to Wasm alone"},
 	{From: "host/sandbox", Forbid: append([]string{"host/internal/", "internal/"}, storageAndNetwork...), Why: "the sandbox links no storage, network or privacy code"},
 	{From: "host/plugintest", Forbid: append([]string{"host/internal/", "internal/"}, storageAndNetwork...), Why: "a plugin author's test links only the sandbox"},
+	{From: "aggregator", Except: []string{"aggregator/queue"}, Forbid: []string{"github.com/nats-io"}, Why: "the server knows a queue only as the aggregator.Queue interface; aggregator/queue alone links NATS"},
 	{From: "", Except: []string{"testdata"}, Forbid: []string{"testdata"}, Why: "production code never imports test fixtures"},
 }
 

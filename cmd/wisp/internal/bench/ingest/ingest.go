@@ -52,6 +52,8 @@ type Options struct {
 	Dir string
 	// Batch is the reports per upload; Clients the concurrent uploaders.
 	Batch, Clients int
+	// Queue adds the queue mode's measurements (runQueue); needs PostgresURL.
+	Queue bool
 	// Progress, if set, is told about work done: (phase, done, total).
 	Progress func(phase string, done, total int)
 }
@@ -59,6 +61,9 @@ type Options struct {
 // Result is one measurement.
 type Result struct {
 	Name string `json:"name"`
+	// Role is the part of a deployment measured: front_end, worker,
+	// end_to_end or single_process (the HPKE Open bound is a worker's).
+	Role string `json:"role"`
 	// ReportsPerSecond is per core — reports per CPU-second (see cpu.go) —
 	// for the Open bound and the ingest rates, and reports per wall-clock
 	// second for the end-to-end population.
@@ -103,7 +108,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	wall, cpu := openBound(key, envs)
 	openRate := float64(len(envs)) / cpu
-	rep.Results = append(rep.Results, Result{Name: "hpke_open", ReportsPerSecond: openRate, WallReportsPerSecond: float64(len(envs)) / wall,
+	rep.Results = append(rep.Results, Result{Name: "hpke_open", Role: RoleWorker, ReportsPerSecond: openRate, WallReportsPerSecond: float64(len(envs)) / wall,
 		Reports: len(envs), Seconds: wall, CPUSeconds: cpu, Note: "HPKE X25519-HKDF-SHA256/AES-128-GCM Open on all cores; the bound"})
 
 	type target struct{ name, spec string }
@@ -132,11 +137,18 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 			return rep, fmt.Errorf("%s: %w", tg.name, err)
 		}
 		rate := float64(n) / cpu
-		rep.Results = append(rep.Results, Result{Name: tg.name, ReportsPerSecond: rate, WallReportsPerSecond: float64(n) / secs,
+		rep.Results = append(rep.Results, Result{Name: tg.name, Role: RoleSingleProcess, ReportsPerSecond: rate, WallReportsPerSecond: float64(n) / secs,
 			RatioToOpenBound: rate / openRate, Reports: n, Seconds: secs, CPUSeconds: cpu,
 			Note: fmt.Sprintf("HTTP → decode → open → validate → durable commit; %d clients × %d-report batches; CPU of the uploading clients (same process) counted too", opts.Clients, opts.Batch)})
 	}
 
+	if opts.Queue {
+		got, err := runQueue(ctx, opts, key, tax, openRate)
+		if err != nil {
+			return rep, err
+		}
+		rep.Results = append(rep.Results, got...)
+	}
 	if opts.Million > 0 {
 		spec := "sqlite:" + opts.Dir + "/bench-population.db"
 		if opts.MillionStore == "postgres" {
@@ -160,7 +172,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		if err != nil {
 			return rep, err
 		}
-		rep.Results = append(rep.Results, Result{Name: "population_end_to_end_" + opts.MillionStore, ReportsPerSecond: float64(n) / secs,
+		rep.Results = append(rep.Results, Result{Name: "population_end_to_end_" + opts.MillionStore, Role: RoleSingleProcess, ReportsPerSecond: float64(n) / secs,
 			WallReportsPerSecond: float64(n) / secs, Reports: n, Seconds: secs, CPUSeconds: cpu,
 			Note: fmt.Sprintf("wall time: upload + decrypt + store %d reports, then release, estimate and delete the released reports (estimate %.0f, 95%% CI [%.0f, %.0f], true %d); sealing them on the device side took %.1f s more",
 				n, seg.Estimate, seg.CILow, seg.CIHigh, n/2, sealSecs)})
@@ -282,9 +294,6 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	url := "http://" + ln.Addr().String()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.Clients}}
 
-	var next, accepted atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, opts.Clients)
 	runtime.GC()
 	pg := strings.HasPrefix(spec, "postgres:")
 	cpuNow := func() float64 {
@@ -294,6 +303,28 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 		return processCPU()
 	}
 	t, c := time.Now(), cpuNow()
+	if err := uploadAll(ctx, client, url, bodies, n, opts, phase); err != nil {
+		return fail(err)
+	}
+	var seg aggregator.Segment
+	if estimate {
+		now.Store(start.Add(3 * time.Hour).UnixNano()) // the epoch has closed
+		if err := agg.ReleaseDue(ctx); err != nil {    // what the serve loop does
+			return fail(err)
+		}
+		if seg, err = segment(ctx, client, url, tok.Token); err != nil {
+			return fail(err)
+		}
+	}
+	return time.Since(t).Seconds(), cpuNow() - c, seg, nil
+}
+
+// uploadAll uploads bodies with opts.Clients concurrent clients and
+// fails unless all n reports are accepted.
+func uploadAll(ctx context.Context, client *http.Client, url string, bodies [][]byte, n int, opts Options, phase string) error {
+	var next, accepted atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, opts.Clients)
 	for range opts.Clients {
 		wg.Add(1)
 		go func() {
@@ -317,26 +348,17 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return fail(err)
+		return err
 	}
 	if int(accepted.Load()) != n {
-		return fail(fmt.Errorf("ingestbench: %d of %d reports accepted", accepted.Load(), n))
+		return fmt.Errorf("ingestbench: %d of %d reports accepted", accepted.Load(), n)
 	}
-	var seg aggregator.Segment
-	if estimate {
-		now.Store(start.Add(3 * time.Hour).UnixNano()) // the epoch has closed
-		if err := agg.ReleaseDue(ctx); err != nil {    // what the serve loop does
-			return fail(err)
-		}
-		if seg, err = segment(ctx, client, url, tok.Token); err != nil {
-			return fail(err)
-		}
-	}
-	return time.Since(t).Seconds(), cpuNow() - c, seg, nil
+	return ctx.Err()
 }
 
 // upload posts one body and returns how many reports were accepted; it
-// retries on 429 as a device would.
+// retries on 429 and 503 as a device would (a queue's stream may be
+// electing a leader).
 func upload(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/reports", bytes.NewReader(body))
@@ -354,7 +376,7 @@ func upload(ctx context.Context, client *http.Client, url string, body []byte) (
 		err = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 			time.Sleep(10 * time.Millisecond)
 			continue
 		case resp.StatusCode != http.StatusOK:

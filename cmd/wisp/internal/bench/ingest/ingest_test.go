@@ -41,3 +41,26 @@ func postgresURL(t *testing.T) string {
 	}
 	return storetest.DefaultPostgresURL
 }
+
+// TestRunQueueSmall runs the queue measurements on a few reports: each
+// role is there with a rate, and the worker with its ratio to the bound.
+func TestRunQueueSmall(t *testing.T) {
+	rep, err := ingest.Run(context.Background(), ingest.Options{Reports: 300, Queue: true,
+		PostgresURL: postgresURL(t), Dir: t.TempDir(), Batch: 64, Clients: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{"hpke_open": ingest.RoleWorker, "ingest_sqlite": ingest.RoleSingleProcess, "ingest_postgres": ingest.RoleSingleProcess,
+		"queue_front_end": ingest.RoleFrontEnd, "queue_worker": ingest.RoleWorker, "queue_end_to_end_1w": ingest.RoleEndToEnd, "queue_end_to_end_2w": ingest.RoleEndToEnd}
+	if len(rep.Results) != len(roles) {
+		t.Fatalf("results %+v", rep.Results)
+	}
+	for _, r := range rep.Results {
+		if roles[r.Name] != r.Role || !(r.ReportsPerSecond > 0) {
+			t.Errorf("%+v: want role %q and a rate", r, roles[r.Name])
+		}
+		if r.Name == "queue_worker" && !(r.RatioToOpenBound > 0) {
+			t.Errorf("queue_worker has no ratio to the Open bound")
+		}
+	}
+}

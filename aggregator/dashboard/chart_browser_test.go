@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wisp-project/wisp/aggregator/dashboard"
+	"github.com/wisp-project/wisp/internal/browsertest"
 )
 
 // TestChartsInBrowser runs the page's chart and validation code in a real
@@ -16,7 +17,7 @@ func TestChartsInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	srv := httptest.NewServer(dashboard.Handler())
 	defer srv.Close()
-	run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
+	browsertest.Run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
 
 	type result struct {
 		Bars, Suppressed, ErrorBars, Caps int
@@ -55,7 +56,7 @@ func TestChartsInBrowser(t *testing.T) {
 			Dots: trend.querySelectorAll('circle').length,
 		};
 	})()`
-	got := eval[result](t, ctx, script)
+	got := browsertest.Eval[result](t, ctx, script)
 
 	if got.Bars != 3 || got.Suppressed != 1 || got.ErrorBars != 3 || got.Caps != 9 {
 		t.Errorf("bars %d, suppressed %d, error bars %d (%d lines); want 3, 1, 3 (9)", got.Bars, got.Suppressed, got.ErrorBars, got.Caps)
@@ -91,12 +92,12 @@ func TestValidationInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	srv := httptest.NewServer(dashboard.Handler())
 	defer srv.Close()
-	run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
-	good := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'runners', name: 'R', question: {type: 'threshold', category: 410, min_score: 0.6}, epsilon: 1, epoch_seconds: 86400, k: 100}))`)
-	bad := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'Bad Id', name: '', question: {type: 'threshold', min_score: 2}, epsilon: 0, epoch_seconds: 10, k: 0.5})).sort()`)
-	policy := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'ok', name: 'R', question: {category: 1, min_score: 0.5}, epsilon: 3, epoch_seconds: 86400, k: 10}, {max_epsilon: 2, min_k: 50})).sort()`)
-	server := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: invalid: campaign "x": epsilon 9 is not in (0, 8]'}))`)
-	conflict := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'policy', detail: 'aggregator: k 10 is below the operator\'s minimum 50 for campaign "epoch-k"'}))`)
+	browsertest.Run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
+	good := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'runners', name: 'R', question: {type: 'threshold', category: 410, min_score: 0.6}, epsilon: 1, epoch_seconds: 86400, k: 100}))`)
+	bad := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'Bad Id', name: '', question: {type: 'threshold', min_score: 2}, epsilon: 0, epoch_seconds: 10, k: 0.5})).sort()`)
+	policy := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign({id: 'ok', name: 'R', question: {category: 1, min_score: 0.5}, epsilon: 3, epoch_seconds: 86400, k: 10}, {max_epsilon: 2, min_k: 50})).sort()`)
+	server := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: invalid: campaign "x": epsilon 9 is not in (0, 8]'}))`)
+	conflict := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'policy', detail: 'aggregator: k 10 is below the operator\'s minimum 50 for campaign "epoch-k"'}))`)
 	if len(conflict) != 1 || conflict[0] != "k" {
 		t.Errorf("policy problem mapped to %v, want [k]", conflict)
 	}
@@ -104,11 +105,11 @@ func TestValidationInBrowser(t *testing.T) {
 		Accepted float64
 		Rejects  map[string]float64
 	}
-	m := eval[metrics](t, ctx, "Wisp.parseMetrics(`# HELP x\nwisp_ingest_reports_accepted_total 12\nwisp_ingest_reports_rejected_total{reason=\"replay\"} 3\nwisp_ingest_reports_rejected_total{reason=\"epoch_too_late\"} 1\n`)")
+	m := browsertest.Eval[metrics](t, ctx, "Wisp.parseMetrics(`# HELP x\nwisp_ingest_reports_accepted_total 12\nwisp_ingest_reports_rejected_total{reason=\"replay\"} 3\nwisp_ingest_reports_rejected_total{reason=\"epoch_too_late\"} 1\n`)")
 	if m.Accepted != 12 || m.Rejects["replay"] != 3 || m.Rejects["epoch_too_late"] != 1 {
 		t.Errorf("parseMetrics = %+v", m)
 	}
-	if sup := eval[bool](t, ctx, `Wisp.segmentPoint({epoch: 1, reports: 500, suppressed: false, mean: {mean: 0.4, ci_low: 0.3, ci_high: 0.5}}, 'e').suppressed`); sup {
+	if sup := browsertest.Eval[bool](t, ctx, `Wisp.segmentPoint({epoch: 1, reports: 500, suppressed: false, mean: {mean: 0.4, ci_low: 0.3, ci_high: 0.5}}, 'e').suppressed`); sup {
 		t.Error("a released mean result is drawn as suppressed")
 	}
 	if len(good) != 0 {
@@ -132,12 +133,12 @@ func TestValidationInBrowser(t *testing.T) {
 		`{type: 'mean', category: 410}`:                 "",
 		`{type: 'mean'}`:                                "category",
 	} {
-		got := eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign(`+base+q+`}))`)
+		got := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.validateCampaign(`+base+q+`}))`)
 		if strings.Join(got, ",") != want {
 			t.Errorf("question %s: errors on %v, want [%s]", q, got, want)
 		}
 	}
-	if top := eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: top_k k 40 is not in [1, min(32, 497 categories)]'}))`); len(top) != 1 || top[0] != "top" {
+	if top := browsertest.Eval[[]string](t, ctx, `Object.keys(Wisp.serverFieldErrors({title: 'invalid campaign', detail: 'campaign: top_k k 40 is not in [1, min(32, 497 categories)]'}))`); len(top) != 1 || top[0] != "top" {
 		t.Errorf("top_k problem mapped to %v, want [top]", top)
 	}
 	if len(server) != 1 || server[0] != "epsilon" {

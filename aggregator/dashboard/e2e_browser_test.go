@@ -21,6 +21,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/browsertest"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -140,7 +141,7 @@ func setValue(id, value string) chromedp.Action[chromedp.Void] {
 // signIn opens the dashboard signed out and signs in with tok.
 func signIn(t *testing.T, ctx context.Context, url, tok string) {
 	t.Helper()
-	run(t, ctx, "sign in",
+	browsertest.Run(t, ctx, "sign in",
 		chromedp.Navigate(url+"/dashboard/"),
 		chromedp.Evaluate[chromedp.Void](`sessionStorage.clear(); location.hash = '#/'; null`, chromedp.EvalIgnoreExceptions),
 		chromedp.Reload(),
@@ -168,25 +169,25 @@ func TestDashboardEndToEnd(t *testing.T) {
 	operator := agg.token(t, api.RoleOperator, "")
 
 	// Sign in: a wrong token is refused in place.
-	run(t, ctx, "bad token", chromedp.Navigate(agg.url+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("token")),
+	browsertest.Run(t, ctx, "bad token", chromedp.Navigate(agg.url+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), "wisp_not-a-token"), chromedp.Click(chromedp.CSS("#signin button[type=submit]")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('token-error').textContent.includes('not valid')`, chromedp.WithPollingTimeout(10*time.Second)))
 	signIn(t, ctx, agg.url, acme)
-	if who := eval[string](t, ctx, `document.getElementById('identity').textContent`); !strings.Contains(who, "marketer") {
+	if who := browsertest.Eval[string](t, ctx, `document.getElementById('identity').textContent`); !strings.Contains(who, "marketer") {
 		t.Errorf("identity %q, want a marketer", who)
 	}
 
 	// Create a campaign: first with errors, which show beside their fields.
-	run(t, ctx, "open the form", chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")))
-	run(t, ctx, "submit a bad campaign",
+	browsertest.Run(t, ctx, "open the form", chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")))
+	browsertest.Run(t, ctx, "submit a bad campaign",
 		chromedp.SendKeys(chromedp.ID("f-id"), "Acme Runners"),
 		setValue("f-epsilon", "9"),
 		setValue("f-k", "5"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("err-epsilon")))
 	shot(t, ctx, "form-errors")
-	axe(t, ctx, "new campaign form with errors")
-	errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].map(e => [e.id, e.textContent]))`)
+	browsertest.Axe(t, ctx, "new campaign form with errors")
+	errs := browsertest.Eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].map(e => [e.id, e.textContent]))`)
 	for _, f := range []string{"err-id", "err-name", "err-category", "err-epsilon", "err-k"} {
 		if errs[f] == "" {
 			t.Errorf("no error shown in %s (errors: %v)", f, errs)
@@ -199,7 +200,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Errorf("errors on valid fields: %v", errs)
 	}
 	// Then correct it: category through the taxonomy search.
-	run(t, ctx, "fill the form",
+	browsertest.Run(t, ctx, "fill the form",
 		setValue("f-id", "acme-runners"),
 		chromedp.SendKeys(chromedp.ID("f-name"), "Acme runners"),
 		chromedp.SendKeys(chromedp.ID("category-search"), "running jog"),
@@ -211,24 +212,24 @@ func TestDashboardEndToEnd(t *testing.T) {
 		setValue("f-k", "100"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
-	if txt := eval[string](t, ctx, `document.getElementById('no-reports').textContent`); !strings.Contains(txt, "closes") || !strings.Contains(txt, "k = 100") {
+	if txt := browsertest.Eval[string](t, ctx, `document.getElementById('no-reports').textContent`); !strings.Contains(txt, "closes") || !strings.Contains(txt, "k = 100") {
 		t.Errorf("a new campaign says %q: want when its first epoch closes and the k it needs", txt)
 	}
 
 	// The server is the authority: a taken id comes back as an error in place.
-	run(t, ctx, "create it again",
+	browsertest.Run(t, ctx, "create it again",
 		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")),
 		chromedp.SendKeys(chromedp.ID("f-id"), "acme-runners"), chromedp.SendKeys(chromedp.ID("f-name"), "again"),
 		chromedp.SendKeys(chromedp.ID("category-search"), "cycling"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id]`)),
 		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('err-id').textContent !== ''`, chromedp.WithPollingTimeout(10*time.Second)))
-	if taken := eval[string](t, ctx, `document.getElementById('err-id').textContent`); strings.Contains(taken, "store:") || !strings.Contains(taken, "already exists") {
+	if taken := browsertest.Eval[string](t, ctx, `document.getElementById('err-id').textContent`); strings.Contains(taken, "store:") || !strings.Contains(taken, "already exists") {
 		t.Errorf("a taken id reads %q: want plain words, no internal error text", taken)
 	}
 
 	// The other question types: a top_k over two categories, then a mean.
-	run(t, ctx, "create a top_k campaign", // a fresh form: the page is still on #/new
+	browsertest.Run(t, ctx, "create a top_k campaign", // a fresh form: the page is still on #/new
 		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("new-campaign")),
 		setValue("f-type", "top_k"),
 		chromedp.WaitVisible(chromedp.ID("f-top")), chromedp.WaitNotVisible(chromedp.ID("f-min_score")),
@@ -237,11 +238,11 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
 		setValue("f-top", "5"), chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("err-category")))
-	if errs := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].filter(e => e.textContent).map(e => [e.id, e.textContent]))`); errs["err-category"] == "" || errs["err-top"] == "" {
+	if errs := browsertest.Eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.field-error')].filter(e => e.textContent).map(e => [e.id, e.textContent]))`); errs["err-category"] == "" || errs["err-top"] == "" {
 		t.Errorf("top_k with one category and k 5: errors %v, want err-category and err-top", errs)
 	}
 	// Cycling chosen by browsing the taxonomy tree: Sports, then its Add.
-	run(t, ctx, "fix the top_k campaign",
+	browsertest.Run(t, ctx, "fix the top_k campaign",
 		chromedp.Click(chromedp.CSS(`#category-tree > summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`#category-tree li[data-id="607"] > details > summary`)),
 		chromedp.Click(chromedp.CSS(`#category-tree li[data-id="607"] > details > summary`)),
@@ -250,7 +251,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="625"]`)),
 		setValue("f-top", "1"), setValue("f-k", "100"), setValue("f-epoch", "1"), setValue("f-epoch_unit", "3600"), chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("no-reports")))
-	run(t, ctx, "create a mean campaign",
+	browsertest.Run(t, ctx, "create a mean campaign",
 		chromedp.Navigate(agg.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("new-campaign")),
 		setValue("f-type", "mean"), chromedp.WaitNotVisible(chromedp.ID("f-top")),
 		chromedp.SendKeys(chromedp.ID("f-id"), "acme-run-mean"), chromedp.SendKeys(chromedp.ID("f-name"), "Running score"),
@@ -292,31 +293,31 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	run(t, ctx, "campaign page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.Reload(),
+	browsertest.Run(t, ctx, "campaign page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	shot(t, ctx, "campaign")
-	axe(t, ctx, "campaign page")
+	browsertest.Axe(t, ctx, "campaign page")
 	// Epochs read as dates, not epoch numbers.
-	if when := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
+	if when := browsertest.Eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.when')].map(e => e.textContent)`); len(when) != 3 || !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d\d:\d\d`).MatchString(when[0]) {
 		t.Errorf("release dates %q, want e.g. Mon 30 Nov 14:00–15:00", when)
 	}
 	// Reach: each released epoch's audience as a share of its reporters,
 	// with the interval; the suppressed epoch has none.
-	reach := eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.reach')].map(e => e.textContent)`)
+	reach := browsertest.Eval[[]string](t, ctx, `[...document.querySelectorAll('#releases td.reach')].map(e => e.textContent)`)
 	if len(reach) != 3 || !regexp.MustCompile(`^-?\d+(\.\d)?% \(-?\d+(\.\d)?% – -?\d+(\.\d)?%\)$`).MatchString(reach[0]) || reach[2] != "–" {
 		t.Errorf("reach cells %q, want e.g. 48%% (41%% – 55%%) for released epochs and – for the suppressed one", reach)
 	}
 	// 400 px wide: nothing off screen, chart text readable.
-	run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	browsertest.Run(t, ctx, "narrow", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	checkNarrow(t, ctx, "campaign page")
 	shot(t, ctx, "narrow-campaign")
-	run(t, ctx, "narrow campaigns", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS("#overview svg")))
+	browsertest.Run(t, ctx, "narrow campaigns", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS("#overview svg")))
 	checkNarrow(t, ctx, "campaigns page")
 	shot(t, ctx, "narrow-campaigns")
-	axe(t, ctx, "campaigns page")
-	run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	browsertest.Axe(t, ctx, "campaigns page")
+	browsertest.Run(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	// A top k campaign's page: the table, at 400 px too.
-	run(t, ctx, "top k page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), chromedp.WaitVisible(chromedp.ID("top-k-table")))
+	browsertest.Run(t, ctx, "top k page", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), chromedp.WaitVisible(chromedp.ID("top-k-table")))
 	shot(t, ctx, "top-k")
 	// Both categories by full name, largest estimate first (the estimates
 	// are noisy: which one leads is not asserted).
@@ -324,26 +325,26 @@ func TestDashboardEndToEnd(t *testing.T) {
 		Name string
 		Est  float64
 	}
-	rowsK := eval[[]topRow](t, ctx, `[...document.querySelectorAll('#top-k-table tbody tr')].map(r => ({Name: r.querySelector('th').textContent, Est: +r.querySelector('td.est').textContent.replace(/,/g, '')}))`)
+	rowsK := browsertest.Eval[[]topRow](t, ctx, `[...document.querySelectorAll('#top-k-table tbody tr')].map(r => ({Name: r.querySelector('th').textContent, Est: +r.querySelector('td.est').textContent.replace(/,/g, '')}))`)
 	if len(rowsK) != 2 || rowsK[0].Est < rowsK[1].Est || !strings.Contains(rowsK[0].Name+rowsK[1].Name, "Sports | Cycling") ||
 		!strings.Contains(rowsK[0].Name+rowsK[1].Name, "Healthy Living | Fitness and Exercise | Running and Jogging") {
 		t.Errorf("top k table rows %+v, want Cycling and Running and Jogging by full name, largest first", rowsK)
 	}
-	axe(t, ctx, "top k page")
-	run(t, ctx, "narrow top k", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("top-k-table")))
+	browsertest.Axe(t, ctx, "top k page")
+	browsertest.Run(t, ctx, "narrow top k", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("top-k-table")))
 	checkNarrow(t, ctx, "top k page")
-	run(t, ctx, "wide top k", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	browsertest.Run(t, ctx, "wide top k", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 
 	// Duplicate: the form starts as a copy with a new id.
-	run(t, ctx, "duplicate", chromedp.Click(chromedp.ID("duplicate")), chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)))
+	browsertest.Run(t, ctx, "duplicate", chromedp.Click(chromedp.ID("duplicate")), chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)))
 	type dup struct{ ID, Name, Eps, Epoch, Unit, K, Forecast string }
-	if d := eval[dup](t, ctx, `(() => { const v = (id) => document.getElementById(id).value; return {ID: v('f-id'), Name: v('f-name'), Eps: v('f-epsilon'), Epoch: v('f-epoch'), Unit: v('f-epoch_unit'), K: v('f-k'),
+	if d := browsertest.Eval[dup](t, ctx, `(() => { const v = (id) => document.getElementById(id).value; return {ID: v('f-id'), Name: v('f-name'), Eps: v('f-epsilon'), Epoch: v('f-epoch'), Unit: v('f-epoch_unit'), K: v('f-k'),
 		Forecast: document.getElementById('forecast').textContent}; })()`); d.ID != "acme-runners-copy" || d.Eps != "1" || d.Epoch != "1" || d.Unit != "3600" || d.K != "100" || !strings.Contains(d.Forecast, "±") {
 		t.Errorf("duplicated form: %+v", d)
 	}
-	run(t, ctx, "back", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
+	browsertest.Run(t, ctx, "back", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"), chromedp.WaitVisible(chromedp.CSS("#epochs svg")))
 	type chart struct{ Bars, ErrorBars, Suppressed, Rows, SuppressedRows int }
-	got := eval[chart](t, ctx, `({
+	got := browsertest.Eval[chart](t, ctx, `({
 		Bars: document.querySelectorAll('#epochs rect.bar:not(.suppressed)').length,
 		ErrorBars: document.querySelectorAll('#epochs g.errorbar').length,
 		Suppressed: document.querySelectorAll('#epochs rect.bar.suppressed').length,
@@ -356,7 +357,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 
 	// Download the CSV export through the page.
 	dir := t.TempDir()
-	run(t, ctx, "download CSV",
+	browsertest.Run(t, ctx, "download CSV",
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
@@ -390,40 +391,40 @@ func TestDashboardEndToEnd(t *testing.T) {
 
 	// Another tenant's marketer sees neither the campaign nor its results.
 	signIn(t, ctx, agg.url, globex)
-	run(t, ctx, "globex campaigns", chromedp.WaitVisible(chromedp.ID("no-campaigns")))
+	browsertest.Run(t, ctx, "globex campaigns", chromedp.WaitVisible(chromedp.ID("no-campaigns")))
 	// Node-wide ingest counters (every tenant's devices) are for operators.
-	run(t, ctx, "globex health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("ingest-operators-only")))
-	if n := eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
+	browsertest.Run(t, ctx, "globex health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("ingest-operators-only")))
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('#ingest-totals, #rejects').length`); n != 0 {
 		t.Errorf("a marketer sees the node's ingest counters")
 	}
 	// … and their own campaigns' counts only: globex has none.
-	if n := eval[int](t, ctx, `document.querySelectorAll('#tenant-ingest tr[data-campaign]').length`); n != 0 {
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('#tenant-ingest tr[data-campaign]').length`); n != 0 {
 		t.Errorf("globex's ingest table lists %d campaigns, want none", n)
 	}
-	run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
+	browsertest.Run(t, ctx, "globex opens acme's campaign", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-runners"),
 		chromedp.WaitVisible(chromedp.ID("not-found")))
 	// acme's marketer sees their campaign's counts at this node.
 	signIn(t, ctx, agg.url, acme)
-	run(t, ctx, "acme health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("tenant-ingest")))
-	if accepted := eval[string](t, ctx, `(document.querySelector('#tenant-ingest tr[data-campaign="acme-runners"] td.num') || {}).textContent || ''`); accepted == "" || accepted == "0" {
+	browsertest.Run(t, ctx, "acme health", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("tenant-ingest")))
+	if accepted := browsertest.Eval[string](t, ctx, `(document.querySelector('#tenant-ingest tr[data-campaign="acme-runners"] td.num') || {}).textContent || ''`); accepted == "" || accepted == "0" {
 		t.Errorf("acme's ingest row says %q accepted, want its campaign acme-runners with its reports", accepted)
 	}
 
 	// The operator sees every tenant.
 	signIn(t, ctx, agg.url, operator)
-	run(t, ctx, "operator campaigns", chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
-	if tenants := eval[string](t, ctx, `document.querySelector('#campaigns tr[data-campaign="acme-runners"]').textContent`); !strings.Contains(tenants, "acme") {
+	browsertest.Run(t, ctx, "operator campaigns", chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
+	if tenants := browsertest.Eval[string](t, ctx, `document.querySelector('#campaigns tr[data-campaign="acme-runners"]').textContent`); !strings.Contains(tenants, "acme") {
 		t.Errorf("operator's row %q does not name the tenant", tenants)
 	}
 	shot(t, ctx, "operator")
-	axe(t, ctx, "operator campaigns page")
-	run(t, ctx, "health page", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("reports-per-epoch")))
+	browsertest.Axe(t, ctx, "operator campaigns page")
+	browsertest.Run(t, ctx, "health page", chromedp.Navigate(agg.url+"/dashboard/#/health"), chromedp.WaitVisible(chromedp.ID("reports-per-epoch")))
 	shot(t, ctx, "health")
-	axe(t, ctx, "health page")
-	if n := eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 4 {
+	browsertest.Axe(t, ctx, "health page")
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('#reports-per-epoch tbody tr').length`); n != 4 {
 		t.Errorf("health page lists %d epochs, want 4 (3 of acme-runners, 1 of acme-top-sport)", n)
 	}
-	if replays := eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
+	if replays := browsertest.Eval[string](t, ctx, `(document.querySelector('#rejects tr[data-reason="replay"]') || {}).textContent || ''`); replays != "sent twice (replay)7" {
 		t.Errorf("health page's replay row %q, want sent twice (replay), 7", replays)
 	}
 
@@ -453,27 +454,27 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}
 		return false
 	}
-	run(t, ctx, "top k page as operator", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), stateIs("active"))
+	browsertest.Run(t, ctx, "top k page as operator", chromedp.Navigate(agg.url+"/dashboard/#/campaign/acme-top-sport"), stateIs("active"))
 	if !served() {
 		t.Fatal("acme-top-sport is not served to devices before the pause")
 	}
-	run(t, ctx, "pause", chromedp.Click(chromedp.ID("pause")), stateIs("paused"), chromedp.WaitVisible(chromedp.ID("resume")))
-	axe(t, ctx, "paused campaign page")
+	browsertest.Run(t, ctx, "pause", chromedp.Click(chromedp.ID("pause")), stateIs("paused"), chromedp.WaitVisible(chromedp.ID("resume")))
+	browsertest.Axe(t, ctx, "paused campaign page")
 	if served() {
 		t.Error("a paused campaign is still served to devices")
 	}
-	run(t, ctx, "resume", chromedp.Click(chromedp.ID("resume")), stateIs("active"))
+	browsertest.Run(t, ctx, "resume", chromedp.Click(chromedp.ID("resume")), stateIs("active"))
 	if !served() {
 		t.Error("a resumed campaign is not served to devices")
 	}
-	run(t, ctx, "archive", chromedp.Click(chromedp.ID("archive")),
+	browsertest.Run(t, ctx, "archive", chromedp.Click(chromedp.ID("archive")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('archive').textContent.includes('again')`, chromedp.WithPollingTimeout(5*time.Second)),
 		chromedp.Click(chromedp.ID("archive")), stateIs("archived"))
-	if n := eval[int](t, ctx, `document.querySelectorAll('#pause, #resume, #archive').length`); n != 0 {
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('#pause, #resume, #archive').length`); n != 0 {
 		t.Errorf("an archived campaign still offers %d lifecycle buttons", n)
 	}
-	run(t, ctx, "list without the archived", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
-	if n := eval[int](t, ctx, `document.querySelectorAll('#campaigns tr[data-campaign="acme-top-sport"]').length`); n != 0 {
+	browsertest.Run(t, ctx, "list without the archived", chromedp.Navigate(agg.url+"/dashboard/#/"), chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="acme-runners"]`)))
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('#campaigns tr[data-campaign="acme-top-sport"]').length`); n != 0 {
 		t.Error("the archived campaign is still listed")
 	}
 }

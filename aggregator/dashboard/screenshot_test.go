@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wisp-project/wisp/internal/browsertest"
 )
 
 // TestDemoScreenshot is the tool that makes docs/dashboard.png: it runs the
@@ -25,7 +27,7 @@ func TestDemoScreenshot(t *testing.T) {
 	if out == "" {
 		t.Skip("set WISP_DASHBOARD_SCREENSHOT=/path/to/dashboard.png to take the README's screenshot")
 	}
-	chromium(t)
+	browsertest.Chromium(t)
 	res, s := serveDemo(t)
 	err := func() error {
 		resp, err := http.Get(s.DashboardURL)
@@ -38,7 +40,7 @@ func TestDemoScreenshot(t *testing.T) {
 		}
 		ctx := newBrowser(t) // after the simulation: its timeout starts now
 		signIn(t, ctx, s.URL, s.Token)
-		run(t, ctx, "main page", chromedp.WaitVisible(chromedp.CSS("#overview svg")))
+		browsertest.Run(t, ctx, "main page", chromedp.WaitVisible(chromedp.CSS("#overview svg")))
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			return err
@@ -49,7 +51,7 @@ func TestDemoScreenshot(t *testing.T) {
 		// With WISP_DASHBOARD_SHOTS set, every demo campaign's page too.
 		if os.Getenv("WISP_DASHBOARD_SHOTS") != "" {
 			for _, sg := range res.Segments {
-				run(t, ctx, "campaign page", chromedp.Navigate(s.DashboardURL+"#/campaign/"+sg.Campaign), chromedp.Reload(),
+				browsertest.Run(t, ctx, "campaign page", chromedp.Navigate(s.DashboardURL+"#/campaign/"+sg.Campaign), chromedp.Reload(),
 					chromedp.WaitVisible(chromedp.CSS("#releases")))
 				shot(t, ctx, "demo-"+sg.Campaign)
 			}

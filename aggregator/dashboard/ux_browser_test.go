@@ -5,12 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wisp-project/wisp/aggregator/dashboard"
+	"github.com/wisp-project/wisp/internal/browsertest"
 )
 
 // openFixture opens the dashboard, served alone (no API behind it), so a
@@ -28,7 +25,7 @@ func openFixture(t *testing.T, ctx context.Context) {
 	t.Helper()
 	srv := httptest.NewServer(dashboard.Handler())
 	t.Cleanup(srv.Close)
-	run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
+	browsertest.Run(t, ctx, "open the page", chromedp.Navigate(srv.URL+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
 }
 
 // TestTopKTableInBrowser: a top k over every Interest category reads as a
@@ -50,7 +47,7 @@ func TestTopKTableInBrowser(t *testing.T) {
 		VisibleAfter            int
 		Want206, WantFitness    string
 	}
-	got := eval[result](t, ctx, `(async () => {
+	got := browsertest.Eval[result](t, ctx, `(async () => {
 		const tax = await (await fetch('/dashboard/taxonomy.json')).json();
 		// Every Interest category, as the server sends them: the root 206
 		// included, with no category_name for some.
@@ -115,14 +112,14 @@ func TestTopKTableInBrowser(t *testing.T) {
 	if got.WantFitness == "" || strings.Contains(got.WantFitness, "…") {
 		t.Errorf("category 225 named %q", got.WantFitness)
 	}
-	label := eval[string](t, ctx, `(async () => {
+	label := browsertest.Eval[string](t, ctx, `(async () => {
 		const tax = await (await fetch('/dashboard/taxonomy.json')).json();
 		return Wisp.categoryLabel({question: {type: 'top_k', categories: [206].concat(tax.map(c => c.id))}});
 	})()`)
 	if len(label) > 120 || strings.Contains(label, "#206") {
 		t.Errorf("campaign's category label for every Interest category: %q", label)
 	}
-	axe(t, ctx, "top-k table")
+	browsertest.Axe(t, ctx, "top-k table")
 }
 
 // TestDatesAndChartsInBrowser: epochs read as dates in the viewer's time
@@ -131,7 +128,7 @@ func TestTopKTableInBrowser(t *testing.T) {
 // and a negative estimate is clamped with a note.
 func TestDatesAndChartsInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
-	run(t, ctx, "time zone", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+	browsertest.Run(t, ctx, "time zone", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
 		return err
 	}))
@@ -145,7 +142,7 @@ func TestDatesAndChartsInBrowser(t *testing.T) {
 		SupLabel         string
 		Negative         string
 	}
-	got := eval[result](t, ctx, `(() => {
+	got := browsertest.Eval[result](t, ctx, `(() => {
 		// New York midnight to midnight: 05:00 UTC.
 		const week = {epoch: 2969, epoch_start: '2026-11-30T05:00:00Z', epoch_end: '2026-12-07T05:00:00Z'};
 		const hour = {epoch: 498921, epoch_start: '2026-11-30T19:00:00Z', epoch_end: '2026-11-30T20:00:00Z'};
@@ -253,21 +250,21 @@ func startStub(t *testing.T) *stubAPI {
 func TestErrorsAndForecastInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	st := startStub(t)
-	run(t, ctx, "open", chromedp.Navigate(st.url+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
-	axe(t, ctx, "sign-in page")
+	browsertest.Run(t, ctx, "open", chromedp.Navigate(st.url+"/dashboard/"), chromedp.WaitVisible(chromedp.ID("signin")))
+	browsertest.Axe(t, ctx, "sign-in page")
 
 	// Signed in, then the aggregator goes away.
 	st.down.Store(true)
-	run(t, ctx, "unreachable",
+	browsertest.Run(t, ctx, "unreachable",
 		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('wisp.token', 'wisp_test'); location.hash = '#/x'; null`),
 		chromedp.WaitVisible(chromedp.ID("retry")))
-	msg := eval[string](t, ctx, `document.getElementById('error-message').textContent`)
+	msg := browsertest.Eval[string](t, ctx, `document.getElementById('error-message').textContent`)
 	if !strings.Contains(msg, "Can't reach the aggregator") || strings.Contains(msg, "Failed to fetch") {
 		t.Errorf("unreachable aggregator: %q", msg)
 	}
-	axe(t, ctx, "error page")
+	browsertest.Axe(t, ctx, "error page")
 	st.down.Store(false)
-	run(t, ctx, "retry", chromedp.Click(chromedp.ID("retry")), chromedp.WaitVisible(chromedp.ID("no-campaigns")))
+	browsertest.Run(t, ctx, "retry", chromedp.Click(chromedp.ID("retry")), chromedp.WaitVisible(chromedp.ID("no-campaigns")))
 
 	for _, c := range []struct{ expr, want string }{
 		{`Wisp.plainMessage(new Wisp.APIError(409, {detail: 'store: add_campaign: store: already exists: campaign "runners"'}))`, "already exists"},
@@ -276,59 +273,59 @@ func TestErrorsAndForecastInBrowser(t *testing.T) {
 		{`Wisp.reasonText('epoch_too_late')`, "epoch already closed"},
 		{`Wisp.reasonText('decrypt_failure')`, "could not be decrypted"},
 	} {
-		got := eval[string](t, ctx, c.expr)
+		got := browsertest.Eval[string](t, ctx, c.expr)
 		if !strings.Contains(got, c.want) || strings.Contains(got, "store:") || strings.Contains(got, "_") {
 			t.Errorf("%s = %q, want words with %q", c.expr, got, c.want)
 		}
 	}
 
 	// The form: the forecast follows ε and the expected devices.
-	run(t, ctx, "form", chromedp.Navigate(st.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("forecast")))
-	fc := eval[string](t, ctx, `document.getElementById('forecast').textContent`)
+	browsertest.Run(t, ctx, "form", chromedp.Navigate(st.url+"/dashboard/#/new"), chromedp.WaitVisible(chromedp.ID("forecast")))
+	fc := browsertest.Eval[string](t, ctx, `document.getElementById('forecast').textContent`)
 	// Var = n·e^ε/(e^ε−1)²: n 100,000, ε 1 → 1.96·√92,067 ≈ 595.
 	if !strings.Contains(fc, "ε 1") || !strings.Contains(fc, "100,000") || !strings.Contains(fc, "±595 devices") {
 		t.Errorf("forecast %q, want ±595 devices at ε 1 and ~100,000", fc)
 	}
-	run(t, ctx, "ε 2", setValue("f-epsilon", "2"), chromedp.Poll[chromedp.Void](`document.getElementById('forecast').textContent.includes('ε 2')`, chromedp.WithPollingTimeout(5*time.Second)))
-	if fc := eval[string](t, ctx, `document.getElementById('forecast').textContent`); !strings.Contains(fc, "±264 devices") {
+	browsertest.Run(t, ctx, "ε 2", setValue("f-epsilon", "2"), chromedp.Poll[chromedp.Void](`document.getElementById('forecast').textContent.includes('ε 2')`, chromedp.WithPollingTimeout(5*time.Second)))
+	if fc := browsertest.Eval[string](t, ctx, `document.getElementById('forecast').textContent`); !strings.Contains(fc, "±264 devices") {
 		t.Errorf("forecast at ε 2: %q, want ±264", fc)
 	}
-	axe(t, ctx, "new campaign form")
+	browsertest.Axe(t, ctx, "new campaign form")
 
 	// Many matches say how many more there are; a word starting the
 	// category's own name ranks first.
-	run(t, ctx, "broad search", setValue("category-search", "e"), chromedp.WaitVisible(chromedp.ID("category-more")))
-	if more := eval[string](t, ctx, `document.getElementById('category-more').textContent`); !regexp.MustCompile(`^\d+ more match`).MatchString(more) {
+	browsertest.Run(t, ctx, "broad search", setValue("category-search", "e"), chromedp.WaitVisible(chromedp.ID("category-more")))
+	if more := browsertest.Eval[string](t, ctx, `document.getElementById('category-more').textContent`); !regexp.MustCompile(`^\d+ more match`).MatchString(more) {
 		t.Errorf("more matches: %q", more)
 	}
-	run(t, ctx, "search running", setValue("category-search", "running"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)))
-	if first := eval[string](t, ctx, `document.querySelector('#category-results li[data-id]').dataset.id`); first != "410" {
+	browsertest.Run(t, ctx, "search running", setValue("category-search", "running"), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)))
+	if first := browsertest.Eval[string](t, ctx, `document.querySelector('#category-results li[data-id]').dataset.id`); first != "410" {
 		t.Errorf("search running: first hit %s, want 410 Running and Jogging", first)
 	}
 	// Everyday words find the taxonomy's wording.
 	for q, id := range map[string]string{"coffee": "377", "sneakers": "676"} {
-		run(t, ctx, "search "+q, setValue("category-search", q), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="`+id+`"]`)))
+		browsertest.Run(t, ctx, "search "+q, setValue("category-search", q), chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="`+id+`"]`)))
 	}
-	run(t, ctx, "clear search", setValue("category-search", ""))
+	browsertest.Run(t, ctx, "clear search", setValue("category-search", ""))
 
 	// A server refusal in words, marked on its field for assistive technology.
-	run(t, ctx, "taken id",
+	browsertest.Run(t, ctx, "taken id",
 		setValue("f-id", "runners"), setValue("f-name", "Runners"),
 		chromedp.SendKeys(chromedp.ID("category-search"), "running jog"),
 		chromedp.WaitVisible(chromedp.CSS(`#category-results li[data-id="410"]`)))
 	type combo struct{ Role, Expanded, Active, ListName string }
-	if c := eval[combo](t, ctx, `(() => { const i = document.getElementById('category-search'); return {Role: i.getAttribute('role'), Expanded: i.getAttribute('aria-expanded'),
+	if c := browsertest.Eval[combo](t, ctx, `(() => { const i = document.getElementById('category-search'); return {Role: i.getAttribute('role'), Expanded: i.getAttribute('aria-expanded'),
 		Active: i.getAttribute('aria-activedescendant') || '', ListName: document.getElementById('category-results').getAttribute('aria-label') || ''}; })()`); c.Role != "combobox" || c.Expanded != "true" || c.Active == "" || c.ListName == "" {
 		t.Errorf("category search: %+v; want a combobox, expanded, with an active option and a named listbox", c)
 	}
-	axe(t, ctx, "category search open")
-	run(t, ctx, "choose and submit",
+	browsertest.Axe(t, ctx, "category search open")
+	browsertest.Run(t, ctx, "choose and submit",
 		chromedp.SendKeys(chromedp.ID("category-search"), "\r"),
 		chromedp.WaitVisible(chromedp.CSS(`#category-chosen .chip[data-id="410"]`)),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.Poll[chromedp.Void](`document.getElementById('err-id').textContent !== ''`, chromedp.WithPollingTimeout(10*time.Second)))
 	type idErr struct{ Text, Invalid, DescribedBy, Chip string }
-	e := eval[idErr](t, ctx, `({Text: document.getElementById('err-id').textContent, Invalid: document.getElementById('f-id').getAttribute('aria-invalid') || '',
+	e := browsertest.Eval[idErr](t, ctx, `({Text: document.getElementById('err-id').textContent, Invalid: document.getElementById('f-id').getAttribute('aria-invalid') || '',
 		DescribedBy: document.getElementById('f-id').getAttribute('aria-describedby') || '', Chip: document.querySelector('#category-chosen .chip button').getAttribute('aria-label') || ''})`)
 	if strings.Contains(e.Text, "store:") || !strings.Contains(e.Text, "already exists") {
 		t.Errorf("taken id: %q", e.Text)
@@ -339,8 +336,8 @@ func TestErrorsAndForecastInBrowser(t *testing.T) {
 	if !strings.HasPrefix(e.Chip, "Remove ") {
 		t.Errorf("the chip's × button is named %q", e.Chip)
 	}
-	axe(t, ctx, "form with errors")
-	run(t, ctx, "narrow form", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("forecast")))
+	browsertest.Axe(t, ctx, "form with errors")
+	browsertest.Run(t, ctx, "narrow form", chromedp.EmulateViewport(400, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("forecast")))
 	checkNarrow(t, ctx, "new campaign form")
 }
 
@@ -358,7 +355,7 @@ func checkNarrow(t *testing.T, ctx context.Context, page string) {
 		SmallestText       float64
 		Texts              int
 	}
-	got := eval[result](t, ctx, `(() => {
+	got := browsertest.Eval[result](t, ctx, `(() => {
 		const vw = document.documentElement.clientWidth;
 		const outside = [];
 		for (const el of document.querySelectorAll('header, header *, main h1, main .card, svg.chart, #signout, #nav a, .actions button, main input, main select, main table')) {
@@ -387,71 +384,3 @@ func checkNarrow(t *testing.T, ctx context.Context, page string) {
 
 // axe-core, the accessibility checker, is vendored at test time from npm
 // into the user's cache (or read from WISP_AXE_JS, as .ci/run sets it).
-var (
-	axeOnce sync.Once
-	axeJS   string
-	axeWhy  string
-)
-
-const axeVersion = "4.10.3"
-
-func axeSource(t *testing.T) string {
-	t.Helper()
-	axeOnce.Do(func() {
-		path := os.Getenv("WISP_AXE_JS")
-		if path == "" {
-			cache, err := os.UserCacheDir()
-			if err != nil {
-				cache = os.TempDir()
-			}
-			dir := filepath.Join(cache, "wisp", "axe-core-"+axeVersion)
-			path = filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-			if _, err := os.Stat(path); err != nil {
-				npm, err := exec.LookPath("npm")
-				if err != nil {
-					axeWhy = "no npm on PATH to install axe-core (npm install axe-core, or set WISP_AXE_JS to axe.min.js)"
-					return
-				}
-				cmd := exec.Command(npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", dir, "axe-core@"+axeVersion)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					axeWhy = "npm install axe-core@" + axeVersion + ": " + err.Error() + ": " + string(out)
-					return
-				}
-			}
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			axeWhy = err.Error()
-			return
-		}
-		axeJS = string(b)
-	})
-	return axeJS
-}
-
-// axe runs axe-core inside the page as it is now and fails the test on
-// any violation. Without axe-core it fails under CI=true, and otherwise
-// logs why it did not check.
-func axe(t *testing.T, ctx context.Context, page string) {
-	t.Helper()
-	src := axeSource(t)
-	if src == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but axe-core is unavailable: %s", axeWhy)
-		}
-		t.Logf("not checking %s with axe-core: %s", page, axeWhy)
-		return
-	}
-	// Evaluated through the DevTools protocol, which the page's CSP (no
-	// eval, scripts from 'self' only) does not apply to.
-	if !eval[bool](t, ctx, `!!window.axe`) {
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](src+"\n;undefined")); err != nil {
-			t.Fatalf("load axe-core: %v", err)
-		}
-	}
-	violations := eval[[]string](t, ctx, `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v =>
-		v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 4).map(n => n.target.join(' ') + (n.failureSummary ? ' [' + n.failureSummary.replace(/\s+/g, ' ') + ']' : '')).join('; ')))`)
-	for _, v := range violations {
-		t.Errorf("axe-core, %s: %s", page, v)
-	}
-}

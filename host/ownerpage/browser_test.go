@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wisp-project/wisp/internal/browsertest"
 )
 
 // TestOwnerPageInBrowser drives the page as the owner does, in headless
@@ -24,24 +24,23 @@ import (
 // WISP_OWNERPAGE_SHOTS set to a directory, the screenshots in
 // docs/DEVICE.md are saved there.
 func TestOwnerPageInBrowser(t *testing.T) {
-	exe := chromium(t)
 	w := newWorld(t)
-	ctx := newBrowser(t, exe)
+	ctx := browsertest.New(t, 90*time.Second, chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"), chromedp.WindowSize(1100, 900))
 	aggHost := strings.TrimPrefix(w.agg.URL, "http://")
 
-	run(t, ctx, "without the link", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS("body")))
+	browsertest.Run(t, ctx, "without the link", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS("body")))
 	if body := text(t, ctx, "body"); !strings.Contains(body, "Open this page with the link") || strings.Contains(body, "Running") {
 		t.Errorf("the page without the session secret shows %q", body)
 	}
 	// DNS rebinding: evil.example resolves to 127.0.0.1 (the browser's
 	// resolver is told so), the page's port answers, its Host is refused.
 	rebound := strings.Replace(w.url, "127.0.0.1", "evil.example", 1)
-	run(t, ctx, "a rebound name", chromedp.Navigate(rebound+w.page.LoginPath()), chromedp.WaitVisible(chromedp.CSS("body")))
+	browsertest.Run(t, ctx, "a rebound name", chromedp.Navigate(rebound+w.page.LoginPath()), chromedp.WaitVisible(chromedp.CSS("body")))
 	if body := text(t, ctx, "body"); !strings.Contains(body, "answers only on this device's own address") {
 		t.Errorf("the page under a rebound name shows %q", body)
 	}
-	run(t, ctx, "sign in", chromedp.Navigate(w.url+w.page.LoginPath()), chromedp.WaitVisible(chromedp.CSS("#interests")))
-	if loc := eval[string](t, ctx, `location.href`); loc != w.url {
+	browsertest.Run(t, ctx, "sign in", chromedp.Navigate(w.url+w.page.LoginPath()), chromedp.WaitVisible(chromedp.CSS("#interests")))
+	if loc := browsertest.Eval[string](t, ctx, `location.href`); loc != w.url {
 		t.Errorf("after sign-in the address is %s, want %s (the secret out of the address bar)", loc, w.url)
 	}
 	if got := text(t, ctx, "#interests"); !strings.Contains(got, "Running and Jogging") {
@@ -58,8 +57,8 @@ func TestOwnerPageInBrowser(t *testing.T) {
 	if got := text(t, ctx, "#budget-device-label"); got != "All topics together: 2 of 64 privacy units used this year" {
 		t.Errorf("the device's budget reads %q", got)
 	}
-	axe(t, ctx, "the privacy page")
-	shot(t, ctx, "ownerpage")
+	browsertest.Axe(t, ctx, "the privacy page")
+	browsertest.Shot(t, ctx, os.Getenv("WISP_OWNERPAGE_SHOTS"), "ownerpage")
 
 	// Another origin (a page on another port of 127.0.0.1: same site, so
 	// even the SameSite=Strict cookie goes along) posts the pause form.
@@ -67,7 +66,7 @@ func TestOwnerPageInBrowser(t *testing.T) {
 		fmt.Fprintf(rw, `<!doctype html><title>x</title><form method="post" action="%ssharing"><input name="sharing" value="pause"><input name="csrf" value="guess"></form>
 <script>document.forms[0].submit()</script>`, w.url)
 	}))
-	run(t, ctx, "another origin posts", chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("body")))
+	browsertest.Run(t, ctx, "another origin posts", chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("body")))
 	waitFor(t, ctx, `location.href.endsWith("/sharing")`)
 	if body := text(t, ctx, "body"); !strings.Contains(body, "Refused") {
 		t.Errorf("the cross-origin post got %q, want Refused", body)
@@ -76,12 +75,12 @@ func TestOwnerPageInBrowser(t *testing.T) {
 		t.Fatal("a page on another origin paused sharing")
 	}
 
-	run(t, ctx, "pause all sharing", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS("#pause")),
+	browsertest.Run(t, ctx, "pause all sharing", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS("#pause")),
 		chromedp.Click(chromedp.CSS("#pause")), chromedp.WaitVisible(chromedp.CSS("#resume")))
 	if got := text(t, ctx, "#sharing-state"); !strings.Contains(got, "All sharing is paused") {
 		t.Errorf("after pausing the page says %q", got)
 	}
-	shot(t, ctx, "ownerpage-paused")
+	browsertest.Shot(t, ctx, os.Getenv("WISP_OWNERPAGE_SHOTS"), "ownerpage-paused")
 	before := w.requests.Load()
 	w.clock.Advance(7 * 24 * time.Hour) // a new epoch: both campaigns want an answer
 	if err := w.dev.Sync(t.Context()); err != nil {
@@ -100,7 +99,7 @@ func TestOwnerPageInBrowser(t *testing.T) {
 		t.Errorf("the aggregator holds %d reports of the paused epoch", n)
 	}
 
-	run(t, ctx, "resume", chromedp.Click(chromedp.CSS("#resume")), chromedp.WaitVisible(chromedp.CSS("#pause")))
+	browsertest.Run(t, ctx, "resume", chromedp.Click(chromedp.CSS("#resume")), chromedp.WaitVisible(chromedp.CSS("#pause")))
 	if sum, err := w.dev.RunOnce(t.Context()); err != nil || sum.Answered != 2 || sum.Sent != 2 {
 		t.Fatalf("after resume: %+v, %v; want both answered and sent", sum, err)
 	}
@@ -108,7 +107,7 @@ func TestOwnerPageInBrowser(t *testing.T) {
 		t.Errorf("after resume the aggregator holds %d runners reports of the epoch, want 1", n)
 	}
 
-	run(t, ctx, "delete an interest", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS(`button[data-category="410"]`)),
+	browsertest.Run(t, ctx, "delete an interest", chromedp.Navigate(w.url), chromedp.WaitVisible(chromedp.CSS(`button[data-category="410"]`)),
 		chromedp.Click(chromedp.CSS(`button[data-category="410"]`)), chromedp.WaitVisible(chromedp.CSS(".done")))
 	if got := text(t, ctx, "#interests"); strings.Contains(got, "Running and Jogging") {
 		t.Errorf("interests after deleting Running and Jogging:\n%s", got)
@@ -122,7 +121,7 @@ func TestOwnerPageInBrowser(t *testing.T) {
 			t.Errorf("the device still holds Running and Jogging: %+v", in)
 		}
 	}
-	if eval[int](t, ctx, `document.querySelectorAll('button[data-category="410"]').length`) != 0 {
+	if browsertest.Eval[int](t, ctx, `document.querySelectorAll('button[data-category="410"]').length`) != 0 {
 		t.Error("the page still offers to delete Running and Jogging")
 	}
 
@@ -130,9 +129,9 @@ func TestOwnerPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, ctx, "forget everything", chromedp.Click(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#forget")),
+	browsertest.Run(t, ctx, "forget everything", chromedp.Click(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#forget")),
 		chromedp.WaitVisible(chromedp.CSS("#forgot")))
-	rows := eval[[][]string](t, ctx, `[...document.querySelectorAll('#forgot tbody tr')].map(r => [...r.cells].map(c => c.textContent))`)
+	rows := browsertest.Eval[[][]string](t, ctx, `[...document.querySelectorAll('#forgot tbody tr')].map(r => [...r.cells].map(c => c.textContent))`)
 	if len(rows) == 0 || rows[0][0] != "events the plugins read" || rows[0][1] != fmt.Sprint(st.Stored["events"]) || rows[0][2] != "0" || st.Stored["events"] == 0 {
 		t.Errorf("forget shows %v; want events %d → 0", rows, st.Stored["events"])
 	}
@@ -143,14 +142,14 @@ func TestOwnerPageInBrowser(t *testing.T) {
 	if after.Stored["events"] != 0 || after.Stored["answers"] != 0 || len(after.Interests) != 0 {
 		t.Errorf("after forget the device holds %v, %d interests", after.Stored, len(after.Interests))
 	}
-	axe(t, ctx, "the forget result")
-	shot(t, ctx, "ownerpage-forgot")
+	browsertest.Axe(t, ctx, "the forget result")
+	browsertest.Shot(t, ctx, os.Getenv("WISP_OWNERPAGE_SHOTS"), "ownerpage-forgot")
 }
 
 // text is the visible text of the first element matching sel.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	return eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ""}).innerText`, sel))
+	return browsertest.Eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ""}).innerText`, sel))
 }
 
 // waitFor waits until a JavaScript condition holds in the page.
@@ -163,101 +162,4 @@ func waitFor(t *testing.T, ctx context.Context, cond string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("waited in vain for %s", cond)
-}
-
-// chromium finds the browser; without one the test skips, saying why
-// (under CI=true it fails: .ci/run installs chromium).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but no chromium on PATH: .ci/run installs the Debian package chromium")
-	}
-	t.Skip("skipping the browser test: no chromium on PATH (apt-get install chromium; under CI=true this fails instead)")
-	return ""
-}
-
-// newBrowser starts a headless Chromium with its own profile and returns
-// a tab; everything is torn down when the test ends.
-func newBrowser(t *testing.T, exe string) context.Context {
-	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 900))
-	bctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	if err := chromedp.Do(bctx); err != nil {
-		cancelTab()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() { cancel(); cancelTab(); cancelAlloc() })
-	return ctx
-}
-
-func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %.80q: %v", expr, err)
-	}
-	return v
-}
-
-// shot saves a screenshot as name.png in WISP_OWNERPAGE_SHOTS, if set.
-func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	dir := os.Getenv("WISP_OWNERPAGE_SHOTS")
-	if dir == "" {
-		return
-	}
-	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// axe runs axe-core (WISP_AXE_JS, or the copy .ci/run and the dashboard's
-// tests install in the user's cache) in the page and fails on any
-// violation; without it, it fails under CI=true and otherwise says why it
-// did not check.
-func axe(t *testing.T, ctx context.Context, page string) {
-	t.Helper()
-	path := os.Getenv("WISP_AXE_JS")
-	if path == "" {
-		cache, _ := os.UserCacheDir()
-		path = filepath.Join(cache, "wisp", "axe-core-4.10.3", "node_modules", "axe-core", "axe.min.js")
-	}
-	src, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but axe-core is unavailable: %v", err)
-		}
-		t.Logf("not checking %s with axe-core: %v (npm install --prefix ~/.cache/wisp/axe-core-4.10.3 axe-core@4.10.3)", page, err)
-		return
-	}
-	// Through the DevTools protocol, which the page's CSP does not govern.
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src)+"\n;undefined")); err != nil {
-		t.Fatalf("load axe-core: %v", err)
-	}
-	violations := eval[[]string](t, ctx, `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v =>
-		v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join('; ')))`)
-	for _, v := range violations {
-		t.Errorf("axe-core, %s: %s", page, v)
-	}
 }

@@ -174,24 +174,36 @@ func answerWords(byID map[string]host.CampaignStatus, campaign string, dummy boo
 	if !ok {
 		return fmt.Sprintf("a randomized answer for the campaign %q", campaign)
 	}
+	kind := "randomized"
+	if len(c.SharedWith) == 2 { // prio3: the true answer, split in two shares
+		kind = "secret-shared"
+	}
 	switch c.Question {
 	case "mean":
-		return "a randomized number about " + leaf(c.Category)
+		return "a " + kind + " number about " + leaf(c.Category)
 	case "top_k":
-		return "a randomized pick of " + c.Category
+		return "a " + kind + " pick of " + c.Category
 	}
-	return "a randomized yes/no about " + leaf(c.Category)
+	return "a " + kind + " yes/no about " + leaf(c.Category)
 }
 
-// asks says what a campaign asks, in words.
+// asks says what a campaign asks, in words; a prio3 campaign's answer is
+// true but split between two aggregators, neither of which can read it.
 func asks(c host.CampaignStatus) string {
+	how := map[string]string{"mean": "a randomized number", "top_k": "a randomized pick", "": "a randomized yes/no"}
+	if len(c.SharedWith) == 2 {
+		how = map[string]string{"mean": "a number", "top_k": "a pick", "": "a yes/no"}
+		for k, v := range how {
+			how[k] = v + ", split between " + c.SharedWith[0] + " and " + c.SharedWith[1] + " so that neither can read it"
+		}
+	}
 	switch c.Question {
 	case "mean":
-		return fmt.Sprintf("How strong your interest in %s is (a randomized number).", leaf(c.Category))
+		return fmt.Sprintf("How strong your interest in %s is (%s).", leaf(c.Category), how["mean"])
 	case "top_k":
-		return fmt.Sprintf("Which are %s (a randomized pick).", c.Category)
+		return fmt.Sprintf("Which are %s (%s).", c.Category, how["top_k"])
 	}
-	return fmt.Sprintf("Whether %s is one of your interests (a randomized yes/no).", leaf(c.Category))
+	return fmt.Sprintf("Whether %s is one of your interests (%s).", leaf(c.Category), how[""])
 }
 
 func campaignState(c host.CampaignStatus, paused bool) string {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -169,65 +168,31 @@ func testPrio3Leader(t *testing.T, spec string) {
 func testPrio3Helper(t *testing.T, spec string) {
 	nodes := []store.Store{Open(t, spec), Open(t, spec)}
 	ctx := context.Background()
-	const ids, workers, per = 400, 6, 50
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	freshCount := map[uint64]int{}
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for start := 0; start < ids; start += per {
-				var outs []store.Prio3Outcome
-				var keys []uint64
-				for i := range per {
-					id := uint64((start + i*7 + w*13) % ids)
-					state := store.Prio3Aggregated
-					if id%5 == 0 {
-						state = store.Prio3Rejected
-					}
-					outs = append(outs, outcome(id, state))
-					keys = append(keys, id)
-				}
-				fresh, err := nodes[w%2].AggregatePrio3(ctx, "h", 3, outs, func(fresh []bool, share []byte, n int64) ([]byte, int64, error) {
-					for i, o := range outs {
-						if fresh[i] && o.State == store.Prio3Aggregated {
-							n++
-						}
-					}
-					return []byte{byte(n)}, n, nil
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				for i, f := range fresh {
-					if f {
-						freshCount[keys[i]]++
-					}
-				}
-				mu.Unlock()
+	const ids = 400
+	stored := exactlyOnce(t, ids, 6, 50, 13, func(w int, keys []uint64) ([]bool, error) {
+		outs := make([]store.Prio3Outcome, len(keys))
+		for i, id := range keys {
+			state := store.Prio3Aggregated
+			if id%5 == 0 {
+				state = store.Prio3Rejected
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	for id, n := range freshCount {
-		if n != 1 {
-			t.Fatalf("outcome of %d recorded %d times", id, n)
+			outs[i] = outcome(id, state)
 		}
-	}
+		return nodes[w%2].AggregatePrio3(ctx, "h", 3, outs, func(fresh []bool, share []byte, n int64) ([]byte, int64, error) {
+			for i, o := range outs {
+				if fresh[i] && o.State == store.Prio3Aggregated {
+					n++
+				}
+			}
+			return []byte{byte(n)}, n, nil
+		})
+	})
 	batches, err := nodes[0].Prio3Batches(ctx, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []store.Prio3Batch{{Epoch: 3, Aggregated: int64(len(freshCount)) * 4 / 5, Rejected: int64(len(freshCount)) / 5}}; len(freshCount) != ids || !slices.Equal(batches, want) {
-		t.Errorf("batches = %+v over %d ids, want %+v", batches, len(freshCount), want)
+	if want := []store.Prio3Batch{{Epoch: 3, Aggregated: int64(stored) * 4 / 5, Rejected: int64(stored) / 5}}; stored != ids || !slices.Equal(batches, want) {
+		t.Errorf("batches = %+v over %d ids, want %+v", batches, stored, want)
 	}
 	// A report prepared in one batch is not recorded in another.
 	fresh, err := nodes[1].AggregatePrio3(ctx, "h", 4, []store.Prio3Outcome{outcome(1, store.Prio3Aggregated), outcome(ids+1, store.Prio3Aggregated)}, appendFresh(nil))

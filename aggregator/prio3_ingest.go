@@ -139,6 +139,9 @@ func (s *Server) openPrio3(snap *snapshot, now time.Time, raw []byte) (store.Pri
 	if reason, err := s.epochRule(&c.Campaign, rep.Epoch, now); reason != "" {
 		return withID(reject(reason, err))
 	}
+	if err := c.acceptsEpoch(rep.Epoch); err != nil {
+		return withID(reject(api.ReasonCampaignPaused, err))
+	}
 	key, ok := snap.keys[rep.Leader.KeyID]
 	switch {
 	case !ok:

@@ -306,12 +306,18 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 	for i := range job.Reports {
 		ids[i] = job.Reports[i].ID
 	}
+	results := make([]prio3PrepResult, len(job.Reports))
+	if reason, _ := s.jobEpochRule(r, job.Epoch, s.now()); reason != "" { // nothing is stored: no batch to count it in
+		for i := range results {
+			results[i] = prio3PrepResult{ID: ids[i], Outcome: prepReject, Reason: string(reason)}
+		}
+		return prio3JobResult{Version: prio3PeerVersion, Results: results}, nil
+	}
 	known, err := s.store.Prio3Outcomes(ctx, r.ID, job.Epoch, ids)
 	if err != nil {
 		return prio3JobResult{}, err
 	}
 	snap := s.current(ctx)
-	results := make([]prio3PrepResult, len(job.Reports))
 	var where []int
 	for i := range job.Reports {
 		if o, ok := known[ids[i]]; ok { // a repeated job: the stored answer

@@ -562,12 +562,13 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 	if after := p.batches(t, p.helper); !equalBatches(before, after) {
 		t.Errorf("repeated job changed the helper's batch: %+v → %+v", before, after)
 	}
-	// The same reports claimed for another epoch: replays.
+	// The same reports claimed for another (earlier: a later one has not
+	// begun, TestPrio3HelperEpochRules) epoch: replays.
 	var job map[int]any
 	if err := cbor.Unmarshal(jobBody, &job); err != nil {
 		t.Fatal(err)
 	}
-	job[3] = uint64(epoch + 1)
+	job[3] = uint64(epoch - 1)
 	moved, _ := wire.Marshal(job)
 	r := postBody(t, p.helper.url()+"/v1/prio3/aggregate", peerToken, moved)
 	if err := cbor.Unmarshal(r.body, &res); err != nil {
@@ -579,7 +580,7 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 			t.Errorf("a report moved to another batch answered %v, want a replay rejection", m)
 		}
 	}
-	if got := p.batches(t, p.helper); len(got) != 2 || got[1].Aggregated != 0 {
+	if got := p.batches(t, p.helper); len(got) != 2 || got[0].Epoch != epoch-1 || got[0].Aggregated != 0 {
 		t.Errorf("helper batches after replays: %+v", got)
 	}
 

@@ -337,6 +337,10 @@ func (p *population) record(sd sim.Device, answered map[string]bool, scores map[
 // bit of a threshold question, each category of a top_k set, the
 // quantized level of a mean question's score.
 func (p *population) count(j int, scores map[uint32]float32) {
+	if p.campaigns[j].IsPrio3() {
+		p.countPrio3(j, scores)
+		return
+	}
 	t := p.codecs[j].Truth(scores)
 	switch p.campaigns[j].Question.Type {
 	case campaign.QuestionTopK:
@@ -374,6 +378,9 @@ func (p *population) result(segs []aggregator.Segment) Result {
 		slices.Sort(by)
 		for k := range out {
 			out[k].Class = strings.Join(by, "+")
+			if p.opts.Mode == ModePrio3 {
+				out[k].Mode = modeOf(c)
+			}
 		}
 		res.Segments = append(res.Segments, out...)
 	}

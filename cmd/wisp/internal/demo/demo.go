@@ -281,6 +281,9 @@ func outcomes(c *campaign.Campaign, segs []aggregator.Segment, truth []int64, de
 			seg = &segs[i]
 		}
 	}
+	if seg != nil && c.IsPrio3() { // the VDAF and its noise, as the leader names them
+		base.Mechanism, base.MechanismReason = seg.Mechanism, seg.MechanismReason
+	}
 	cover := func(o *SegmentOutcome) { o.Covered = o.CILow <= o.Truth && o.Truth <= o.CIHigh }
 	base.BelowK = seg == nil
 	switch c.Question.Type {

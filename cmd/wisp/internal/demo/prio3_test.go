@@ -85,6 +85,9 @@ func TestPrio3Population(t *testing.T) {
 			t.Fatalf("%s: %d totals for %d rows", id, len(exact), len(twin))
 		}
 		for i, s := range twin {
+			if !strings.HasPrefix(s.Mechanism, "Prio3") {
+				t.Errorf("%s: mechanism %q, want the VDAF", id, s.Mechanism)
+			}
 			if s.Mode != demo.ModePrio3 || s.Reports != opts.Devices || s.BelowK {
 				t.Errorf("%s %s: mode %q, %d reports, below k %v: want prio3, one report from each of the %d devices", id, s.CategoryName, s.Mode, s.Reports, s.BelowK, opts.Devices)
 			}

@@ -118,13 +118,14 @@ func TestPrio3HelperEpochRules(t *testing.T) {
 			t.Errorf("helper counted %d reports in future epoch %d", got, future)
 		}
 	}
-	// Within both aggregators' clock skew of the next epoch: an honest
-	// leader's job when the clocks differ a little; prepared.
-	p.clk.Set(time.Unix(int64(now+1)*3600, 0).Add(-30 * time.Second))
+	// 7 minutes before the next epoch: beyond the leader's 5-minute skew
+	// by the helper's clock, within both aggregators' — an honest leader's
+	// job when the helper's clock runs 2 minutes behind; prepared.
+	p.clk.Set(time.Unix(int64(now+1)*3600, 0).Add(-7 * time.Minute))
 	if outcomes, reasons := h.job(t, now+1, 2); outcomes[0] != 1 || outcomes[1] != 1 {
-		t.Errorf("job for the epoch starting in 30 s: %v %v, want prepared", outcomes, reasons)
+		t.Errorf("job for the epoch starting in 7 minutes: %v %v, want prepared", outcomes, reasons)
 	}
-	p.clk.Add(time.Minute) // now in epoch now+1
+	p.clk.Add(8 * time.Minute) // now in epoch now+1
 	cur := p.epoch()
 	if cur != now+1 {
 		t.Fatalf("clock in epoch %d, want %d", cur, now+1)

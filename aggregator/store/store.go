@@ -213,6 +213,16 @@ type Store interface {
 	CollectPrio3(ctx context.Context, campaign string, epoch uint32, at time.Time,
 		noise func(share []byte, reports int64) ([]byte, error)) (Prio3Aggregate, error)
 
+	// ClaimReportTokens records, in one transaction, each claim's token
+	// nonce as redeemed by its report (report_tokens.go). held[i] is true
+	// when claims[i].Report holds the nonce — claimed now, or before by the
+	// same report (a resend, a repeated job) — and false when another
+	// report holds it: a reused token.
+	ClaimReportTokens(ctx context.Context, claims []TokenClaim) (held []bool, err error)
+	// RecordIssuance stores i unless (device, campaign, epoch) already has
+	// an issuance, and returns what is stored: the first wins.
+	RecordIssuance(ctx context.Context, i Issuance) (Issuance, error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store.

@@ -3,6 +3,7 @@ package privpass
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -195,4 +196,16 @@ func VerifyIssuance(b []byte, makers []ed25519.PublicKey, now time.Time) (Issuan
 		return Issuance{}, fmt.Errorf("%w: request time is %v from the issuer's clock", ErrCredential, d.Round(time.Second))
 	}
 	return Issuance{DeviceID: cred.DeviceID, Campaign: r.Campaign, Epoch: r.Epoch, Request: req}, nil
+}
+
+// Provision is the device maker's step for one device: a fresh device key
+// and its credential under maker, for the device to keep (both) and
+// present (the credential) when it asks for tokens.
+func Provision(maker ed25519.PrivateKey, id string) (Credential, ed25519.PrivateKey, error) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return Credential{}, nil, err
+	}
+	cred, err := IssueCredential(maker, id, pub)
+	return cred, key, err
 }

@@ -208,7 +208,18 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		return err
 	}
 	batch = good
-	resp, err := d.client.uploadEncoded(ctx, envs)
+	authorization := ""
+	if len(batch) == 1 { // the outbox sends one report per request (flush)
+		var err error
+		if authorization, err = d.reportToken(ctx, &batch[0], now); err != nil {
+			// The issuer is out of reach: the report stays queued, its
+			// charge already made, and is tried again with backoff. The
+			// aggregator may be up: the pass goes on with other reports.
+			sum.Deferred++
+			return d.retryLater(ctx, batch, now)
+		}
+	}
+	resp, err := d.client.uploadEncoded(ctx, envs, authorization)
 	if err != nil {
 		sum.Deferred += len(batch)
 		var busy *BusyError
@@ -284,7 +295,9 @@ func outcomeOf(res api.Result, dummy bool) (Outcome, Reason) {
 		return OutcomeAccepted, ""
 	case res.Reason == api.ReasonReplay:
 		return OutcomeDuplicate, ""
-	case dummy && res.Reason == api.ReasonBadAnswer:
+	case dummy && (res.Reason == api.ReasonBadAnswer || res.Reason == api.ReasonReportTokenMissing):
+		// A dummy goes without a report token (reporttokens.go): a token
+		// campaign refuses it unopened, as discarded as an opened one.
 		return OutcomeDummy, ""
 	}
 	return OutcomeRejected, res.Reason

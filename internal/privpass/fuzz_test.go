@@ -3,6 +3,7 @@ package privpass
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -45,5 +46,38 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 		VerifyIssuance(b, nil, time.Unix(0, 0))
+	})
+}
+
+// FuzzAuthorization: the PrivateToken header and the issuer's key answer
+// never panic; a header that decodes carries a token that re-encodes to
+// the same header, and a key answer that decodes describes its key again.
+func FuzzAuthorization(f *testing.F) {
+	v := loadVectors(f)[0]
+	tok, err := ParseToken(unhex(f, v.Token))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(AuthorizationHeader(&tok))
+	f.Add(`PrivateToken token=`)
+	f.Add(`Bearer abc`)
+	pk, err := ParsePublicKey(unhex(f, v.PkS))
+	if err != nil {
+		f.Fatal(err)
+	}
+	info, _ := json.Marshal(NewKeyInfo("issuer", pk))
+	f.Add(string(info))
+	f.Fuzz(func(t *testing.T, h string) {
+		if tok, ok, err := ParseAuthorization(h); ok && err == nil {
+			if again, _, err := ParseAuthorization(AuthorizationHeader(&tok)); err != nil || again != tok {
+				t.Fatal("header does not round-trip")
+			}
+		}
+		var ki KeyInfo
+		if json.Unmarshal([]byte(h), &ki) == nil {
+			if k, err := ki.Key(); err == nil && NewKeyInfo(ki.IssuerName, k) != ki {
+				t.Fatal("key info does not round-trip")
+			}
+		}
 	})
 }

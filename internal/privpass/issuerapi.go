@@ -52,7 +52,7 @@ func (i *KeyInfo) Key() (*PublicKey, error) {
 	if i.TokenType != TokenType {
 		return nil, malformed("token type %#04x", i.TokenType)
 	}
-	der, err := base64.RawURLEncoding.DecodeString(i.TokenKey)
+	der, err := base64.RawURLEncoding.Strict().DecodeString(i.TokenKey)
 	if err != nil {
 		return nil, malformed("token key: %v", err)
 	}

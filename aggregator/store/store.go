@@ -117,9 +117,10 @@ type Store interface {
 	// Tally calls fn once per distinct (mechanism, answer) of campaign in
 	// epoch with how many reports gave it.
 	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism Mechanism, answer []byte, n int64) error) error
-	// DeleteReports deletes every report of campaign in epoch and returns
-	// how many there were (data minimization once a result is released;
-	// late copies of them are refused by the epoch rules, not the ids).
+	// DeleteReports deletes every report of campaign in epoch, and the
+	// report-token nonces they redeemed, and returns how many reports there
+	// were (data minimization once a result is released; late copies of
+	// them are refused by the epoch rules, not the ids or the nonces).
 	DeleteReports(ctx context.Context, campaign string, epoch uint32) (int64, error)
 
 	// Keys lists every HPKE key, by id.

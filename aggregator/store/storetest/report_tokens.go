@@ -66,6 +66,18 @@ func testTokenClaims(t *testing.T, spec string) {
 	if count != 1 {
 		t.Fatalf("%d concurrent claimants hold one nonce, want 1", count)
 	}
+	// Deleting an epoch's reports (after its release) forgets its nonces,
+	// and only its own.
+	if _, err := s.DeleteReports(ctx, "c", 1); err != nil {
+		t.Fatal(err)
+	}
+	held, err = other.ClaimReportTokens(ctx, []store.TokenClaim{
+		{Campaign: "c", Epoch: 1, Nonce: n1, Report: r2},
+		{Campaign: "c", Epoch: 2, Nonce: n1, Report: r1},
+	})
+	if err != nil || !slices.Equal(held, []bool{true, false}) {
+		t.Fatalf("claims after the epoch's reports were deleted: %v %v, want c/1 forgotten, c/2 kept", held, err)
+	}
 
 	tok := []byte("a token")
 	p := prio3Report(40, "p", 7)

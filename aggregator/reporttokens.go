@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
@@ -52,6 +54,10 @@ type tokenKeys struct {
 	hc   *http.Client
 	mu   sync.Mutex
 	keys map[tokenKeyAt]*privpass.PublicKey
+	// fetches are the fetches under way: the reports that need a key being
+	// fetched wait for that one fetch, while others (keys kept, other
+	// issuers) go on.
+	fetches singleflight.Group
 }
 
 type tokenKeyAt struct {
@@ -66,23 +72,38 @@ func newTokenKeys(hc *http.Client) *tokenKeys {
 	return &tokenKeys{hc: hc, keys: map[tokenKeyAt]*privpass.PublicKey{}}
 }
 
-// key returns the issuer's key of (campaign, epoch). Fetches are one at a
-// time: they happen once per campaign epoch and node.
+// key returns the issuer's key of (campaign, epoch), fetched once per
+// node and kept (a failed fetch is not kept: the next report tries again).
 func (k *tokenKeys) key(ctx context.Context, rt *campaign.ReportTokens, id string, epoch uint32) (*privpass.PublicKey, error) {
 	at := tokenKeyAt{rt.IssuerURL, rt.IssuerName, id, epoch}
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if pk := k.keys[at]; pk != nil {
+	pk := k.keys[at]
+	k.mu.Unlock()
+	if pk != nil {
 		return pk, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	pk, err := privpass.FetchKey(ctx, k.hc, rt.IssuerURL, rt.IssuerName, id, epoch)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", errIssuer, rt.IssuerURL, err)
+	flight := k.fetches.DoChan(fmt.Sprintf("%q %q %q %d", at.url, at.issuer, at.campaign, at.epoch), func() (any, error) {
+		// Not bound to one request: the others waiting share it.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		pk, err := privpass.FetchKey(ctx, k.hc, at.url, at.issuer, at.campaign, at.epoch)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", errIssuer, at.url, err)
+		}
+		k.mu.Lock()
+		k.keys[at] = pk
+		k.mu.Unlock()
+		return pk, nil
+	})
+	select {
+	case r := <-flight:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*privpass.PublicKey), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", errIssuer, ctx.Err())
 	}
-	k.keys[at] = pk
-	return pk, nil
 }
 
 // checkToken verifies the token of a report of campaign c (id) for epoch:

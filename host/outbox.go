@@ -295,9 +295,7 @@ func outcomeOf(res api.Result, dummy bool) (Outcome, Reason) {
 		return OutcomeAccepted, ""
 	case res.Reason == api.ReasonReplay:
 		return OutcomeDuplicate, ""
-	case dummy && (res.Reason == api.ReasonBadAnswer || res.Reason == api.ReasonReportTokenMissing):
-		// A dummy goes without a report token (reporttokens.go): a token
-		// campaign refuses it unopened, as discarded as an opened one.
+	case dummy && res.Reason == api.ReasonBadAnswer:
 		return OutcomeDummy, ""
 	}
 	return OutcomeRejected, res.Reason

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/wisp-project/wisp/host/internal/devicestore"
@@ -20,6 +21,33 @@ import (
 // The issuer sees the device (its credential) and the campaign epoch, not
 // the report; the aggregator sees the token, which the issuer cannot link
 // to the issuance (blind signature).
+
+// reportTokensDigest is what questionDigest adds for a campaign with
+// report tokens: the issuer, which learns that this device answers this
+// campaign each epoch. The owner agreed knowing who learns that; a version
+// that adds tokens or changes the issuer asks again. Nothing is added
+// without tokens, so other digests, and the consents bound to them, are
+// unchanged.
+func reportTokensDigest(c *Campaign, str func(string)) {
+	if !c.RequiresTokens() {
+		return
+	}
+	str("report_tokens")
+	str(c.ReportTokens.IssuerURL)
+	str(c.ReportTokens.IssuerName)
+}
+
+// issuerHost names, for the owner, the issuer of c's report tokens ("":
+// none): the host of its URL.
+func issuerHost(c *Campaign) string {
+	if !c.RequiresTokens() {
+		return ""
+	}
+	if u, err := url.Parse(c.ReportTokens.IssuerURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return c.ReportTokens.IssuerURL
+}
 
 // takesTokens reports whether the device can answer c: a campaign that
 // requires report tokens needs the device maker's credential.

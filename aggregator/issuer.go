@@ -239,14 +239,14 @@ func (i *Issuer) handleIssue(w http.ResponseWriter, r *http.Request) {
 		writeProblem(i.log, w, http.StatusInternalServerError, "internal error", "", err)
 		return
 	}
-	digest := sha256.Sum256(req.Request.BlindedMsg[:])
-	// Checked before it is recorded: a request for another key must not
-	// use up the device's issuance.
-	resp, err := k.Evaluate(req.Request)
-	if err != nil {
-		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", err)
+	// A request for another key must not use up the device's issuance:
+	// checked (cheaply) before it is recorded. The signature itself comes
+	// after, so a credential's repeated requests cost one RSA operation.
+	if id := k.PublicKey().ID(); req.Request.TruncatedKeyID != id[privpass.KeyIDSize-1] {
+		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", fmt.Errorf("token request for another key of %s epoch %d: fetch %s again", req.Campaign, req.Epoch, privpass.KeysPath))
 		return
 	}
+	digest := sha256.Sum256(req.Request.BlindedMsg[:])
 	got, err := i.st.RecordIssuance(r.Context(), store.Issuance{Device: req.DeviceID, Campaign: req.Campaign, Epoch: req.Epoch, Blinded: digest[:], IssuedAt: i.now()})
 	if err != nil {
 		writeProblem(i.log, w, http.StatusServiceUnavailable, "store unavailable", "", err)
@@ -255,6 +255,11 @@ func (i *Issuer) handleIssue(w http.ResponseWriter, r *http.Request) {
 	if string(got.Blinded) != string(digest[:]) {
 		writeProblem(i.log, w, http.StatusConflict, string(EConflict), ReasonAlreadyIssued,
 			fmt.Errorf("device %q already has its token for %s epoch %d", req.DeviceID, req.Campaign, req.Epoch))
+		return
+	}
+	resp, err := k.Evaluate(req.Request)
+	if err != nil {
+		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", err)
 		return
 	}
 	w.Header().Set("Content-Type", privpass.ResponseMediaType)

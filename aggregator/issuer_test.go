@@ -196,3 +196,37 @@ func TestIssuerRefusesForgedCredentials(t *testing.T) {
 		t.Fatalf("the real device, after the refusals: %v", err)
 	}
 }
+
+// TestIssuerWrongKeyUsesNothing: a request blinded for another key (its
+// truncated key id) is refused 400 before it is recorded; the device's
+// real request for the epoch is then signed.
+func TestIssuerWrongKeyUsesNothing(t *testing.T) {
+	clk := newClock()
+	ti := startIssuer(t, clk.Now)
+	cred, key := ti.device(t, "device-1")
+	k, err := privpass.FetchKey(context.Background(), http.DefaultClient, ti.url, issuerName, "runners", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := privpass.ReportChallenge(issuerName, "runners", 3).Marshal()
+	treq, _, err := privpass.Begin(k, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	treq.TruncatedKeyID ^= 1
+	body, err := privpass.SignIssuance(key, cred, "runners", 3, treq, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(ti.url+privpass.TokensPath, privpass.RequestMediaType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("request for another key: %d, want 400", resp.StatusCode)
+	}
+	if _, err := ti.token(t, cred, key, "runners", 3, clk.Now()); err != nil {
+		t.Fatalf("the real request after it: %v", err)
+	}
+}

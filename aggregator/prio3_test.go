@@ -131,7 +131,12 @@ func newPair(t testing.TB) *pair {
 
 // newPairFor is newPair with another question and its instance.
 func newPairFor(t testing.TB, params prio.Params, q campaign.Question, job int) *pair {
-	clk := newClock()
+	return newPairWith(t, newClock(), params, q, job, nil)
+}
+
+// newPairWith is newPairFor on clock clk, edit (if not nil) changing the
+// campaign before the leader registers it.
+func newPairWith(t testing.TB, clk *clock, params prio.Params, q campaign.Question, job int, edit func(*campaign.Campaign)) *pair {
 	helper := startNode(t, aggregator.RoleHelper, clk, nil, job)
 	keys := getBytes(t, helper.url()+"/v1/hpke-config")
 	enc, err := prio.EncodeParams(params)
@@ -141,6 +146,9 @@ func newPairFor(t testing.TB, params prio.Params, q campaign.Question, job int) 
 	camp := campaign.Campaign{ID: "runners-p3", Name: "Runners (prio3)", Question: q,
 		EpochSeconds: 3600, K: 3, Mode: campaign.ModePrio3,
 		Prio3: &campaign.Prio3{Params: enc, CentralEpsilon: 1, MinBatch: 5, HelperURL: helper.url(), HelperKeys: keys}}
+	if edit != nil {
+		edit(&camp)
+	}
 	leader := startNode(t, aggregator.RoleLeader, clk, []campaign.Campaign{camp}, job)
 	c, err := prio.NewClient(params, prio.AppContext(camp.ID))
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/prio"
-	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // process is a `wisp aggregator serve` child process.
@@ -81,27 +81,6 @@ func healthy(url string) func() bool {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-}
-
-// storedAggregate reads an aggregator's aggregate share of a batch from
-// its SQLite file, as the collection would, without noising it.
-func storedAggregate(t *testing.T, path string, p prio.Params, camp string, epoch uint32) *prio.AggShare {
-	t.Helper()
-	db, err := sqlitedb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int64
-	var share []byte
-	if err := db.QueryRow(`SELECT reports, share FROM prio3_aggregates WHERE campaign = ? AND epoch = ?`, camp, epoch).Scan(&n, &share); err != nil {
-		t.Fatal(err)
-	}
-	a, err := prio.DecodeAggShare(p, uint64(n), share)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 // TestPrio3TwoProcesses runs leader and helper as separate `wisp`
@@ -171,8 +150,11 @@ func TestPrio3TwoProcesses(t *testing.T) {
 	}
 	total := func(want int64, reports uint64) {
 		t.Helper()
-		l := storedAggregate(t, leaderDB, params, camp.ID, epoch)
-		h := storedAggregate(t, helperDB, params, camp.ID, epoch)
+		l := aggregatortest.StoredPrio3Shares(t, leaderDB, params, camp.ID)[epoch]
+		h := aggregatortest.StoredPrio3Shares(t, helperDB, params, camp.ID)[epoch]
+		if l == nil || h == nil {
+			t.Fatalf("epoch %d: leader's share %v, helper's %v: want both stored", epoch, l, h)
+		}
 		got, err := prio.Unshard(params, l, h)
 		if err != nil || got[0] != want || l.Reports() != reports {
 			t.Fatalf("unsharded %v of %d reports, %v; want exactly %d of %d", got, l.Reports(), err, want, reports)

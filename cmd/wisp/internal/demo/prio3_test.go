@@ -7,34 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/cmd/wisp/internal/demo"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/prio"
-	"github.com/wisp-project/wisp/internal/sqlitedb"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 )
-
-// storedShare reads an aggregator's one aggregate share of a prio3
-// campaign from its SQLite file: the sum of the out shares before any
-// noise (the noised copy is a column of its own).
-func storedShare(t *testing.T, path string, p prio.Params, camp string) *prio.AggShare {
-	t.Helper()
-	db, err := sqlitedb.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int64
-	var share []byte
-	if err := db.QueryRow(`SELECT reports, share FROM prio3_aggregates WHERE campaign = ?`, camp).Scan(&n, &share); err != nil {
-		t.Fatalf("%s: %s: %v", filepath.Base(path), camp, err)
-	}
-	a, err := prio.DecodeAggShare(p, uint64(n), share)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 // TestPrio3Population runs the demo in prio3 mode on 80 devices: every
 // device through the real device runtime and its real plugin, the prio3
@@ -77,7 +55,7 @@ func TestPrio3Population(t *testing.T) {
 			continue
 		}
 		p := twinParams(c)
-		exact, err := prio.Unshard(p, storedShare(t, filepath.Join(opts.Dir, "aggregator.db"), p, id), storedShare(t, filepath.Join(opts.Dir, "helper.db"), p, id))
+		exact, err := prio.Unshard(p, onlyShare(t, filepath.Join(opts.Dir, "aggregator.db"), p, id), onlyShare(t, filepath.Join(opts.Dir, "helper.db"), p, id))
 		if err != nil {
 			t.Fatalf("%s: unshard: %v", id, err)
 		}
@@ -131,6 +109,20 @@ func TestPrio3Population(t *testing.T) {
 			t.Errorf("text output lacks %q", want)
 		}
 	}
+}
+
+// onlyShare is an aggregator's aggregate share of prio3 campaign camp,
+// which a demo run answers in one epoch.
+func onlyShare(t *testing.T, path string, p prio.Params, camp string) *prio.AggShare {
+	t.Helper()
+	shares := aggregatortest.StoredPrio3Shares(t, path, p, camp)
+	if len(shares) != 1 {
+		t.Fatalf("%s: %s: %d batches stored, want the run's one epoch", filepath.Base(path), camp, len(shares))
+	}
+	for _, s := range shares {
+		return s
+	}
+	return nil
 }
 
 // twinParams is the instance of c's prio3 twin: the question's own

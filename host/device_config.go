@@ -123,12 +123,12 @@ func (c DeviceConfig) WithRootCAs(pool *x509.CertPool) DeviceConfig {
 }
 
 // WithDeviceCredential gives the device its maker's credential and the
-// device key it holds (privpass.Provision), with which it asks a
+// device key it holds (ProvisionDevice), with which it asks a
 // campaign's report-token issuer for its one token per campaign epoch
 // (docs/DEVICE.md "Report tokens"). Without one, the device does not
 // answer campaigns that require report tokens: their reports would be
 // refused, and the budget spent for nothing.
-func (c DeviceConfig) WithDeviceCredential(cred privpass.Credential, key ed25519.PrivateKey) DeviceConfig {
+func (c DeviceConfig) WithDeviceCredential(cred DeviceCredential, key ed25519.PrivateKey) DeviceConfig {
 	c.credential = &deviceCredential{cred: cred, key: key}
 	return c
 }

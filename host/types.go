@@ -1,10 +1,12 @@
 package host
 
 import (
+	"crypto/ed25519"
 	"io"
 
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/privpass"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
 )
@@ -34,7 +36,21 @@ type (
 	// Codec is a validated campaign's mechanism, built once by
 	// Campaign.Codec.
 	Codec = campaign.Codec
+	// DeviceCredential is a device's credential from its maker, presented
+	// to a report-token issuer (WithDeviceCredential).
+	DeviceCredential = privpass.Credential
 )
+
+// ProvisionDevice is the device maker's step for one device: a fresh
+// device key and its credential signed by maker, for the device to keep
+// (WithDeviceCredential). The issuer is configured with maker's public key.
+func ProvisionDevice(maker ed25519.PrivateKey, id string) (DeviceCredential, ed25519.PrivateKey, error) {
+	return privpass.Provision(maker, id)
+}
+
+// ParseDeviceCredential decodes a credential as DeviceCredential.Marshal
+// wrote it.
+func ParseDeviceCredential(b []byte) (DeviceCredential, error) { return privpass.ParseCredential(b) }
 
 // Reasons Client.Campaigns refuses a campaign config.
 var (

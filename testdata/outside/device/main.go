@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"net"
@@ -67,8 +68,18 @@ func run(args []string) error {
 	defer hs.Close()
 	url := "http://" + ln.Addr().String()
 
-	// The device maker's side.
+	// The device maker's side: a credential for report-token issuers
+	// (no campaign here asks for tokens; the call proves it is nameable).
+	_, maker, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	cred, deviceKey, err := host.ProvisionDevice(maker, "outside-device-1")
+	if err != nil {
+		return err
+	}
 	cfg := host.NewDeviceConfig().
+		WithDeviceCredential(cred, deviceKey).
 		WithRuntime(sandbox.NewRuntimeConfig().WithPolicy(sandbox.DefaultPolicy())).
 		WithTaxonomy(host.DefaultTaxonomy()).
 		WithUnsignedPlugins(true).

@@ -98,6 +98,8 @@ type Result struct {
 	ReportsCarryingMembership int `json:"reports_carrying_membership"`
 	// ReportsReceived counts the reports the demo inspected on their way in.
 	ReportsReceived int `json:"reports_received"`
+	// ReportTokens is what the report-token issuer did (--mode prio3 only).
+	ReportTokens *TokensOutcome `json:"report_tokens,omitempty"`
 }
 
 // ClassOutcome is one device class of the population.
@@ -206,6 +208,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	var peer aggregator.Prio3Options
 	var helper *helperProc
+	var issuer *issuerProc
 	if opts.Mode == ModePrio3 {
 		peer = aggregator.Prio3Options{Role: aggregator.RoleLeader, PeerToken: newPeerToken()}
 		if helper, err = startHelper(ctx, filepath.Join(dir, "helper.db"), tax, peer.PeerToken); err != nil {
@@ -217,6 +220,12 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			return Result{}, err
 		}
 		campaigns = append(campaigns, twins...)
+		// The devices date their token requests by their simulated clock.
+		if issuer, err = startIssuer(ctx, filepath.Join(dir, "issuer.db"), func() time.Time { return simulatedNow(start) }); err != nil {
+			return Result{}, err
+		}
+		defer issuer.close()
+		issuer.requireTokens(campaigns)
 	}
 	agg, err := startAggregator(ctx, filepath.Join(dir, "aggregator.db"), tax, campaigns, peer)
 	if err != nil {
@@ -231,6 +240,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if helper != nil {
 		pop.base = pop.base.WithDailyBudget(dailyBudget(campaigns))
 	}
+	pop.issuer = issuer
 	if err := pop.run(ctx); err != nil {
 		return Result{}, err
 	}
@@ -250,6 +260,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	res := pop.result(segs)
 	res.AggregatorURL = agg.url
 	res.ReportsReceived, res.ReportsCarryingMembership = agg.inspected()
+	if issuer != nil {
+		res.ReportTokens = issuer.outcome(res.Segments)
+	}
 	if secs := time.Duration(agg.ingestNanos.Load()).Seconds(); secs > 0 {
 		res.IngestPerConnection = float64(res.Reports) / secs
 	}

@@ -33,7 +33,8 @@ type population struct {
 	campaigns []campaign.Campaign
 	codecs    []*campaign.Codec
 	tax       *taxonomy.Taxonomy
-	dir       string // the devices' data directories go here
+	issuer    *issuerProc // the report-token issuer whose maker provisions each device; nil: no tokens
+	dir       string      // the devices' data directories go here
 	runtime   sandbox.RuntimeConfig
 	base      host.DeviceConfig
 	now       time.Time // the devices' clock when they answer
@@ -176,7 +177,14 @@ func (p *population) device(ctx context.Context, i int) error {
 	dir := filepath.Join(p.dir, fmt.Sprint("device-", i))
 	defer os.RemoveAll(dir)
 	clk := newClock(p.now)
-	d, err := host.Open(ctx, dir, p.base.WithClock(clk.now))
+	cfg := p.base.WithClock(clk.now)
+	if p.issuer != nil {
+		var err error
+		if cfg, err = p.issuer.provision(cfg, fmt.Sprint("device-", i)); err != nil {
+			return err
+		}
+	}
+	d, err := host.Open(ctx, dir, cfg)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,18 @@ func TestPrio3Population(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Report tokens: every device's runners-p3 report carried one (the
+	// leader and the helper refuse a report without), and the wearables'
+	// LDP runners reports one each; nobody got more.
+	wearables := 0
+	for _, c := range res.DeviceClasses {
+		if c.Class == "wearable" {
+			wearables = c.Devices
+		}
+	}
+	if tk := res.ReportTokens; tk == nil || tk.Issued < int64(opts.Devices) || tk.Issued > int64(opts.Devices+wearables) {
+		t.Errorf("report tokens %+v: want between %d (one per device for runners-p3) and %d (and one per wearable for runners)", tk, opts.Devices, opts.Devices+wearables)
+	}
 	list, err := campaign.ParseList(demo.Campaigns, taxonomy.Default())
 	if err != nil {
 		t.Fatal(err)

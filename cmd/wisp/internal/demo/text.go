@@ -86,6 +86,11 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 	}
 	p.Fprintf(w, "\nWhat left the devices: %d reports, each %s to a campaign; reports carrying offer membership: %d.\n",
 		res.ReportsReceived, answer, res.ReportsCarryingMembership)
+	if t := res.ReportTokens; t != nil {
+		p.Fprintf(w, "Report tokens: %s asked one Privacy Pass token of each device per epoch (issuer %s, which saw the device's\n"+
+			"credential, never its answer); %d tokens issued, %d reports counted in released segments, each with its own token: without\n"+
+			"a device credential nobody can add a report to those campaigns.\n", strings.Join(t.Campaigns, " and "), t.Issuer, t.Issued, t.Reports)
+	}
 	p.Fprintf(w, "Time: %.1f s.\n", res.ElapsedSeconds)
 	if !verbose {
 		p.Fprintln(w, "(--verbose: costs and why each campaign got its mechanism.)")

@@ -204,6 +204,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	defer pop.close(ctx)
 	if err := pop.run(ctx); err != nil {
 		return Result{}, err
 	}

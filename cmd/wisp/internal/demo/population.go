@@ -180,13 +180,9 @@ func (p *population) device(ctx context.Context, i int) error {
 	if _, err := d.InstallUnsigned(ctx, class.manifest(), class.wasm); err != nil {
 		return err
 	}
-	if err := d.Grant(ctx, host.PluginPurpose(class.plugin)); err != nil {
+	// The owner opts in on one screen: the plugin and every campaign.
+	if err := d.Grant(ctx, p.consents(class)...); err != nil {
 		return err
-	}
-	for _, c := range p.campaigns {
-		if err := d.Grant(ctx, host.CampaignPurpose(c.ID)); err != nil {
-			return err
-		}
 	}
 	events := sd.Events(p.now)
 	batch := make([]host.Event, len(events))
@@ -238,6 +234,15 @@ func (p *population) device(ctx context.Context, i int) error {
 	}
 	p.record(sd, answered, scores, moments, tally)
 	return nil
+}
+
+// consents are the purposes a device of class opts in to.
+func (p *population) consents(class *deviceClass) []host.Purpose {
+	ps := []host.Purpose{host.PluginPurpose(class.plugin)}
+	for _, c := range p.campaigns {
+		ps = append(ps, host.CampaignPurpose(c.ID))
+	}
+	return ps
 }
 
 // moment outcomes, as the simulation sorts them.

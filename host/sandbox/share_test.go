@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -91,5 +92,50 @@ func TestSharedModuleLogCaps(t *testing.T) {
 	}
 	if ps[0].LogDropped() == 0 || ps[1].LogDropped() != 0 {
 		t.Fatalf("dropped log bytes: %d by the flooding plugin, %d by the other: want some, and none", ps[0].LogDropped(), ps[1].LogDropped())
+	}
+}
+
+// TestSharedModuleConcurrentPlugins: plugins loaded, called and closed at
+// once from many goroutines on one runtime (as the demo's workers do) each
+// count only their own calls, while others start and stop around them.
+func TestSharedModuleConcurrentPlugins(t *testing.T) {
+	ctx := context.Background()
+	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
+	defer rt.Close(ctx)
+	wasm := hostile(t, "remember")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			errs <- func() error {
+				for range 5 {
+					p, err := rt.Load(ctx, sandbox.Manifest{Name: "remember", Categories: []uint32{410, 625}}, wasm)
+					if err != nil {
+						return err
+					}
+					for want := float32(1); want <= 3; want++ {
+						scores, err := p.Score(ctx, week())
+						if err != nil {
+							p.Close(ctx)
+							return err
+						}
+						for _, s := range scores {
+							if got := s.Value * 100; got != want {
+								p.Close(ctx)
+								return fmt.Errorf("category %d counted %v on call %v: another plugin's state", s.Category, got, want)
+							}
+						}
+					}
+					if err := p.Close(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

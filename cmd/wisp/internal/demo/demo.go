@@ -62,8 +62,8 @@ type Serving struct {
 }
 
 // DefaultOptions is 2,000 devices, seed 1: every class clears the
-// campaigns' k many times over, in about a minute of two cores (each
-// device is a full device runtime; docs/BENCHMARKS.md).
+// campaigns' k many times over, in about 50 s of CPU, half a minute on two
+// idle cores (each device is a full device runtime; docs/BENCHMARKS.md).
 func DefaultOptions() Options {
 	return Options{Devices: 2000, Seed: 1, Workers: runtime.GOMAXPROCS(0)}
 }

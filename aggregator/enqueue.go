@@ -33,25 +33,46 @@ type Sealed struct {
 	Campaign   string
 	Envelope   []byte
 	AcceptedAt time.Time
+	// Token is the report token it came with, verified (nil: none): the
+	// worker claims its nonce.
+	Token []byte
 }
 
 // ErrQueueFull means the queue is at its limits (workers are behind):
 // devices are answered 429 with Retry-After and send again later.
 var ErrQueueFull = errors.New("aggregator: queue full")
 
-// enqueue screens raw envelopes and enqueues the good ones: accepted
-// means durably queued. It returns an error only when the queue failed,
-// and then nothing is acknowledged.
-func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+// enqueue screens raw envelopes — and verifies their report tokens, the
+// signature only: reuse is the worker's check, against its store — and
+// enqueues the good ones: accepted means durably queued. It returns an
+// error only when the queue (or a report-token issuer) failed, and then
+// nothing is acknowledged.
+func (s *Server) enqueue(ctx context.Context, raw []cbor.RawMessage, tokens []*sentToken) (api.IngestResponse, error) {
 	now := s.now()
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	sealed := make([]Sealed, len(raw))
 	campaigns := make([]store.Report, len(raw)) // only the campaign, for the per-campaign counts
+	var issuer firstErr
 	s.each(ctx, resp.Results, func(snap *snapshot, i int) {
-		e, _, _, res := s.screen(snap, now, raw[i])
+		e, c, _, res := s.screen(snap, now, raw[i])
 		sealed[i], resp.Results[i] = Sealed{ID: e.ID, Campaign: e.Campaign, Envelope: raw[i], AcceptedAt: now}, res
 		campaigns[i].Campaign = e.Campaign
+		if res.Reason != "" {
+			return
+		}
+		reason, why, err := s.checkToken(ctx, &c.Campaign, e.Epoch, tokens[i])
+		switch {
+		case err != nil:
+			issuer.set(err)
+		case reason != "":
+			resp.Results[i] = api.Result{ReportID: res.ReportID, Reason: reason, Detail: why.Error()}
+		case c.RequiresTokens():
+			sealed[i].Token = tokens[i].token.Marshal()
+		}
 	})
+	if issuer.err != nil {
+		return api.IngestResponse{}, issuer.err
+	}
 	// The queue's message-id dedup is a first filter: a duplicate is a
 	// replay to the device, fresh ones are accepted (durably queued).
 	err := commitOpened(ctx, s, &resp, sealed, func(ctx context.Context, good []Sealed) ([]bool, error) {

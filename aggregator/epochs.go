@@ -32,6 +32,26 @@ func (s *Server) epochRule(c *Campaign, epoch uint32, now time.Time) (api.Reason
 	return "", nil
 }
 
+// jobEpochRule returns the reason a helper refuses an aggregation job for
+// epoch now, or "": the leader's ingest rules, as far as the helper can
+// check them without trusting the leader. An epoch that has not begun
+// (beyond the clock skew of both aggregators, so that an honest leader's
+// job is never refused for a clock difference) cannot hold a report an
+// honest leader accepted; an epoch that began after this helper's copy of
+// the campaign was paused or archived is refused as the leader's ingest
+// refuses it. The late side of the window is not applied: jobs rightly run
+// after an epoch closes (the helper was down, a job is retried), and a
+// batch this helper has released is refused by the store (ErrCollected).
+func (s *Server) jobEpochRule(r *registered, epoch uint32, now time.Time) (api.Reason, error) {
+	if start, _ := epochBounds(&r.Campaign, epoch); now.Before(start.Add(-2 * s.policy.ClockSkew)) {
+		return api.ReasonEpochTooEarly, fmt.Errorf("epoch %d starts at %s", epoch, start.UTC().Format(time.RFC3339))
+	}
+	if err := r.acceptsEpoch(epoch); err != nil {
+		return api.ReasonCampaignPaused, err
+	}
+	return "", nil
+}
+
 // releasable reports whether epoch's result may be released at now.
 func (s *Server) releasable(c *Campaign, epoch uint32, now time.Time) bool {
 	_, end := epochBounds(c, epoch)

@@ -64,7 +64,7 @@ func FuzzIngest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		resp, err := s.ingest(ctx, batch.Reports)
+		resp, err := s.ingest(ctx, batch.Reports, make([]*sentToken, len(batch.Reports)))
 		if err != nil {
 			t.Fatal(err)
 		}

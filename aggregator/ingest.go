@@ -16,6 +16,7 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/privpass"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -91,11 +92,20 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, status, "malformed batch", err)
 		return
 	}
+	tokens := make([]*sentToken, len(batch.Reports))
+	if tok := tokenOf(r); tok != nil {
+		if len(tokens) != 1 {
+			status = http.StatusBadRequest
+			s.problem(w, status, "malformed batch", fmt.Errorf("a report token goes with an upload of one report, not %d", len(tokens)))
+			return
+		}
+		tokens[0] = tok
+	}
 	ingest := s.ingest
 	if s.queue != nil {
 		ingest = s.enqueue // a front end: screen and queue (enqueue.go)
 	}
-	resp, err := ingest(r.Context(), batch.Reports)
+	resp, err := ingest(r.Context(), batch.Reports, tokens)
 	if err != nil && r.Context().Err() != nil {
 		// The device hung up (or timed out) while its batch committed: not
 		// a store failure. The commit may still succeed; the device's
@@ -115,7 +125,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 		// Nothing of this batch is acknowledged; the device retries.
 		status = http.StatusServiceUnavailable
 		title := "store unavailable"
-		if s.queue != nil {
+		switch {
+		case errors.Is(err, errIssuer):
+			title = "report-token issuer unavailable"
+		case s.queue != nil:
 			title = "queue unavailable"
 		}
 		s.problem(w, status, title, err)
@@ -197,31 +210,47 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, 
 	}
 }
 
-// ingest opens, checks and stores raw envelopes. It returns an error only
-// when the store failed, and then nothing is acknowledged.
-func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+// ingest opens, checks and stores raw envelopes, tokens[i] the report
+// token raw[i] came with (nil: none). It returns an error only when the
+// store (or a report-token issuer) failed, and then nothing is
+// acknowledged.
+func (s *Server) ingest(ctx context.Context, raw []cbor.RawMessage, tokens []*sentToken) (api.IngestResponse, error) {
 	if prio3 := prio3Indexes(raw); prio3 != nil {
-		return s.ingestMixed(ctx, raw, prio3) // prio3_ingest.go
+		return s.ingestMixed(ctx, raw, tokens, prio3) // prio3_ingest.go
 	}
-	return s.ingestAt(ctx, raw, nil)
+	return s.ingestAt(ctx, raw, tokens, nil)
 }
 
 // ingestAt is ingest of LDP envelopes with at[i] the time raw[i] was
 // accepted: a queue worker's reports were accepted by a front end earlier
 // and are judged by the epoch rules as of then. nil means now.
-func (s *Server) ingestAt(ctx context.Context, raw []cbor.RawMessage, at []time.Time) (api.IngestResponse, error) {
+func (s *Server) ingestAt(ctx context.Context, raw []cbor.RawMessage, tokens []*sentToken, at []time.Time) (api.IngestResponse, error) {
 	start := time.Now()
 	now := s.now()
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	reports := make([]store.Report, len(raw))
+	verified := make([]*privpass.Token, len(raw))
+	var issuer firstErr
 	s.each(ctx, resp.Results, func(snap *snapshot, i int) {
 		when := now
 		if at != nil {
 			when = at[i]
 		}
-		reports[i], resp.Results[i] = s.open(snap, when, raw[i])
+		var err error
+		reports[i], resp.Results[i], verified[i], err = s.open(ctx, snap, when, raw[i], tokens[i])
+		if err != nil {
+			issuer.set(err)
+		}
 	})
 	s.metrics.openSecs.Observe(time.Since(start).Seconds())
+	if issuer.err != nil {
+		return api.IngestResponse{}, issuer.err
+	}
+	if err := s.claimTokens(ctx, resp.Results, verified, func(i int) (store.ReportID, string, uint32) {
+		return reports[i].ID, reports[i].Campaign, reports[i].Epoch
+	}); err != nil {
+		return api.IngestResponse{}, err
+	}
 
 	if err := commitOpened(ctx, s, &resp, reports, s.commits.insert); err != nil {
 		return api.IngestResponse{}, err
@@ -269,10 +298,12 @@ func commitOpened[R any](ctx context.Context, s *Server, resp *api.IngestRespons
 	return nil
 }
 
-// Queued is a sealed report a front end accepted into a queue, and when.
+// Queued is a sealed report a front end accepted into a queue, and when,
+// with the report token it came with (nil: none), encoded.
 type Queued struct {
 	Envelope   []byte
 	AcceptedAt time.Time
+	Token      []byte
 }
 
 // IngestQueued is a queue worker's step: the same open, validation, replay
@@ -283,10 +314,15 @@ type Queued struct {
 func (s *Server) IngestQueued(ctx context.Context, reports []Queued) (stored int, err error) {
 	raw := make([]cbor.RawMessage, len(reports))
 	at := make([]time.Time, len(reports))
+	tokens := make([]*sentToken, len(reports))
 	for i, q := range reports {
 		raw[i], at[i] = q.Envelope, q.AcceptedAt
+		if q.Token != nil {
+			t, err := privpass.ParseToken(q.Token)
+			tokens[i] = &sentToken{token: t, err: err}
+		}
 	}
-	resp, err := s.ingestAt(ctx, raw, at)
+	resp, err := s.ingestAt(ctx, raw, tokens, at)
 	return resp.Accepted, err
 }
 
@@ -320,15 +356,26 @@ func (s *Server) parallel(snap *snapshot, n int, only []int, fn func(snap *snaps
 	inParallel(n, noWorker, func(_ struct{}, j int) { fn(snap, index(j)) })
 }
 
-// open checks and decrypts one report.
-func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, api.Result) {
+// open checks and decrypts one report; verified is its report token when
+// its campaign takes them (and it verified), to be claimed. An error means
+// the token could not be checked (errIssuer).
+func (s *Server) open(ctx context.Context, snap *snapshot, now time.Time, raw []byte, tok *sentToken) (_ store.Report, _ api.Result, verified *privpass.Token, _ error) {
 	e, c, key, res := s.screen(snap, now, raw)
 	rejected := store.Report{Campaign: e.Campaign} // for the per-campaign counts, even of a rejected report
 	if res.Reason != "" {
-		return rejected, res
+		return rejected, res, nil, nil
 	}
-	reject := func(reason api.Reason, err error) (store.Report, api.Result) {
-		return rejected, api.Result{ReportID: res.ReportID, Reason: reason, Detail: err.Error()}
+	reject := func(reason api.Reason, err error) (store.Report, api.Result, *privpass.Token, error) {
+		return rejected, api.Result{ReportID: res.ReportID, Reason: reason, Detail: err.Error()}, nil, nil
+	}
+	reason, why, err := s.checkToken(ctx, &c.Campaign, e.Epoch, tok)
+	switch {
+	case err != nil:
+		return rejected, res, nil, err
+	case reason != "":
+		return reject(reason, why)
+	case c.RequiresTokens():
+		verified = &tok.token
 	}
 	p, err := key.pair.Open(&e)
 	switch {
@@ -341,7 +388,7 @@ func (s *Server) open(snap *snapshot, now time.Time, raw []byte) (store.Report, 
 		return reject(api.ReasonBadAnswer, err)
 	}
 	rep := store.Report{ID: e.ID, Campaign: e.Campaign, Epoch: e.Epoch, Mechanism: p.Mechanism, Answer: p.Answer}
-	return rep, res
+	return rep, res, verified, nil
 }
 
 // screen decodes and routes one report and makes the cheap checks on its

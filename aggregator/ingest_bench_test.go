@@ -28,7 +28,8 @@ func BenchmarkIngestPath(b *testing.B) {
 			b.ResetTimer()
 			c := cpuSeconds()
 			for lo := 0; lo < len(raw); lo += batch {
-				resp, err := s.ingest(ctx, raw[lo:min(lo+batch, len(raw))])
+				part := raw[lo:min(lo+batch, len(raw))]
+				resp, err := s.ingest(ctx, part, make([]*sentToken, len(part)))
 				if err != nil || resp.Rejected > 0 {
 					b.Fatalf("%v %+v", err, resp.Results[0])
 				}

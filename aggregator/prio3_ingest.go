@@ -12,6 +12,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/prio"
+	"github.com/wisp-project/wisp/internal/privpass"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -33,24 +34,25 @@ func prio3Indexes(raw []cbor.RawMessage) []bool {
 // ingestMixed ingests a batch holding prio3 reports: LDP envelopes go
 // through ingest, prio3 reports through ingestPrio3, and the results come
 // back in the batch's order.
-func (s *Server) ingestMixed(ctx context.Context, raw []cbor.RawMessage, prio3 []bool) (api.IngestResponse, error) {
+func (s *Server) ingestMixed(ctx context.Context, raw []cbor.RawMessage, tokens []*sentToken, prio3 []bool) (api.IngestResponse, error) {
 	var ldpRaw, prioRaw []cbor.RawMessage
+	var ldpTokens, prioTokens []*sentToken
 	for i, b := range raw {
 		if prio3[i] {
-			prioRaw = append(prioRaw, b)
+			prioRaw, prioTokens = append(prioRaw, b), append(prioTokens, tokens[i])
 		} else {
-			ldpRaw = append(ldpRaw, b)
+			ldpRaw, ldpTokens = append(ldpRaw, b), append(ldpTokens, tokens[i])
 		}
 	}
 	resp := api.IngestResponse{Results: make([]api.Result, 0, len(raw))}
 	var ldp, pr api.IngestResponse
 	var err error
 	if len(ldpRaw) > 0 {
-		if ldp, err = s.ingest(ctx, ldpRaw); err != nil {
+		if ldp, err = s.ingestAt(ctx, ldpRaw, ldpTokens, nil); err != nil {
 			return api.IngestResponse{}, err
 		}
 	}
-	if pr, err = s.ingestPrio3(ctx, prioRaw); err != nil {
+	if pr, err = s.ingestPrio3(ctx, prioRaw, prioTokens); err != nil {
 		return api.IngestResponse{}, err
 	}
 	for i := range raw {
@@ -70,15 +72,21 @@ func (s *Server) ingestMixed(ctx context.Context, raw []cbor.RawMessage, prio3 [
 // the clear fields, the leader's own share opened, then one transaction
 // (with replay check) before anything is acknowledged. The helper's share
 // is stored still sealed; aggregation jobs carry it to the helper.
-func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.IngestResponse, error) {
+func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage, tokens []*sentToken) (api.IngestResponse, error) {
 	snap := s.current(ctx)
 	now := s.now()
 	resp := api.IngestResponse{Results: make([]api.Result, len(raw))}
 	reports := make([]store.Prio3Report, len(raw))
+	verified := make([]*privpass.Token, len(raw))
+	var issuer firstErr
 	openAll := func(only []int) {
 		inParallel(len(only), noWorker, func(_ struct{}, j int) {
 			i := only[j]
-			reports[i], resp.Results[i] = s.openPrio3(snap, now, raw[i])
+			var err error
+			reports[i], resp.Results[i], verified[i], err = s.openPrio3(ctx, snap, now, raw[i], tokens[i])
+			if err != nil {
+				issuer.set(err)
+			}
 		})
 	}
 	all := make([]int, len(raw))
@@ -97,6 +105,14 @@ func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.In
 		snap = s.state.Load()
 		openAll(retry)
 	}
+	if issuer.err != nil {
+		return api.IngestResponse{}, issuer.err
+	}
+	if err := s.claimTokens(ctx, resp.Results, verified, func(i int) (store.ReportID, string, uint32) {
+		return reports[i].ID, reports[i].Campaign, reports[i].Epoch
+	}); err != nil {
+		return api.IngestResponse{}, err
+	}
 	if err := commitOpened(ctx, s, &resp, reports, s.store.InsertPrio3); err != nil {
 		return api.IngestResponse{}, err
 	}
@@ -111,8 +127,30 @@ func (s *Server) ingestPrio3(ctx context.Context, raw []cbor.RawMessage) (api.In
 // errNotLeader: a prio3 report sent to an aggregator that is not a leader.
 var errNotLeader = errors.New("this aggregator is not a prio3 leader; send prio3 reports to the campaign's leader")
 
-// openPrio3 decodes, checks and opens the leader's share of one report.
-func (s *Server) openPrio3(snap *snapshot, now time.Time, raw []byte) (store.Prio3Report, api.Result) {
+// openPrio3 decodes, checks and opens the leader's share of one report,
+// and verifies its report token (as open does): verified is the token to
+// claim, and is kept with the report to go to the helper.
+func (s *Server) openPrio3(ctx context.Context, snap *snapshot, now time.Time, raw []byte, tok *sentToken) (_ store.Prio3Report, _ api.Result, verified *privpass.Token, _ error) {
+	rep, res := s.openPrio3Report(snap, now, raw)
+	if res.Reason != "" {
+		return rep, res, nil, nil
+	}
+	c := snap.campaigns[rep.Campaign]
+	reason, why, err := s.checkToken(ctx, &c.Campaign, rep.Epoch, tok)
+	switch {
+	case err != nil:
+		return store.Prio3Report{}, res, nil, err
+	case reason != "":
+		return store.Prio3Report{}, api.Result{ReportID: res.ReportID, Reason: reason, Detail: why.Error()}, nil, nil
+	case c.RequiresTokens():
+		verified = &tok.token
+		rep.Token = tok.token.Marshal()
+	}
+	return rep, res, verified, nil
+}
+
+// openPrio3Report is openPrio3 but for the token.
+func (s *Server) openPrio3Report(snap *snapshot, now time.Time, raw []byte) (store.Prio3Report, api.Result) {
 	reject := func(reason api.Reason, err error) (store.Prio3Report, api.Result) {
 		return store.Prio3Report{}, api.Result{Reason: reason, Detail: err.Error()}
 	}
@@ -138,6 +176,9 @@ func (s *Server) openPrio3(snap *snapshot, now time.Time, raw []byte) (store.Pri
 	}
 	if reason, err := s.epochRule(&c.Campaign, rep.Epoch, now); reason != "" {
 		return withID(reject(reason, err))
+	}
+	if err := c.acceptsEpoch(rep.Epoch); err != nil {
+		return withID(reject(api.ReasonCampaignPaused, err))
 	}
 	key, ok := snap.keys[rep.Leader.KeyID]
 	switch {

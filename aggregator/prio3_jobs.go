@@ -11,6 +11,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/prio"
+	"github.com/wisp-project/wisp/internal/privpass"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -114,7 +115,7 @@ func (s *Server) runJob(ctx context.Context, r *registered, epoch uint32, pendin
 			s.metrics.rejected.WithLabelValues(string(api.ReasonBadAnswer)).Inc()
 			continue
 		}
-		job.Reports = append(job.Reports, prio3JobReport{ID: rep.ID, Public: rep.Public, Share: helpers[i], LeaderPrep: prepShares[i]})
+		job.Reports = append(job.Reports, prio3JobReport{ID: rep.ID, Public: rep.Public, Share: helpers[i], LeaderPrep: prepShares[i], Token: rep.Token})
 		sent = append(sent, i)
 	}
 	if len(sent) > 0 {
@@ -306,12 +307,18 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 	for i := range job.Reports {
 		ids[i] = job.Reports[i].ID
 	}
+	results := make([]prio3PrepResult, len(job.Reports))
+	if reason, _ := s.jobEpochRule(r, job.Epoch, s.now()); reason != "" { // nothing is stored: no batch to count it in
+		for i := range results {
+			results[i] = prio3PrepResult{ID: ids[i], Outcome: prepReject, Reason: string(reason)}
+		}
+		return prio3JobResult{Version: prio3PeerVersion, Results: results}, nil
+	}
 	known, err := s.store.Prio3Outcomes(ctx, r.ID, job.Epoch, ids)
 	if err != nil {
 		return prio3JobResult{}, err
 	}
 	snap := s.current(ctx)
-	results := make([]prio3PrepResult, len(job.Reports))
 	var where []int
 	for i := range job.Reports {
 		if o, ok := known[ids[i]]; ok { // a repeated job: the stored answer
@@ -320,6 +327,10 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 			where = append(where, i)
 		}
 	}
+	refused, err := s.helperTokens(ctx, r, job, where)
+	if err != nil {
+		return prio3JobResult{}, err
+	}
 	outcomes := make([]store.Prio3Outcome, len(where))
 	outs := make([]*prio.OutShare, len(where))
 	err = inParallel(len(where), func() (*prio.Aggregator, error) {
@@ -327,6 +338,11 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 		return a, err
 	}, func(agg *prio.Aggregator, j int) {
 		i := where[j]
+		if refused[j].Reason != "" {
+			outcomes[j] = store.Prio3Outcome{ID: job.Reports[i].ID, State: store.Prio3Rejected}
+			results[i] = resultOf(outcomes[j], string(refused[j].Reason))
+			return
+		}
 		var reason string
 		outcomes[j], outs[j], reason = s.helperPrep(agg, snap, r, job.Epoch, &job.Reports[i])
 		results[i] = resultOf(outcomes[j], reason)
@@ -370,6 +386,38 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 		}
 	}
 	return prio3JobResult{Version: prio3PeerVersion, Results: results}, nil
+}
+
+// helperTokens is the helper's own check of the report tokens of a job's
+// new reports (job.Reports[where[j]]), as the leader made at ingest: it
+// trusts the leader for none of it. refused[j].Reason is why report j is
+// refused (missing, invalid, or a nonce another report holds here); it is
+// then stored rejected, so counted by neither aggregator. An error (the
+// issuer out of reach, the store) fails the job; the leader sends it again.
+func (s *Server) helperTokens(ctx context.Context, r *registered, job prio3Job, where []int) ([]api.Result, error) {
+	refused := make([]api.Result, len(where))
+	if !r.RequiresTokens() {
+		return refused, nil
+	}
+	verified := make([]*privpass.Token, len(where))
+	for j, i := range where {
+		var tok *sentToken
+		if b := job.Reports[i].Token; b != nil {
+			t, err := privpass.ParseToken(b)
+			tok = &sentToken{token: t, err: err}
+		}
+		reason, _, err := s.checkToken(ctx, &r.Campaign, job.Epoch, tok)
+		if err != nil {
+			return nil, err
+		}
+		if refused[j].Reason = reason; reason == "" {
+			verified[j] = &tok.token
+		}
+	}
+	err := s.claimTokens(ctx, refused, verified, func(j int) (store.ReportID, string, uint32) {
+		return job.Reports[where[j]].ID, r.ID, job.Epoch
+	})
+	return refused, err
 }
 
 // resultOf is the answer for a stored outcome.

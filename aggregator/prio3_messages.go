@@ -43,6 +43,9 @@ type prio3JobReport struct {
 	Public     []byte           `cbor:"2,keyasint"`
 	Share      wire.SealedShare `cbor:"3,keyasint"`
 	LeaderPrep []byte           `cbor:"4,keyasint"`
+	// Token is the report token the report came with (absent: none); the
+	// helper verifies it and claims its nonce on its own.
+	Token []byte `cbor:"5,keyasint,omitempty"`
 }
 
 // Outcomes of one report at the helper.

@@ -131,7 +131,12 @@ func newPair(t testing.TB) *pair {
 
 // newPairFor is newPair with another question and its instance.
 func newPairFor(t testing.TB, params prio.Params, q campaign.Question, job int) *pair {
-	clk := newClock()
+	return newPairWith(t, newClock(), params, q, job, nil)
+}
+
+// newPairWith is newPairFor on clock clk, edit (if not nil) changing the
+// campaign before the leader registers it.
+func newPairWith(t testing.TB, clk *clock, params prio.Params, q campaign.Question, job int, edit func(*campaign.Campaign)) *pair {
 	helper := startNode(t, aggregator.RoleHelper, clk, nil, job)
 	keys := getBytes(t, helper.url()+"/v1/hpke-config")
 	enc, err := prio.EncodeParams(params)
@@ -141,6 +146,9 @@ func newPairFor(t testing.TB, params prio.Params, q campaign.Question, job int) 
 	camp := campaign.Campaign{ID: "runners-p3", Name: "Runners (prio3)", Question: q,
 		EpochSeconds: 3600, K: 3, Mode: campaign.ModePrio3,
 		Prio3: &campaign.Prio3{Params: enc, CentralEpsilon: 1, MinBatch: 5, HelperURL: helper.url(), HelperKeys: keys}}
+	if edit != nil {
+		edit(&camp)
+	}
 	leader := startNode(t, aggregator.RoleLeader, clk, []campaign.Campaign{camp}, job)
 	c, err := prio.NewClient(params, prio.AppContext(camp.ID))
 	if err != nil {
@@ -562,12 +570,13 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 	if after := p.batches(t, p.helper); !equalBatches(before, after) {
 		t.Errorf("repeated job changed the helper's batch: %+v → %+v", before, after)
 	}
-	// The same reports claimed for another epoch: replays.
+	// The same reports claimed for another (earlier: a later one has not
+	// begun, TestPrio3HelperEpochRules) epoch: replays.
 	var job map[int]any
 	if err := cbor.Unmarshal(jobBody, &job); err != nil {
 		t.Fatal(err)
 	}
-	job[3] = uint64(epoch + 1)
+	job[3] = uint64(epoch - 1)
 	moved, _ := wire.Marshal(job)
 	r := postBody(t, p.helper.url()+"/v1/prio3/aggregate", peerToken, moved)
 	if err := cbor.Unmarshal(r.body, &res); err != nil {
@@ -579,7 +588,7 @@ func TestPrio3ReplayAtHelper(t *testing.T) {
 			t.Errorf("a report moved to another batch answered %v, want a replay rejection", m)
 		}
 	}
-	if got := p.batches(t, p.helper); len(got) != 2 || got[1].Aggregated != 0 {
+	if got := p.batches(t, p.helper); len(got) != 2 || got[0].Epoch != epoch-1 || got[0].Aggregated != 0 {
 		t.Errorf("helper batches after replays: %+v", got)
 	}
 

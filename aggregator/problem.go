@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -118,9 +119,15 @@ func (s *Server) problem(w http.ResponseWriter, status int, title string, err er
 
 // problemWith is problem with a reason code ("" for none).
 func (s *Server) problemWith(w http.ResponseWriter, status int, title string, reason ProblemReason, err error) {
+	writeProblem(s.log, w, status, title, reason, err)
+}
+
+// writeProblem writes an RFC 9457 problem document, logging (not showing)
+// internal errors.
+func writeProblem(log *slog.Logger, w http.ResponseWriter, status int, title string, reason ProblemReason, err error) {
 	detail := ""
 	if status >= 500 {
-		s.log.Error(title, "err", err)
+		log.Error(title, "err", err)
 	} else if err != nil {
 		detail = err.Error()
 	}

@@ -70,6 +70,10 @@ type Config struct {
 	// Prio3 sets the server's role in the two-aggregator mode (prio3.go);
 	// the zero value is a single LDP aggregator.
 	Prio3 Prio3Options
+	// IssuerClient fetches the token keys of the report-token issuers
+	// campaigns name (reporttokens.go); nil means a client with a 10 s
+	// timeout.
+	IssuerClient *http.Client
 }
 
 // Policy is the operator's limits on campaigns created through the API,
@@ -183,7 +187,8 @@ type Server struct {
 	requireOHTTP  bool
 	queue         Queue
 
-	prio3 *prio3Server // prio3.go
+	prio3     *prio3Server // prio3.go
+	tokenKeys *tokenKeys   // reporttokens.go
 }
 
 // ErrConfig reports an unusable Config.
@@ -207,6 +212,7 @@ func New(cfg Config) (*Server, error) {
 
 		requireOHTTP: cfg.RequireOHTTP,
 		queue:        cfg.Queue,
+		tokenKeys:    newTokenKeys(cfg.IssuerClient),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

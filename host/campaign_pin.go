@@ -46,7 +46,8 @@ func questionDigest(c *Campaign) []byte {
 	u64(math.Float64bits(c.Epsilon))
 	u64(uint64(c.EpochSeconds))
 	str(c.MechanismName)
-	prio3Digest(c, str) // prio3.go; nothing for an LDP campaign
+	prio3Digest(c, str)        // prio3.go; nothing for an LDP campaign
+	reportTokensDigest(c, str) // reporttokens.go; nothing without report tokens
 	h.Write(b)
 	return h.Sum(nil)
 }

@@ -131,28 +131,34 @@ func (c *Client) Upload(ctx context.Context, reports []Envelope) (IngestResponse
 	if err != nil {
 		return IngestResponse{}, err
 	}
-	return c.uploadBody(ctx, body, len(reports), false)
+	return c.uploadBody(ctx, body, len(reports), false, "")
 }
 
 // uploadEncoded is Upload for envelopes already encoded: the outbox sends
 // the bytes it stored, one report per call, each on a connection of its
 // own (closed after the response), so two of a device's reports never
 // share a request or a kept-alive connection.
-func (c *Client) uploadEncoded(ctx context.Context, reports [][]byte) (IngestResponse, error) {
+//
+// authorization, if not "", is the upload's Authorization header: the
+// report token (privpass.AuthorizationHeader) of a one-report batch.
+func (c *Client) uploadEncoded(ctx context.Context, reports [][]byte, authorization string) (IngestResponse, error) {
 	body, err := wire.EncodeRawBatch(reports)
 	if err != nil {
 		return IngestResponse{}, err
 	}
-	return c.uploadBody(ctx, body, len(reports), true)
+	return c.uploadBody(ctx, body, len(reports), true, authorization)
 }
 
-func (c *Client) uploadBody(ctx context.Context, body []byte, n int, closeConn bool) (IngestResponse, error) {
+func (c *Client) uploadBody(ctx context.Context, body []byte, n int, closeConn bool, authorization string) (IngestResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/reports", bytes.NewReader(body))
 	if err != nil {
 		return IngestResponse{}, err
 	}
 	req.Close = closeConn
 	req.Header.Set("Content-Type", "application/cbor")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	b, err := c.do(req)
 	if err != nil {
 		return IngestResponse{}, err

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"crypto/ed25519"
 	"crypto/x509"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/internal/privpass"
 )
 
 // DeviceConfig configures a Device. It is an immutable value: each With
@@ -43,6 +45,16 @@ type DeviceConfig struct {
 	reportValidity time.Duration
 	dummyRate      float64
 	syncEvery      time.Duration
+
+	// credential is the device maker's credential for report tokens
+	// (WithDeviceCredential); nil: none, campaigns that require tokens
+	// are not answered.
+	credential *deviceCredential
+}
+
+type deviceCredential struct {
+	cred privpass.Credential
+	key  ed25519.PrivateKey
 }
 
 // NewDeviceConfig returns the defaults: DefaultPolicy and an empty trust
@@ -124,6 +136,17 @@ func (c DeviceConfig) WithAggregator(baseURL string, client *http.Client) Device
 // and Open refuses both at once.
 func (c DeviceConfig) WithRootCAs(pool *x509.CertPool) DeviceConfig {
 	c.rootCAs = pool
+	return c
+}
+
+// WithDeviceCredential gives the device its maker's credential and the
+// device key it holds (privpass.Provision), with which it asks a
+// campaign's report-token issuer for its one token per campaign epoch
+// (docs/DEVICE.md "Report tokens"). Without one, the device does not
+// answer campaigns that require report tokens: their reports would be
+// refused, and the budget spent for nothing.
+func (c DeviceConfig) WithDeviceCredential(cred privpass.Credential, key ed25519.PrivateKey) DeviceConfig {
+	c.credential = &deviceCredential{cred: cred, key: key}
 	return c
 }
 

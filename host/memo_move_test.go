@@ -21,7 +21,8 @@ func TestOpenMovesMemosToLedger(t *testing.T) {
 	d.Close(ctx)
 
 	// Version 4 is today's schema without migration 5 (DROP TABLE memo)
-	// and migration 6 (the campaign pins' and consent digests' columns).
+	// and migration 6 (the campaign pins' and consent digests' columns)
+	// and migration 7 (the outbox's report token).
 	exec := func(file string, queries ...string) {
 		t.Helper()
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file))
@@ -44,7 +45,7 @@ func TestOpenMovesMemosToLedger(t *testing.T) {
 		`INSERT INTO memo VALUES ('runners', '1', x'01'), ('cyclists', '0', x'00')`,
 		`ALTER TABLE campaigns DROP COLUMN version`, `ALTER TABLE campaigns DROP COLUMN digest`,
 		`ALTER TABLE campaigns DROP COLUMN served`, `ALTER TABLE campaigns DROP COLUMN refused_at`,
-		`ALTER TABLE consent DROP COLUMN digest`,
+		`ALTER TABLE consent DROP COLUMN digest`, `ALTER TABLE outbox DROP COLUMN token`,
 		`PRAGMA user_version = 4`)
 	// The interrupted earlier move: one memo already in the ledger.
 	exec(LedgerDB, `INSERT INTO memo VALUES ('runners', '1', x'01')`)

@@ -208,7 +208,18 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		return err
 	}
 	batch = good
-	resp, err := d.client.uploadEncoded(ctx, envs)
+	authorization := ""
+	if len(batch) == 1 { // the outbox sends one report per request (flush)
+		var err error
+		if authorization, err = d.reportToken(ctx, &batch[0], now); err != nil {
+			// The issuer is out of reach: the report stays queued, its
+			// charge already made, and is tried again with backoff. The
+			// aggregator may be up: the pass goes on with other reports.
+			sum.Deferred++
+			return d.retryLater(ctx, batch, now)
+		}
+	}
+	resp, err := d.client.uploadEncoded(ctx, envs, authorization)
 	if err != nil {
 		sum.Deferred += len(batch)
 		var busy *BusyError

@@ -133,6 +133,9 @@ func (d *Device) answer(ctx context.Context, now time.Time) (answered, dummies i
 		if !agreedTo(agreed, c) || !c.IsPrio3() && !coversQuestion(covered, c.Question) {
 			continue // not opted in (to this question), or no consented plugin can tell (prio3: a null report)
 		}
+		if !d.takesTokens(&c.Campaign) {
+			continue // requires report tokens and the device has no credential: its report would be refused
+		}
 		dummy, err := d.answerOne(ctx, &c.Campaign, key, scores, now)
 		switch {
 		case overBudget(err) && keepsItsTurn(err):
@@ -236,7 +239,10 @@ func (d *Device) answerOne(ctx context.Context, c *Campaign, key KeyConfig, scor
 	if err := d.step("after-enqueue"); err != nil {
 		return false, err
 	}
-	if d.cfg.dummyRate > 0 {
+	// No dummies where reports need tokens: the device has one token per
+	// epoch, and a dummy without one would be refused unopened
+	// (report_token_missing), telling the aggregator it is a dummy.
+	if d.cfg.dummyRate > 0 && !c.RequiresTokens() {
 		if u, err := d.uniform(1 << 30); err == nil && float64(u)/(1<<30) < d.cfg.dummyRate {
 			// A dummy's payload names no mechanism: the aggregator opens
 			// it, finds no answer and discards it.

@@ -82,6 +82,10 @@ type CampaignStatus struct {
 	// SharedWith names, for a prio3 campaign, the two aggregators that
 	// each receive one share: the leader and the helper.
 	SharedWith []string `json:"shared_with,omitempty"`
+	// TokenIssuer names, for a campaign with report tokens, the issuer the
+	// device asks for one token per epoch: it learns that this device
+	// answers the campaign that epoch, never the answer.
+	TokenIssuer string `json:"report_token_issuer,omitempty"`
 	// Question is the kind of question: threshold (a yes/no), mean (a
 	// number) or top_k (a pick among categories).
 	Question campaign.QuestionType `json:"question_type"`
@@ -256,7 +260,7 @@ func (d *Device) campaignStatus(ctx context.Context, now time.Time, consents map
 			AnsweredThisEpoch: this, LastAnswered: last[c.ID], Answerable: coversQuestion(covered, c.Question),
 			Version: c.Version, QuestionDigest: hex.EncodeToString(c.digest),
 			ConsentOutdated: consent && !agreedTo(agreed, c), RefusedChange: c.refusedAt,
-			OverBudget: refused, Mode: c.Mode, SharedWith: d.sharedWith(&c.Campaign), Question: c.Question.Type,
+			OverBudget: refused, Mode: c.Mode, SharedWith: d.sharedWith(&c.Campaign), TokenIssuer: issuerHost(&c.Campaign), Question: c.Question.Type,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

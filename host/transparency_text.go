@@ -69,6 +69,9 @@ func (s Status) WriteText(w io.Writer) error {
 			p.f("    each answer is a secret-shared answer about %s, sent to %s and %s: each gets one share, which alone looks random, and only their noisy total over many devices is released. One report goes every epoch, a zero when no plugin you allowed scores this, so that sending one says nothing.\n",
 				c.Category, c.SharedWith[0], c.SharedWith[1])
 		}
+		if c.TokenIssuer != "" {
+			p.f("    each answer goes with a one-time token from %s, which learns that this device answers this campaign this epoch, not the answer; the token shows the aggregator only that some real device sent it.\n", c.TokenIssuer)
+		}
 		longTerm := c.OverBudget != nil && (c.OverBudget.Budget == BudgetCategory || c.OverBudget.Budget == BudgetDevice)
 		switch {
 		case c.Consent && c.ConsentOutdated:

@@ -146,8 +146,14 @@ type frontEnd struct {
 
 func startFrontEnd(t *testing.T, st store.Store, urls string, cfg queue.Config, key *wire.KeyPair) *frontEnd {
 	t.Helper()
+	return startFrontEndWith(t, st, urls, cfg, key, runners)
+}
+
+// startFrontEndWith is startFrontEnd with campaign c instead of runners.
+func startFrontEndWith(t *testing.T, st store.Store, urls string, cfg queue.Config, key *wire.KeyPair, camp campaign.Campaign) *frontEnd {
+	t.Helper()
 	q := openQueue(t, urls, cfg)
-	c := aggregator.Config{Store: st, Taxonomy: aggregator.DefaultTaxonomy(), Tenant: "acme", Queue: q, Campaigns: []campaign.Campaign{runners}}
+	c := aggregator.Config{Store: st, Taxonomy: aggregator.DefaultTaxonomy(), Tenant: "acme", Queue: q, Campaigns: []campaign.Campaign{camp}}
 	if key != nil {
 		c.Keys = []*wire.KeyPair{key}
 	}

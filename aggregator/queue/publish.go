@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +18,10 @@ import (
 // acceptedHeader carries when the front end accepted a report (Unix
 // nanoseconds by its clock): workers judge the epoch as of then.
 const acceptedHeader = "Wisp-Accepted-At"
+
+// tokenHeader carries a report's token (base64url), which the front end
+// verified and the worker claims.
+const tokenHeader = "Wisp-Report-Token"
 
 // enqueueTimeout bounds one batch's publishes and their retries: a stream
 // without quorum for longer is a 503, and the device sends again later.
@@ -45,6 +50,9 @@ func (q *Queue) Enqueue(ctx context.Context, reports []aggregator.Sealed) (dupli
 			r := &reports[i]
 			m := &nats.Msg{Subject: q.subject(r.Campaign, r.ID), Data: r.Envelope, Header: nats.Header{}}
 			m.Header.Set(acceptedHeader, strconv.FormatInt(r.AcceptedAt.UnixNano(), 10))
+			if r.Token != nil {
+				m.Header.Set(tokenHeader, base64.RawURLEncoding.EncodeToString(r.Token))
+			}
 			if futures[j], err = q.js.PublishMsgAsync(m, jetstream.WithMsgID(hex.EncodeToString(r.ID[:])), jetstream.WithExpectStream(q.cfg.Stream)); err != nil {
 				futures = futures[:j]
 				again, last = append(again, todo[j:]...), err

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -33,7 +34,7 @@ type Worker struct {
 
 // WorkerOptions tune a worker; zero fields take the defaults.
 type WorkerOptions struct {
-	Batch    int                   // messages per fetch and commit; 0: 1000
+	Batch    int                   // messages per fetch and commit; 0: 4000
 	Logger   *slog.Logger          // nil: slog.Default()
 	Registry prometheus.Registerer // receives the worker's metrics; nil: none
 }
@@ -41,7 +42,7 @@ type WorkerOptions struct {
 // NewWorker returns a worker of q that hands batches to ingest.
 func NewWorker(q *Queue, ingest Ingest, o WorkerOptions) (*Worker, error) {
 	if o.Batch <= 0 {
-		o.Batch = 1000
+		o.Batch = 4000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -124,7 +125,7 @@ func (w *Worker) fetch() ([]jetstream.Msg, error) {
 func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) error {
 	reports := make([]aggregator.Queued, len(msgs))
 	for i, m := range msgs {
-		reports[i] = aggregator.Queued{Envelope: m.Data(), AcceptedAt: acceptedAt(m)}
+		reports[i] = aggregator.Queued{Envelope: m.Data(), AcceptedAt: acceptedAt(m), Token: tokenOf(m)}
 	}
 	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
 		w.lag.Set(float64(md.NumPending))
@@ -150,6 +151,19 @@ func acceptedAt(m jetstream.Msg) time.Time {
 		return md.Timestamp
 	}
 	return time.Now()
+}
+
+// tokenOf is m's report token (nil: none). One that does not decode is
+// passed on as it is, for ingest to refuse.
+func tokenOf(m jetstream.Msg) []byte {
+	h := m.Headers().Get(tokenHeader)
+	if h == "" {
+		return nil
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(h); err == nil {
+		return b
+	}
+	return []byte(h)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

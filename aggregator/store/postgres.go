@@ -184,7 +184,11 @@ func (s *Postgres) DeleteReports(ctx context.Context, campaign string, epoch uin
 	var n int64
 	err := s.tx(ctx, "delete_reports", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM reports WHERE campaign = $1 AND epoch = $2`, campaign, int64(epoch))
+		if err != nil {
+			return err
+		}
 		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `DELETE FROM report_token_nonces WHERE campaign = $1 AND epoch = $2`, campaign, int64(epoch))
 		return err
 	})
 	return n, err

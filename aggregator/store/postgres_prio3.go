@@ -21,18 +21,18 @@ func (s *Postgres) InsertPrio3(ctx context.Context, reports []Prio3Report) ([]bo
 	}
 	n := len(unique)
 	ids, campaigns, epochs := make([][]byte, n), make([]string, n), make([]int64, n)
-	publics, leaders, helpers := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	publics, leaders, helpers, tokens := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
 	for j, i := range unique {
 		r := &reports[i]
 		ids[j], campaigns[j], epochs[j] = r.ID[:], r.Campaign, int64(r.Epoch)
-		publics[j], leaders[j], helpers[j] = nonNil(r.Public), r.Leader, r.Helper
+		publics[j], leaders[j], helpers[j], tokens[j] = nonNil(r.Public), r.Leader, r.Helper, r.Token
 	}
 	err := s.tx(ctx, "insert_prio3", func(tx pgx.Tx) error {
 		clear(fresh)
-		rows, err := tx.Query(ctx, `INSERT INTO prio3_reports (id, campaign, epoch, state, public, leader, helper)
-			SELECT id, campaign, epoch, 'pending', public, leader, helper
-			FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bytea[]) AS t(id, campaign, epoch, public, leader, helper)
-			ON CONFLICT (id) DO NOTHING RETURNING id`, ids, campaigns, epochs, publics, leaders, helpers)
+		rows, err := tx.Query(ctx, `INSERT INTO prio3_reports (id, campaign, epoch, state, public, leader, helper, token)
+			SELECT id, campaign, epoch, 'pending', public, leader, helper, token
+			FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[]) AS t(id, campaign, epoch, public, leader, helper, token)
+			ON CONFLICT (id) DO NOTHING RETURNING id`, ids, campaigns, epochs, publics, leaders, helpers, tokens)
 		if err != nil {
 			return err
 		}
@@ -50,14 +50,14 @@ func (s *Postgres) PendingPrio3(ctx context.Context, campaign string, epoch uint
 	var list []Prio3Report
 	err := s.tx(ctx, "pending_prio3", func(tx pgx.Tx) error {
 		list = nil
-		rows, err := tx.Query(ctx, `SELECT id, public, leader, helper FROM prio3_reports
+		rows, err := tx.Query(ctx, `SELECT id, public, leader, helper, token FROM prio3_reports
 			WHERE campaign = $1 AND epoch = $2 AND state = 'pending' ORDER BY id LIMIT $3`, campaign, int64(epoch), limit)
 		if err != nil {
 			return err
 		}
 		var id []byte
 		r := Prio3Report{Campaign: campaign, Epoch: epoch}
-		_, err = pgx.ForEachRow(rows, []any{&id, &r.Public, &r.Leader, &r.Helper}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&id, &r.Public, &r.Leader, &r.Helper, &r.Token}, func() error {
 			var err error
 			if r.ID, err = reportID(id); err != nil {
 				return err
@@ -134,7 +134,7 @@ func (s *Postgres) AggregatePrio3(ctx context.Context, campaign string, epoch ui
 		if n > 0 {
 			rows, err := tx.Query(ctx, `INSERT INTO prio3_reports AS r (id, campaign, epoch, state, message)
 				SELECT id, $4, $5, state, message FROM unnest($1::bytea[], $2::text[], $3::bytea[]) AS t(id, state, message)
-				ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message, public = NULL, leader = NULL, helper = NULL
+				ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message, public = NULL, leader = NULL, helper = NULL, token = NULL
 				WHERE r.state = 'pending' AND r.campaign = excluded.campaign AND r.epoch = excluded.epoch
 				RETURNING id`, ids, states, messages, campaign, int64(epoch))
 			if err != nil {

@@ -34,6 +34,7 @@ type Prio3Report struct {
 	Public   []byte // the Prio3 public share, as the device sent it
 	Leader   []byte // the leader's input share, opened (secret)
 	Helper   []byte // the helper's input share, still sealed to the helper
+	Token    []byte // the report token it came with (nil: none), forwarded to the helper
 }
 
 // Prio3Outcome is a report's preparation outcome at one aggregator.

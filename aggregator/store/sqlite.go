@@ -241,7 +241,10 @@ func (s *SQLite) DeleteReports(ctx context.Context, campaign string, epoch uint3
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM report_token_nonces WHERE campaign = ? AND epoch = ?`, campaign, epoch)
 		return err
 	})
 	return n, err

@@ -14,15 +14,15 @@ import (
 func (s *SQLite) InsertPrio3(ctx context.Context, reports []Prio3Report) ([]bool, error) {
 	fresh, unique := dedupeIDs(len(reports), func(i int) ReportID { return reports[i].ID })
 	err := s.tx(ctx, "insert_prio3", func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO prio3_reports (id, campaign, epoch, state, public, leader, helper)
-			VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO prio3_reports (id, campaign, epoch, state, public, leader, helper, token)
+			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, i := range unique {
 			r := &reports[i]
-			res, err := stmt.ExecContext(ctx, r.ID[:], r.Campaign, r.Epoch, nonNil(r.Public), r.Leader, r.Helper)
+			res, err := stmt.ExecContext(ctx, r.ID[:], r.Campaign, r.Epoch, nonNil(r.Public), r.Leader, r.Helper, r.Token)
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func (s *SQLite) PendingPrio3(ctx context.Context, campaign string, epoch uint32
 	var list []Prio3Report
 	err := s.tx(ctx, "pending_prio3", func(tx *sql.Tx) error {
 		list = nil
-		rows, err := tx.QueryContext(ctx, `SELECT id, public, leader, helper FROM prio3_reports
+		rows, err := tx.QueryContext(ctx, `SELECT id, public, leader, helper, token FROM prio3_reports
 			WHERE campaign = ? AND epoch = ? AND state = 'pending' ORDER BY id LIMIT ?`, campaign, epoch, limit)
 		if err != nil {
 			return err
@@ -63,7 +63,7 @@ func (s *SQLite) PendingPrio3(ctx context.Context, campaign string, epoch uint32
 		for rows.Next() {
 			r := Prio3Report{Campaign: campaign, Epoch: epoch}
 			var id []byte
-			if err := rows.Scan(&id, &r.Public, &r.Leader, &r.Helper); err != nil {
+			if err := rows.Scan(&id, &r.Public, &r.Leader, &r.Helper, &r.Token); err != nil {
 				return err
 			}
 			if r.ID, err = reportID(id); err != nil {
@@ -134,7 +134,7 @@ func (s *SQLite) AggregatePrio3(ctx context.Context, campaign string, epoch uint
 			return fmt.Errorf("%w: %s/%d", ErrCollected, campaign, epoch)
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO prio3_reports (id, campaign, epoch, state, message) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message, public = NULL, leader = NULL, helper = NULL
+			ON CONFLICT (id) DO UPDATE SET state = excluded.state, message = excluded.message, public = NULL, leader = NULL, helper = NULL, token = NULL
 			WHERE prio3_reports.state = 'pending' AND prio3_reports.campaign = excluded.campaign AND prio3_reports.epoch = excluded.epoch`)
 		if err != nil {
 			return err

@@ -117,9 +117,10 @@ type Store interface {
 	// Tally calls fn once per distinct (mechanism, answer) of campaign in
 	// epoch with how many reports gave it.
 	Tally(ctx context.Context, campaign string, epoch uint32, fn func(mechanism Mechanism, answer []byte, n int64) error) error
-	// DeleteReports deletes every report of campaign in epoch and returns
-	// how many there were (data minimization once a result is released;
-	// late copies of them are refused by the epoch rules, not the ids).
+	// DeleteReports deletes every report of campaign in epoch, and the
+	// report-token nonces they redeemed, and returns how many reports there
+	// were (data minimization once a result is released; late copies of
+	// them are refused by the epoch rules, not the ids or the nonces).
 	DeleteReports(ctx context.Context, campaign string, epoch uint32) (int64, error)
 
 	// Keys lists every HPKE key, by id.
@@ -212,6 +213,16 @@ type Store interface {
 	// the batch has no aggregate.
 	CollectPrio3(ctx context.Context, campaign string, epoch uint32, at time.Time,
 		noise func(share []byte, reports int64) ([]byte, error)) (Prio3Aggregate, error)
+
+	// ClaimReportTokens records, in one transaction, each claim's token
+	// nonce as redeemed by its report (report_tokens.go). held[i] is true
+	// when claims[i].Report holds the nonce — claimed now, or before by the
+	// same report (a resend, a repeated job) — and false when another
+	// report holds it: a reused token.
+	ClaimReportTokens(ctx context.Context, claims []TokenClaim) (held []bool, err error)
+	// RecordIssuance stores i unless (device, campaign, epoch) already has
+	// an issuance, and returns what is stored: the first wins.
+	RecordIssuance(ctx context.Context, i Issuance) (Issuance, error)
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

@@ -217,6 +217,7 @@ func aggTaxonomy(path string) (*taxonomy.Taxonomy, error) {
 func newAggregatorServeCmd() *cobra.Command {
 	var o aggOptions
 	var qo queueOptions
+	var issuer issuerOptions
 	var addr, metricsAddr, tlsCert, tlsKey string
 	var minEpoch, maxEpoch time.Duration
 	cmd := &cobra.Command{
@@ -276,6 +277,9 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 				return fmt.Errorf("--addr %s: %w; e.g. --addr 127.0.0.1:8081", addr, err)
 			}
 			defer ln.Close()
+			if string(o.prio3.Role) == roleIssuer {
+				return serveIssuer(ctx, cmd.OutOrStdout(), ln, httpOpts, scheme, &o, issuer, log)
+			}
 			if qo.url != "" {
 				if err := needShared(o.store); err != nil {
 					return err
@@ -388,7 +392,9 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 	f.BoolVar(&o.requireOHTTP, "require-ohttp", false, "refuse report uploads that do not come through the Oblivious HTTP gateway (devices must use a relay)")
 	f.BoolVar(&o.policy.KeepReports, "keep-reports", false, "keep an epoch's reports after its result is released (default: delete them)")
 	f.StringVar((*string)(&o.prio3.Role), "role", string(aggregator.RoleSingle),
-		"single (LDP only), leader (also takes prio3 reports and runs jobs with the helper) or helper (prepares the leader's jobs)")
+		"single (LDP only), leader (also takes prio3 reports and runs jobs with the helper), helper (prepares the leader's jobs) or issuer (signs report tokens for devices; run by the device maker)")
+	f.StringVar(&issuer.name, "issuer-name", "", "--role issuer: the issuer_name campaigns' report_tokens give")
+	f.StringArrayVar(&issuer.makers, "device-maker-key", nil, "--role issuer: a device maker's Ed25519 public key, PEM (repeatable)")
 	f.StringVar(&o.prio3.PeerToken, "peer-token", os.Getenv("WISP_PEER_TOKEN"),
 		"leader ↔ helper bearer secret, ≥ 32 bytes, the same on both (env WISP_PEER_TOKEN; prefer the env: flags show in ps)")
 	return cmd

@@ -24,9 +24,12 @@ func newBenchIngestCmd() *cobra.Command {
   ingest_sqlite        end to end per core: HTTP → decode → open → validate → durable SQLite commit;
   ingest_postgres      the same on PostgreSQL (--postgres "" skips it);
   population_end_to_end --population reports uploaded, stored, released and estimated: wall time;
-with --queue, on an in-process 3-node NATS JetStream cluster (R3 stream) and PostgreSQL:
+with --queue, on a 3-node NATS JetStream cluster (R3 stream: three nats-server processes when
+that binary is on PATH, else in this process) and PostgreSQL:
   queue_front_end      reports/s a serve --queue front end acknowledges into the stream (wall);
-  queue_worker         one worker draining the stream, per core, and its ratio to the bound;
+  queue_worker         one worker draining the stream, per core of the worker and PostgreSQL, and
+                       its ratio to the bound;
+  queue_worker_with_nats  the same with the NATS servers' CPU added (separate processes only);
   queue_end_to_end_Nw  front end and N = 1, 2 workers at once, until all is stored (wall).
 Reports are sealed before each timing starts (sealing is the devices' cost). The uploading
 clients run in the same process and share its cores. The goal is end to end ≥ 0.8 × the bound.`,

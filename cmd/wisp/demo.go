@@ -29,12 +29,19 @@ over HTTP, and offers picked on the device from a signed catalogue (relevance
 threshold, frequency caps, quiet hours). It prints each segment's true size
 beside its estimate and 95% interval, and how well the offers matched the
 owners' hidden interests. --verbose adds why each campaign got its mechanism.
+--mode prio3 also starts a prio3 helper beside the aggregator (now the leader)
+and asks every question a second time as a two-aggregator campaign (Prio3
+secret shares, central noise): the same devices' LDP and prio3 estimates are
+printed side by side.
 With --serve the aggregator and its marketer dashboard keep running afterwards
 so you can open the dashboard and look at the segments.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Devices < 1 {
 				return fmt.Errorf("--devices wants at least 1 device, not %d; e.g. wisp demo --devices 1000", opts.Devices)
+			}
+			if opts.Mode != demo.ModeLDP && opts.Mode != demo.ModePrio3 {
+				return fmt.Errorf("--mode wants %s or %s, not %q; e.g. wisp demo --mode prio3", demo.ModeLDP, demo.ModePrio3, opts.Mode)
 			}
 			if opts.Workers < 1 {
 				return fmt.Errorf("--workers wants at least 1, not %d; e.g. wisp demo --workers 4", opts.Workers)
@@ -75,6 +82,7 @@ so you can open the dashboard and look at the segments.`,
 	}
 	cmd.Flags().IntVar(&opts.Devices, "devices", opts.Devices, "number of simulated devices")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the simulated population (device noise is always truly random)")
+	cmd.Flags().StringVar(&opts.Mode, "mode", demo.ModeLDP, "ldp, or prio3: also ask every question through a prio3 leader and helper, and compare")
 	cmd.Flags().IntVar(&opts.Workers, "workers", opts.Workers, "devices simulated in parallel")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print why each campaign got its mechanism, and the per-report costs")

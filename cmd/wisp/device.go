@@ -58,7 +58,8 @@ See docs/DEVICE.md for the walk-through.`,
 	cmd.PersistentFlags().StringVar(&f.dir, "dir", def, "the device's data directory (WISP_DEVICE)")
 	cmd.AddCommand(newDeviceInitCmd(f), newDeviceInstallCmd(f), newDeviceRemoveCmd(f), newDevicePluginsCmd(f),
 		newDeviceConsentCmd(f), newDeviceEventsCmd(f), newDeviceRunCmd(f), newDeviceStatusCmd(f), newDeviceForgetCmd(f),
-		newDeviceCatalogueCmd(f), newDevicePickCmd(f), newDeviceServeCmd(f), newDeviceSharingCmd(f))
+		newDeviceCatalogueCmd(f), newDevicePickCmd(f), newDeviceServeCmd(f), newDeviceSharingCmd(f),
+		newDeviceCredentialCmd(f))
 	return cmd
 }
 
@@ -163,7 +164,7 @@ func (s deviceSettings) config(dir string, pluginLog *slog.Logger) (host.DeviceC
 		}
 		d.set(v)
 	}
-	return cfg.WithLifetimeBudget(perCategory, perDevice, window), nil
+	return withCredential(cfg.WithLifetimeBudget(perCategory, perDevice, window), dir)
 }
 
 // rootCAs reads ca_file (relative to dir); nil without one: the system's

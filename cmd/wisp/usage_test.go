@@ -31,6 +31,7 @@ func TestWrongInvocations(t *testing.T) {
 		{[]string{"demo", "--devices", "abc"}, []string{"--devices", "whole number", `"abc"`}},
 		{[]string{"demo", "--devices", "-5"}, []string{"--devices", "at least 1", "-5"}},
 		{[]string{"demo", "--workers", "0"}, []string{"--workers", "at least 1"}},
+		{[]string{"demo", "--mode", "dap"}, []string{"--mode", "ldp or prio3", `"dap"`}},
 		{[]string{"demo", "--bogus"}, []string{"no flag --bogus", "--devices"}},
 		{[]string{"demo", "extra"}, []string{"takes no arguments", `"extra"`}},
 		{[]string{"bench", "privacy", "--n"}, []string{"--n needs a value", "whole number"}},

@@ -197,13 +197,19 @@ func asks(c host.CampaignStatus) string {
 			how[k] = v + ", split between " + c.SharedWith[0] + " and " + c.SharedWith[1] + " so that neither can read it"
 		}
 	}
+	var q string
 	switch c.Question {
 	case "mean":
-		return fmt.Sprintf("How strong your interest in %s is (%s).", leaf(c.Category), how["mean"])
+		q = fmt.Sprintf("How strong your interest in %s is (%s).", leaf(c.Category), how["mean"])
 	case "top_k":
-		return fmt.Sprintf("Which are %s (%s).", c.Category, how["top_k"])
+		q = fmt.Sprintf("Which are %s (%s).", c.Category, how["top_k"])
+	default:
+		q = fmt.Sprintf("Whether %s is one of your interests (%s).", leaf(c.Category), how[""])
 	}
-	return fmt.Sprintf("Whether %s is one of your interests (%s).", leaf(c.Category), how[""])
+	if c.TokenIssuer != "" { // report tokens: a third party learns that the device takes part
+		q += fmt.Sprintf(" Each answer goes with a one-time token from %s, which learns that this device answers it each epoch, never the answer.", c.TokenIssuer)
+	}
+	return q
 }
 
 func campaignState(c host.CampaignStatus, paused bool) string {

@@ -28,3 +28,17 @@ func TestPrio3AnswersReadAsSecretShared(t *testing.T) {
 		t.Errorf("LDP question: %q", got)
 	}
 }
+
+// TestReportTokensNameTheIssuer: a campaign with report tokens names the
+// issuer, which learns that the device takes part; one without does not
+// mention tokens.
+func TestReportTokensNameTheIssuer(t *testing.T) {
+	c := host.CampaignStatus{ID: "runners", Category: "Interest | Sports | Running and Jogging", Question: "threshold"}
+	if got := asks(c); strings.Contains(got, "token") {
+		t.Errorf("campaign without tokens: %q", got)
+	}
+	c.TokenIssuer = "issuer.example"
+	if got := asks(c); !strings.Contains(got, "token from issuer.example") || !strings.Contains(got, "never the answer") {
+		t.Errorf("campaign with tokens: %q", got)
+	}
+}

@@ -32,12 +32,23 @@ const (
 	// report_size (every report of a campaign has the same size, so that
 	// the size tells nothing about the answer).
 	ReasonReportSize Reason = "wrong_report_size"
+	// ReasonReportTokenMissing: the campaign requires a report token (its
+	// report_tokens) and the upload carried none (Authorization:
+	// PrivateToken, one report per upload).
+	ReasonReportTokenMissing Reason = "report_token_missing"
+	// ReasonReportTokenInvalid: the report token does not verify for this
+	// campaign and epoch (forged, under another key or for another
+	// campaign epoch, or not a token at all).
+	ReasonReportTokenInvalid Reason = "report_token_invalid"
+	// ReasonReportTokenReused: another report already redeemed this token.
+	ReasonReportTokenReused Reason = "report_token_reused"
 )
 
 // AllReasons lists every reason, for metrics and documentation.
 func AllReasons() []Reason {
 	return []Reason{ReasonMalformed, ReasonVersion, ReasonUnknownCampaign, ReasonUnknownKey, ReasonDecrypt,
-		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate, ReasonCampaignPaused, ReasonReportSize}
+		ReasonBadAnswer, ReasonReplay, ReasonKeyExpired, ReasonEpochTooEarly, ReasonEpochTooLate, ReasonCampaignPaused, ReasonReportSize,
+		ReasonReportTokenMissing, ReasonReportTokenInvalid, ReasonReportTokenReused}
 }
 
 // IsValid reports whether r is a known reason.

@@ -70,6 +70,10 @@ type Campaign struct {
 	Mode string `json:"mode,omitempty"`
 	// Prio3 is the two-aggregator config, present iff Mode is "prio3".
 	Prio3 *Prio3 `json:"prio3,omitempty"`
+	// ReportTokens, if present, makes every report of the campaign carry a
+	// Privacy Pass report token for its epoch (reporttokens.go), in either
+	// mode; absent, reports carry none.
+	ReportTokens *ReportTokens `json:"report_tokens,omitempty"`
 
 	// legacy marks a config that Verify decoded without report_epsilon:
 	// Validate must not fill it in, or the device would answer in two
@@ -142,6 +146,9 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 	}
 	if err := c.checkMode(); err != nil {
 		return bad("%v", err)
+	}
+	if err := c.ReportTokens.validate(); err != nil {
+		return bad("report_tokens: %v", err)
 	}
 	switch {
 	case !idPattern.MatchString(c.ID):

@@ -70,3 +70,35 @@ func TestAnswerAndEpoch(t *testing.T) {
 		t.Fatal("default report size not applied")
 	}
 }
+
+// TestReportTokensValidated: a report_tokens section needs an http(s)
+// issuer URL and a printable issuer name, in either mode; without one a
+// campaign asks for no tokens.
+func TestReportTokensValidated(t *testing.T) {
+	tax := taxonomy.Default()
+	base := func() campaign.Campaign {
+		return campaign.Campaign{ID: "t", Name: "t", Question: campaign.Question{Type: campaign.QuestionThreshold, Category: 410, MinScore: 0.5}, Epsilon: 1, EpochSeconds: 3600, K: 50}
+	}
+	c := base()
+	if err := c.Validate(tax); err != nil || c.RequiresTokens() {
+		t.Fatalf("no section: %v, requires %v", err, c.RequiresTokens())
+	}
+	c = base()
+	c.ReportTokens = &campaign.ReportTokens{IssuerURL: "https://issuer.example", IssuerName: "issuer.example"}
+	if err := c.Validate(tax); err != nil || !c.RequiresTokens() {
+		t.Fatalf("good section: %v", err)
+	}
+	for _, rt := range []campaign.ReportTokens{
+		{IssuerURL: "ftp://issuer.example", IssuerName: "i"},
+		{IssuerURL: "https://", IssuerName: "i"},
+		{IssuerURL: "https://issuer.example"},
+		{IssuerURL: "https://issuer.example", IssuerName: "bad\nname"},
+		{IssuerURL: "https://issuer.example", IssuerName: string(make([]byte, 256))},
+	} {
+		c := base()
+		c.ReportTokens = &rt
+		if err := c.Validate(tax); !errors.Is(err, campaign.ErrInvalid) {
+			t.Errorf("%+v: %v, want campaign.ErrInvalid", rt, err)
+		}
+	}
+}

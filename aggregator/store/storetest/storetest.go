@@ -43,6 +43,8 @@ func Run(t *testing.T, newSpec func(t testing.TB) string) {
 		{"Closed", testClosed},
 		{"Prio3Leader", testPrio3Leader},
 		{"Prio3HelperConcurrent", testPrio3Helper},
+		{"ReportTokenClaims", testTokenClaims},
+		{"IssuanceFirstWins", testIssuances},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newSpec(t)) })

@@ -30,6 +30,9 @@ type Report struct {
 	Expires     time.Time
 	Attempts    int
 	InFlight    bool
+	// Token is the report token it goes with (nil: none yet, or none
+	// needed), set by SetReportToken.
+	Token []byte
 }
 
 // Sent is one entry of the egress log: what left (or was dropped), never
@@ -86,7 +89,7 @@ func (s *Store) Queued(ctx context.Context) ([]Report, error) {
 	err := s.tx(ctx, "list_outbox", func(tx *sql.Tx) error {
 		var err error
 		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
-			next_attempt, expires_at, attempts, in_flight FROM outbox ORDER BY created_at, report_id`)
+			next_attempt, expires_at, attempts, in_flight, token FROM outbox ORDER BY created_at, report_id`)
 		return err
 	})
 	return out, err
@@ -104,7 +107,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay
 	err := s.tx(ctx, "claim_reports", func(tx *sql.Tx) error {
 		var err error
 		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
-			next_attempt, expires_at, attempts, in_flight FROM outbox o
+			next_attempt, expires_at, attempts, in_flight, token FROM outbox o
 			WHERE in_flight = 0 AND (next_attempt <= ? OR (? AND attempts = 0)) AND expires_at > ?
 			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
 			ORDER BY next_attempt, report_id LIMIT ?`, ms(now), ignoreDelay, ms(now), limit)
@@ -130,13 +133,22 @@ func (s *Store) Due(ctx context.Context, now time.Time) ([]Report, error) {
 	err := s.tx(ctx, "due_reports", func(tx *sql.Tx) error {
 		var err error
 		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
-			next_attempt, expires_at, attempts, in_flight FROM outbox o
+			next_attempt, expires_at, attempts, in_flight, token FROM outbox o
 			WHERE in_flight = 0 AND next_attempt <= ? AND expires_at > ?
 			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
 			ORDER BY next_attempt, report_id`, ms(now), ms(now))
 		return err
 	})
 	return out, err
+}
+
+// SetReportToken keeps token with queued report id, for every upload of
+// it to send.
+func (s *Store) SetReportToken(ctx context.Context, id [16]byte, token []byte) error {
+	return s.tx(ctx, "set_report_token", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET token = ? WHERE report_id = ?`, token, id[:])
+		return err
+	})
 }
 
 // Settle removes delivered (or definitively rejected) reports from the
@@ -207,7 +219,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time) error {
 // to delete, and revocation waits for in-flight uploads (host does that).
 func dropQueued(ctx context.Context, tx *sql.Tx, where string, now time.Time, cause DropCause, args ...any) error {
 	rows, err := scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
-		next_attempt, expires_at, attempts, in_flight FROM outbox WHERE `+where, args...)
+		next_attempt, expires_at, attempts, in_flight, token FROM outbox WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
@@ -231,7 +243,7 @@ func scanReports(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]Repo
 		var id []byte
 		var created, notBefore, next, expires int64
 		if err := rows.Scan(&id, &r.Campaign, &r.Epoch, &r.Category, &r.Envelope, &r.Dummy, &created, &notBefore,
-			&next, &expires, &r.Attempts, &r.InFlight); err != nil {
+			&next, &expires, &r.Attempts, &r.InFlight, &r.Token); err != nil {
 			return nil, err
 		}
 		copy(r.ID[:], id)

@@ -35,6 +35,10 @@ type Options struct {
 	Seed    uint64 // seeds the simulated population (not the devices' noise)
 	Workers int    // devices simulated in parallel
 	Dir     string // where the aggregator's database goes; "" = a temp dir removed afterwards
+	// Mode is ModeLDP ("" too) or ModePrio3: every campaign asked a second
+	// time as a prio3 twin, through a leader (the demo's aggregator) and a
+	// helper (a second one, helper.db beside it).
+	Mode string
 	// Progress, if set, is called as each phase advances: done of total.
 	// It may be called from several goroutines at once.
 	Progress func(phase Phase, done, total int)
@@ -166,12 +170,18 @@ type SegmentOutcome struct {
 	// BelowK: fewer than the campaign's k devices answered, so nothing was
 	// released (Estimate and the interval are 0).
 	BelowK bool `json:"below_k,omitempty"`
+	// Mode is "ldp" or "prio3" in a --mode prio3 run (a prio3 twin's
+	// Campaign is the LDP campaign's id + "-p3"), and absent otherwise.
+	Mode string `json:"mode,omitempty"`
 }
 
 // Run runs the demo and shuts the aggregator down before returning.
 func Run(ctx context.Context, opts Options) (Result, error) {
 	if opts.Devices < 1 || opts.Workers < 1 {
 		return Result{}, fmt.Errorf("demo: devices and workers must be positive (got %d, %d)", opts.Devices, opts.Workers)
+	}
+	if opts.Mode != "" && opts.Mode != ModeLDP && opts.Mode != ModePrio3 {
+		return Result{}, fmt.Errorf("demo: mode %q: want %s or %s", opts.Mode, ModeLDP, ModePrio3)
 	}
 	if opts.Progress == nil {
 		opts.Progress = func(Phase, int, int) {}
@@ -194,7 +204,21 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if dir == "" {
 		dir = scratch
 	}
-	agg, err := startAggregator(ctx, filepath.Join(dir, "aggregator.db"), tax, campaigns)
+	var peer aggregator.Prio3Options
+	var helper *helperProc
+	if opts.Mode == ModePrio3 {
+		peer = aggregator.Prio3Options{Role: aggregator.RoleLeader, PeerToken: newPeerToken()}
+		if helper, err = startHelper(ctx, filepath.Join(dir, "helper.db"), tax, peer.PeerToken); err != nil {
+			return Result{}, err
+		}
+		defer helper.close()
+		twins, err := prio3Twins(campaigns, helper.url, helper.keys, tax)
+		if err != nil {
+			return Result{}, err
+		}
+		campaigns = append(campaigns, twins...)
+	}
+	agg, err := startAggregator(ctx, filepath.Join(dir, "aggregator.db"), tax, campaigns, peer)
 	if err != nil {
 		return Result{}, err
 	}
@@ -205,6 +229,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer pop.close(ctx)
+	if helper != nil {
+		pop.base = pop.base.WithDailyBudget(dailyBudget(campaigns))
+	}
 	if err := pop.run(ctx); err != nil {
 		return Result{}, err
 	}
@@ -213,6 +240,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	// clock past the end of this epoch (and its grace time) before reading.
 	opts.Progress(PhaseRelease, 0, 1)
 	agg.closeEpochs(campaigns)
+	if helper != nil {
+		helper.skew.Store(agg.skew.Load())
+	}
 	segs, err := agg.segments(ctx)
 	if err != nil {
 		return Result{}, err
@@ -252,6 +282,9 @@ func outcomes(c *campaign.Campaign, segs []aggregator.Segment, truth []int64, de
 			seg = &segs[i]
 		}
 	}
+	if seg != nil && c.IsPrio3() { // the VDAF and its noise, as the leader names them
+		base.Mechanism, base.MechanismReason = seg.Mechanism, seg.MechanismReason
+	}
 	cover := func(o *SegmentOutcome) { o.Covered = o.CILow <= o.Truth && o.Truth <= o.CIHigh }
 	base.BelowK = seg == nil
 	switch c.Question.Type {
@@ -272,7 +305,7 @@ func outcomes(c *campaign.Campaign, segs []aggregator.Segment, truth []int64, de
 	o := base
 	o.Category, o.CategoryName = c.Question.Category, categoryName(tax, c.Question.Category)
 	if c.Question.Type == campaign.QuestionMean {
-		o.Truth = float64(truth[0]) / campaign.MeanLevels / float64(max(devices, 1))
+		o.Truth = float64(truth[0]) / meanLevels(c) / float64(max(devices, 1))
 		if seg != nil && seg.Mean != nil {
 			o.Reports, o.Estimate, o.CILow, o.CIHigh = seg.Reports, seg.Mean.Mean, seg.Mean.CILow, seg.Mean.CIHigh
 			cover(&o)

@@ -48,7 +48,7 @@ type aggregatorProc struct {
 // Wisp-Signature header (base64).
 const cataloguePath = "/demo/catalogue"
 
-func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy, campaigns []campaign.Campaign) (*aggregatorProc, error) {
+func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy, campaigns []campaign.Campaign, peer aggregator.Prio3Options) (*aggregatorProc, error) {
 	st, err := store.OpenSQLite(ctx, dbPath)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy,
 	}
 	now := func() time.Time { return time.Now().Add(time.Duration(a.skew.Load())) }
 	srv, err := aggregator.New(aggregator.Config{Store: st, Keys: []*wire.KeyPair{key}, Campaigns: campaigns, Taxonomy: tax, Now: now,
-		Logger: slog.New(slog.DiscardHandler)}) // the demo prints its own account
+		Prio3: peer, Logger: slog.New(slog.DiscardHandler)}) // the demo prints its own account
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -162,8 +162,8 @@ func (a *aggregatorProc) inspect(next http.Handler) http.Handler {
 		if batch, err := wire.DecodeBatch(body); err == nil {
 			for _, raw := range batch.Reports {
 				received++
-				env, err := wire.DecodeEnvelope(raw)
-				if err != nil || !a.dp[env.Campaign] {
+				id, err := reportCampaign(raw)
+				if err != nil || !a.dp[id] {
 					membership++
 					continue
 				}
@@ -183,6 +183,16 @@ func (a *aggregatorProc) inspect(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 		a.ingestNanos.Add(int64(time.Since(start)))
 	})
+}
+
+// reportCampaign is the campaign an LDP envelope or a prio3 report names.
+func reportCampaign(raw []byte) (string, error) {
+	if m, err := wire.PeekMode(raw); err == nil && m == wire.ModePrio3 {
+		r, err := wire.DecodePrio3Report(raw)
+		return r.Campaign, err
+	}
+	env, err := wire.DecodeEnvelope(raw)
+	return env.Campaign, err
 }
 
 // inspected returns how many reports arrived and how many of them carried

@@ -60,13 +60,23 @@ type offerTally struct {
 	holdersShown   int
 }
 
+// simulatedNow is when the simulated week ends and the devices score and
+// answer: 08:00 UTC of t's day, so that a seed gives the same population on
+// every run whatever the hour (the offers' moments fall at times of day in
+// the two days after, and scores decay between). It is in the same epoch as
+// t for every campaign whose epochs are whole days (the demo's are weeks),
+// so the aggregator, on the real clock, takes the reports.
+func simulatedNow(t time.Time) time.Time {
+	return t.UTC().Truncate(24 * time.Hour).Add(8 * time.Hour)
+}
+
 func newPopulation(ctx context.Context, opts Options, dir string, agg *aggregatorProc, campaigns []campaign.Campaign, tax *taxonomy.Taxonomy) (*population, error) {
 	cat, sig, err := agg.signedCatalogue(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := &population{opts: opts, devices: sim.Population(opts.Seed, opts.Devices), campaigns: campaigns, tax: tax, dir: dir,
-		now: time.Now().UTC(), catalogue: cat, signature: sig, truth: make([][]int64, len(campaigns)), answers: make([]int, len(campaigns)), answeredBy: make([][]sim.Class, len(campaigns)),
+		now: simulatedNow(time.Now()), catalogue: cat, signature: sig, truth: make([][]int64, len(campaigns)), answers: make([]int, len(campaigns)), answeredBy: make([][]sim.Class, len(campaigns)),
 		classes: map[sim.Class]*ClassOutcome{}, tallies: map[sim.Class]*offerTally{}}
 	for i := range campaigns {
 		codec, err := campaigns[i].Codec()
@@ -348,6 +358,10 @@ func (p *population) record(sd sim.Device, answered map[string]bool, scores map[
 // bit of a threshold question, each category of a top_k set, the
 // quantized level of a mean question's score.
 func (p *population) count(j int, scores map[uint32]float32) {
+	if p.campaigns[j].IsPrio3() {
+		p.countPrio3(j, scores)
+		return
+	}
 	t := p.codecs[j].Truth(scores)
 	switch p.campaigns[j].Question.Type {
 	case campaign.QuestionTopK:
@@ -385,6 +399,9 @@ func (p *population) result(segs []aggregator.Segment) Result {
 		slices.Sort(by)
 		for k := range out {
 			out[k].Class = strings.Join(by, "+")
+			if p.opts.Mode == ModePrio3 {
+				out[k].Mode = modeOf(c)
+			}
 		}
 		res.Segments = append(res.Segments, out...)
 	}

@@ -44,7 +44,7 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 			num = "%.3f"
 		}
 		for _, s := range res.Segments {
-			if (s.Question == "mean") != mean {
+			if (s.Question == "mean") != mean || s.Mode == ModePrio3 { // prio3 rows: writeSideBySide
 				continue
 			}
 			if s.BelowK {
@@ -64,6 +64,9 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 	section("Counts, in devices (top_k rows: devices holding the category among their top k)", false)
 	section("Means, of the interest score in [0, 1]", true)
 	p.Fprintf(w, "%d of %d intervals cover the truth (95%% intervals: expect about 19 in 20).\n", covered, rows)
+	if isPrio3Run(res) {
+		writeSideBySide(w, res)
+	}
 
 	p.Fprintln(w, "\nOffers, picked on each device from the signed catalogue (counted by the simulation, never reported)")
 	tw = table(w, "offer", "class", "interest", "moments", "shown", "precision", "recall", "below threshold", "capped", "quiet hours")
@@ -77,8 +80,12 @@ func WriteText(w io.Writer, res Result, verbose bool) {
 	p.Fprintf(w, "\nThe \"we noticed you walked down aisle 4 at 9:56 am\" push: %d phones passed that beacon; pushes a marketer could send: %d\n"+
 		"(the pass never leaves the phone). %d phones showed a wish-list offer their owner's own profile asked for; suppressed: %d by the relevance threshold, %d by the frequency cap, %d by quiet hours.\n",
 		a.Passes, a.SentByMarketer, a.ShownAsRelevantOffer, a.SuppressedByThreshold, a.SuppressedByCap, a.SuppressedByQuiet)
-	p.Fprintf(w, "\nWhat left the devices: %d reports, each a sealed randomized answer to a campaign; reports carrying offer membership: %d.\n",
-		res.ReportsReceived, res.ReportsCarryingMembership)
+	answer := "a sealed randomized answer"
+	if isPrio3Run(res) {
+		answer = "a sealed randomized answer (LDP) or two sealed secret shares of the true answer (prio3)"
+	}
+	p.Fprintf(w, "\nWhat left the devices: %d reports, each %s to a campaign; reports carrying offer membership: %d.\n",
+		res.ReportsReceived, answer, res.ReportsCarryingMembership)
 	p.Fprintf(w, "Time: %.1f s.\n", res.ElapsedSeconds)
 	if !verbose {
 		p.Fprintln(w, "(--verbose: costs and why each campaign got its mechanism.)")

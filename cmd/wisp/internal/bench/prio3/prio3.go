@@ -35,6 +35,9 @@ type Options struct {
 	Seed                  uint64
 	// CostTime is how long each device-cost row runs (0 skips them).
 	CostTime time.Duration
+	// Plot, if set, is where to write a PNG of the segment count's 95%
+	// half-width against n (PlotPNG).
+	Plot string
 }
 
 // DefaultOptions are the figures: ε = 1, 10⁶ devices, a segment
@@ -146,8 +149,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	// A score s maps to x = 2s − 1 in [−1, 1]: Var(ŝ) = Var(x̂)/4.
 	err = add(Result{Name: mean, Mode: "ldp", Mechanism: m.Params().Mechanism.String() + " (worst case)", Unit: "score",
 		Variance: ldp.WorstVariance(m, ldp.MeanGrid(m.Params().Mechanism)) / 4 / n}, nil)
-	if err != nil || o.CostTime == 0 {
-		return rep, err
+	if err != nil {
+		return Report{}, err
+	}
+	if o.Plot != "" {
+		if err := writePlot(o.Plot, o); err != nil {
+			return Report{}, err
+		}
+	}
+	if o.CostTime == 0 {
+		return rep, nil
 	}
 	cost, err := costRows(ctx, o)
 	rep.Results = append(rep.Results, cost...)

@@ -3,7 +3,10 @@ package prio3
 import (
 	"bytes"
 	"context"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +80,50 @@ func TestCostRows(t *testing.T) {
 	// A Histogram's report carries a longer leader share than a Count's.
 	if rows[1].ReportBytes <= rows[0].ReportBytes {
 		t.Errorf("Histogram(10) report %d B, Count %d B", rows[1].ReportBytes, rows[0].ReportBytes)
+	}
+}
+
+// TestPlot: the prio3 count's half-width is ±4 at every n (ε = 1), the
+// best LDP one grows as √n (×1000 from 10² to 10⁸ devices) and the
+// deployed two-layer one is wider still; Run writes them as a PNG.
+func TestPlot(t *testing.T) {
+	o := DefaultOptions()
+	series, err := plotSeries(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 3 {
+		t.Fatalf("%d series", len(series))
+	}
+	p3, one, two := series[0].Line, series[1].Line, series[2].Line
+	if len(p3) != len(PlotNs) || PlotNs[0] != 100 || PlotNs[len(PlotNs)-1] != 100_000_000 {
+		t.Fatalf("%d points over %v", len(p3), PlotNs)
+	}
+	for i := range p3 {
+		if p3[i].Y != 4 || p3[i].X != float64(PlotNs[i]) {
+			t.Errorf("prio3 at n = %v: ±%v, want ±4", p3[i].X, p3[i].Y)
+		}
+		if !(two[i].Y > one[i].Y && one[i].Y > p3[i].Y) {
+			t.Errorf("n = %v: prio3 ±%v, best LDP ±%v, deployed LDP ±%v: want them in that order", p3[i].X, p3[i].Y, one[i].Y, two[i].Y)
+		}
+	}
+	if r := one[len(one)-1].Y / one[0].Y; math.Abs(r/1000-1) > 0.01 {
+		t.Errorf("best LDP grows %v× from 10² to 10⁸ devices, want √(10⁶) = 1000×", r)
+	}
+	if len(series[0].Marks) != 7 {
+		t.Errorf("%d squares, want one per decade", len(series[0].Marks))
+	}
+	o.N, o.D, o.Releases, o.Populations, o.CostTime = 1000, 20, 0, 0, 0
+	o.Plot = filepath.Join(t.TempDir(), "ci.png")
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(o.Plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 980 {
+		t.Errorf("plot: %+v, %v", cfg, err)
 	}
 }

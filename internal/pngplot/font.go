@@ -1,7 +1,7 @@
-package ldpsim
+package pngplot
 
-// glyphs is a 5×7 bitmap font for the plot's labels (uppercase, digits and
-// a little punctuation), so the plot needs nothing beyond the standard
+// glyphs is a 5×7 bitmap font for a chart's labels (uppercase, digits and
+// a little punctuation), so a chart needs nothing beyond the standard
 // library.
 var glyphs = map[rune][7]string{
 	'A': {".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"},

@@ -1,0 +1,232 @@
+package aggregator_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/internal/privpass"
+)
+
+// testIssuer is a report-token issuer on real HTTP and a real SQLite store.
+type testIssuer struct {
+	url   string
+	store store.Store
+	maker ed25519.PrivateKey
+}
+
+const issuerName = "issuer.example"
+
+func startIssuer(t testing.TB, now func() time.Time) *testIssuer {
+	t.Helper()
+	makerPub, maker, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sqliteStore(t)
+	iss, err := aggregator.NewIssuer(aggregator.IssuerConfig{Store: st, Name: issuerName, Makers: []ed25519.PublicKey{makerPub}, Now: now,
+		KeyEncryptionKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(iss.Handler())
+	t.Cleanup(srv.Close)
+	return &testIssuer{url: srv.URL, store: st, maker: maker}
+}
+
+// device provisions a device of the issuer's maker.
+func (ti *testIssuer) device(t testing.TB, id string) (privpass.Credential, ed25519.PrivateKey) {
+	t.Helper()
+	cred, key, err := privpass.Provision(ti.maker, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred, key
+}
+
+func (ti *testIssuer) token(t testing.TB, cred privpass.Credential, key ed25519.PrivateKey, campaign string, epoch uint32, now time.Time) (privpass.Token, error) {
+	t.Helper()
+	return privpass.FetchToken(context.Background(), http.DefaultClient, ti.url, issuerName, cred, key, campaign, epoch, now)
+}
+
+func statusOf(err error) int {
+	var se *privpass.StatusError
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return 0
+}
+
+// TestIssuerOncePerDeviceEpoch: a device gets one token per campaign
+// epoch — a second request is refused 409, while another epoch, another
+// campaign or another device gets its own; the token verifies under the
+// epoch's key, which every asker gets the same, and not under another
+// epoch's.
+func TestIssuerOncePerDeviceEpoch(t *testing.T) {
+	clk := newClock()
+	ti := startIssuer(t, clk.Now)
+	cred, key := ti.device(t, "device-1")
+	tok, err := ti.token(t, cred, key, "runners", 7, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ti.token(t, cred, key, "runners", 7, clk.Now()); statusOf(err) != http.StatusConflict {
+		t.Fatalf("second token of the same epoch: %v, want 409", err)
+	}
+	for _, c := range []struct {
+		campaign string
+		epoch    uint32
+	}{{"runners", 8}, {"cyclists", 7}} {
+		if _, err := ti.token(t, cred, key, c.campaign, c.epoch, clk.Now()); err != nil {
+			t.Fatalf("%s/%d: %v", c.campaign, c.epoch, err)
+		}
+	}
+	cred2, key2 := ti.device(t, "device-2")
+	if _, err := ti.token(t, cred2, key2, "runners", 7, clk.Now()); err != nil {
+		t.Fatalf("another device: %v", err)
+	}
+
+	ctx := context.Background()
+	k7, err := privpass.FetchKey(ctx, http.DefaultClient, ti.url, issuerName, "runners", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k7again, err := privpass.FetchKey(ctx, http.DefaultClient, ti.url, issuerName, "runners", 7)
+	if err != nil || k7again.ID() != k7.ID() {
+		t.Fatalf("the key changed between fetches: %v", err)
+	}
+	k8, err := privpass.FetchKey(ctx, http.DefaultClient, ti.url, issuerName, "runners", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k8.ID() == k7.ID() {
+		t.Fatal("two epochs share a token key")
+	}
+	ch7, _ := privpass.ReportChallenge(issuerName, "runners", 7).Marshal()
+	if err := privpass.Verify(k7, &tok, ch7); err != nil {
+		t.Fatalf("token does not verify under its epoch's key: %v", err)
+	}
+	if err := privpass.Verify(k8, &tok, ch7); !errors.Is(err, privpass.ErrInvalid) {
+		t.Fatalf("token verifies under another epoch's key: %v", err)
+	}
+	if _, err := privpass.FetchKey(ctx, http.DefaultClient, ti.url, "someone-else", "runners", 7); err == nil {
+		t.Fatal("a key from an issuer of another name was taken")
+	}
+}
+
+// TestIssuerRetrySameRequest: a request repeated byte for byte (its answer
+// was lost) is answered again, the same signature; it does not count as a
+// second issuance.
+func TestIssuerRetrySameRequest(t *testing.T) {
+	clk := newClock()
+	ti := startIssuer(t, clk.Now)
+	cred, key := ti.device(t, "device-1")
+	k, err := privpass.FetchKey(context.Background(), http.DefaultClient, ti.url, issuerName, "runners", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := privpass.ReportChallenge(issuerName, "runners", 3).Marshal()
+	treq, pending, err := privpass.Begin(k, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := privpass.SignIssuance(key, cred, "runners", 3, treq, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() (int, []byte) {
+		resp, err := http.Post(ti.url+privpass.TokensPath, privpass.RequestMediaType, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	s1, a1 := post()
+	s2, a2 := post()
+	if s1 != http.StatusOK || s2 != http.StatusOK || !bytes.Equal(a1, a2) {
+		t.Fatalf("retry: %d then %d, same answer %v", s1, s2, bytes.Equal(a1, a2))
+	}
+	resp, err := privpass.ParseTokenResponse(a1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := pending.Finalize(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := privpass.Verify(k, &tok, ch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIssuerRefusesForgedCredentials: a credential of a maker the issuer
+// does not know, a request signed by another device's key, and a stale
+// request are refused 403, and use up nothing.
+func TestIssuerRefusesForgedCredentials(t *testing.T) {
+	clk := newClock()
+	ti := startIssuer(t, clk.Now)
+	_, rogue, _ := ed25519.GenerateKey(rand.Reader)
+	forged, forgedKey, err := privpass.Provision(rogue, "device-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ti.token(t, forged, forgedKey, "runners", 1, clk.Now()); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("credential of an unknown maker: %v, want 403", err)
+	}
+	cred, key := ti.device(t, "device-1")
+	_, otherKey := ti.device(t, "device-2")
+	if _, err := ti.token(t, cred, otherKey, "runners", 1, clk.Now()); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("request signed by another device: %v, want 403", err)
+	}
+	if _, err := ti.token(t, cred, key, "runners", 1, clk.Now().Add(-time.Hour)); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("stale request: %v, want 403", err)
+	}
+	if _, err := ti.token(t, cred, key, "runners", 1, clk.Now()); err != nil {
+		t.Fatalf("the real device, after the refusals: %v", err)
+	}
+}
+
+// TestIssuerWrongKeyUsesNothing: a request blinded for another key (its
+// truncated key id) is refused 400 before it is recorded; the device's
+// real request for the epoch is then signed.
+func TestIssuerWrongKeyUsesNothing(t *testing.T) {
+	clk := newClock()
+	ti := startIssuer(t, clk.Now)
+	cred, key := ti.device(t, "device-1")
+	k, err := privpass.FetchKey(context.Background(), http.DefaultClient, ti.url, issuerName, "runners", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := privpass.ReportChallenge(issuerName, "runners", 3).Marshal()
+	treq, _, err := privpass.Begin(k, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	treq.TruncatedKeyID ^= 1
+	body, err := privpass.SignIssuance(key, cred, "runners", 3, treq, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(ti.url+privpass.TokensPath, privpass.RequestMediaType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("request for another key: %d, want 400", resp.StatusCode)
+	}
+	if _, err := ti.token(t, cred, key, "runners", 3, clk.Now()); err != nil {
+		t.Fatalf("the real request after it: %v", err)
+	}
+}

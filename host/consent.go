@@ -52,27 +52,32 @@ type ConsentChange struct {
 	At      time.Time `json:"at"`
 }
 
-// Grant opts the owner in to p. Granting a plugin requires it to be
+// Grant opts the owner in to each purpose given, in one transaction: all
+// of them or, on an error, none. Granting a plugin requires it to be
 // installed. Granting a campaign agrees to the question the device holds
 // for it now (Status shows it, with its QuestionDigest): a later version
 // of the campaign that asks something else is not answered until the
 // owner grants again. A campaign may be granted before the device has
 // fetched it; the consent then covers the first config the device
 // verifies for the id.
-func (d *Device) Grant(ctx context.Context, p Purpose) error {
+func (d *Device) Grant(ctx context.Context, ps ...Purpose) error {
 	if !d.gate.enter() {
 		return ErrDeviceClosed
 	}
 	defer d.gate.leave()
-	if p.Kind == PurposePlugin {
-		if _, ok := d.installed(ctx, p.ID); !ok {
-			return fmt.Errorf("%w: %q", ErrUnknownPlugin, p.ID)
+	purposes := make([]string, len(ps))
+	for i, p := range ps {
+		if p.Kind == PurposePlugin {
+			if _, ok := d.installed(ctx, p.ID); !ok {
+				return fmt.Errorf("%w: %q", ErrUnknownPlugin, p.ID)
+			}
 		}
+		if _, err := ParsePurpose(p.String()); err != nil {
+			return err
+		}
+		purposes[i] = p.String()
 	}
-	if _, err := ParsePurpose(p.String()); err != nil {
-		return err
-	}
-	return d.store.SetConsent(ctx, p.String(), true, false, d.now())
+	return d.store.GrantAll(ctx, purposes, d.now())
 }
 
 // Revoke opts the owner out of p, effective at once: when Revoke returns,

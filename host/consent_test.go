@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -70,5 +71,38 @@ func TestRevokeDropsQueuedReports(t *testing.T) {
 				t.Errorf("last consent change = %+v, want revoke of %v at the revoke time, erased %v", last, tt.revoke, tt.erase)
 			}
 		})
+	}
+}
+
+// TestGrantSeveralAtOnce: one Grant of several purposes grants all of them
+// together, and grants none if one of them is refused.
+func TestGrantSeveralAtOnce(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, t.TempDir(), NewDeviceConfig().WithClock(newFakeClock().Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	if err := d.Grant(ctx, CampaignPurpose("runners"), PluginPurpose("not-installed"), CampaignPurpose("cyclists")); !errors.Is(err, ErrUnknownPlugin) {
+		t.Fatalf("granting an unknown plugin with two campaigns: %v, want ErrUnknownPlugin", err)
+	}
+	if h, err := d.ConsentHistory(ctx); err != nil || len(h) != 0 {
+		t.Fatalf("after a refused Grant the history holds %v (%v), want nothing granted", h, err)
+	}
+	if err := d.Grant(ctx, CampaignPurpose("runners"), CampaignPurpose("cyclists")); err != nil {
+		t.Fatal(err)
+	}
+	h, err := d.ConsentHistory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range h {
+		if c.Granted {
+			got = append(got, c.Purpose.String())
+		}
+	}
+	if slices.Sort(got); strings.Join(got, ",") != "campaign:cyclists,campaign:runners" {
+		t.Fatalf("granted %v, want both campaigns", got)
 	}
 }

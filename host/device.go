@@ -28,6 +28,7 @@ type Device struct {
 	store  *devicestore.Store
 	ledger *ledger.Ledger
 	rt     *sandbox.Runtime
+	ownRT  bool // rt is the device's own (not WithSandbox's): Close closes it
 	tax    *Taxonomy
 	client *Client
 
@@ -82,26 +83,30 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if tax == nil {
 		tax = taxonomy.Default()
 	}
-	rc := cfg.runtime
-	if !cfg.cacheDirSet {
-		rc = rc.WithCompilationCacheDir(filepath.Join(dir, "cache"))
+	d := &Device{cfg: cfg, dir: dir, rt: cfg.sandbox, tax: tax, plugins: map[string]*sandbox.Plugin{}}
+	if d.rt == nil {
+		rc := cfg.runtime
+		if !cfg.cacheDirSet {
+			rc = rc.WithCompilationCacheDir(filepath.Join(dir, "cache"))
+		}
+		rt, err := sandbox.NewRuntimeWithConfig(rc)
+		if err != nil {
+			return nil, err
+		}
+		d.rt, d.ownRT = rt, true
 	}
-	rt, err := sandbox.NewRuntimeWithConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	d := &Device{cfg: cfg, dir: dir, rt: rt, tax: tax, plugins: map[string]*sandbox.Plugin{}}
 	lcfg := ledger.NewConfig(cfg.dailyEpsilon).WithLongTerm(cfg.categoryEpsilon, cfg.deviceEpsilon, cfg.longWindow).WithClock(cfg.now).
 		WithFault(func(s ledger.Step) error { return d.step("ledger-" + string(s)) })
+	var err error
 	if d.ledger, err = ledger.Open(ctx, filepath.Join(dir, LedgerDB), lcfg); err != nil {
-		rt.Close(ctx)
+		d.closeRuntime(ctx)
 		return nil, err
 	}
 	// The ledger opens first: a device store from before the memos moved
 	// to the ledger hands them over while it migrates.
 	if d.store, err = devicestore.Open(ctx, filepath.Join(dir, DeviceDB), devicestore.WithMemoHandoff(d.importMemos)); err != nil {
 		d.ledger.Close()
-		rt.Close(ctx)
+		d.closeRuntime(ctx)
 		return nil, err
 	}
 	if cfg.aggregatorURL != "" {
@@ -171,7 +176,15 @@ func (d *Device) Close(ctx context.Context) error {
 	for _, p := range plugins {
 		p.Close(ctx)
 	}
-	return errors.Join(d.store.Close(), d.ledger.Close(), d.rt.Close(ctx))
+	return errors.Join(d.store.Close(), d.ledger.Close(), d.closeRuntime(ctx))
+}
+
+// closeRuntime closes the plugin runtime if it is the device's own.
+func (d *Device) closeRuntime(ctx context.Context) error {
+	if !d.ownRT {
+		return nil
+	}
+	return d.rt.Close(ctx)
 }
 
 // Dir returns the device's data directory.

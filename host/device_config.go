@@ -18,6 +18,7 @@ import (
 type DeviceConfig struct {
 	runtime       sandbox.RuntimeConfig
 	cacheDirSet   bool
+	sandbox       *sandbox.Runtime
 	aggregatorURL string
 	httpClient    *http.Client
 	rootCAs       *x509.CertPool
@@ -92,6 +93,22 @@ func NewDeviceConfig() DeviceConfig {
 func (c DeviceConfig) WithRuntime(rc sandbox.RuntimeConfig) DeviceConfig {
 	c.runtime = rc
 	c.cacheDirSet = rc.CompilationCacheDir() != ""
+	return c
+}
+
+// WithSandbox makes the device run its plugins in rt, a plugin runtime the
+// caller made (sandbox.NewRuntimeWithConfig), owns and closes after every
+// device that uses it; WithRuntime's configuration is then unused. Devices
+// sharing a runtime share each plugin's compiled module, so a process that
+// runs many devices (a fleet simulator, a TV with a profile per member of
+// the household) validates and compiles a plugin once, not once per device;
+// each device still runs its own instances, which share no memory or state
+// with another device's (sandbox.Runtime.Load). They also share the
+// runtime's trust store, policy, log sink and its bound on concurrent
+// plugin calls (sandbox.RuntimeConfig.WithMaxConcurrentCalls). nil: the
+// device makes a runtime of its own from WithRuntime's configuration.
+func (c DeviceConfig) WithSandbox(rt *sandbox.Runtime) DeviceConfig {
+	c.sandbox = rt
 	return c
 }
 

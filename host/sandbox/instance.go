@@ -49,7 +49,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	// No start functions here: the instance's own start (the module's start
 	// function, moved to an export by the instrumenter, and _initialize)
 	// runs in start, under the same fuel, deadline and log caps as a call.
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, wazero.NewModuleConfig().
+	mod, err := p.mod.rt.InstantiateModule(ctx, p.mod.compiled, wazero.NewModuleConfig().
 		WithName(""). // anonymous, so a pool can hold many
 		WithStartFunctions())
 	if err != nil {
@@ -76,6 +76,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	inst.timer = time.AfterFunc(time.Hour, inst.raiseStop)
 	inst.timer.Stop()
 	p.log.register(mod, inst)
+	p.mod.logs.add(mod, p.log)
 	p.mu.Lock()
 	p.started++
 	p.live[inst] = true
@@ -127,6 +128,7 @@ func (p *Plugin) discard(ctx context.Context, inst *instance) {
 	p.mu.Unlock()
 	inst.timer.Stop()
 	p.log.forget(inst.mod)
+	p.mod.logs.remove(inst.mod)
 	inst.mod.Close(ctx)
 }
 

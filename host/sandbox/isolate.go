@@ -644,7 +644,7 @@ func isolatedWorker() int {
 		out.result(stRefused, 0, 0, 0, err.Error(), nil)
 		return 1
 	}
-	p := r.newPlugin(ctx, Manifest{Name: "worker"}, l)
+	p := r.newPlugin(Manifest{Name: "worker"}, l, newModule(ctx, r.cache, l))
 	p.onCompiled = func() { out.send('P') }
 	if err := p.acquire(ctx); err != nil {
 		return 1

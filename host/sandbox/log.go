@@ -2,17 +2,13 @@ package sandbox
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-
-	"github.com/wisp-project/wisp/sdk/abi"
 )
 
 // logImport is wisp.log(ptr, len i32), the one host function a plugin may
@@ -40,18 +36,6 @@ func newLogLimiter(l *slog.Logger, limits Limits) *logLimiter {
 		logger: l, perCall: limits.LogBytes, rate: float64(limits.LogRate),
 		tokens: float64(limits.LogRate), callers: map[api.Module]*instance{},
 	}
-}
-
-func (g *logLimiter) instantiate(ctx context.Context, rt wazero.Runtime) error {
-	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(g.log), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, nil).
-		Export(logImport).
-		Instantiate(ctx)
-	if err != nil {
-		return fmt.Errorf("sandbox: wisp module: %w", err)
-	}
-	return nil
 }
 
 func (g *logLimiter) register(mod api.Module, inst *instance) {

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
-
 	"github.com/wisp-project/wisp/sdk/abi"
 )
 
@@ -19,14 +17,16 @@ type Plugin struct {
 	manifest Manifest
 	limits   Limits
 	declared map[uint32]bool
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	log      *logLimiter
+	// mod is the compiled module, which plugins of the same bytes and caps
+	// share (modules.go); modules is its runtime's, which frees it.
+	mod     *module
+	modules *modules
+	log     *logLimiter
 	// summaries: the plugin exports abi.SummaryExport and takes summary
 	// batches.
 	summaries bool
 	// iso, with process isolation, is the plugin's worker process; the
-	// plugin then has no runtime, compiled module or instances here, and
+	// plugin then has no module or instances here, and
 	// sum is the summarizer its calls share.
 	iso *isolated
 	sum *summarizer
@@ -373,6 +373,8 @@ func (p *Plugin) Close(ctx context.Context) error {
 		inst.timer.Stop()
 	}
 	p.running.Wait()
-	p.compiled.Close(ctx) // frees the native code, shared through the runtime's cache
-	return p.rt.Close(ctx)
+	for _, inst := range idle {
+		p.discard(ctx, inst) // the module may live on for other plugins
+	}
+	return p.modules.release(ctx, p.mod)
 }

@@ -23,6 +23,8 @@ type Runtime struct {
 	logger   *slog.Logger
 	calls    *slots
 	isolate  bool
+	// modules are the compiled plugin modules the runtime's plugins share.
+	modules modules
 	// compileBudget bounds the compile worker (used with a cache dir).
 	compileBudget compileworker.Budget
 }
@@ -66,7 +68,10 @@ func (r *Runtime) Policy() Limits { return r.policy }
 
 // Close releases compiled code shared by the runtime's plugins. Close each
 // plugin first.
-func (r *Runtime) Close(ctx context.Context) error { return r.cache.Close(ctx) }
+func (r *Runtime) Close(ctx context.Context) error {
+	r.modules.closeIdle(ctx)
+	return r.cache.Close(ctx)
+}
 
 // LoadSigned verifies a signed manifest file against the runtime's trust
 // store and the module against the manifest's digest, then loads it. Its
@@ -86,6 +91,14 @@ func (r *Runtime) LoadSigned(ctx context.Context, signedManifest, wasm []byte) (
 // Load compiles and checks a plugin module and instantiates it once, so a
 // module that cannot start is refused here rather than at its first call.
 // It trusts m as given; use LoadSigned for plugins from the outside world.
+//
+// A module the runtime already compiled for another plugin (the same bytes
+// under the same fuel and memory cap, loaded and still open, or closed
+// recently) is not validated, instrumented or compiled again: the new
+// plugin shares its compiled code and starts instances of its own, which
+// share no memory, globals or tables with any other plugin's. A process
+// running many devices should give them one Runtime (host.DeviceConfig's
+// WithSandbox) so each plugin compiles once per process.
 func (r *Runtime) Load(ctx context.Context, m Manifest, wasm []byte) (*Plugin, error) {
 	limits := m.Limits.Within(r.policy)
 	p, err := r.load(ctx, m, limits, wasm)
@@ -101,6 +114,13 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 	}
 	if m.ABI != 0 && m.ABI != abiVersion {
 		return nil, fmt.Errorf("%w: %w: manifest declares ABI v%d", ErrRefused, ErrWrongABI, m.ABI)
+	}
+	var key moduleKey
+	if !r.isolate { // an isolated plugin's module lives in its worker process
+		key = newModuleKey(wasm, limits)
+		if mod := r.modules.get(key); mod != nil {
+			return r.start(ctx, r.newPlugin(m, limits, mod))
+		}
 	}
 	metered, err := r.instrument(ctx, wasm, limits.Fuel)
 	if err != nil {
@@ -119,7 +139,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 			return nil, fmt.Errorf("%w: the compile worker's cache entry is gone", ErrRefused)
 		}
 	}
-	p := r.newPlugin(ctx, m, limits)
+	p := r.newPlugin(m, limits, newModule(ctx, r.cache, limits))
 	if r.isolate {
 		if err := p.prepareIsolated(ctx, metered, r); err != nil {
 			return nil, err
@@ -127,47 +147,64 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		return p, nil
 	}
 	if err := p.acquire(ctx); err != nil { // the first instance's start is plugin code too
-		p.rt.Close(ctx)
+		r.modules.release(ctx, p.mod)
 		return nil, err
 	}
 	defer p.release()
 	if err := p.prepare(ctx, metered); err != nil {
-		if p.compiled != nil {
-			p.compiled.Close(ctx)
-		}
-		p.rt.Close(ctx)
+		r.modules.release(ctx, p.mod)
 		return nil, err
 	}
+	r.modules.list(key, p.mod)
 	return p, nil
 }
 
-// newPlugin returns a plugin with its own wazero runtime and nothing
-// compiled yet.
-func (r *Runtime) newPlugin(ctx context.Context, m Manifest, limits Limits) *Plugin {
-	// One wazero runtime per plugin: the memory cap is a runtime setting.
-	// No WithCloseOnContextDone: the fuel instrumentation stops calls (see
-	// host/sandbox/internal/fuel), at a fraction of its cost.
-	rt := wazero.NewRuntimeWithConfig(ctx, workerConfig.RuntimeConfig().
-		WithMemoryLimitPages(limits.MemoryPages).
-		WithCompilationCache(r.cache))
-	return &Plugin{
-		manifest: m,
-		limits:   limits,
-		declared: make(map[uint32]bool, len(m.Categories)),
-		live:     map[*instance]bool{},
-		slots:    newSlots(limits.instances()),
-		calls:    r.calls,
-		rt:       rt,
-		log:      newLogLimiter(r.logger.With("plugin", m.Name), limits),
+// start starts the first instance of a plugin whose module was compiled
+// and checked before.
+func (r *Runtime) start(ctx context.Context, p *Plugin) (*Plugin, error) {
+	fail := func(err error) (*Plugin, error) {
+		r.modules.release(ctx, p.mod)
+		return nil, err
 	}
+	if err := p.acquire(ctx); err != nil {
+		return fail(err)
+	}
+	defer p.release()
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("%w: start: %w", ErrRefused, err))
+	}
+	p.idle = append(p.idle, inst)
+	return p, nil
+}
+
+// newPlugin returns a plugin of r holding mod, with no instance yet. (One
+// wazero runtime per module: the memory cap is a runtime setting.)
+func (r *Runtime) newPlugin(m Manifest, limits Limits, mod *module) *Plugin {
+	p := &Plugin{
+		manifest:  m,
+		limits:    limits,
+		declared:  make(map[uint32]bool, len(m.Categories)),
+		live:      map[*instance]bool{},
+		slots:     newSlots(limits.instances()),
+		calls:     r.calls,
+		modules:   &r.modules,
+		mod:       mod,
+		summaries: mod.summaries,
+		log:       newLogLimiter(r.logger.With("plugin", m.Name), limits),
+	}
+	for _, c := range m.Categories {
+		p.declared[c] = true
+	}
+	return p
 }
 
 // prepareIsolated checks the module here, as prepare does, but starts its
 // instance in a worker process (see isolate.go); the parent keeps no
 // compiled code.
 func (p *Plugin) prepareIsolated(ctx context.Context, metered []byte, r *Runtime) error {
-	defer func() { p.rt.Close(ctx); p.rt, p.compiled = nil, nil }()
-	compiled, err := compileGuarded(ctx, p.rt, metered)
+	defer func() { p.mod.rt.Close(ctx); p.mod = nil }()
+	compiled, err := compileGuarded(ctx, p.mod.rt, metered)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
@@ -181,9 +218,6 @@ func (p *Plugin) prepareIsolated(ctx context.Context, metered []byte, r *Runtime
 		}
 		p.summaries = true
 		p.sum = &summarizer{}
-	}
-	for _, c := range p.manifest.Categories {
-		p.declared[c] = true
 	}
 	p.iso = &isolated{p: p, module: metered, cacheDir: r.cacheDir, budget: r.compileBudget, turn: newSlots(1)}
 	if err := p.iso.turn.acquire(ctx); err != nil {
@@ -199,12 +233,14 @@ func (p *Plugin) prepareIsolated(ctx context.Context, metered []byte, r *Runtime
 	return nil
 }
 
+// prepare compiles and checks the plugin's (new) module, adds the host
+// modules it imports and starts its first instance.
 func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
-	compiled, err := compileGuarded(ctx, p.rt, metered)
+	compiled, err := compileGuarded(ctx, p.mod.rt, metered)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	p.compiled = compiled // from here on, a refusal closes it
+	p.mod.compiled = compiled // from here on, a refusal closes it
 	if p.onCompiled != nil {
 		p.onCompiled()
 	}
@@ -220,12 +256,12 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 		wantLog = wantLog || mod == abi.ImportModule
 	}
 	if wantWASI {
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.mod.rt); err != nil {
 			return fmt.Errorf("sandbox: wasi: %w", err)
 		}
 	}
 	if wantLog {
-		if err := p.log.instantiate(ctx, p.rt); err != nil {
+		if err := p.mod.logs.instantiate(ctx, p.mod.rt); err != nil {
 			return err
 		}
 	}
@@ -233,10 +269,7 @@ func (p *Plugin) prepare(ctx context.Context, metered []byte) error {
 		if len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0 {
 			return fmt.Errorf("%w: export %s must be () -> ()", ErrRefused, abi.SummaryExport)
 		}
-		p.summaries = true
-	}
-	for _, c := range p.manifest.Categories {
-		p.declared[c] = true
+		p.mod.summaries, p.summaries = true, true
 	}
 	inst, err := p.instantiate(ctx)
 	if err != nil {

@@ -15,25 +15,26 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 
 	"github.com/wisp-project/wisp/internal/migrate"
 )
 
 // Open opens (creating if needed) the database file at path. Extra
 // pragmas, in the driver's "name(value)" form, are applied to every
-// connection after the durable defaults.
+// connection after the durable defaults. Each connection keeps the
+// statements it ran prepared (stmtcache.go).
 func Open(path string, pragmas ...string) (*sql.DB, error) {
 	q := url.Values{}
 	for _, p := range append([]string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"}, pragmas...) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	c, err := sqlite.NewConnector("file:" + path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return db, nil
+	return sql.OpenDB(cachingConnector{c}), nil
 }
 
 // Tx runs fn in a transaction and commits it, retrying a few times with

@@ -23,35 +23,51 @@ type ConsentChange struct {
 // the same transaction, so nothing revoked can be claimed by a sender
 // afterwards.
 func (s *Store) SetConsent(ctx context.Context, purpose string, granted, erase bool, now time.Time) error {
+	return s.tx(ctx, "set_consent", func(tx *sql.Tx) error { return setConsent(ctx, tx, purpose, granted, erase, now) })
+}
+
+// GrantAll grants every purpose in one transaction, as SetConsent grants
+// one: the owner's choices on one consent screen are recorded together or
+// not at all.
+func (s *Store) GrantAll(ctx context.Context, purposes []string, now time.Time) error {
 	return s.tx(ctx, "set_consent", func(tx *sql.Tx) error {
-		// A campaign consent is bound to the question pinned for the id
-		// now (NULL if the device does not know it yet: bindConsents binds
-		// it to the first config pinned).
-		if _, err := tx.ExecContext(ctx, `INSERT INTO consent (purpose, granted, changed_at, digest) VALUES (?, ?, ?,
-				CASE WHEN ? THEN (SELECT digest FROM campaigns WHERE 'campaign:' || id = ?) END)
-			ON CONFLICT (purpose) DO UPDATE SET granted = excluded.granted, changed_at = excluded.changed_at, digest = excluded.digest`,
-			purpose, granted, ms(now), granted, purpose); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_history (purpose, granted, erased, at) VALUES (?, ?, ?, ?)`,
-			purpose, granted, erase && !granted, ms(now)); err != nil {
-			return err
-		}
-		if granted {
-			return nil
-		}
-		kind, id, _ := strings.Cut(purpose, ":")
-		switch kind {
-		case "campaign":
-			return dropQueued(ctx, tx, `campaign = ?`, now, DropConsentRevoked, id)
-		case "plugin":
-			if erase {
-				return erasePlugin(ctx, tx, id, now)
+		for _, p := range purposes {
+			if err := setConsent(ctx, tx, p, true, false, now); err != nil {
+				return err
 			}
-			return dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, DropConsentRevoked, id)
 		}
 		return nil
 	})
+}
+
+func setConsent(ctx context.Context, tx *sql.Tx, purpose string, granted, erase bool, now time.Time) error {
+	// A campaign consent is bound to the question pinned for the id
+	// now (NULL if the device does not know it yet: bindConsents binds
+	// it to the first config pinned).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO consent (purpose, granted, changed_at, digest) VALUES (?, ?, ?,
+			CASE WHEN ? THEN (SELECT digest FROM campaigns WHERE 'campaign:' || id = ?) END)
+		ON CONFLICT (purpose) DO UPDATE SET granted = excluded.granted, changed_at = excluded.changed_at, digest = excluded.digest`,
+		purpose, granted, ms(now), granted, purpose); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO consent_history (purpose, granted, erased, at) VALUES (?, ?, ?, ?)`,
+		purpose, granted, erase && !granted, ms(now)); err != nil {
+		return err
+	}
+	if granted {
+		return nil
+	}
+	kind, id, _ := strings.Cut(purpose, ":")
+	switch kind {
+	case "campaign":
+		return dropQueued(ctx, tx, `campaign = ?`, now, DropConsentRevoked, id)
+	case "plugin":
+		if erase {
+			return erasePlugin(ctx, tx, id, now)
+		}
+		return dropQueued(ctx, tx, `(category IN (SELECT category FROM plugin_categories WHERE plugin = ?) OR category = 0)`, now, DropConsentRevoked, id)
+	}
+	return nil
 }
 
 // Consents returns the current decision for every purpose ever decided.

@@ -62,7 +62,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	db, err := sqlitedb.Open(path, "foreign_keys(1)")
+	// A new device's database starts as a copy of the migrated schema
+	// (best effort: if it cannot be made, migrate below builds it).
+	_ = template.Create(ctx, path)
+	db, err := sqlitedb.Open(path, pragmas...)
 	if err != nil {
 		return nil, fmt.Errorf("devicestore: %w", err)
 	}
@@ -74,6 +77,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	return s, nil
 }
+
+// pragmas are the store's connection settings beyond sqlitedb.Open's.
+var pragmas = []string{"foreign_keys(1)"}
+
+// template is the migrated empty store new databases are copied from.
+var template = sqlitedb.NewTemplate(migrations, pragmas...)
 
 // Close closes the database. Everything committed stays committed.
 func (s *Store) Close() error { return s.db.Close() }

@@ -145,6 +145,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
+	// A new ledger starts as a copy of the migrated schema (best effort:
+	// if it cannot be made, migrate below builds it).
+	_ = template.Create(ctx, path)
 	db, err := sqlitedb.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
@@ -156,6 +159,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 	}
 	return l, nil
 }
+
+// template is the migrated empty ledger new ones are copied from.
+var template = sqlitedb.NewTemplate(migrations)
 
 // Close closes the database.
 func (l *Ledger) Close() error { return l.db.Close() }

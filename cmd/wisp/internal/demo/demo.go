@@ -66,8 +66,8 @@ type Serving struct {
 }
 
 // DefaultOptions is 2,000 devices, seed 1: every class clears the
-// campaigns' k many times over, in about a minute of two cores (each
-// device is a full device runtime; docs/BENCHMARKS.md).
+// campaigns' k many times over, in about 50 s of CPU, half a minute on two
+// idle cores (each device is a full device runtime; docs/BENCHMARKS.md).
 func DefaultOptions() Options {
 	return Options{Devices: 2000, Seed: 1, Workers: runtime.GOMAXPROCS(0)}
 }
@@ -237,6 +237,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	defer pop.close(ctx)
 	if helper != nil {
 		pop.base = pop.base.WithDailyBudget(dailyBudget(campaigns))
 	}

@@ -33,9 +33,9 @@ type population struct {
 	campaigns []campaign.Campaign
 	codecs    []*campaign.Codec
 	tax       *taxonomy.Taxonomy
-	issuer    *issuerProc // the report-token issuer whose maker provisions each device; nil: no tokens
-	dir       string      // the devices' data directories go here
-	runtime   sandbox.RuntimeConfig
+	issuer    *issuerProc      // the report-token issuer whose maker provisions each device; nil: no tokens
+	dir       string           // the devices' data directories go here
+	sandbox   *sandbox.Runtime // every device's plugins, one compiled module per class
 	base      host.DeviceConfig
 	now       time.Time // the devices' clock when they answer
 	catalogue []byte    // signed by the aggregator's campaign key
@@ -94,35 +94,38 @@ func newPopulation(ctx context.Context, opts Options, dir string, agg *aggregato
 		p.tallies[o.class] = &offerTally{OfferOutcome: OfferOutcome{Campaign: o.creative.Campaign, Name: o.name, Class: string(o.class),
 			CategoryName: categoryName(tax, o.creative.Categories[0]), MinScore: o.creative.MinScore}}
 	}
-	// Every device compiles its plugins through one shared compile cache:
-	// each module is compiled once here (in a child process, as a device
-	// does), and each device's runtime finds it there.
+	// Every device runs its plugins in one shared runtime, as a device
+	// maker's process hosting many devices would (host.DeviceConfig's
+	// WithSandbox): each class's module is validated and compiled once
+	// here (in a child process, as a device does), and each device only
+	// starts instances of its own.
 	// The wall-clock deadline is raised above the default 100 ms: the
 	// simulated devices share a machine's cores, and a call descheduled
 	// for a moment is not a runaway plugin (fuel still bounds its work).
 	policy := sandbox.DefaultPolicy()
 	policy.Deadline = 5 * time.Second
-	p.runtime = sandbox.NewRuntimeConfig().WithPolicy(policy).WithCompilationCacheDir(filepath.Join(dir, "compile-cache"))
+	rt, err := sandbox.NewRuntimeWithConfig(sandbox.NewRuntimeConfig().WithPolicy(policy).WithCompilationCacheDir(filepath.Join(dir, "compile-cache")))
+	if err != nil {
+		return nil, err
+	}
+	p.sandbox = rt
 	if err := p.compile(ctx); err != nil {
+		rt.Close(ctx)
 		return nil, err
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: opts.Workers}}
-	p.base = host.NewDeviceConfig().WithRuntime(p.runtime).WithUnsignedPlugins(true).
+	p.base = host.NewDeviceConfig().WithSandbox(rt).WithUnsignedPlugins(true).
 		WithAggregator(agg.url, client).WithCampaignKey(agg.srv.SigningKey()).
 		WithSendDelay(0) // send at the pass that answers: the demo does not wait an hour
 	return p, nil
 }
 
-// compile loads each class's plugin once into the shared compile cache.
+// compile loads each class's plugin once into the shared runtime, which
+// keeps the compiled module for the devices.
 func (p *population) compile(ctx context.Context) error {
-	rt, err := sandbox.NewRuntimeWithConfig(p.runtime)
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
 	for i, c := range deviceClasses {
 		p.opts.Progress(PhaseCompile, i, len(deviceClasses))
-		pl, err := rt.Load(ctx, c.manifest(), c.wasm)
+		pl, err := p.sandbox.Load(ctx, c.manifest(), c.wasm)
 		if err != nil {
 			return err
 		}
@@ -131,6 +134,9 @@ func (p *population) compile(ctx context.Context) error {
 	p.opts.Progress(PhaseCompile, len(deviceClasses), len(deviceClasses))
 	return nil
 }
+
+// close frees the compiled plugins once every device has closed.
+func (p *population) close(ctx context.Context) { p.sandbox.Close(ctx) }
 
 func (p *population) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -192,13 +198,9 @@ func (p *population) device(ctx context.Context, i int) error {
 	if _, err := d.InstallUnsigned(ctx, class.manifest(), class.wasm); err != nil {
 		return err
 	}
-	if err := d.Grant(ctx, host.PluginPurpose(class.plugin)); err != nil {
+	// The owner opts in on one screen: the plugin and every campaign.
+	if err := d.Grant(ctx, p.consents(class)...); err != nil {
 		return err
-	}
-	for _, c := range p.campaigns {
-		if err := d.Grant(ctx, host.CampaignPurpose(c.ID)); err != nil {
-			return err
-		}
 	}
 	events := sd.Events(p.now)
 	batch := make([]host.Event, len(events))
@@ -250,6 +252,15 @@ func (p *population) device(ctx context.Context, i int) error {
 	}
 	p.record(sd, answered, scores, moments, tally)
 	return nil
+}
+
+// consents are the purposes a device of class opts in to.
+func (p *population) consents(class *deviceClass) []host.Purpose {
+	ps := []host.Purpose{host.PluginPurpose(class.plugin)}
+	for _, c := range p.campaigns {
+		ps = append(ps, host.CampaignPurpose(c.ID))
+	}
+	return ps
 }
 
 // moment outcomes, as the simulation sorts them.

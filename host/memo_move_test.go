@@ -22,7 +22,8 @@ func TestOpenMovesMemosToLedger(t *testing.T) {
 
 	// Version 4 is today's schema without migration 5 (DROP TABLE memo)
 	// and migration 6 (the campaign pins' and consent digests' columns)
-	// and migration 7 (the outbox's report token).
+	// and migration 7 (the outbox's report token) and migration 8 (the
+	// plugin modules' own table).
 	exec := func(file string, queries ...string) {
 		t.Helper()
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file))
@@ -46,6 +47,9 @@ func TestOpenMovesMemosToLedger(t *testing.T) {
 		`ALTER TABLE campaigns DROP COLUMN version`, `ALTER TABLE campaigns DROP COLUMN digest`,
 		`ALTER TABLE campaigns DROP COLUMN served`, `ALTER TABLE campaigns DROP COLUMN refused_at`,
 		`ALTER TABLE consent DROP COLUMN digest`, `ALTER TABLE outbox DROP COLUMN token`,
+		`ALTER TABLE plugins ADD COLUMN wasm BLOB NOT NULL DEFAULT x''`,
+		`UPDATE plugins SET wasm = (SELECT wasm FROM plugin_modules WHERE plugin = name)`,
+		`DROP TABLE plugin_modules`,
 		`PRAGMA user_version = 4`)
 	// The interrupted earlier move: one memo already in the ledger.
 	exec(LedgerDB, `INSERT INTO memo VALUES ('runners', '1', x'01')`)

@@ -173,6 +173,9 @@ func TestOpenAdoptsOldDatabase(t *testing.T) {
 	if err != nil || len(plugins) != 1 || plugins[0].Name != "p" || len(plugins[0].Categories) != 1 {
 		t.Fatalf("plugins after adoption: %+v, %v", plugins, err)
 	}
+	if wasm, err := s.Wasm(ctx, "p"); err != nil || string(wasm) != "\x00asm" {
+		t.Errorf("the module after adoption: %x, %v, want 0061736d", wasm, err)
+	}
 	events, err := s.Window(ctx, "p", at.Add(-time.Hour), at.Add(time.Hour), 1<<62, 10)
 	if err != nil || len(events) != 1 || events[0].Value != 2.5 {
 		t.Errorf("events after adoption: %+v, %v", events, err)

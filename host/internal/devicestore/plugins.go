@@ -23,13 +23,19 @@ type Plugin struct {
 // upgrade keeps its events, profile and consent).
 func (s *Store) PutPlugin(ctx context.Context, p Plugin) error {
 	return s.tx(ctx, "put_plugin", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO plugins (name, version, author, author_name, manifest, wasm, retention_ms, installed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO plugins (name, version, author, author_name, manifest, retention_ms, installed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET version = excluded.version, author = excluded.author,
-				author_name = excluded.author_name, manifest = excluded.manifest, wasm = excluded.wasm,
+				author_name = excluded.author_name, manifest = excluded.manifest,
 				retention_ms = excluded.retention_ms, installed_at = excluded.installed_at`,
-			p.Name, p.Version, p.Author, p.AuthorName, nonNil(p.Manifest), nonNil(p.Wasm), p.Retention.Milliseconds(), ms(p.Installed))
+			p.Name, p.Version, p.Author, p.AuthorName, nonNil(p.Manifest), p.Retention.Milliseconds(), ms(p.Installed))
 		if err != nil {
+			return err
+		}
+		// The module has a table of its own (migration 8), so that updating
+		// the plugins row does not rewrite it.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO plugin_modules (plugin, wasm) VALUES (?, ?)
+			ON CONFLICT (plugin) DO UPDATE SET wasm = excluded.wasm`, p.Name, nonNil(p.Wasm)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plugin_categories WHERE plugin = ?`, p.Name); err != nil {
@@ -97,7 +103,7 @@ func categories(ctx context.Context, tx *sql.Tx, plugin string) ([]uint32, error
 func (s *Store) Wasm(ctx context.Context, name string) ([]byte, error) {
 	var wasm []byte
 	err := s.tx(ctx, "read_wasm", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT wasm FROM plugins WHERE name = ?`, name).Scan(&wasm)
+		err := tx.QueryRowContext(ctx, `SELECT wasm FROM plugin_modules WHERE plugin = ?`, name).Scan(&wasm)
 		if err == sql.ErrNoRows {
 			return ErrNotFound
 		}

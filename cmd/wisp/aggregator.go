@@ -342,21 +342,9 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 				go prio3JobsEvery(ctx, srv, 5*time.Second, log)
 			}
 			go srv.WatchKeys(ctx) // a key expired on any node is refused here within a second
-			select {
-			case err := <-errc:
-				return err
-			case <-ctx.Done():
-			}
-			log.Info("shutting down")
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := hs.Shutdown(sctx); err != nil {
-				return err
-			}
-			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			err = serveUntilDone(ctx, hs, errc)
+			log.Info("shut down")
+			return err
 		},
 	}
 	aggStoreFlag(cmd, &o.store)
@@ -474,4 +462,23 @@ func storeKindOrPath(spec string) string {
 		return spec
 	}
 	return storeKind(spec) + ":…"
+}
+
+// serveUntilDone waits until hs fails (errc has Serve's error) or ctx
+// ends, then gives in-flight requests 30 s to finish.
+func serveUntilDone(ctx context.Context, hs interface{ Shutdown(context.Context) error }, errc <-chan error) error {
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

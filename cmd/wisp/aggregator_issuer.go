@@ -10,9 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
@@ -84,18 +82,5 @@ func serveIssuer(ctx context.Context, out io.Writer, ln net.Listener, httpOpts a
 	fmt.Fprintf(out, "issuer %q listening on %s://%s\n", opts.name, scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, hs, errc)
 }

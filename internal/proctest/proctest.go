@@ -96,7 +96,14 @@ func StartCommand(t testing.TB, path string, env []string, args ...string) *Chil
 // passes first.
 func (c *Child) Line(t testing.TB, prefix string) string {
 	t.Helper()
-	deadline := time.After(Timeout)
+	return c.LineWithin(t, prefix, Timeout)
+}
+
+// LineWithin is Line with another timeout, for a child that works a while
+// before it announces.
+func (c *Child) LineWithin(t testing.TB, prefix string, d time.Duration) string {
+	t.Helper()
+	deadline := time.After(d)
 	for {
 		select {
 		case l, ok := <-c.lines:
@@ -107,7 +114,7 @@ func (c *Child) Line(t testing.TB, prefix string) string {
 				return rest
 			}
 		case <-deadline:
-			t.Fatalf("child printed no %q line within %v", prefix, Timeout)
+			t.Fatalf("child printed no %q line within %v", prefix, d)
 		}
 	}
 }

@@ -50,6 +50,14 @@ func (c *Child) Tail() string {
 	return string(b)
 }
 
+// Stderr is all the child has written to stderr so far, for a test that
+// waits for a log line.
+func (c *Child) Stderr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stderr.String()
+}
+
 // Start re-executes the test binary with env added to the environment and
 // args (none runs no test: "-test.run=^$"). The child is killed and waited
 // for at cleanup, where a failed test logs the tail of its stderr.

@@ -1,15 +1,12 @@
 package aggregator_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/proctest"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -63,32 +61,16 @@ func runHelper(spec string) error {
 }
 
 type helper struct {
-	cmd *exec.Cmd
-	url string
+	child *proctest.Child
+	url   string
 }
 
 func startHelper(t *testing.T, spec string) *helper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+spec)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("helper did not start: %v", err)
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if !ok {
-		t.Fatalf("helper said %q", line)
-	}
-	return &helper{cmd: cmd, url: "http://" + addr}
+	c := proctest.Start(t, []string{helperEnv + "=" + spec})
+	addr := c.Line(t, "listening ")
+	c.Drain()
+	return &helper{child: c, url: "http://" + addr}
 }
 
 // TestKill9MidLoad kills the aggregator with SIGKILL while several clients
@@ -169,11 +151,11 @@ func testKill9(t *testing.T, spec string) {
 		}
 	}
 	close(killed)
-	if err := h.cmd.Process.Kill(); err != nil { // SIGKILL
+	if err := h.child.Cmd.Process.Kill(); err != nil { // SIGKILL
 		t.Fatal(err)
 	}
 	wg.Wait()
-	h.cmd.Wait()
+	h.child.Kill()
 	before := 0
 	for i := range acked {
 		if acked[i].Load() {
@@ -205,8 +187,7 @@ func testKill9(t *testing.T, spec string) {
 			}
 		}
 	}
-	h.cmd.Process.Kill()
-	h.cmd.Wait()
+	h.child.Kill()
 	st := storetest.Open(t, spec)
 	var stored int64
 	if err := st.Tally(ctx, runners.ID, runners.Epoch(t0), func(_ store.Mechanism, _ []byte, k int64) error { stored += k; return nil }); err != nil {

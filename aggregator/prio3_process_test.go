@@ -1,7 +1,6 @@
 package aggregator_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,37 +16,15 @@ import (
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/prio"
+	"github.com/wisp-project/wisp/internal/proctest"
 )
 
-// process is a `wisp aggregator serve` child process.
-type process struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr bytes.Buffer
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.Write(b)
-}
-
-func (p *process) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
-
-func startProcess(t *testing.T, exe string, args ...string) *process {
+// startProcess runs `wisp aggregator serve` args as a child process.
+func startProcess(t *testing.T, exe string, args ...string) *proctest.Child {
 	t.Helper()
-	p := &process{cmd: exec.Command(exe, append([]string{"aggregator", "serve"}, args...)...)}
-	p.cmd.Env = append(os.Environ(), "WISP_PEER_TOKEN="+peerToken)
-	p.cmd.Stderr = p
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	return p
+	c := proctest.StartCommand(t, exe, []string{"WISP_PEER_TOKEN=" + peerToken}, append([]string{"aggregator", "serve"}, args...)...)
+	c.Drain()
+	return c
 }
 
 func freeAddr(t *testing.T) string {
@@ -165,10 +141,9 @@ func TestPrio3TwoProcesses(t *testing.T) {
 	waitFor(t, "the leader's job loop", func() bool { b := batch(); return b.Aggregated == 200 && b.Pending == 0 })
 	total(73, 200)
 
-	helper.cmd.Process.Kill() // no shutdown: the process is gone
-	helper.cmd.Wait()
+	helper.Kill() // SIGKILL, no shutdown: the process is gone
 	send(20, 30)
-	waitFor(t, "a failed job pass", func() bool { return strings.Contains(leader.log(), "prio3 aggregation jobs") })
+	waitFor(t, "a failed job pass", func() bool { return strings.Contains(leader.Stderr(), "prio3 aggregation jobs") })
 	if b := batch(); b.Pending != 50 || b.Aggregated != 200 {
 		t.Fatalf("with the helper down: %+v, want 50 pending, 200 aggregated", b)
 	}

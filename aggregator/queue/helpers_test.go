@@ -1,19 +1,16 @@
 package queue_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +25,7 @@ import (
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/proctest"
 	"github.com/wisp-project/wisp/internal/wire"
 )
 
@@ -100,41 +98,12 @@ func startChild(t *testing.T, cs childSpec) (*exec.Cmd, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "committed") {
-				line <- sc.Text()
-				io.Copy(io.Discard, out)
-				return
-			}
-		}
-		close(line)
-	}()
-	select {
-	case l, ok := <-line:
-		if !ok {
-			t.Fatal("worker process exited before committing a batch")
-		}
-		var batch, stored int
-		fmt.Sscanf(l, "committed %d %d", &batch, &stored)
-		return cmd, stored
-	case <-time.After(2 * time.Minute):
-		t.Fatal("worker process committed nothing in 2 minutes")
-	}
-	return nil, 0
+	c := proctest.Start(t, []string{childEnv + "=" + string(b)})
+	l := c.LineWithin(t, "committed ", 2*time.Minute)
+	c.Drain()
+	var batch, stored int
+	fmt.Sscanf(l, "%d %d", &batch, &stored)
+	return c.Cmd, stored
 }
 
 // frontEnd is one `serve --queue` node: an aggregator with a Queue and its

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/host"
+	"github.com/wisp-project/wisp/internal/proctest"
 )
 
 // cliEnv makes this test binary run as the wisp command (its arguments
@@ -39,24 +39,10 @@ func TestMain(m *testing.M) {
 // line it printed.
 func startWisp(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), cliEnv+"=1")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	rd := bufio.NewReader(out)
-	line, err := rd.ReadString('\n')
-	if err != nil {
-		t.Fatalf("wisp %s printed nothing: %v", strings.Join(args, " "), err)
-	}
-	go rd.WriteTo(io.Discard)
-	return cmd, strings.TrimSpace(line)
+	c := proctest.Start(t, []string{cliEnv + "=1"}, args...)
+	line := c.Line(t, "")
+	c.Drain()
+	return c.Cmd, line
 }
 
 // TestServeTLSReloadsOnSIGHUP: `wisp aggregator serve --tls-cert --tls-key`

@@ -40,6 +40,7 @@ var rules = []rule{
 	{From: "aggregator", Except: []string{"aggregator/queue"}, Forbid: []string{"github.com/nats-io"}, Why: "the server knows a queue only as the aggregator.Queue interface; aggregator/queue alone links NATS"},
 	{From: "", Except: []string{"testdata"}, Forbid: []string{"testdata"}, Why: "production code never imports test fixtures"},
 	{From: "", Except: []string{"internal/browsertest"}, Forbid: []string{"internal/browsertest", "github.com/chromedp"}, Why: "only tests drive a browser"},
+	{From: "", Except: []string{"internal/proctest"}, Forbid: []string{"internal/proctest"}, Why: "only tests start and kill child processes"},
 }
 
 // pkg is the part of `go list -json` the rules read.

@@ -11,6 +11,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/prio"
@@ -38,21 +39,7 @@ func (p *pair) uploadOne(t testing.TB, raw []byte, authorization string) api.Res
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, p.leader.url()+"/v1/reports", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/cbor")
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out api.IngestResponse
-	if err := decodeJSONBody(resp, &out); err != nil || len(out.Results) != 1 {
-		t.Fatalf("upload: %+v %v", out, err)
-	}
-	return out.Results[0]
+	return aggregatortest.UploadOne(t, p.leader.url(), body, authorization)
 }
 
 // TestPrio3ReportTokens: the leader verifies report tokens at ingest

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
@@ -44,24 +44,7 @@ func (f *tokenFixture) send(t testing.TB, e wire.Envelope, authorization string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/v1/reports", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/cbor")
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var ir api.IngestResponse
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&ir) != nil || len(ir.Results) != 1 {
-		t.Fatalf("upload: status %d, %+v", resp.StatusCode, ir)
-	}
-	return ir.Results[0]
+	return aggregatortest.UploadOne(t, f.srv.URL, body, authorization)
 }
 
 // token gets a token for a fresh device of the issuer's maker.

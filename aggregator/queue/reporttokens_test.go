@@ -1,22 +1,20 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/wisp-project/wisp/aggregator"
+	"github.com/wisp-project/wisp/aggregator/aggregatortest"
 	"github.com/wisp-project/wisp/aggregator/queue"
 	"github.com/wisp-project/wisp/aggregator/queue/queuetest"
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/aggregator/store/storetest"
-	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/privpass"
@@ -94,19 +92,5 @@ func post(t *testing.T, url string, e wire.Envelope, authorization string) api.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, url+"/v1/reports", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/cbor")
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var ir host.IngestResponse
-	if err := json.NewDecoder(resp.Body).Decode(&ir); err != nil || len(ir.Results) != 1 {
-		t.Fatalf("upload: %d %+v %v", resp.StatusCode, ir, err)
-	}
-	return ir.Results[0]
+	return aggregatortest.UploadOne(t, url, body, authorization)
 }

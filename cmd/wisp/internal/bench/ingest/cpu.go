@@ -36,21 +36,35 @@ func postgresCPU() float64 {
 	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var total float64
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
+		if name, secs, ok := statCPU(p); ok && name == "postgres" {
+			total += secs
 		}
-		open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-		if open < 0 || close < open || string(b[open+1:close]) != "postgres" {
-			continue
-		}
-		fields := bytes.Fields(b[close+1:])
-		if len(fields) < 13 { // state is field 3; utime and stime are 14 and 15
-			continue
-		}
-		u, _ := strconv.ParseFloat(string(fields[11]), 64)
-		s, _ := strconv.ParseFloat(string(fields[12]), 64)
-		total += (u + s) / clockTicks
 	}
 	return total
+}
+
+// pidCPU is the user + system CPU seconds of process pid (0 if unknown).
+func pidCPU(pid int) float64 {
+	_, secs, _ := statCPU("/proc/" + strconv.Itoa(pid) + "/stat")
+	return secs
+}
+
+// statCPU reads a /proc/<pid>/stat file: the process's name and its user
+// + system CPU seconds.
+func statCPU(path string) (name string, secs float64, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0, false
+	}
+	open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || close < open {
+		return "", 0, false
+	}
+	fields := bytes.Fields(b[close+1:])
+	if len(fields) < 13 { // state is field 3; utime and stime are 14 and 15
+		return "", 0, false
+	}
+	u, _ := strconv.ParseFloat(string(fields[11]), 64)
+	s, _ := strconv.ParseFloat(string(fields[12]), 64)
+	return string(b[open+1 : close]), (u + s) / clockTicks, true
 }

@@ -309,7 +309,7 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	pg := strings.HasPrefix(spec, "postgres:")
 	cpuNow := func() float64 {
 		if pg {
-			return processCPU() + postgresCPU()
+			return processCPU() + postgresCPU(ctx, strings.TrimPrefix(spec, "postgres:"))
 		}
 		return processCPU()
 	}
@@ -446,5 +446,6 @@ func FreshSchema(ctx context.Context, base string) (string, func(), error) {
 			conn.Close(ctx)
 		}
 	}
-	return base + sep + "search_path=" + schema, drop, nil
+	// The application name tells this run's backends apart (postgresCPU).
+	return base + sep + "search_path=" + schema + "&application_name=" + schema, drop, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,7 +165,8 @@ func drainRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Confi
 		runtime.GC()
 		from = time.Now()
 	}
-	c, pg, nc := processCPU(), postgresCPU(), cl.cpuNow()
+	dsn := strings.TrimPrefix(spec, "postgres:")
+	c, pg, nc := processCPU(), postgresCPU(ctx, dsn), cl.cpuNow()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -178,9 +180,9 @@ func drainRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Confi
 		wg.Wait()
 		return 0, 0, 0, fmt.Errorf("ingestbench: workers stored %d of %d reports in 30 minutes", stored.Load(), n)
 	}
-	// Backends of other clients that exit meanwhile take their CPU time
-	// with them: PostgreSQL's share is never counted below zero.
-	wall, cpu, ncpu = time.Since(from).Seconds(), processCPU()-c+max(0, postgresCPU()-pg), cl.cpuNow()-nc
+	// A backend of the pool that exits meanwhile takes its CPU time with
+	// it: PostgreSQL's share is never counted below zero.
+	wall, cpu, ncpu = time.Since(from).Seconds(), processCPU()-c+max(0, postgresCPU(ctx, dsn)-pg), cl.cpuNow()-nc
 	cancel()
 	wg.Wait()
 	return wall, cpu, ncpu, ctx.Err()

@@ -29,8 +29,8 @@ const (
 	RoleSingleProcess = "single_process"
 )
 
-// runQueue measures the queue mode on an in-process 3-node JetStream
-// cluster (R3 stream) and a fresh PostgreSQL schema: the front end's
+// runQueue measures the queue mode on a 3-node JetStream cluster (R3
+// stream; in a child process when opts.NATSCommand is set) and a fresh PostgreSQL schema: the front end's
 // acceptance rate (reports acknowledged into the stream per wall second),
 // one worker's rate per core draining that stream, and end to end with 1
 // and 2 workers running while the front end accepts.

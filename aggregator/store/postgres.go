@@ -116,7 +116,8 @@ func retryable(err error) bool {
 
 // Insert implements Store. A batch of ids none of which is stored yet —
 // a queue worker's or device's batch, nearly always — goes in by COPY,
-// which costs the server about half the CPU of an INSERT; a batch with a
+// which costs the server about a third less CPU than the INSERT (6–7 µs
+// against 8–10 µs a report, docs/BENCHMARKS.md); a batch with a
 // replay in it fails that COPY on the primary key (its savepoint is
 // rolled back, nothing of it stays) and goes in by one INSERT … SELECT
 // FROM unnest(arrays) … ON CONFLICT DO NOTHING RETURNING id, which tells

@@ -220,7 +220,8 @@ func sealReports(t *testing.T, fe *frontEnd, n int) []wire.Envelope {
 type devices struct {
 	mu    sync.Mutex
 	acked map[string]bool
-	busy  int
+	busy  int // 429 or 503 answers
+	full  int // of them, 429 with Retry-After: 5 s (the stream at its limits)
 }
 
 func (d *devices) send(t *testing.T, fronts func() []*frontEnd, reports []wire.Envelope, batch, senders int) {
@@ -256,6 +257,9 @@ func (d *devices) deliver(t *testing.T, fronts func() []*frontEnd, b []wire.Enve
 		if errors.As(err, &busy) {
 			d.mu.Lock()
 			d.busy++
+			if busy.Status == http.StatusTooManyRequests && busy.RetryAfter == 5*time.Second {
+				d.full++
+			}
 			d.mu.Unlock()
 			time.Sleep(50 * time.Millisecond) // a test's Retry-After
 			continue

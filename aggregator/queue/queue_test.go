@@ -192,7 +192,7 @@ func TestStoreOutage(t *testing.T) {
 }
 
 // TestQueueFull fills a small stream with no worker running: front ends
-// answer 429 (the devices keep their reports), and once a worker drains
+// answer 429 with Retry-After: 5 (the devices keep their reports), and once a worker drains
 // the stream every report is acknowledged and stored once.
 func TestQueueFull(t *testing.T) {
 	cl := queuetest.StartT(t, 1)
@@ -210,13 +210,13 @@ func TestQueueFull(t *testing.T) {
 	go func() { d.send(t, func() []*frontEnd { return []*frontEnd{fe} }, reports, 50, 4); close(done) }()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		d.mu.Lock()
-		busy := d.busy
+		full := d.full
 		d.mu.Unlock()
-		if busy > 0 {
+		if full > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no 429 from a full stream")
+			t.Fatal("no 429 with Retry-After: 5 from a full stream")
 		}
 	}
 	startWorker(t, storetest.Open(t, spec), cl.URLs(), cfg)
@@ -226,7 +226,7 @@ func TestQueueFull(t *testing.T) {
 	if len(d.acked) != n || stored != n || counted != n {
 		t.Fatalf("acknowledged %d, stored %d, counted %d: want %d each", len(d.acked), stored, counted, n)
 	}
-	t.Logf("%d answers were 429", d.busy)
+	t.Logf("%d answers were 429 queue full (%d busy in all)", d.full, d.busy)
 }
 
 // proxy forwards TCP connections to target until down, which closes its

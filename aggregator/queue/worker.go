@@ -34,7 +34,7 @@ type Worker struct {
 
 // WorkerOptions tune a worker; zero fields take the defaults.
 type WorkerOptions struct {
-	Batch    int                   // messages per fetch and commit; 0: 4000
+	Batch    int                   // messages per fetch and commit; 0: 1000
 	Logger   *slog.Logger          // nil: slog.Default()
 	Registry prometheus.Registerer // receives the worker's metrics; nil: none
 }
@@ -42,7 +42,7 @@ type WorkerOptions struct {
 // NewWorker returns a worker of q that hands batches to ingest.
 func NewWorker(q *Queue, ingest Ingest, o WorkerOptions) (*Worker, error) {
 	if o.Batch <= 0 {
-		o.Batch = 4000
+		o.Batch = 1000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -68,11 +68,41 @@ func NewWorker(q *Queue, ingest Ingest, o WorkerOptions) (*Worker, error) {
 // fetchWait is how long one fetch waits for a full batch.
 const fetchWait = 500 * time.Millisecond
 
-// Run works until ctx ends. A batch whose commit fails is handed back
+// Run works until ctx ends. The next batch is fetched while one is
+// ingested (prefetch), so the cores open reports instead of waiting for
+// the stream's round trip. A batch whose commit fails is handed back
 // (nak with a growing delay) and the worker waits that long itself, so a
 // store outage costs retries, not reports.
 func (w *Worker) Run(ctx context.Context) error {
+	batches := make(chan []jetstream.Msg)
+	go w.prefetch(ctx, batches)
 	backoff := time.Duration(0)
+	for msgs := range batches {
+		if ctx.Err() != nil {
+			nak(msgs, 0) // stopping: let another worker have them now
+			continue
+		}
+		if err := w.process(ctx, msgs); err != nil {
+			w.failures.Inc()
+			backoff = min(max(2*backoff, 250*time.Millisecond), 5*time.Second)
+			if ctx.Err() != nil {
+				backoff = 0
+			}
+			nak(msgs, backoff)
+			w.log.Warn("queue: batch not committed; delivered again", "reports", len(msgs), "retry_in", backoff, "err", err)
+			sleep(ctx, backoff)
+			continue
+		}
+		backoff = 0
+	}
+	return nil
+}
+
+// prefetch fetches batches into out until ctx ends, then closes it: at
+// most one batch waits while Run ingests another, and one fetched when
+// ctx ended is handed back at once.
+func (w *Worker) prefetch(ctx context.Context, out chan<- []jetstream.Msg) {
+	defer close(out)
 	for ctx.Err() == nil {
 		msgs, err := w.fetch()
 		if err != nil {
@@ -86,22 +116,19 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.lag.Set(0)
 			continue
 		}
-		if err := w.process(ctx, msgs); err != nil {
-			w.failures.Inc()
-			backoff = min(max(2*backoff, 250*time.Millisecond), 5*time.Second)
-			if ctx.Err() != nil {
-				backoff = 0 // stopping: let another worker have them now
-			}
-			for _, m := range msgs {
-				m.NakWithDelay(backoff)
-			}
-			w.log.Warn("queue: batch not committed; delivered again", "reports", len(msgs), "retry_in", backoff, "err", err)
-			sleep(ctx, backoff)
-			continue
+		select {
+		case out <- msgs:
+		case <-ctx.Done():
+			nak(msgs, 0)
 		}
-		backoff = 0
 	}
-	return nil
+}
+
+// nak hands msgs back for redelivery after delay.
+func nak(msgs []jetstream.Msg, delay time.Duration) {
+	for _, m := range msgs {
+		m.NakWithDelay(delay)
+	}
 }
 
 // fetch pulls up to one batch.

@@ -10,6 +10,6 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput, prio3 accuracy",
 		Args:  noArgs,
 	}
-	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd(), newBenchPrio3Cmd(), newBenchSoakCmd())
+	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd(), newBenchPrio3Cmd(), newBenchSoakCmd(), newBenchNATSClusterCmd())
 	return cmd
 }

@@ -24,12 +24,10 @@ func newBenchIngestCmd() *cobra.Command {
   ingest_sqlite        end to end per core: HTTP → decode → open → validate → durable SQLite commit;
   ingest_postgres      the same on PostgreSQL (--postgres "" skips it);
   population_end_to_end --population reports uploaded, stored, released and estimated: wall time;
-with --queue, on a 3-node NATS JetStream cluster (R3 stream: three nats-server processes when
-that binary is on PATH, else in this process) and PostgreSQL:
+with --queue, on a 3-node NATS JetStream cluster (R3 stream) in a child process and PostgreSQL:
   queue_front_end      reports/s a serve --queue front end acknowledges into the stream (wall);
-  queue_worker         one worker draining the stream, per core of the worker and PostgreSQL, and
-                       its ratio to the bound;
-  queue_worker_with_nats  the same with the NATS servers' CPU added (separate processes only);
+  queue_worker         one worker draining the stream, per core, and its ratio to the bound —
+                       of the worker alone (with PostgreSQL) and with the NATS servers' CPU too;
   queue_end_to_end_Nw  front end and N = 1, 2 workers at once, until all is stored (wall).
 Reports are sealed before each timing starts (sealing is the devices' cost). The uploading
 clients run in the same process and share its cores. The goal is end to end ≥ 0.8 × the bound.`,
@@ -41,6 +39,9 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 			}
 			defer os.RemoveAll(dir)
 			opts.Dir = dir
+			if opts.Queue {
+				opts.NATSCommand = natsClusterCommand()
+			}
 			// Progress comes from the benchmark's goroutines: the map needs the lock.
 			var mu sync.Mutex
 			bars := map[string]*progressbar.ProgressBar{}
@@ -79,7 +80,7 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 	f.StringVar(&opts.PostgresURL, "postgres", opts.PostgresURL, `PostgreSQL URL (a schema is created and dropped); "" skips PostgreSQL`)
 	f.IntVar(&opts.Batch, "batch", opts.Batch, "reports per upload")
 	f.IntVar(&opts.Clients, "clients", opts.Clients, "concurrent uploading clients")
-	f.BoolVar(&opts.Queue, "queue", false, "also measure the queue mode (front end, worker, end to end) on an in-process 3-node JetStream cluster")
+	f.BoolVar(&opts.Queue, "queue", false, "also measure the queue mode (front end, worker, end to end) on a 3-node JetStream cluster in a child process")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with a results array")
 	return cmd
 }

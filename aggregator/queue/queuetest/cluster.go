@@ -29,7 +29,7 @@ type Cluster struct {
 // Start starts an n-node cluster with its stores under dir (n = 1: a
 // single server, no routes) and waits until it has a JetStream leader.
 func Start(dir string, n int) (*Cluster, error) {
-	ports, err := FreePorts(2 * n)
+	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +81,8 @@ func StartT(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// FreePorts finds n free TCP ports on 127.0.0.1.
-func FreePorts(n int) ([]int, error) {
+// freePorts finds n free TCP ports on 127.0.0.1.
+func freePorts(n int) ([]int, error) {
 	var lns []net.Listener
 	defer func() {
 		for _, ln := range lns {

@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Rates "per core" are reports per CPU-second: the CPU time this process
@@ -28,44 +30,57 @@ func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6
 // clockTicks is USER_HZ, 100 on every Linux that matters.
 const clockTicks = 100
 
-// postgresCPU sums the user + system CPU seconds of every process named
-// "postgres" (the server and its backends) from /proc; 0 where there is
-// no /proc. Connections closed during the measurement take their time
-// with them, so the pool is kept open across it.
-func postgresCPU() float64 {
-	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+// postgresCPU sums the user + system CPU seconds of the PostgreSQL
+// backends serving dsn's connections — those with its application_name,
+// which FreshSchema makes unique to the run — from /proc; 0 where there is
+// no /proc or the server is not on this machine. Other clients of a
+// shared server are not counted (they were, when every process named
+// "postgres" was summed, and swung the per-core figures by a third under
+// other sessions' load); the server's own background writers are not
+// either. Connections closed during the measurement take their time with
+// them, so the pool is kept open across it.
+func postgresCPU(ctx context.Context, dsn string) float64 {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return 0
+	}
+	app := cfg.RuntimeParams["application_name"]
+	cfg.RuntimeParams["application_name"] = "wisp-bench-cpu-probe"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return 0
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	if err != nil {
+		return 0
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return 0
+	}
 	var total float64
-	for _, p := range paths {
-		if name, cpu, ok := procStat(p); ok && name == "postgres" {
-			total += cpu
-		}
+	for _, pid := range pids {
+		total += pidCPU(int(pid))
 	}
 	return total
 }
 
-// pidCPU is the user + system CPU seconds of process pid so far; 0 where
-// there is no /proc.
+// pidCPU is the user + system CPU seconds of process pid (0 if unknown).
 func pidCPU(pid int) float64 {
-	_, cpu, _ := procStat("/proc/" + strconv.Itoa(pid) + "/stat")
-	return cpu
-}
-
-// procStat reads a process's name and user + system CPU seconds from its
-// /proc/PID/stat file.
-func procStat(path string) (name string, cpu float64, ok bool) {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return "", 0, false
+		return 0
 	}
-	open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	if open < 0 || close < open {
-		return "", 0, false
+	close := bytes.LastIndexByte(b, ')') // the name in parentheses may hold anything
+	if close < 0 {
+		return 0
 	}
 	fields := bytes.Fields(b[close+1:])
 	if len(fields) < 13 { // state is field 3; utime and stime are 14 and 15
-		return "", 0, false
+		return 0
 	}
 	u, _ := strconv.ParseFloat(string(fields[11]), 64)
 	s, _ := strconv.ParseFloat(string(fields[12]), 64)
-	return string(b[open+1 : close]), (u + s) / clockTicks, true
+	return (u + s) / clockTicks
 }

@@ -54,6 +54,10 @@ type Options struct {
 	Batch, Clients int
 	// Queue adds the queue mode's measurements (runQueue); needs PostgresURL.
 	Queue bool
+	// NATSCommand, if set, starts the queue measurements' cluster in a
+	// child process: the command (ServeCluster behind it), to which
+	// "--dir D --nodes 3" is appended. Empty: the cluster runs in-process.
+	NATSCommand []string
 	// Progress, if set, is told about work done: (phase, done, total).
 	Progress func(phase string, done, total int)
 }
@@ -75,7 +79,14 @@ type Result struct {
 	Reports              int     `json:"reports"`
 	Seconds              float64 `json:"seconds"`     // wall
 	CPUSeconds           float64 `json:"cpu_seconds"` // this process, plus PostgreSQL's for PostgreSQL runs
-	Note                 string  `json:"note,omitempty"`
+	// QueueCPUSeconds is the NATS servers' CPU time in a queue measurement
+	// when they run in a child process (Options.NATSCommand); CPUSeconds
+	// then leaves it out, as a deployment runs them on machines of their own.
+	QueueCPUSeconds float64 `json:"queue_cpu_seconds,omitempty"`
+	// RatioWithQueueServers is a worker's ratio to the bound with the NATS
+	// servers' CPU time counted as its own too.
+	RatioWithQueueServers float64 `json:"ratio_with_queue_servers,omitempty"`
+	Note                  string  `json:"note,omitempty"`
 }
 
 // Report is the whole run.
@@ -298,7 +309,7 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	pg := strings.HasPrefix(spec, "postgres:")
 	cpuNow := func() float64 {
 		if pg {
-			return processCPU() + postgresCPU()
+			return processCPU() + postgresCPU(ctx, strings.TrimPrefix(spec, "postgres:"))
 		}
 		return processCPU()
 	}
@@ -435,5 +446,6 @@ func FreshSchema(ctx context.Context, base string) (string, func(), error) {
 			conn.Close(ctx)
 		}
 	}
-	return base + sep + "search_path=" + schema, drop, nil
+	// The application name tells this run's backends apart (postgresCPU).
+	return base + sep + "search_path=" + schema + "&application_name=" + schema, drop, nil
 }

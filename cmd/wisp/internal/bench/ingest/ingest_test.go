@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/wisp-project/wisp/aggregator/store/storetest"
@@ -53,15 +52,6 @@ func TestRunQueueSmall(t *testing.T) {
 	}
 	roles := map[string]string{"hpke_open": ingest.RoleWorker, "ingest_sqlite": ingest.RoleSingleProcess, "ingest_postgres": ingest.RoleSingleProcess,
 		"queue_front_end": ingest.RoleFrontEnd, "queue_worker": ingest.RoleWorker, "queue_end_to_end_1w": ingest.RoleEndToEnd, "queue_end_to_end_2w": ingest.RoleEndToEnd}
-	// With the nats-server binary the cluster runs in processes of its own
-	// and the worker's rate is also given with their CPU time added.
-	separate := false
-	if _, err := exec.LookPath("nats-server"); err == nil {
-		separate = true
-		roles["queue_worker_with_nats"] = ingest.RoleWorker
-	} else {
-		t.Log("no nats-server on PATH: the cluster runs in this process, no queue_worker_with_nats row")
-	}
 	if len(rep.Results) != len(roles) {
 		t.Fatalf("results %+v", rep.Results)
 	}
@@ -73,19 +63,4 @@ func TestRunQueueSmall(t *testing.T) {
 			t.Errorf("queue_worker has no ratio to the Open bound")
 		}
 	}
-	if separate {
-		worker, withNATS := result(rep, "queue_worker"), result(rep, "queue_worker_with_nats")
-		if !(withNATS.CPUSeconds > worker.CPUSeconds) || withNATS.Reports != worker.Reports {
-			t.Errorf("queue_worker_with_nats %+v does not add the NATS servers' CPU to queue_worker %+v", withNATS, worker)
-		}
-	}
-}
-
-func result(rep ingest.Report, name string) ingest.Result {
-	for _, r := range rep.Results {
-		if r.Name == name {
-			return r
-		}
-	}
-	return ingest.Result{}
 }

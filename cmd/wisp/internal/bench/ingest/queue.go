@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +29,8 @@ const (
 	RoleSingleProcess = "single_process"
 )
 
-// runQueue measures the queue mode on an in-process 3-node JetStream
-// cluster (R3 stream) and a fresh PostgreSQL schema: the front end's
+// runQueue measures the queue mode on a 3-node JetStream cluster (R3
+// stream; in a child process when opts.NATSCommand is set) and a fresh PostgreSQL schema: the front end's
 // acceptance rate (reports acknowledged into the stream per wall second),
 // one worker's rate per core draining that stream, and end to end with 1
 // and 2 workers running while the front end accepts.
@@ -37,7 +38,7 @@ func runQueue(ctx context.Context, opts Options, key *wire.KeyPair, tax *taxonom
 	if opts.PostgresURL == "" {
 		return nil, fmt.Errorf("ingestbench: --queue needs PostgreSQL (the store workers share)")
 	}
-	cl, err := startNATS(ctx, filepath.Join(opts.Dir, "nats"))
+	cl, err := startCluster(ctx, filepath.Join(opts.Dir, "nats"), opts.NATSCommand)
 	if err != nil {
 		return nil, err
 	}
@@ -52,37 +53,33 @@ func runQueue(ctx context.Context, opts Options, key *wire.KeyPair, tax *taxonom
 	if err != nil {
 		return nil, err
 	}
-	note := fmt.Sprintf("%s (R3 stream), front end, workers, %d clients × %d-report batches and PostgreSQL share this machine's cores; CPU s counts this process (clients, front end, workers), PostgreSQL's for workers, and the NATS servers' only where a row says so", cl.where, opts.Clients, opts.Batch)
+	where, counts := "in this process", "NATS servers"
+	if cl.cpu != nil {
+		where, counts = "in a child process", "not the NATS servers: their CPU s is queue_cpu_seconds"
+	}
+	note := fmt.Sprintf("3 NATS servers %s (R3 stream), front end, workers, %d clients × %d-report batches and PostgreSQL share this machine's cores; CPU s counts this process (clients, front end, workers; %s), and PostgreSQL's for workers", where, opts.Clients, opts.Batch, counts)
 	var out []Result
 
 	// Front end alone, then one worker draining what it accepted.
 	cfg := queue.Config{Stream: "BENCH_FE", Subject: "bench.fe", Consumer: "bench", Replicas: 3, MaxBytes: 8 << 30}
-	wall, cpu, err := frontEndRun(ctx, spec, cl.urls, cfg, key, tax, bodies, n, opts, 0)
+	wall, cpu, ncpu, err := frontEndRun(ctx, spec, cl, cfg, key, tax, bodies, n, opts, 0)
 	if err != nil {
 		return nil, fmt.Errorf("queue front end: %w", err)
 	}
 	out = append(out, Result{Name: "queue_front_end", Role: RoleFrontEnd, ReportsPerSecond: float64(n) / wall, WallReportsPerSecond: float64(n) / wall,
-		Reports: n, Seconds: wall, CPUSeconds: cpu, Note: "reports/s acknowledged to devices once the R3 stream's quorum holds them (wall, no worker running); " + note})
-	natsBefore := cl.cpu()
-	wall, cpu, err = drainRun(ctx, spec, cl.urls, cfg, tax, n, 1, time.Time{})
+		Reports: n, Seconds: wall, CPUSeconds: cpu, QueueCPUSeconds: ncpu, Note: "reports/s acknowledged to devices once the R3 stream's quorum holds them (wall, no worker running); " + note})
+	wall, cpu, ncpu, err = drainRun(ctx, spec, cl, cfg, tax, n, 1, time.Time{})
 	if err != nil {
 		return nil, fmt.Errorf("queue worker: %w", err)
 	}
-	natsCPU := cl.cpu() - natsBefore
 	rate := float64(n) / cpu
-	what := "the worker and PostgreSQL, not the NATS servers"
-	if natsCPU == 0 {
-		what = "the worker, PostgreSQL and the in-process NATS servers"
+	w := Result{Name: "queue_worker", Role: RoleWorker, ReportsPerSecond: rate, WallReportsPerSecond: float64(n) / wall,
+		RatioToOpenBound: rate / openRate, Reports: n, Seconds: wall, CPUSeconds: cpu, QueueCPUSeconds: ncpu,
+		Note: "one worker draining a full stream: fetch → open → validate → one commit per batch → ack, per CPU-second of the worker (and PostgreSQL); ratio_with_queue_servers counts the NATS servers' CPU too; " + note}
+	if cl.cpu != nil {
+		w.RatioWithQueueServers = float64(n) / (cpu + ncpu) / openRate
 	}
-	out = append(out, Result{Name: "queue_worker", Role: RoleWorker, ReportsPerSecond: rate, WallReportsPerSecond: float64(n) / wall,
-		RatioToOpenBound: rate / openRate, Reports: n, Seconds: wall, CPUSeconds: cpu,
-		Note: "one worker draining a full stream: fetch → open → validate → one commit per batch → ack, per CPU-second of " + what + "; " + note})
-	if natsCPU > 0 {
-		rate := float64(n) / (cpu + natsCPU)
-		out = append(out, Result{Name: "queue_worker_with_nats", Role: RoleWorker, ReportsPerSecond: rate, WallReportsPerSecond: float64(n) / wall,
-			RatioToOpenBound: rate / openRate, Reports: n, Seconds: wall, CPUSeconds: cpu + natsCPU,
-			Note: fmt.Sprintf("the same drain per CPU-second of the worker, PostgreSQL and all three NATS servers (%.2f CPU-s of it: delivery, acks and the deletes on three replicas); ", natsCPU) + note})
-	}
+	out = append(out, w)
 
 	for _, k := range []int{1, 2} {
 		cfg := queue.Config{Stream: fmt.Sprintf("BENCH_E2E%d", k), Subject: fmt.Sprintf("bench.e2e%d", k), Consumer: "bench", Replicas: 3, MaxBytes: 8 << 30}
@@ -90,63 +87,63 @@ func runQueue(ctx context.Context, opts Options, key *wire.KeyPair, tax *taxonom
 		if err != nil {
 			return nil, err
 		}
-		wall, cpu, err := frontEndRun(ctx, "postgres:"+dsn, cl.urls, cfg, key, tax, bodies, n, opts, k)
+		wall, cpu, ncpu, err := frontEndRun(ctx, "postgres:"+dsn, cl, cfg, key, tax, bodies, n, opts, k)
 		drop()
 		if err != nil {
 			return nil, fmt.Errorf("queue end to end, %d workers: %w", k, err)
 		}
 		out = append(out, Result{Name: fmt.Sprintf("queue_end_to_end_%dw", k), Role: RoleEndToEnd, ReportsPerSecond: float64(n) / wall,
-			WallReportsPerSecond: float64(n) / wall, Reports: n, Seconds: wall, CPUSeconds: cpu,
+			WallReportsPerSecond: float64(n) / wall, Reports: n, Seconds: wall, CPUSeconds: cpu, QueueCPUSeconds: ncpu,
 			Note: fmt.Sprintf("wall time from the first upload until %d worker(s) in this process stored every report; %s", k, note)})
 	}
 	return out, nil
 }
 
 // frontEndRun starts a front end on spec and cfg, uploads bodies through it
-// and returns wall and CPU seconds; with workers > 0 that many workers run
+// and returns wall and CPU seconds (and the NATS child's CPU seconds); with workers > 0 that many workers run
 // meanwhile and the timing ends when they have stored all n reports.
-func frontEndRun(ctx context.Context, spec, urls string, cfg queue.Config, key *wire.KeyPair, tax *taxonomy.Taxonomy, bodies [][]byte, n int, opts Options, workers int) (wall, cpu float64, _ error) {
-	fe, _, closeFe, err := queueNode(ctx, spec, urls, cfg, aggregator.Config{Taxonomy: tax, Keys: []*wire.KeyPair{key}, Campaigns: []campaign.Campaign{bench},
+func frontEndRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Config, key *wire.KeyPair, tax *taxonomy.Taxonomy, bodies [][]byte, n int, opts Options, workers int) (wall, cpu, ncpu float64, _ error) {
+	fe, _, closeFe, err := queueNode(ctx, spec, cl.urls, cfg, aggregator.Config{Taxonomy: tax, Keys: []*wire.KeyPair{key}, Campaigns: []campaign.Campaign{bench},
 		Ingest: aggregator.Admission{Queue: 4 * opts.Clients}}, true)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer closeFe()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	hs := &http.Server{Handler: fe.Handler()}
 	go hs.Serve(ln)
 	defer hs.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.Clients}}
 	runtime.GC()
-	t, c := time.Now(), processCPU() // a front end does not touch PostgreSQL
+	t, c, nc := time.Now(), processCPU(), cl.cpuNow() // a front end does not touch PostgreSQL
 	done := make(chan error, 1)
 	if workers > 0 {
 		go func() {
-			_, _, err := drainRun(ctx, spec, urls, cfg, tax, n, workers, t)
+			_, _, _, err := drainRun(ctx, spec, cl, cfg, tax, n, workers, t)
 			done <- err
 		}()
 	}
 	if err := uploadAll(ctx, client, "http://"+ln.Addr().String(), bodies, n, opts, "queue front end"); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if workers > 0 {
 		if err := <-done; err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
-	return time.Since(t).Seconds(), processCPU() - c, nil
+	return time.Since(t).Seconds(), processCPU() - c, cl.cpuNow() - nc, nil
 }
 
 // drainRun runs workers worker loops on one aggregator until they have
 // stored n reports, and returns the wall and CPU seconds since from (now,
-// if zero).
-func drainRun(ctx context.Context, spec, urls string, cfg queue.Config, tax *taxonomy.Taxonomy, n, workers int, from time.Time) (wall, cpu float64, _ error) {
-	srv, q, closeSrv, err := queueNode(ctx, spec, urls, cfg, aggregator.Config{Taxonomy: tax}, false)
+// if zero), and the NATS child's CPU seconds.
+func drainRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Config, tax *taxonomy.Taxonomy, n, workers int, from time.Time) (wall, cpu, ncpu float64, _ error) {
+	srv, q, closeSrv, err := queueNode(ctx, spec, cl.urls, cfg, aggregator.Config{Taxonomy: tax}, false)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer closeSrv()
 	var stored atomic.Int64
@@ -162,13 +159,14 @@ func drainRun(ctx context.Context, spec, urls string, cfg queue.Config, tax *tax
 		return k, err
 	}, queue.WorkerOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if from.IsZero() {
 		runtime.GC()
 		from = time.Now()
 	}
-	c, pg := processCPU(), postgresCPU()
+	dsn := strings.TrimPrefix(spec, "postgres:")
+	c, pg, nc := processCPU(), postgresCPU(ctx, dsn), cl.cpuNow()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -180,14 +178,14 @@ func drainRun(ctx context.Context, spec, urls string, cfg queue.Config, tax *tax
 	case <-time.After(30 * time.Minute):
 		cancel()
 		wg.Wait()
-		return 0, 0, fmt.Errorf("ingestbench: workers stored %d of %d reports in 30 minutes", stored.Load(), n)
+		return 0, 0, 0, fmt.Errorf("ingestbench: workers stored %d of %d reports in 30 minutes", stored.Load(), n)
 	}
-	// Backends of other clients that exit meanwhile take their CPU time
-	// with them: PostgreSQL's share is never counted below zero.
-	wall, cpu = time.Since(from).Seconds(), processCPU()-c+max(0, postgresCPU()-pg)
+	// A backend of the pool that exits meanwhile takes its CPU time with
+	// it: PostgreSQL's share is never counted below zero.
+	wall, cpu, ncpu = time.Since(from).Seconds(), processCPU()-c+max(0, postgresCPU(ctx, dsn)-pg), cl.cpuNow()-nc
 	cancel()
 	wg.Wait()
-	return wall, cpu, ctx.Err()
+	return wall, cpu, ncpu, ctx.Err()
 }
 
 // queueNode opens the queue and the store on spec and builds an

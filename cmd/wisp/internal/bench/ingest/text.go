@@ -11,16 +11,22 @@ import (
 func WriteText(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "\n%d cores, %d-report batches, %d clients; per core = per CPU-second\n\n", rep.Cores, rep.Batch, rep.Clients)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s wall\t× Open bound\twall s\tCPU s\t")
+	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s wall\t× Open bound\t× with NATS\twall s\tCPU s\tNATS CPU s\t")
 	for _, r := range rep.Results {
-		ratio, perCore := "", "—"
+		ratio, withNATS, natsCPU, perCore := "", "", "", "—"
 		if r.RatioToOpenBound > 0 {
 			ratio = fmt.Sprintf("%.2f", r.RatioToOpenBound)
+		}
+		if r.RatioWithQueueServers > 0 {
+			withNATS = fmt.Sprintf("%.2f", r.RatioWithQueueServers)
+		}
+		if r.QueueCPUSeconds > 0 {
+			natsCPU = fmt.Sprintf("%.1f", r.QueueCPUSeconds)
 		}
 		if r.Name == "hpke_open" || r.RatioToOpenBound > 0 {
 			perCore = fmt.Sprintf("%.0f", r.ReportsPerSecond)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%.1f\t%.1f\t\n", r.Name, r.Reports, perCore, r.WallReportsPerSecond, ratio, r.Seconds, r.CPUSeconds)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%.1f\t%.1f\t%s\t\n", r.Name, r.Reports, perCore, r.WallReportsPerSecond, ratio, withNATS, r.Seconds, r.CPUSeconds, natsCPU)
 	}
 	tw.Flush()
 	for _, r := range rep.Results {

@@ -34,7 +34,7 @@ type Worker struct {
 
 // WorkerOptions tune a worker; zero fields take the defaults.
 type WorkerOptions struct {
-	Batch    int                   // messages per fetch and commit; 0: 1000
+	Batch    int                   // messages per fetch and commit; 0: 4000
 	Logger   *slog.Logger          // nil: slog.Default()
 	Registry prometheus.Registerer // receives the worker's metrics; nil: none
 }
@@ -42,7 +42,7 @@ type WorkerOptions struct {
 // NewWorker returns a worker of q that hands batches to ingest.
 func NewWorker(q *Queue, ingest Ingest, o WorkerOptions) (*Worker, error) {
 	if o.Batch <= 0 {
-		o.Batch = 1000
+		o.Batch = 4000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -131,7 +131,7 @@ belong to them. See docs/SCALE.md.`,
 	aggQueueFlags(cmd, &qo, "the front ends' NATS JetStream, e.g. nats://127.0.0.1:4222 (comma-separated for a cluster)")
 	f := cmd.Flags()
 	f.IntVar(&workers, "workers", 2, "batches pulled and committed at once (each opens on all cores)")
-	f.IntVar(&batch, "batch", 1000, "reports per pull and commit")
+	f.IntVar(&batch, "batch", 4000, "reports per pull and commit")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics (wisp_queue_consumer_lag, …) on this address")
 	f.StringVar(&o.taxonomy, "taxonomy", "", "taxonomy TSV (default: the embedded IAB Audience Taxonomy 1.1)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")

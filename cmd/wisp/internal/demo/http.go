@@ -79,11 +79,6 @@ func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy,
 		st.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/", a.inspect(srv.Handler()))
 	mux.HandleFunc("GET "+cataloguePath, func(w http.ResponseWriter, _ *http.Request) {
@@ -91,10 +86,24 @@ func startAggregator(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy,
 		w.Header().Set("Wisp-Signature", base64.StdEncoding.EncodeToString(sig))
 		w.Write(cat)
 	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	a.url, a.srv, a.http, a.token = "http://"+ln.Addr().String(), srv, hs, tok.Token
+	if a.http, a.url, err = serveLocal(mux); err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.srv, a.token = srv, tok.Token
 	return a, nil
+}
+
+// serveLocal serves h on a fresh 127.0.0.1 port: the demo's aggregator,
+// helper and issuer. It returns the server and its base URL.
+func serveLocal(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return hs, "http://" + ln.Addr().String(), nil
 }
 
 // signCatalogue signs the demo's catalogue as the aggregator's operator

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -83,14 +82,10 @@ func startHelper(ctx context.Context, dbPath string, tax *taxonomy.Taxonomy, tok
 		st.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if h.http, h.url, err = serveLocal(srv.Handler()); err != nil {
 		st.Close()
 		return nil, err
 	}
-	h.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go h.http.Serve(ln)
-	h.url = "http://" + ln.Addr().String()
 	// The helper's keys as its operator would hand them to the leader's:
 	// fetched from its public endpoint.
 	if h.keys, err = getBody(ctx, h.url+"/v1/hpke-config"); err != nil {

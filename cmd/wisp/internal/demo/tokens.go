@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -55,21 +54,19 @@ func startIssuer(ctx context.Context, dbPath string, now func() time.Time) (*iss
 		st.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	i := &issuerProc{url: "http://" + ln.Addr().String(), maker: maker, store: st}
+	i := &issuerProc{maker: maker, store: st}
 	inner := iss.Handler()
-	i.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	i.http, i.url, err = serveLocal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		inner.ServeHTTP(sw, r)
 		if r.Method == http.MethodPost && sw.status == http.StatusOK {
 			i.issued.Add(1)
 		}
-	})}
-	go i.http.Serve(ln)
+	}))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return i, nil
 }
 

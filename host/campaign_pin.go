@@ -76,8 +76,8 @@ func (d *Device) pinned(ctx context.Context) ([]pinnedCampaign, error) {
 	}
 	out := make([]pinnedCampaign, 0, len(rows))
 	for _, r := range rows {
-		var c Campaign
-		if err := json.Unmarshal(r.Spec, &c); err != nil {
+		c, err := d.cfg.verified.spec(r.Spec)
+		if err != nil {
 			return nil, fmt.Errorf("host: cached campaign %q: %w", r.ID, err)
 		}
 		digest := r.Digest

@@ -80,4 +80,3 @@ func BenchmarkDeviceSync(b *testing.B) {
 		}
 	})
 }
-

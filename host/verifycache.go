@@ -63,15 +63,14 @@ func (vc *verifyCache) campaign(pub ed25519.PublicKey, config, signature []byte,
 	if vc == nil || !ok {
 		return campaign.Verify(pub, config, signature, tax)
 	}
-	k := verifyKey{kind: verifiedCampaign, tax: tax, in: in}
-	if c, ok := vc.get(k); ok {
+	if c, ok := vc.get(verifiedCampaign, tax, in); ok {
 		return c.Clone(), nil
 	}
 	c, err := campaign.Verify(pub, config, signature, tax)
 	if err != nil {
 		return Campaign{}, err
 	}
-	vc.put(k, c.Clone())
+	vc.put(verifiedCampaign, tax, in, c.Clone())
 	return c, nil
 }
 
@@ -85,14 +84,13 @@ func (vc *verifyCache) catalogue(pub ed25519.PublicKey, catalogue, signature []b
 	if vc == nil || !ok {
 		return verify()
 	}
-	k := verifyKey{kind: verifiedCatalogue, in: in}
-	if _, ok := vc.get(k); ok {
+	if _, ok := vc.get(verifiedCatalogue, nil, in); ok {
 		return true
 	}
 	if !verify() {
 		return false
 	}
-	vc.put(k, Campaign{})
+	vc.put(verifiedCatalogue, nil, in, Campaign{})
 	return true
 }
 
@@ -100,19 +98,18 @@ func (vc *verifyCache) catalogue(pub ed25519.PublicKey, catalogue, signature []b
 // every device pins the same configs, and reads them back on every pass
 // and every report it sends.
 func (vc *verifyCache) spec(b []byte) (Campaign, error) {
+	if vc != nil {
+		if c, ok := vc.get(parsedSpec, nil, b); ok {
+			return c.Clone(), nil
+		}
+	}
 	var c Campaign
-	if vc == nil {
-		err := json.Unmarshal(b, &c)
-		return c, err
-	}
-	k := verifyKey{kind: parsedSpec, in: string(b)}
-	if c, ok := vc.get(k); ok {
-		return c.Clone(), nil
-	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Campaign{}, err
 	}
-	vc.put(k, c.Clone())
+	if vc != nil {
+		vc.put(parsedSpec, nil, b, c.Clone())
+	}
 	return c, nil
 }
 
@@ -120,27 +117,28 @@ func (vc *verifyCache) spec(b []byte) (Campaign, error) {
 // message. It is false for a key or signature not of Ed25519's fixed
 // size, which fails the check anyway and is not cached; the fixed sizes
 // keep two inputs from running together.
-func signedInput(pub ed25519.PublicKey, signature, msg []byte) (string, bool) {
+func signedInput(pub ed25519.PublicKey, signature, msg []byte) ([]byte, bool) {
 	if len(pub) != ed25519.PublicKeySize || len(signature) != ed25519.SignatureSize {
-		return "", false
+		return nil, false
 	}
 	b := make([]byte, 0, len(pub)+len(signature)+len(msg))
 	b = append(b, pub...)
 	b = append(b, signature...)
-	return string(append(b, msg...)), true
+	return append(b, msg...), true
 }
 
-func (vc *verifyCache) get(k verifyKey) (Campaign, bool) {
+func (vc *verifyCache) get(kind verifyKind, tax *Taxonomy, in []byte) (Campaign, bool) {
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
-	c, ok := vc.entries[k]
+	c, ok := vc.entries[verifyKey{kind: kind, tax: tax, in: string(in)}] // no copy of in
 	return c, ok
 }
 
-func (vc *verifyCache) put(k verifyKey, c Campaign) {
-	if len(k.in) > verifyCacheBytes/16 {
+func (vc *verifyCache) put(kind verifyKind, tax *Taxonomy, in []byte, c Campaign) {
+	if len(in) > verifyCacheBytes/16 {
 		return // not worth evicting for
 	}
+	k := verifyKey{kind: kind, tax: tax, in: string(in)}
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
 	if _, ok := vc.entries[k]; ok {

@@ -259,12 +259,12 @@ func TestVerifyCacheBounded(t *testing.T) {
 		t.Fatalf("%d entries, want the bound %d", n, verifyCacheEntries)
 	}
 	big := make([]byte, verifyCacheBytes/16+1)
-	vc.put(verifyKey{kind: parsedSpec, in: string(big)}, Campaign{})
-	if _, ok := vc.get(verifyKey{kind: parsedSpec, in: string(big)}); ok {
+	vc.put(parsedSpec, nil, big, Campaign{})
+	if _, ok := vc.get(parsedSpec, nil, big); ok {
 		t.Fatal("an entry over the size bound was kept")
 	}
 	for range 20 {
-		vc.put(verifyKey{kind: parsedSpec, in: string(big[:verifyCacheBytes/16])}, Campaign{})
+		vc.put(parsedSpec, nil, big[:verifyCacheBytes/16], Campaign{})
 		big[0]++
 	}
 	if vc.size > verifyCacheBytes {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,24 +29,29 @@ func syncFleet(clock *fakeClock, agg *testAggregator) DeviceConfig {
 // the campaigns it pinned.
 func syncedIDs(t *testing.T, cfg DeviceConfig) []string {
 	t.Helper()
-	ctx := context.Background()
-	d, err := Open(ctx, t.TempDir(), cfg)
+	ids, err := syncIDs(cfg, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	return ids
+}
+
+func syncIDs(cfg DeviceConfig, dir string) ([]string, error) {
+	ctx := context.Background()
+	d, err := Open(ctx, dir, cfg)
+	if err != nil {
+		return nil, err
 	}
 	defer d.Close(ctx)
 	if err := d.Sync(ctx); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	pins, err := d.pinned(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ids []string
 	for _, p := range pins {
 		ids = append(ids, p.ID)
 	}
-	return ids
+	return ids, err
 }
 
 // signedList signs campaigns (validated first) with priv.
@@ -94,6 +100,18 @@ func TestVerifyCacheShared(t *testing.T) {
 			t.Fatalf("after device %d: %d verified configs cached, want %d", i, n, len(testCampaigns))
 		}
 	}
+	// Devices syncing at once (as the demo's workers do) each pin every
+	// campaign.
+	var wg sync.WaitGroup
+	for range 4 {
+		dir := t.TempDir()
+		wg.Go(func() {
+			if ids, err := syncIDs(cfg, dir); err != nil || len(ids) != len(testCampaigns) {
+				t.Errorf("a concurrent device pinned %v (%v)", ids, err)
+			}
+		})
+	}
+	wg.Wait()
 	if NewDeviceConfig().verified == cfg.verified {
 		t.Fatal("two NewDeviceConfig share a cache")
 	}

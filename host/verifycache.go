@@ -12,7 +12,8 @@ import (
 // verifyCache remembers what devices of one process already checked, so
 // that a process running many devices (a fleet simulator, a TV with a
 // profile per member of the household) verifies each campaign config and
-// catalogue signature once instead of once per device. NewDeviceConfig
+// catalogue signature once instead of once per device, and decodes each
+// pinned config's stored JSON once instead of on every read. NewDeviceConfig
 // makes one; copies of the config share it, as WithSandbox's runtime is
 // shared.
 //
@@ -22,8 +23,8 @@ import (
 // validated against — so a hit is only ever what the check itself would
 // have answered for those inputs. Only successes are kept: a forged,
 // altered or foreign-key config always goes through the full check and
-// fails it. The configs are public and the same for every device; the
-// cache holds nothing of an owner's.
+// fails it. What it holds is the aggregator's public configs, the same
+// for every device, and nothing of an owner's.
 type verifyCache struct {
 	mu      sync.Mutex
 	entries map[verifyKey]Campaign

@@ -44,14 +44,15 @@ var meteredDir = sync.OnceValue(func() string {
 // rename), so a hit was validated, by the same checks, when it was written.
 // The cache is as trusted as wazero's compiled-code cache next to it:
 // whoever can write there can already change native code.
-func (r *Runtime) instrument(ctx context.Context, wasm []byte, initial int64) ([]byte, error) {
+//
+// sum is the SHA-256 of wasm (the caller's, so the module is hashed once).
+func (r *Runtime) instrument(ctx context.Context, wasm []byte, sum [sha256.Size]byte, initial int64) ([]byte, error) {
 	if r.cacheDir == "" {
 		if err := validateOriginal(ctx, wasm); err != nil {
 			return nil, err
 		}
 		return fuel.Instrument(wasm, initial)
 	}
-	sum := sha256.Sum256(wasm)
 	path := filepath.Join(r.cacheDir, meteredDir(), hex.EncodeToString(sum[:])+"-"+strconv.FormatInt(initial, 10)+".wasm")
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 8 {
 		return b, nil

@@ -49,10 +49,6 @@ type moduleKey struct {
 	pages  uint32
 }
 
-func newModuleKey(wasm []byte, l Limits) moduleKey {
-	return moduleKey{digest: sha256.Sum256(wasm), fuel: l.Fuel, pages: l.MemoryPages}
-}
-
 // maxIdleModules is how many modules no plugin uses a Runtime keeps
 // compiled for the next load (a device that closes and reopens, the next
 // simulated device); older ones are freed.

@@ -163,7 +163,7 @@ func TestMergeLeavesWhatItCannotProve(t *testing.T) {
 		name string
 		wasm []byte
 	}{
-		{"overlapping segments", module(false, false, seg{0, 10, "abcdef"}, seg{0, 12, "XY"})},
+		{"overlapping segments", module(false, false, seg{0, 10, "abcdef"}, seg{0, 12, "XY"}, seg{0, 20, "c"})},
 		{"a data count section", module(false, true, seg{0, 10, "a"}, seg{0, 12, "b"})},
 		{"an imported memory", module(true, false, seg{0, 10, "a"}, seg{0, 12, "b"})},
 		{"a passive segment", module(false, false, seg{0, 10, "a"}, seg{1, 0, "p"}, seg{0, 12, "b"})},

@@ -26,8 +26,9 @@ const ModulesDir = "modules"
 // to a temporary name, fsynced, renamed, the folder fsynced) before the row
 // that names it commits, and removed once no row does, so a crash leaves
 // at most a file no row names, which the next sweep removes. Every load
-// checks the bytes against the row's digest (sandbox.Runtime.LoadDigest):
-// a file changed on disk is refused, never run.
+// checks the bytes' digest, against the row's (sandbox.Runtime.LoadDigest)
+// or a signed module's manifest: a file changed on disk is refused, never
+// run.
 type moduleFiles struct {
 	dir string
 	// shared is WithSharedModules' folder, or "": a module already there is

@@ -83,7 +83,7 @@ func (r *Runtime) LoadSigned(ctx context.Context, signedManifest, wasm []byte) (
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(wasm)
+	sum := r.sum(wasm)
 	if err := checkDigest(m, sum); err != nil {
 		return nil, fmt.Errorf("plugin %q: %w", m.Name, err)
 	}
@@ -102,7 +102,7 @@ func (r *Runtime) LoadSigned(ctx context.Context, signedManifest, wasm []byte) (
 // running many devices should give them one Runtime (host.DeviceConfig's
 // WithSandbox) so each plugin compiles once per process.
 func (r *Runtime) Load(ctx context.Context, m Manifest, wasm []byte) (*Plugin, error) {
-	return r.loadSum(ctx, m, wasm, sha256.Sum256(wasm))
+	return r.loadSum(ctx, m, wasm, r.sum(wasm))
 }
 
 // LoadDigest is Load for a module read back from storage under the SHA-256
@@ -111,15 +111,25 @@ func (r *Runtime) Load(ctx context.Context, m Manifest, wasm []byte) (*Plugin, e
 // computes is the one the module is shared under, so checking costs no
 // second pass over the bytes.
 func (r *Runtime) LoadDigest(ctx context.Context, m Manifest, wasm []byte, digest [sha256.Size]byte) (*Plugin, error) {
-	sum := sha256.Sum256(wasm)
+	sum := r.sum(wasm)
 	if sum != digest {
 		return nil, fmt.Errorf("plugin %q: %w: %w: module sha256 %x, stored as %x", m.Name, ErrRefused, ErrDigestMismatch, sum[:8], digest[:8])
 	}
 	return r.loadSum(ctx, m, wasm, sum)
 }
 
-// loadSum is Load of a module whose SHA-256, computed by the caller over
-// these very bytes, is sum.
+// sum returns wasm's SHA-256. If the runtime keeps a compiled module of
+// the same bytes, it is that module's digest (equal bytes, equal digest):
+// comparing the 2.6 MB Go fitness module takes about a tenth of hashing it.
+func (r *Runtime) sum(wasm []byte) [sha256.Size]byte {
+	if sum, ok := r.modules.digestOf(wasm); ok {
+		return sum
+	}
+	return sha256.Sum256(wasm)
+}
+
+// loadSum is Load of a module whose SHA-256, computed over these very
+// bytes (sum), is sum.
 func (r *Runtime) loadSum(ctx context.Context, m Manifest, wasm []byte, sum [sha256.Size]byte) (*Plugin, error) {
 	limits := m.Limits.Within(r.policy)
 	p, err := r.load(ctx, m, limits, wasm, sum)
@@ -137,7 +147,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		return nil, fmt.Errorf("%w: %w: manifest declares ABI v%d", ErrRefused, ErrWrongABI, m.ABI)
 	}
 	var key moduleKey
-	if !r.isolate { // an isolated plugin's module lives in its worker process
+	if !r.isolate { // an isolated plugin's module lives in its worker process (and is never listed)
 		key = moduleKey{digest: sum, fuel: limits.Fuel, pages: limits.MemoryPages}
 		if mod := r.modules.get(key); mod != nil {
 			p := r.newPlugin(m, limits, mod)
@@ -179,7 +189,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		r.modules.release(ctx, p.mod)
 		return nil, err
 	}
-	r.modules.list(key, p.mod)
+	r.modules.list(key, p.mod, wasm)
 	return p, nil
 }
 

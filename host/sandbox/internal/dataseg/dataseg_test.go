@@ -174,3 +174,30 @@ func TestMergeLeavesWhatItCannotProve(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMerge: Merge never panics, and a module it rewrites instantiates
+// exactly when the original does, with the same memory.
+func FuzzMerge(f *testing.F) {
+	f.Add(module(false, false, seg{0, 100, "world"}, seg{0, 92, "hello"}, seg{0, 2000, "far"}))
+	f.Add(module(false, false, seg{0, 10, "a"}, seg{0, 65534, "abc"}))
+	f.Add(module(false, false, seg{0, 10, "abcdef"}, seg{0, 12, "XY"}, seg{0, 20, "c"}))
+	f.Add(module(false, true, seg{0, 10, "a"}, seg{0, 12, "b"}))
+	f.Add(plugins.TV)
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		merged := dataseg.Merge(wasm)
+		if bytes.Equal(merged, wasm) {
+			return
+		}
+		ctx := context.Background()
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+		defer rt.Close(ctx)
+		if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			return // Merge expects a valid module
+		}
+		want, err1 := memoryAfterInstantiation(t, wasm)
+		got, err2 := memoryAfterInstantiation(t, merged)
+		if (err1 == nil) != (err2 == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("instantiation: %v, merged %v; memories equal: %v", err1, err2, bytes.Equal(got, want))
+		}
+	})
+}

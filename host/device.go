@@ -156,15 +156,15 @@ func (d *Device) resume(ctx context.Context) error {
 		return err
 	}
 	for _, p := range list {
+		// A plugin the trust store no longer vouches for, or whose module
+		// file is gone or no longer hashes to its row's digest, stays
+		// installed but does not run; Status shows it.
 		wasm, err := d.modules.read(p.Module)
 		if err != nil {
-			return err
+			continue
 		}
 		loaded, err := d.load(ctx, p.Manifest, wasm, p.Author == "", &p.Module)
 		if err != nil {
-			// A plugin the trust store no longer vouches for, or whose
-			// module file no longer hashes to its row's digest, stays
-			// installed but does not run; Status shows it.
 			continue
 		}
 		d.plugins[p.Name] = loaded

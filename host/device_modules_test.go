@@ -109,7 +109,8 @@ func TestModuleFilesFollowTheRows(t *testing.T) {
 }
 
 // A module file changed on disk (to another module that would run) is
-// refused at the next open, signed or not; the bytes put back run again.
+// refused at the next open, signed or not, and a missing one leaves the
+// plugin installed but not running; the bytes put back run again.
 func TestModuleFileTamperedIsRefused(t *testing.T) {
 	ctx := context.Background()
 	for _, signed := range []bool{false, true} {
@@ -137,6 +138,14 @@ func TestModuleFileTamperedIsRefused(t *testing.T) {
 		d = open()
 		if got := running(t, d); len(got) != 1 || got["workouts"] {
 			t.Errorf("signed %v: with the module file changed, plugins %v, want workouts installed, not running", signed, got)
+		}
+		d.Close(ctx)
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		d = open()
+		if got := running(t, d); len(got) != 1 || got["workouts"] {
+			t.Errorf("signed %v: with the module file gone, plugins %v, want workouts installed, not running", signed, got)
 		}
 		d.Close(ctx)
 		if err := os.WriteFile(path, workoutsWasm, 0o600); err != nil {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"math"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Interest is one row of the profile: a plugin's decayed score for a
@@ -63,16 +65,16 @@ func (s *Store) UpdateProfile(ctx context.Context, plugin string, scores map[uin
 // Profile returns every profile row ("" plugin) or one plugin's.
 func (s *Store) Profile(ctx context.Context, plugin string) ([]Interest, error) {
 	var out []Interest
-	err := s.tx(ctx, "read_profile", func(tx *sql.Tx) error {
+	err := s.read("read_profile", func(q sqlitedb.Querier) error {
 		var err error
-		out, err = interests(ctx, tx, plugin)
+		out, err = interests(ctx, q, plugin)
 		return err
 	})
 	return out, err
 }
 
-func interests(ctx context.Context, tx *sql.Tx, plugin string) ([]Interest, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT plugin, category, value, updated_at FROM profile
+func interests(ctx context.Context, q sqlitedb.Querier, plugin string) ([]Interest, error) {
+	rows, err := q.QueryContext(ctx, `SELECT plugin, category, value, updated_at FROM profile
 		WHERE ? = '' OR plugin = ? ORDER BY plugin, category`, plugin, plugin)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,10 @@ var template = sqlitedb.NewTemplate(migrations, pragmas...)
 // Close closes the database. Everything committed stays committed.
 func (s *Store) Close() error { return s.db.Close() }
 
+// Stats is what the store's database ran since Open (sqlitedb.StatsOf):
+// tests bound an operation's transactions with it.
+func (s *Store) Stats() sqlitedb.Stats { return sqlitedb.StatsOf(s.db) }
+
 func (s *Store) migrate(ctx context.Context, o options) error {
 	return sqlitedb.Migrate(ctx, s.db, migrations, map[int]func(context.Context, *sql.Tx) error{
 		5: func(ctx context.Context, tx *sql.Tx) error { return handOffMemos(ctx, tx, o.memoHandoff) },

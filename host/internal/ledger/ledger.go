@@ -166,6 +166,10 @@ var template = sqlitedb.NewTemplate(migrations)
 // Close closes the database.
 func (l *Ledger) Close() error { return l.db.Close() }
 
+// Stats is what the ledger's database ran since Open (sqlitedb.StatsOf):
+// tests bound an operation's transactions with it.
+func (l *Ledger) Stats() sqlitedb.Stats { return sqlitedb.StatsOf(l.db) }
+
 // nano converts ε to stored units, rounding up (charges) or down (budgets).
 func nano(eps float64, up bool) int64 {
 	if up {

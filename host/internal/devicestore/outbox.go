@@ -96,16 +96,24 @@ func (s *Store) Queued(ctx context.Context) ([]Report, error) {
 	return out, err
 }
 
-// Claim marks up to limit due reports in flight and returns them: not
-// expired, past their send delay and backoff, and still covered by a
-// granted campaign consent. A claim is committed before the first byte is
-// sent, so after a crash the device knows which reports are in doubt.
+// SettleAndClaim settles done (as Settle) and then marks up to limit due
+// reports in flight and returns them: not expired, past their send delay
+// and backoff, and still covered by a granted campaign consent. A claim is
+// committed before the first byte is sent, so after a crash the device
+// knows which reports are in doubt; a sender going on to its next report
+// records the last one's outcome with the same commit. The claim skips
+// reports in flight, so none that done settles is claimed.
 //
 // With ignoreDelay, reports never tried yet are due whatever their send
 // delay (backoff after a failure still applies).
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay bool) ([]Report, error) {
+func (s *Store) SettleAndClaim(ctx context.Context, done []Sent, now time.Time, limit int, ignoreDelay bool) ([]Report, error) {
 	var out []Report
 	err := s.tx(ctx, "claim_reports", func(tx *sql.Tx) error {
+		for _, d := range done {
+			if err := settle(ctx, tx, d); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
 			next_attempt, expires_at, attempts, in_flight, token FROM outbox o
@@ -126,9 +134,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay
 	return out, err
 }
 
-// Due lists the reports a Claim at now would consider (not in flight, past
-// their send delay and backoff, not expired, consent granted), without
-// claiming them.
+// Due lists the reports a SettleAndClaim at now would claim (not in
+// flight, past their send delay and backoff, not expired, consent
+// granted), without claiming them.
 func (s *Store) Due(ctx context.Context, now time.Time) ([]Report, error) {
 	var out []Report
 	err := s.read("due_reports", func(q sqlitedb.Querier) error {

@@ -76,8 +76,8 @@ func (d *Device) pinned(ctx context.Context) ([]pinnedCampaign, error) {
 	}
 	out := make([]pinnedCampaign, 0, len(rows))
 	for _, r := range rows {
-		var c Campaign
-		if err := json.Unmarshal(r.Spec, &c); err != nil {
+		c, err := d.cfg.verified.spec(r.Spec)
+		if err != nil {
 			return nil, fmt.Errorf("host: cached campaign %q: %w", r.ID, err)
 		}
 		digest := r.Digest
@@ -147,8 +147,12 @@ func (d *Device) pin(ctx context.Context, fetched []Campaign, now time.Time) err
 
 // sameSpec compares a pinned spec with a fetched one, re-encoding the
 // pinned one first so that a field this version added (and omits when
-// empty) does not count as a change.
+// empty) does not count as a change. Equal bytes — the spec this version
+// pinned, fetched again — need no re-encoding.
 func sameSpec(pinned, fetched []byte) bool {
+	if bytes.Equal(pinned, fetched) {
+		return true
+	}
 	var c Campaign
 	if err := json.Unmarshal(pinned, &c); err != nil {
 		return false

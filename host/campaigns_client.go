@@ -9,7 +9,6 @@ import (
 	"github.com/cloudflare/circl/sign/ed25519"
 
 	"github.com/wisp-project/wisp/internal/api"
-	"github.com/wisp-project/wisp/internal/campaign"
 )
 
 // Campaigns fetches the aggregator's signed campaign configs and returns
@@ -20,6 +19,11 @@ import (
 // (wrapping ErrCampaignSignature or ErrCampaignInvalid) and must not be
 // answered; one bad config does not hide the good ones.
 func (c *Client) Campaigns(ctx context.Context, signingKey ed25519.PublicKey, tax *Taxonomy) (good []Campaign, bad []error, err error) {
+	return c.campaigns(ctx, signingKey, tax, nil)
+}
+
+// campaigns is Campaigns checking each config through vc (nil: no cache).
+func (c *Client) campaigns(ctx context.Context, signingKey ed25519.PublicKey, tax *Taxonomy, vc *verifyCache) (good []Campaign, bad []error, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/campaign-configs", nil)
 	if err != nil {
 		return nil, nil, err
@@ -33,7 +37,7 @@ func (c *Client) Campaigns(ctx context.Context, signingKey ed25519.PublicKey, ta
 		return nil, nil, fmt.Errorf("host: campaigns: %w", err)
 	}
 	for i, s := range list.Campaigns {
-		camp, err := campaign.Verify(signingKey, s.Config, s.Signature, tax)
+		camp, err := vc.campaign(signingKey, s.Config, s.Signature, tax)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("host: campaign config %d: %w", i, err))
 			continue

@@ -50,6 +50,10 @@ type DeviceConfig struct {
 	// (WithDeviceCredential); nil: none, campaigns that require tokens
 	// are not answered.
 	credential *deviceCredential
+
+	// verified is shared by every copy of the config: what one of its
+	// devices verified, the others need not (verifycache.go).
+	verified *verifyCache
 }
 
 type deviceCredential struct {
@@ -84,6 +88,7 @@ func NewDeviceConfig() DeviceConfig {
 		backoffMax:      6 * time.Hour,
 		reportValidity:  time.Hour,
 		syncEvery:       6 * time.Hour,
+		verified:        newVerifyCache(),
 	}
 }
 

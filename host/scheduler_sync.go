@@ -86,7 +86,7 @@ func (d *Device) fetchCampaigns(ctx context.Context) ([]Campaign, error) {
 	if err != nil {
 		return nil, err
 	}
-	good, _, err := d.client.Campaigns(ctx, pub, d.tax)
+	good, _, err := d.client.campaigns(ctx, pub, d.tax, d.cfg.verified)
 	return good, err
 }
 

@@ -8,8 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cloudflare/circl/sign/ed25519"
-
 	"github.com/wisp-project/wisp/host/internal/devicestore"
 )
 
@@ -92,7 +90,7 @@ func (d *Device) SetSignedCatalogue(ctx context.Context, catalogue, signature []
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadCatalogue, err)
 	}
-	if !ed25519.Verify(pub, append([]byte(catalogueContext), catalogue...), signature) {
+	if !d.cfg.verified.catalogue(pub, catalogue, signature) {
 		return fmt.Errorf("%w: signature does not verify", ErrBadCatalogue)
 	}
 	var c Catalogue

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/wisp-project/wisp/internal/ldp"
@@ -242,6 +243,25 @@ func (c *Campaign) Validate(tax *taxonomy.Taxonomy) error {
 		return bad("report_size %d is too small for a %v answer (%d bytes)", c.PaddedSize(), m, need)
 	}
 	return nil
+}
+
+// Clone returns a copy of c that shares no memory with it: its category
+// list, prio3 config and report-token config are copied. A campaign
+// verified once and handed to many devices (host's verification cache) is
+// cloned for each, so no device can change another's.
+func (c *Campaign) Clone() Campaign {
+	out := *c
+	out.Question.Categories = slices.Clone(c.Question.Categories)
+	if c.Prio3 != nil {
+		p := *c.Prio3
+		p.Params, p.HelperKeys = slices.Clone(p.Params), slices.Clone(p.HelperKeys)
+		out.Prio3 = &p
+	}
+	if c.ReportTokens != nil {
+		r := *c.ReportTokens
+		out.ReportTokens = &r
+	}
+	return out
 }
 
 // checkReportEpsilon fills in and checks ReportEpsilon (ε1).

@@ -31,6 +31,8 @@ type Device struct {
 	ownRT  bool // rt is the device's own (not WithSandbox's): Close closes it
 	tax    *Taxonomy
 	client *Client
+	// modules are the plugins' module files (device_modules.go).
+	modules moduleFiles
 
 	gate    gate         // calls in progress; Close waits for them
 	mu      sync.RWMutex // guards plugins
@@ -83,7 +85,8 @@ func Open(ctx context.Context, dir string, cfg DeviceConfig) (*Device, error) {
 	if tax == nil {
 		tax = taxonomy.Default()
 	}
-	d := &Device{cfg: cfg, dir: dir, rt: cfg.sandbox, tax: tax, plugins: map[string]*sandbox.Plugin{}}
+	d := &Device{cfg: cfg, dir: dir, rt: cfg.sandbox, tax: tax, plugins: map[string]*sandbox.Plugin{},
+		modules: moduleFiles{dir: filepath.Join(dir, ModulesDir), shared: cfg.sharedModules}}
 	if d.rt == nil {
 		rc := cfg.runtime
 		if !cfg.cacheDirSet {
@@ -146,15 +149,22 @@ func (d *Device) resume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := d.moveModulesOut(ctx, list); err != nil {
+		return err
+	}
+	if err := d.sweepModules(ctx); err != nil {
+		return err
+	}
 	for _, p := range list {
-		wasm, err := d.store.Wasm(ctx, p.Name)
+		// A plugin the trust store no longer vouches for, or whose module
+		// file is gone or no longer hashes to its row's digest, stays
+		// installed but does not run; Status shows it.
+		wasm, err := d.modules.read(p.Module)
 		if err != nil {
-			return err
+			continue
 		}
-		loaded, err := d.load(ctx, p.Manifest, wasm, p.Author == "")
+		loaded, err := d.load(ctx, p.Manifest, wasm, p.Author == "", &p.Module)
 		if err != nil {
-			// A plugin the trust store no longer vouches for stays
-			// installed but does not run; Status shows it.
 			continue
 		}
 		d.plugins[p.Name] = loaded

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -53,36 +54,44 @@ func (d *Device) install(ctx context.Context, manifest, wasm []byte, unsigned bo
 		return PluginInfo{}, ErrDeviceClosed
 	}
 	defer d.gate.leave()
-	p, err := d.load(ctx, manifest, wasm, unsigned)
+	p, err := d.load(ctx, manifest, wasm, unsigned, nil)
 	if err != nil {
 		return PluginInfo{}, err
 	}
 	m := p.Manifest()
 	row := devicestore.Plugin{
-		Name: m.Name, Version: m.Version, Manifest: manifest, Wasm: wasm,
+		Name: m.Name, Version: m.Version, Manifest: manifest, Module: p.ModuleDigest(),
 		Categories: m.Categories, Retention: d.cfg.retention, Installed: d.now(),
 	}
 	if !unsigned {
 		row.Author = m.Author.String()
 	}
-	if old, ok := d.installed(ctx, m.Name); ok {
+	old, upgrade := d.installed(ctx, m.Name)
+	if upgrade {
 		row.Retention = old.Retention // an upgrade keeps the owner's settings
 	}
-	if err := d.store.PutPlugin(ctx, row); err != nil {
+	if err := d.storeModule(ctx, row, wasm); err != nil {
 		p.Close(ctx)
+		d.sweepModules(ctx) // best effort: the next Open sweeps too
 		return PluginInfo{}, err
 	}
+	if upgrade && old.Module != row.Module {
+		d.sweepModules(ctx) // best effort: the next Open sweeps too
+	}
 	d.mu.Lock()
-	old := d.plugins[m.Name]
+	prev := d.plugins[m.Name]
 	d.plugins[m.Name] = p
 	d.mu.Unlock()
-	if old != nil {
-		old.Close(ctx)
+	if prev != nil {
+		prev.Close(ctx)
 	}
 	return pluginInfo(row, true), nil
 }
 
-func (d *Device) load(ctx context.Context, manifest, wasm []byte, unsigned bool) (*sandbox.Plugin, error) {
+// load loads a plugin; stored, for a module read back from its file, is
+// the digest its row names, which the bytes must hash to. (A signed
+// module must hash to its manifest's digest in any case.)
+func (d *Device) load(ctx context.Context, manifest, wasm []byte, unsigned bool, stored *[sha256.Size]byte) (*sandbox.Plugin, error) {
 	if !unsigned {
 		return d.rt.LoadSigned(ctx, manifest, wasm)
 	}
@@ -92,6 +101,9 @@ func (d *Device) load(ctx context.Context, manifest, wasm []byte, unsigned bool)
 	m, err := sandbox.ParseManifest(manifest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", sandbox.ErrRefused, err)
+	}
+	if stored != nil {
+		return d.rt.LoadDigest(ctx, m, wasm, *stored)
 	}
 	return d.rt.Load(ctx, m, wasm)
 }
@@ -157,6 +169,7 @@ func (d *Device) Remove(ctx context.Context, name string) error {
 	if p != nil {
 		p.Close(ctx)
 	}
+	d.sweepModules(ctx) // best effort: the next Open sweeps too
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -154,5 +155,29 @@ func TestEmptyCallAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("an empty call allocates %.1f objects, want 0", allocs)
+	}
+}
+
+// BenchmarkLoadShared is a device of a fleet loading the Go fitness plugin
+// (2.6 MB) into a runtime that compiled it already: the module's digest
+// and the start of an instance of its own (memory, data segments, the Go
+// runtime's initialization).
+func BenchmarkLoadShared(b *testing.B) {
+	ctx := context.Background()
+	rt := sandbox.NewRuntime(sandbox.DefaultPolicy())
+	defer rt.Close(ctx)
+	m := sandbox.Manifest{Name: "fitness", Categories: []uint32{410}}
+	wasm := bytes.Clone(plugins.Fitness) // the device's own copy, as read from its file
+	first, err := rt.Load(ctx, m, plugins.Fitness)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer first.Close(ctx)
+	for b.Loop() {
+		p, err := rt.Load(ctx, m, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Close(ctx)
 	}
 }

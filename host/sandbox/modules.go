@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -28,7 +29,10 @@ import (
 // WASI and wisp host modules hold no per-call state of their own (the wisp
 // module looks up the calling instance's plugin in logs).
 type module struct {
-	key      moduleKey
+	key moduleKey
+	// orig is a copy of the plugin's bytes, set when the module is listed:
+	// a load of equal bytes takes key.digest from it instead of hashing.
+	orig     []byte
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	// summaries: the module exports abi.SummaryExport.
@@ -47,10 +51,6 @@ type moduleKey struct {
 	digest [sha256.Size]byte
 	fuel   int64
 	pages  uint32
-}
-
-func newModuleKey(wasm []byte, l Limits) moduleKey {
-	return moduleKey{digest: sha256.Sum256(wasm), fuel: l.Fuel, pages: l.MemoryPages}
 }
 
 // maxIdleModules is how many modules no plugin uses a Runtime keeps
@@ -98,9 +98,10 @@ func (ms *modules) get(key moduleKey) *module {
 }
 
 // list makes a module that compiled and passed the checks findable under
-// key. If another load listed the same key meanwhile, m stays unlisted and
-// is freed with its last plugin.
-func (ms *modules) list(key moduleKey, m *module) {
+// key, the digest of wasm. If another load listed the same key meanwhile,
+// m stays unlisted and is freed with its last plugin.
+func (ms *modules) list(key moduleKey, m *module, wasm []byte) {
+	orig := bytes.Clone(wasm) // the caller's may change after Load returns
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if ms.byKey == nil {
@@ -109,8 +110,27 @@ func (ms *modules) list(key moduleKey, m *module) {
 	if ms.byKey[key] != nil {
 		return
 	}
-	m.key, m.listed = key, true
+	m.key, m.listed, m.orig = key, true, orig
 	ms.byKey[key] = m
+}
+
+// digestOf returns the digest of a listed module whose bytes equal wasm's.
+// The comparison runs outside the lock (orig never changes once listed).
+func (ms *modules) digestOf(wasm []byte) ([sha256.Size]byte, bool) {
+	ms.mu.Lock()
+	var same []*module
+	for _, m := range ms.byKey {
+		if len(m.orig) == len(wasm) {
+			same = append(same, m)
+		}
+	}
+	ms.mu.Unlock()
+	for _, m := range same {
+		if bytes.Equal(m.orig, wasm) {
+			return m.key.digest, true
+		}
+	}
+	return [sha256.Size]byte{}, false
 }
 
 // release drops one plugin's hold on m. A listed module no plugin holds

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"slices"
@@ -16,6 +17,7 @@ import (
 type Plugin struct {
 	manifest Manifest
 	limits   Limits
+	digest   [sha256.Size]byte // of the module's bytes as given to the Runtime
 	declared map[uint32]bool
 	// mod is the compiled module, which plugins of the same bytes and caps
 	// share (modules.go); modules is its runtime's, which frees it.
@@ -52,6 +54,11 @@ type Plugin struct {
 
 // Manifest returns the manifest the plugin was loaded with.
 func (p *Plugin) Manifest() Manifest { return p.manifest }
+
+// ModuleDigest returns the SHA-256 of the module the plugin was loaded
+// from, as the runtime computed it while loading (a device names its stored
+// module by it, hashing the bytes once).
+func (p *Plugin) ModuleDigest() [sha256.Size]byte { return p.digest }
 
 // Limits returns the limits in force for the plugin.
 func (p *Plugin) Limits() Limits { return p.limits }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,10 +83,11 @@ func (r *Runtime) LoadSigned(ctx context.Context, signedManifest, wasm []byte) (
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDigest(m, wasm); err != nil {
+	sum := r.sum(wasm)
+	if err := checkDigest(m, sum); err != nil {
 		return nil, fmt.Errorf("plugin %q: %w", m.Name, err)
 	}
-	return r.Load(ctx, m, wasm)
+	return r.loadSum(ctx, m, wasm, sum)
 }
 
 // Load compiles and checks a plugin module and instantiates it once, so a
@@ -100,15 +102,44 @@ func (r *Runtime) LoadSigned(ctx context.Context, signedManifest, wasm []byte) (
 // running many devices should give them one Runtime (host.DeviceConfig's
 // WithSandbox) so each plugin compiles once per process.
 func (r *Runtime) Load(ctx context.Context, m Manifest, wasm []byte) (*Plugin, error) {
+	return r.loadSum(ctx, m, wasm, r.sum(wasm))
+}
+
+// LoadDigest is Load for a module read back from storage under the SHA-256
+// digest it was stored with: a module whose bytes hash otherwise is refused
+// (ErrRefused, ErrDigestMismatch) before anything of it runs. The digest it
+// computes is the one the module is shared under, so checking costs no
+// second pass over the bytes.
+func (r *Runtime) LoadDigest(ctx context.Context, m Manifest, wasm []byte, digest [sha256.Size]byte) (*Plugin, error) {
+	sum := r.sum(wasm)
+	if sum != digest {
+		return nil, fmt.Errorf("plugin %q: %w: %w: module sha256 %x, stored as %x", m.Name, ErrRefused, ErrDigestMismatch, sum[:8], digest[:8])
+	}
+	return r.loadSum(ctx, m, wasm, sum)
+}
+
+// sum returns wasm's SHA-256. If the runtime keeps a compiled module of
+// the same bytes, it is that module's digest (equal bytes, equal digest):
+// comparing the 2.6 MB Go fitness module takes about a tenth of hashing it.
+func (r *Runtime) sum(wasm []byte) [sha256.Size]byte {
+	if sum, ok := r.modules.digestOf(wasm); ok {
+		return sum
+	}
+	return sha256.Sum256(wasm)
+}
+
+// loadSum is Load of a module whose SHA-256, computed over these very
+// bytes (sum), is sum.
+func (r *Runtime) loadSum(ctx context.Context, m Manifest, wasm []byte, sum [sha256.Size]byte) (*Plugin, error) {
 	limits := m.Limits.Within(r.policy)
-	p, err := r.load(ctx, m, limits, wasm)
+	p, err := r.load(ctx, m, limits, wasm, sum)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %q: %w", m.Name, err)
 	}
 	return p, nil
 }
 
-func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []byte) (*Plugin, error) {
+func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []byte, sum [sha256.Size]byte) (*Plugin, error) {
 	if len(wasm) > limits.ModuleBytes {
 		return nil, fmt.Errorf("%w: module is %d bytes, limit %d", ErrRefused, len(wasm), limits.ModuleBytes)
 	}
@@ -116,13 +147,15 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		return nil, fmt.Errorf("%w: %w: manifest declares ABI v%d", ErrRefused, ErrWrongABI, m.ABI)
 	}
 	var key moduleKey
-	if !r.isolate { // an isolated plugin's module lives in its worker process
-		key = newModuleKey(wasm, limits)
+	if !r.isolate { // an isolated plugin's module lives in its worker process (and is never listed)
+		key = moduleKey{digest: sum, fuel: limits.Fuel, pages: limits.MemoryPages}
 		if mod := r.modules.get(key); mod != nil {
-			return r.start(ctx, r.newPlugin(m, limits, mod))
+			p := r.newPlugin(m, limits, mod)
+			p.digest = sum
+			return r.start(ctx, p)
 		}
 	}
-	metered, err := r.instrument(ctx, wasm, limits.Fuel)
+	metered, err := r.instrument(ctx, wasm, sum, limits.Fuel)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
@@ -140,6 +173,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		}
 	}
 	p := r.newPlugin(m, limits, newModule(ctx, r.cache, limits))
+	p.digest = sum
 	if r.isolate {
 		if err := p.prepareIsolated(ctx, metered, r); err != nil {
 			return nil, err
@@ -155,7 +189,7 @@ func (r *Runtime) load(ctx context.Context, m Manifest, limits Limits, wasm []by
 		r.modules.release(ctx, p.mod)
 		return nil, err
 	}
-	r.modules.list(key, p.mod)
+	r.modules.list(key, p.mod, wasm)
 	return p, nil
 }
 

@@ -110,12 +110,12 @@ func verifyManifest(signed []byte, trust *TrustStore) (Manifest, error) {
 	return m, nil
 }
 
-// checkDigest refuses a module whose bytes are not the ones m names.
-func checkDigest(m Manifest, wasm []byte) error {
+// checkDigest refuses a module whose SHA-256, got, is not the one m names.
+func checkDigest(m Manifest, got [sha256.Size]byte) error {
 	if m.WasmSHA256 == ([32]byte{}) {
 		return fmt.Errorf("%w: %w: manifest has no wasm_sha256", ErrRefused, ErrDigestMismatch)
 	}
-	if got := sha256.Sum256(wasm); got != m.WasmSHA256 {
+	if got != m.WasmSHA256 {
 		return fmt.Errorf("%w: %w: module sha256 %x, manifest says %x", ErrRefused, ErrDigestMismatch, got[:8], m.WasmSHA256[:8])
 	}
 	return nil

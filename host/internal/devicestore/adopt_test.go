@@ -2,6 +2,7 @@ package devicestore_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"path/filepath"
@@ -173,8 +174,21 @@ func TestOpenAdoptsOldDatabase(t *testing.T) {
 	if err != nil || len(plugins) != 1 || plugins[0].Name != "p" || len(plugins[0].Categories) != 1 {
 		t.Fatalf("plugins after adoption: %+v, %v", plugins, err)
 	}
-	if wasm, err := s.Wasm(ctx, "p"); err != nil || string(wasm) != "\x00asm" {
+	if plugins[0].Module != ([32]byte{}) {
+		t.Errorf("an old row's module digest is %x, want none (its bytes are in the row)", plugins[0].Module)
+	}
+	if wasm, err := s.InlineWasm(ctx, "p"); err != nil || string(wasm) != "\x00asm" {
 		t.Errorf("the module after adoption: %x, %v, want 0061736d", wasm, err)
+	}
+	sum := sha256.Sum256([]byte("\x00asm"))
+	if err := s.MoveModuleOut(ctx, "p", sum); err != nil {
+		t.Fatal(err)
+	}
+	if plugins, err := s.Plugins(ctx); err != nil || plugins[0].Module != sum {
+		t.Errorf("the module digest after MoveModuleOut: %+v, %v, want %x", plugins, err, sum)
+	}
+	if wasm, err := s.InlineWasm(ctx, "p"); err != nil || len(wasm) != 0 {
+		t.Errorf("the row's bytes after MoveModuleOut: %x, %v, want none", wasm, err)
 	}
 	events, err := s.Window(ctx, "p", at.Add(-time.Hour), at.Add(time.Hour), 1<<62, 10)
 	if err != nil || len(events) != 1 || events[0].Value != 2.5 {

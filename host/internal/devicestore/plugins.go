@@ -2,6 +2,7 @@ package devicestore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"time"
 )
@@ -13,7 +14,10 @@ type Plugin struct {
 	Author     string // author key text; "" for an unsigned development plugin
 	AuthorName string // the trust store's comment for the key
 	Manifest   []byte // the manifest file as installed (signed or not)
-	Wasm       []byte // left nil by Plugins; read with Wasm
+	// Module is the SHA-256 of the module, whose bytes the device keeps in
+	// a file named by it; zero for a row from before migration 9 that
+	// still holds them (read with InlineWasm).
+	Module     [sha256.Size]byte
 	Categories []uint32
 	Retention  time.Duration
 	Installed  time.Time
@@ -32,10 +36,10 @@ func (s *Store) PutPlugin(ctx context.Context, p Plugin) error {
 		if err != nil {
 			return err
 		}
-		// The module has a table of its own (migration 8), so that updating
-		// the plugins row does not rewrite it.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO plugin_modules (plugin, wasm) VALUES (?, ?)
-			ON CONFLICT (plugin) DO UPDATE SET wasm = excluded.wasm`, p.Name, nonNil(p.Wasm)); err != nil {
+		// The module's row is its own (migration 8) and names its file
+		// (migration 9); the bytes are not in the database.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO plugin_modules (plugin, wasm, sha256) VALUES (?, x'', ?)
+			ON CONFLICT (plugin) DO UPDATE SET wasm = x'', sha256 = excluded.sha256`, p.Name, p.Module[:]); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plugin_categories WHERE plugin = ?`, p.Name); err != nil {
@@ -55,7 +59,8 @@ func (s *Store) Plugins(ctx context.Context) ([]Plugin, error) {
 	var out []Plugin
 	err := s.tx(ctx, "list_plugins", func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT name, version, author, author_name, manifest, retention_ms, installed_at FROM plugins ORDER BY name`)
+		rows, err := tx.QueryContext(ctx, `SELECT name, version, author, author_name, manifest, retention_ms, installed_at, coalesce(m.sha256, x'')
+			FROM plugins LEFT JOIN plugin_modules m ON m.plugin = name ORDER BY name`)
 		if err != nil {
 			return err
 		}
@@ -63,9 +68,11 @@ func (s *Store) Plugins(ctx context.Context) ([]Plugin, error) {
 		for rows.Next() {
 			var p Plugin
 			var ret, at int64
-			if err := rows.Scan(&p.Name, &p.Version, &p.Author, &p.AuthorName, &p.Manifest, &ret, &at); err != nil {
+			var digest []byte
+			if err := rows.Scan(&p.Name, &p.Version, &p.Author, &p.AuthorName, &p.Manifest, &ret, &at, &digest); err != nil {
 				return err
 			}
+			copy(p.Module[:], digest) // empty: the bytes are still in the row
 			p.Retention, p.Installed = time.Duration(ret)*time.Millisecond, fromMS(at)
 			out = append(out, p)
 		}
@@ -99,8 +106,9 @@ func categories(ctx context.Context, tx *sql.Tx, plugin string) ([]uint32, error
 	return out, rows.Err()
 }
 
-// Wasm returns an installed plugin's module.
-func (s *Store) Wasm(ctx context.Context, name string) ([]byte, error) {
+// InlineWasm returns the module bytes a plugin's row from before
+// migration 9 still holds (see Plugin.Module), empty once moved out.
+func (s *Store) InlineWasm(ctx context.Context, name string) ([]byte, error) {
 	var wasm []byte
 	err := s.tx(ctx, "read_wasm", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT wasm FROM plugin_modules WHERE plugin = ?`, name).Scan(&wasm)
@@ -110,6 +118,22 @@ func (s *Store) Wasm(ctx context.Context, name string) ([]byte, error) {
 		return err
 	})
 	return wasm, err
+}
+
+// MoveModuleOut records that a plugin's module, whose bytes its row held,
+// is now in the file named by digest, and drops the bytes from the row.
+// The file must be durable before: the row is then all that names it.
+func (s *Store) MoveModuleOut(ctx context.Context, name string, digest [sha256.Size]byte) error {
+	return s.tx(ctx, "move_module_out", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE plugin_modules SET wasm = x'', sha256 = ? WHERE plugin = ?`, digest[:], name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // SetRetention changes how long a plugin's events are kept.

@@ -114,7 +114,9 @@ func newPopulation(ctx context.Context, opts Options, dir string, agg *aggregato
 		return nil, err
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: opts.Workers}}
-	p.base = host.NewDeviceConfig().WithSandbox(rt).WithUnsignedPlugins(true).
+	// The devices also share one folder of module files, so a class's
+	// module is written once and each device's install only links it.
+	p.base = host.NewDeviceConfig().WithSandbox(rt).WithSharedModules(filepath.Join(dir, "modules")).WithUnsignedPlugins(true).
 		WithAggregator(agg.url, client).WithCampaignKey(agg.srv.SigningKey()).
 		WithSendDelay(0) // send at the pass that answers: the demo does not wait an hour
 	return p, nil

@@ -2,8 +2,8 @@
 // store, the device store, the privacy ledger) the one way they must all be
 // opened — WAL, synchronous=FULL so a commit survives power loss, immediate
 // transactions so writers queue instead of deadlocking, a busy timeout —
-// and runs retried transactions and versioned migrations (package migrate)
-// on them.
+// and runs retried write transactions (Tx), read transactions that take no
+// write lock (Read) and versioned migrations (package migrate) on them.
 package sqlitedb
 
 import (

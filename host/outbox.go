@@ -143,15 +143,19 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 		return err // checked under the egress lock, so PauseSharing is at once
 	}
 	spread := !ignoreDelay && d.cfg.maxSendDelay > 0
+	// done are the outcomes of the last upload, settled in the transaction
+	// that claims the next report.
+	var done []devicestore.Sent
 	for {
-		one, err := d.store.Claim(ctx, now, 1, ignoreDelay)
+		one, err := d.store.SettleAndClaim(ctx, done, now, 1, ignoreDelay)
 		if err != nil || len(one) == 0 {
 			return err
 		}
 		if err := d.step("after-claim"); err != nil {
 			return err
 		}
-		if err := d.upload(ctx, one, now, sum); err != nil {
+		if done, err = d.upload(ctx, one, now, sum); err != nil {
+			err = errors.Join(err, d.store.Settle(ctx, done))
 			var busy *BusyError
 			if errors.As(err, &busy) && busy.RetryAfter > 0 {
 				// The aggregator asked this device to come back later:
@@ -161,6 +165,9 @@ func (d *Device) flush(ctx context.Context, now time.Time, ignoreDelay bool, sum
 			return err
 		}
 		if spread {
+			if err := d.store.Settle(ctx, done); err != nil {
+				return err
+			}
 			return d.spread(ctx, now, now)
 		}
 	}
@@ -190,22 +197,25 @@ func (d *Device) spread(ctx context.Context, now, from time.Time) error {
 	return d.store.Release(ctx, ids, next)
 }
 
-func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) error {
+// upload sends batch and returns the outcomes to settle: the caller
+// settles them (flush, with its next claim), also when upload fails after
+// the aggregator answered. Reports to retry are released here.
+func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now time.Time, sum *RunSummary) ([]devicestore.Sent, error) {
 	envs := make([][]byte, 0, len(batch))
 	good := batch[:0:0]
-	var corrupt []devicestore.Sent
+	done := make([]devicestore.Sent, 0, len(batch))
 	for _, r := range batch {
 		// The stored bytes are sent as they are; the check only keeps a
 		// record the disk corrupted from leaving.
 		if err := checkStored(r.Envelope); err != nil {
-			corrupt = append(corrupt, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
+			done = append(done, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
 				Outcome: OutcomeDropped, Cause: DropCorrupt})
 			continue
 		}
 		envs, good = append(envs, r.Envelope), append(good, r)
 	}
-	if err := d.store.Settle(ctx, corrupt); err != nil || len(good) == 0 {
-		return err
+	if len(good) == 0 {
+		return done, nil
 	}
 	batch = good
 	authorization := ""
@@ -216,7 +226,7 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 			// charge already made, and is tried again with backoff. The
 			// aggregator may be up: the pass goes on with other reports.
 			sum.Deferred++
-			return d.retryLater(ctx, batch, now)
+			return done, d.retryLater(ctx, batch, now)
 		}
 	}
 	resp, err := d.client.uploadEncoded(ctx, envs, authorization)
@@ -227,20 +237,20 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 			now = now.Add(busy.RetryAfter) // honour the aggregator's Retry-After, then back off as usual
 		}
 		if rerr := d.retryLater(ctx, batch, now); rerr != nil {
-			return rerr
+			return done, rerr
 		}
-		return fmt.Errorf("host: upload deferred: %w", err)
+		return done, fmt.Errorf("host: upload deferred: %w", err)
 	}
 	if err := d.step("after-upload"); err != nil {
-		return err
+		return done, err
 	}
-	done := make([]devicestore.Sent, 0, len(batch))
+	corrupt := len(done) // the outcomes so far are of corrupt records
 	var again []devicestore.Report
 	for i, r := range batch {
 		res := resp.Results[i]
 		if res.ReportID != "" && res.ReportID != hex.EncodeToString(r.ID[:]) {
 			// A confused aggregator: keep the batch for a later try.
-			return errors.Join(fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID), d.retryLater(ctx, batch, now))
+			return done[:corrupt], errors.Join(fmt.Errorf("host: upload: result %d is for report %s", i, res.ReportID), d.retryLater(ctx, batch, now))
 		}
 		if retryable(res) && now.Before(r.Expires) {
 			// Not final: the node that answered has not loaded a campaign
@@ -260,21 +270,18 @@ func (d *Device) upload(ctx context.Context, batch []devicestore.Report, now tim
 		done = append(done, devicestore.Sent{ID: r.ID, Campaign: r.Campaign, Epoch: r.Epoch, Size: len(r.Envelope), Dummy: r.Dummy, At: now,
 			Outcome: outcome, Reason: reason})
 	}
-	if err := d.store.Settle(ctx, done); err != nil {
-		return err
-	}
 	if err := d.retryLater(ctx, again, now); err != nil {
-		return err
+		return done, err
 	}
 	for i := range resp.Results {
 		switch resp.Results[i].Reason {
 		case api.ReasonUnknownKey, api.ReasonKeyExpired, api.ReasonUnknownCampaign:
 			// The aggregator rotated its key or changed its campaigns:
 			// refresh at the next pass rather than in hours.
-			return d.store.SetMeta(ctx, metaSyncedAt, []byte("0"))
+			return done, d.store.SetMeta(ctx, metaSyncedAt, []byte("0"))
 		}
 	}
-	return nil
+	return done, nil
 }
 
 // retryable reports whether a rejection may go away by itself, so the

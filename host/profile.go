@@ -110,19 +110,12 @@ type support struct {
 // consentedProfile is the stored profile restricted to plugins the owner
 // consents to, decayed to now: per category, every plugin's positive score.
 func (d *Device) consentedProfile(ctx context.Context, now time.Time) (map[uint32][]support, error) {
-	rows, err := d.store.Profile(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	consents, err := d.store.Consents(ctx)
+	rows, err := d.store.ConsentedProfile(ctx)
 	if err != nil {
 		return nil, err
 	}
 	by := map[uint32][]support{}
 	for _, r := range rows {
-		if !consents[PluginPurpose(r.Plugin).String()] {
-			continue
-		}
 		if v := r.Decayed(now, d.cfg.halfLife); v > 0 {
 			by[r.Category] = append(by[r.Category], support{r.Plugin, v})
 		}

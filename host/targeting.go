@@ -144,7 +144,12 @@ func (d *Device) Relevant(ctx context.Context) ([]Match, error) {
 	if err != nil {
 		return nil, err
 	}
-	scores, err := d.localScores(ctx, d.now())
+	return d.relevant(ctx, c, d.now())
+}
+
+// relevant is Relevant for catalogue c at now.
+func (d *Device) relevant(ctx context.Context, c Catalogue, now time.Time) ([]Match, error) {
+	scores, err := d.localScores(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +180,10 @@ func (d *Device) Relevant(ctx context.Context) ([]Match, error) {
 // callers cannot exceed a cap. It returns ErrFrequencyCap when nothing may
 // be shown now (caps, quiet hours, or nothing relevant).
 func (d *Device) Pick(ctx context.Context) (Creative, error) {
-	matches, err := d.Relevant(ctx)
-	if err != nil {
-		return Creative{}, err
+	if !d.gate.enter() {
+		return Creative{}, ErrDeviceClosed
 	}
+	defer d.gate.leave()
 	c, err := d.catalogue(ctx)
 	if err != nil {
 		return Creative{}, err
@@ -186,6 +191,10 @@ func (d *Device) Pick(ctx context.Context) (Creative, error) {
 	now := d.now()
 	if c.Quiet.contains(now) {
 		return Creative{}, fmt.Errorf("%w: quiet hours", ErrFrequencyCap)
+	}
+	matches, err := d.relevant(ctx, c, now)
+	if err != nil {
+		return Creative{}, err
 	}
 	if len(matches) == 0 {
 		return Creative{}, fmt.Errorf("%w: nothing relevant", ErrFrequencyCap)

@@ -2,8 +2,8 @@
 // store, the device store, the privacy ledger) the one way they must all be
 // opened — WAL, synchronous=FULL so a commit survives power loss, immediate
 // transactions so writers queue instead of deadlocking, a busy timeout —
-// and runs retried transactions and versioned migrations (package migrate)
-// on them.
+// and runs retried write transactions (Tx), read transactions that take no
+// write lock (Read) and versioned migrations (package migrate) on them.
 package sqlitedb
 
 import (
@@ -34,15 +34,37 @@ func Open(path string, pragmas ...string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return sql.OpenDB(cachingConnector{c}), nil
+	return sql.OpenDB(cachingConnector{Connector: c, counts: new(counts)}), nil
 }
 
-// Tx runs fn in a transaction and commits it, retrying a few times with
-// growing pauses while another process holds the write lock past the busy
-// timeout. The error is fn's or the database's, unwrapped.
+// Tx runs fn in a write transaction and commits it, retrying a few times
+// with growing pauses while another process holds the write lock past the
+// busy timeout. The write lock is held from BEGIN (IMMEDIATE) to the
+// commit, so what fn reads stays true until it commits. The error is fn's
+// or the database's, unwrapped.
 func Tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	return retry(ctx, db, nil, fn)
+}
+
+// Read runs fn in a read transaction: a deferred one, which in WAL mode
+// takes no write lock, neither waits for a writer nor holds one up, and
+// sees one snapshot across fn's statements; it commits nothing. fn must
+// not write. A read of one statement needs no transaction at all: run it
+// on db, where it is its own.
+func Read(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	return retry(ctx, db, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// Querier runs reads: a *sql.DB, where each statement is its own read
+// transaction, or a *sql.Tx.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func retry(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := try(ctx, db, fn)
+		err := try(ctx, db, opts, fn)
 		if err == nil || attempt == 4 || !Busy(err) || ctx.Err() != nil {
 			return err
 		}
@@ -50,8 +72,8 @@ func Tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	}
 }
 
-func try(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+func try(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -67,7 +89,16 @@ func try(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 // transaction as the schema change. before[v], if set, runs in migration
 // v's transaction just before its SQL: Go that a schema change needs, such
 // as handing a table's rows to another database before dropping it.
+//
+// A database already at the last version, as every open but a store's first
+// finds it, is told so by one read, without the write transaction
+// migrate.Run begins to read the version under the write lock: versions
+// only grow, so one read at the last stays true.
 func Migrate(ctx context.Context, db *sql.DB, ms []migrate.Migration, before map[int]func(context.Context, *sql.Tx) error) error {
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err == nil && v == len(ms) {
+		return nil
+	}
 	return migrate.Run(ctx, migrator{db, before}, ms)
 }
 

@@ -2,9 +2,11 @@ package sqlitedb
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"reflect"
+	"sync/atomic"
 )
 
 // stmtCacheSize is how many prepared statements each connection keeps. The
@@ -20,15 +22,54 @@ const stmtCacheSize = 64
 // (docs/BENCHMARKS.md, "The demo"). A statement SQLite prepared once on a
 // connection is re-run from its compiled form, and SQLite prepares it again
 // by itself if the schema changed meanwhile (sqlite3_prepare_v2).
-type cachingConnector struct{ driver.Connector }
+type cachingConnector struct {
+	driver.Connector
+	counts *counts
+}
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn)
+	return newCachingConn(conn, c.counts)
 }
+
+// Driver is the driver's, carrying the database's counts for StatsOf.
+func (c cachingConnector) Driver() driver.Driver {
+	return countingDriver{c.Connector.Driver(), c.counts}
+}
+
+type countingDriver struct {
+	driver.Driver
+	counts *counts
+}
+
+// Stats is what a database's connections ran since Open: the measure
+// tests bound an operation's SQLite work by (counts, not timings).
+type Stats struct {
+	Writes   int64 // write transactions begun (BEGIN IMMEDIATE)
+	Reads    int64 // read transactions begun (deferred BEGIN)
+	Implicit int64 // statements run outside a transaction, each its own
+	Prepared int64 // statements compiled: cache misses and uncacheable scripts
+}
+
+// Sub is s minus an earlier snapshot: what ran in between.
+func (s Stats) Sub(earlier Stats) Stats {
+	return Stats{s.Writes - earlier.Writes, s.Reads - earlier.Reads, s.Implicit - earlier.Implicit, s.Prepared - earlier.Prepared}
+}
+
+// StatsOf returns db's counts; zero for a database Open did not open.
+func StatsOf(db *sql.DB) Stats {
+	d, ok := db.Driver().(countingDriver)
+	if !ok {
+		return Stats{}
+	}
+	c := d.counts
+	return Stats{c.writes.Load(), c.reads.Load(), c.implicit.Load(), c.prepared.Load()}
+}
+
+type counts struct{ writes, reads, implicit, prepared atomic.Int64 }
 
 // cachingConn is a connection with a cache of prepared statements by SQL
 // text, least recently used first out. database/sql uses a connection from
@@ -43,8 +84,10 @@ type cachingConn struct {
 	reset   driver.SessionResetter
 	valid   driver.Validator
 
-	stmts map[string]*cachedStmt
-	order []string // least recently used first
+	stmts  map[string]*cachedStmt
+	order  []string // least recently used first
+	inTx   bool     // between BeginTx and the transaction's end
+	counts *counts
 }
 
 // cachedStmt is a prepared statement and whether rows from it are still
@@ -65,8 +108,8 @@ type contextStmt interface {
 // passes calls through to.
 var errNotCaching = errors.New("sqlitedb: the driver's connection cannot cache statements")
 
-func newCachingConn(conn driver.Conn) (*cachingConn, error) {
-	c := &cachingConn{Conn: conn, stmts: map[string]*cachedStmt{}}
+func newCachingConn(conn driver.Conn, n *counts) (*cachingConn, error) {
+	c := &cachingConn{Conn: conn, stmts: map[string]*cachedStmt{}, counts: n}
 	var ok [7]bool
 	c.prepare, ok[0] = conn.(driver.ConnPrepareContext)
 	c.exec, ok[1] = conn.(driver.ExecerContext)
@@ -95,6 +138,7 @@ func (c *cachingConn) cached(ctx context.Context, query string) *cachedStmt {
 		c.touch(query)
 		return s
 	}
+	c.counts.prepared.Add(1) // here, or by the driver if this fails
 	ds, err := c.prepare.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
@@ -140,6 +184,19 @@ func (c *cachingConn) evict() {
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.countImplicit()
+	return c.run(ctx, query, args)
+}
+
+// countImplicit counts a statement that runs outside a transaction.
+func (c *cachingConn) countImplicit() {
+	if !c.inTx {
+		c.counts.implicit.Add(1)
+	}
+}
+
+// run executes query, from its cached statement if it has one.
+func (c *cachingConn) run(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	s := c.cached(ctx, query)
 	if s == nil {
 		return c.exec.ExecContext(ctx, query, args)
@@ -148,6 +205,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.countImplicit()
 	s := c.cached(ctx, query)
 	if s == nil {
 		return c.query.QueryContext(ctx, query, args)
@@ -164,8 +222,49 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 	return c.prepare.PrepareContext(ctx, query)
 }
 
+// BeginTx begins a write transaction (BEGIN IMMEDIATE, as Open's
+// _txlock), or with opts.ReadOnly a deferred one that takes no write lock,
+// from cached statements: the driver parses BEGIN and COMMIT again for
+// every transaction. Other isolation levels go to the driver.
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.begin.BeginTx(ctx, opts)
+	if opts.Isolation != driver.IsolationLevel(0) {
+		return c.begin.BeginTx(ctx, opts)
+	}
+	begin, n := "BEGIN IMMEDIATE", &c.counts.writes
+	if opts.ReadOnly {
+		begin, n = "BEGIN", &c.counts.reads
+	}
+	n.Add(1)
+	if _, err := c.run(ctx, begin, nil); err != nil {
+		return nil, err
+	}
+	c.inTx = true
+	return &cachedTx{c: c, ctx: ctx}, nil
+}
+
+// cachedTx ends a transaction BeginTx began with cached statements.
+type cachedTx struct {
+	c   *cachingConn
+	ctx context.Context // BeginTx's, as the driver's transactions keep it
+}
+
+// Commit commits; if COMMIT fails (SQLITE_BUSY leaves the transaction
+// open) it rolls back, so the connection goes back to the pool outside any
+// transaction, as database/sql expects. Rolling back a transaction SQLite
+// already ended fails harmlessly.
+func (t *cachedTx) Commit() error {
+	t.c.inTx = false
+	_, err := t.c.run(t.ctx, "COMMIT", nil)
+	if err != nil {
+		t.c.run(context.Background(), "ROLLBACK", nil)
+	}
+	return err
+}
+
+func (t *cachedTx) Rollback() error {
+	t.c.inTx = false
+	_, err := t.c.run(context.Background(), "ROLLBACK", nil)
+	return err
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error { return c.ping.Ping(ctx) }

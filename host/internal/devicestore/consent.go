@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // ConsentChange is one entry of the owner's consent history.
@@ -73,8 +75,8 @@ func setConsent(ctx context.Context, tx *sql.Tx, purpose string, granted, erase 
 // Consents returns the current decision for every purpose ever decided.
 func (s *Store) Consents(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := s.tx(ctx, "read_consent", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT purpose, granted FROM consent`)
+	err := s.read("read_consent", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT purpose, granted FROM consent`)
 		if err != nil {
 			return err
 		}
@@ -96,8 +98,8 @@ func (s *Store) Consents(ctx context.Context) (map[string]bool, error) {
 // question digest it is bound to (nil: not bound yet), by campaign id.
 func (s *Store) CampaignConsents(ctx context.Context) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	err := s.tx(ctx, "read_campaign_consent", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT substr(purpose, 10), digest FROM consent WHERE granted AND purpose LIKE 'campaign:%'`)
+	err := s.read("read_campaign_consent", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT substr(purpose, 10), digest FROM consent WHERE granted AND purpose LIKE 'campaign:%'`)
 		if err != nil {
 			return err
 		}
@@ -118,8 +120,8 @@ func (s *Store) CampaignConsents(ctx context.Context) (map[string][]byte, error)
 // ConsentHistory returns every consent change, oldest first.
 func (s *Store) ConsentHistory(ctx context.Context) ([]ConsentChange, error) {
 	var out []ConsentChange
-	err := s.tx(ctx, "read_consent_history", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT purpose, granted, erased, at FROM consent_history ORDER BY seq`)
+	err := s.read("read_consent_history", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT purpose, granted, erased, at FROM consent_history ORDER BY seq`)
 		if err != nil {
 			return err
 		}

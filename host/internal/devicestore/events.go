@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Event is one local observation, stored for one plugin.
@@ -60,8 +62,8 @@ func (s *Store) AddEvents(ctx context.Context, plugin string, events []Event, no
 // profile reflects, with the newest event seq of each.
 func (s *Store) Pending(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
-	err := s.tx(ctx, "pending_plugins", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT p.name, max(e.seq) FROM plugins p JOIN events e ON e.plugin = p.name
+	err := s.read("pending_plugins", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT p.name, max(e.seq) FROM plugins p JOIN events e ON e.plugin = p.name
 			WHERE e.seq > p.scored_seq GROUP BY p.name`)
 		if err != nil {
 			return err
@@ -84,9 +86,9 @@ func (s *Store) Pending(ctx context.Context) (map[string]int64, error) {
 // the newest limit of them, oldest first.
 func (s *Store) Window(ctx context.Context, plugin string, from, to time.Time, through int64, limit int) ([]Event, error) {
 	var out []Event
-	err := s.tx(ctx, "read_window", func(tx *sql.Tx) error {
+	err := s.read("read_window", func(q sqlitedb.Querier) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT kind, code, at, value FROM (
+		rows, err := q.QueryContext(ctx, `SELECT kind, code, at, value FROM (
 				SELECT kind, code, at, value, seq FROM events
 				WHERE plugin = ? AND at >= ? AND at <= ? AND seq <= ?
 				ORDER BY at DESC, seq DESC LIMIT ?)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Campaign is a campaign config the device verified and pinned under its
@@ -93,8 +95,8 @@ func bindConsents(ctx context.Context, tx *sql.Tx) error {
 // Campaigns lists the pinned campaigns by id, served or not.
 func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
 	var out []Campaign
-	err := s.tx(ctx, "list_campaigns", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, spec, fetched_at, version, digest, served, refused_at FROM campaigns ORDER BY id`)
+	err := s.read("list_campaigns", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT id, spec, fetched_at, version, digest, served, refused_at FROM campaigns ORDER BY id`)
 		if err != nil {
 			return err
 		}
@@ -116,8 +118,8 @@ func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
 // Meta reads a small named value (ErrNotFound if unset).
 func (s *Store) Meta(ctx context.Context, key string) ([]byte, error) {
 	var v []byte
-	err := s.tx(ctx, "read_meta", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	err := s.read("read_meta", func(q sqlitedb.Querier) error {
+		err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 		if err == sql.ErrNoRows {
 			return ErrNotFound
 		}

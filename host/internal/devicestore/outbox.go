@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/internal/api"
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // AnyCategory is the category of a queued report whose answer derives from
@@ -86,25 +87,33 @@ func (s *Store) Enqueue(ctx context.Context, r Report, epsilon float64) error {
 // Queued lists the outbox, oldest first.
 func (s *Store) Queued(ctx context.Context) ([]Report, error) {
 	var out []Report
-	err := s.tx(ctx, "list_outbox", func(tx *sql.Tx) error {
+	err := s.read("list_outbox", func(q sqlitedb.Querier) error {
 		var err error
-		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+		out, err = scanReports(ctx, q, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
 			next_attempt, expires_at, attempts, in_flight, token FROM outbox ORDER BY created_at, report_id`)
 		return err
 	})
 	return out, err
 }
 
-// Claim marks up to limit due reports in flight and returns them: not
-// expired, past their send delay and backoff, and still covered by a
-// granted campaign consent. A claim is committed before the first byte is
-// sent, so after a crash the device knows which reports are in doubt.
+// SettleAndClaim settles done (as Settle) and then marks up to limit due
+// reports in flight and returns them: not expired, past their send delay
+// and backoff, and still covered by a granted campaign consent. A claim is
+// committed before the first byte is sent, so after a crash the device
+// knows which reports are in doubt; a sender going on to its next report
+// records the last one's outcome with the same commit. The claim skips
+// reports in flight, so none that done settles is claimed.
 //
 // With ignoreDelay, reports never tried yet are due whatever their send
 // delay (backoff after a failure still applies).
-func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay bool) ([]Report, error) {
+func (s *Store) SettleAndClaim(ctx context.Context, done []Sent, now time.Time, limit int, ignoreDelay bool) ([]Report, error) {
 	var out []Report
 	err := s.tx(ctx, "claim_reports", func(tx *sql.Tx) error {
+		for _, d := range done {
+			if err := settle(ctx, tx, d); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
 			next_attempt, expires_at, attempts, in_flight, token FROM outbox o
@@ -125,14 +134,14 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, ignoreDelay
 	return out, err
 }
 
-// Due lists the reports a Claim at now would consider (not in flight, past
-// their send delay and backoff, not expired, consent granted), without
-// claiming them.
+// Due lists the reports a SettleAndClaim at now would claim (not in
+// flight, past their send delay and backoff, not expired, consent
+// granted), without claiming them.
 func (s *Store) Due(ctx context.Context, now time.Time) ([]Report, error) {
 	var out []Report
-	err := s.tx(ctx, "due_reports", func(tx *sql.Tx) error {
+	err := s.read("due_reports", func(q sqlitedb.Querier) error {
 		var err error
-		out, err = scanReports(ctx, tx, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
+		out, err = scanReports(ctx, q, `SELECT report_id, campaign, epoch, category, envelope, dummy, created_at, not_before,
 			next_attempt, expires_at, attempts, in_flight, token FROM outbox o
 			WHERE in_flight = 0 AND next_attempt <= ? AND expires_at > ?
 			  AND EXISTS (SELECT 1 FROM consent c WHERE c.purpose = 'campaign:' || o.campaign AND c.granted)
@@ -152,8 +161,11 @@ func (s *Store) SetReportToken(ctx context.Context, id [16]byte, token []byte) e
 }
 
 // Settle removes delivered (or definitively rejected) reports from the
-// outbox and logs each once, in one transaction.
+// outbox and logs each once, in one transaction (none for no reports).
 func (s *Store) Settle(ctx context.Context, done []Sent) error {
+	if len(done) == 0 {
+		return nil
+	}
 	return s.tx(ctx, "settle_reports", func(tx *sql.Tx) error {
 		for _, d := range done {
 			if err := settle(ctx, tx, d); err != nil {
@@ -176,8 +188,11 @@ func settle(ctx context.Context, tx *sql.Tx, d Sent) error {
 
 // Release returns in-flight reports to the queue with their next attempt
 // time (after a failed upload), or gives queued ones a new next attempt
-// (spreading reports that came due together).
+// (spreading reports that came due together). No reports, no transaction.
 func (s *Store) Release(ctx context.Context, ids [][16]byte, next []time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	return s.tx(ctx, "release_reports", func(tx *sql.Tx) error {
 		for i, id := range ids {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET in_flight = 0, next_attempt = ? WHERE report_id = ?`, ms(next[i]), id[:]); err != nil {
@@ -231,8 +246,8 @@ func dropQueued(ctx context.Context, tx *sql.Tx, where string, now time.Time, ca
 	return nil
 }
 
-func scanReports(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]Report, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+func scanReports(ctx context.Context, db sqlitedb.Querier, q string, args ...any) ([]Report, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -260,8 +275,8 @@ func (s *Store) Egress(ctx context.Context, limit int) ([]Sent, error) {
 		limit = -1
 	}
 	var out []Sent
-	err := s.tx(ctx, "read_egress", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT report_id, campaign, epoch, size, dummy, at, outcome FROM egress ORDER BY seq DESC LIMIT ?`, limit)
+	err := s.read("read_egress", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT report_id, campaign, epoch, size, dummy, at, outcome FROM egress ORDER BY seq DESC LIMIT ?`, limit)
 		if err != nil {
 			return err
 		}
@@ -297,8 +312,8 @@ type Answer struct {
 // Answers lists answered campaigns, newest first.
 func (s *Store) Answers(ctx context.Context) ([]Answer, error) {
 	var out []Answer
-	err := s.tx(ctx, "read_answers", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT campaign, epoch, epsilon, answered_at FROM answers ORDER BY answered_at DESC, campaign`)
+	err := s.read("read_answers", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT campaign, epoch, epsilon, answered_at FROM answers ORDER BY answered_at DESC, campaign`)
 		if err != nil {
 			return err
 		}
@@ -327,8 +342,8 @@ type AnswerCount struct {
 // it and when the last one was (the answer records Forget erases).
 func (s *Store) AnswerCounts(ctx context.Context) (map[string]AnswerCount, error) {
 	out := map[string]AnswerCount{}
-	err := s.tx(ctx, "count_answers", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT campaign, max(answered_at), count(*) FROM answers GROUP BY campaign`)
+	err := s.read("count_answers", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT campaign, max(answered_at), count(*) FROM answers GROUP BY campaign`)
 		if err != nil {
 			return err
 		}
@@ -350,8 +365,8 @@ func (s *Store) AnswerCounts(ctx context.Context) (map[string]AnswerCount, error
 // Answered reports whether campaign has a queued or sent answer for epoch.
 func (s *Store) Answered(ctx context.Context, campaign string, epoch uint32) (bool, error) {
 	var n int
-	err := s.tx(ctx, "is_answered", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM answers WHERE campaign = ? AND epoch = ?`, campaign, epoch).Scan(&n)
+	err := s.read("is_answered", func(q sqlitedb.Querier) error {
+		return q.QueryRowContext(ctx, `SELECT count(*) FROM answers WHERE campaign = ? AND epoch = ?`, campaign, epoch).Scan(&n)
 	})
 	return n > 0, err
 }

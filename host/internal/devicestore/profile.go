@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"math"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Interest is one row of the profile: a plugin's decayed score for a
@@ -60,23 +62,36 @@ func (s *Store) UpdateProfile(ctx context.Context, plugin string, scores map[uin
 	})
 }
 
-// Profile returns every profile row ("" plugin) or one plugin's.
-func (s *Store) Profile(ctx context.Context, plugin string) ([]Interest, error) {
+// ConsentedProfile returns the profile rows of the plugins whose consent
+// is granted now, by plugin and category: what campaigns and targeting may
+// use, read in one statement.
+func (s *Store) ConsentedProfile(ctx context.Context) ([]Interest, error) {
 	var out []Interest
-	err := s.tx(ctx, "read_profile", func(tx *sql.Tx) error {
-		var err error
-		out, err = interests(ctx, tx, plugin)
+	err := s.read("read_consented_profile", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT p.plugin, p.category, p.value, p.updated_at FROM profile p
+			JOIN consent c ON c.purpose = 'plugin:' || p.plugin AND c.granted ORDER BY p.plugin, p.category`)
+		if err != nil {
+			return err
+		}
+		out, err = scanInterests(rows)
 		return err
 	})
 	return out, err
 }
 
+// interests are plugin's profile rows.
 func interests(ctx context.Context, tx *sql.Tx, plugin string) ([]Interest, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT plugin, category, value, updated_at FROM profile
-		WHERE ? = '' OR plugin = ? ORDER BY plugin, category`, plugin, plugin)
+		WHERE plugin = ? ORDER BY category`, plugin)
 	if err != nil {
 		return nil, err
 	}
+	return scanInterests(rows)
+}
+
+// scanInterests reads rows of plugin, category, value, updated_at, and
+// closes them.
+func scanInterests(rows *sql.Rows) ([]Interest, error) {
 	defer rows.Close()
 	var out []Interest
 	for rows.Next() {

@@ -87,6 +87,10 @@ var template = sqlitedb.NewTemplate(migrations, pragmas...)
 // Close closes the database. Everything committed stays committed.
 func (s *Store) Close() error { return s.db.Close() }
 
+// Stats is what the store's database ran since Open (sqlitedb.StatsOf):
+// tests bound an operation's transactions with it.
+func (s *Store) Stats() sqlitedb.Stats { return sqlitedb.StatsOf(s.db) }
+
 func (s *Store) migrate(ctx context.Context, o options) error {
 	return sqlitedb.Migrate(ctx, s.db, migrations, map[int]func(context.Context, *sql.Tx) error{
 		5: func(ctx context.Context, tx *sql.Tx) error { return handOffMemos(ctx, tx, o.memoHandoff) },
@@ -121,10 +125,28 @@ func handOffMemos(ctx context.Context, tx *sql.Tx, handoff func(context.Context,
 	return nil
 }
 
-// tx runs fn in the transaction called name, retrying while another
+// tx runs fn in the write transaction called name, retrying while another
 // process holds the write lock past busy_timeout.
 func (s *Store) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
-	err := sqlitedb.Tx(ctx, s.db, fn)
+	return wrap(name, sqlitedb.Tx(ctx, s.db, fn))
+}
+
+// snapshot runs fn, which only reads, in one read transaction called name
+// (sqlitedb.Read): its statements see one state of the database, and it
+// takes no write lock.
+func (s *Store) snapshot(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	return wrap(name, sqlitedb.Read(ctx, s.db, fn))
+}
+
+// read runs fn, which only reads, one statement at a time, each its own
+// read transaction: no BEGIN, no COMMIT, no write lock. With the store's one
+// connection, fn must close a statement's rows before running the next.
+func (s *Store) read(name string, fn func(sqlitedb.Querier) error) error {
+	return wrap(name, fn(s.db))
+}
+
+// wrap names the operation in err and marks a closed store's.
+func wrap(name string, err error) error {
 	if sqlitedb.Closed(err) {
 		err = fmt.Errorf("%w: %v", ErrClosed, err)
 	}
@@ -154,7 +176,7 @@ var Tables = []string{"events", "profile", "outbox", "answers", "impressions"}
 // It is the proof a Forget shows: the same numbers before and after.
 func (s *Store) Counts(ctx context.Context, plugin string) (map[string]int, error) {
 	out := map[string]int{}
-	err := s.tx(ctx, "counts", func(tx *sql.Tx) error {
+	err := s.snapshot(ctx, "counts", func(tx *sql.Tx) error {
 		for _, t := range Tables {
 			q, args := `SELECT count(*) FROM `+t, []any{}
 			if plugin != "" {

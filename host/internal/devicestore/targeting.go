@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Cap is a frequency cap: at most Max impressions per Window (a zero
@@ -81,8 +83,8 @@ func countImpressions(ctx context.Context, tx *sql.Tx, campaign string, since ti
 // Impressions counts impressions per campaign since since.
 func (s *Store) Impressions(ctx context.Context, since time.Time) (map[string]int, error) {
 	out := map[string]int{}
-	err := s.tx(ctx, "count_impressions", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT campaign, count(*) FROM impressions WHERE at > ? GROUP BY campaign`, ms(since))
+	err := s.read("count_impressions", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT campaign, count(*) FROM impressions WHERE at > ? GROUP BY campaign`, ms(since))
 		if err != nil {
 			return err
 		}

@@ -166,6 +166,10 @@ var template = sqlitedb.NewTemplate(migrations)
 // Close closes the database.
 func (l *Ledger) Close() error { return l.db.Close() }
 
+// Stats is what the ledger's database ran since Open (sqlitedb.StatsOf):
+// tests bound an operation's transactions with it.
+func (l *Ledger) Stats() sqlitedb.Stats { return sqlitedb.StatsOf(l.db) }
+
 // nano converts ε to stored units, rounding up (charges) or down (budgets).
 func nano(eps float64, up bool) int64 {
 	if up {
@@ -176,10 +180,27 @@ func nano(eps float64, up bool) int64 {
 
 func fromNano(n int64) float64 { return float64(n) / 1e9 }
 
-// tx runs fn in the transaction called name, retrying while another
+// tx runs fn in the write transaction called name, retrying while another
 // process holds the write lock past busy_timeout.
 func (l *Ledger) tx(ctx context.Context, name string, fn func(*sql.Tx) error) error {
-	err := sqlitedb.Tx(ctx, l.db, fn)
+	return wrap(name, sqlitedb.Tx(ctx, l.db, fn))
+}
+
+// snapshot runs fn, which only reads, in one read transaction called name
+// (sqlitedb.Read): its statements see one state of the ledger, and it
+// takes no write lock.
+func (l *Ledger) snapshot(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	return wrap(name, sqlitedb.Read(ctx, l.db, fn))
+}
+
+// read runs fn, which only reads, one statement at a time, each its own
+// read transaction: no BEGIN, no COMMIT, no write lock.
+func (l *Ledger) read(name string, fn func(sqlitedb.Querier) error) error {
+	return wrap(name, fn(l.db))
+}
+
+// wrap names the operation in err, except a refusal.
+func wrap(name string, err error) error {
 	var refused *BudgetError
 	if errors.As(err, &refused) {
 		return refused // a decision, not a failure: keep it readable

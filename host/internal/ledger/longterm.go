@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // The long-term budgets: a cap on the ε spent on answers that depend on
@@ -120,10 +121,10 @@ func (u *usage) newCharge(memo ldp.MemoKey, cats []uint32, want int64) int64 {
 // spends drawn from one memo for one category set count once, at their
 // largest ε; a spend drawn from no memo (or recorded before the ledger
 // kept memos) counts on its own.
-func (l *Ledger) usage(ctx context.Context, tx *sql.Tx, now time.Time) (usage, error) {
+func (l *Ledger) usage(ctx context.Context, q sqlitedb.Querier, now time.Time) (usage, error) {
 	u := usage{since: now.Add(-l.cfg.longWindow), memos: map[memoCharge]int64{}}
 	var after, at int64
-	err := tx.QueryRowContext(ctx, `SELECT after_spend, at_unix_ns FROM erasure ORDER BY id DESC LIMIT 1`).Scan(&after, &at)
+	err := q.QueryRowContext(ctx, `SELECT after_spend, at_unix_ns FROM erasure ORDER BY id DESC LIMIT 1`).Scan(&after, &at)
 	switch {
 	case err == nil:
 		u.erasedAt = time.Unix(0, at)
@@ -133,7 +134,7 @@ func (l *Ledger) usage(ctx context.Context, tx *sql.Tx, now time.Time) (usage, e
 	case !errors.Is(err, sql.ErrNoRows):
 		return u, err
 	}
-	rows, err := tx.QueryContext(ctx, `
+	rows, err := q.QueryContext(ctx, `
 		SELECT s.category_set, COALESCE(cs.categories, ''), s.memo_scope, s.memo_value, MAX(s.nano_eps)
 		FROM spend s LEFT JOIN category_set cs ON cs.id = s.category_set
 		WHERE s.at_unix_ns > ? AND s.id > ?
@@ -221,7 +222,7 @@ func (s LongTermSpend) Category(cat uint32) float64 { return s.PerCategory[cat] 
 func (l *Ledger) LongTerm(ctx context.Context) (LongTermSpend, error) {
 	out := LongTermSpend{PerCategory: map[uint32]float64{}, Window: l.cfg.longWindow,
 		DeviceCap: l.cfg.deviceCap, CategoryCap: l.cfg.categoryCap}
-	err := l.tx(ctx, "long-term", func(tx *sql.Tx) error {
+	err := l.snapshot(ctx, "long-term", func(tx *sql.Tx) error {
 		u, err := l.usage(ctx, tx, l.cfg.now())
 		if err != nil {
 			return err
@@ -312,8 +313,8 @@ func (l *Ledger) Erase(ctx context.Context) (Erasure, error) {
 // Erasures lists every Erase, oldest first.
 func (l *Ledger) Erasures(ctx context.Context) ([]Erasure, error) {
 	var out []Erasure
-	err := l.tx(ctx, "erasures", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT after_spend, memos, at_unix_ns FROM erasure ORDER BY id`)
+	err := l.read("erasures", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT after_spend, memos, at_unix_ns FROM erasure ORDER BY id`)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // The memo is privacy state: the one randomized answer a device gives for
@@ -73,8 +74,8 @@ func (l *Ledger) ImportMemos(ctx context.Context, memos []Memo) error {
 // MemoCount is the number of memoized answers held.
 func (l *Ledger) MemoCount(ctx context.Context) (int, error) {
 	var n int
-	err := l.tx(ctx, "memo-count", func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM memo`).Scan(&n)
+	err := l.read("memo-count", func(q sqlitedb.Querier) error {
+		return q.QueryRowContext(ctx, `SELECT count(*) FROM memo`).Scan(&n)
 	})
 	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Budget is what a campaign may still spend: the device owner's and
@@ -26,8 +27,8 @@ type Budget struct {
 // campaign's epoch budget.
 func (l *Ledger) Remaining(ctx context.Context, campaign string, epoch uint32, epochBudget float64) (Budget, error) {
 	r := Budget{Campaign: campaign, Epoch: epoch}
-	err := l.tx(ctx, "remaining", func(tx *sql.Tx) error {
-		c, d, err := spent(ctx, tx, campaign, epoch, l.cfg.now())
+	err := l.read("remaining", func(q sqlitedb.Querier) error {
+		c, d, err := spent(ctx, q, campaign, epoch, l.cfg.now())
 		if err != nil {
 			return err
 		}
@@ -44,8 +45,8 @@ func (l *Ledger) Remaining(ctx context.Context, campaign string, epoch uint32, e
 // transparency screen shows the owner.
 func (l *Ledger) Entries(ctx context.Context, since time.Time) ([]Entry, error) {
 	var out []Entry
-	err := l.tx(ctx, "entries", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+	err := l.read("entries", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `
 			SELECT s.id, s.campaign, s.epoch, s.nano_eps, s.at_unix_ns, cs.categories, s.memo_scope, s.memo_value
 			FROM spend s LEFT JOIN category_set cs ON cs.id = s.category_set
 			WHERE s.at_unix_ns >= ? ORDER BY s.id`, since.UnixNano())
@@ -91,8 +92,8 @@ type WindowSpend struct {
 // Window returns the spend in the 24 hours before now, per campaign.
 func (l *Ledger) Window(ctx context.Context) (WindowSpend, error) {
 	out := WindowSpend{PerCampaign: map[string]float64{}, Cap: l.cfg.dailyCap}
-	err := l.tx(ctx, "window", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx,
+	err := l.read("window", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx,
 			`SELECT campaign, SUM(nano_eps) FROM spend WHERE at_unix_ns > ? GROUP BY campaign ORDER BY campaign`,
 			l.cfg.now().Add(-Window).UnixNano())
 		if err != nil {

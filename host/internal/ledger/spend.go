@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Charge is what one report will cost.
@@ -165,8 +166,8 @@ func (l *Ledger) Spend(ctx context.Context, c Charge) (Entry, error) {
 
 // admit returns the *BudgetError that refuses a charge of want nano-ε, or
 // nil if every budget has room: the one check Spend and Check share.
-func (l *Ledger) admit(ctx context.Context, tx *sql.Tx, c Charge, cats []uint32, want int64, now time.Time) error {
-	spentCampaign, spentDay, err := spent(ctx, tx, c.Campaign, c.Epoch, now)
+func (l *Ledger) admit(ctx context.Context, q sqlitedb.Querier, c Charge, cats []uint32, want int64, now time.Time) error {
+	spentCampaign, spentDay, err := spent(ctx, q, c.Campaign, c.Epoch, now)
 	if err != nil {
 		return err
 	}
@@ -176,7 +177,7 @@ func (l *Ledger) admit(ctx context.Context, tx *sql.Tx, c Charge, cats []uint32,
 	if limit := nano(l.cfg.dailyCap, false); spentDay+want > limit {
 		return &BudgetError{Scope: ScopeDaily, Spent: fromNano(spentDay), Want: c.Epsilon, Limit: l.cfg.dailyCap}
 	}
-	u, err := l.usage(ctx, tx, now)
+	u, err := l.usage(ctx, q, now)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func (l *Ledger) Check(ctx context.Context, c Charge) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	return l.tx(ctx, "check", func(tx *sql.Tx) error {
+	return l.snapshot(ctx, "check", func(tx *sql.Tx) error {
 		return l.admit(ctx, tx, c, normalize(c.Categories), nano(c.Epsilon, true), l.cfg.now())
 	})
 }
@@ -225,8 +226,8 @@ func (l *Ledger) SpendThen(ctx context.Context, c Charge, queue func(Entry) erro
 // spent sums, in nano-ε, the campaign's epoch spend and the device's spend
 // in the Window before now. Entries stamped after now (a clock that went
 // back) still count.
-func spent(ctx context.Context, tx *sql.Tx, campaign string, epoch uint32, now time.Time) (campaignNano, windowNano int64, err error) {
-	err = tx.QueryRowContext(ctx, `
+func spent(ctx context.Context, q sqlitedb.Querier, campaign string, epoch uint32, now time.Time) (campaignNano, windowNano int64, err error) {
+	err = q.QueryRowContext(ctx, `
 		SELECT
 			COALESCE((SELECT SUM(nano_eps) FROM spend WHERE campaign = ? AND epoch = ?), 0),
 			COALESCE((SELECT SUM(nano_eps) FROM spend WHERE at_unix_ns > ?), 0)`,

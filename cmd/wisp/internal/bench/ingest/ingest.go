@@ -86,6 +86,9 @@ type Result struct {
 	// RatioWithQueueServers is a worker's ratio to the bound with the NATS
 	// servers' CPU time counted as its own too.
 	RatioWithQueueServers float64 `json:"ratio_with_queue_servers,omitempty"`
+	// PostgresCPUSeconds is the part of a worker's CPUSeconds its
+	// PostgreSQL backends spent.
+	PostgresCPUSeconds float64 `json:"postgres_cpu_seconds,omitempty"`
 	// RatioToAdjacentBound is a worker's ratio to the mean of two Open
 	// bounds measured right before and right after it, under the same
 	// load of the machine's other work (hpke_open is measured minutes

@@ -67,9 +67,12 @@ func (g *groupCommit) lead() {
 	}
 	g.mu.Unlock()
 
-	all := make([]store.Report, 0, n)
-	for _, r := range group {
-		all = append(all, r.reports...)
+	all := group[0].reports // a group of one (a queue worker's batch) is not copied
+	if len(group) > 1 {
+		all = make([]store.Report, 0, n)
+		for _, r := range group {
+			all = append(all, r.reports...)
+		}
 	}
 	// The group outlives any one request: commit with a context of its own.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -265,8 +265,8 @@ func (s *Server) ingestAt(ctx context.Context, raw []cbor.RawMessage, tokens []*
 // replays, and counts the batch's results. Nothing is acknowledged if
 // insert fails.
 func commitOpened[R any](ctx context.Context, s *Server, resp *api.IngestResponse, reports []R, insert func(context.Context, []R) ([]bool, error)) error {
-	var opened []R
-	var where []int
+	opened := make([]R, 0, len(reports))
+	where := make([]int, 0, len(reports))
 	for i := range resp.Results {
 		if resp.Results[i].Reason == "" {
 			opened = append(opened, reports[i])

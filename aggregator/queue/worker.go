@@ -137,7 +137,7 @@ func (w *Worker) fetch() ([]jetstream.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	var msgs []jetstream.Msg
+	msgs := make([]jetstream.Msg, 0, w.batch)
 	for m := range b.Messages() {
 		msgs = append(msgs, m)
 	}

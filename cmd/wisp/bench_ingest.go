@@ -27,7 +27,8 @@ func newBenchIngestCmd() *cobra.Command {
 with --queue, on a 3-node NATS JetStream cluster (R3 stream) in a child process and PostgreSQL:
   queue_front_end      reports/s a serve --queue front end acknowledges into the stream (wall);
   queue_worker         one worker draining the stream, per core, and its ratio to the bound —
-                       of the worker alone (with PostgreSQL) and with the NATS servers' CPU too;
+                       of the worker alone (with PostgreSQL) and with the NATS servers' CPU too,
+                       and to the bound measured again just before and after it ("beside");
   queue_end_to_end_Nw  front end and N = 1, 2 workers at once, until all is stored (wall).
 Reports are sealed before each timing starts (sealing is the devices' cost). The uploading
 clients run in the same process and share its cores. The goal is end to end ≥ 0.8 × the bound.`,

@@ -34,8 +34,15 @@ func (m Mode) IsValid() bool { return m == ModeLDP || m == ModePrio3 }
 type ReportID [16]byte
 
 // UnmarshalCBOR accepts exactly a 16-byte string; the default decoder would
-// silently zero-fill a shorter one.
+// silently zero-fill a shorter one. b is one well-formed item (the decoder
+// checked it): one whose head is that of a 16-byte string (0x50) is copied
+// as it is, without a second decoding and its copy — every report's id
+// is.
 func (id *ReportID) UnmarshalCBOR(b []byte) error {
+	if len(b) == 1+len(id) && b[0] == 0x40|byte(len(id)) {
+		copy(id[:], b[1:])
+		return nil
+	}
 	var raw []byte
 	if err := decMode.Unmarshal(b, &raw); err != nil {
 		return err

@@ -137,6 +137,8 @@ func TestMalformedEnvelopes(t *testing.T) {
 		"no ciphertext":   {mutate(func(e *wire.Envelope) { e.Sealed = nil }), wire.ErrMalformed},
 		"huge campaign":   {mutate(func(e *wire.Envelope) { e.Campaign = string(make([]byte, 65)) }), wire.ErrMalformed},
 		"short report id": {[]byte{0xa1, 0x06, 0x41, 0x00}, wire.ErrMalformed},
+		"long report id":  {append([]byte{0xa1, 0x06, 0x51}, make([]byte, 17)...), wire.ErrMalformed},
+		"text report id":  {append([]byte{0xa1, 0x06, 0x70}, "0123456789abcdef"...), wire.ErrMalformed},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -144,6 +146,19 @@ func TestMalformedEnvelopes(t *testing.T) {
 				t.Fatalf("DecodeEnvelope error = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReportIDHeads: a 16-byte id decodes the same whether its head is the
+// shortest (0x50, the fast path of ReportID.UnmarshalCBOR) or a longer
+// one (0x58 0x10, the full decoder).
+func TestReportIDHeads(t *testing.T) {
+	id := []byte("0123456789abcdef")
+	for _, head := range [][]byte{{0x50}, {0x58, 0x10}, {0x59, 0x00, 0x10}} {
+		var got wire.ReportID
+		if err := got.UnmarshalCBOR(append(append([]byte{}, head...), id...)); err != nil || string(got[:]) != string(id) {
+			t.Errorf("head %x: id %x, %v; want %x", head, got, err, id)
+		}
 	}
 }
 

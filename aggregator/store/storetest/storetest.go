@@ -28,6 +28,7 @@ func Run(t *testing.T, newSpec func(t testing.TB) string) {
 	}{
 		{"ReportsAndReplays", testReports},
 		{"TallyGroupsAnswers", testTally},
+		{"FieldsAtTheirLimits", testFieldLimits},
 		{"ConcurrentNodesNoDoubleCount", testConcurrentNodes},
 		{"Durable", testDurable},
 		{"KeyRotationStates", testKeys},
@@ -148,6 +149,41 @@ func testTally(t *testing.T, spec string) {
 		t.Fatal(err)
 	}
 	want := map[string]int64{"1:00": 30, "1:01": 30, "1:02": 30, "3:ff00": 10}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tally = %v, want %v", got, want)
+	}
+}
+
+// testFieldLimits stores reports whose fields are at the edges of their
+// types — the largest epoch, a campaign id of multi-byte UTF-8, the largest
+// mechanism, an empty and a long answer — and reads each back as written
+// (PostgreSQL's COPY data is encoded by the store itself).
+func testFieldLimits(t *testing.T, spec string) {
+	s := Open(t, spec)
+	ctx := context.Background()
+	const campaign, epoch = "café-日本-ü", uint32(1<<32 - 1)
+	long := bytes.Repeat([]byte{0xa5}, 300)
+	batch := []store.Report{Report(1, campaign, epoch, 1), Report(2, campaign, epoch, 0), Report(3, campaign, epoch, 0)}
+	batch[1].Mechanism, batch[1].Answer = 255, []byte{}
+	batch[2].Mechanism, batch[2].Answer = 7, long
+	fresh, err := s.Insert(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fresh, []bool{true, true, true}) {
+		t.Fatalf("fresh = %v", fresh)
+	}
+	if epochs, err := s.Epochs(ctx, campaign); err != nil || !slices.Equal(epochs, []uint32{epoch}) {
+		t.Fatalf("epochs = %v, %v; want [%d]", epochs, err, epoch)
+	}
+	got := map[string]int64{}
+	if err := s.Tally(ctx, campaign, epoch, func(mech store.Mechanism, answer []byte, n int64) error {
+		got[fmt.Sprintf("%d:%x", mech, answer)] += n
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"1:01": 1, "255:": 1, fmt.Sprintf("7:%x", long): 1}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("tally = %v, want %v", got, want)
 	}

@@ -86,7 +86,15 @@ type Result struct {
 	// RatioWithQueueServers is a worker's ratio to the bound with the NATS
 	// servers' CPU time counted as its own too.
 	RatioWithQueueServers float64 `json:"ratio_with_queue_servers,omitempty"`
-	Note                  string  `json:"note,omitempty"`
+	// PostgresCPUSeconds is the part of a worker's CPUSeconds its
+	// PostgreSQL backends spent.
+	PostgresCPUSeconds float64 `json:"postgres_cpu_seconds,omitempty"`
+	// RatioToAdjacentBound is a worker's ratio to the mean of two Open
+	// bounds measured right before and right after it, under the same
+	// load of the machine's other work (hpke_open is measured minutes
+	// earlier).
+	RatioToAdjacentBound float64 `json:"ratio_to_adjacent_bound,omitempty"`
+	Note                 string  `json:"note,omitempty"`
 }
 
 // Report is the whole run.
@@ -154,7 +162,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 
 	if opts.Queue {
-		got, err := runQueue(ctx, opts, key, tax, openRate)
+		got, err := runQueue(ctx, opts, key, tax, envs, openRate)
 		if err != nil {
 			return rep, err
 		}

@@ -59,8 +59,8 @@ func TestRunQueueSmall(t *testing.T) {
 		if roles[r.Name] != r.Role || !(r.ReportsPerSecond > 0) {
 			t.Errorf("%+v: want role %q and a rate", r, roles[r.Name])
 		}
-		if r.Name == "queue_worker" && !(r.RatioToOpenBound > 0) {
-			t.Errorf("queue_worker has no ratio to the Open bound")
+		if r.Name == "queue_worker" && !(r.RatioToOpenBound > 0 && r.RatioToAdjacentBound > 0) {
+			t.Errorf("queue_worker has no ratio to the Open bound or to the bound beside it: %+v", r)
 		}
 	}
 }

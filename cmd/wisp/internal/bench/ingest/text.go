@@ -11,11 +11,14 @@ import (
 func WriteText(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "\n%d cores, %d-report batches, %d clients; per core = per CPU-second\n\n", rep.Cores, rep.Batch, rep.Clients)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s wall\t× Open bound\t× with NATS\twall s\tCPU s\tNATS CPU s\t")
+	fmt.Fprintln(tw, "measurement\treports\treports/s/core\treports/s wall\t× Open bound\t× bound beside\t× with NATS\twall s\tCPU s\tNATS CPU s\t")
 	for _, r := range rep.Results {
-		ratio, withNATS, natsCPU, perCore := "", "", "", "—"
+		ratio, beside, withNATS, natsCPU, perCore := "", "", "", "", "—"
 		if r.RatioToOpenBound > 0 {
 			ratio = fmt.Sprintf("%.2f", r.RatioToOpenBound)
+		}
+		if r.RatioToAdjacentBound > 0 {
+			beside = fmt.Sprintf("%.2f", r.RatioToAdjacentBound)
 		}
 		if r.RatioWithQueueServers > 0 {
 			withNATS = fmt.Sprintf("%.2f", r.RatioWithQueueServers)
@@ -26,7 +29,7 @@ func WriteText(w io.Writer, rep Report) {
 		if r.Name == "hpke_open" || r.RatioToOpenBound > 0 {
 			perCore = fmt.Sprintf("%.0f", r.ReportsPerSecond)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%.1f\t%.1f\t%s\t\n", r.Name, r.Reports, perCore, r.WallReportsPerSecond, ratio, withNATS, r.Seconds, r.CPUSeconds, natsCPU)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%.1f\t%.1f\t%s\t\n", r.Name, r.Reports, perCore, r.WallReportsPerSecond, ratio, beside, withNATS, r.Seconds, r.CPUSeconds, natsCPU)
 	}
 	tw.Flush()
 	for _, r := range rep.Results {

@@ -61,8 +61,10 @@ func TestIsolatedWorkerKilledExternally(t *testing.T) {
 	if _, err := p.Score(context.Background(), nil); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("next call: %v, want the plugin's own timeout from a fresh worker", err)
 	}
-	if got := p.iso.pid(); got == pid || got == 0 {
-		t.Fatalf("worker pid %d after restart (was %d)", got, pid)
+	// On a loaded machine the host's own deadline may reap the fresh worker
+	// too (pid 0 then); spawned proves a second worker ran the call.
+	if got := p.iso.pid(); got == pid {
+		t.Fatalf("worker pid %d after restart: the killed worker still serves", got)
 	}
 	if n := p.iso.spawned.Load(); n != 2 {
 		t.Fatalf("%d workers started, want 2", n)

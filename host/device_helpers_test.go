@@ -107,18 +107,7 @@ func (a *testAggregator) serve(t testing.TB, campaigns ...campaign.Campaign) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv := ed25519.NewKeyFromSeed(seed)
-	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
-	for _, c := range campaigns {
-		if err := c.Validate(DefaultTaxonomy()); err != nil {
-			t.Fatal(err)
-		}
-		config, sig, err := campaign.Sign(&c, priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		list.Campaigns = append(list.Campaigns, api.SignedCampaign{Config: config, Signature: sig})
-	}
+	list := signedList(t, ed25519.NewKeyFromSeed(seed), campaigns...)
 	a.configs.Store(&list)
 }
 

@@ -55,7 +55,7 @@ func syncIDs(cfg DeviceConfig, dir string) ([]string, error) {
 }
 
 // signedList signs campaigns (validated first) with priv.
-func signedList(t *testing.T, priv ed25519.PrivateKey, campaigns ...campaign.Campaign) api.SignedCampaignList {
+func signedList(t testing.TB, priv ed25519.PrivateKey, campaigns ...campaign.Campaign) api.SignedCampaignList {
 	t.Helper()
 	list := api.SignedCampaignList{Campaigns: []api.SignedCampaign{}}
 	for _, c := range campaigns {

@@ -59,9 +59,16 @@ var (
 	ErrDeviceClosed = errors.New("host: device closed")
 	// ErrBadEvent: an event's time or value cannot be stored.
 	ErrBadEvent = errors.New("host: bad event")
-	// ErrFrequencyCap: every matching creative is at its frequency cap, or
-	// it is quiet hours.
+	// ErrFrequencyCap: Pick may show nothing now; errors.Is tells why with
+	// ErrQuietHours, ErrNothingRelevant or ErrAllCapped, each of which is
+	// also an ErrFrequencyCap.
 	ErrFrequencyCap = errors.New("host: frequency cap reached")
+	// ErrQuietHours: it is the catalogue's quiet hours.
+	ErrQuietHours = fmt.Errorf("%w: quiet hours", ErrFrequencyCap)
+	// ErrNothingRelevant: no creative reaches its relevance threshold.
+	ErrNothingRelevant = fmt.Errorf("%w: nothing relevant", ErrFrequencyCap)
+	// ErrAllCapped: every relevant creative is at its frequency cap.
+	ErrAllCapped = fmt.Errorf("%w: every relevant creative is at its cap", ErrFrequencyCap)
 )
 
 // DeviceDB is the name of the device's database file in its directory.

@@ -190,14 +190,14 @@ func (d *Device) Pick(ctx context.Context) (Creative, error) {
 	}
 	now := d.now()
 	if c.Quiet.contains(now) {
-		return Creative{}, fmt.Errorf("%w: quiet hours", ErrFrequencyCap)
+		return Creative{}, ErrQuietHours
 	}
 	matches, err := d.relevant(ctx, c, now)
 	if err != nil {
 		return Creative{}, err
 	}
 	if len(matches) == 0 {
-		return Creative{}, fmt.Errorf("%w: nothing relevant", ErrFrequencyCap)
+		return Creative{}, ErrNothingRelevant
 	}
 	campaignCap := map[string]FrequencyCap{}
 	for _, cr := range c.Creatives {
@@ -212,7 +212,7 @@ func (d *Device) Pick(ctx context.Context) (Creative, error) {
 	}
 	i, err := d.store.Impress(ctx, cands, devicestore.Cap{Max: c.Cap.Max, Window: c.Cap.Window}, now)
 	if errors.Is(err, devicestore.ErrCapped) {
-		return Creative{}, fmt.Errorf("%w: every relevant creative is at its cap", ErrFrequencyCap)
+		return Creative{}, ErrAllCapped
 	} else if err != nil {
 		return Creative{}, err
 	}

@@ -48,6 +48,14 @@ func TestTargetingRelevantLocally(t *testing.T) {
 	if want := "gels,shoes,socks"; strings.Join(ids, ",") != want {
 		t.Errorf("relevant = %s, want %s (bikes needs Cycling)", strings.Join(ids, ","), want)
 	}
+	bikesOnly := testCatalogue()
+	bikesOnly.Creatives = bikesOnly.Creatives[2:3]
+	if err := d.SetCatalogue(ctx, bikesOnly); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Pick(ctx); !errors.Is(err, ErrNothingRelevant) || !errors.Is(err, ErrFrequencyCap) || errors.Is(err, ErrAllCapped) {
+		t.Errorf("Pick with only bikes (needs Cycling) = %v, want ErrNothingRelevant", err)
+	}
 }
 
 func TestTargetingQuietHours(t *testing.T) {
@@ -64,7 +72,7 @@ func TestTargetingQuietHours(t *testing.T) {
 	for _, tt := range tests {
 		clock.t = start.Add(tt.at)
 		_, err := d.Pick(ctx)
-		if got := errors.Is(err, ErrFrequencyCap) && err.Error() == "host: frequency cap reached: quiet hours"; got != tt.quiet {
+		if got := errors.Is(err, ErrQuietHours) && errors.Is(err, ErrFrequencyCap); got != tt.quiet {
 			t.Errorf("at %s: Pick err = %v, want quiet=%v", clock.Now().Format("15:04"), err, tt.quiet)
 		}
 	}
@@ -94,7 +102,7 @@ func TestFrequencyCapsUnderConcurrency(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case errors.Is(err, ErrFrequencyCap):
+			case errors.Is(err, ErrAllCapped) && errors.Is(err, ErrFrequencyCap):
 				capped++
 			case err != nil:
 				t.Error(err)

@@ -285,23 +285,22 @@ func (p *population) pickOffers(ctx context.Context, d *host.Device, clk *clock,
 	for _, at := range moments {
 		clk.set(at)
 		_, err := d.Pick(ctx)
+		// The device's reason must agree with the simulation's own schedule of
+		// the quiet hours.
+		if errors.Is(err, host.ErrQuietHours) != inQuietHours(at) {
+			return nil, fmt.Errorf("offer at %v: device answered %v, but the quiet hours are %v", at.Format("15:04"), err, inQuietHours(at))
+		}
 		switch {
 		case err == nil:
 			out = append(out, shown)
-		case !errors.Is(err, host.ErrFrequencyCap):
-			return nil, err
-		case inQuietHours(at):
+		case errors.Is(err, host.ErrQuietHours):
 			out = append(out, quiet)
+		case errors.Is(err, host.ErrNothingRelevant):
+			out = append(out, belowThreshold)
+		case errors.Is(err, host.ErrAllCapped):
+			out = append(out, capped)
 		default:
-			relevant, err := d.Relevant(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if len(relevant) == 0 {
-				out = append(out, belowThreshold)
-			} else {
-				out = append(out, capped)
-			}
+			return nil, err
 		}
 	}
 	return out, nil

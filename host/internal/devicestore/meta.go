@@ -80,15 +80,22 @@ func (s *Store) SyncCampaigns(ctx context.Context, sync CampaignSync, now time.T
 
 // SetCampaignDigests records the question digest of pinned campaigns
 // cached before digests were (by id), and binds unbound consents to them.
+// With no digests to record and no consent to bind, as every open but a
+// legacy database's finds, it only reads.
 func (s *Store) SetCampaignDigests(ctx context.Context, digests map[string][]byte) error {
-	return s.tx(ctx, "set_campaign_digests", func(tx *sql.Tx) error {
+	set := func(tx *sql.Tx) error {
 		for id, d := range digests {
 			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET digest = ? WHERE id = ? AND digest IS NULL`, d, id); err != nil {
 				return err
 			}
 		}
 		return bindConsents(ctx, tx)
-	})
+	}
+	if len(digests) > 0 {
+		return s.tx(ctx, "set_campaign_digests", set)
+	}
+	return s.txIf(ctx, "set_campaign_digests", `SELECT EXISTS (SELECT 1 FROM consent c JOIN campaigns k ON c.purpose = 'campaign:' || k.id
+		WHERE c.granted AND c.digest IS NULL AND k.digest IS NOT NULL)`, nil, set)
 }
 
 // bindConsents binds every granted campaign consent without a question

@@ -76,17 +76,36 @@ func (d *Device) pinned(ctx context.Context) ([]pinnedCampaign, error) {
 	}
 	out := make([]pinnedCampaign, 0, len(rows))
 	for _, r := range rows {
-		c, err := d.cfg.verified.spec(r.Spec)
+		c, err := d.decodePin(r)
 		if err != nil {
-			return nil, fmt.Errorf("host: cached campaign %q: %w", r.ID, err)
+			return nil, err
 		}
-		digest := r.Digest
-		if digest == nil {
-			digest = questionDigest(&c)
-		}
-		out = append(out, pinnedCampaign{Campaign: c, digest: digest, served: r.Served, refusedAt: r.RefusedAt})
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// pinnedByID returns the campaign pinned under id, served or not
+// (devicestore.ErrNotFound if none): one row read and decoded.
+func (d *Device) pinnedByID(ctx context.Context, id string) (pinnedCampaign, error) {
+	r, err := d.store.CampaignByID(ctx, id)
+	if err != nil {
+		return pinnedCampaign{}, err
+	}
+	return d.decodePin(r)
+}
+
+// decodePin decodes a pinned campaign's stored row.
+func (d *Device) decodePin(r devicestore.Campaign) (pinnedCampaign, error) {
+	c, err := d.cfg.verified.spec(r.Spec)
+	if err != nil {
+		return pinnedCampaign{}, fmt.Errorf("host: cached campaign %q: %w", r.ID, err)
+	}
+	digest := r.Digest
+	if digest == nil {
+		digest = questionDigest(&c)
+	}
+	return pinnedCampaign{Campaign: c, digest: digest, served: r.Served, refusedAt: r.RefusedAt}, nil
 }
 
 // campaigns returns the pinned campaigns the aggregator still serves: the
@@ -113,8 +132,9 @@ func (d *Device) campaigns(ctx context.Context) ([]pinnedCampaign, error) {
 // whoever stole the key — cannot swap the question under an id the owner
 // agreed to. A higher version is taken, but the owner's consent is bound
 // to the question it was given for, so a version that asks something else
-// is not answered until the owner agrees again.
-func (d *Device) pin(ctx context.Context, fetched []Campaign, now time.Time) error {
+// is not answered until the owner agrees again. meta are the store's named
+// values the fetch brought, committed with the pins.
+func (d *Device) pin(ctx context.Context, fetched []Campaign, now time.Time, meta map[string][]byte) error {
 	rows, err := d.store.Campaigns(ctx)
 	if err != nil {
 		return err
@@ -123,7 +143,7 @@ func (d *Device) pin(ctx context.Context, fetched []Campaign, now time.Time) err
 	for _, r := range rows {
 		pins[r.ID] = r
 	}
-	var sync devicestore.CampaignSync
+	sync := devicestore.CampaignSync{Meta: meta}
 	for i := range fetched {
 		c := &fetched[i]
 		spec, err := json.Marshal(c)

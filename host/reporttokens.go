@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -67,17 +68,14 @@ func (d *Device) reportToken(ctx context.Context, r *devicestore.Report, now tim
 		}
 		return privpass.AuthorizationHeader(&t), nil
 	}
-	pinned, err := d.pinned(ctx)
-	if err != nil {
+	pin, err := d.pinnedByID(ctx, r.Campaign)
+	if errors.Is(err, devicestore.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
 		return "", err
 	}
-	var c *Campaign
-	for i := range pinned {
-		if pinned[i].ID == r.Campaign {
-			c = &pinned[i].Campaign
-		}
-	}
-	if c == nil || !c.RequiresTokens() {
+	c := &pin.Campaign
+	if !c.RequiresTokens() {
 		return "", nil
 	}
 	if d.cfg.credential == nil {

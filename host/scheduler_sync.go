@@ -65,13 +65,10 @@ func (d *Device) sync(ctx context.Context, now time.Time, force bool) error {
 	if err != nil {
 		return err
 	}
-	if err := d.pin(ctx, list, now); err != nil {
-		return err
-	}
-	if err := d.store.SetMeta(ctx, metaKeyConfigs, keyBytes); err != nil {
-		return err
-	}
-	return d.store.SetMeta(ctx, metaSyncedAt, []byte(strconv.FormatInt(now.UnixMilli(), 10)))
+	return d.pin(ctx, list, now, map[string][]byte{
+		metaKeyConfigs: keyBytes,
+		metaSyncedAt:   []byte(strconv.FormatInt(now.UnixMilli(), 10)),
+	})
 }
 
 // ErrNoCampaignKey: the device has no aggregator campaign-signing key to

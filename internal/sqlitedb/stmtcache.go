@@ -32,6 +32,7 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.counts.conns.Add(1)
 	return newCachingConn(conn, c.counts)
 }
 
@@ -52,11 +53,12 @@ type Stats struct {
 	Reads    int64 // read transactions begun (deferred BEGIN)
 	Implicit int64 // statements run outside a transaction, each its own
 	Prepared int64 // statements compiled: cache misses and uncacheable scripts
+	Conns    int64 // connections opened, each parsing the schema and compiling its statements anew
 }
 
 // Sub is s minus an earlier snapshot: what ran in between.
 func (s Stats) Sub(earlier Stats) Stats {
-	return Stats{s.Writes - earlier.Writes, s.Reads - earlier.Reads, s.Implicit - earlier.Implicit, s.Prepared - earlier.Prepared}
+	return Stats{s.Writes - earlier.Writes, s.Reads - earlier.Reads, s.Implicit - earlier.Implicit, s.Prepared - earlier.Prepared, s.Conns - earlier.Conns}
 }
 
 // StatsOf returns db's counts; zero for a database Open did not open.
@@ -66,10 +68,10 @@ func StatsOf(db *sql.DB) Stats {
 		return Stats{}
 	}
 	c := d.counts
-	return Stats{c.writes.Load(), c.reads.Load(), c.implicit.Load(), c.prepared.Load()}
+	return Stats{c.writes.Load(), c.reads.Load(), c.implicit.Load(), c.prepared.Load(), c.conns.Load()}
 }
 
-type counts struct{ writes, reads, implicit, prepared atomic.Int64 }
+type counts struct{ writes, reads, implicit, prepared, conns atomic.Int64 }
 
 // cachingConn is a connection with a cache of prepared statements by SQL
 // text, least recently used first out. database/sql uses a connection from

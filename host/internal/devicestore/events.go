@@ -116,10 +116,10 @@ func (s *Store) Window(ctx context.Context, plugin string, from, to time.Time, t
 // deleted.
 func (s *Store) Retain(ctx context.Context, now time.Time) (int, error) {
 	var n int64
-	err := s.tx(ctx, "retain_events", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN (
-			SELECT e.seq FROM events e LEFT JOIN plugins p ON p.name = e.plugin
-			WHERE p.name IS NULL OR e.at < ? - p.retention_ms)`, ms(now))
+	const expired = `SELECT e.seq FROM events e LEFT JOIN plugins p ON p.name = e.plugin
+		WHERE p.name IS NULL OR e.at < ? - p.retention_ms`
+	err := s.txIf(ctx, "retain_events", `SELECT EXISTS (`+expired+`)`, []any{ms(now)}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN (`+expired+`)`, ms(now))
 		if err != nil {
 			return err
 		}

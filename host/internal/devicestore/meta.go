@@ -37,6 +37,10 @@ type CampaignSync struct {
 	// Served are all the ids the aggregator served (Put, Refused and
 	// unchanged ones); every other pinned campaign is marked not served.
 	Served []string
+	// Meta are named values (as SetMeta's) the fetch brought, written in
+	// its transaction: the keys fetched with the list and the time of the
+	// sync commit with it, one commit instead of three.
+	Meta map[string][]byte
 }
 
 // SyncCampaigns applies one fetch in one transaction, and binds granted
@@ -44,6 +48,11 @@ type CampaignSync struct {
 // config now pinned for their id (see BindConsents).
 func (s *Store) SyncCampaigns(ctx context.Context, sync CampaignSync, now time.Time) error {
 	return s.tx(ctx, "sync_campaigns", func(tx *sql.Tx) error {
+		for k, v := range sync.Meta {
+			if err := setMeta(ctx, tx, k, v); err != nil {
+				return err
+			}
+		}
 		for _, c := range sync.Put {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, spec, fetched_at, version, digest, served, refused_at)
 				VALUES (?, ?, ?, ?, ?, 1, 0) ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, fetched_at = excluded.fetched_at,
@@ -71,15 +80,22 @@ func (s *Store) SyncCampaigns(ctx context.Context, sync CampaignSync, now time.T
 
 // SetCampaignDigests records the question digest of pinned campaigns
 // cached before digests were (by id), and binds unbound consents to them.
+// With no digests to record and no consent to bind, as every open but a
+// legacy database's finds, it only reads.
 func (s *Store) SetCampaignDigests(ctx context.Context, digests map[string][]byte) error {
-	return s.tx(ctx, "set_campaign_digests", func(tx *sql.Tx) error {
+	set := func(tx *sql.Tx) error {
 		for id, d := range digests {
 			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET digest = ? WHERE id = ? AND digest IS NULL`, d, id); err != nil {
 				return err
 			}
 		}
 		return bindConsents(ctx, tx)
-	})
+	}
+	if len(digests) > 0 {
+		return s.tx(ctx, "set_campaign_digests", set)
+	}
+	return s.txIf(ctx, "set_campaign_digests", `SELECT EXISTS (SELECT 1 FROM consent c JOIN campaigns k ON c.purpose = 'campaign:' || k.id
+		WHERE c.granted AND c.digest IS NULL AND k.digest IS NOT NULL)`, nil, set)
 }
 
 // bindConsents binds every granted campaign consent without a question
@@ -96,23 +112,49 @@ func bindConsents(ctx context.Context, tx *sql.Tx) error {
 func (s *Store) Campaigns(ctx context.Context) ([]Campaign, error) {
 	var out []Campaign
 	err := s.read("list_campaigns", func(q sqlitedb.Querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT id, spec, fetched_at, version, digest, served, refused_at FROM campaigns ORDER BY id`)
+		rows, err := q.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c Campaign
-			var at, refused int64
-			if err := rows.Scan(&c.ID, &c.Spec, &at, &c.Version, &c.Digest, &c.Served, &refused); err != nil {
+			c, err := scanCampaign(rows)
+			if err != nil {
 				return err
 			}
-			c.Fetched, c.RefusedAt = fromMS(at), fromMS(refused)
 			out = append(out, c)
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// CampaignByID returns the campaign pinned under id (ErrNotFound if none):
+// one row, for a caller that needs one campaign, not the list.
+func (s *Store) CampaignByID(ctx context.Context, id string) (Campaign, error) {
+	var c Campaign
+	err := s.read("read_campaign", func(q sqlitedb.Querier) error {
+		var err error
+		c, err = scanCampaign(q.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id))
+		if err == sql.ErrNoRows {
+			return ErrNotFound
+		}
+		return err
+	})
+	return c, err
+}
+
+// campaignColumns are what scanCampaign reads.
+const campaignColumns = `id, spec, fetched_at, version, digest, served, refused_at`
+
+func scanCampaign(row interface{ Scan(...any) error }) (Campaign, error) {
+	var c Campaign
+	var at, refused int64
+	if err := row.Scan(&c.ID, &c.Spec, &at, &c.Version, &c.Digest, &c.Served, &refused); err != nil {
+		return Campaign{}, err
+	}
+	c.Fetched, c.RefusedAt = fromMS(at), fromMS(refused)
+	return c, nil
 }
 
 // Meta reads a small named value (ErrNotFound if unset).
@@ -130,8 +172,10 @@ func (s *Store) Meta(ctx context.Context, key string) ([]byte, error) {
 
 // SetMeta writes a small named value.
 func (s *Store) SetMeta(ctx context.Context, key string, value []byte) error {
-	return s.tx(ctx, "write_meta", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-		return err
-	})
+	return s.tx(ctx, "write_meta", func(tx *sql.Tx) error { return setMeta(ctx, tx, key, value) })
+}
+
+func setMeta(ctx context.Context, tx *sql.Tx, key string, value []byte) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
 }

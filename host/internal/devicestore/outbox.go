@@ -210,7 +210,7 @@ func (s *Store) Release(ctx context.Context, ids [][16]byte, next []time.Time) e
 // "replay" to the other, and the device logs the report once.
 func (s *Store) Recover(ctx context.Context) (int, error) {
 	var n int64
-	err := s.tx(ctx, "recover_in_flight", func(tx *sql.Tx) error {
+	err := s.txIf(ctx, "recover_in_flight", `SELECT EXISTS (SELECT 1 FROM outbox WHERE in_flight = 1)`, nil, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET in_flight = 0 WHERE in_flight = 1`)
 		if err != nil {
 			return err
@@ -223,8 +223,9 @@ func (s *Store) Recover(ctx context.Context) (int, error) {
 
 // Expire drops reports past their validity window and logs them.
 func (s *Store) Expire(ctx context.Context, now time.Time) error {
-	return s.tx(ctx, "expire_reports", func(tx *sql.Tx) error {
-		return dropQueued(ctx, tx, `expires_at <= ? AND in_flight = 0`, now, DropExpired, ms(now))
+	const where = `expires_at <= ? AND in_flight = 0`
+	return s.txIf(ctx, "expire_reports", `SELECT EXISTS (SELECT 1 FROM outbox WHERE `+where+`)`, []any{ms(now)}, func(tx *sql.Tx) error {
+		return dropQueued(ctx, tx, where, now, DropExpired, ms(now))
 	})
 }
 

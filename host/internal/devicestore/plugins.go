@@ -4,7 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/wisp-project/wisp/internal/sqlitedb"
 )
 
 // Plugin is an installed plugin as stored.
@@ -54,12 +59,14 @@ func (s *Store) PutPlugin(ctx context.Context, p Plugin) error {
 	})
 }
 
-// Plugins lists installed plugins by name, without their modules.
+// Plugins lists installed plugins by name, without their modules: one
+// statement, with each plugin's categories in order as text, so that it
+// needs no transaction and takes no write lock.
 func (s *Store) Plugins(ctx context.Context) ([]Plugin, error) {
 	var out []Plugin
-	err := s.tx(ctx, "list_plugins", func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT name, version, author, author_name, manifest, retention_ms, installed_at, coalesce(m.sha256, x'')
+	err := s.read("list_plugins", func(q sqlitedb.Querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT name, version, author, author_name, manifest, retention_ms, installed_at, coalesce(m.sha256, x''),
+				(SELECT coalesce(group_concat(category, ',' ORDER BY category), '') FROM plugin_categories c WHERE c.plugin = name)
 			FROM plugins LEFT JOIN plugin_modules m ON m.plugin = name ORDER BY name`)
 		if err != nil {
 			return err
@@ -69,49 +76,45 @@ func (s *Store) Plugins(ctx context.Context) ([]Plugin, error) {
 			var p Plugin
 			var ret, at int64
 			var digest []byte
-			if err := rows.Scan(&p.Name, &p.Version, &p.Author, &p.AuthorName, &p.Manifest, &ret, &at, &digest); err != nil {
+			var cats string
+			if err := rows.Scan(&p.Name, &p.Version, &p.Author, &p.AuthorName, &p.Manifest, &ret, &at, &digest, &cats); err != nil {
 				return err
 			}
 			copy(p.Module[:], digest) // empty: the bytes are still in the row
 			p.Retention, p.Installed = time.Duration(ret)*time.Millisecond, fromMS(at)
+			if p.Categories, err = parseCategories(cats); err != nil {
+				return fmt.Errorf("plugin %q: %w", p.Name, err)
+			}
 			out = append(out, p)
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for i := range out {
-			if out[i].Categories, err = categories(ctx, tx, out[i].Name); err != nil {
-				return err
-			}
-		}
-		return nil
+		return rows.Err()
 	})
 	return out, err
 }
 
-func categories(ctx context.Context, tx *sql.Tx, plugin string) ([]uint32, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT category FROM plugin_categories WHERE plugin = ? ORDER BY category`, plugin)
-	if err != nil {
-		return nil, err
+// parseCategories reads Plugins' comma-separated category list (nil for
+// none).
+func parseCategories(list string) ([]uint32, error) {
+	if list == "" {
+		return nil, nil
 	}
-	defer rows.Close()
 	var out []uint32
-	for rows.Next() {
-		var c uint32
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
+	for f := range strings.SplitSeq(list, ",") {
+		c, err := strconv.ParseUint(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("category list %q: %w", list, err)
 		}
-		out = append(out, c)
+		out = append(out, uint32(c))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // InlineWasm returns the module bytes a plugin's row from before
 // migration 9 still holds (see Plugin.Module), empty once moved out.
 func (s *Store) InlineWasm(ctx context.Context, name string) ([]byte, error) {
 	var wasm []byte
-	err := s.tx(ctx, "read_wasm", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT wasm FROM plugin_modules WHERE plugin = ?`, name).Scan(&wasm)
+	err := s.read("read_wasm", func(q sqlitedb.Querier) error {
+		err := q.QueryRowContext(ctx, `SELECT wasm FROM plugin_modules WHERE plugin = ?`, name).Scan(&wasm)
 		if err == sql.ErrNoRows {
 			return ErrNotFound
 		}

@@ -131,6 +131,23 @@ func (s *Store) tx(ctx context.Context, name string, fn func(*sql.Tx) error) err
 	return wrap(name, sqlitedb.Tx(ctx, s.db, fn))
 }
 
+// txIf runs fn in the write transaction called name only if exists, a
+// query of one boolean run on its own (no write lock, no commit), finds
+// something for fn to change: the routine passes (retention, expiry,
+// recovery at open) mostly find nothing, and a write transaction that
+// changes nothing still takes the write lock and syncs a commit. What
+// exists saw can change before fn would run only by another write, after
+// which the next pass looks again; fn itself must not rely on it.
+func (s *Store) txIf(ctx context.Context, name, exists string, args []any, fn func(*sql.Tx) error) error {
+	var found bool
+	if err := s.read(name, func(q sqlitedb.Querier) error {
+		return q.QueryRowContext(ctx, exists, args...).Scan(&found)
+	}); err != nil || !found {
+		return err
+	}
+	return s.tx(ctx, name, fn)
+}
+
 // snapshot runs fn, which only reads, in one read transaction called name
 // (sqlitedb.Read): its statements see one state of the database, and it
 // takes no write lock.

@@ -4,10 +4,11 @@ package host
 
 import (
 	"os"
-	"os/exec"
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/wisp-project/wisp/internal/proctest"
 )
 
 // TestInstallKill kills a real device process with SIGKILL while it
@@ -28,12 +29,7 @@ func TestInstallKill(t *testing.T) {
 	} {
 		t.Run(tt.step, func(t *testing.T) {
 			dir := t.TempDir()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestInstallKillChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "WISP_INSTALL_KILL_DIR="+dir, "WISP_INSTALL_KILL_STEP="+tt.step)
-			out, err := cmd.CombinedOutput()
-			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", tt.step, err, out)
-			}
+			proctest.RunUntilKilled(t, "TestInstallKillChild", tt.step, "WISP_INSTALL_KILL_DIR="+dir, "WISP_INSTALL_KILL_STEP="+tt.step)
 			d := unsignedDevice(t, dir)
 			got := running(t, d)
 			if tt.installed && (len(got) != 1 || !got["workouts"]) {

@@ -6,12 +6,12 @@ import (
 	"context"
 	"encoding/base64"
 	"os"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wisp-project/wisp/host/sandbox"
+	"github.com/wisp-project/wisp/internal/proctest"
 )
 
 // TestOutboxKill kills a real device process with SIGKILL between two steps
@@ -42,13 +42,8 @@ func TestOutboxKill(t *testing.T) {
 			}
 			d.Close(ctx)
 
-			cmd := exec.Command(os.Args[0], "-test.run=^TestOutboxKillChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "WISP_KILL_DIR="+dir, "WISP_KILL_URL="+agg.URL, "WISP_KILL_STEP="+tt.step,
+			proctest.RunUntilKilled(t, "TestOutboxKillChild", tt.step, "WISP_KILL_DIR="+dir, "WISP_KILL_URL="+agg.URL, "WISP_KILL_STEP="+tt.step,
 				"WISP_KILL_KEY="+a.key.String(), "WISP_KILL_CAMPAIGN_KEY="+base64.StdEncoding.EncodeToString(agg.key), "WISP_KILL_NOW="+clock.Now().Format(time.RFC3339Nano))
-			out, err := cmd.CombinedOutput()
-			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", tt.step, err, out)
-			}
 
 			d = testDevice(t, dir, clock, a, agg)
 			for range 2 {

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,4 +144,18 @@ func (c *Child) Kill() {
 	}
 	c.Cmd.Process.Kill()
 	c.Cmd.Wait()
+}
+
+// RunUntilKilled re-executes the test binary to run only the test named
+// child, with env added, and fails unless the child ended by SIGKILL — the
+// crash a kill test arranges the child to suffer at a chosen step. what
+// names the step in the failure, with the child's output.
+func RunUntilKilled(t testing.TB, child, what string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child was not killed at %s: %v\n%s", what, err, out)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wisp-project/wisp/host/internal/ledger"
 	"github.com/wisp-project/wisp/internal/ldp"
+	"github.com/wisp-project/wisp/internal/proctest"
 )
 
 const (
@@ -89,12 +89,7 @@ func TestKilledAtEveryStep(t *testing.T) {
 		t.Run(string(step), func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "ledger.db")
-			cmd := exec.Command(os.Args[0], "-test.run=^TestKillAtStepChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), killStepDB+"="+path, killStepName+"="+string(step))
-			out, err := cmd.CombinedOutput()
-			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", step, err, out)
-			}
+			proctest.RunUntilKilled(t, "TestKillAtStepChild", string(step), killStepDB+"="+path, killStepName+"="+string(step))
 
 			l := mustOpen(t, path, killConfig())
 			es, err := l.Entries(ctx, time.Time{})

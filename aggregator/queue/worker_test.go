@@ -109,3 +109,81 @@ func TestWorkerStopHandsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerReadsHeaders checks what a worker hands to ingest from each
+// message: the envelope, the front end's acceptance time and the token
+// from their headers, and for a message without them the time the stream
+// stored it and no token. The server's status replies (a pull that
+// expired short of its batch) are not reports, and every message is acked
+// after the commit.
+func TestWorkerReadsHeaders(t *testing.T) {
+	cl := queuetest.StartT(t, 1)
+	q := openQueue(t, cl.URLs(), queue.Config{})
+	accepted := time.Date(2026, 3, 1, 12, 0, 0, 7, time.UTC)
+	var sealed []aggregator.Sealed
+	for i := range 3 {
+		s := aggregator.Sealed{Campaign: "c", AcceptedAt: accepted, Envelope: []byte{byte(i), 'e'}}
+		rand.Read(s.ID[:])
+		if i > 0 {
+			s.Token = []byte{byte(i), 't'}
+		}
+		sealed = append(sealed, s)
+	}
+	if _, err := q.Enqueue(context.Background(), sealed); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(cl.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	if _, err := js.Publish(context.Background(), "wisp.reports.bare.0", []byte("bare")); err != nil {
+		t.Fatal(err)
+	}
+
+	got := make(chan []aggregator.Queued, 4)
+	w, err := queue.NewWorker(q, func(ctx context.Context, r []aggregator.Queued) (int, error) {
+		got <- r
+		return len(r), nil
+	}, queue.WorkerOptions{Batch: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+	byEnv := map[string]aggregator.Queued{}
+	for len(byEnv) < 4 {
+		select {
+		case r := <-got:
+			for _, m := range r {
+				byEnv[string(m.Envelope)] = m
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("worker handed over %d of 4 reports in 15 s", len(byEnv))
+		}
+	}
+	for i, s := range sealed {
+		m, ok := byEnv[string(s.Envelope)]
+		if !ok {
+			t.Fatalf("report %d not handed over", i)
+		}
+		if !m.AcceptedAt.Equal(accepted) || string(m.Token) != string(s.Token) {
+			t.Errorf("report %d: accepted at %v, token %q; want %v, %q", i, m.AcceptedAt, m.Token, accepted, s.Token)
+		}
+	}
+	if _, ok := byEnv[""]; ok {
+		t.Error("a pull's status reply was handed over as a report")
+	}
+	bare := byEnv["bare"]
+	if bare.Token != nil || bare.AcceptedAt.Before(before.Add(-time.Second)) || bare.AcceptedAt.After(time.Now()) {
+		t.Errorf("message without headers: accepted at %v (published at %v), token %q; want the stream's time, no token", bare.AcceptedAt, before, bare.Token)
+	}
+	drained(t, cl.URLs(), queue.Config{}, 15*time.Second)
+}

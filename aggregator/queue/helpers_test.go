@@ -306,15 +306,7 @@ func counts(t *testing.T, st store.Store) (stored, counted int64) {
 func drained(t *testing.T, urls string, cfg queue.Config, within time.Duration) {
 	t.Helper()
 	cfg = cfg.WithDefaults()
-	nc, err := nats.Connect(urls)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, urls)
 	ctx := context.Background()
 	var last string
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -345,4 +337,20 @@ func postgresVia(t *testing.T, dsn, addr string) string {
 	}
 	u.Host = addr
 	return u.String()
+}
+
+// jetStream is a JetStream client of the servers at urls, closed when the
+// test ends.
+func jetStream(t *testing.T, urls string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

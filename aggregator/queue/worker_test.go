@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/queue"
 	"github.com/wisp-project/wisp/aggregator/queue/queuetest"
@@ -48,15 +45,7 @@ func TestWorkerStopHandsBack(t *testing.T) {
 	aDone := make(chan struct{})
 	go func() { a.Run(actx); close(aDone) }()
 	<-started
-	nc, err := nats.Connect(cl.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, cl.URLs())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cons, err := js.Consumer(ctx, "WISP_REPORTS", "wisp-workers")
@@ -132,15 +121,7 @@ func TestWorkerReadsHeaders(t *testing.T) {
 	if _, err := q.Enqueue(context.Background(), sealed); err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(cl.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, cl.URLs())
 	before := time.Now()
 	if _, err := js.Publish(context.Background(), "wisp.reports.bare.0", []byte("bare")); err != nil {
 		t.Fatal(err)

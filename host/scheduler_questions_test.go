@@ -139,7 +139,6 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 	clock.Advance(7 * 24 * time.Hour)
 	recordRuns(t, d, clock.Now(), 5, 40)
 	keys2 := truthKeys()
-	memos, _ := d.ledger.MemoCount(ctx)
 	want := map[string][]byte{}
 	for _, c := range camps {
 		codec, _ := c.Codec()
@@ -151,6 +150,9 @@ func TestSchedulerAnswersEveryQuestionTypeMemoized(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Counted after planting: a true value that moved (the mean's rounding
+	// can land on the other level) gets its memo from the test, not the device.
+	memos, _ := d.ledger.MemoCount(ctx)
 	if sum, err := d.Flush(ctx); err != nil || sum.Answered != 3 {
 		t.Fatalf("second epoch: %+v %v", sum, err)
 	}

@@ -199,7 +199,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	// Devices and, unless asked otherwise, the aggregator keep their files
 	// in memory when the system offers it: SQLite's fsyncs would otherwise
 	// be most of the run.
-	scratch, err := os.MkdirTemp(memoryDir(), "wisp-demo-")
+	scratch, err := os.MkdirTemp(ScratchRoot(), "wisp-demo-")
 	if err != nil {
 		return Result{}, err
 	}
@@ -278,8 +278,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	return res, nil
 }
 
-// memoryDir is /dev/shm when it is there, else the temp dir.
-func memoryDir() string {
+// ScratchRoot is where simulated devices keep their files: /dev/shm when
+// it is there (memory), else the temp dir.
+func ScratchRoot() string {
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		return "/dev/shm"
 	}

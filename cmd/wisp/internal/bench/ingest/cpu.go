@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"syscall"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -15,17 +14,6 @@ import (
 // machine shared with other work, wall-clock rates swing with the
 // neighbours' load; CPU time does not, so the ratio to the Open bound is
 // stable from run to run.
-
-// processCPU is this process's user + system CPU seconds.
-func processCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return tv(ru.Utime) + tv(ru.Stime)
-}
-
-func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 // clockTicks is USER_HZ, 100 on every Linux that matters.
 const clockTicks = 100

@@ -27,6 +27,7 @@ import (
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/cputime"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/api"
 	"github.com/wisp-project/wisp/internal/campaign"
@@ -260,7 +261,7 @@ func openBound(key *wire.KeyPair, envs []wire.Envelope) (wall, cpu float64) {
 	runtime.GC() // start clean: the sealing's garbage is not the bound's
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	t, c := time.Now(), processCPU()
+	t, c := time.Now(), cputime.Process()
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
@@ -277,7 +278,7 @@ func openBound(key *wire.KeyPair, envs []wire.Envelope) (wall, cpu float64) {
 		}()
 	}
 	wg.Wait()
-	return time.Since(t).Seconds(), processCPU() - c
+	return time.Since(t).Seconds(), cputime.Process() - c
 }
 
 // ingest starts an aggregator on spec, uploads bodies with opts.Clients
@@ -317,9 +318,9 @@ func ingest(ctx context.Context, spec string, key *wire.KeyPair, tax *taxonomy.T
 	pg := strings.HasPrefix(spec, "postgres:")
 	cpuNow := func() float64 {
 		if pg {
-			return processCPU() + postgresCPU(ctx, strings.TrimPrefix(spec, "postgres:"))
+			return cputime.Process() + postgresCPU(ctx, strings.TrimPrefix(spec, "postgres:"))
 		}
-		return processCPU()
+		return cputime.Process()
 	}
 	t, c := time.Now(), cpuNow()
 	if err := uploadAll(ctx, client, url, bodies, n, opts, phase); err != nil {

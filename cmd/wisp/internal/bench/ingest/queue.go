@@ -16,6 +16,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/queue"
 	"github.com/wisp-project/wisp/aggregator/store"
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/cputime"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/taxonomy"
 	"github.com/wisp-project/wisp/internal/wire"
@@ -125,7 +126,7 @@ func frontEndRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Co
 	defer hs.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.Clients}}
 	runtime.GC()
-	t, c, nc := time.Now(), processCPU(), cl.cpuNow() // a front end does not touch PostgreSQL
+	t, c, nc := time.Now(), cputime.Process(), cl.cpuNow() // a front end does not touch PostgreSQL
 	done := make(chan error, 1)
 	if workers > 0 {
 		go func() {
@@ -141,7 +142,7 @@ func frontEndRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Co
 			return 0, 0, 0, err
 		}
 	}
-	return time.Since(t).Seconds(), processCPU() - c, cl.cpuNow() - nc, nil
+	return time.Since(t).Seconds(), cputime.Process() - c, cl.cpuNow() - nc, nil
 }
 
 // drainRun runs workers worker loops on one aggregator until they have
@@ -174,7 +175,7 @@ func drainRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Confi
 		from = time.Now()
 	}
 	dsn := strings.TrimPrefix(spec, "postgres:")
-	c, pg, nc := processCPU(), postgresCPU(ctx, dsn), cl.cpuNow()
+	c, pg, nc := cputime.Process(), postgresCPU(ctx, dsn), cl.cpuNow()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -191,7 +192,7 @@ func drainRun(ctx context.Context, spec string, cl *natsCluster, cfg queue.Confi
 	// A backend of the pool that exits meanwhile takes its CPU time with
 	// it: PostgreSQL's share is never counted below zero.
 	pgcpu = max(0, postgresCPU(ctx, dsn)-pg)
-	wall, cpu, ncpu = time.Since(from).Seconds(), processCPU()-c+pgcpu, cl.cpuNow()-nc
+	wall, cpu, ncpu = time.Since(from).Seconds(), cputime.Process()-c+pgcpu, cl.cpuNow()-nc
 	cancel()
 	wg.Wait()
 	return wall, cpu, ncpu, pgcpu, ctx.Err()

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"syscall"
 	"time"
 
+	"github.com/wisp-project/wisp/cmd/wisp/internal/bench/cputime"
 	"github.com/wisp-project/wisp/internal/campaign"
 	"github.com/wisp-project/wisp/internal/ldp"
 	"github.com/wisp-project/wisp/internal/prio"
@@ -95,7 +95,7 @@ func costRows(ctx context.Context, o Options) ([]Result, error) {
 
 // measure runs f for about d (at least 10 times).
 func measure(ctx context.Context, d time.Duration, f func() error) (Result, error) {
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), cputime.Process()
 	n := 0
 	for ; n < 10 || time.Since(start) < d; n++ {
 		if err := f(); err != nil {
@@ -105,7 +105,7 @@ func measure(ctx context.Context, d time.Duration, f func() error) (Result, erro
 			return Result{}, err
 		}
 	}
-	return Result{SecondsPerReport: (cpuSeconds() - cpu0) / float64(n), WallSecondsPerReport: time.Since(start).Seconds() / float64(n), Trials: n}, nil
+	return Result{SecondsPerReport: (cputime.Process() - cpu0) / float64(n), WallSecondsPerReport: time.Since(start).Seconds() / float64(n), Trials: n}, nil
 }
 
 func instanceName(p prio.Params) string {
@@ -118,13 +118,4 @@ func instanceName(p prio.Params) string {
 		return fmt.Sprintf("%v(%d bits)", p.VDAF, p.Bits)
 	}
 	return p.VDAF.String()
-}
-
-// cpuSeconds is this process's user + system CPU time.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -108,18 +108,45 @@ func (d *Device) SetCatalogue(ctx context.Context, c Catalogue) error {
 		return ErrDeviceClosed
 	}
 	defer d.gate.leave()
-	seen := map[string]bool{}
-	for _, cr := range c.Creatives {
-		if cr.ID == "" || cr.Campaign == "" || seen[cr.ID] || len(cr.Categories) == 0 || cr.MinScore < 0 || cr.MinScore > 1 {
-			return fmt.Errorf("%w: creative %q: needs a unique id, a campaign, categories and min_score in [0, 1]", ErrBadCatalogue, cr.ID)
-		}
-		seen[cr.ID] = true
+	if err := c.validate(); err != nil {
+		return err
 	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
 	return d.store.SetMeta(ctx, metaCatalogue, b)
+}
+
+// validate refuses a catalogue the device could not honour as written: a
+// negative cap would otherwise read as no cap at all, and quiet hours
+// outside the day as a span no clock reaches.
+func (c Catalogue) validate() error {
+	if err := c.Cap.validate(); err != nil {
+		return fmt.Errorf("%w: global_cap: %v", ErrBadCatalogue, err)
+	}
+	const day = 24 * 60
+	if c.Quiet.From < 0 || c.Quiet.From >= day || c.Quiet.To < 0 || c.Quiet.To >= day {
+		return fmt.Errorf("%w: quiet_hours: from_minute and to_minute must be in [0, %d), got %d and %d", ErrBadCatalogue, day, c.Quiet.From, c.Quiet.To)
+	}
+	seen := map[string]bool{}
+	for _, cr := range c.Creatives {
+		if cr.ID == "" || cr.Campaign == "" || seen[cr.ID] || len(cr.Categories) == 0 || !(cr.MinScore >= 0 && cr.MinScore <= 1) {
+			return fmt.Errorf("%w: creative %q: needs a unique id, a campaign, categories and min_score in [0, 1]", ErrBadCatalogue, cr.ID)
+		}
+		if err := cr.Cap.validate(); err != nil {
+			return fmt.Errorf("%w: creative %q: cap: %v", ErrBadCatalogue, cr.ID, err)
+		}
+		seen[cr.ID] = true
+	}
+	return nil
+}
+
+func (f FrequencyCap) validate() error {
+	if f.Max < 0 || f.Window < 0 {
+		return fmt.Errorf("max and window_ns must not be negative, got %d and %d", f.Max, f.Window)
+	}
+	return nil
 }
 
 func (d *Device) catalogue(ctx context.Context) (Catalogue, error) {

@@ -159,3 +159,35 @@ func TestSignedCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// A catalogue the device cannot honour as written is refused, not read
+// loosely: before, a cap of -1 meant no cap at all.
+func TestSetCatalogueRefusesWhatItCannotHonour(t *testing.T) {
+	ctx := context.Background()
+	d, _ := readyDevice(t, t.TempDir(), newFakeClock(), nil)
+	for name, spoil := range map[string]func(*Catalogue){
+		"negative global cap":      func(c *Catalogue) { c.Cap.Max = -1 },
+		"negative global window":   func(c *Catalogue) { c.Cap.Window = -time.Hour },
+		"negative creative cap":    func(c *Catalogue) { c.Creatives[0].Cap.Max = -3 },
+		"negative creative window": func(c *Catalogue) { c.Creatives[2].Cap.Window = -1 },
+		"quiet from before 00:00":  func(c *Catalogue) { c.Quiet.From = -60 },
+		"quiet to past 24:00":      func(c *Catalogue) { c.Quiet.To = 24 * 60 },
+		"min_score above 1":        func(c *Catalogue) { c.Creatives[1].MinScore = 1.5 },
+		"duplicate id":             func(c *Catalogue) { c.Creatives[1].ID = c.Creatives[0].ID },
+		"no categories":            func(c *Catalogue) { c.Creatives[3].Categories = nil },
+	} {
+		c := testCatalogue()
+		spoil(&c)
+		if err := d.SetCatalogue(ctx, c); !errors.Is(err, ErrBadCatalogue) {
+			t.Errorf("%s: SetCatalogue = %v, want ErrBadCatalogue", name, err)
+		}
+	}
+	if err := d.SetCatalogue(ctx, testCatalogue()); err != nil {
+		t.Fatal(err)
+	}
+	edges := testCatalogue()
+	edges.Quiet = QuietHours{From: 0, To: 24*60 - 1}
+	if err := d.SetCatalogue(ctx, edges); err != nil {
+		t.Errorf("quiet hours 00:00–23:59: %v", err)
+	}
+}

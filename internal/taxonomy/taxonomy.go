@@ -77,7 +77,33 @@ func Parse(r io.Reader) (*Taxonomy, error) {
 			return nil, fmt.Errorf("%w: id %d has unknown parent %d", ErrFormat, c.ID, c.Parent)
 		}
 	}
+	if err := t.checkRooted(); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// checkRooted refuses parent links that loop: whoever walks a category's
+// ancestors (the aggregator's special-category policy does) must reach a
+// root. Each category is walked once: a walk stops at one already known
+// to be rooted.
+func (t *Taxonomy) checkRooted() error {
+	rooted := make(map[uint32]bool, len(t.byID))
+	for id := range t.byID {
+		var path []uint32
+		onPath := map[uint32]bool{}
+		for at := id; at != 0 && !rooted[at]; at = t.byID[at].Parent {
+			if onPath[at] {
+				return fmt.Errorf("%w: id %d is its own ancestor", ErrFormat, at)
+			}
+			onPath[at] = true
+			path = append(path, at)
+		}
+		for _, p := range path {
+			rooted[p] = true
+		}
+	}
+	return nil
 }
 
 // ParseBytes is Parse on an in-memory file.

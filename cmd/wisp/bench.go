@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+)
 
 // newBenchCmd is the parent of the benchmarks: wisp bench privacy, plugin,
 // ingest, prio3, soak, demo.
@@ -12,4 +16,14 @@ func newBenchCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd(), newBenchPrio3Cmd(), newBenchSoakCmd(), newBenchNATSClusterCmd(), newBenchDemoCmd())
 	return cmd
+}
+
+// printReport prints a benchmark's report: one JSON object with --json,
+// else its text tables.
+func printReport[R any](w io.Writer, asJSON bool, rep R, text func(io.Writer, R)) error {
+	if asJSON {
+		return printJSON(w, rep)
+	}
+	text(w, rep)
+	return nil
 }

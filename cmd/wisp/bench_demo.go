@@ -28,11 +28,7 @@ not wall time: on a shared machine wall time swings with other work.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			demobench.WriteText(cmd.OutOrStdout(), rep)
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, rep, demobench.WriteText)
 		},
 	}
 	f := cmd.Flags()

@@ -67,11 +67,7 @@ clients run in the same process and share its cores. The goal is end to end ≥ 
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			ingest.WriteText(cmd.OutOrStdout(), rep)
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, rep, ingest.WriteText)
 		},
 	}
 	f := cmd.Flags()

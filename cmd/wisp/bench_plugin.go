@@ -34,11 +34,7 @@ noise shows in the spread, so compare ratios, not absolute times.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			pluginbench.WriteText(cmd.OutOrStdout(), rep)
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, rep, pluginbench.WriteText)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object with a results array")

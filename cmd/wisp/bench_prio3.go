@@ -32,11 +32,7 @@ count's 95% half-width against n, 10² to 10⁸ devices, prio3 beside LDP.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			prio3.WriteText(cmd.OutOrStdout(), rep)
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, rep, prio3.WriteText)
 		},
 	}
 	f := cmd.Flags()

@@ -38,11 +38,7 @@ the best measured. --quick runs 100,000 devices in a few seconds.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), rep)
-			}
-			privacy.WriteText(cmd.OutOrStdout(), rep)
-			return nil
+			return printReport(cmd.OutOrStdout(), asJSON, rep, privacy.WriteText)
 		},
 	}
 	f := cmd.Flags()

@@ -15,13 +15,14 @@ import (
 // tokens"). A campaign whose signed config has report_tokens takes a
 // report only with a Privacy Pass token its issuer signed, blind, for the
 // report's campaign epoch: one per device and epoch. The device fetches it
-// when the report is about to leave — after the ledger charge, which
-// happened when the report was answered, so a failed fetch leaves the
-// report queued and charges nothing twice — keeps it with the report in
-// the outbox, and sends the same token with every upload of that report.
-// The issuer sees the device (its credential) and the campaign epoch, not
-// the report; the aggregator sees the token, which the issuer cannot link
-// to the issuance (blind signature).
+// after the ledger charge — in the pass that answered, for a report whose
+// send delay has not passed (prefetchTokens), else when the report is
+// about to leave — so a failed fetch leaves the report queued and charges
+// nothing twice; it keeps the token with the report in the outbox and
+// sends the same token with every upload of that report. The issuer sees
+// the device (its credential) and the campaign epoch, not the report; the
+// aggregator sees the token, which the issuer cannot link to the issuance
+// (blind signature), nor by time: the two are the send delay apart.
 
 // reportTokensDigest is what questionDigest adds for a campaign with
 // report tokens: the issuer, which learns that this device answers this
@@ -91,4 +92,35 @@ func (d *Device) reportToken(ctx context.Context, r *devicestore.Report, now tim
 		return "", err
 	}
 	return privpass.AuthorizationHeader(&t), nil
+}
+
+// prefetchTokens fetches now the tokens of queued reports whose send delay
+// has not passed: were a token fetched only as its report leaves, an
+// issuer and an aggregator pooling their logs could pair each issuance
+// with the redemption that follows it by a few milliseconds. Fetched at
+// answer time, every issuance of a pass happens at one moment and each
+// redemption a random send delay later. A failed fetch is tried again
+// when the report leaves (reportToken). Like any egress it waits for the
+// egress lock and does nothing while sharing is paused.
+func (d *Device) prefetchTokens(ctx context.Context, now time.Time) error {
+	if d.client == nil || d.cfg.credential == nil {
+		return nil
+	}
+	d.egress.Lock()
+	defer d.egress.Unlock()
+	if paused, _, err := d.sharingPaused(ctx); err != nil || paused {
+		return err
+	}
+	queued, err := d.store.Queued(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range queued {
+		r := &queued[i]
+		if r.Token != nil || r.Dummy || r.InFlight || !r.NotBefore.After(now) {
+			continue // has one, needs none, is leaving, or is due: it is fetched as it leaves
+		}
+		d.reportToken(ctx, r, now) // an unreachable issuer is asked again as the report leaves
+	}
+	return nil
 }

@@ -79,6 +79,9 @@ func (d *Device) runOnce(ctx context.Context, ignoreDelay bool) (RunSummary, err
 	sum.Answered, sum.Dummies, err = d.answer(ctx, now)
 	errs = append(errs, err)
 	d.run.Unlock()
+	if !ignoreDelay {
+		errs = append(errs, d.prefetchTokens(ctx, now))
+	}
 	if err := d.flush(ctx, d.now(), ignoreDelay, &sum); err != nil {
 		errs = append(errs, err)
 	}

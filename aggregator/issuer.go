@@ -31,7 +31,9 @@ import (
 // their logs by time (docs/PRIVACY.md).
 //
 // Keys: one RSA-2048 token key per (campaign, epoch), made the first time
-// it is asked for and stored (sealed with the key encryption key) under
+// a device with a credential asks for it (POST; a GET only reads, so no
+// one without a credential can make the issuer generate keys, and a
+// device can make at most IssuerConfig.NewKeysPerDevice a day) and stored (sealed with the key encryption key) under
 // the secret "report-token-key/C/E", insert-if-absent, so every issuer
 // node serves the same key and a token is bound to its epoch by key as
 // well as by its challenge. Every device gets the same key for an epoch
@@ -56,6 +58,9 @@ type IssuerConfig struct {
 	Makers []ed25519.PublicKey
 	// KeyEncryptionKey seals the token keys in the store (as Config's).
 	KeyEncryptionKey []byte
+	// NewKeysPerDevice bounds the keys one device may have the issuer
+	// make in a day (UTC); 0 is DefaultNewKeysPerDevice.
+	NewKeysPerDevice int
 	Now              func() time.Time // nil: time.Now
 	Logger           *slog.Logger     // nil: slog.Default()
 }
@@ -69,9 +74,41 @@ type Issuer struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu   sync.Mutex // guards keys
-	keys map[tokenEpoch]*privpass.Issuer
+	mu   sync.Mutex                      // guards keys and made
+	keys map[tokenEpoch]*privpass.Issuer // at most maxCachedKeys
+	made keysMade
 	gen  sync.Mutex // one key generation at a time: a flood of new epochs costs one core
+}
+
+// DefaultNewKeysPerDevice is how many keys one device may have the issuer
+// make in a day. A device makes a key only when it is the first to ask
+// for a campaign epoch's token, so an honest one makes at most one per
+// campaign it answers and epoch; a credential lifted from a device cannot
+// make more than this.
+const DefaultNewKeysPerDevice = 64
+
+// maxCachedKeys bounds the keys an issuer keeps parsed in memory; others
+// are read from the store again.
+const maxCachedKeys = 4096
+
+// keysMade counts, per device, the keys it had made on day.
+type keysMade struct {
+	limit    int
+	day      int64
+	byDevice map[string]int
+}
+
+// allow records that device makes a key at now, or reports that it has
+// made its limit today.
+func (m *keysMade) allow(device string, now time.Time) bool {
+	if day := now.Unix() / 86400; day != m.day || m.byDevice == nil {
+		m.day, m.byDevice = day, map[string]int{}
+	}
+	if m.byDevice[device] >= m.limit {
+		return false
+	}
+	m.byDevice[device]++
+	return true
 }
 
 type tokenEpoch struct {
@@ -93,7 +130,13 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	i := &Issuer{st: cfg.Store, name: cfg.Name, makers: cfg.Makers, wrap: wrap, now: cfg.Now, log: cfg.Logger, keys: map[tokenEpoch]*privpass.Issuer{}}
+	if cfg.NewKeysPerDevice < 0 {
+		return nil, fmt.Errorf("%w: new keys per device %d", ErrConfig, cfg.NewKeysPerDevice)
+	} else if cfg.NewKeysPerDevice == 0 {
+		cfg.NewKeysPerDevice = DefaultNewKeysPerDevice
+	}
+	i := &Issuer{st: cfg.Store, name: cfg.Name, makers: cfg.Makers, wrap: wrap, now: cfg.Now, log: cfg.Logger,
+		keys: map[tokenEpoch]*privpass.Issuer{}, made: keysMade{limit: cfg.NewKeysPerDevice}}
 	if i.now == nil {
 		i.now = time.Now
 	}
@@ -111,9 +154,13 @@ func tokenKeyLabel(campaign string, epoch uint32) string {
 	return fmt.Sprintf("report-token-key/%s/%d", campaign, epoch)
 }
 
-// key returns the token key of (campaign, epoch), made and stored the
-// first time.
-func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32) (*privpass.Issuer, error) {
+// errTooManyKeys: a device asked for more new keys than a day allows.
+var errTooManyKeys = errors.New("aggregator: this device has had the issuer make its keys for the day")
+
+// key returns the token key of (campaign, epoch): store.ErrNotFound if
+// none was made, unless maker (a device with a credential) asks for it to
+// be made, and stored, now.
+func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32, maker string) (*privpass.Issuer, error) {
 	at := tokenEpoch{campaign, epoch}
 	i.mu.Lock()
 	k := i.keys[at]
@@ -123,7 +170,13 @@ func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32) (*privp
 	}
 	label := tokenKeyLabel(campaign, epoch)
 	stored, err := i.st.LookupSecret(ctx, label)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) && maker != "" {
+		i.mu.Lock()
+		ok := i.made.allow(maker, i.now())
+		i.mu.Unlock()
+		if !ok {
+			return nil, errTooManyKeys
+		}
 		i.gen.Lock()
 		stored, err = i.generate(ctx, label)
 		i.gen.Unlock()
@@ -143,6 +196,12 @@ func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32) (*privp
 		return nil, err
 	}
 	i.mu.Lock()
+	if len(i.keys) >= maxCachedKeys {
+		for old := range i.keys { // any one: it is read from the store again if asked for
+			delete(i.keys, old)
+			break
+		}
+	}
 	i.keys[at] = k
 	i.mu.Unlock()
 	return k, nil
@@ -167,12 +226,14 @@ func (i *Issuer) generate(ctx context.Context, label string) ([]byte, error) {
 
 // Handler returns the issuer's API:
 //
-//	GET  /v1/report-token-keys?campaign=C&epoch=E  the token key of a campaign epoch (JSON)
+//	GET  /v1/report-token-keys?campaign=C&epoch=E  the token key of a campaign epoch (JSON); 404 if none was made
+//	POST /v1/report-token-keys                      a device's signed key request → the key, made if it was not
 //	POST /v1/report-tokens                          a signed token request → blind signature
 //	GET  /healthz                                   health
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+privpass.KeysPath, i.handleKeys)
+	mux.HandleFunc("POST "+privpass.KeysPath, i.handleMakeKey)
 	mux.HandleFunc("POST "+privpass.TokensPath, i.handleIssue)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := i.st.Ping(r.Context()); err != nil {
@@ -194,8 +255,37 @@ func (i *Issuer) handleKeys(w http.ResponseWriter, r *http.Request) {
 		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", errors.New("want ?campaign=ID&epoch=N"))
 		return
 	}
-	k, err := i.key(r.Context(), campaign, uint32(epoch))
-	if err != nil {
+	i.writeKey(w, r, campaign, uint32(epoch), "")
+}
+
+// handleMakeKey answers a device's signed key request: the key, made now
+// if no device asked for one before.
+func (i *Issuer) handleMakeKey(w http.ResponseWriter, r *http.Request) {
+	body, ok := i.readSigned(w, r)
+	if !ok {
+		return
+	}
+	req, err := privpass.VerifyKeyRequest(body, i.makers, i.now())
+	if !i.checkSigned(w, req, err) {
+		return
+	}
+	i.writeKey(w, r, req.Campaign, req.Epoch, req.DeviceID)
+}
+
+// writeKey answers the key of (campaign, epoch), made for maker if it
+// is not "" (key).
+func (i *Issuer) writeKey(w http.ResponseWriter, r *http.Request, campaign string, epoch uint32, maker string) {
+	k, err := i.key(r.Context(), campaign, epoch, maker)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.Header().Set("Cache-Control", "no-store")
+		writeProblem(i.log, w, http.StatusNotFound, string(ENotFound), "", fmt.Errorf("no key of %s epoch %d yet: a device with a credential has one made (POST %s)", campaign, epoch, privpass.KeysPath))
+		return
+	case errors.Is(err, errTooManyKeys):
+		w.Header().Set("Retry-After", "3600")
+		writeProblem(i.log, w, http.StatusTooManyRequests, "too many new keys", ReasonKeyQuota, err)
+		return
+	case err != nil:
 		writeProblem(i.log, w, http.StatusInternalServerError, "internal error", "", err)
 		return
 	}
@@ -205,37 +295,58 @@ func (i *Issuer) handleKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, privpass.NewKeyInfo(i.name, k.PublicKey()))
 }
 
-// Problem reasons of a refused token request.
-const (
-	ReasonCredential    ProblemReason = "device_credential_invalid" // 403: no configured maker signed it, or the request is not the device's
-	ReasonAlreadyIssued ProblemReason = "report_token_issued"       // 409: this device has its token for the campaign epoch
-)
-
-func (i *Issuer) handleIssue(w http.ResponseWriter, r *http.Request) {
+// readSigned reads a signed request's body, or answers why not.
+func (i *Issuer) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if err := requireContentType(r, privpass.RequestMediaType); err != nil {
 		writeProblem(i.log, w, http.StatusUnsupportedMediaType, string(EMediaType), "", err)
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
 	if err != nil {
 		writeProblem(i.log, w, http.StatusBadRequest, "cannot read body", "", err)
-		return
+		return nil, false
 	}
-	req, err := privpass.VerifyIssuance(body, i.makers, i.now())
+	return body, true
+}
+
+// checkSigned answers a signed request that did not verify (err) or names
+// no campaign id, and reports whether it did.
+func (i *Issuer) checkSigned(w http.ResponseWriter, req privpass.Issuance, err error) bool {
 	switch {
 	case errors.Is(err, privpass.ErrCredential):
 		writeProblem(i.log, w, http.StatusForbidden, string(EForbidden), ReasonCredential, err)
-		return
+		return false
 	case err != nil:
 		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", err)
-		return
-	}
-	if !campaignIDPattern.MatchString(req.Campaign) {
+		return false
+	case !campaignIDPattern.MatchString(req.Campaign):
 		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", fmt.Errorf("campaign id %q", req.Campaign))
+		return false
+	}
+	return true
+}
+
+// Problem reasons of a refused token request.
+const (
+	ReasonCredential    ProblemReason = "device_credential_invalid" // 403: no configured maker signed it, or the request is not the device's
+	ReasonAlreadyIssued ProblemReason = "report_token_issued"       // 409: this device has its token for the campaign epoch
+	ReasonKeyQuota      ProblemReason = "report_token_key_quota"    // 429: this device had the day's new keys made
+)
+
+func (i *Issuer) handleIssue(w http.ResponseWriter, r *http.Request) {
+	body, ok := i.readSigned(w, r)
+	if !ok {
 		return
 	}
-	k, err := i.key(r.Context(), req.Campaign, req.Epoch)
-	if err != nil {
+	req, err := privpass.VerifyIssuance(body, i.makers, i.now())
+	if !i.checkSigned(w, req, err) {
+		return
+	}
+	k, err := i.key(r.Context(), req.Campaign, req.Epoch, "")
+	if errors.Is(err, store.ErrNotFound) {
+		writeProblem(i.log, w, http.StatusBadRequest, string(EInvalid), "", fmt.Errorf("no key of %s epoch %d: the request cannot be blinded for it", req.Campaign, req.Epoch))
+		return
+	} else if err != nil {
 		writeProblem(i.log, w, http.StatusInternalServerError, "internal error", "", err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -27,13 +28,20 @@ const issuerName = "issuer.example"
 
 func startIssuer(t testing.TB, now func() time.Time) *testIssuer {
 	t.Helper()
+	return startIssuerWith(t, now, 0)
+}
+
+// startIssuerWith is startIssuer letting a device have newKeys keys made
+// a day (0: the default).
+func startIssuerWith(t testing.TB, now func() time.Time, newKeys int) *testIssuer {
+	t.Helper()
 	makerPub, maker, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := sqliteStore(t)
 	iss, err := aggregator.NewIssuer(aggregator.IssuerConfig{Store: st, Name: issuerName, Makers: []ed25519.PublicKey{makerPub}, Now: now,
-		KeyEncryptionKey: bytes.Repeat([]byte{7}, 32)})
+		KeyEncryptionKey: bytes.Repeat([]byte{7}, 32), NewKeysPerDevice: newKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +137,7 @@ func TestIssuerRetrySameRequest(t *testing.T) {
 	clk := newClock()
 	ti := startIssuer(t, clk.Now)
 	cred, key := ti.device(t, "device-1")
-	k, err := privpass.FetchKey(context.Background(), http.DefaultClient, ti.url, issuerName, "runners", 3)
+	k, err := privpass.DeviceKey(context.Background(), http.DefaultClient, ti.url, issuerName, cred, key, "runners", 3, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +212,7 @@ func TestIssuerWrongKeyUsesNothing(t *testing.T) {
 	clk := newClock()
 	ti := startIssuer(t, clk.Now)
 	cred, key := ti.device(t, "device-1")
-	k, err := privpass.FetchKey(context.Background(), http.DefaultClient, ti.url, issuerName, "runners", 3)
+	k, err := privpass.DeviceKey(context.Background(), http.DefaultClient, ti.url, issuerName, cred, key, "runners", 3, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,5 +236,67 @@ func TestIssuerWrongKeyUsesNothing(t *testing.T) {
 	}
 	if _, err := ti.token(t, cred, key, "runners", 3, clk.Now()); err != nil {
 		t.Fatalf("the real request after it: %v", err)
+	}
+}
+
+// TestIssuerKeysNeedACredential reproduces key flooding: a GET of a
+// made-up campaign epoch used to make the issuer generate (and keep) an
+// RSA key, for anyone, without end. Now a GET only reads (404 for a key
+// no device asked for, nothing stored); a device with a credential has a
+// key made (POST, signed), after which every asker gets the same key; a
+// forged credential makes nothing; and one device can have only so many
+// keys made a day (here 4).
+func TestIssuerKeysNeedACredential(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	ti := startIssuerWith(t, clk.Now, 4)
+	for epoch := range uint32(3) {
+		if _, err := privpass.FetchKey(ctx, http.DefaultClient, ti.url, issuerName, "made-up", epoch); statusOf(err) != http.StatusNotFound {
+			t.Fatalf("GET of a key no device asked for: %v, want 404", err)
+		}
+		if _, err := ti.store.LookupSecret(ctx, fmt.Sprintf("report-token-key/made-up/%d", epoch)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a GET stored a key for epoch %d (%v)", epoch, err)
+		}
+	}
+	_, rogue, _ := ed25519.GenerateKey(rand.Reader)
+	forged, forgedKey, err := privpass.Provision(rogue, "device-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, forged, forgedKey, "made-up", 0, clk.Now()); statusOf(err) != http.StatusForbidden {
+		t.Fatalf("key request under a forged credential: %v, want 403", err)
+	}
+	cred, key := ti.device(t, "device-1")
+	made, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, cred, key, "runners", 5, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := privpass.FetchKey(ctx, http.DefaultClient, ti.url, issuerName, "runners", 5)
+	if err != nil || read.ID() != made.ID() {
+		t.Fatalf("GET after the device had it made: %v, same key %v", err, err == nil && read.ID() == made.ID())
+	}
+	other, otherKey := ti.device(t, "device-2")
+	again, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, other, otherKey, "runners", 5, clk.Now())
+	if err != nil || again.ID() != made.ID() {
+		t.Fatalf("another device's key of the same epoch: %v", err)
+	}
+	// device-1 made one; 3 more are allowed today, then 429.
+	for epoch := uint32(100); epoch < 103; epoch++ {
+		if _, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, cred, key, "runners", epoch, clk.Now()); err != nil {
+			t.Fatalf("key %d of the day: %v", epoch-98, err)
+		}
+	}
+	if _, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, cred, key, "runners", 103, clk.Now()); statusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("the 5th new key of the day: %v, want 429", err)
+	}
+	if _, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, cred, key, "runners", 101, clk.Now()); err != nil {
+		t.Fatalf("a key already made is still served: %v", err)
+	}
+	if _, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, other, otherKey, "runners", 103, clk.Now()); err != nil {
+		t.Fatalf("another device's new key: %v", err)
+	}
+	clk.Add(24 * time.Hour)
+	if _, err := privpass.DeviceKey(ctx, http.DefaultClient, ti.url, issuerName, cred, key, "runners", 104, clk.Now()); err != nil {
+		t.Fatalf("the next day: %v", err)
 	}
 }

@@ -49,6 +49,10 @@ func tokenOf(r *http.Request) *sentToken {
 // sends again, a queue redelivers.
 var errIssuer = errors.New("aggregator: report-token issuer unavailable")
 
+// errNoTokenKey: the issuer has made no key of the campaign epoch (404),
+// so it signed no token of it: the report's token is forged.
+var errNoTokenKey = errors.New("aggregator: the issuer has no key of this campaign epoch")
+
 // tokenKeys fetches and keeps issuers' token keys.
 type tokenKeys struct {
 	hc   *http.Client
@@ -87,7 +91,10 @@ func (k *tokenKeys) key(ctx context.Context, rt *campaign.ReportTokens, id strin
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		pk, err := privpass.FetchKey(ctx, k.hc, at.url, at.issuer, at.campaign, at.epoch)
-		if err != nil {
+		var se *privpass.StatusError
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			return nil, errNoTokenKey // not kept: a device may have the key made later
+		} else if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", errIssuer, at.url, err)
 		}
 		k.mu.Lock()
@@ -124,7 +131,9 @@ func (s *Server) checkToken(ctx context.Context, c *campaign.Campaign, epoch uin
 		return api.ReasonReportTokenInvalid, err, nil
 	}
 	pk, err := s.tokenKeys.key(ctx, c.ReportTokens, c.ID, epoch)
-	if err != nil {
+	if errors.Is(err, errNoTokenKey) {
+		return api.ReasonReportTokenInvalid, err, nil
+	} else if err != nil {
 		return "", nil, err
 	}
 	if err := privpass.Verify(pk, &tok.token, challenge); err != nil {

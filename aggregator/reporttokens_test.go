@@ -195,3 +195,27 @@ func TestReportTokenIssuerDown(t *testing.T) {
 		t.Fatalf("%d stored while the issuer was down", n)
 	}
 }
+
+// TestTokenForAnEpochWithoutKey: a token under a key the campaign's issuer
+// never made (no device of its asked for that epoch) is refused as
+// invalid, at once — the issuer's 404 is an answer, not an outage to wait
+// out — and the issuer makes no key for the aggregator's asking.
+func TestTokenForAnEpochWithoutKey(t *testing.T) {
+	f := newTokenFixture(t)
+	epoch := f.campaign.Epoch(f.clock.Now())
+	rogue := startIssuer(t, f.clock.Now)
+	rc, rk := rogue.device(t, "device-1")
+	tok, err := rogue.token(t, rc, rk, "runners", epoch, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := f.send(t, f.report(t, true), privpass.AuthorizationHeader(&tok)); res.Reason != api.ReasonReportTokenInvalid {
+		t.Fatalf("token under a key the issuer never made: %+v, want %s", res, api.ReasonReportTokenInvalid)
+	}
+	if _, err := privpass.FetchKey(context.Background(), http.DefaultClient, f.issuer.url, issuerName, "runners", epoch); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("after the aggregator asked, the issuer's key: %v, want still 404", err)
+	}
+	if n := f.stored(t, epoch); n != 0 {
+		t.Fatalf("%d reports stored", n)
+	}
+}

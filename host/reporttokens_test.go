@@ -26,7 +26,7 @@ type tokenIssuer struct {
 	maker ed25519.PrivateKey
 	store store.Store
 	down  atomic.Bool
-	asked atomic.Int64 // token requests that reached it
+	asked atomic.Int64 // token requests that reached it (not key requests)
 }
 
 func startTokenIssuer(t testing.TB, clock *fakeClock) *tokenIssuer {
@@ -54,7 +54,7 @@ func startTokenIssuer(t testing.TB, clock *fakeClock) *tokenIssuer {
 			}
 			return
 		}
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && r.URL.Path == privpass.TokensPath {
 			ti.asked.Add(1)
 		}
 		h.ServeHTTP(w, r)

@@ -133,9 +133,17 @@ type IssuanceRequest struct {
 // issuer's clock.
 const MaxRequestAge = 5 * time.Minute
 
-// issuanceMessage is what the device signs: every field but the signature.
-func (r *IssuanceRequest) message() []byte {
-	b := []byte("wisp report token request v1")
+// Signed requests' domains: a key request's signature can never pass for
+// an issuance's, nor the reverse.
+const (
+	issuanceDomain   = "wisp report token request v1"
+	keyRequestDomain = "wisp report token key request v1"
+)
+
+// message is what the device signs for domain: every field but the
+// signature.
+func (r *IssuanceRequest) message(domain string) []byte {
+	b := []byte(domain)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Campaign)))
 	b = append(b, r.Campaign...)
 	b = binary.BigEndian.AppendUint32(b, r.Epoch)
@@ -149,12 +157,23 @@ func (r *IssuanceRequest) message() []byte {
 // SignIssuance is the device's request for a token of (campaign, epoch):
 // req under its credential cred, signed with its key at now.
 func SignIssuance(key ed25519.PrivateKey, cred Credential, campaign string, epoch uint32, req TokenRequest, now time.Time) ([]byte, error) {
+	return sign(issuanceDomain, key, cred, campaign, epoch, req.Marshal(), now)
+}
+
+// SignKeyRequest is the device's request that the issuer make its key of
+// (campaign, epoch), which it does for a device with a credential only
+// (an IssuanceRequest without a token request, in its own domain).
+func SignKeyRequest(key ed25519.PrivateKey, cred Credential, campaign string, epoch uint32, now time.Time) ([]byte, error) {
+	return sign(keyRequestDomain, key, cred, campaign, epoch, nil, now)
+}
+
+func sign(domain string, key ed25519.PrivateKey, cred Credential, campaign string, epoch uint32, tokenRequest []byte, now time.Time) ([]byte, error) {
 	c, err := cred.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	r := IssuanceRequest{Campaign: campaign, Epoch: epoch, TokenRequest: req.Marshal(), Credential: c, Time: now.Unix()}
-	r.Signature = ed25519.Sign(key, r.message())
+	r := IssuanceRequest{Campaign: campaign, Epoch: epoch, TokenRequest: tokenRequest, Credential: c, Time: now.Unix()}
+	r.Signature = ed25519.Sign(key, r.message(domain))
 	return credEnc.Marshal(&r)
 }
 
@@ -171,31 +190,52 @@ type Issuance struct {
 // device key, its time within MaxRequestAge of now. ErrMalformed or
 // ErrCredential otherwise.
 func VerifyIssuance(b []byte, makers []ed25519.PublicKey, now time.Time) (Issuance, error) {
-	var r IssuanceRequest
-	if err := credDec.Unmarshal(b, &r); err != nil {
-		return Issuance{}, malformed("issuance request: %v", err)
-	}
-	if r.Campaign == "" || len(r.Campaign) > 64 {
-		return Issuance{}, malformed("campaign id of %d bytes", len(r.Campaign))
+	r, cred, err := verify(issuanceDomain, b, makers, now)
+	if err != nil {
+		return Issuance{}, err
 	}
 	req, err := ParseTokenRequest(r.TokenRequest)
 	if err != nil {
 		return Issuance{}, err
 	}
-	cred, err := ParseCredential(r.Credential)
+	return Issuance{DeviceID: cred.DeviceID, Campaign: r.Campaign, Epoch: r.Epoch, Request: req}, nil
+}
+
+// VerifyKeyRequest is VerifyIssuance for a key request (SignKeyRequest):
+// its Request is zero.
+func VerifyKeyRequest(b []byte, makers []ed25519.PublicKey, now time.Time) (Issuance, error) {
+	r, cred, err := verify(keyRequestDomain, b, makers, now)
 	if err != nil {
 		return Issuance{}, err
 	}
-	if err := cred.Verify(makers); err != nil {
-		return Issuance{}, err
+	if len(r.TokenRequest) != 0 {
+		return Issuance{}, malformed("a key request carries a token request")
 	}
-	if !ed25519.Verify(cred.DeviceKey, r.message(), r.Signature) {
-		return Issuance{}, fmt.Errorf("%w: the request is not signed by the credential's device key", ErrCredential)
+	return Issuance{DeviceID: cred.DeviceID, Campaign: r.Campaign, Epoch: r.Epoch}, nil
+}
+
+func verify(domain string, b []byte, makers []ed25519.PublicKey, now time.Time) (IssuanceRequest, Credential, error) {
+	var r IssuanceRequest
+	if err := credDec.Unmarshal(b, &r); err != nil {
+		return r, Credential{}, malformed("issuance request: %v", err)
+	}
+	if r.Campaign == "" || len(r.Campaign) > 64 {
+		return r, Credential{}, malformed("campaign id of %d bytes", len(r.Campaign))
+	}
+	cred, err := ParseCredential(r.Credential)
+	if err != nil {
+		return r, Credential{}, err
+	}
+	if err := cred.Verify(makers); err != nil {
+		return r, Credential{}, err
+	}
+	if !ed25519.Verify(cred.DeviceKey, r.message(domain), r.Signature) {
+		return r, Credential{}, fmt.Errorf("%w: the request is not signed by the credential's device key", ErrCredential)
 	}
 	if d := now.Sub(time.Unix(r.Time, 0)); d > MaxRequestAge || d < -MaxRequestAge {
-		return Issuance{}, fmt.Errorf("%w: request time is %v from the issuer's clock", ErrCredential, d.Round(time.Second))
+		return r, Credential{}, fmt.Errorf("%w: request time is %v from the issuer's clock", ErrCredential, d.Round(time.Second))
 	}
-	return Issuance{DeviceID: cred.DeviceID, Campaign: r.Campaign, Epoch: r.Epoch, Request: req}, nil
+	return r, cred, nil
 }
 
 // Provision is the device maker's step for one device: a fresh device key

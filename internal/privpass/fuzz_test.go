@@ -46,6 +46,7 @@ func FuzzDecoders(f *testing.F) {
 			}
 		}
 		VerifyIssuance(b, nil, time.Unix(0, 0))
+		VerifyKeyRequest(b, nil, time.Unix(0, 0))
 	})
 }
 

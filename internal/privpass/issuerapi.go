@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,8 +21,13 @@ import (
 // a token, an aggregator fetching the key to verify one — and the issuer
 // serves it (aggregator/issuer.go):
 //
-//	GET  /v1/report-token-keys?campaign=C&epoch=E  KeyInfo (JSON), the same for every device
+//	GET  /v1/report-token-keys?campaign=C&epoch=E  KeyInfo (JSON), the same for every asker; 404 until made
+//	POST /v1/report-token-keys                      a signed key request (CBOR) → KeyInfo, made if it was not
 //	POST /v1/report-tokens                          a signed IssuanceRequest (CBOR) → TokenResponse
+//
+// Only a device with a credential can make a key: were a GET enough, anyone
+// could make the issuer generate RSA keys for made-up campaign epochs
+// without end.
 const (
 	KeysPath   = "/v1/report-token-keys"
 	TokensPath = "/v1/report-tokens"
@@ -76,12 +82,19 @@ func KeysURL(issuerURL, campaign string, epoch uint32) string {
 const maxAnswer = 64 << 10
 
 // FetchKey asks issuerURL for its key of (campaign, epoch) and checks
-// that the issuer names itself issuer.
+// that the issuer names itself issuer: a *StatusError of 404 if the
+// issuer has made none (no device has asked for a token of that epoch).
 func FetchKey(ctx context.Context, hc *http.Client, issuerURL, issuer, campaign string, epoch uint32) (*PublicKey, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, KeysURL(issuerURL, campaign, epoch), nil)
 	if err != nil {
 		return nil, err
 	}
+	return keyAnswer(hc, req, issuerURL, issuer)
+}
+
+// keyAnswer sends req and decodes the KeyInfo it answers, checking that
+// the issuer names itself issuer.
+func keyAnswer(hc *http.Client, req *http.Request, issuerURL, issuer string) (*PublicKey, error) {
 	body, err := do(hc, req)
 	if err != nil {
 		return nil, err
@@ -96,12 +109,33 @@ func FetchKey(ctx context.Context, hc *http.Client, issuerURL, issuer, campaign 
 	return info.Key()
 }
 
+// DeviceKey is FetchKey for a device: if the issuer has no key of
+// (campaign, epoch) yet (404), the device asks it to make one, with a
+// request signed under its credential. The key is the same either way.
+func DeviceKey(ctx context.Context, hc *http.Client, issuerURL, issuer string, cred Credential, deviceKey ed25519.PrivateKey, campaign string, epoch uint32, now time.Time) (*PublicKey, error) {
+	k, err := FetchKey(ctx, hc, issuerURL, issuer, campaign, epoch)
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		return k, err
+	}
+	body, err := SignKeyRequest(deviceKey, cred, campaign, epoch, now)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(issuerURL, "/")+KeysPath, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", RequestMediaType)
+	return keyAnswer(hc, req, issuerURL, issuer)
+}
+
 // FetchToken is a device's whole issuance for (campaign, epoch): fetch
-// the key, blind a token for the report challenge, send the request
+// (or have the issuer make) the key, blind a token for the report challenge, send the request
 // signed with the device's key under its credential, and finalize the
 // answer into a verified token.
 func FetchToken(ctx context.Context, hc *http.Client, issuerURL, issuer string, cred Credential, deviceKey ed25519.PrivateKey, campaign string, epoch uint32, now time.Time) (Token, error) {
-	k, err := FetchKey(ctx, hc, issuerURL, issuer, campaign, epoch)
+	k, err := DeviceKey(ctx, hc, issuerURL, issuer, cred, deviceKey, campaign, epoch, now)
 	if err != nil {
 		return Token{}, err
 	}

@@ -208,3 +208,45 @@ func TestIssuanceRequest(t *testing.T) {
 		t.Errorf("a request moved to another epoch: %v, want ErrCredential", err)
 	}
 }
+
+// TestKeyRequest: a key request verifies like an issuance request, and
+// neither passes for the other (their signatures are in separate domains).
+func TestKeyRequest(t *testing.T) {
+	makerPub, maker, _ := ed25519.GenerateKey(rand.Reader)
+	makers := []ed25519.PublicKey{makerPub}
+	now := time.Unix(1_800_000_000, 0)
+	cred, key := newDevice(t, maker, "device-1")
+	body, err := SignKeyRequest(key, cred, "c", 4, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := VerifyKeyRequest(body, makers, now)
+	if err != nil || got.DeviceID != "device-1" || got.Campaign != "c" || got.Epoch != 4 {
+		t.Fatalf("verified %+v, %v", got, err)
+	}
+	if _, err := VerifyKeyRequest(body, makers, now.Add(MaxRequestAge+time.Second)); !errors.Is(err, ErrCredential) {
+		t.Errorf("a stale key request: %v, want ErrCredential", err)
+	}
+	if _, err := VerifyIssuance(body, makers, now); err == nil {
+		t.Error("a key request passed for an issuance request")
+	}
+	req, _, err := Begin(testIssuers(t)[0].PublicKey(), challengeOf(t, "i", "c", 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuance, _ := SignIssuance(key, cred, "c", 4, req, now)
+	if _, err := VerifyKeyRequest(issuance, makers, now); err == nil {
+		t.Error("an issuance request passed for a key request")
+	}
+	// An issuance request stripped of its token request, its signature
+	// kept: not a key request either.
+	var raw IssuanceRequest
+	if err := credDec.Unmarshal(issuance, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw.TokenRequest = nil
+	stripped, _ := credEnc.Marshal(&raw)
+	if _, err := VerifyKeyRequest(stripped, makers, now); !errors.Is(err, ErrCredential) {
+		t.Errorf("a stripped issuance request: %v, want ErrCredential", err)
+	}
+}

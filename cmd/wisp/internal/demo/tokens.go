@@ -14,6 +14,7 @@ import (
 	"github.com/wisp-project/wisp/aggregator/store"
 	"github.com/wisp-project/wisp/host"
 	"github.com/wisp-project/wisp/internal/campaign"
+	"github.com/wisp-project/wisp/internal/privpass"
 )
 
 // tokenCampaigns are the campaigns a --mode prio3 run asks with report
@@ -59,7 +60,7 @@ func startIssuer(ctx context.Context, dbPath string, now func() time.Time) (*iss
 	i.http, i.url, err = serveLocal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		inner.ServeHTTP(sw, r)
-		if r.Method == http.MethodPost && sw.status == http.StatusOK {
+		if r.Method == http.MethodPost && r.URL.Path == privpass.TokensPath && sw.status == http.StatusOK {
 			i.issued.Add(1)
 		}
 	}))

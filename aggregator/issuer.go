@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -258,6 +259,14 @@ func (i *Issuer) handleKeys(w http.ResponseWriter, r *http.Request) {
 	i.writeKey(w, r, campaign, uint32(epoch), "")
 }
 
+// issuedDevice names req's device in the issuer's records: its id under
+// the maker that signed its credential (the first 8 bytes of the maker's
+// key, hex), since each maker numbers its own devices — one maker's
+// "device-1" must not use up, or be refused for, another's.
+func issuedDevice(req privpass.Issuance) string {
+	return hex.EncodeToString(req.Maker[:8]) + "/" + req.DeviceID
+}
+
 // handleMakeKey answers a device's signed key request: the key, made now
 // if no device asked for one before.
 func (i *Issuer) handleMakeKey(w http.ResponseWriter, r *http.Request) {
@@ -269,7 +278,7 @@ func (i *Issuer) handleMakeKey(w http.ResponseWriter, r *http.Request) {
 	if !i.checkSigned(w, req, err) {
 		return
 	}
-	i.writeKey(w, r, req.Campaign, req.Epoch, req.DeviceID)
+	i.writeKey(w, r, req.Campaign, req.Epoch, issuedDevice(req))
 }
 
 // writeKey answers the key of (campaign, epoch), made for maker if it
@@ -358,7 +367,7 @@ func (i *Issuer) handleIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	digest := sha256.Sum256(req.Request.BlindedMsg[:])
-	got, err := i.st.RecordIssuance(r.Context(), store.Issuance{Device: req.DeviceID, Campaign: req.Campaign, Epoch: req.Epoch, Blinded: digest[:], IssuedAt: i.now()})
+	got, err := i.st.RecordIssuance(r.Context(), store.Issuance{Device: issuedDevice(req), Campaign: req.Campaign, Epoch: req.Epoch, Blinded: digest[:], IssuedAt: i.now()})
 	if err != nil {
 		writeProblem(i.log, w, http.StatusServiceUnavailable, "store unavailable", "", err)
 		return

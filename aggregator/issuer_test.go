@@ -300,3 +300,39 @@ func TestIssuerKeysNeedACredential(t *testing.T) {
 		t.Fatalf("the next day: %v", err)
 	}
 }
+
+// TestIssuerKeepsMakersApart: device ids are each maker's own. Before,
+// the issuer recorded issuances by id alone, so maker B's "device-1" was
+// refused 409 once maker A's "device-1" had its token — and a maker could
+// use up other makers' devices by naming its own alike. Now each maker's
+// devices have their token each, and the once-per-epoch rule holds within
+// a maker.
+func TestIssuerKeepsMakersApart(t *testing.T) {
+	clk := newClock()
+	aPub, a, _ := ed25519.GenerateKey(rand.Reader)
+	bPub, b, _ := ed25519.GenerateKey(rand.Reader)
+	iss, err := aggregator.NewIssuer(aggregator.IssuerConfig{Store: sqliteStore(t), Name: issuerName, Makers: []ed25519.PublicKey{aPub, bPub},
+		Now: clk.Now, KeyEncryptionKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(iss.Handler())
+	t.Cleanup(srv.Close)
+	token := func(maker ed25519.PrivateKey) error {
+		cred, key, err := privpass.Provision(maker, "device-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = privpass.FetchToken(context.Background(), http.DefaultClient, srv.URL, issuerName, cred, key, "runners", 7, clk.Now())
+		return err
+	}
+	if err := token(a); err != nil {
+		t.Fatalf("maker A's device-1: %v", err)
+	}
+	if err := token(b); err != nil {
+		t.Fatalf("maker B's device-1, after maker A's: %v, want its own token", err)
+	}
+	if err := token(a); statusOf(err) != http.StatusConflict {
+		t.Fatalf("maker A's device-1 again: %v, want 409", err)
+	}
+}

@@ -188,7 +188,7 @@ func TestTokensFetchedAtAnswerTime(t *testing.T) {
 // epoch, read back through the store's claim (which returns the holder).
 func issuedAt(t *testing.T, ti *tokenIssuer, device string, epoch uint32) time.Time {
 	t.Helper()
-	rec, err := ti.store.RecordIssuance(context.Background(), store.Issuance{Device: device, Campaign: "runners", Epoch: epoch, Blinded: []byte("probe"), IssuedAt: time.Unix(1, 0)})
+	rec, err := ti.store.RecordIssuance(context.Background(), store.Issuance{Device: ti.recorded(device), Campaign: "runners", Epoch: epoch, Blinded: []byte("probe"), IssuedAt: time.Unix(1, 0)})
 	if err != nil || bytes.Equal(rec.Blinded, []byte("probe")) {
 		t.Fatalf("%s has no issuance in epoch %d (%v)", device, epoch, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -27,6 +28,12 @@ type tokenIssuer struct {
 	store store.Store
 	down  atomic.Bool
 	asked atomic.Int64 // token requests that reached it (not key requests)
+}
+
+// recorded is how the issuer records the device of its maker with id:
+// under the maker's key's first 8 bytes.
+func (ti *tokenIssuer) recorded(id string) string {
+	return hex.EncodeToString(ti.maker.Public().(ed25519.PublicKey)[:8]) + "/" + id
 }
 
 func startTokenIssuer(t testing.TB, clock *fakeClock) *tokenIssuer {
@@ -134,7 +141,7 @@ func TestReportTokensEndToEnd(t *testing.T) {
 	}
 	// The issuer recorded device-42's one issuance for the epoch.
 	other := sha256.Sum256([]byte("another blinded message"))
-	rec, err := ti.store.RecordIssuance(ctx, store.Issuance{Device: "device-42", Campaign: "runners", Epoch: epoch, Blinded: other[:], IssuedAt: clock.Now()})
+	rec, err := ti.store.RecordIssuance(ctx, store.Issuance{Device: ti.recorded("device-42"), Campaign: "runners", Epoch: epoch, Blinded: other[:], IssuedAt: clock.Now()})
 	if err != nil || bytes.Equal(rec.Blinded, other[:]) {
 		t.Fatalf("the issuer has no issuance for device-42 in epoch %d (%v)", epoch, err)
 	}

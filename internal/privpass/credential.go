@@ -107,13 +107,19 @@ func ParseCredential(b []byte) (Credential, error) {
 
 // Verify checks that one of makers signed c.
 func (c *Credential) Verify(makers []ed25519.PublicKey) error {
+	_, err := c.maker(makers)
+	return err
+}
+
+// maker returns which of makers signed c.
+func (c *Credential) maker(makers []ed25519.PublicKey) (ed25519.PublicKey, error) {
 	msg := credentialMessage(c.DeviceID, c.DeviceKey)
 	for _, m := range makers {
 		if ed25519.Verify(m, msg, c.MakerSig) {
-			return nil
+			return m, nil
 		}
 	}
-	return fmt.Errorf("%w: no configured device maker signed the credential of %q", ErrCredential, c.DeviceID)
+	return nil, fmt.Errorf("%w: no configured device maker signed the credential of %q", ErrCredential, c.DeviceID)
 }
 
 // IssuanceRequest is the body of POST /v1/report-tokens: a TokenRequest for
@@ -180,6 +186,9 @@ func sign(domain string, key ed25519.PrivateKey, cred Credential, campaign strin
 // Issuance is a verified issuance request.
 type Issuance struct {
 	DeviceID string
+	// Maker is which of the makers signed the credential: device ids are
+	// the makers' own, so two makers may each have a "device-1".
+	Maker    ed25519.PublicKey
 	Campaign string
 	Epoch    uint32
 	Request  TokenRequest
@@ -190,7 +199,7 @@ type Issuance struct {
 // device key, its time within MaxRequestAge of now. ErrMalformed or
 // ErrCredential otherwise.
 func VerifyIssuance(b []byte, makers []ed25519.PublicKey, now time.Time) (Issuance, error) {
-	r, cred, err := verify(issuanceDomain, b, makers, now)
+	r, cred, maker, err := verify(issuanceDomain, b, makers, now)
 	if err != nil {
 		return Issuance{}, err
 	}
@@ -198,44 +207,45 @@ func VerifyIssuance(b []byte, makers []ed25519.PublicKey, now time.Time) (Issuan
 	if err != nil {
 		return Issuance{}, err
 	}
-	return Issuance{DeviceID: cred.DeviceID, Campaign: r.Campaign, Epoch: r.Epoch, Request: req}, nil
+	return Issuance{DeviceID: cred.DeviceID, Maker: maker, Campaign: r.Campaign, Epoch: r.Epoch, Request: req}, nil
 }
 
 // VerifyKeyRequest is VerifyIssuance for a key request (SignKeyRequest):
 // its Request is zero.
 func VerifyKeyRequest(b []byte, makers []ed25519.PublicKey, now time.Time) (Issuance, error) {
-	r, cred, err := verify(keyRequestDomain, b, makers, now)
+	r, cred, maker, err := verify(keyRequestDomain, b, makers, now)
 	if err != nil {
 		return Issuance{}, err
 	}
 	if len(r.TokenRequest) != 0 {
 		return Issuance{}, malformed("a key request carries a token request")
 	}
-	return Issuance{DeviceID: cred.DeviceID, Campaign: r.Campaign, Epoch: r.Epoch}, nil
+	return Issuance{DeviceID: cred.DeviceID, Maker: maker, Campaign: r.Campaign, Epoch: r.Epoch}, nil
 }
 
-func verify(domain string, b []byte, makers []ed25519.PublicKey, now time.Time) (IssuanceRequest, Credential, error) {
+func verify(domain string, b []byte, makers []ed25519.PublicKey, now time.Time) (IssuanceRequest, Credential, ed25519.PublicKey, error) {
 	var r IssuanceRequest
 	if err := credDec.Unmarshal(b, &r); err != nil {
-		return r, Credential{}, malformed("issuance request: %v", err)
+		return r, Credential{}, nil, malformed("issuance request: %v", err)
 	}
 	if r.Campaign == "" || len(r.Campaign) > 64 {
-		return r, Credential{}, malformed("campaign id of %d bytes", len(r.Campaign))
+		return r, Credential{}, nil, malformed("campaign id of %d bytes", len(r.Campaign))
 	}
 	cred, err := ParseCredential(r.Credential)
 	if err != nil {
-		return r, Credential{}, err
+		return r, Credential{}, nil, err
 	}
-	if err := cred.Verify(makers); err != nil {
-		return r, Credential{}, err
+	maker, err := cred.maker(makers)
+	if err != nil {
+		return r, Credential{}, nil, err
 	}
 	if !ed25519.Verify(cred.DeviceKey, r.message(domain), r.Signature) {
-		return r, Credential{}, fmt.Errorf("%w: the request is not signed by the credential's device key", ErrCredential)
+		return r, Credential{}, nil, fmt.Errorf("%w: the request is not signed by the credential's device key", ErrCredential)
 	}
 	if d := now.Sub(time.Unix(r.Time, 0)); d > MaxRequestAge || d < -MaxRequestAge {
-		return r, Credential{}, fmt.Errorf("%w: request time is %v from the issuer's clock", ErrCredential, d.Round(time.Second))
+		return r, Credential{}, nil, fmt.Errorf("%w: request time is %v from the issuer's clock", ErrCredential, d.Round(time.Second))
 	}
-	return r, cred, nil
+	return r, cred, maker, nil
 }
 
 // Provision is the device maker's step for one device: a fresh device key

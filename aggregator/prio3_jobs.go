@@ -132,7 +132,7 @@ func (s *Server) runJob(ctx context.Context, r *registered, epoch uint32, pendin
 				return fmt.Errorf("%w: result %d is for another report", ErrHelper, j)
 			}
 			if hr.Outcome != prepContinue {
-				s.metrics.rejected.WithLabelValues(string(api.ReasonBadAnswer)).Inc()
+				s.metrics.rejected.WithLabelValues(string(helperReason(hr.Reason))).Inc()
 				continue
 			}
 			out, err := agg.PrepNext(states[i], hr.Message)
@@ -386,6 +386,16 @@ func (s *Server) prepareJob(ctx context.Context, r *registered, job prio3Job) (p
 		}
 	}
 	return prio3JobResult{Version: prio3PeerVersion, Results: results}, nil
+}
+
+// helperReason is the reason a helper gave for rejecting a report, as the
+// leader counts it: one of the known reasons (a helper's text never
+// becomes a metric label of its own), else bad_answer.
+func helperReason(reason string) api.Reason {
+	if r := api.Reason(reason); r.IsValid() {
+		return r
+	}
+	return api.ReasonBadAnswer
 }
 
 // helperTokens is the helper's own check of the report tokens of a job's

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cloudflare/circl/vdaf/prio3/arith/fp64"
 	"github.com/fxamacker/cbor/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wisp-project/wisp/aggregator"
 	"github.com/wisp-project/wisp/aggregator/store"
@@ -48,6 +49,7 @@ type node struct {
 	hs     *aggregator.HTTPServer
 	jobs   atomic.Int64 // aggregation jobs the node answered (helper)
 	silent atomic.Int64 // jobs to run and then answer 502, as if the connection died
+	reg    *prometheus.Registry
 }
 
 func startNode(t testing.TB, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign, job int) *node {
@@ -65,6 +67,28 @@ var storeSpec = func(t testing.TB, name string) string {
 
 func (n *node) url() string { return "http://" + n.addr }
 
+// rejected is the node's count of reports rejected for reason.
+func (n *node) rejected(t testing.TB, reason api.Reason) float64 {
+	t.Helper()
+	fams, err := n.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "wisp_ingest_reports_rejected_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == string(reason) {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
 func (n *node) start() {
 	t := n.t
 	t.Helper()
@@ -72,8 +96,9 @@ func (n *node) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	n.reg = prometheus.NewRegistry()
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), Now: n.clk.Now, Campaigns: n.camps, Tenant: "acme",
-		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}})
+		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}, Registry: n.reg})
 	if err != nil {
 		t.Fatal(err)
 	}

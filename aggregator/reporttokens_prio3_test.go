@@ -112,4 +112,13 @@ func TestPrio3ReportTokens(t *testing.T) {
 	if seg.Reports != n-3 {
 		t.Errorf("released %s, want %d reports", js, n-3)
 	}
+	// The leader counts the helper's refusals by the helper's reasons (it
+	// counted them all as bad_answer before): at ingest it refused one
+	// reused and one missing token itself.
+	for reason, want := range map[api.Reason]float64{api.ReasonReportTokenReused: 2, api.ReasonReportTokenInvalid: 1,
+		api.ReasonReportTokenMissing: 2, api.ReasonBadAnswer: 0} {
+		if got := p.leader.rejected(t, reason); got != want {
+			t.Errorf("leader counted %v reports rejected for %s, want %v", got, reason, want)
+		}
+	}
 }

@@ -14,17 +14,24 @@ import (
 	"github.com/wisp-project/wisp/internal/privpass"
 )
 
+// runnersBehindTokens is an issuer and an aggregator whose runners
+// campaign takes reports with the issuer's tokens (cyclists without).
+func runnersBehindTokens(t *testing.T) (*fakeClock, *tokenIssuer, []campaign.Campaign, *testAggregator) {
+	t.Helper()
+	clock := newFakeClock()
+	ti := startTokenIssuer(t, clock)
+	camps := append([]campaign.Campaign(nil), testCampaigns...)
+	camps[0].ReportTokens = &campaign.ReportTokens{IssuerURL: ti.url, IssuerName: "issuer.example"}
+	return clock, ti, camps, startTestAggregatorWith(t, clock, camps)
+}
+
 // TestIssuerDownOtherCampaignsLeave: while a token campaign's issuer is
 // down, its report waits and the pass goes on — the other campaign's
 // report leaves; once the issuer is back the waiting one follows. The
 // owner's status names the issuer.
 func TestIssuerDownOtherCampaignsLeave(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	ti := startTokenIssuer(t, clock)
-	camps := append([]campaign.Campaign(nil), testCampaigns...)
-	camps[0].ReportTokens = &campaign.ReportTokens{IssuerURL: ti.url, IssuerName: "issuer.example"}
-	agg := startTestAggregatorWith(t, clock, camps)
+	clock, ti, camps, agg := runnersBehindTokens(t)
 	d, _ := readyDevice(t, t.TempDir(), clock, agg)
 	cred, key, err := privpass.Provision(ti.maker, "device-1")
 	if err != nil {
@@ -95,11 +102,7 @@ func TestTokensChangeTheQuestionDigest(t *testing.T) {
 // give at answer time is fetched as the report leaves.
 func TestTokensFetchedAtAnswerTime(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	ti := startTokenIssuer(t, clock)
-	camps := append([]campaign.Campaign(nil), testCampaigns...)
-	camps[0].ReportTokens = &campaign.ReportTokens{IssuerURL: ti.url, IssuerName: "issuer.example"}
-	agg := startTestAggregatorWith(t, clock, camps)
+	clock, ti, camps, agg := runnersBehindTokens(t)
 	epoch := camps[0].Epoch(clock.Now())
 	const n = 6
 	devices := make([]*Device, n)

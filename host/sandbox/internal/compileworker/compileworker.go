@@ -183,6 +183,10 @@ func Compile(ctx context.Context, cacheDir string, wasm []byte, cfg Config, b Bu
 	if err != nil {
 		return Result{}, fmt.Errorf("compileworker: cannot re-execute self: %w", err)
 	}
+	// The clock starts before the deadline is set, so a child killed at
+	// the deadline has always used up b.Wall by this measure (under load
+	// the goroutine may wait between the two).
+	start := time.Now()
 	if b.Wall > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.Wall)
@@ -206,7 +210,6 @@ func Compile(ctx context.Context, cacheDir string, wasm []byte, cfg Config, b Bu
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = time.Second // stdin/stdout copying must not outlive the kill
 
-	start := time.Now()
 	runErr := cmd.Run()
 	wall := time.Since(start)
 

@@ -11,11 +11,11 @@ import (
 )
 
 func TestMeasure(t *testing.T) {
-	rep, err := demobench.Measure(context.Background(), demobench.Options{Devices: 24, Small: 12, Floors: 5})
+	rep, err := demobench.Measure(context.Background(), demobench.Options{Devices: 40, Small: 10, Floors: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Runs) != 2 || rep.Runs[0].Devices != 12 || rep.Runs[1].Devices != 24 {
+	if len(rep.Runs) != 2 || rep.Runs[0].Devices != 10 || rep.Runs[1].Devices != 40 {
 		t.Fatalf("runs %+v", rep.Runs)
 	}
 	for _, r := range rep.Runs {

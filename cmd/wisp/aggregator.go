@@ -383,6 +383,7 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 		"single (LDP only), leader (also takes prio3 reports and runs jobs with the helper), helper (prepares the leader's jobs) or issuer (signs report tokens for devices; run by the device maker)")
 	f.StringVar(&issuer.name, "issuer-name", "", "--role issuer: the issuer_name campaigns' report_tokens give")
 	f.StringArrayVar(&issuer.makers, "device-maker-key", nil, "--role issuer: a device maker's Ed25519 public key, PEM (repeatable)")
+	f.IntVar(&issuer.newKeys, "new-keys-per-device", aggregator.DefaultNewKeysPerDevice, "--role issuer: token keys one device may have made in a day (the first device to ask for a campaign epoch's token makes its key)")
 	f.StringVar(&o.prio3.PeerToken, "peer-token", os.Getenv("WISP_PEER_TOKEN"),
 		"leader ↔ helper bearer secret, ≥ 32 bytes, the same on both (env WISP_PEER_TOKEN; prefer the env: flags show in ps)")
 	return cmd

@@ -22,8 +22,9 @@ const roleIssuer = "issuer"
 
 // issuerOptions are serve's flags for --role issuer.
 type issuerOptions struct {
-	name   string
-	makers []string // --device-maker-key files
+	name    string
+	makers  []string // --device-maker-key files
+	newKeys int      // --new-keys-per-device
 }
 
 // readMakerKey reads a device maker's Ed25519 public key: PEM "PUBLIC
@@ -73,7 +74,8 @@ func serveIssuer(ctx context.Context, out io.Writer, ln net.Listener, httpOpts a
 		return err
 	}
 	defer st.Close()
-	iss, err := aggregator.NewIssuer(aggregator.IssuerConfig{Store: st, Name: opts.name, Makers: makers, KeyEncryptionKey: kek, Logger: log})
+	iss, err := aggregator.NewIssuer(aggregator.IssuerConfig{Store: st, Name: opts.name, Makers: makers, KeyEncryptionKey: kek, Logger: log,
+		NewKeysPerDevice: opts.newKeys})
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,8 @@ import (
 
 // TestServeIssuer: `serve --role issuer` with a maker's PEM public key
 // signs a token for that maker's device once per campaign epoch, refuses
-// the second, and stops cleanly; without --issuer-name or a maker key it
-// does not start.
+// the second, and stops cleanly; without --issuer-name or a maker key, or
+// with a negative --new-keys-per-device, it does not start.
 func TestServeIssuer(t *testing.T) {
 	pub, maker, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -41,6 +41,10 @@ func TestServeIssuer(t *testing.T) {
 	if err := runAggregatorCLI(t, context.Background(), io.Discard, "aggregator", "serve", "--role", "issuer", "--store", spec,
 		"--insecure-plaintext-keys", "--addr", "127.0.0.1:0", "--device-maker-key", makerFile); err == nil || !strings.Contains(err.Error(), "--issuer-name") {
 		t.Fatalf("without --issuer-name: %v", err)
+	}
+	if err := runAggregatorCLI(t, context.Background(), io.Discard, "aggregator", "serve", "--role", "issuer", "--store", spec, "--issuer-name", "issuer.test",
+		"--insecure-plaintext-keys", "--addr", "127.0.0.1:0", "--device-maker-key", makerFile, "--new-keys-per-device", "-1"); err == nil || !strings.Contains(err.Error(), "new keys per device") {
+		t.Fatalf("--new-keys-per-device -1: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

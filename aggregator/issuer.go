@@ -34,8 +34,8 @@ import (
 // Keys: one RSA-2048 token key per (campaign, epoch), made the first time
 // a device with a credential asks for it (POST; a GET only reads, so no
 // one without a credential can make the issuer generate keys, and a
-// device can make at most IssuerConfig.NewKeysPerDevice a day) and stored (sealed with the key encryption key) under
-// the secret "report-token-key/C/E", insert-if-absent, so every issuer
+// device can have at most IssuerConfig.NewKeysPerDevice made a day) and
+// stored (sealed with the key encryption key) under the secret "report-token-key/C/E", insert-if-absent, so every issuer
 // node serves the same key and a token is bound to its epoch by key as
 // well as by its challenge. Every device gets the same key for an epoch
 // (GET is the same for all, cacheable): an issuer handing one device a
@@ -159,9 +159,9 @@ func tokenKeyLabel(campaign string, epoch uint32) string {
 var errTooManyKeys = errors.New("aggregator: this device has had the issuer make its keys for the day")
 
 // key returns the token key of (campaign, epoch): store.ErrNotFound if
-// none was made, unless maker (a device with a credential) asks for it to
-// be made, and stored, now.
-func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32, maker string) (*privpass.Issuer, error) {
+// none was made, unless device (one with a credential, as issuedDevice
+// names it) asks for it to be made, and stored, now.
+func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32, device string) (*privpass.Issuer, error) {
 	at := tokenEpoch{campaign, epoch}
 	i.mu.Lock()
 	k := i.keys[at]
@@ -171,9 +171,9 @@ func (i *Issuer) key(ctx context.Context, campaign string, epoch uint32, maker s
 	}
 	label := tokenKeyLabel(campaign, epoch)
 	stored, err := i.st.LookupSecret(ctx, label)
-	if errors.Is(err, store.ErrNotFound) && maker != "" {
+	if errors.Is(err, store.ErrNotFound) && device != "" {
 		i.mu.Lock()
-		ok := i.made.allow(maker, i.now())
+		ok := i.made.allow(device, i.now())
 		i.mu.Unlock()
 		if !ok {
 			return nil, errTooManyKeys
@@ -281,10 +281,10 @@ func (i *Issuer) handleMakeKey(w http.ResponseWriter, r *http.Request) {
 	i.writeKey(w, r, req.Campaign, req.Epoch, issuedDevice(req))
 }
 
-// writeKey answers the key of (campaign, epoch), made for maker if it
+// writeKey answers the key of (campaign, epoch), made for device if it
 // is not "" (key).
-func (i *Issuer) writeKey(w http.ResponseWriter, r *http.Request, campaign string, epoch uint32, maker string) {
-	k, err := i.key(r.Context(), campaign, epoch, maker)
+func (i *Issuer) writeKey(w http.ResponseWriter, r *http.Request, campaign string, epoch uint32, device string) {
+	k, err := i.key(r.Context(), campaign, epoch, device)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		w.Header().Set("Cache-Control", "no-store")

@@ -99,9 +99,9 @@ func (d *Device) reportToken(ctx context.Context, r *devicestore.Report, now tim
 // issuer and an aggregator pooling their logs could pair each issuance
 // with the redemption that follows it by a few milliseconds. Fetched at
 // answer time, every issuance of a pass happens at one moment and each
-// redemption a random send delay later. A failed fetch is tried again
-// when the report leaves (reportToken). Like any egress it waits for the
-// egress lock and does nothing while sharing is paused.
+// redemption a random send delay later. A failed fetch is tried again at
+// the next pass, and as the report leaves (reportToken). Like any egress
+// it waits for the egress lock and does nothing while sharing is paused.
 func (d *Device) prefetchTokens(ctx context.Context, now time.Time) error {
 	if d.client == nil || d.cfg.credential == nil {
 		return nil
@@ -120,7 +120,7 @@ func (d *Device) prefetchTokens(ctx context.Context, now time.Time) error {
 		if r.Token != nil || r.Dummy || r.InFlight || !r.NotBefore.After(now) {
 			continue // has one, needs none, is leaving, or is due: it is fetched as it leaves
 		}
-		d.reportToken(ctx, r, now) // an unreachable issuer is asked again as the report leaves
+		d.reportToken(ctx, r, now) // an unreachable issuer is asked again later
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput, prio3 accuracy",
+		Short: "Measure Wisp: privacy accuracy, plugin cost, ingest throughput, prio3 accuracy, demo cost",
 		Args:  noArgs,
 	}
 	cmd.AddCommand(newBenchPrivacyCmd(), newBenchPluginCmd(), newBenchIngestCmd(), newBenchPrio3Cmd(), newBenchSoakCmd(), newBenchNATSClusterCmd(), newBenchDemoCmd())

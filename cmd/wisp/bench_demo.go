@@ -12,11 +12,12 @@ func newBenchDemoCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "wisp demo's CPU per simulated device, projected to 10,000 devices against the 10 s goal",
-		Long: `demo runs wisp demo twice in this process (--small devices for the fixed part:
-aggregator, plugin compiles, release; then --devices), splits the CPU time
-into the fixed part and what each device adds, and projects 10,000 devices
-on this machine's cores against the goal of 10 s. It then measures alone two
+		Short: "Demo cost: CPU per simulated device, projected to 10,000 devices against the 10 s goal",
+		Long: `demo runs wisp demo in this process: a warm-up of a few devices (one-time
+costs), then --small devices for the fixed part (aggregator, plugin compiles,
+release), then --devices. It splits the CPU time into the fixed part and what
+each device adds, and projects 10,000 devices on this machine's cores against
+the goal of 10 s. It then measures alone two
 floors of the real device path: a device's two stores created, opened and
 closed, and one report's upload on a connection of its own (as devices send
 each report), shown per device and against the per-device budget. CPU time,

@@ -1,6 +1,7 @@
 package aggregator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -175,5 +176,40 @@ func TestPrio3LeaderRefusesAfterPause(t *testing.T) {
 	res := p.upload(t, p.device(t, epoch+1, prio.Bit(true), nil))
 	if res.Accepted != 0 || len(res.Results) != 1 || res.Results[0].Reason != api.ReasonCampaignPaused {
 		t.Errorf("report for the epoch after the pause: %+v, want %s", res, api.ReasonCampaignPaused)
+	}
+}
+
+// TestPrio3HelperAppliesItsPolicy: a leader cannot make the helper take
+// part in a campaign the helper's operator does not allow. Before, the
+// helper checked only central ε: a leader could provision a question on a
+// special category of data (here Medical Health) or a k below the
+// helper's minimum. Now the helper applies its whole policy.
+func TestPrio3HelperAppliesItsPolicy(t *testing.T) {
+	p := newPair(t)
+	var list api.SignedCampaignList
+	if err := json.Unmarshal(getBytes(t, p.leader.url()+"/v1/campaign-configs"), &list); err != nil || len(list.Campaigns) != 1 {
+		t.Fatalf("campaign configs: %+v %v", list, err)
+	}
+	sc := list.Campaigns[0]
+	vk := prio.NewVerifyKey()
+	provision := func(config []byte) peerResp {
+		return postPeer(t, p.helper.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: config, 4: sc.Signature, 5: vk[:]})
+	}
+	health := bytes.Replace(bytes.Replace(sc.Config, []byte(`"id":"runners-p3"`), []byte(`"id":"health-p3"`), 1), []byte(`"category":410`), []byte(`"category":466`), 1)
+	if r := provision(health); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("special category")) {
+		t.Errorf("a question on Medical Health: %d %s, want 422 (special category of data)", r.status, r.body)
+	}
+	all, err := p.helper.st.Campaigns(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range all {
+		if c.ID == "health-p3" {
+			t.Error("the helper registered the refused campaign")
+		}
+	}
+	long := bytes.Replace(bytes.Replace(sc.Config, []byte(`"id":"runners-p3"`), []byte(`"id":"slow-p3"`), 1), []byte(`"epoch_seconds":3600`), []byte(`"epoch_seconds":31536000`), 1)
+	if r := provision(long); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("epoch_seconds")) {
+		t.Errorf("a one-year epoch: %d %s, want 422", r.status, r.body)
 	}
 }

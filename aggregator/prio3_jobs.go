@@ -234,6 +234,12 @@ func (s *Server) provisioned(ctx context.Context, m prio3Provision) error {
 	if c.Prio3.CentralEpsilon > s.policy.MaxEpsilon {
 		return errorf(EPolicy, fmt.Sprintf("central_epsilon %v is above this helper's limit %v", c.Prio3.CentralEpsilon, s.policy.MaxEpsilon))
 	}
+	// The whole of this helper's policy, not the leader's: k, epochs, name,
+	// categories and special categories of data, as for a campaign
+	// registered here.
+	if err := s.checkPolicy(&c); err != nil {
+		return err
+	}
 	tenant := m.Tenant
 	if tenant == "" {
 		tenant = s.tenant

@@ -79,7 +79,8 @@ func TestPrio3TwoProcesses(t *testing.T) {
 	helperAddr, leaderAddr := freeAddr(t), freeAddr(t)
 	helperURL, leaderURL := "http://"+helperAddr, "http://"+leaderAddr
 	helperDB, leaderDB := filepath.Join(dir, "helper.db"), filepath.Join(dir, "leader.db")
-	helperArgs := []string{"--role", "helper", "--addr", helperAddr, "--store", "sqlite:" + helperDB}
+	// The helper's own policy allows this test's small k.
+	helperArgs := []string{"--role", "helper", "--addr", helperAddr, "--store", "sqlite:" + helperDB, "--min-k", "3"}
 	helper := startProcess(t, exe, helperArgs...)
 	waitFor(t, "the helper", healthy(helperURL))
 

@@ -97,8 +97,10 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	n.reg = prometheus.NewRegistry()
+	// A helper applies its own policy to what the leader provisions: this
+	// one allows the tests' small k.
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), Now: n.clk.Now, Campaigns: n.camps, Tenant: "acme",
-		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}, Registry: n.reg})
+		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}, Registry: n.reg, Policy: aggregator.Policy{MinK: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

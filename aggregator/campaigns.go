@@ -78,6 +78,8 @@ func (s *Server) checkPolicy(c *Campaign) error {
 		return errorf(EPolicy, fmt.Sprintf("epoch_seconds %d is outside the operator's range [%d, %d]", c.EpochSeconds, p.MinEpochSeconds, p.MaxEpochSeconds))
 	case c.K < p.MinK:
 		return errorf(EPolicy, fmt.Sprintf("k %d is below the operator's minimum %d", c.K, p.MinK))
+	case p.RequireReportTokens && !c.RequiresTokens():
+		return refuse(ReasonTokensRequired, "the operator takes only campaigns with report_tokens (one report per device with a credential and epoch)")
 	}
 	return s.checkSensitive(c)
 }

@@ -643,3 +643,22 @@ func TestSensitiveCategoriesRefused(t *testing.T) {
 		t.Errorf("with no sensitive subtrees: %d %q, want 201", status, reason)
 	}
 }
+
+// TestRequireReportTokensPolicy: with RequireReportTokens, a marketer's
+// campaign without report_tokens is refused with its reason, one with
+// them is taken.
+func TestRequireReportTokensPolicy(t *testing.T) {
+	f := newFixture(t, func(c *aggregator.Config) { c.Policy.RequireReportTokens = true })
+	acme := f.srv.Token(t, api.RoleMarketer, "acme")
+	c := campaign.Campaign{ID: "plain", Name: "plain", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.5}, Epsilon: 1, EpochSeconds: 3600, K: 50}
+	raw, _ := json.Marshal(c)
+	status, b := f.do(t, "POST", "/v1/campaigns", acme, api.CreateCampaignRequest{Campaign: raw})
+	if _, reason := problemOf(t, b); status != http.StatusUnprocessableEntity || aggregator.ProblemReason(reason) != aggregator.ReasonTokensRequired {
+		t.Errorf("a campaign without report_tokens: %d %q, want 422 %s", status, reason, aggregator.ReasonTokensRequired)
+	}
+	c.ID, c.ReportTokens = "tokened", &campaign.ReportTokens{IssuerURL: "https://issuer.example", IssuerName: "issuer.example"}
+	raw, _ = json.Marshal(c)
+	if status, b := f.do(t, "POST", "/v1/campaigns", acme, api.CreateCampaignRequest{Campaign: raw}); status != http.StatusCreated {
+		t.Errorf("a campaign with report_tokens: %d %s", status, b)
+	}
+}

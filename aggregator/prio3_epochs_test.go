@@ -182,8 +182,9 @@ func TestPrio3LeaderRefusesAfterPause(t *testing.T) {
 // TestPrio3HelperAppliesItsPolicy: a leader cannot make the helper take
 // part in a campaign the helper's operator does not allow. Before, the
 // helper checked only central ε: a leader could provision a question on a
-// special category of data (here Medical Health) or a k below the
-// helper's minimum. Now the helper applies its whole policy.
+// special category of data (here Medical Health), a one-year epoch, or a
+// config without report tokens (switching the helper's token check off).
+// Now the helper applies its whole policy.
 func TestPrio3HelperAppliesItsPolicy(t *testing.T) {
 	p := newPair(t)
 	var list api.SignedCampaignList
@@ -207,6 +208,17 @@ func TestPrio3HelperAppliesItsPolicy(t *testing.T) {
 		if c.ID == "health-p3" {
 			t.Error("the helper registered the refused campaign")
 		}
+	}
+	// A helper whose operator requires report tokens refuses a config
+	// without them (which would switch its token check off) and takes one
+	// with them.
+	strict := startNodeWith(t, aggregator.RoleHelper, p.clk, nil, 25, aggregator.Policy{MinK: 1, RequireReportTokens: true})
+	if r := postPeer(t, strict.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: []byte(sc.Config), 4: sc.Signature, 5: vk[:]}); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("report_tokens_required")) {
+		t.Errorf("a config without report_tokens at a helper that requires them: %d %s, want 422", r.status, r.body)
+	}
+	withTokens := bytes.Replace(sc.Config, []byte(`"mode":"prio3"`), []byte(`"mode":"prio3","report_tokens":{"issuer_url":"https://issuer.example","issuer_name":"issuer.example"}`), 1)
+	if r := postPeer(t, strict.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: withTokens, 4: sc.Signature, 5: vk[:]}); r.status != http.StatusOK {
+		t.Errorf("a config with report_tokens at a helper that requires them: %d %s", r.status, r.body)
 	}
 	long := bytes.Replace(bytes.Replace(sc.Config, []byte(`"id":"runners-p3"`), []byte(`"id":"slow-p3"`), 1), []byte(`"epoch_seconds":3600`), []byte(`"epoch_seconds":31536000`), 1)
 	if r := provision(long); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("epoch_seconds")) {

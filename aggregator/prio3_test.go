@@ -50,10 +50,18 @@ type node struct {
 	jobs   atomic.Int64 // aggregation jobs the node answered (helper)
 	silent atomic.Int64 // jobs to run and then answer 502, as if the connection died
 	reg    *prometheus.Registry
+	policy aggregator.Policy
 }
 
 func startNode(t testing.TB, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign, job int) *node {
-	n := &node{t: t, role: role, spec: storeSpec(t, string(role)), clk: clk, camps: camps, job: job}
+	// A helper applies its own policy to what the leader provisions: this
+	// one allows the tests' small k.
+	return startNodeWith(t, role, clk, camps, job, aggregator.Policy{MinK: 1})
+}
+
+// startNodeWith is startNode under policy.
+func startNodeWith(t testing.TB, role aggregator.Prio3Role, clk *clock, camps []campaign.Campaign, job int, policy aggregator.Policy) *node {
+	n := &node{t: t, role: role, spec: storeSpec(t, string(role)), clk: clk, camps: camps, job: job, policy: policy}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
@@ -97,10 +105,8 @@ func (n *node) start() {
 		t.Fatal(err)
 	}
 	n.reg = prometheus.NewRegistry()
-	// A helper applies its own policy to what the leader provisions: this
-	// one allows the tests' small k.
 	srv, err := aggregator.New(aggregator.Config{Store: st, Taxonomy: mustTax(t), Now: n.clk.Now, Campaigns: n.camps, Tenant: "acme",
-		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}, Registry: n.reg, Policy: aggregator.Policy{MinK: 1}})
+		Prio3: aggregator.Prio3Options{Role: n.role, PeerToken: peerToken, JobSize: n.job}, Registry: n.reg, Policy: n.policy})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ type ProblemReason string
 
 // Problem reasons of a refused campaign.
 const (
-	ReasonNameTooLong       ProblemReason = "name_too_long"       // longer than Policy.MaxNameBytes
-	ReasonTooManyCategories ProblemReason = "too_many_categories" // more than Policy.MaxCategories
-	ReasonCampaignQuota     ProblemReason = "campaign_quota"      // the tenant has Policy.MaxCampaignsPerTenant
-	ReasonSensitive         ProblemReason = "sensitive_category"  // asks about Policy.SensitiveCategories
+	ReasonNameTooLong       ProblemReason = "name_too_long"          // longer than Policy.MaxNameBytes
+	ReasonTooManyCategories ProblemReason = "too_many_categories"    // more than Policy.MaxCategories
+	ReasonCampaignQuota     ProblemReason = "campaign_quota"         // the tenant has Policy.MaxCampaignsPerTenant
+	ReasonSensitive         ProblemReason = "sensitive_category"     // asks about Policy.SensitiveCategories
+	ReasonTokensRequired    ProblemReason = "report_tokens_required" // has no report_tokens, and Policy.RequireReportTokens
 )
 
 // ReasonTokenExpired: the bearer token's expiry (tokens create --ttl) has

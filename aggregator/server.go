@@ -110,6 +110,10 @@ type Policy struct {
 	// about (a question on one of them, or a top_k set containing one);
 	// nil means DefaultSensitiveCategories, an empty non-nil slice none.
 	SensitiveCategories []uint32
+	// RequireReportTokens refuses campaigns without report_tokens: through
+	// the API, and at a prio3 helper from its leader, whose config would
+	// otherwise decide whether the helper checks tokens at all.
+	RequireReportTokens bool
 }
 
 // DefaultSensitiveCategories are the IAB Audience Taxonomy 1.1 Interest

@@ -368,6 +368,7 @@ processes open and store them, and release closed epochs. See docs/SCALE.md.`,
 	f.MarkDeprecated("min-epoch-seconds", "use --min-epoch, a duration (1h)")
 	f.MarkDeprecated("max-epoch-seconds", "use --max-epoch, a duration (90d)")
 	f.IntVar(&o.policy.MinK, "min-k", 0, "policy: smallest k a marketer may set (0: 50)")
+	f.BoolVar(&o.policy.RequireReportTokens, "require-report-tokens", false, "policy: take only campaigns with report_tokens (at a prio3 helper: also from the leader)")
 	durationVar(f, &o.policy.ClockSkew, "clock-skew", 0, "reports accepted this long before their epoch starts (0: 5m)")
 	durationVar(f, &o.policy.Grace, "grace", 0, "reports accepted this long after their epoch ends (0: 1h)")
 	durationVar(f, &o.rotation.Every, "rotate-every", 0, "key rotation: make a successor after the active key is this old (0: 720h)")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -646,10 +647,15 @@ func TestSensitiveCategoriesRefused(t *testing.T) {
 
 // TestRequireReportTokensPolicy: with RequireReportTokens, a marketer's
 // campaign without report_tokens is refused with its reason, one with
-// them is taken.
+// them is taken, and GET /v1/policy says so up front.
 func TestRequireReportTokensPolicy(t *testing.T) {
 	f := newFixture(t, func(c *aggregator.Config) { c.Policy.RequireReportTokens = true })
 	acme := f.srv.Token(t, api.RoleMarketer, "acme")
+	var pol api.Policy
+	if status, b := f.do(t, "GET", "/v1/policy", acme, nil); status != http.StatusOK || json.Unmarshal(b, &pol) != nil ||
+		!pol.RequireReportTokens || !slices.Contains(pol.SensitiveCategories, 529) {
+		t.Errorf("GET /v1/policy: %d %s, want require_report_tokens and the sensitive subtrees (529 Politics among them)", status, b)
+	}
 	c := campaign.Campaign{ID: "plain", Name: "plain", Question: campaign.Question{Type: "threshold", Category: 410, MinScore: 0.5}, Epsilon: 1, EpochSeconds: 3600, K: 50}
 	raw, _ := json.Marshal(c)
 	status, b := f.do(t, "POST", "/v1/campaigns", acme, api.CreateCampaignRequest{Campaign: raw})

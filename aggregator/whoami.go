@@ -17,5 +17,6 @@ func (s *Server) handleWhoAmI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request) {
 	p := s.policy
 	writeJSON(w, http.StatusOK, api.Policy{MaxEpsilon: p.MaxEpsilon, MinEpochSeconds: p.MinEpochSeconds, MaxEpochSeconds: p.MaxEpochSeconds,
-		MinK: p.MinK, ClockSkewSeconds: int64(p.ClockSkew.Seconds()), GraceSeconds: int64(p.Grace.Seconds())})
+		MinK: p.MinK, ClockSkewSeconds: int64(p.ClockSkew.Seconds()), GraceSeconds: int64(p.Grace.Seconds()),
+		SensitiveCategories: append([]uint32{}, p.SensitiveCategories...), RequireReportTokens: p.RequireReportTokens})
 }

@@ -149,4 +149,8 @@ type Policy struct {
 	MinK             int     `json:"min_k"`
 	ClockSkewSeconds int64   `json:"clock_skew_seconds"`
 	GraceSeconds     int64   `json:"grace_seconds"`
+	// SensitiveCategories are the taxonomy subtrees no campaign may ask
+	// about; RequireReportTokens, whether campaigns need report_tokens.
+	SensitiveCategories []uint32 `json:"sensitive_categories"`
+	RequireReportTokens bool     `json:"require_report_tokens"`
 }

@@ -220,6 +220,10 @@ func TestPrio3HelperAppliesItsPolicy(t *testing.T) {
 	if r := postPeer(t, strict.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: withTokens, 4: sc.Signature, 5: vk[:]}); r.status != http.StatusOK {
 		t.Errorf("a config with report_tokens at a helper that requires them: %d %s", r.status, r.body)
 	}
+	frugal := startNodeWith(t, aggregator.RoleHelper, p.clk, nil, 25, aggregator.Policy{MinK: 1, MaxEpsilon: 0.5})
+	if r := postPeer(t, frugal.url()+"/v1/prio3/campaigns", peerToken, map[int]any{1: 1, 2: "acme", 3: []byte(sc.Config), 4: sc.Signature, 5: vk[:]}); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("epsilon 1 is above")) {
+		t.Errorf("central ε 1 at a helper whose limit is 0.5: %d %s, want 422", r.status, r.body)
+	}
 	long := bytes.Replace(bytes.Replace(sc.Config, []byte(`"id":"runners-p3"`), []byte(`"id":"slow-p3"`), 1), []byte(`"epoch_seconds":3600`), []byte(`"epoch_seconds":31536000`), 1)
 	if r := provision(long); r.status != http.StatusUnprocessableEntity || !bytes.Contains(r.body, []byte("epoch_seconds")) {
 		t.Errorf("a one-year epoch: %d %s, want 422", r.status, r.body)

@@ -231,10 +231,8 @@ func (s *Server) provisioned(ctx context.Context, m prio3Provision) error {
 	if !isPrio3Config(&c) {
 		return errorf(EInvalid, fmt.Sprintf("campaign %q is not a prio3 campaign", c.ID))
 	}
-	if c.Prio3.CentralEpsilon > s.policy.MaxEpsilon {
-		return errorf(EPolicy, fmt.Sprintf("central_epsilon %v is above this helper's limit %v", c.Prio3.CentralEpsilon, s.policy.MaxEpsilon))
-	}
-	// The whole of this helper's policy, not the leader's: k, epochs, name,
+	// The whole of this helper's policy, not the leader's: ε (a prio3
+	// campaign's epsilon is its central_epsilon), k, epochs, name,
 	// categories and special categories of data, as for a campaign
 	// registered here.
 	if err := s.checkPolicy(&c); err != nil {

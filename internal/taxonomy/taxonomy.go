@@ -90,16 +90,14 @@ func Parse(r io.Reader) (*Taxonomy, error) {
 func (t *Taxonomy) checkRooted() error {
 	rooted := make(map[uint32]bool, len(t.byID))
 	for id := range t.byID {
-		var path []uint32
 		onPath := map[uint32]bool{}
 		for at := id; at != 0 && !rooted[at]; at = t.byID[at].Parent {
 			if onPath[at] {
 				return fmt.Errorf("%w: id %d is its own ancestor", ErrFormat, at)
 			}
 			onPath[at] = true
-			path = append(path, at)
 		}
-		for _, p := range path {
+		for p := range onPath {
 			rooted[p] = true
 		}
 	}
